@@ -1,0 +1,3 @@
+from sparkify.cli import main
+
+main()

@@ -1,0 +1,10 @@
+-- The 10 locations with the most plays (plays with a location), ties by location.
+-- order: ordered
+select
+    location,
+    count(*) as plays
+from songplays
+where location is not null
+group by location
+order by plays desc, location
+limit 10

@@ -1,0 +1,429 @@
+"""The ``sparkify`` command: parse options, call one library function, print. No SQL here."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from sparkify import __version__
+from sparkify.errors import CheckFailed, ConfigError, SparkifyError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class State:
+    """Options shared by every command: --debug, --quiet."""
+
+    debug = False
+    quiet = False
+
+
+def _console():
+    from sparkify.console import make_console
+
+    return make_console()
+
+
+# -- shared options -------------------------------------------------------------------------------
+
+
+def warehouse_options(f: Callable) -> Callable:
+    f = click.option(
+        "--warehouse",
+        "-w",
+        metavar="URL",
+        help="duckdb:///file.duckdb (default ./sparkify.duckdb), postgresql://user@host/db or "
+        "redshift://user@host:5439/db. Env SPARKIFY_WAREHOUSE.",
+    )(f)
+    f = click.option(
+        "--schema", metavar="NAME", help="Schema for every table (PostgreSQL, Redshift). Env SPARKIFY_SCHEMA."
+    )(f)
+    return f
+
+
+def source_options(f: Callable) -> Callable:
+    return click.option(
+        "--source",
+        "-s",
+        metavar="PATH",
+        help="Folder holding song_data/ and log_data/. Default: the sample shipped in data/. Env SPARKIFY_SOURCE.",
+    )(f)
+
+
+def max_errors_option(f: Callable) -> Callable:
+    return click.option(
+        "--max-errors",
+        type=int,
+        metavar="N",
+        help="Tolerate up to N rejected input records (default 0). Env SPARKIFY_MAX_ERRORS.",
+    )(f)
+
+
+def common_options(f: Callable) -> Callable:
+    @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final result.")
+    @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+    @functools.wraps(f)
+    def wrapper(*args, quiet: bool, debug: bool, **kwargs):
+        State.quiet = State.quiet or quiet
+        State.debug = State.debug or debug
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def _settings(**flags: Any):
+    from sparkify.config import load_settings
+
+    return load_settings(flags)
+
+
+def _source(settings) -> str:
+    from sparkify.config import default_source
+
+    if settings.source:
+        return settings.source
+    found = default_source()
+    if found is None:
+        raise ConfigError(
+            "No --source given and the shipped sample (data/sparkify-sample) was not found. "
+            "Pass --source PATH or set SPARKIFY_SOURCE."
+        )
+    return str(found)
+
+
+def _connect(settings):
+    from sparkify.warehouse import connect
+
+    return connect(settings.warehouse, schema=settings.schema_name)
+
+
+# -- the command group ----------------------------------------------------------------------------
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="sparkify")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final result.")
+def cli(debug: bool, quiet: bool) -> None:
+    """Load Sparkify's song and event JSON into a star schema and check it.
+
+    \b
+    Example:
+      sparkify run                                   # the shipped sample into ./sparkify.duckdb
+      sparkify run --source ~/data --warehouse duckdb:///warehouse.duckdb
+      sparkify analytics top_songs --format csv
+
+    Settings come from flags, then SPARKIFY_* environment variables, then sparkify.toml in the
+    working directory. Exit codes: 0 ok, 1 failed checks or comparison, 2 usage or configuration error.
+    """
+    State.debug = debug
+    State.quiet = quiet
+
+
+@cli.command("run")
+@source_options
+@warehouse_options
+@max_errors_option
+@common_options
+def run_cmd(source, warehouse, schema, max_errors):
+    """Create missing tables, stage the source, build the star schema, run the checks.
+
+    \b
+    Example:
+      sparkify run
+      sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
+    """
+    from sparkify import pipeline
+
+    settings = _settings(source=source, warehouse=warehouse, schema=schema, max_errors=max_errors)
+    src = _source(settings)
+    console = _console()
+    with _connect(settings) as wh, _progress(console) as progress:
+        report = pipeline.run(wh, src, max_errors=settings.max_errors, progress=progress)
+    _print_run(console, report)
+    _fail_on_checks(report.checks)
+
+
+@cli.command("create-tables")
+@warehouse_options
+@common_options
+def create_tables_cmd(warehouse, schema):
+    """Create the staging and star tables that are missing. Safe to run twice.
+
+    \b
+    Example:
+      sparkify create-tables --warehouse duckdb:///sparkify.duckdb
+    """
+    from sparkify import pipeline
+
+    settings = _settings(warehouse=warehouse, schema=schema)
+    with _connect(settings) as wh:
+        created = pipeline.create_tables(wh)
+    console = _console()
+    if created:
+        console.print(f"Created {len(created)} tables: {', '.join(created)}")
+    else:
+        console.print("All tables already exist.")
+
+
+@cli.command("stage")
+@source_options
+@warehouse_options
+@max_errors_option
+@common_options
+def stage_cmd(source, warehouse, schema, max_errors):
+    """Read the source's song and log files into the staging tables (replacing their rows).
+
+    \b
+    Example:
+      sparkify stage --source data/sparkify-sample
+    """
+    from sparkify import pipeline
+
+    settings = _settings(source=source, warehouse=warehouse, schema=schema, max_errors=max_errors)
+    src = _source(settings)
+    console = _console()
+    with _connect(settings) as wh, _progress(console) as progress:
+        report = pipeline.stage(wh, src, max_errors=settings.max_errors, progress=progress)
+    _print_stage(console, report)
+
+
+@cli.command("transform")
+@warehouse_options
+@common_options
+def transform_cmd(warehouse, schema):
+    """Rebuild the star tables from the staging tables, in one transaction.
+
+    \b
+    Example:
+      sparkify transform --warehouse duckdb:///sparkify.duckdb
+    """
+    from sparkify import pipeline
+
+    settings = _settings(warehouse=warehouse, schema=schema)
+    console = _console()
+    with _connect(settings) as wh, _progress(console) as progress:
+        rows = pipeline.transform(wh, progress=progress)
+    _print_rows(console, rows)
+
+
+@cli.command("check")
+@warehouse_options
+@common_options
+def check_cmd(warehouse, schema):
+    """Run the quality checks; exit 1 listing every failure.
+
+    \b
+    Example:
+      sparkify check --warehouse duckdb:///sparkify.duckdb
+    """
+    from sparkify import pipeline
+
+    settings = _settings(warehouse=warehouse, schema=schema)
+    with _connect(settings) as wh:
+        results = pipeline.check(wh)
+    _print_checks(_console(), results, all_rows=True)
+    _fail_on_checks(results)
+
+
+@cli.command("analytics")
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@warehouse_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+    help="How to print each result.",
+)
+@click.option(
+    "--expected", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Compare each result with DIR/NAME.csv; exit 1 with a diff when one differs.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the queries and what each answers.")
+@common_options
+def analytics_cmd(names, warehouse, schema, fmt, expected, list_only):
+    """Run the analytics team's queries (all, or those NAMEd) and print their results.
+
+    \b
+    Example:
+      sparkify analytics --list
+      sparkify analytics top_songs plays_by_hour --format csv
+      sparkify analytics --expected tests/expected/sample
+    """
+    from sparkify import analytics
+
+    console = _console()
+    catalog = analytics.catalog()
+    if list_only:
+        from sparkify.console import table
+
+        console.print(table(None, ["name", "answers"], [[q.name, q.description] for q in catalog.values()]))
+        return
+    selected = analytics.select(names)
+    settings = _settings(warehouse=warehouse, schema=schema)
+    failures = []
+    with _connect(settings) as wh:
+        for query in selected:
+            result = analytics.run_query(wh, query)
+            if expected is not None:
+                diff = analytics.compare(result, expected / f"{query.name}.csv", query=query)
+                if diff:
+                    failures.append(query.name)
+                    console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}")
+                    console.print(diff, markup=False)
+                elif not State.quiet:
+                    console.print(f"{query.name}: matches ({len(result.rows)} rows)")
+                continue
+            _print_result(console, query, result, fmt)
+    if expected is not None:
+        if failures:
+            raise CheckFailed(f"{len(failures)} of {len(selected)} analytics results differ: {', '.join(failures)}")
+        console.print(f"All {len(selected)} analytics results match {expected}.")
+
+
+@cli.command("generate")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write into.")
+@click.option("--events", type=int, default=10_000, show_default=True, help="Number of log events.")
+@click.option("--songs", type=int, default=1_000, show_default=True, help="Number of song files.")
+@click.option("--users", type=int, default=100, show_default=True, help="Number of users.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed: same seed, same files.")
+@common_options
+def generate_cmd(out, events, songs, users, seed):
+    """Write deterministic synthetic data in the real layout and format.
+
+    One JSON object per song file under song_data/A/B/C/, one NDJSON file per day under
+    log_data/YYYY/MM/, with the real data's quirks.
+
+    \b
+    Example:
+      sparkify generate --out /tmp/synthetic --events 1000000 --songs 20000
+      sparkify run --source /tmp/synthetic --warehouse duckdb:////tmp/synthetic.duckdb
+    """
+    from sparkify.generate import generate
+
+    for name, value in (("--events", events), ("--songs", songs), ("--users", users)):
+        if value < 1:
+            raise click.BadParameter(f"must be at least 1, got {value}", param_hint=name)
+    console = _console()
+    started = time.perf_counter()
+    with _progress(console) as progress:
+        report = generate(out, events=events, songs=songs, users=users, seed=seed, progress=progress)
+    console.print(
+        f"Wrote {report.song_files} song files and {report.log_files} log files "
+        f"({report.events} events) to {out} in {time.perf_counter() - started:.1f}s"
+    )
+
+
+# -- printing -------------------------------------------------------------------------------------
+
+
+class _progress:
+    def __init__(self, console):
+        from sparkify.console import ProgressReporter
+
+        self.reporter = ProgressReporter(console, quiet=State.quiet)
+
+    def __enter__(self):
+        return self.reporter
+
+    def __exit__(self, *exc):
+        self.reporter.close()
+
+
+def _print_stage(console, report) -> None:
+    from sparkify.console import table
+
+    rows = []
+    for kind, result in report.results.items():
+        rows.append([kind, len(result.files), result.read, result.staged, result.rejected])
+    console.print(table("Staged", ["input", "files", "records read", "staged", "rejected"], rows, right={1, 2, 3, 4}))
+    if report.rejected:
+        console.print(f"{report.rejected} records rejected:")
+        for r in report.rejects[:10]:
+            console.print(f"  {r}", markup=False)
+
+
+def _print_rows(console, rows: dict[str, int]) -> None:
+    from sparkify.console import table
+
+    console.print(table("Star schema", ["table", "rows"], [[k, f"{v:,}"] for k, v in rows.items()], right={1}))
+
+
+def _print_checks(console, results, all_rows: bool = False) -> None:
+    from sparkify.console import table
+
+    failed = [r for r in results if not r.passed]
+    shown = results if all_rows else failed
+    if shown:
+        console.print(
+            table(
+                "Checks",
+                ["check", "result", "offending"],
+                [[r.check.name, "ok" if r.passed else "FAILED", r.failures] for r in shown],
+                right={2},
+            )
+        )
+    console.print(f"Checks: {len(results) - len(failed)} of {len(results)} passed.")
+
+
+def _print_run(console, report) -> None:
+    if not State.quiet:
+        _print_stage(console, report.stage)
+        _print_rows(console, report.rows)
+    _print_checks(console, report.checks)
+    console.print(
+        f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from {report.source} "
+        f"into {report.warehouse} in {report.seconds:.1f}s."
+    )
+
+
+def _print_result(console, query, result, fmt: str) -> None:
+    from sparkify import analytics
+    from sparkify.console import table
+
+    if fmt == "table":
+        console.print(table(f"{query.name}: {query.description}", result.columns, result.rows))
+    elif fmt == "csv":
+        sys.stdout.write(analytics.to_csv(result))
+    else:
+        sys.stdout.write(analytics.to_json(query, result) + "\n")
+
+
+def _fail_on_checks(results) -> None:
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} checks failed: {', '.join(r.check.name for r in failed)}")
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; map errors to one line on stderr and an exit code (0 ok, 1 failed, 2 usage)."""
+    State.debug = State.quiet = False
+    try:
+        cli.main(args=argv, prog_name="sparkify", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+    except SparkifyError as exc:
+        if State.debug or "--debug" in (argv if argv is not None else sys.argv):
+            traceback.print_exc()
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 -- a bug: say so in one line, traceback with --debug
+        if State.debug or "--debug" in (argv if argv is not None else sys.argv):
+            traceback.print_exc()
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback.", err=True)
+        sys.exit(1)
+    sys.exit(0)

@@ -1,0 +1,89 @@
+"""Output for people: rich tables and progress bars on a terminal, plain lines elsewhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+PLAIN_WIDTH = 100
+"""Width used when output is not a terminal, so piped and tested output is stable."""
+
+
+def make_console(stderr: bool = False) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    is_tty = stream.isatty()
+    return Console(
+        file=stream,
+        width=None if is_tty else PLAIN_WIDTH,
+        no_color=not is_tty,
+        highlight=False,
+        emoji=False,
+        soft_wrap=not is_tty,
+    )
+
+
+class ProgressReporter:
+    """The pipeline's Progress: rich bars on a terminal, a plain line per finished task otherwise,
+    nothing when quiet."""
+
+    def __init__(self, console: Console, quiet: bool = False):
+        self.console = console
+        self.quiet = quiet
+        self.live = console.is_terminal and not quiet
+        self._bars: Progress | None = None
+        self._tasks: dict[str, int] = {}
+        self._counts: dict[str, int] = {}
+        self._totals: dict[str, int | None] = {}
+        self._started: dict[str, float] = {}
+
+    def start(self, task: str, total: int | None) -> None:
+        self._counts[task] = 0
+        self._totals[task] = total
+        self._started[task] = time.perf_counter()
+        if self.live:
+            if self._bars is None:
+                self._bars = Progress(
+                    TextColumn("{task.description:<16}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=self.console,
+                    transient=False,
+                )
+                self._bars.start()
+            self._tasks[task] = self._bars.add_task(task, total=total)
+
+    def advance(self, task: str, amount: int = 1) -> None:
+        self._counts[task] = self._counts.get(task, 0) + amount
+        if self._bars is not None and task in self._tasks:
+            self._bars.advance(self._tasks[task], amount)
+
+    def finish(self, task: str) -> None:
+        seconds = time.perf_counter() - self._started.get(task, time.perf_counter())
+        if self._bars is not None and task in self._tasks:
+            total = self._totals.get(task)
+            if total is not None:
+                self._bars.update(self._tasks[task], completed=total)
+        elif not self.quiet:
+            total = self._totals.get(task)
+            unit = "files" if task.startswith("stage") else "tables"
+            self.console.print(f"{task}: {total if total is not None else self._counts[task]} {unit} in {seconds:.1f}s")
+
+    def close(self) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars = None
+
+
+def table(title: str | None, columns: list[str], rows: list[list], *, right: set[int] | None = None) -> Table:
+    t = Table(title=title, title_justify="left", show_edge=True)
+    right = right or set()
+    for i, c in enumerate(columns):
+        t.add_column(c, justify="right" if i in right else "left")
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    return t

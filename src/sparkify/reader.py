@@ -1,0 +1,412 @@
+"""Parse raw JSON files into typed staging rows, accounting for every record.
+
+Parsing runs in DuckDB (its JSON reader, not row-by-row Python) for every warehouse engine: the DuckDB
+engine keeps the rows, the server engines stream them out with COPY.
+
+Two paths give the same rows:
+
+* **fast path** -- DuckDB's ``read_json`` reads every file in one scan. Numeric fields are read as raw
+  JSON so that a text ``ts`` or a fractional ``session_id`` is seen, not silently cast or rounded.
+  Tens of thousands of tiny files (the song files) cost ``read_json`` a file open each, so files
+  under :data:`SMALL_FILE` bytes are first concatenated into a few spool files.
+* **precise path** -- when the fast path meets anything it does not accept (malformed JSON, a wrong
+  type, a missing required field, invalid UTF-8, a huge line), each file is parsed line by line in
+  Python, so every bad record is named by file, line, field and reason, and every good one is kept.
+
+A record is one non-blank line of a file; a song file may instead hold one (pretty-printed) object.
+For each file, ``read == staged + rejected``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from sparkify.schema import EVENT_REQUIRED, SONG_REQUIRED, STAGING_EVENTS, STAGING_SONGS, Table
+from sparkify.sources import Kind, Source, SourceFile
+
+SMALL_FILE = 1 << 20
+"""Files smaller than this (bytes) are concatenated into spool files before DuckDB reads them."""
+
+SPOOL_BATCH = 64 << 20
+"""The size (bytes) at which a spool file is closed and another started."""
+
+MAX_LINE_BYTES = 4 << 20
+"""A record (line) longer than this is rejected rather than parsed."""
+
+RAW_TEXT_LIMIT = 1000
+"""How many characters of a rejected record's text are kept in the reject."""
+
+INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
+
+DUCKDB_TYPE = {"text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}
+
+DIGITS = re.compile(r"[0-9]{0,9}")
+"""A userId is a string of digits (at most 9, so it fits an INTEGER) or empty (logged out)."""
+
+TABLE_FOR: dict[str, Table] = {"events": STAGING_EVENTS, "songs": STAGING_SONGS}
+REQUIRED: dict[str, tuple[str, ...]] = {"events": EVENT_REQUIRED, "songs": SONG_REQUIRED}
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One input record that could not be staged."""
+
+    source: str
+    line: int | None
+    field: str | None
+    reason: str
+    raw: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        what = f"field {self.field!r}: " if self.field else ""
+        return f"{where}: {what}{self.reason}"
+
+
+@dataclass
+class FileCount:
+    read: int = 0
+    staged: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ReadResult:
+    """What one read produced: a DuckDB table of typed rows and the accounting behind it."""
+
+    kind: str
+    table: str
+    """The DuckDB table (in the reader's connection) holding the typed rows, staging columns."""
+    files: dict[str, FileCount] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    unknown_fields: dict[str, int] = field(default_factory=dict)
+    precise: bool = False
+    """True when the precise (line by line) path was taken."""
+
+    @property
+    def read(self) -> int:
+        return sum(c.read for c in self.files.values())
+
+    @property
+    def staged(self) -> int:
+        return sum(c.staged for c in self.files.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(c.rejected for c in self.files.values())
+
+
+class JsonReader:
+    """Reads one kind of file into a DuckDB table. ``con`` is any DuckDB connection."""
+
+    def __init__(self, con, spool_dir: Path, progress: Callable[[int], None] | None = None):
+        self.con = con
+        self.spool_dir = Path(spool_dir)
+        self.progress = progress or (lambda n: None)
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def read(self, kind: Kind, source: Source, files: list[SourceFile], table: str) -> ReadResult:
+        """Read ``files`` into the DuckDB table ``table`` (replaced). Never drops a record."""
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        result = self._fast(kind, source, files, table)
+        if result is None:
+            result = self._precise(kind, source, files, table)
+        return result
+
+    # -- fast path --------------------------------------------------------------------------------
+
+    def _fast(self, kind, source, files, table) -> ReadResult | None:
+        spec = TABLE_FOR[kind]
+        direct = [f for f in files if f.path is not None and f.size >= SMALL_FILE]
+        spooled = [f for f in files if not (f.path is not None and f.size >= SMALL_FILE)]
+        counts: dict[str, FileCount] = {f.name: FileCount() for f in files}
+        spool_paths: dict[str, int] = {}  # spool path -> records Python counted in it
+        for path, names_counts in self._spool(kind, source, spooled):
+            spool_paths[str(path)] = sum(n for _, n in names_counts)
+            for name, n in names_counts:
+                counts[name].read = n
+        paths = [str(f.path) for f in direct] + list(spool_paths)
+        if not paths:
+            self._create_empty(spec, table)
+            return ReadResult(kind, table, counts)
+
+        columns = ", ".join(
+            f"{_sql_str(c.source)}: '{'VARCHAR' if c.type == 'text' else 'JSON'}'" for c in spec.columns
+        )
+        raw = f"{table}__raw"
+        try:
+            self.con.execute(
+                f"create or replace temp table {raw} as select * from read_json("
+                f"{_sql_list(paths)}, columns = {{{columns}}}, format = 'newline_delimited', "
+                f"filename = true, maximum_object_size = {MAX_LINE_BYTES})"
+            )
+        except Exception:  # any parse failure: the precise path names it  # noqa: BLE001
+            return None
+        try:
+            bad = self.con.execute(f"select count(*) from {raw} where not ({_fast_ok(kind)})").fetchone()[0]
+            if bad:
+                return None
+            per_file = dict(self.con.execute(f"select filename, count(*) from {raw} group by all").fetchall())
+            for path, expected in spool_paths.items():
+                if per_file.get(path, 0) != expected:
+                    return None  # a line held something other than one record: go line by line
+            for f in direct:
+                counts[f.name].read = per_file.get(str(f.path), 0)
+            for c in counts.values():
+                c.staged = c.read
+            select = ", ".join(_fast_cast(c) for c in spec.columns)
+            self.con.execute(f"create or replace temp table {table} as select {select} from {raw}")
+        finally:
+            self.con.execute(f"drop table if exists {raw}")
+        self.progress(len(files))
+        return ReadResult(kind, table, counts)
+
+    def _spool(self, kind, source, files: list[SourceFile]):
+        """Concatenate small files into spool files; yield (path, [(file name, records)])."""
+        if not files:
+            return
+        batch_no = 0
+        out = None
+        size = 0
+        members: list[tuple[str, int]] = []
+        workers = getattr(source, "max_concurrency", 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # Local files are read in order on this thread (threads only add GIL contention for
+            # tiny files); remote sources read many objects at once.
+            contents = map(source.read_bytes, files) if workers <= 1 else pool.map(source.read_bytes, files)
+            for f, data in zip(files, contents):
+                if out is None:
+                    path = self.spool_dir / f"{kind}-{batch_no:05d}.ndjson"
+                    out = open(path, "wb")
+                    batch_no += 1
+                if data and not data.endswith(b"\n"):
+                    data += b"\n"
+                out.write(data)
+                members.append((f.name, _count_records(data)))
+                size += len(data)
+                self.progress(1)
+                if size >= SPOOL_BATCH:
+                    out.close()
+                    yield path, members
+                    out, size, members = None, 0, []
+            if out is not None:
+                out.close()
+                yield path, members
+
+    # -- precise path -----------------------------------------------------------------------------
+
+    def _precise(self, kind, source, files, table) -> ReadResult:
+        spec = TABLE_FOR[kind]
+        result = ReadResult(kind, table, precise=True)
+        known = {c.source for c in spec.columns}
+        clean = self.spool_dir / f"{kind}-clean.ndjson"
+        with open(clean, "w", encoding="utf-8") as out:
+            for f in files:
+                count = FileCount()
+                result.files[f.name] = count
+                try:
+                    data = source.read_bytes(f)
+                except Exception as exc:  # noqa: BLE001 -- a truncated gzip is bad input too
+                    if type(exc).__name__ == "SourceError":
+                        raise
+                    count.read = count.rejected = 1
+                    result.rejects.append(Reject(f.name, None, None, f"cannot be read: {exc}"))
+                    continue
+                for line_no, raw, record, problem in _records(kind, data):
+                    count.read += 1
+                    if problem is None:
+                        row, problem = _type_record(spec, REQUIRED[kind], record)
+                        for key in record:
+                            if key not in known:
+                                result.unknown_fields[key] = result.unknown_fields.get(key, 0) + 1
+                    if problem is not None:
+                        count.rejected += 1
+                        fld, reason = problem
+                        result.rejects.append(
+                            Reject(f.name, line_no, fld, reason, _printable(raw)[:RAW_TEXT_LIMIT])
+                        )
+                        continue
+                    count.staged += 1
+                    out.write(json.dumps(row, ensure_ascii=False, allow_nan=False))
+                    out.write("\n")
+                self.progress(1)
+        if result.staged == 0:
+            self._create_empty(spec, table)
+        else:
+            columns = ", ".join(f"{_sql_str(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.columns)
+            self.con.execute(
+                f"create or replace temp table {table} as select * from read_json("
+                f"{_sql_str(str(clean))}, columns = {{{columns}}}, format = 'newline_delimited', "
+                f"maximum_object_size = {MAX_LINE_BYTES * 2})"
+            )
+        return result
+
+    def _create_empty(self, spec: Table, table: str) -> None:
+        cols = ", ".join(f"{c.name} {DUCKDB_TYPE[c.type]}" for c in spec.columns)
+        self.con.execute(f"create or replace temp table {table} ({cols})")
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_list(items: Iterable[str]) -> str:
+    return "[" + ", ".join(_sql_str(i) for i in items) + "]"
+
+
+def _count_records(data: bytes) -> int:
+    return sum(1 for line in data.split(b"\n") if line.strip())
+
+
+def _fast_ok(kind: str) -> str:
+    """SQL that is true when a raw row is exactly what the precise path would stage."""
+    spec = TABLE_FOR[kind]
+    conds = []
+    for c in spec.columns:
+        col = f'"{c.source}"'
+        if c.type in ("integer", "bigint"):
+            conds.append(
+                f"({col} is null or (json_type({col}) in ('BIGINT', 'UBIGINT') "
+                f"and try_cast({col} as {DUCKDB_TYPE[c.type]}) is not null))"
+            )
+        elif c.type == "double":
+            conds.append(f"({col} is null or json_type({col}) in ('BIGINT', 'UBIGINT', 'DOUBLE'))")
+    for key in REQUIRED[kind]:
+        conds.append(f'"{key}" is not null')
+    if kind == "events":
+        conds.append("(\"userId\" is null or regexp_full_match(\"userId\", '[0-9]{0,9}'))")
+    return " and ".join(conds)
+
+
+def _fast_cast(c) -> str:
+    if c.type == "text":
+        return f'"{c.source}" as {c.name}'
+    return f'cast("{c.source}" as {DUCKDB_TYPE[c.type]}) as {c.name}'
+
+
+def _printable(raw: bytes | str) -> str:
+    if isinstance(raw, bytes):
+        return raw.decode("utf-8", errors="backslashreplace")
+    return raw
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _records(kind: str, data: bytes):
+    """Yield (line number, raw bytes, record or None, (field, reason) or None) for each record."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 byte order mark is not part of the first record
+    if not data.strip():
+        return
+    lines = data.split(b"\n")
+    if kind == "songs":
+        # A song file holds one object, possibly pretty-printed over several lines.
+        nonblank = [line for line in lines if line.strip()]
+        if len(nonblank) > 1 and not nonblank[0].strip().endswith(b"}"):
+            parsed = _parse(data)
+            if isinstance(parsed, dict):
+                first = next(i for i, line in enumerate(lines, 1) if line.strip())
+                yield first, data, parsed, None
+                return
+    for line_no, line in enumerate(lines, 1):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE_BYTES:
+            yield line_no, line[:RAW_TEXT_LIMIT], None, (None, f"line is longer than {MAX_LINE_BYTES >> 20} MB ({len(line)} bytes)")
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield line_no, line, None, (None, f"invalid UTF-8 at byte {exc.start}")
+            continue
+        try:
+            record = json.loads(text, parse_constant=_reject_constant)
+        except ValueError as exc:
+            yield line_no, text, None, (None, f"malformed JSON: {exc}")
+            continue
+        if not isinstance(record, dict):
+            yield line_no, text, None, (None, f"expected a JSON object, got {_json_kind(record)}")
+            continue
+        yield line_no, text, record, None
+
+
+def _parse(data: bytes) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except ValueError:
+        return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"
+
+
+def _type_record(spec: Table, required: tuple[str, ...], record: dict) -> tuple[dict, tuple[str, str] | None]:
+    """The staging row for ``record``, or the first (field, reason) that stops it."""
+    row: dict[str, Any] = {}
+    for key in required:
+        if record.get(key) is None:
+            return row, (key, "required field is missing" if key not in record else "required field is null")
+    for c in spec.columns:
+        value = record.get(c.source)
+        typed, reason = _type_value(c.type, value)
+        if reason:
+            return row, (c.source, reason)
+        row[c.name] = typed
+    if spec is STAGING_EVENTS:
+        uid = row["user_id"]
+        if uid is not None and not DIGITS.fullmatch(uid):
+            return row, ("userId", f"expected a string of digits or \"\", got {_show(record.get('userId'))}")
+    return row, None
+
+
+def _type_value(typ: str, value: Any) -> tuple[Any, str | None]:
+    if value is None:
+        return None, None
+    if typ == "text":
+        if isinstance(value, str):
+            return value, None
+        if isinstance(value, bool):
+            return ("true" if value else "false"), None
+        if isinstance(value, (int, float)):
+            return str(value), None  # the value's text form: "title": 66 is the title '66'
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False), None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, f"expected a number, got {_json_kind(value)} {_show(value)}"
+    if typ == "double":
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, f"number out of range: {_show(value)}"
+        return float(value), None
+    if isinstance(value, float):
+        return None, f"expected an integer, got {_show(value)}"
+    lo, hi = INT_RANGE[typ]
+    if not lo <= value <= hi:
+        return None, f"integer out of range for {typ.upper()}: {value}"
+    return value, None
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."

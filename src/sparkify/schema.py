@@ -1,0 +1,201 @@
+"""The tables as data: names, columns, logical types, keys and load order.
+
+Every engine turns these logical types into its own through a type map (see ``warehouse/``), so the
+DDL of all engines comes from this one definition. The semantics are those of ``CONTRACT.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    """Logical type: text, integer, bigint, double, timestamp, identity."""
+    not_null: bool = False
+    source: str | None = None
+    """For staging columns: the JSON key the value comes from."""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    kind: str = "star"
+    """staging, star, or meta (ledger and accounting tables)."""
+    references: tuple[tuple[str, str, str], ...] = ()
+    """(column, other table, other column) relationships checked by ``quality``."""
+    sort_key: str | None = None
+    """Redshift SORTKEY (ignored elsewhere)."""
+    dist: str = "all"
+    """Redshift distribution: 'all', 'auto' or 'key:<column>' (ignored elsewhere)."""
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _staging(name: str, spec: list[tuple[str, str, str]], description: str) -> Table:
+    return Table(
+        name=name,
+        columns=tuple(Column(col, typ, source=key) for col, key, typ in spec),
+        kind="staging",
+        description=description,
+    )
+
+
+STAGING_EVENTS = _staging(
+    "staging_events",
+    [
+        ("artist", "artist", "text"),
+        ("auth", "auth", "text"),
+        ("first_name", "firstName", "text"),
+        ("gender", "gender", "text"),
+        ("item_in_session", "itemInSession", "integer"),
+        ("last_name", "lastName", "text"),
+        ("length", "length", "double"),
+        ("level", "level", "text"),
+        ("location", "location", "text"),
+        ("method", "method", "text"),
+        ("page", "page", "text"),
+        ("registration", "registration", "double"),
+        ("session_id", "sessionId", "integer"),
+        ("song", "song", "text"),
+        ("status", "status", "integer"),
+        ("ts", "ts", "bigint"),
+        ("user_agent", "userAgent", "text"),
+        ("user_id", "userId", "text"),
+    ],
+    "One row per log line, the 18 event fields typed.",
+)
+
+STAGING_SONGS = _staging(
+    "staging_songs",
+    [
+        ("num_songs", "num_songs", "integer"),
+        ("artist_id", "artist_id", "text"),
+        ("artist_latitude", "artist_latitude", "double"),
+        ("artist_longitude", "artist_longitude", "double"),
+        ("artist_location", "artist_location", "text"),
+        ("artist_name", "artist_name", "text"),
+        ("song_id", "song_id", "text"),
+        ("title", "title", "text"),
+        ("duration", "duration", "double"),
+        ("year", "year", "integer"),
+    ],
+    "One row per song record, the 10 song fields typed.",
+)
+
+EVENT_REQUIRED = ("ts", "page", "sessionId", "itemInSession")
+"""Event keys without which a record is rejected: the time, the page, and the natural key of a play."""
+
+SONG_REQUIRED = ("song_id",)
+"""Song keys without which a record is rejected."""
+
+
+def C(name: str, typ: str, not_null: bool = False) -> Column:
+    return Column(name, typ, not_null=not_null)
+
+
+SONGPLAYS = Table(
+    "songplays",
+    (
+        C("songplay_id", "bigint", True),
+        C("start_time", "timestamp", True),
+        C("user_id", "integer", True),
+        C("level", "text"),
+        C("song_id", "text"),
+        C("artist_id", "text"),
+        C("session_id", "integer", True),
+        C("location", "text"),
+        C("user_agent", "text"),
+    ),
+    primary_key=("songplay_id",),
+    references=(
+        ("user_id", "users", "user_id"),
+        ("start_time", "time", "start_time"),
+        ("song_id", "songs", "song_id"),
+        ("artist_id", "artists", "artist_id"),
+    ),
+    sort_key="start_time",
+    dist="key:song_id",
+    description="One row per NextSong event of a logged-in user (natural key user, session, item).",
+)
+
+USERS = Table(
+    "users",
+    (
+        C("user_id", "integer", True),
+        C("first_name", "text"),
+        C("last_name", "text"),
+        C("gender", "text"),
+        C("level", "text"),
+    ),
+    primary_key=("user_id",),
+    sort_key="user_id",
+    description="One row per non-empty userId over all events; details from the latest event.",
+)
+
+SONGS = Table(
+    "songs",
+    (
+        C("song_id", "text", True),
+        C("title", "text"),
+        C("artist_id", "text"),
+        C("year", "integer"),
+        C("duration", "double"),
+    ),
+    primary_key=("song_id",),
+    references=(("artist_id", "artists", "artist_id"),),
+    sort_key="song_id",
+    dist="key:song_id",
+    description="One row per distinct song_id; year NULL where the source says 0.",
+)
+
+ARTISTS = Table(
+    "artists",
+    (
+        C("artist_id", "text", True),
+        C("name", "text"),
+        C("location", "text"),
+        C("latitude", "double"),
+        C("longitude", "double"),
+    ),
+    primary_key=("artist_id",),
+    sort_key="artist_id",
+    description="One row per distinct artist_id, from the most complete record.",
+)
+
+TIME = Table(
+    "time",
+    (
+        C("start_time", "timestamp", True),
+        C("hour", "integer", True),
+        C("day", "integer", True),
+        C("week", "integer", True),
+        C("month", "integer", True),
+        C("year", "integer", True),
+        C("weekday", "integer", True),
+    ),
+    primary_key=("start_time",),
+    sort_key="start_time",
+    description="One row per distinct songplays.start_time, broken into calendar parts.",
+)
+
+STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)
+STAR_TABLES: tuple[Table, ...] = (USERS, SONGS, ARTISTS, SONGPLAYS, TIME)
+"""Star tables in load order: users, songs, artists, then songplays (which needs songs), then time
+(which is built from songplays.start_time)."""
+
+TABLES: dict[str, Table] = {t.name: t for t in (*STAGING_TABLES, *STAR_TABLES)}

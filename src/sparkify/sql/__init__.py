@@ -1,0 +1,44 @@
+"""SQL files: ``default/`` is portable; ``<engine>/`` holds a file only where that engine differs.
+
+A file may use macros that each engine defines as data (``Warehouse.macros``), e.g.
+``@ts_to_timestamp(e.ts)``; :func:`load` expands them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+MACRO = re.compile(r"@(\w+)\(([^()]*)\)")
+
+
+@lru_cache(maxsize=None)
+def _read(folder: str, name: str) -> str | None:
+    path = resources.files("sparkify.sql").joinpath(folder, f"{name}.sql")
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def names() -> list[str]:
+    """The statement names in ``default/``."""
+    folder = resources.files("sparkify.sql").joinpath("default")
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+
+
+def load(name: str, search: tuple[str, ...], macros: dict[str, str]) -> str:
+    """The text of statement ``name`` for an engine whose folders are ``search`` (most specific first),
+    with its macros expanded."""
+    for folder in (*search, "default"):
+        text = _read(folder, name)
+        if text is not None:
+            break
+    else:
+        raise KeyError(f"no SQL file named {name}.sql")
+
+    def expand(m: re.Match) -> str:
+        template = macros.get(m.group(1))
+        if template is None:
+            raise KeyError(f"{name}.sql uses macro @{m.group(1)}, which this engine does not define")
+        return template.format(*[a.strip() for a in m.group(2).split(",")])
+
+    return MACRO.sub(expand, text)

@@ -1,0 +1,30 @@
+-- artists: one row per distinct artist_id. One artist_id can come with different details: take the
+-- most complete record (coordinates present first, then a non-empty location), ties broken by the
+-- smallest song_id. An empty location becomes null.
+insert into artists (artist_id, name, location, latitude, longitude)
+with
+
+ranked as (
+    select
+        s.artist_id,
+        s.artist_name as name,
+        case when s.artist_location = '' then null else s.artist_location end as location,
+        s.artist_latitude as latitude,
+        s.artist_longitude as longitude,
+        row_number() over (
+            partition by s.artist_id
+            order by
+                case when s.artist_latitude is not null and s.artist_longitude is not null
+                    then 0 else 1 end,
+                case when s.artist_location is not null and s.artist_location <> ''
+                    then 0 else 1 end,
+                s.song_id nulls last,
+                s.artist_name nulls last
+        ) as pick
+    from staging_songs as s
+    where s.artist_id is not null and s.artist_id <> ''
+)
+
+select artist_id, name, location, latitude, longitude
+from ranked
+where pick = 1

@@ -1,0 +1,61 @@
+-- songplays: one row per NextSong event of a logged-in user (non-empty user_id).
+-- * The same event delivered twice is one play: the natural key is (user_id, session_id,
+--   item_in_session); of duplicates the one with the smallest ts (then the other columns) is kept.
+-- * A play matches a song when song = title and artist = artist_name and length = duration;
+--   of several matching songs the smallest song_id wins; with no match song_id/artist_id are null.
+-- * songplay_id is numbered in (start_time, user_id, session_id, item_in_session) order, so a
+--   re-run on the same input gives the same ids.
+insert into songplays (
+    songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
+)
+with
+
+plays as (
+    select
+        e.*,
+        row_number() over (
+            partition by e.user_id, e.session_id, e.item_in_session
+            order by e.ts, e.level nulls last, e.song nulls last, e.artist nulls last,
+                e.length nulls last, e.location nulls last, e.user_agent nulls last
+        ) as delivery
+    from staging_events as e
+    where e.page = 'NextSong' and e.user_id is not null and e.user_id <> ''
+),
+
+matches as (
+    select
+        p.user_id,
+        p.session_id,
+        p.item_in_session,
+        min(s.song_id) as song_id
+    from plays as p
+    inner join staging_songs as s
+        on p.song = s.title and p.artist = s.artist_name and p.length = s.duration
+    where p.delivery = 1
+    group by p.user_id, p.session_id, p.item_in_session
+),
+
+song_artist as (
+    -- one artist per song_id: the one the songs dimension shows
+    select song_id, artist_id from songs
+)
+
+select
+    row_number() over (
+        order by p.ts, p.user_id, p.session_id, p.item_in_session
+    ) as songplay_id,
+    @ts_to_timestamp(p.ts) as start_time,
+    cast(p.user_id as integer) as user_id,
+    p.level,
+    m.song_id,
+    sa.artist_id,
+    p.session_id,
+    p.location,
+    p.user_agent
+from plays as p
+left join matches as m
+    on p.user_id = m.user_id
+    and p.session_id = m.session_id
+    and p.item_in_session = m.item_in_session
+left join song_artist as sa on m.song_id = sa.song_id
+where p.delivery = 1

@@ -1,0 +1,25 @@
+-- songs: one row per distinct song_id; year is null where the source says 0.
+-- If a song_id comes more than once, the record with the smallest (title, artist_id, duration, year)
+-- is kept, so the pick is deterministic.
+insert into songs (song_id, title, artist_id, year, duration)
+with
+
+ranked as (
+    select
+        s.song_id,
+        s.title,
+        s.artist_id,
+        case when s.year = 0 then null else s.year end as year,
+        s.duration,
+        row_number() over (
+            partition by s.song_id
+            order by s.title nulls last, s.artist_id nulls last, s.duration nulls last,
+                s.year nulls last
+        ) as pick
+    from staging_songs as s
+    where s.song_id is not null and s.song_id <> ''
+)
+
+select song_id, title, artist_id, year, duration
+from ranked
+where pick = 1

@@ -8,6 +8,7 @@ newline-delimited JSON file per day). Files may be gzip-compressed (``.json.gz``
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -49,10 +50,18 @@ class Source(Protocol):
         ...
 
 
+class CorruptFileError(Exception):
+    """A file's bytes cannot be decoded as a whole (e.g. a truncated gzip stream): its records are
+    rejected, the run goes on."""
+
+
 def decompress(name: str, data: bytes) -> bytes:
     """Gunzip ``data`` when ``name`` ends in .gz (or the bytes carry the gzip magic number)."""
     if name.endswith(".gz") or data[:2] == b"\x1f\x8b":
-        return gzip.decompress(data)
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CorruptFileError(f"not a valid gzip file: {exc}") from exc
     return data
 
 

@@ -1,0 +1,220 @@
+"""The JSON reader: every record staged or rejected with its file, line, field and reason."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sparkify.reader import JsonReader, MAX_LINE_BYTES
+from sparkify.sources.local import LocalSource
+
+
+def event(**over):
+    e = {
+        "artist": "Muse", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
+        "lastName": "Lee", "length": 200.5, "level": "free", "location": "Here, CA", "method": "PUT",
+        "page": "NextSong", "registration": 1540919166796.0, "sessionId": 10, "song": "Uprising",
+        "status": 200, "ts": 1541105830796, "userAgent": "Mozilla", "userId": "7",
+    }
+    e.update(over)
+    return e
+
+
+def song(**over):
+    s = {
+        "artist_id": "AR1", "artist_latitude": 1.5, "artist_location": "Paris", "artist_longitude": 2.5,
+        "artist_name": "Muse", "duration": 200.5, "num_songs": 1, "song_id": "SO1", "title": "Uprising",
+        "year": 2009,
+    }
+    s.update(over)
+    return s
+
+
+def make_source(root: Path, logs: dict[str, bytes], songs: dict[str, bytes] | None = None) -> LocalSource:
+    for name, data in logs.items():
+        p = root / "log_data" / "2018" / "11" / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    (root / "log_data").mkdir(parents=True, exist_ok=True)
+    (root / "song_data").mkdir(parents=True, exist_ok=True)
+    for name, data in (songs or {}).items():
+        p = root / "song_data" / "A" / "B" / "C" / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return LocalSource(root)
+
+
+def ndjson(*records) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
+
+
+def read(tmp_path, kind, source):
+    con = duckdb.connect()
+    reader = JsonReader(con, tmp_path / "spool")
+    result = reader.read(kind, source, source.list(kind), "out")
+    rows = con.execute("select * from out").fetchall()
+    cols = [d[0] for d in con.execute("select * from out limit 0").description]
+    return result, [dict(zip(cols, r)) for r in rows]
+
+
+def test_clean_events_take_the_fast_path_and_keep_types(tmp_path):
+    src = make_source(tmp_path / "src", {"a.json": ndjson(event(), event(userId="", page="Home", ts=1541105830797))})
+    result, rows = read(tmp_path, "events", src)
+    assert not result.precise
+    assert (result.read, result.staged, result.rejected) == (2, 2, 0)
+    assert rows[0]["ts"] == 1541105830796
+    assert rows[0]["item_in_session"] == 0 and rows[0]["session_id"] == 10
+    assert rows[0]["registration"] == 1540919166796.0
+    assert rows[0]["first_name"] == "Ann" and rows[0]["user_agent"] == "Mozilla"
+    assert rows[1]["user_id"] == ""
+
+
+def test_numbers_in_text_fields_take_their_text_form(tmp_path):
+    src = make_source(
+        tmp_path / "src", {}, {"TR1.json": json.dumps(song(title=66, artist_name=4.6, artist_location=12)).encode()}
+    )
+    result, rows = read(tmp_path, "songs", src)
+    assert result.staged == 1
+    assert (rows[0]["title"], rows[0]["artist_name"], rows[0]["artist_location"]) == ("66", "4.6", "12")
+
+
+def test_the_precise_path_gives_the_same_rows_as_the_fast_path(tmp_path):
+    records = [event(title=None, song=66), event(userId="12", length=None, artist=None, ts=2)]
+    good = make_source(tmp_path / "good", {"a.json": ndjson(*records)})
+    bad = make_source(tmp_path / "bad", {"a.json": ndjson(*records) + b"{broken\n"})
+    fast, fast_rows = read(tmp_path / "f", "events", good)
+    precise, precise_rows = read(tmp_path / "p", "events", bad)
+    assert not fast.precise and precise.precise
+    assert precise_rows == fast_rows
+    assert (precise.read, precise.staged, precise.rejected) == (3, 2, 1)
+
+
+BAD_LINES = [
+    # (line bytes, field, reason fragment)
+    (b'{"ts": 1, "page": "Home"', None, "malformed JSON"),
+    (json.dumps(event(ts="yesterday")).encode(), "ts", "expected a number"),
+    (json.dumps(event(ts="1541105830796")).encode(), "ts", "expected a number"),
+    (json.dumps(event(sessionId=2**40)).encode(), "sessionId", "out of range"),
+    (json.dumps(event(itemInSession=1.5)).encode(), "itemInSession", "expected an integer"),
+    (json.dumps(event(status=True)).encode(), "status", "expected a number"),
+    (json.dumps({k: v for k, v in event().items() if k != "ts"}).encode(), "ts", "missing"),
+    (json.dumps(event(page=None)).encode(), "page", "null"),
+    (json.dumps(event(length="long")).encode(), "length", "expected a number"),
+    (json.dumps(event(userId="abc")).encode(), "userId", "digits"),
+    (b'{"artist": "Caf\xe9"}', None, "invalid UTF-8"),
+    (b"[1, 2, 3]", None, "got an array"),
+    (b'{"ts": NaN, "page": "Home"}', None, "malformed JSON"),
+]
+
+
+@pytest.mark.parametrize("line,field,reason", BAD_LINES, ids=[r for _, _, r in BAD_LINES])
+def test_each_kind_of_bad_record_is_rejected_with_file_line_field_and_reason(tmp_path, line, field, reason):
+    data = ndjson(event(ts=1)) + line + b"\n" + ndjson(event(ts=3))
+    src = make_source(tmp_path / "src", {"day.json": data})
+    result, rows = read(tmp_path, "events", src)
+    assert (result.read, result.staged, result.rejected) == (3, 2, 1)
+    assert [r["ts"] for r in rows] == [1, 3]
+    (rej,) = result.rejects
+    assert rej.source.endswith("day.json")
+    assert rej.line == 2
+    assert rej.field == field
+    assert reason in rej.reason
+    assert str(rej).startswith(f"{rej.source}:2: ")
+
+
+def test_a_line_over_4_mb_is_rejected_not_parsed(tmp_path):
+    huge = json.dumps(event(song="x" * (MAX_LINE_BYTES + 10))).encode()
+    src = make_source(tmp_path / "src", {"day.json": ndjson(event()) + huge + b"\n"})
+    result, rows = read(tmp_path, "events", src)
+    assert (result.read, result.staged, result.rejected) == (2, 1, 1)
+    assert "longer than 4 MB" in result.rejects[0].reason
+    assert len(result.rejects[0].raw) <= 1000
+
+
+def test_truncated_file_rejects_only_the_cut_record(tmp_path):
+    data = ndjson(event(ts=1), event(ts=2))
+    src = make_source(tmp_path / "src", {"day.json": data[:-20]})
+    result, rows = read(tmp_path, "events", src)
+    assert (result.read, result.staged, result.rejected) == (2, 1, 1)
+    assert result.rejects[0].line == 2
+
+
+def test_truncated_gzip_file_is_rejected_as_a_whole_and_named(tmp_path):
+    data = gzip.compress(ndjson(event(ts=1), event(ts=2)))
+    src = make_source(tmp_path / "src", {"day.json.gz": data[:-8], "ok.json": ndjson(event(ts=5))})
+    result, rows = read(tmp_path, "events", src)
+    assert [r["ts"] for r in rows] == [5]
+    assert result.rejected == 1 and result.rejects[0].source.endswith("day.json.gz")
+
+
+def test_gzip_files_are_read_transparently(tmp_path):
+    src = make_source(tmp_path / "src", {"day.json.gz": gzip.compress(ndjson(event(ts=1), event(ts=2)))})
+    result, rows = read(tmp_path, "events", src)
+    assert (result.read, result.staged, result.rejected) == (2, 2, 0)
+
+
+def test_bom_and_crlf_and_blank_lines_are_not_records(tmp_path):
+    data = b"\xef\xbb\xbf" + json.dumps(event(ts=1)).encode() + b"\r\n\r\n" + json.dumps(event(ts=2)).encode() + b"\r\n"
+    src = make_source(tmp_path / "src", {"day.json": data})
+    result, rows = read(tmp_path, "events", src)
+    assert (result.read, result.staged, result.rejected) == (2, 2, 0)
+    assert sorted(r["ts"] for r in rows) == [1, 2]
+
+
+def test_empty_file_has_no_records(tmp_path):
+    src = make_source(tmp_path / "src", {"empty.json": b"", "day.json": ndjson(event())})
+    result, rows = read(tmp_path, "events", src)
+    assert (result.read, result.staged, result.rejected) == (1, 1, 0)
+    assert result.files[str(tmp_path / "src/log_data/2018/11/empty.json")].read == 0
+
+
+def test_pretty_printed_song_file_is_one_record(tmp_path):
+    src = make_source(
+        tmp_path / "src", {}, {"TR1.json": json.dumps(song(), indent=2).encode(), "TR2.json": json.dumps(song(song_id="SO2")).encode()}
+    )
+    result, rows = read(tmp_path, "songs", src)
+    assert (result.read, result.staged, result.rejected) == (2, 2, 0)
+    assert sorted(r["song_id"] for r in rows) == ["SO1", "SO2"]
+
+
+def test_song_file_with_several_objects_one_per_line(tmp_path):
+    data = ndjson(song(song_id="SO1"), song(song_id="SO2"))
+    src = make_source(tmp_path / "src", {}, {"TR1.json": data})
+    result, rows = read(tmp_path, "songs", src)
+    assert not result.precise
+    assert sorted(r["song_id"] for r in rows) == ["SO1", "SO2"]
+
+
+def test_unknown_fields_are_counted_on_the_precise_path(tmp_path):
+    src = make_source(tmp_path / "src", {"d.json": ndjson(event(extra=1), event(extra=2, other=3)) + b"oops\n"})
+    result, _ = read(tmp_path, "events", src)
+    assert result.unknown_fields == {"extra": 2, "other": 1}
+
+
+good_events = st.builds(
+    lambda ts, uid, sess: event(ts=ts, userId=uid, sessionId=sess),
+    st.integers(0, 2**53),
+    st.sampled_from(["", "1", "42", "999999999"]),
+    st.integers(0, 2**31 - 1),
+)
+bad_lines = st.sampled_from([line for line, _, _ in BAD_LINES] + [b"{", b"null", b'"text"', b"{}"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(good_events.map(lambda e: ("good", e)), bad_lines.map(lambda b: ("bad", b))), max_size=25))
+def test_accounting_identity_every_good_record_staged_every_bad_one_rejected(tmp_path_factory, items):
+    root = tmp_path_factory.mktemp("prop")
+    lines = [json.dumps(x).encode() if kind == "good" else x for kind, x in items]
+    src = make_source(root / "src", {"day.json": b"\n".join(lines) + b"\n"})
+    result, rows = read(root, "events", src)
+    expected_good = [x["ts"] for kind, x in items if kind == "good"]
+    expected_bad = [i for i, (kind, _) in enumerate(items, 1) if kind == "bad"]
+    assert result.read == result.staged + result.rejected == len(items)
+    assert sorted(r["ts"] for r in rows) == sorted(expected_good)
+    assert [r.line for r in result.rejects] == expected_bad

@@ -1,0 +1,184 @@
+"""The CLI through its entry point: exact output, exit codes, help with examples."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+
+from sparkify.cli import cli, main
+from tests.helpers.fixtures import event, song, write_source
+
+
+def sparkify(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, cmd in sorted(group.commands.items()):
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from all_commands(cmd, (*prefix, name))
+
+
+@pytest.mark.parametrize("path,cmd", list(all_commands(cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+def test_every_command_has_help_with_an_example(capsys, path, cmd):
+    code, out, _ = sparkify(capsys, *path, "--help")
+    assert code == 0
+    assert "Example:" in out and "sparkify " in out.split("Example:", 1)[1]
+
+
+def test_top_level_help_lists_every_command(capsys):
+    code, out, _ = sparkify(capsys, "--help")
+    for name in cli.commands:
+        assert name in out
+
+
+@pytest.fixture
+def source(tmp_path):
+    return write_source(
+        tmp_path / "src",
+        [
+            event(ts=1541105830796, itemInSession=0),
+            event(ts=1541105831796, itemInSession=1, song="Nope"),
+            event(ts=1541105832796, itemInSession=0, userId="8", level="paid", sessionId=11),
+            event(ts=1541105833000, page="Home", userId="", auth="Logged Out", firstName=None),
+        ],
+        [song()],
+    )
+
+
+def mask_times(text: str) -> str:
+    return re.sub(r"\d+\.\d+s", "N.Ns", text)
+
+
+def test_run_prints_counts_rejects_checks_and_time(capsys, tmp_path, source):
+    db = tmp_path / "w.duckdb"
+    code, out, err = sparkify(capsys, "run", "--source", str(source), "--warehouse", f"duckdb:///{db}")
+    assert code == 0, err
+    assert mask_times(out) == f"""\
+stage songs: 1 files in N.Ns
+stage events: 1 files in N.Ns
+transform: 5 tables in N.Ns
+Staged
+┏━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┓
+┃ input  ┃ files ┃ records read ┃ staged ┃ rejected ┃
+┡━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━┩
+│ songs  │     1 │            1 │      1 │        0 │
+│ events │     1 │            4 │      4 │        0 │
+└────────┴───────┴──────────────┴────────┴──────────┘
+Star schema
+┏━━━━━━━━━━━┳━━━━━━┓
+┃ table     ┃ rows ┃
+┡━━━━━━━━━━━╇━━━━━━┩
+│ users     │    2 │
+│ songs     │    1 │
+│ artists   │    1 │
+│ songplays │    3 │
+│ time      │    3 │
+└───────────┴──────┘
+Checks: 26 of 26 passed.
+Loaded 5 records (0 rejected) from {source} into duckdb:///{db} in N.Ns.
+"""
+
+
+def test_quiet_run_prints_only_the_result(capsys, tmp_path, source):
+    code, out, _ = sparkify(capsys, "run", "-q", "--source", str(source), "--warehouse", str(tmp_path / "w.duckdb"))
+    assert code == 0
+    assert mask_times(out).splitlines() == [
+        "Checks: 26 of 26 passed.",
+        f"Loaded 5 records (0 rejected) from {source} into {tmp_path / 'w.duckdb'} in N.Ns.",
+    ]
+
+
+def test_steps_one_at_a_time(capsys, tmp_path, source):
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    assert sparkify(capsys, "transform", "-w", wh)[0] == 1  # no tables yet
+    code, out, _ = sparkify(capsys, "create-tables", "-w", wh)
+    assert (code, out) == (0, "Created 7 tables: staging_events, staging_songs, users, songs, artists, songplays, time\n")
+    assert sparkify(capsys, "create-tables", "-w", wh)[1] == "All tables already exist.\n"
+    code, out, _ = sparkify(capsys, "stage", "-q", "-s", str(source), "-w", wh)
+    assert code == 0 and "│ events │     1 │            4 │      4 │        0 │" in out
+    code, out, _ = sparkify(capsys, "transform", "-q", "-w", wh)
+    assert code == 0 and "│ songplays │    3 │" in out
+    code, out, _ = sparkify(capsys, "check", "-w", wh)
+    assert code == 0 and out.endswith("Checks: 26 of 26 passed.\n") and "not_null:songplays.start_time" in out
+
+
+def test_failed_checks_exit_1_and_name_each_failure(capsys, tmp_path, source):
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    assert sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)[0] == 0
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("delete from time")
+    con.close()
+    code, out, err = sparkify(capsys, "check", "-w", wh)
+    assert code == 1
+    assert "│ relationship:songplays.start_time->time.start_time  │ FAILED │         3 │" in out
+    assert err == "Error: 1 checks failed: relationship:songplays.start_time->time.start_time\n"
+
+
+def test_missing_tables_error_says_what_to_run(capsys, tmp_path):
+    code, out, err = sparkify(capsys, "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
+    assert code == 1
+    assert err.startswith("Error: Table ") and err.rstrip().endswith("Run `sparkify create-tables` first.")
+    assert "Traceback" not in err
+
+
+def test_usage_and_config_errors_exit_2(capsys, tmp_path, monkeypatch):
+    assert sparkify(capsys, "run", "--no-such-flag")[0] == 2
+    code, _, err = sparkify(capsys, "run", "-w", "mysql://x/y")
+    assert code == 2 and "Unknown warehouse scheme 'mysql'" in err
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sparkify.toml").write_text('sorce = "x"\n')
+    code, _, err = sparkify(capsys, "run")
+    assert code == 2 and "did you mean 'source'" in err
+    code, _, err = sparkify(capsys, "analytics", "top_song")
+    assert code == 2 and "Did you mean 'top_songs'" in err
+
+
+def test_bad_input_exits_1_with_one_line_per_problem(capsys, tmp_path, source):
+    (source / "log_data" / "2018" / "11" / "bad.json").write_text("{oops\n")
+    code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
+    assert code == 1
+    assert f"{source}/log_data/2018/11/bad.json:1: malformed JSON" in err
+    assert "--max-errors" in err
+    code, out, err = sparkify(capsys, "run", "-q", "--max-errors", "1", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
+    assert code == 0 and "(1 rejected)" in out
+
+
+def test_debug_shows_the_traceback(capsys, tmp_path):
+    code, _, err = sparkify(capsys, "--debug", "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
+    assert code == 1 and "Traceback" in err
+
+
+def test_env_settings_are_used(capsys, tmp_path, source, monkeypatch):
+    monkeypatch.setenv("SPARKIFY_SOURCE", str(source))
+    monkeypatch.setenv("SPARKIFY_WAREHOUSE", str(tmp_path / "env.duckdb"))
+    code, out, _ = sparkify(capsys, "run", "-q")
+    assert code == 0 and (tmp_path / "env.duckdb").exists()
+
+
+def test_analytics_csv_output_is_exact(capsys, tmp_path, source):
+    wh = str(tmp_path / "w.duckdb")
+    sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)
+    code, out, _ = sparkify(capsys, "analytics", "plays_by_hour", "level_split", "--format", "csv", "-w", wh)
+    assert code == 0
+    # 3 plays at 20:57 UTC on 2018-11-01: two free by user 7, one paid by user 8
+    assert out == (
+        "hour,plays\n20,3\n"
+        "level,plays,users,share_of_plays\nfree,2,1,0.6666666666666666\npaid,1,1,0.3333333333333333\n"
+    )
+
+
+def test_python_dash_m_works():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "sparkify", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "sparkify, version 0.1.0"

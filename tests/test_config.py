@@ -1,0 +1,55 @@
+"""Settings: flags > env > sparkify.toml > defaults, with one-line errors naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from sparkify.config import load_settings, mask_url
+from sparkify.errors import ConfigError
+
+
+def test_defaults(tmp_path):
+    s = load_settings({}, env={}, config_file=tmp_path / "none.toml")
+    assert s.warehouse == "sparkify.duckdb" and s.max_errors == 0 and s.source is None
+
+
+def test_flags_beat_env_beat_file(tmp_path):
+    cfg = tmp_path / "sparkify.toml"
+    cfg.write_text('warehouse = "file.duckdb"\nmax_errors = 3\nsource = "from-file"\n')
+    env = {"SPARKIFY_WAREHOUSE": "env.duckdb", "SPARKIFY_MAX_ERRORS": "5"}
+    s = load_settings({"warehouse": "flag.duckdb", "max_errors": None}, env=env, config_file=cfg)
+    assert s.warehouse == "flag.duckdb"  # flag
+    assert s.max_errors == 5  # env beats file; a flag not given (None) does not count
+    assert s.source == "from-file"  # file beats default
+
+
+def test_unknown_key_in_file_names_it_and_suggests(tmp_path):
+    cfg = tmp_path / "sparkify.toml"
+    cfg.write_text('warehose = "x.duckdb"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_settings({}, env={}, config_file=cfg)
+    msg = str(exc.value)
+    assert "unknown key 'warehose'" in msg and "did you mean 'warehouse'" in msg and "\n" not in msg
+
+
+def test_invalid_value_names_key_and_origin(tmp_path):
+    with pytest.raises(ConfigError) as exc:
+        load_settings({}, env={"SPARKIFY_MAX_ERRORS": "lots"}, config_file=tmp_path / "none.toml")
+    assert "max_errors" in str(exc.value) and "SPARKIFY_MAX_ERRORS" in str(exc.value)
+    with pytest.raises(ConfigError) as exc:
+        load_settings({"max_errors": -1}, env={}, config_file=tmp_path / "none.toml")
+    assert "--max-errors" in str(exc.value)
+
+
+def test_broken_toml_is_a_config_error(tmp_path):
+    cfg = tmp_path / "sparkify.toml"
+    cfg.write_text("warehouse = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings({}, env={}, config_file=cfg)
+
+
+def test_mask_url_hides_only_the_password():
+    assert mask_url("postgresql://bob:s3cret@db.example:5432/dw") == "postgresql://bob:***@db.example:5432/dw"
+    assert mask_url("postgresql://bob@db/dw") == "postgresql://bob@db/dw"
+    assert mask_url("sparkify.duckdb") == "sparkify.duckdb"
+    assert "p@ss" not in mask_url("redshift://u:p@ss@host:5439/db")

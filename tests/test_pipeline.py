@@ -1,0 +1,85 @@
+"""The pipeline on DuckDB: steps, idempotence, bad input changes nothing, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from sparkify import pipeline
+from sparkify.errors import BadInputError, MissingTableError
+from sparkify.schema import STAGING_TABLES, STAR_TABLES
+from tests.helpers.fixtures import event, song, write_source
+
+ALL_TABLES = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)]
+
+
+def snapshot(wh) -> dict[str, list[tuple]]:
+    out = {}
+    for name in ALL_TABLES:
+        cols, rows = wh.query(f'select * from "{name}"')
+        out[name] = sorted(rows, key=repr)
+    return out
+
+
+@pytest.fixture
+def small_source(tmp_path):
+    return write_source(
+        tmp_path / "src",
+        [event(ts=1541105830796 + i * 1000, itemInSession=i, userId=str(7 + i % 2)) for i in range(6)]
+        + [event(page="Home", userId="", auth="Logged Out", firstName=None, ts=1541105830000)],
+        [song(), song(song_id="SO2", title="Other", artist_id="AR2", artist_name="Someone")],
+    )
+
+
+def test_run_twice_leaves_every_table_identical(duckdb_wh, small_source):
+    first = pipeline.run(duckdb_wh, small_source)
+    assert all(c.passed for c in first.checks)
+    before = snapshot(duckdb_wh)
+    second = pipeline.run(duckdb_wh, small_source)
+    assert second.created == [] and first.created == ALL_TABLES
+    assert snapshot(duckdb_wh) == before
+    assert first.rows == {"users": 2, "songs": 2, "artists": 2, "songplays": 6, "time": 6}
+
+
+def test_steps_need_their_tables(duckdb_wh, small_source):
+    with pytest.raises(MissingTableError, match="sparkify create-tables"):
+        pipeline.stage(duckdb_wh, small_source)
+    with pytest.raises(MissingTableError, match="sparkify create-tables"):
+        pipeline.transform(duckdb_wh)
+
+
+def test_bad_input_fails_before_anything_changes(duckdb_wh, small_source, tmp_path):
+    pipeline.run(duckdb_wh, small_source)
+    before = snapshot(duckdb_wh)
+    bad = small_source / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    bad.write_text(__import__("json").dumps(event(ts="soon")) + "\nnot json\n")
+    with pytest.raises(BadInputError) as exc:
+        pipeline.run(duckdb_wh, small_source)
+    msg = str(exc.value)
+    assert f"{bad}:1: field 'ts'" in msg and f"{bad}:2: malformed JSON" in msg
+    assert "--max-errors" in msg
+    assert snapshot(duckdb_wh) == before
+
+
+def test_max_errors_tolerates_and_reports_rejects(duckdb_wh, small_source):
+    bad = small_source / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    bad.write_text(f'not json\n{__import__("json").dumps(event(ts=1541105999000, itemInSession=99))}\n')
+    with pytest.raises(BadInputError):
+        pipeline.run(duckdb_wh, small_source, max_errors=0)
+    report = pipeline.run(duckdb_wh, small_source, max_errors=1)
+    assert (report.stage.read, report.stage.staged, report.stage.rejected) == (11, 10, 1)
+    assert report.rows["songplays"] == 7
+    assert all(c.passed for c in report.checks)
+
+
+def test_checks_find_broken_tables(duckdb_wh, small_source):
+    pipeline.run(duckdb_wh, small_source)
+    duckdb_wh.execute("delete from users where user_id = 7")
+    duckdb_wh.execute("delete from artists where artist_id = 'AR2'")
+    duckdb_wh.execute("delete from songplays where songplay_id = 1")
+    failed = {r.check.name: r.failures for r in pipeline.check(duckdb_wh) if not r.passed}
+    assert failed == {
+        "relationship:songplays.user_id->users.user_id": 2,  # user 7 played 3 times, one play deleted
+        "relationship:songs.artist_id->artists.artist_id": 1,
+        "reconciliation:songplays.count": 1,
+        "reconciliation:songplays.events": 1,
+    }

@@ -124,8 +124,8 @@ class JsonReader:
 
     def _fast(self, kind, source, files, table) -> ReadResult | None:
         spec = TABLE_FOR[kind]
-        direct = [f for f in files if f.path is not None and f.size >= SMALL_FILE]
-        spooled = [f for f in files if not (f.path is not None and f.size >= SMALL_FILE)]
+        direct = [f for f in files if _readable_in_place(f)]
+        spooled = [f for f in files if not _readable_in_place(f)]
         counts: dict[str, FileCount] = {f.name: FileCount() for f in files}
         spool_paths: dict[str, int] = {}  # spool path -> records Python counted in it
         try:
@@ -255,6 +255,15 @@ class JsonReader:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+GLOB_CHARS = frozenset("*?[]{}")
+
+
+def _readable_in_place(f: SourceFile) -> bool:
+    """Large local files are read by DuckDB where they are; a name with glob characters is not
+    (DuckDB would expand it), so it goes through the spool like a small file."""
+    return f.path is not None and f.size >= SMALL_FILE and not (GLOB_CHARS & set(str(f.path)))
 
 
 def _sql_str(text: str) -> str:

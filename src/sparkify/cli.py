@@ -44,6 +44,12 @@ def warehouse_options(f: Callable) -> Callable:
     f = click.option(
         "--schema", metavar="NAME", help="Schema for every table (PostgreSQL, Redshift). Env SPARKIFY_SCHEMA."
     )(f)
+    f = click.option(
+        "--wait/--no-wait",
+        default=None,
+        help="If another sparkify process is using the warehouse, wait for it (default) or fail at once. "
+        "Env SPARKIFY_WAIT.",
+    )(f)
     return f
 
 
@@ -98,9 +104,14 @@ def _source(settings) -> str:
 
 
 def _connect(settings):
+    from sparkify.console import make_console
     from sparkify.warehouse import connect
 
-    return connect(settings.warehouse, schema=settings.schema_name)
+    def on_wait(message: str) -> None:
+        if not State.quiet:
+            make_console(stderr=True).print(message, markup=False)
+
+    return connect(settings.warehouse, schema=settings.schema_name, wait=settings.wait, on_wait=on_wait)
 
 
 # -- the command group ----------------------------------------------------------------------------
@@ -131,7 +142,7 @@ def cli(debug: bool, quiet: bool) -> None:
 @warehouse_options
 @max_errors_option
 @common_options
-def run_cmd(source, warehouse, schema, max_errors):
+def run_cmd(source, warehouse, schema, wait, max_errors):
     """Create missing tables, stage the source, build the star schema, run the checks.
 
     \b
@@ -141,7 +152,7 @@ def run_cmd(source, warehouse, schema, max_errors):
     """
     from sparkify import pipeline
 
-    settings = _settings(source=source, warehouse=warehouse, schema=schema, max_errors=max_errors)
+    settings = _settings(source=source, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
@@ -153,7 +164,7 @@ def run_cmd(source, warehouse, schema, max_errors):
 @cli.command("create-tables")
 @warehouse_options
 @common_options
-def create_tables_cmd(warehouse, schema):
+def create_tables_cmd(warehouse, schema, wait):
     """Create the staging and star tables that are missing. Safe to run twice.
 
     \b
@@ -162,7 +173,7 @@ def create_tables_cmd(warehouse, schema):
     """
     from sparkify import pipeline
 
-    settings = _settings(warehouse=warehouse, schema=schema)
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     with _connect(settings) as wh:
         created = pipeline.create_tables(wh)
     console = _console()
@@ -177,7 +188,7 @@ def create_tables_cmd(warehouse, schema):
 @warehouse_options
 @max_errors_option
 @common_options
-def stage_cmd(source, warehouse, schema, max_errors):
+def stage_cmd(source, warehouse, schema, wait, max_errors):
     """Read the source's song and log files into the staging tables (replacing their rows).
 
     \b
@@ -186,7 +197,7 @@ def stage_cmd(source, warehouse, schema, max_errors):
     """
     from sparkify import pipeline
 
-    settings = _settings(source=source, warehouse=warehouse, schema=schema, max_errors=max_errors)
+    settings = _settings(source=source, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
@@ -197,7 +208,7 @@ def stage_cmd(source, warehouse, schema, max_errors):
 @cli.command("transform")
 @warehouse_options
 @common_options
-def transform_cmd(warehouse, schema):
+def transform_cmd(warehouse, schema, wait):
     """Rebuild the star tables from the staging tables, in one transaction.
 
     \b
@@ -206,7 +217,7 @@ def transform_cmd(warehouse, schema):
     """
     from sparkify import pipeline
 
-    settings = _settings(warehouse=warehouse, schema=schema)
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
         rows = pipeline.transform(wh, progress=progress)
@@ -216,7 +227,7 @@ def transform_cmd(warehouse, schema):
 @cli.command("check")
 @warehouse_options
 @common_options
-def check_cmd(warehouse, schema):
+def check_cmd(warehouse, schema, wait):
     """Run the quality checks; exit 1 listing every failure.
 
     \b
@@ -225,7 +236,7 @@ def check_cmd(warehouse, schema):
     """
     from sparkify import pipeline
 
-    settings = _settings(warehouse=warehouse, schema=schema)
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     with _connect(settings) as wh:
         results = pipeline.check(wh)
     _print_checks(_console(), results, all_rows=True)
@@ -245,7 +256,7 @@ def check_cmd(warehouse, schema):
 )
 @click.option("--list", "list_only", is_flag=True, help="List the queries and what each answers.")
 @common_options
-def analytics_cmd(names, warehouse, schema, fmt, expected, list_only):
+def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
     """Run the analytics team's queries (all, or those NAMEd) and print their results.
 
     \b
@@ -264,7 +275,7 @@ def analytics_cmd(names, warehouse, schema, fmt, expected, list_only):
         console.print(table(None, ["name", "answers"], [[q.name, q.description] for q in catalog.values()]))
         return
     selected = analytics.select(names)
-    settings = _settings(warehouse=warehouse, schema=schema)
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     failures = []
     with _connect(settings) as wh:
         for query in selected:

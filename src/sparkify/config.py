@@ -36,6 +36,8 @@ class Settings(BaseModel):
     """Database schema for every table (PostgreSQL and Redshift)."""
     max_errors: int = Field(default=0, ge=0)
     """How many rejected input records a run tolerates."""
+    wait: bool = True
+    """When another sparkify process holds the warehouse: wait for it (True) or fail at once."""
     iam_role: str | None = None
     """IAM role ARN that Redshift's COPY assumes to read S3."""
     region: str | None = None

@@ -51,5 +51,5 @@ def connect(url: str, *, schema: str | None = None, **options) -> Warehouse:
     if engine == "duckdb":
         from sparkify.warehouse.duckdb import DuckDBWarehouse
 
-        return DuckDBWarehouse(url, duckdb_path(url), schema=None)
+        return DuckDBWarehouse(url, duckdb_path(url), schema=None, **options)
     raise ConfigError(f"The {engine} engine is not available yet. Use a DuckDB warehouse.")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Sequence
+import fcntl
+from typing import IO, Any, Callable, ClassVar, Iterator, Sequence
 
 import duckdb
 
@@ -29,19 +30,38 @@ class DuckDBWarehouse(Warehouse):
         "ts_to_timestamp": "epoch_ms({0})",
     }
 
-    def __init__(self, url: str, path: str, *, schema: str | None = None):
+    def __init__(
+        self,
+        url: str,
+        path: str,
+        *,
+        schema: str | None = None,
+        wait: bool = True,
+        on_wait: Callable[[str], None] | None = None,
+    ):
         super().__init__(url, schema=schema)
         self.path = path
+        self._lock = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _acquire_lock(Path(path + ".lock"), wait=wait, on_wait=on_wait)
         try:
             self.con = duckdb.connect(path)
         except duckdb.Error as exc:
-            raise WarehouseError(f"Cannot open DuckDB database {path}: {exc}") from exc
+            self._release()
+            raise WarehouseError(f"Cannot open DuckDB database {path}: {str(exc).splitlines()[0]}") from exc
         self._depth = 0
 
     def close(self) -> None:
-        self.con.close()
+        try:
+            self.con.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
 
     def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
         if self.tracer:
@@ -104,6 +124,26 @@ class DuckDBWarehouse(Warehouse):
         self.execute(f"delete from {self.qualified(table.name)}")
         self.execute(f"insert into {self.qualified(table.name)} ({cols}) select {cols} from {relation}")
         return self.con.execute(f"select count(*) from {self.qualified(table.name)}").fetchone()[0]
+
+
+def _acquire_lock(path: Path, *, wait: bool, on_wait: Callable[[str], None] | None) -> IO:
+    """Hold an exclusive lock on the file beside the database, so two sparkify processes never use
+    one DuckDB file at once. With ``wait`` the second one waits; without it, it fails at once."""
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return handle
+    except BlockingIOError:
+        if not wait:
+            handle.close()
+            raise WarehouseError(
+                f"Another sparkify process is using {path.with_suffix('')}. Wait for it to finish, "
+                "or run with --wait to queue behind it."
+            ) from None
+    if on_wait:
+        on_wait(f"Waiting for another sparkify process using {path.with_suffix('')} ...")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
 
 
 def _missing_table_message(exc: Exception) -> str:

@@ -1,0 +1,64 @@
+"""Two sparkify processes against one warehouse: one waits for the other, or fails at once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from sparkify.warehouse import connect
+from tests.helpers.fixtures import event, song, write_source
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+
+def sparkify(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sparkify", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+    )
+
+
+def source(tmp_path):
+    return write_source(
+        tmp_path / "src", [event(ts=1541105830796 + i, itemInSession=i) for i in range(50)], [song()]
+    )
+
+
+def test_no_wait_fails_at_once_while_another_process_holds_the_warehouse(tmp_path):
+    db = tmp_path / "w.duckdb"
+    holder = connect(str(db))  # this test process plays the first sparkify run
+    try:
+        proc = sparkify("run", "-q", "--no-wait", "-s", str(source(tmp_path)), "-w", str(db))
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        assert err.strip() == f"Error: Another sparkify process is using {db}. Wait for it to finish, or run with --wait to queue behind it."
+    finally:
+        holder.close()
+
+
+def test_wait_queues_behind_the_other_process(tmp_path):
+    db = tmp_path / "w.duckdb"
+    holder = connect(str(db))
+    proc = sparkify("run", "-s", str(source(tmp_path)), "-w", str(db))
+    try:
+        time.sleep(1.5)
+        assert proc.poll() is None, "the second process must wait while the first holds the warehouse"
+    finally:
+        holder.close()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Waiting for another sparkify process using {db} ..." in err
+    assert "Checks: 26 of 26 passed." in out
+
+
+def test_two_runs_at_once_never_duplicate(tmp_path):
+    db = tmp_path / "w.duckdb"
+    src = source(tmp_path)
+    procs = [sparkify("run", "-q", "-s", str(src), "-w", str(db)) for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    with connect(str(db)) as wh:
+        assert wh.query("select count(*), count(distinct songplay_id) from songplays")[1] == [(50, 50)]
+        assert wh.query("select count(*) from staging_events")[1] == [(50,)]

@@ -91,6 +91,8 @@ def test_the_precise_path_gives_the_same_rows_as_the_fast_path(tmp_path):
     fast, fast_rows = read(tmp_path / "f", "events", good)
     precise, precise_rows = read(tmp_path / "p", "events", bad)
     assert not fast.precise and precise.precise
+    assert {r.pop("source_file") for r in fast_rows} == {str(tmp_path / "good/log_data/2018/11/a.json")}
+    assert {r.pop("source_file") for r in precise_rows} == {str(tmp_path / "bad/log_data/2018/11/a.json")}
     assert precise_rows == fast_rows
     assert (precise.read, precise.staged, precise.rejected) == (3, 2, 1)
 
@@ -218,3 +220,20 @@ def test_accounting_identity_every_good_record_staged_every_bad_one_rejected(tmp
     assert result.read == result.staged + result.rejected == len(items)
     assert sorted(r["ts"] for r in rows) == sorted(expected_good)
     assert [r.line for r in result.rejects] == expected_bad
+
+
+def test_every_row_knows_its_file_on_every_path(tmp_path):
+    big = ndjson(*[event(ts=i, page="Home") for i in range(4000)])  # over 1 MB: read in place
+    assert len(big) > 1 << 20
+    logs = {"big.json": big, "small.json": ndjson(event(ts=-1), event(ts=-2)), "tiny.json": b"{}\n"}
+    src = make_source(tmp_path / "src", {k: v for k, v in logs.items() if k != "tiny.json"})
+    result, rows = read(tmp_path / "fast", "events", src)
+    assert not result.precise
+    by_file = {}
+    for r in rows:
+        by_file.setdefault(r["source_file"].rsplit("/", 1)[1], []).append(r["ts"])
+    assert sorted(by_file["small.json"]) == [-2, -1] and len(by_file["big.json"]) == 4000
+    src = make_source(tmp_path / "src2", logs)  # "{}" lacks ts: precise path
+    result, rows = read(tmp_path / "precise", "events", src)
+    assert result.precise and result.rejected == 1
+    assert sorted(r["ts"] for r in rows if r["source_file"].endswith("small.json")) == [-2, -1]

@@ -127,52 +127,66 @@ class JsonReader:
         direct = [f for f in files if _readable_in_place(f)]
         spooled = [f for f in files if not _readable_in_place(f)]
         counts: dict[str, FileCount] = {f.name: FileCount() for f in files}
-        spool_paths: dict[str, int] = {}  # spool path -> records Python counted in it
+        # path DuckDB reads -> (records Python counted in it or None if unknown, file it stands for)
+        paths: dict[str, tuple[int | None, str | None]] = {str(f.path): (None, f.name) for f in direct}
         try:
-            for path, names_counts in self._spool(kind, source, spooled):
-                spool_paths[str(path)] = sum(n for _, n in names_counts)
-                for name, n in names_counts:
+            for path, members, whole in self._spool(kind, source, spooled):
+                paths[str(path)] = (sum(n for _, n in members), whole)
+                for name, n in members:
                     counts[name].read = n
         except CorruptFileError:
             return None
-        paths = [str(f.path) for f in direct] + list(spool_paths)
         if not paths:
             self._create_empty(spec, table)
             return ReadResult(kind, table, counts)
 
         columns = ", ".join(
-            f"{_sql_str(c.source)}: '{'VARCHAR' if c.type == 'text' else 'JSON'}'" for c in spec.columns
+            f"{_sql_str(c.source)}: '{'VARCHAR' if c.type == 'text' else 'JSON'}'" for c in spec.record_columns
         )
         raw = f"{table}__raw"
         try:
             self.con.execute(
                 f"create or replace temp table {raw} as select * from read_json("
-                f"{_sql_list(paths)}, columns = {{{columns}}}, format = 'newline_delimited', "
-                f"filename = true, maximum_object_size = {MAX_LINE_BYTES})"
+                f"{_sql_list(paths)}, columns = {{{columns}, {_sql_str(SOURCE_KEY)}: 'VARCHAR'}}, "
+                f"format = 'newline_delimited', filename = true, maximum_object_size = {MAX_LINE_BYTES})"
             )
         except Exception:  # any parse failure: the precise path names it  # noqa: BLE001
             return None
         try:
-            bad = self.con.execute(f"select count(*) from {raw} where not ({_fast_ok(kind)})").fetchone()[0]
+            # Rows of concatenated tiny files carry their file in SOURCE_KEY; others are known by
+            # the path DuckDB read.
+            whole = [(p, name) for p, (_, name) in paths.items() if name is not None]
+            mapping = " ".join(f"when {_sql_str(p)} then {_sql_str(n)}" for p, n in whole)
+            source_expr = f'coalesce("{SOURCE_KEY}", case filename {mapping} end)' if whole else f'"{SOURCE_KEY}"'
+            bad = self.con.execute(
+                f"select count(*) from {raw} where not ({_fast_ok(kind)} and ({source_expr}) is not null)"
+            ).fetchone()[0]
             if bad:
                 return None
             per_file = dict(self.con.execute(f"select filename, count(*) from {raw} group by all").fetchall())
-            for path, expected in spool_paths.items():
-                if per_file.get(path, 0) != expected:
+            for path, (expected, _) in paths.items():
+                if expected is not None and per_file.get(path, 0) != expected:
                     return None  # a line held something other than one record: go line by line
             for f in direct:
                 counts[f.name].read = per_file.get(str(f.path), 0)
             for c in counts.values():
                 c.staged = c.read
-            select = ", ".join(_fast_cast(c) for c in spec.columns)
-            self.con.execute(f"create or replace temp table {table} as select {select} from {raw}")
+            select = ", ".join(_fast_cast(c) for c in spec.record_columns)
+            self.con.execute(
+                f"create or replace temp table {table} as select {select}, {source_expr} as source_file from {raw}"
+            )
         finally:
             self.con.execute(f"drop table if exists {raw}")
-        self.progress(len(files))
+        self.progress(len(direct))
         return ReadResult(kind, table, counts)
 
     def _spool(self, kind, source, files: list[SourceFile]):
-        """Concatenate small files into spool files; yield (path, [(file name, records)])."""
+        """Write the files DuckDB cannot read in place into spool files.
+
+        Yields (spool path, [(file name, records)], the one file it holds or None). Files under
+        :data:`SMALL_FILE` bytes are concatenated, each record tagged with its file (see
+        :func:`_tag`); a larger (remote or compressed) file gets a spool file of its own.
+        """
         if not files:
             return
         batch_no = 0
@@ -185,30 +199,37 @@ class JsonReader:
             # tiny files); remote sources read many objects at once.
             contents = map(source.read_bytes, files) if workers <= 1 else pool.map(source.read_bytes, files)
             for f, data in zip(files, contents):
+                if data and not data.endswith(b"\n"):
+                    data += b"\n"
+                if len(data) >= SMALL_FILE:
+                    path = self.spool_dir / f"{kind}-{batch_no:05d}.ndjson"
+                    batch_no += 1
+                    path.write_bytes(data)
+                    self.progress(1)
+                    yield path, [(f.name, _count_records(data))], f.name
+                    continue
                 if out is None:
                     path = self.spool_dir / f"{kind}-{batch_no:05d}.ndjson"
                     out = open(path, "wb")
                     batch_no += 1
-                if data and not data.endswith(b"\n"):
-                    data += b"\n"
-                out.write(data)
-                members.append((f.name, _count_records(data)))
+                records = _tag(data, f.name, out)
+                members.append((f.name, records))
                 size += len(data)
                 self.progress(1)
                 if size >= SPOOL_BATCH:
                     out.close()
-                    yield path, members
+                    yield out.name, members, None
                     out, size, members = None, 0, []
             if out is not None:
                 out.close()
-                yield path, members
+                yield out.name, members, None
 
     # -- precise path -----------------------------------------------------------------------------
 
     def _precise(self, kind, source, files, table) -> ReadResult:
         spec = TABLE_FOR[kind]
         result = ReadResult(kind, table, precise=True)
-        known = {c.source for c in spec.columns}
+        known = {c.source for c in spec.record_columns}
         clean = self.spool_dir / f"{kind}-clean.ndjson"
         with open(clean, "w", encoding="utf-8") as out:
             for f in files:
@@ -235,13 +256,15 @@ class JsonReader:
                         )
                         continue
                     count.staged += 1
+                    row["source_file"] = f.name
                     out.write(json.dumps(row, ensure_ascii=False, allow_nan=False))
                     out.write("\n")
                 self.progress(1)
         if result.staged == 0:
             self._create_empty(spec, table)
         else:
-            columns = ", ".join(f"{_sql_str(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.columns)
+            columns = ", ".join(f"{_sql_str(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.record_columns)
+            columns += ", 'source_file': 'VARCHAR'"
             self.con.execute(
                 f"create or replace temp table {table} as select * from read_json("
                 f"{_sql_str(str(clean))}, columns = {{{columns}}}, format = 'newline_delimited', "
@@ -250,7 +273,7 @@ class JsonReader:
         return result
 
     def _create_empty(self, spec: Table, table: str) -> None:
-        cols = ", ".join(f"{c.name} {DUCKDB_TYPE[c.type]}" for c in spec.columns)
+        cols = ", ".join(f"{c.name} {DUCKDB_TYPE[c.type]}" for c in spec.record_columns) + ", source_file VARCHAR"
         self.con.execute(f"create or replace temp table {table} ({cols})")
 
 
@@ -278,11 +301,34 @@ def _count_records(data: bytes) -> int:
     return sum(1 for line in data.split(b"\n") if line.strip())
 
 
+SOURCE_KEY = "__sparkify_source"
+"""The key under which a spooled record carries the name of its file."""
+
+
+def _tag(data: bytes, name: str, out) -> int:
+    """Write each record of ``data`` to ``out`` with ``SOURCE_KEY`` added as its first key, by
+    splicing text (no parsing). Returns the number of records. A line that is not an object is
+    written as it is: DuckDB then fails on it and the precise path takes over."""
+    tag = b'{"' + SOURCE_KEY.encode() + b'":' + json.dumps(name).encode()
+    records = 0
+    for line in data.split(b"\n"):
+        body = line.strip()
+        if not body:
+            continue
+        records += 1
+        if body[:1] == b"{":
+            rest = body[1:]
+            out.write(tag + (b"" if rest.lstrip()[:1] == b"}" else b",") + rest + b"\n")
+        else:
+            out.write(body + b"\n")
+    return records
+
+
 def _fast_ok(kind: str) -> str:
     """SQL that is true when a raw row is exactly what the precise path would stage."""
     spec = TABLE_FOR[kind]
     conds = []
-    for c in spec.columns:
+    for c in spec.record_columns:
         col = f'"{c.source}"'
         if c.type in ("integer", "bigint"):
             conds.append(
@@ -294,7 +340,7 @@ def _fast_ok(kind: str) -> str:
     for key in REQUIRED[kind]:
         conds.append(f'"{key}" is not null')
     # A record near the line-length limit is left to the precise path, which measures the line itself.
-    text_bytes = " + ".join(f'coalesce(strlen("{c.source}"), 0)' for c in spec.columns if c.type == "text")
+    text_bytes = " + ".join(f'coalesce(strlen("{c.source}"), 0)' for c in spec.record_columns if c.type == "text")
     conds.append(f"({text_bytes}) < {MAX_LINE_BYTES - 4096}")
     if kind == "events":
         conds.append("(\"userId\" is null or regexp_full_match(\"userId\", '[0-9]{0,9}'))")
@@ -382,7 +428,7 @@ def _type_record(spec: Table, required: tuple[str, ...], record: dict) -> tuple[
     for key in required:
         if record.get(key) is None:
             return row, (key, "required field is missing" if key not in record else "required field is null")
-    for c in spec.columns:
+    for c in spec.record_columns:
         value = record.get(c.source)
         typed, reason = _type_value(c.type, value)
         if reason:

@@ -39,6 +39,11 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def record_columns(self) -> tuple[Column, ...]:
+        """Staging columns filled from a JSON key (all but the lineage column)."""
+        return tuple(c for c in self.columns if c.source)
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:
@@ -46,10 +51,15 @@ class Table:
         raise KeyError(name)
 
 
+SOURCE_FILE = Column("source_file", "text")
+"""Lineage: the file or object key a staging row came from. It lets a changed file replace its own
+rows on an incremental run; the contract's fields are the other columns."""
+
+
 def _staging(name: str, spec: list[tuple[str, str, str]], description: str) -> Table:
     return Table(
         name=name,
-        columns=tuple(Column(col, typ, source=key) for col, key, typ in spec),
+        columns=(*(Column(col, typ, source=key) for col, key, typ in spec), SOURCE_FILE),
         kind="staging",
         description=description,
     )

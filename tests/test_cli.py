@@ -64,13 +64,15 @@ def test_run_prints_counts_rejects_checks_and_time(capsys, tmp_path, source):
 stage songs: 1 files in N.Ns
 stage events: 1 files in N.Ns
 transform: 5 tables in N.Ns
-Staged
-┏━━━━━━━━┳━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┓
-┃ input  ┃ files ┃ records read ┃ staged ┃ rejected ┃
-┡━━━━━━━━╇━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━┩
-│ songs  │     1 │            1 │      1 │        0 │
-│ events │     1 │            4 │      4 │        0 │
-└────────┴───────┴──────────────┴────────┴──────────┘
+songs: 1 files: 1 new
+events: 1 files: 1 new
+Staged this run
+┏━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┓
+┃ input  ┃ files read ┃ records read ┃ staged ┃ rejected ┃
+┡━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━┩
+│ songs  │          1 │            1 │      1 │        0 │
+│ events │          1 │            4 │      4 │        0 │
+└────────┴────────────┴──────────────┴────────┴──────────┘
 Star schema
 ┏━━━━━━━━━━━┳━━━━━━┓
 ┃ table     ┃ rows ┃
@@ -99,10 +101,14 @@ def test_steps_one_at_a_time(capsys, tmp_path, source):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
     assert sparkify(capsys, "transform", "-w", wh)[0] == 1  # no tables yet
     code, out, _ = sparkify(capsys, "create-tables", "-w", wh)
-    assert (code, out) == (0, "Created 7 tables: staging_events, staging_songs, users, songs, artists, songplays, time\n")
+    assert (code, out) == (
+        0,
+        "Created 10 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
+        "load_runs, load_files, load_errors\n",
+    )
     assert sparkify(capsys, "create-tables", "-w", wh)[1] == "All tables already exist.\n"
     code, out, _ = sparkify(capsys, "stage", "-q", "-s", str(source), "-w", wh)
-    assert code == 0 and "│ events │     1 │            4 │      4 │        0 │" in out
+    assert code == 0 and "│ events │          1 │            4 │      4 │        0 │" in out
     code, out, _ = sparkify(capsys, "transform", "-q", "-w", wh)
     assert code == 0 and "│ songplays │    3 │" in out
     code, out, _ = sparkify(capsys, "check", "-w", wh)

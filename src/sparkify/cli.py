@@ -137,18 +137,29 @@ def cli(debug: bool, quiet: bool) -> None:
     State.quiet = quiet
 
 
+def full_refresh_option(f: Callable) -> Callable:
+    return click.option(
+        "--full-refresh", is_flag=True, help="Reload every file, not only those new or changed since the last run."
+    )(f)
+
+
 @cli.command("run")
 @source_options
 @warehouse_options
 @max_errors_option
+@full_refresh_option
 @common_options
-def run_cmd(source, warehouse, schema, wait, max_errors):
-    """Create missing tables, stage the source, build the star schema, run the checks.
+def run_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
+    """Create missing tables, stage what is new, build the star schema, run the checks.
+
+    Only files new or changed since the last run are read (--full-refresh reads all); staging and
+    the star tables change together, in one transaction, or not at all.
 
     \b
     Example:
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
+      sparkify run --max-errors 100 --full-refresh
     """
     from sparkify import pipeline
 
@@ -156,7 +167,9 @@ def run_cmd(source, warehouse, schema, wait, max_errors):
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
-        report = pipeline.run(wh, src, max_errors=settings.max_errors, progress=progress)
+        report = pipeline.run(
+            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
+        )
     _print_run(console, report)
     _fail_on_checks(report.checks)
 
@@ -187,9 +200,10 @@ def create_tables_cmd(warehouse, schema, wait):
 @source_options
 @warehouse_options
 @max_errors_option
+@full_refresh_option
 @common_options
-def stage_cmd(source, warehouse, schema, wait, max_errors):
-    """Read the source's song and log files into the staging tables (replacing their rows).
+def stage_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
+    """Load the source's new and changed song and log files into the staging tables.
 
     \b
     Example:
@@ -201,7 +215,9 @@ def stage_cmd(source, warehouse, schema, wait, max_errors):
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
-        report = pipeline.stage(wh, src, max_errors=settings.max_errors, progress=progress)
+        report = pipeline.stage(
+            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
+        )
     _print_stage(console, report)
 
 
@@ -345,17 +361,38 @@ class _progress:
         self.reporter.close()
 
 
+def plan_summary(plan) -> str:
+    """``events: 30 files: 2 new, 28 already loaded`` (zero parts left out)."""
+    if plan.full_refresh:
+        return f"{plan.kind}: {len(plan.listed)} files: all loaded afresh (--full-refresh)"
+    parts = [f"{plan.new} new"]
+    if plan.changed:
+        parts.append(f"{plan.changed} changed")
+    if plan.unchanged:
+        parts.append(f"{plan.unchanged} already loaded")
+    if plan.removed:
+        parts.append(f"{len(plan.removed)} removed from the source")
+    return f"{plan.kind}: {len(plan.listed)} files: {', '.join(parts)}"
+
+
 def _print_stage(console, report) -> None:
     from sparkify.console import table
 
     rows = []
     for kind, result in report.results.items():
         rows.append([kind, len(result.files), result.read, result.staged, result.rejected])
-    console.print(table("Staged", ["input", "files", "records read", "staged", "rejected"], rows, right={1, 2, 3, 4}))
+    for plan in report.plans.values():
+        console.print(plan_summary(plan), markup=False)
+    console.print(
+        table("Staged this run", ["input", "files read", "records read", "staged", "rejected"], rows, right={1, 2, 3, 4})
+    )
     if report.rejected:
-        console.print(f"{report.rejected} records rejected:")
+        console.print(f"{report.rejected} records rejected (see the load_errors table):")
         for r in report.rejects[:10]:
             console.print(f"  {r}", markup=False)
+    if report.unknown_fields:
+        fields = ", ".join(f"{k} ({n})" for k, n in sorted(report.unknown_fields.items()))
+        console.print(f"Unknown fields ignored: {fields}", markup=False)
 
 
 def _print_rows(console, rows: dict[str, int]) -> None:

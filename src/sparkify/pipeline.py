@@ -2,25 +2,49 @@
 
 This module imports no database driver and prints nothing: it talks to a :class:`Warehouse` and
 reports through return values and an optional progress callback.
+
+Staging is incremental: the load ledger (``load_files``) records every file whose records are in
+staging, with its version (mtime or ETag). A run reads only files that are new or changed, replaces
+the rows of changed and vanished files, and rebuilds the star tables from all of staging -- so the
+star schema equals what a full refresh would build. ``full_refresh=True`` reloads everything.
+
+Atomicity: files are read and checked before anything is written; then staging, the ledger, the
+rejects, the star tables and the run's accounting change in one transaction. A failure anywhere
+(bad input, a killed process, a lost connection) leaves every table as the last successful run left it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from sparkify import quality
 from sparkify.errors import BadInputError, MissingTableError
-from sparkify.reader import JsonReader, ReadResult, Reject
-from sparkify.schema import STAGING_TABLES, STAR_TABLES, TABLES
-from sparkify.sources import Source, open_source
+from sparkify.reader import RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject
+from sparkify.schema import (
+    LOAD_ERRORS,
+    LOAD_FILES,
+    LOAD_RUNS,
+    META_TABLES,
+    STAGING_TABLES,
+    STAR_TABLES,
+    TABLES,
+    Table,
+)
+from sparkify.sources import Source, SourceFile, open_source
 from sparkify.warehouse.base import Warehouse
 
 SHOWN_REJECTS = 10
 """How many rejected records an error message lists."""
+
+KINDS = ("songs", "events")
+STAGING_OF = {"events": "staging_events", "songs": "staging_songs"}
 
 
 class Progress(Protocol):
@@ -45,9 +69,29 @@ class NoProgress:
 
 
 @dataclass
+class FilePlan:
+    """What staging does with one kind of file on this run."""
+
+    kind: str
+    listed: list[SourceFile]
+    to_read: list[SourceFile]
+    new: int = 0
+    changed: int = 0
+    removed: list[str] = field(default_factory=list)
+    """Ledger entries whose file is no longer in the source: their rows leave staging."""
+    full_refresh: bool = False
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.listed) - len(self.to_read)
+
+
+@dataclass
 class StageReport:
     """What staging read and loaded, per kind of file."""
 
+    load_id: str = ""
+    plans: dict[str, FilePlan] = field(default_factory=dict)
     results: dict[str, ReadResult] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     """Rows now in each staging table."""
@@ -69,11 +113,20 @@ class StageReport:
     def rejects(self) -> list[Reject]:
         return [rej for r in self.results.values() for rej in r.rejects]
 
+    @property
+    def unknown_fields(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results.values():
+            for k, n in r.unknown_fields.items():
+                out[k] = out.get(k, 0) + n
+        return out
+
 
 @dataclass
 class RunReport:
     source: str
     warehouse: str
+    load_id: str = ""
     created: list[str] = field(default_factory=list)
     stage: StageReport | None = None
     rows: dict[str, int] = field(default_factory=dict)
@@ -86,25 +139,18 @@ class RunReport:
         return [c for c in self.checks if not c.passed]
 
 
-STAGING_OF = {"events": "staging_events", "songs": "staging_songs"}
+# -- steps ----------------------------------------------------------------------------------------
 
 
 def create_tables(wh: Warehouse) -> list[str]:
-    """Create every missing staging and star table; return the names created. Safe to run twice."""
+    """Create every missing staging, star and bookkeeping table; return the names created.
+    Safe to run twice."""
     created = []
-    for table in (*STAGING_TABLES, *STAR_TABLES):
+    for table in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES):
         if not wh.table_exists(table.name):
             wh.execute(wh.create_table_sql(table))
             created.append(table.name)
     return created
-
-
-def _require_tables(wh: Warehouse, names) -> None:
-    missing = [n for n in names if not wh.table_exists(n)]
-    if missing:
-        raise MissingTableError(
-            f"Table {', '.join(missing)} does not exist in {wh.display_url}. Run `sparkify create-tables` first."
-        )
 
 
 def stage(
@@ -112,51 +158,15 @@ def stage(
     source: str | Path | Source,
     *,
     max_errors: int = 0,
+    full_refresh: bool = False,
     progress: Progress | None = None,
 ) -> StageReport:
-    """Read every song and log file of ``source`` into the staging tables (replacing their rows).
+    """Load the source's new and changed files into the staging tables, in one transaction.
 
     Every record is either staged or rejected. When more than ``max_errors`` records are rejected,
-    raises :class:`BadInputError` naming up to ten of them, and the staging tables are left unchanged.
+    raises :class:`BadInputError` naming up to ten of them, and no table changes.
     """
-    started = time.perf_counter()
-    progress = progress or NoProgress()
-    src = source if hasattr(source, "list") else open_source(source)
-    _require_tables(wh, STAGING_OF.values())
-    report = StageReport()
-    reader_con = wh.reader_connection()
-    with tempfile.TemporaryDirectory(prefix="sparkify-spool-") as spool:
-        for kind in ("songs", "events"):
-            files = src.list(kind)
-            task = f"stage {kind}"
-            progress.start(task, len(files))
-            reader = JsonReader(reader_con, Path(spool) / kind, progress=lambda n, t=task: progress.advance(t, n))
-            report.results[kind] = reader.read(kind, src, files, f"sparkify_read_{kind}")
-            progress.finish(task)
-        rejects = report.rejects
-        if len(rejects) > max_errors:
-            for kind in report.results:
-                reader_con.execute(f"drop table if exists sparkify_read_{kind}")
-            raise BadInputError(_rejects_message(rejects, max_errors))
-        with wh.transaction():
-            for kind, result in report.results.items():
-                table = TABLES[STAGING_OF[kind]]
-                report.rows[table.name] = wh.load_staging(table, reader_con, result.table)
-        for kind in report.results:
-            reader_con.execute(f"drop table if exists sparkify_read_{kind}")
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
-    shown = "\n".join(f"  {r}" for r in rejects[:SHOWN_REJECTS])
-    more = f"\n  ... and {len(rejects) - SHOWN_REJECTS} more" if len(rejects) > SHOWN_REJECTS else ""
-    allowed = "no rejected records are allowed" if max_errors == 0 else f"at most {max_errors} allowed"
-    return (
-        f"{len(rejects)} input records could not be loaded ({allowed}); nothing was changed:\n"
-        f"{shown}{more}\n"
-        f"Fix the input, or pass --max-errors N to load the rest and record these as rejected."
-    )
+    return _load(wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="stage")[1]
 
 
 def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, int]:
@@ -164,21 +174,10 @@ def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, i
 
     Running it twice on the same staging rows leaves every table identical.
     """
-    progress = progress or NoProgress()
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *STAR_TABLES)])
-    rows: dict[str, int] = {}
-    progress.start("transform", len(STAR_TABLES))
     with wh.transaction():
-        for table in reversed(STAR_TABLES):  # the fact table first: it refers to the dimensions
-            wh.execute(f"delete from {wh.qualified(table.name)}")
-        for table in STAR_TABLES:
-            wh.execute(wh.statement(f"insert_{table.name}"))
-            progress.advance("transform")
-    progress.finish("transform")
-    for table in STAR_TABLES:
-        _, result = wh.query(f"select count(*) from {wh.qualified(table.name)}")
-        rows[table.name] = int(result[0][0])
-    return rows
+        _transform(wh, progress or NoProgress())
+    return _count_star(wh)
 
 
 def check(wh: Warehouse) -> list[quality.CheckResult]:
@@ -192,15 +191,261 @@ def run(
     source: str | Path | Source,
     *,
     max_errors: int = 0,
+    full_refresh: bool = False,
     progress: Progress | None = None,
 ) -> RunReport:
-    """create tables, stage, transform, check. Raises on bad input; returns check results."""
+    """Create missing tables, stage what is new, rebuild the star schema, check it.
+
+    Staging and the star tables are published together in one transaction; the checks run on the
+    published tables. Raises on bad input (nothing changes); returns the check results.
+    """
     started = time.perf_counter()
-    src = source if hasattr(source, "list") else open_source(source)
-    report = RunReport(source=src.description, warehouse=wh.display_url)
-    report.created = create_tables(wh)
-    report.stage = stage(wh, src, max_errors=max_errors, progress=progress)
-    report.rows = transform(wh, progress=progress)
+    src = _open(source)
+    created = create_tables(wh)
+    load_id, stage_report, rows = _load(
+        wh, src, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="run", transform=True
+    )
+    report = RunReport(source=src.description, warehouse=wh.display_url, load_id=load_id, created=created)
+    report.stage = stage_report
+    report.rows = rows
     report.checks = check(wh)
+    failed = len(report.checks_failed)
+    wh.execute(
+        f"update {wh.qualified(LOAD_RUNS.name)} set checks_failed = {wh.param} where load_id = {wh.param}",
+        [failed, load_id],
+    )
     report.seconds = time.perf_counter() - started
     return report
+
+
+# -- internals ------------------------------------------------------------------------------------
+
+
+def _open(source: str | Path | Source) -> Source:
+    return source if hasattr(source, "list") else open_source(source)
+
+
+def _require_tables(wh: Warehouse, names) -> None:
+    missing = [n for n in names if not wh.table_exists(n)]
+    if missing:
+        raise MissingTableError(
+            f"Table {', '.join(missing)} does not exist in {wh.display_url}. Run `sparkify create-tables` first."
+        )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool) -> FilePlan:
+    listed = src.list(kind)
+    _, ledger_rows = wh.query(
+        f"select file, version from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind]
+    )
+    ledger = dict(ledger_rows)
+    if full_refresh:
+        return FilePlan(kind, listed, list(listed), new=len(listed), full_refresh=True)
+    plan = FilePlan(kind, listed, [])
+    for f in listed:
+        known = ledger.get(f.name)
+        if known is None:
+            plan.new += 1
+            plan.to_read.append(f)
+        elif known != f.version:
+            plan.changed += 1
+            plan.to_read.append(f)
+    names = {f.name for f in listed}
+    plan.removed = sorted(n for n in ledger if n not in names)
+    return plan
+
+
+def _load(
+    wh: Warehouse,
+    source: str | Path | Source,
+    *,
+    max_errors: int,
+    full_refresh: bool,
+    progress: Progress | None,
+    command: str,
+    transform: bool = False,
+) -> tuple[str, StageReport, dict[str, int]]:
+    started = time.perf_counter()
+    progress = progress or NoProgress()
+    src = _open(source)
+    _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
+    report = StageReport(load_id=uuid.uuid4().hex)
+    run_row = {
+        "load_id": report.load_id,
+        "command": command,
+        "status": "running",
+        "started_at": _now(),
+        "source": src.description,
+        "full_refresh": full_refresh,
+    }
+    reader_con = wh.reader_connection()
+    rows: dict[str, int] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="sparkify-spool-") as spool:
+            # 1. read and check everything before writing anything
+            for kind in KINDS:
+                plan = report.plans[kind] = _plan(wh, src, kind, full_refresh)
+                task = f"stage {kind}"
+                progress.start(task, len(plan.to_read))
+                reader = JsonReader(reader_con, Path(spool) / kind, progress=lambda n, t=task: progress.advance(t, n))
+                report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
+                progress.finish(task)
+            rejects = report.rejects
+            if len(rejects) > max_errors:
+                raise BadInputError(_rejects_message(rejects, max_errors))
+            # 2. publish in one transaction
+            with wh.transaction():
+                for kind in KINDS:
+                    _publish_kind(wh, reader_con, Path(spool), report, kind)
+                if transform:
+                    _transform(wh, progress)
+                run_row.update(_accounting(report), status="succeeded", finished_at=_now())
+                wh.insert_row(LOAD_RUNS, run_row)
+    except BaseException as exc:
+        _record_failure(wh, run_row, report, exc)
+        raise
+    finally:
+        for kind in KINDS:
+            try:
+                reader_con.execute(f"drop table if exists sparkify_read_{kind}")
+            except Exception:  # noqa: BLE001 -- the connection may be gone; nothing to clean then
+                pass
+    for kind in KINDS:
+        _, result = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
+        report.rows[STAGING_OF[kind]] = int(result[0][0])
+    if transform:
+        rows = _count_star(wh)
+    report.seconds = time.perf_counter() - started
+    return report.load_id, report, rows
+
+
+def _publish_kind(wh: Warehouse, reader_con, spool: Path, report: StageReport, kind: str) -> None:
+    """Replace the staging rows and ledger entries of the files this run read or saw vanish."""
+    plan, result = report.plans[kind], report.results[kind]
+    staging = TABLES[STAGING_OF[kind]]
+    if plan.full_refresh:
+        wh.execute(f"delete from {wh.qualified(staging.name)}")
+        wh.execute(f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind])
+    else:
+        replaced = [f.name for f in plan.to_read] + plan.removed
+        wh.delete_where_in(staging, "source_file", replaced)
+        wh.delete_where_in(LOAD_FILES, "file", replaced)
+    if result.staged:
+        wh.insert_from_reader(staging, reader_con, result.table)
+    now = _now()
+    ledger = [
+        {
+            "file": f.name,
+            "kind": kind,
+            "size": f.size,
+            "version": f.version,
+            "records_read": result.files[f.name].read,
+            "records_staged": result.files[f.name].staged,
+            "records_rejected": result.files[f.name].rejected,
+            "load_id": report.load_id,
+            "loaded_at": now,
+        }
+        for f in plan.to_read
+    ]
+    _insert_many(wh, reader_con, spool, LOAD_FILES, ledger)
+    errors = [
+        {
+            "load_id": report.load_id,
+            "source": r.source,
+            "line": r.line,
+            "field": r.field,
+            "reason": r.reason,
+            "raw_text": r.raw[:RAW_TEXT_LIMIT],
+        }
+        for r in result.rejects
+    ]
+    _insert_many(wh, reader_con, spool, LOAD_ERRORS, errors)
+
+
+DUCKDB_TYPES = {
+    "text": "VARCHAR",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+}
+
+
+def _insert_many(wh: Warehouse, reader_con, spool: Path, table: Table, rows: list[dict]) -> None:
+    """Insert many rows through the reader's DuckDB (one bulk load, whatever the engine)."""
+    if not rows:
+        return
+    path = spool / f"{table.name}.ndjson"
+    with open(path, "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
+    columns = ", ".join(f"'{c.name}': '{DUCKDB_TYPES[c.type]}'" for c in table.columns)
+    relation = f"sparkify_rows_{table.name}"
+    reader_con.execute(
+        f"create or replace temp table {relation} as select * from read_json("
+        f"'{str(path).replace(chr(39), chr(39) * 2)}', columns = {{{columns}}}, format = 'newline_delimited')"
+    )
+    try:
+        wh.insert_from_reader(table, reader_con, relation)
+    finally:
+        reader_con.execute(f"drop table if exists {relation}")
+
+
+def _accounting(report: StageReport) -> dict:
+    out: dict = {
+        "files_listed": sum(len(p.listed) for p in report.plans.values()),
+        "files_loaded": sum(len(p.to_read) for p in report.plans.values()),
+        "unknown_fields": json.dumps(report.unknown_fields, sort_keys=True) if report.unknown_fields else None,
+    }
+    for kind in KINDS:
+        r = report.results.get(kind)
+        out[f"{kind}_read"] = r.read if r else 0
+        out[f"{kind}_staged"] = r.staged if r else 0
+        out[f"{kind}_rejected"] = r.rejected if r else 0
+    return out
+
+
+def _record_failure(wh: Warehouse, run_row: dict, report: StageReport, exc: BaseException) -> None:
+    """Best effort: note the failed run in load_runs (its own transaction). Never masks ``exc``."""
+    try:
+        row = dict(run_row)
+        row.update(_accounting(report), status="failed", finished_at=_now())
+        row["message"] = (str(exc).splitlines() or [type(exc).__name__])[0][:1000]
+        with wh.transaction():
+            wh.insert_row(LOAD_RUNS, row)
+    except BaseException:  # noqa: BLE001 -- the warehouse may be unreachable: the error that matters is exc
+        pass
+
+
+def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
+    shown = "\n".join(f"  {r}" for r in rejects[:SHOWN_REJECTS])
+    more = f"\n  ... and {len(rejects) - SHOWN_REJECTS} more" if len(rejects) > SHOWN_REJECTS else ""
+    allowed = "no rejected records are allowed" if max_errors == 0 else f"at most {max_errors} allowed"
+    return (
+        f"{len(rejects)} input records could not be loaded ({allowed}); nothing was changed:\n"
+        f"{shown}{more}\n"
+        f"Fix the input, or pass --max-errors N to load the rest and record these as rejected."
+    )
+
+
+def _transform(wh: Warehouse, progress: Progress) -> None:
+    progress.start("transform", len(STAR_TABLES))
+    for table in reversed(STAR_TABLES):  # the fact table first: it refers to the dimensions
+        wh.execute(f"delete from {wh.qualified(table.name)}")
+    for table in STAR_TABLES:
+        wh.execute(wh.statement(f"insert_{table.name}"))
+        progress.advance("transform")
+    progress.finish("transform")
+
+
+def _count_star(wh: Warehouse) -> dict[str, int]:
+    rows = {}
+    for table in STAR_TABLES:
+        _, result = wh.query(f"select count(*) from {wh.qualified(table.name)}")
+        rows[table.name] = int(result[0][0])
+    return rows

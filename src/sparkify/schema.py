@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 class Column:
     name: str
     type: str
-    """Logical type: text, integer, bigint, double, timestamp, identity."""
+    """Logical type: text, integer, bigint, double, boolean, timestamp."""
     not_null: bool = False
     source: str | None = None
     """For staging columns: the JSON key the value comes from."""
@@ -203,9 +203,70 @@ TIME = Table(
     description="One row per distinct songplays.start_time, broken into calendar parts.",
 )
 
+LOAD_RUNS = Table(
+    "load_runs",
+    (
+        C("load_id", "text", True),
+        C("command", "text", True),
+        C("status", "text", True),
+        C("started_at", "timestamp", True),
+        C("finished_at", "timestamp"),
+        C("source", "text"),
+        C("full_refresh", "boolean"),
+        C("files_listed", "integer"),
+        C("files_loaded", "integer"),
+        C("songs_read", "bigint"),
+        C("songs_staged", "bigint"),
+        C("songs_rejected", "bigint"),
+        C("events_read", "bigint"),
+        C("events_staged", "bigint"),
+        C("events_rejected", "bigint"),
+        C("unknown_fields", "text"),
+        C("checks_failed", "integer"),
+        C("message", "text"),
+    ),
+    primary_key=("load_id",),
+    kind="meta",
+    description="One row per run of stage or run: its accounting (read = staged + rejected per kind).",
+)
+
+LOAD_FILES = Table(
+    "load_files",
+    (
+        C("file", "text", True),
+        C("kind", "text", True),
+        C("size", "bigint"),
+        C("version", "text"),
+        C("records_read", "bigint", True),
+        C("records_staged", "bigint", True),
+        C("records_rejected", "bigint", True),
+        C("load_id", "text", True),
+        C("loaded_at", "timestamp", True),
+    ),
+    primary_key=("file",),
+    kind="meta",
+    description="The load ledger: every file or object whose records are in staging, as loaded.",
+)
+
+LOAD_ERRORS = Table(
+    "load_errors",
+    (
+        C("load_id", "text", True),
+        C("source", "text", True),
+        C("line", "integer"),
+        C("field", "text"),
+        C("reason", "text", True),
+        C("raw_text", "text"),
+    ),
+    kind="meta",
+    description="Every input record rejected by a run that tolerated it (--max-errors).",
+)
+
+META_TABLES: tuple[Table, ...] = (LOAD_RUNS, LOAD_FILES, LOAD_ERRORS)
+
 STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)
 STAR_TABLES: tuple[Table, ...] = (USERS, SONGS, ARTISTS, SONGPLAYS, TIME)
 """Star tables in load order: users, songs, artists, then songplays (which needs songs), then time
 (which is built from songplays.start_time)."""
 
-TABLES: dict[str, Table] = {t.name: t for t in (*STAGING_TABLES, *STAR_TABLES)}
+TABLES: dict[str, Table] = {t.name: t for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES)}

@@ -103,10 +103,28 @@ class Warehouse(ABC):
 
     # -- staging ------------------------------------------------------------------------------------
 
+    param: ClassVar[str]
+    """The driver's placeholder for a bound parameter (``?`` or ``%s``)."""
+
     @abstractmethod
-    def load_staging(self, table: Table, reader_con, relation: str) -> int:
-        """Replace the rows of staging ``table`` with those of DuckDB ``relation`` in ``reader_con``
-        (the reader's connection); return the number of rows loaded."""
+    def insert_from_reader(self, table: Table, reader_con, relation: str) -> int:
+        """Append the rows of DuckDB ``relation`` in ``reader_con`` (the reader's connection, same
+        column names as ``table``) to ``table``; return the number of rows inserted."""
+
+    def insert_row(self, table: Table, values: dict[str, Any]) -> None:
+        """Insert one row; values are bound parameters."""
+        cols = ", ".join(quote(c) for c in values)
+        marks = ", ".join([self.param] * len(values))
+        self.execute(f"insert into {self.qualified(table.name)} ({cols}) values ({marks})", list(values.values()))
+
+    def delete_where_in(self, table: Table, column: str, values: list[Any], *, extra: str = "") -> None:
+        """``delete from table where column in (values)``, in chunks, values bound."""
+        for i in range(0, len(values), 500):
+            chunk = values[i : i + 500]
+            marks = ", ".join([self.param] * len(chunk))
+            self.execute(
+                f"delete from {self.qualified(table.name)} where {quote(column)} in ({marks}){extra}", chunk
+            )
 
     def reader_connection(self):
         """The DuckDB connection the JSON reader parses into."""

@@ -24,7 +24,9 @@ class DuckDBWarehouse(Warehouse):
         "bigint": "bigint",
         "double": "double",
         "timestamp": "timestamp",
+        "boolean": "boolean",
     }
+    param: ClassVar[str] = "?"
     macros: ClassVar[dict[str, str]] = {
         # epoch milliseconds -> TIMESTAMP (UTC, millisecond precision kept)
         "ts_to_timestamp": "epoch_ms({0})",
@@ -119,11 +121,10 @@ class DuckDBWarehouse(Warehouse):
     def reader_connection(self):
         return self.con  # parse straight into the warehouse: no copy
 
-    def load_staging(self, table: Table, reader_con, relation: str) -> int:
+    def insert_from_reader(self, table: Table, reader_con, relation: str) -> int:
         cols = ", ".join(quote(c) for c in table.column_names)
-        self.execute(f"delete from {self.qualified(table.name)}")
         self.execute(f"insert into {self.qualified(table.name)} ({cols}) select {cols} from {relation}")
-        return self.con.execute(f"select count(*) from {self.qualified(table.name)}").fetchone()[0]
+        return self.con.execute(f"select count(*) from {relation}").fetchone()[0]
 
 
 def _acquire_lock(path: Path, *, wait: bool, on_wait: Callable[[str], None] | None) -> IO:

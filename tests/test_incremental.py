@@ -1,0 +1,167 @@
+"""The load ledger: only new or changed files are read, and the result equals a full refresh.
+Every run's accounting (read = staged + rejected) is recorded in load_runs and load_errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+
+import pytest
+
+from sparkify import pipeline
+from sparkify.errors import BadInputError
+from sparkify.schema import STAR_TABLES
+from sparkify.warehouse import connect
+from tests.helpers.fixtures import event, song, write_source
+
+DAY = 86_400_000
+T0 = 1541030400000  # 2018-11-01 00:00:00 UTC
+
+
+def star(wh) -> dict[str, list[tuple]]:
+    out = {}
+    for t in STAR_TABLES:
+        cols = [c for c in t.column_names if c != "songplay_id"]
+        _, rows = wh.query(f'select {", ".join(cols)} from "{t.name}"')
+        out[t.name] = sorted(rows, key=repr)
+    return out
+
+
+def full_refresh_star(tmp_path, src) -> dict:
+    with connect(str(tmp_path / f"fresh-{random.random()}.duckdb")) as wh:
+        pipeline.run(wh, src)
+        return star(wh)
+
+
+def day_events(day: int, users=("7", "8"), n=5) -> list[dict]:
+    return [
+        event(ts=T0 + day * DAY + i * 1000, itemInSession=i, sessionId=100 + day, userId=users[i % len(users)],
+              level="paid" if day >= 2 else "free")
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def src(tmp_path):
+    return write_source(
+        tmp_path / "src",
+        {"2018-11-01-events.json": day_events(0), "2018-11-02-events.json": day_events(1)},
+        [song(), song(song_id="SO2", artist_id="AR2", title="B")],
+    )
+
+
+def write_day(src, name, events):
+    path = src / "log_data" / "2018" / "11" / name
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+def test_second_run_reads_only_the_new_day_and_equals_a_full_refresh(tmp_path, duckdb_wh, src):
+    first = pipeline.run(duckdb_wh, src)
+    assert {k: (p.new, p.unchanged) for k, p in first.stage.plans.items()} == {"songs": (2, 0), "events": (2, 0)}
+    write_day(src, "2018-11-03-events.json", day_events(2, users=("7", "9")))
+    second = pipeline.run(duckdb_wh, src)
+    events = second.stage.plans["events"]
+    assert (len(events.listed), events.new, events.changed, events.unchanged) == (3, 1, 0, 2)
+    assert list(second.stage.results["events"].files) == [str(src / "log_data/2018/11/2018-11-03-events.json")]
+    assert second.stage.results["songs"].files == {}
+    assert star(duckdb_wh) == full_refresh_star(tmp_path, src)
+    # user 7's level follows their latest event, which came in the new file
+    assert duckdb_wh.query("select level from users where user_id = 7")[1] == [("paid",)]
+
+
+def test_a_changed_file_replaces_its_rows(tmp_path, duckdb_wh, src):
+    pipeline.run(duckdb_wh, src)
+    path = write_day(src, "2018-11-02-events.json", day_events(1, n=3))
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    report = pipeline.run(duckdb_wh, src)
+    assert report.stage.plans["events"].changed == 1
+    assert duckdb_wh.query("select count(*) from staging_events")[1] == [(8,)]
+    assert star(duckdb_wh) == full_refresh_star(tmp_path, src)
+
+
+def test_a_vanished_file_takes_its_rows_with_it(tmp_path, duckdb_wh, src):
+    pipeline.run(duckdb_wh, src)
+    (src / "log_data" / "2018" / "11" / "2018-11-02-events.json").unlink()
+    report = pipeline.run(duckdb_wh, src)
+    assert report.stage.plans["events"].removed == [str(src / "log_data/2018/11/2018-11-02-events.json")]
+    assert star(duckdb_wh) == full_refresh_star(tmp_path, src)
+    assert duckdb_wh.query("select count(*) from load_files where kind = 'events'")[1] == [(1,)]
+
+
+def test_full_refresh_reads_everything_again(duckdb_wh, src):
+    pipeline.run(duckdb_wh, src)
+    before = star(duckdb_wh)
+    report = pipeline.run(duckdb_wh, src, full_refresh=True)
+    assert report.stage.read == 12 and star(duckdb_wh) == before
+
+
+def test_ledger_records_every_file(duckdb_wh, src):
+    report = pipeline.run(duckdb_wh, src)
+    _, rows = duckdb_wh.query(
+        "select file, kind, records_read, records_staged, records_rejected, load_id from load_files order by file"
+    )
+    files = sorted(str(p) for p in src.rglob("*.json"))
+    assert [r[0] for r in rows] == files
+    assert {(r[2], r[3], r[4]) for r in rows if r[1] == "events"} == {(5, 5, 0)}
+    assert {r[5] for r in rows} == {report.load_id}
+
+
+def corrupt_copy(sample_dir, dest, songs=300, seed=7):
+    """Copy the sample's logs and some songs, then corrupt lines at random. Returns the corrupted
+    (file, line) pairs per kind, computed here, independently of the reader."""
+    rng = random.Random(seed)
+    shutil.copytree(sample_dir / "log_data", dest / "log_data")
+    song_files = sorted((sample_dir / "song_data").rglob("*.json"))[:songs]
+    for f in song_files:
+        target = dest / f.relative_to(sample_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(f, target)
+    bad: dict[str, set] = {"events": set(), "songs": set()}
+    for f in sorted((dest / "log_data").rglob("*.json")):
+        lines = f.read_bytes().split(b"\n")
+        for i in range(len(lines)):
+            if lines[i].strip() and rng.random() < 0.01:
+                lines[i] = rng.choice([lines[i][: len(lines[i]) // 2], b'{"ts": "x"}', b"\xff\xfe", b"[]"])
+                bad["events"].add((str(f), i + 1))
+        f.write_bytes(b"\n".join(lines))
+    for f in sorted((dest / "song_data").rglob("*.json"))[::37]:
+        f.write_bytes(f.read_bytes()[:-1])  # cut the closing brace
+        bad["songs"].add((str(f), 1))
+    return bad
+
+
+def test_accounting_identity_on_corrupted_real_data(tmp_path, duckdb_wh, sample_dir):
+    bad = corrupt_copy(sample_dir, tmp_path / "src")
+    n_bad = len(bad["events"]) + len(bad["songs"])
+    assert n_bad > 20
+    with pytest.raises(BadInputError, match=f"^{n_bad} input records could not be loaded"):
+        pipeline.run(duckdb_wh, tmp_path / "src", max_errors=n_bad - 1)
+    report = pipeline.run(duckdb_wh, tmp_path / "src", max_errors=n_bad)
+    _, runs = duckdb_wh.query(
+        "select status, songs_read, songs_staged, songs_rejected, events_read, events_staged, events_rejected "
+        "from load_runs order by started_at, status"
+    )
+    assert [r[0] for r in runs] == ["failed", "succeeded"]
+    status, sr, ss, sj, er, es, ej = runs[1]
+    assert (sr, sj) == (300, len(bad["songs"])) and sr == ss + sj
+    assert (er, ej) == (8056, len(bad["events"])) and er == es + ej
+    _, errors = duckdb_wh.query("select source, line from load_errors where load_id = ?", [report.load_id])
+    assert set(errors) == bad["events"] | bad["songs"]
+    assert duckdb_wh.query("select count(*) from staging_events")[1] == [(8056 - len(bad["events"]),)]
+
+
+def test_a_failed_run_is_recorded_and_changes_no_table(tmp_path, duckdb_wh, src):
+    pipeline.run(duckdb_wh, src)
+    before = star(duckdb_wh)
+    write_day(src, "2018-11-03-events.json", day_events(2))
+    (src / "log_data" / "2018" / "11" / "2018-11-04-events.json").write_text("{nope\n")
+    with pytest.raises(BadInputError):
+        pipeline.run(duckdb_wh, src)
+    assert star(duckdb_wh) == before
+    _, runs = duckdb_wh.query("select status, message from load_runs order by started_at")
+    assert runs[-1][0] == "failed" and "could not be loaded" in runs[-1][1]
+    assert duckdb_wh.query("select count(*) from load_files where file like '%2018-11-03%'")[1] == [(0,)]

@@ -1,0 +1,138 @@
+"""A failure anywhere -- an exception or a SIGKILL mid-stage or mid-transform -- leaves every table as
+the last successful run left it, and the next run completes normally."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from sparkify import pipeline
+from sparkify.schema import STAGING_TABLES, STAR_TABLES
+from sparkify.warehouse import connect
+from tests.helpers.fixtures import event, song, write_source
+
+TABLES = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)] + ["load_files", "load_errors"]
+
+
+def snapshot(wh) -> dict:
+    return {name: sorted(wh.query(f'select * from "{name}"')[1], key=repr) for name in TABLES}
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    """A warehouse after one successful run, and a source with a new day added since."""
+    src = write_source(
+        tmp_path / "src", [event(ts=1541105830796 + i, itemInSession=i) for i in range(20)], [song()]
+    )
+    db = tmp_path / "w.duckdb"
+    with connect(str(db)) as wh:
+        pipeline.run(wh, src)
+        before = snapshot(wh)
+    day2 = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    day2.write_text("".join(json.dumps(event(ts=1541200000000 + i, itemInSession=i, sessionId=77, userId="9")) + "\n" for i in range(10)))
+    return src, db, before
+
+
+def boom(*args, **kwargs):
+    raise RuntimeError("injected failure")
+
+
+@pytest.mark.parametrize("where", ["reading", "publishing staging", "transforming", "recording the run"])
+def test_an_exception_at_any_step_changes_nothing(loaded, monkeypatch, where):
+    src, db, before = loaded
+    if where == "reading":
+        import sparkify.reader as reader
+
+        monkeypatch.setattr(reader.JsonReader, "_fast", boom)
+    elif where == "publishing staging":
+        monkeypatch.setattr(pipeline, "_insert_many", boom)
+    elif where == "transforming":
+        real = pipeline.Warehouse.statement
+
+        def statement(self, name):
+            if name == "insert_time":  # after songplays was rebuilt
+                raise RuntimeError("injected failure")
+            return real(self, name)
+
+        monkeypatch.setattr(pipeline.Warehouse, "statement", statement)
+    else:
+        real_insert = pipeline.Warehouse.insert_row
+
+        def insert_row(self, table, values):
+            if values.get("status") == "succeeded":
+                raise RuntimeError("injected failure")
+            return real_insert(self, table, values)
+
+        monkeypatch.setattr(pipeline.Warehouse, "insert_row", insert_row)
+    with connect(str(db)) as wh:
+        with pytest.raises(RuntimeError, match="injected failure"):
+            pipeline.run(wh, src)
+        assert snapshot(wh) == before
+    monkeypatch.undo()
+    with connect(str(db)) as wh:
+        report = pipeline.run(wh, src)
+        assert report.rows["songplays"] == 30 and not report.checks_failed
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time, pathlib
+    from sparkify import pipeline
+    from sparkify.warehouse import connect
+    from sparkify.warehouse.base import Warehouse
+
+    src, db, where, marker = sys.argv[1:5]
+
+    def pause():
+        pathlib.Path(marker).write_text("here")
+        time.sleep(120)  # killed here
+
+    if where == "stage":
+        real = pipeline._insert_many
+        def patched(wh, reader_con, spool, table, rows):
+            real(wh, reader_con, spool, table, rows)
+            pause()
+        pipeline._insert_many = patched
+    else:
+        real = Warehouse.statement
+        def statement(self, name):
+            if name == "insert_time":
+                pause()
+            return real(self, name)
+        Warehouse.statement = statement
+
+    with connect(db) as wh:
+        pipeline.run(wh, src)
+    """
+)
+
+
+@pytest.mark.parametrize("where", ["stage", "transform"])
+def test_sigkill_mid_step_changes_nothing(loaded, tmp_path, where):
+    src, db, before = loaded
+    marker = tmp_path / "marker"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(src), str(db), where, str(marker)], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert proc.poll() is None, "the run ended before reaching the kill point"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    with connect(str(db)) as wh:
+        assert snapshot(wh) == before
+        report = pipeline.run(wh, src)
+        assert report.rows["songplays"] == 30 and not report.checks_failed

@@ -136,3 +136,54 @@ def test_sigkill_mid_step_changes_nothing(loaded, tmp_path, where):
         assert snapshot(wh) == before
         report = pipeline.run(wh, src)
         assert report.rows["songplays"] == 30 and not report.checks_failed
+
+
+def test_transient_errors_are_retried_and_terminal_ones_are_not(loaded, monkeypatch):
+    from sparkify.errors import TransientWarehouseError, WarehouseError
+
+    src, db, before = loaded
+    monkeypatch.setattr(pipeline, "RETRY_DELAY", 0.0)
+    calls = {"n": 0}
+    real = pipeline._transform
+
+    def flaky(wh, progress):
+        calls["n"] += 1
+        real(wh, progress)
+        if calls["n"] <= 2:  # fails after doing the work: the rollback must undo it
+            raise TransientWarehouseError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(pipeline, "_transform", flaky)
+    with connect(str(db)) as wh:
+        report = pipeline.run(wh, src)
+        assert calls["n"] == 3
+        assert report.rows["songplays"] == 30
+        assert wh.query("select count(*) from staging_events")[1] == [(30,)]  # not loaded thrice
+
+    def terminal(wh, progress):
+        calls["n"] += 1
+        raise WarehouseError("permission denied for table songplays")
+
+    calls["n"] = 0
+    monkeypatch.setattr(pipeline, "_transform", terminal)
+    with connect(str(db)) as wh:
+        with pytest.raises(WarehouseError, match="permission denied"):
+            pipeline.run(wh, src, full_refresh=True)
+    assert calls["n"] == 1
+
+
+def test_retries_give_up_after_a_bounded_number(monkeypatch):
+    from sparkify.errors import TransientWarehouseError
+
+    attempts = []
+
+    class FakeWarehouse:
+        def reconnect(self):
+            attempts.append("reconnect")
+
+    def always_fails():
+        attempts.append("try")
+        raise TransientWarehouseError("connection lost")
+
+    with pytest.raises(TransientWarehouseError):
+        pipeline.with_retries(FakeWarehouse(), always_fails, retries=3, delay=0)
+    assert attempts == ["try", "reconnect"] * 3 + ["try"]

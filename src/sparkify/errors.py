@@ -33,6 +33,10 @@ class WarehouseError(SparkifyError):
     exit_code = 1
 
 
+class TransientWarehouseError(WarehouseError):
+    """A failure worth retrying: a lost connection, a serialization failure, a deadlock."""
+
+
 class MissingTableError(WarehouseError):
     """A table the step needs does not exist yet."""
 

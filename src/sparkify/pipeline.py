@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sparkify import quality
-from sparkify.errors import BadInputError, MissingTableError
+from sparkify.errors import BadInputError, MissingTableError, TransientWarehouseError
 from sparkify.reader import RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject
 from sparkify.schema import (
     LOAD_ERRORS,
@@ -42,6 +42,12 @@ from sparkify.warehouse.base import Warehouse
 
 SHOWN_REJECTS = 10
 """How many rejected records an error message lists."""
+
+RETRIES = 3
+"""How many times a transaction that failed transiently (lost connection, serialization failure) is
+tried again, after 0.5 s, 1 s, 2 s. Terminal errors are never retried."""
+
+RETRY_DELAY = 0.5
 
 KINDS = ("songs", "events")
 STAGING_OF = {"events": "staging_events", "songs": "staging_songs"}
@@ -175,9 +181,27 @@ def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, i
     Running it twice on the same staging rows leaves every table identical.
     """
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *STAR_TABLES)])
-    with wh.transaction():
-        _transform(wh, progress or NoProgress())
+
+    def rebuild() -> None:
+        with wh.transaction():
+            _transform(wh, progress or NoProgress())
+
+    with_retries(wh, rebuild)
     return _count_star(wh)
+
+
+def with_retries(wh: Warehouse, transaction, *, retries: int = RETRIES, delay: float = RETRY_DELAY):
+    """Run ``transaction`` (a function that does one whole transaction); when it fails with a
+    :class:`TransientWarehouseError`, reconnect and run it again, up to ``retries`` more times with
+    exponential backoff. Any other error propagates at once."""
+    for attempt in range(retries + 1):
+        try:
+            return transaction()
+        except TransientWarehouseError:
+            if attempt == retries:
+                raise
+            time.sleep(delay * 2**attempt)
+            wh.reconnect()
 
 
 def check(wh: Warehouse) -> list[quality.CheckResult]:
@@ -298,13 +322,16 @@ def _load(
             if len(rejects) > max_errors:
                 raise BadInputError(_rejects_message(rejects, max_errors))
             # 2. publish in one transaction
-            with wh.transaction():
-                for kind in KINDS:
-                    _publish_kind(wh, reader_con, Path(spool), report, kind)
-                if transform:
-                    _transform(wh, progress)
-                run_row.update(_accounting(report), status="succeeded", finished_at=_now())
-                wh.insert_row(LOAD_RUNS, run_row)
+            def publish() -> None:
+                with wh.transaction():
+                    for kind in KINDS:
+                        _publish_kind(wh, reader_con, Path(spool), report, kind)
+                    if transform:
+                        _transform(wh, progress)
+                    run_row.update(_accounting(report), status="succeeded", finished_at=_now())
+                    wh.insert_row(LOAD_RUNS, run_row)
+
+            with_retries(wh, publish)
     except BaseException as exc:
         _record_failure(wh, run_row, report, exc)
         raise

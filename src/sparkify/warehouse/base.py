@@ -60,6 +60,9 @@ class Warehouse(ABC):
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def reconnect(self) -> None:
+        """Open a fresh connection after a transient failure (engines with a server override this)."""
+
     @abstractmethod
     def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
         """Run one statement."""

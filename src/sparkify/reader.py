@@ -171,6 +171,7 @@ class JsonReader:
                 counts[f.name].read = per_file.get(str(f.path), 0)
             for c in counts.values():
                 c.staged = c.read
+            unknown = self._unknown_fields(kind, list(paths))
             select = ", ".join(_fast_cast(c) for c in spec.record_columns)
             self.con.execute(
                 f"create or replace temp table {table} as select {select}, {source_expr} as source_file from {raw}"
@@ -178,7 +179,24 @@ class JsonReader:
         finally:
             self.con.execute(f"drop table if exists {raw}")
         self.progress(len(direct))
-        return ReadResult(kind, table, counts)
+        return ReadResult(kind, table, counts, unknown_fields=unknown)
+
+    def _unknown_fields(self, kind: str, paths: list[str]) -> dict[str, int]:
+        """Keys of the records that no staging column takes: {key: records that have it}.
+
+        One cheap scan tells whether any record has such a key; only then are they counted."""
+        known = [c.source for c in TABLE_FOR[kind].record_columns] + [SOURCE_KEY]
+        objects = f"read_json_objects({_sql_list(paths)}, format = 'newline_delimited', maximum_object_size = {MAX_LINE_BYTES})"
+        drift = self.con.execute(
+            f"select count(*) from {objects} where not list_has_all({_sql_list(known)}, json_keys(json))"
+        ).fetchone()[0]
+        if not drift:
+            return {}
+        rows = self.con.execute(
+            f"select key, count(*) from (select unnest(json_keys(json)) as key from {objects}) "
+            f"where not list_contains({_sql_list(known)}, key) group by key order by key"
+        ).fetchall()
+        return dict(rows)
 
     def _spool(self, kind, source, files: list[SourceFile]):
         """Write the files DuckDB cannot read in place into spool files.

@@ -84,3 +84,15 @@ def test_checks_find_broken_tables(duckdb_wh, small_source):
         "reconciliation:songplays.count": 1,
         "reconciliation:songplays.events": 1,
     }
+
+
+def test_user_ids_with_leading_zeros_are_one_user(duckdb_wh, tmp_path):
+    src = write_source(
+        tmp_path / "z",
+        [event(userId="7", ts=1, firstName="Old"), event(userId="007", ts=2, firstName="New"),
+         event(userId="007", ts=3, itemInSession=0, firstName="New")],  # the first play, delivered again
+        [song()],
+    )
+    report = pipeline.run(duckdb_wh, src)
+    assert duckdb_wh.query("select user_id, first_name from users")[1] == [(7, "New")]
+    assert report.rows["songplays"] == 1 and not report.checks_failed

@@ -49,10 +49,10 @@ SONGS = {
     # A float title: '4.6'. ARZ again, now with both coordinates: this record is ARZ's most complete
     # one (coordinates beat a location), so ARZ's name is 'Eight Eight Three' and its location NULL.
     "A/B/B/TR0004.json": [song("SODDD", 4.6, "ARZ", "Eight Eight Three", 1.0, 2002, "", 10.0, -20.25)],
-    # ARW: no record has both coordinates (SOEEE has a latitude only), so a non-empty location wins,
-    # and between SOEEE and SOGGG the smaller song_id: Berlin, latitude 5.0, longitude NULL.
-    "A/C/A/TR0005.json": [song("SOEEE", "E", "ARW", "W", 10.0, 2003, "Berlin", 5.0, None)],
-    "A/C/A/TR0006.json": [song("SOFFF", "F", "ARW", "W", 11.0, 2004, "", None, None)],
+    # ARW: no record has both coordinates (SOFFF has a latitude only, which does not count), so a
+    # non-empty location wins, and between SOEEE and SOGGG the smaller song_id: Berlin, no coordinates.
+    "A/C/A/TR0005.json": [song("SOEEE", "E", "ARW", "W", 10.0, 2003, "Berlin", None, None)],
+    "A/C/A/TR0006.json": [song("SOFFF", "F", "ARW", "W", 11.0, 2004, "", 5.0, None)],
     "A/C/A/TR0007.json": [song("SOGGG", "G", "ARW", "W", 12.0, 2005, "Hamburg", None, None)],
     # Several objects in one file, one per line; ARV's two records tie on completeness: SOHHH wins.
     "A/D/A/TR0008.json": [
@@ -212,7 +212,7 @@ STAR = {
     "artists": [
         ("ARF", "F band", "Oslo", 59.9, 10.75),
         ("ARV", "V", "Rome", None, None),
-        ("ARW", "W", "Berlin", 5.0, None),
+        ("ARW", "W", "Berlin", None, None),
         ("ARX", "Band X", None, None, None),
         ("ARY", "Band X", "Paris", 1.5, 2.5),
         ("ARZ", "Eight Eight Three", None, 10.0, -20.25),

@@ -71,8 +71,11 @@ def write(source: Path | str = DEFAULT_SOURCE, out: Path | str = DEFAULT_OUT) ->
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) > 2 or any(a in ("-h", "--help") for a in argv):
+    if any(a in ("-h", "--help") for a in argv):
         print(__doc__.strip())
+        return 0
+    if len(argv) > 2:
+        print(__doc__.strip(), file=sys.stderr)
         return 2
     source = Path(argv[0]) if argv else DEFAULT_SOURCE
     out = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT

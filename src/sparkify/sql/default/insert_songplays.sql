@@ -57,7 +57,7 @@ song_artist as (
 
 select
     row_number() over (
-        order by p.ts, p.user_id, p.session_id, p.item_in_session
+        order by p.ts, cast(p.user_id as integer), p.session_id, p.item_in_session
     ) as songplay_id,
     @ts_to_timestamp(p.ts) as start_time,
     p.user_id,

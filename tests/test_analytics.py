@@ -70,7 +70,11 @@ def test_sample_matches_the_expected_results(capsys, sample_url):
     code, out, err = sparkify(capsys, "analytics", "--expected", EXPECTED, "--warehouse", sample_url)
     names = list(analytics.catalog())
     assert err == ""
-    assert out == "".join(f"{n}: matches ({_csv_rows(EXPECTED / f'{n}.csv')} rows)\n" for n in names) + (
+    def matches(n: str) -> str:
+        rows = _csv_rows(EXPECTED / f"{n}.csv")
+        return f"{n}: matches ({rows} row{'' if rows == 1 else 's'})\n"
+
+    assert out == "".join(matches(n) for n in names) + (
         f"All {len(names)} analytics results match {EXPECTED}.\n"
     )
     assert code == 0
@@ -107,7 +111,7 @@ def test_a_float_beyond_the_tolerance_fails(capsys, sample_url, perturbed):
 def test_a_float_within_the_tolerance_passes(capsys, sample_url, perturbed):
     _edit(perturbed / "matched_share.csv", "0.0467741935483871", "0.04677419354838712")
     code, out, _ = sparkify(capsys, "analytics", "matched_share", "--expected", perturbed, "--warehouse", sample_url)
-    assert (code, out.splitlines()[0]) == (0, "matched_share: matches (1 rows)")
+    assert (code, out.splitlines()[0]) == (0, "matched_share: matches (1 row)")
 
 
 def test_a_missing_row_fails(capsys, sample_url, perturbed):
@@ -266,3 +270,21 @@ def test_compare_long_diffs_are_cut_at_twenty(tmp_path):
     assert len(lines) == 21
     assert lines[0] == "  row 1: expected ['0'], got ['1']"
     assert lines[-1] == "  ... and 10 more differences"
+
+
+def test_a_description_spanning_several_header_lines_is_joined():
+    from sparkify.analytics import catalog
+
+    assert catalog()["level_split"].description == (
+        "Free vs paid: plays at each level (the level of the play), distinct users who played at it, and "
+        "the level's share of all plays."
+    )
+    assert all(q.description and "order:" not in q.description for q in catalog().values())
+
+
+def test_blank_lines_in_an_expected_csv_are_not_rows(tmp_path):
+    from sparkify.analytics import Result, compare
+
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,x\n\n2,y\n\n")
+    assert compare(Result(["a", "b"], [(1, "x"), (2, "y")]), path, ordered=True) == ""

@@ -303,7 +303,8 @@ def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
                     console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}")
                     console.print(diff, markup=False)
                 elif not State.quiet:
-                    console.print(f"{query.name}: matches ({len(result.rows)} rows)")
+                    n = len(result.rows)
+                    console.print(f"{query.name}: matches ({n} row{'' if n == 1 else 's'})")
                 continue
             _print_result(console, query, result, fmt)
     if expected is not None:

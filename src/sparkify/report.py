@@ -16,9 +16,11 @@ This module uses only the warehouse interface, through the analytics catalog and
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import html
 import math
 import os
+import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
@@ -94,10 +96,29 @@ def _percent(part: float, whole: float) -> str:
 _GLYPH_EM = {
     ch: width
     for chars, width in (
-        ("ijlIJ'", 0.30), (" ,./:;|\\", 0.32), ("-", 0.37), ("frt()[]!", 0.40), ('"', 0.46), ("*_`", 0.50),
-        ("sz?", 0.54), ("c", 0.55), ("kFL", 0.58), ("vxyTPY", 0.62), ("aeo", 0.62),
-        ("0123456789bdghnpqu$}{ES", 0.64), ("K", 0.66), ("ABCRVXZ", 0.71), ("U", 0.74), ("HN", 0.76),
-        ("DGOQ&", 0.79), ("w", 0.82), ("#+<=>^~", 0.84), ("M", 0.87), ("%", 0.96), ("m", 0.98), ("W@…", 1.0),
+        ("ijlIJ'", 0.30),
+        (" ,./:;|\\", 0.32),
+        ("-", 0.37),
+        ("frt()[]!", 0.40),
+        ('"', 0.46),
+        ("*_`", 0.50),
+        ("sz?", 0.54),
+        ("c", 0.55),
+        ("kFL", 0.58),
+        ("vxyTPY", 0.62),
+        ("aeo", 0.62),
+        ("0123456789bdghnpqu$}{ES", 0.64),
+        ("K", 0.66),
+        ("ABCRVXZ", 0.71),
+        ("U", 0.74),
+        ("HN", 0.76),
+        ("DGOQ&", 0.79),
+        ("w", 0.82),
+        ("#+<=>^~", 0.84),
+        ("M", 0.87),
+        ("%", 0.96),
+        ("m", 0.98),
+        ("W@…", 1.0),
     )
     for ch in chars
 }
@@ -158,7 +179,7 @@ def _ticks(vmax: float, count: int = 5) -> list[float]:
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
     step = max(step, 1)
     top = math.ceil(vmax / step) * step
-    return [i * step for i in range(int(round(top / step)) + 1)]
+    return [i * step for i in range(round(top / step) + 1)]
 
 
 def _svg_open(width: int, height: int, label: str) -> str:
@@ -190,7 +211,10 @@ def column_chart(
     totals = [sum(s.values[i] for s in series) for i in range(n)]
     ticks = _ticks(max(totals, default=0))
     ymax = ticks[-1]
-    y = lambda v: top + ph - (v / ymax) * ph  # noqa: E731
+
+    def y(v: float) -> float:
+        return top + ph - (v / ymax) * ph
+
     slot = pw / max(n, 1)
     bar_w = max(slot * 0.72, 1.0)
     out = [_svg_open(width, height, title), f"<title>{esc(title)}</title>"]
@@ -273,7 +297,10 @@ def bar_chart(
     height = top + n * row + bottom
     ticks = _ticks(max(values, default=0))
     xmax = ticks[-1]
-    xs = lambda v: left + (v / xmax) * pw  # noqa: E731
+
+    def xs(v: float) -> float:
+        return left + (v / xmax) * pw
+
     out = [_svg_open(width, height, title), f"<title>{esc(title)}</title>"]
     for t in ticks:
         tx = xs(t)
@@ -314,7 +341,8 @@ def share_chart(parts: Sequence[tuple[str, float, str]], *, title: str, unit: st
         pct = _percent(v, total)
         out.append(
             f'<rect class="bar" x="{_num(x)}" y="{bar_y}" width="{_num(w)}" height="{bar_h}" fill="{color}" '
-            f'data-label="{esc(name)}" data-value="{v:g}"><title>{esc(f"{name}: {v:,.0f} {unit} ({pct})")}</title></rect>'
+            f'data-label="{esc(name)}" data-value="{v:g}">'
+            f"<title>{esc(f'{name}: {v:,.0f} {unit} ({pct})')}</title></rect>"
         )
         if w >= text_width(pct, LABEL_SIZE) + 12:
             out.append(_text("in-bar", x + w / 2, bar_y + bar_h / 2 + 5, pct, LABEL_SIZE, "middle"))
@@ -352,8 +380,10 @@ def _missing(result: Result, name: str) -> int:
     raise KeyError(f"column {name!r} (the query returns {', '.join(result.columns)})")
 
 
-def _hours(result: Result) -> Figure:
+def _hours(result: Result) -> Figure | None:
     plays = {int(h): p for h, p in _rows(result, "hour", "plays")}
+    if not plays:
+        return None
     values = [plays.get(h, 0) for h in range(24)]
     peak = max(range(24), key=lambda h: values[h])
     svg = column_chart(
@@ -370,8 +400,10 @@ def _hours(result: Result) -> Figure:
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 
 
-def _weekdays(result: Result) -> Figure:
+def _weekdays(result: Result) -> Figure | None:
     plays = {int(d): p for d, _, p in _rows(result, "weekday", "weekday_name", "plays")}
+    if not plays:
+        return None
     values = [plays.get(d, 0) for d in range(7)]
     peak = max(range(7), key=lambda d: values[d])
     svg = column_chart(
@@ -401,13 +433,17 @@ def _days(result: Result) -> Figure | None:
         title="Plays per day, paid and free",
         x_label=f"day (UTC), {_day(first, year=True)} to {_day(last, year=True)}",
         y_label="plays per day",
-        tooltips=[f"{d:%a} {_day(d, year=True)}: {p + f:,} plays ({p:,} paid, {f:,} free)" for d, f, p in zip(days, free, paid)],
+        tooltips=[
+            f"{d:%a} {_day(d, year=True)}: {p + f:,} plays ({p:,} paid, {f:,} free)"
+            for d, f, p in zip(days, free, paid)
+        ],
         value_labels=False,
     )
     peak = max(range(len(days)), key=lambda i: free[i] + paid[i])
     return Figure(
         svg,
-        f"{len(rows)} days with plays; busiest {days[peak]:%a} {_day(days[peak], year=True)} with {free[peak] + paid[peak]:,} plays. "
+        f"{len(rows)} days with plays; busiest {days[peak]:%a} {_day(days[peak], year=True)} "
+        f"with {free[peak] + paid[peak]:,} plays. "
         f"Paid plays: {sum(paid):,} of {sum(paid) + sum(free):,} ({_percent(sum(paid), sum(paid) + sum(free))}).",
     )
 
@@ -553,7 +589,14 @@ def _load_history(wh: Warehouse) -> Result | None:
     order = next((c for c in _TIME_COLUMNS if c in columns), None)
     order_by = f" order by {quote(order)} desc" if order else ""
     columns, rows = wh.query(f"select * from {table}{order_by} limit {SHOWN_LOAD_RUNS}")
-    return Result(list(columns), [tuple(analytics._normalize(v) for v in r) for r in rows])
+    return Result(list(columns), [tuple(_plain(v) for v in r) for r in rows])
+
+
+def _plain(value: Any) -> Any:
+    """Decimals (PostgreSQL and Redshift numerics) as int or float, like the catalog's results."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _first(row: dict[str, Any], names: Sequence[str]) -> Any:
@@ -734,7 +777,11 @@ def _summary(catalog, results, checks, load: LoadInfo) -> str:
     if "row_counts" in results:
         counts = dict(_rows(results["row_counts"], "table_name", "row_count"))
     failed = [c for c in checks if not c.passed]
-    cards = [_card(name, f"{counts[name]:,}", "rows") for name in ("songplays", "users", "songs", "artists") if name in counts]
+    cards = [
+        _card(name, f"{counts[name]:,}", "rows")
+        for name in ("songplays", "users", "songs", "artists")
+        if name in counts
+    ]
     if "matched_share" in results:
         plays, matched = _rows(results["matched_share"], "plays", "matched_plays")[0]
         cards.append(_card("matched plays", _percent(matched, plays), f"{matched:,} of {plays:,} plays"))
@@ -749,7 +796,9 @@ def _summary(catalog, results, checks, load: LoadInfo) -> str:
     if load.rejected is None:
         cards.append(_card("rejected records", "–", "not recorded"))
     else:
-        cards.append(_card("rejected records", f"{load.rejected:,}", "input records not loaded", "fail" if load.rejected else ""))
+        cards.append(
+            _card("rejected records", f"{load.rejected:,}", "input records not loaded", "fail" if load.rejected else "")
+        )
 
     origin = {
         "run": "From the run that just finished.",
@@ -758,7 +807,7 @@ def _summary(catalog, results, checks, load: LoadInfo) -> str:
         "known. <code>sparkify run --report PATH</code> writes a report that includes the load's source, "
         "inputs and rejects.",
     }[load.origin]
-    facts = "".join(f"<tr><th scope=\"row\">{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in load.facts)
+    facts = "".join(f'<tr><th scope="row">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in load.facts)
     parts = [
         '<section id="summary"><h2>Summary</h2>',
         f'<div class="cards">{"".join(cards)}</div>',
@@ -782,12 +831,13 @@ def _summary(catalog, results, checks, load: LoadInfo) -> str:
     if "row_counts" in results:
         parts.append(
             f'<div id="q-row_counts"><h3>Tables</h3><p class="note">{esc(describe(catalog["row_counts"]))} '
-            f'<span class="qname">query <code>row_counts</code></span></p>{_data_table(results["row_counts"], "row_counts")}</div>'
+            f'<span class="qname">query <code>row_counts</code></span></p>'
+            f"{_data_table(results['row_counts'], 'row_counts')}</div>"
         )
     parts.append("</div>")
     if load.history is not None:
         parts.append(
-            f"<h3>Latest loads</h3><p class=\"note\">The newest rows of table <code>{LOAD_RUNS_TABLE}</code>.</p>"
+            f'<h3>Latest loads</h3><p class="note">The newest rows of table <code>{LOAD_RUNS_TABLE}</code>.</p>'
             + _data_table(load.history, LOAD_RUNS_TABLE)
         )
     parts.append("</section>")
@@ -813,9 +863,9 @@ def _question(query: Query, result: Result, question: Question) -> str:
     layout = "table-only" if not chart else "figure-stack" if question.is_wide else "figure-grid"
     return (
         f'<section id="q-{esc(query.name)}" class="question" data-query="{esc(query.name)}">'
-        f"<h2>{esc(question.title)}</h2>"
+        f'<div class="q-head"><h2>{esc(question.title)}</h2>'
         f'<p class="note">{esc(describe(query))} <span class="qname">query <code>{esc(query.name)}</code></span></p>'
-        f"{takeaway}{note}"
+        f"{takeaway}{note}</div>"
         f'<div class="{layout}">{chart}<div class="table-box">{table}</div></div>'
         "</section>"
     )
@@ -866,6 +916,12 @@ def _data_table(result: Result, name: str) -> str:
     )
 
 
+def _breakable(name: str) -> str:
+    """A check name that may wrap after ``:`` and ``->`` but nowhere else (not inside ``->``)."""
+    parts = re.split(r"(?<=:)|(?<=->)", name)
+    return "<wbr>".join(f'<span class="nowrap">{esc(p)}</span>' for p in parts if p)
+
+
 def _quality(checks) -> str:
     failed = [c for c in checks if not c.passed]
     headline = (
@@ -879,7 +935,7 @@ def _quality(checks) -> str:
         rows.append(
             f'<tr class="{"ok" if r.passed else "fail"}" data-check="{esc(r.check.name)}">'
             f"<td>{badge}</td><td>{esc(r.check.description)}</td><td>{esc(r.check.kind)}</td>"
-            f'<td><code>{esc(r.check.name)}</code></td><td class="num">{r.failures:,}</td></tr>'
+            f'<td><code>{_breakable(r.check.name)}</code></td><td class="num">{r.failures:,}</td></tr>'
         )
     return (
         '<section id="quality"><h2>Data quality</h2>'
@@ -950,7 +1006,7 @@ table.data th, table.data td { padding: 4px 10px; text-align: left; border-botto
 table.data thead th { position: sticky; top: 0; background: var(--soft); font-weight: 600; border-bottom: 1px solid var(--line); }
 table.data .num { text-align: right; white-space: nowrap; }
 table.data .nowrap { white-space: nowrap; }
-table.checks code { white-space: nowrap; }
+.nowrap { white-space: nowrap; }
 table.data td.null { color: #9aa3ad; }
 table.data tbody tr:last-child td { border-bottom: 0; }
 table.facts th { text-align: left; color: var(--muted); font-weight: 500; padding: 2px 16px 2px 0; vertical-align: top; }
@@ -973,9 +1029,12 @@ footer { color: var(--muted); font-size: .8rem; padding-top: 14px; padding-botto
   nav { display: none; }
   .page-header, main, footer { max-width: none; padding: 0; }
   section { break-inside: auto; padding: 12px 0; }
-  h2, h3, h4 { break-after: avoid; }
-  .figure-grid, .cols { grid-template-columns: minmax(0, 1fr); gap: 10px; }
-  .chart-box, .cards, tr { break-inside: avoid; }
+  h2, h3, h4, .q-head { break-after: avoid; }
+  .q-head, .chart-box, .cards, tr { break-inside: avoid; }
+  .chart-box { break-before: avoid; margin-bottom: 8px; }
+  .figure-grid, .figure-stack { display: block; }
+  .cols { grid-template-columns: minmax(0, 1fr); gap: 10px; }
+  table.data th, table.data td { padding: 2px 8px; }
   svg.chart { max-width: 17cm; }
   .table-box { max-height: none; overflow: visible; border: 0; }
   table.data thead th { position: static; }

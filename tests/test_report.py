@@ -530,6 +530,15 @@ def test_every_chart_renders_at_a_readable_size(sample_page):
         assert any(b["width"] > 1 and b["height"] > 1 for b in chart["bars"]), chart["query"]
 
 
+def test_tables_fit_without_sideways_scrolling(sample_page):
+    overflowing = sample_page.page.evaluate(
+        "() => [...document.querySelectorAll('.table-box')]"
+        ".filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.querySelector('table').dataset.query)"
+    )
+    assert overflowing == []
+    assert sample_page.page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def test_chart_labels_do_not_overlap(sample_page):
     assert sample_page.page.evaluate(FIND_OVERLAPS) == []
 

@@ -996,7 +996,7 @@ svg.chart .in-bar { fill: #fff; font-weight: 650; }
 svg.chart .grid { stroke: #e8ebef; stroke-width: 1; }
 svg.chart .axis { stroke: #8a939e; stroke-width: 1; }
 svg.chart rect.bar:hover { opacity: .8; }
-.table-box { max-height: 400px; overflow: auto; scrollbar-gutter: stable; border: 1px solid var(--line); border-radius: 6px; }
+.table-box { max-height: 400px; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
 .figure-grid .table-box { min-width: 220px; }
 .table-only .table-box, .figure-stack .table-box { max-height: none; display: inline-block; max-width: 100%; }
 .figure-stack .chart-box { margin-bottom: 14px; }

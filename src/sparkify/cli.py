@@ -148,8 +148,12 @@ def full_refresh_option(f: Callable) -> Callable:
 @warehouse_options
 @max_errors_option
 @full_refresh_option
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+    help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
+)
 @common_options
-def run_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
+def run_cmd(source, warehouse, schema, wait, max_errors, full_refresh, report_path):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
@@ -160,18 +164,25 @@ def run_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh
+      sparkify run --report report.html
     """
     from sparkify import pipeline
 
     settings = _settings(source=source, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
     src = _source(settings)
     console = _console()
-    with _connect(settings) as wh, _progress(console) as progress:
-        report = pipeline.run(
-            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
-        )
-    _print_run(console, report)
-    _fail_on_checks(report.checks)
+    with _connect(settings) as wh:
+        with _progress(console) as progress:
+            run_report = pipeline.run(
+                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
+            )
+        _print_run(console, run_report)
+        if report_path is not None:
+            from sparkify import report
+
+            report.write(wh, report_path, run_report=run_report)
+            console.print(f"Report: {report_path}", markup=False)
+    _fail_on_checks(run_report.checks)
 
 
 @cli.command("create-tables")
@@ -311,6 +322,31 @@ def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
         if failures:
             raise CheckFailed(f"{len(failures)} of {len(selected)} analytics results differ: {', '.join(failures)}")
         console.print(f"All {len(selected)} analytics results match {expected}.")
+
+
+@cli.command("report")
+@warehouse_options
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True,
+    metavar="PATH", help="Where to write the HTML file (replaced if it exists).",
+)
+@common_options
+def report_cmd(warehouse, schema, wait, out):
+    """Write the analytics report: one self-contained HTML file with the load's summary, a chart
+    and table per analytics question, and the data-quality results. It loads nothing from the
+    network, so it can be mailed, opened offline and printed.
+
+    \b
+    Example:
+      sparkify report
+      sparkify report --warehouse duckdb:///sparkify.duckdb --out /tmp/report.html
+    """
+    from sparkify import report
+
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    with _connect(settings) as wh:
+        report.write(wh, out)
+    _console().print(f"Report: {out}", markup=False)
 
 
 @cli.command("generate")

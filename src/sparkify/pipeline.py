@@ -258,7 +258,7 @@ def _require_tables(wh: Warehouse, names) -> None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool) -> FilePlan:

@@ -238,11 +238,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()).rstrip(" .")
 
 
-def translate(exc: Exception, *, action: str, resource: str, region: str, secrets_: tuple[str, ...] = ()) -> Exception:
+def translate(exc: Exception, *, action: str, resource: str, region: str, redact: tuple[str, ...] = ()) -> Exception:
     """The SparkifyError a botocore exception means for ``resource``; other exceptions are returned as is.
 
     ``action`` is the IAM action name (``redshift:CreateCluster``): it is what an administrator must
-    grant. Any string in ``secrets_`` is masked out of the message.
+    grant. Any string in ``redact`` is masked out of the message.
     """
     try:
         import botocore.exceptions as bx
@@ -250,7 +250,7 @@ def translate(exc: Exception, *, action: str, resource: str, region: str, secret
         return exc
 
     def clean(message: str) -> str:
-        for secret in secrets_:
+        for secret in redact:
             if secret:
                 message = message.replace(secret, "***")
         return message
@@ -320,7 +320,7 @@ def call(
     *,
     missing: tuple[str, ...] = (),
     retry_if: Callable[[str, str], bool] | None = None,
-    secrets_: tuple[str, ...] = (),
+    redact: tuple[str, ...] = (),
     **params: Any,
 ) -> Any:
     """``client.method(**params)`` with every failure translated (see :func:`translate`).
@@ -343,9 +343,9 @@ def call(
             if retry_if is not None and attempt < RETRIES and retry_if(code, message):
                 time.sleep(RETRY_SECONDS)
                 continue
-            raise translate(exc, action=action, resource=resource, region=client.meta.region_name, secrets_=secrets_) from exc
+            raise translate(exc, action=action, resource=resource, region=client.meta.region_name, redact=redact) from exc
         except BotoCoreError as exc:
-            raise translate(exc, action=action, resource=resource, region=client.meta.region_name, secrets_=secrets_) from exc
+            raise translate(exc, action=action, resource=resource, region=client.meta.region_name, redact=redact) from exc
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -447,6 +447,8 @@ class Status:
     state: str
     owner: str
     detail: str = ""
+    ref: str | None = None
+    """What people copy: the role's ARN, the cluster's ``host:port``."""
 
 
 # -- policies -------------------------------------------------------------------------------------
@@ -539,7 +541,7 @@ def caller_cidr(fetch: Callable[[str, float], str] | None = None, timeout: float
     """
 
     def _urlopen(url: str, seconds: float) -> str:
-        with urllib.request.urlopen(url, timeout=seconds) as response:  # noqa: S310 -- fixed https URL
+        with urllib.request.urlopen(url, timeout=seconds) as response:
             return response.read(64).decode("ascii", "replace")
 
     try:
@@ -856,7 +858,7 @@ def ensure_cluster(
             }
             if spec.nodes > 1:
                 params["NumberOfNodes"] = spec.nodes
-            call(rs, "create_cluster", what, retry_if=_iam_role_not_ready, secrets_=(secret,), **params)
+            call(rs, "create_cluster", what, retry_if=_iam_role_not_ready, redact=(secret,), **params)
         return Change("cluster", cid, "create", detail)
     if not _is_sparkifys(cluster.get("Tags")):
         raise _not_sparkifys(what, "--cluster-id")
@@ -961,6 +963,11 @@ def wait_for_cluster(
                     ClientError(response, "DescribeClusters"),
                     action="redshift:DescribeClusters", resource=what, region=aws.region,
                 ) from exc
+            if state == "paused" and not deleted:
+                raise InfraError(
+                    f"{what} is paused. Resume it (aws redshift resume-cluster --cluster-identifier {cluster_id} "
+                    f"--region {aws.region}) and run `sparkify infra up` again."
+                ) from exc
             if "terminal failure" in str(exc) or state in FAILED_STATES:
                 raise InfraError(
                     f"{what} is {state!r} and will not become {goal} by waiting. See it in the Redshift "
@@ -1000,11 +1007,9 @@ def teardown_cluster(
     snapshot = f"{cid}-final-{stamp}"
     detail = f"final snapshot {snapshot}" if final_snapshot else "no final snapshot: its data is lost"
     if not dry_run:
-        params: dict[str, Any] = {"ClusterIdentifier": cid}
+        params: dict[str, Any] = {"ClusterIdentifier": cid, "SkipFinalClusterSnapshot": not final_snapshot}
         if final_snapshot:
             params["FinalClusterSnapshotIdentifier"] = snapshot
-        else:
-            params["SkipFinalClusterSnapshot"] = True
         call(aws.redshift, "delete_cluster", f"Redshift cluster {cid}", **params)
     return Change("cluster", cid, "delete", detail, ref=snapshot if final_snapshot else None)
 
@@ -1085,7 +1090,7 @@ def status(aws: Aws, spec: Spec) -> list[Status]:
         policy = call(aws.iam, "get_role_policy", f"IAM role {spec.role_name}", missing=("NoSuchEntity",),
                       RoleName=spec.role_name, PolicyName=POLICY_NAME)
         reads = _policy_reads(policy["PolicyDocument"]) if policy else "no sparkify S3 policy"
-        rows.append(Status("IAM role", spec.role_name, "present", _owner(tags), f"{found['Role']['Arn']}; reads {reads}"))
+        rows.append(Status("IAM role", spec.role_name, "present", _owner(tags), f"reads {reads}", ref=found["Role"]["Arn"]))
     vpc = default_vpc(aws) if not spec.group_name.startswith("sg-") else None
     group = find_group(aws, spec, vpc)
     if group is None:
@@ -1105,14 +1110,13 @@ def status(aws: Aws, spec: Spec) -> list[Status]:
         rows.append(Status("cluster", spec.cluster_id, "absent", ""))
     else:
         parts = [
-            endpoint_of(cluster) or "no endpoint yet",
             f"database {cluster.get('DBName')}, user {cluster.get('MasterUsername')}",
             f"{cluster.get('NodeType')} x{cluster.get('NumberOfNodes')}",
             "encrypted" if cluster.get("Encrypted") else "NOT encrypted",
             "public" if cluster.get("PubliclyAccessible") else "private",
         ]
         rows.append(Status("cluster", spec.cluster_id, cluster.get("ClusterStatus", "?"), _owner(cluster.get("Tags")),
-                           "; ".join(parts)))
+                           "; ".join(parts), ref=endpoint_of(cluster)))
     return rows
 
 

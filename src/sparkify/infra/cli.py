@@ -81,7 +81,10 @@ def _table(title: str, columns: list[str], rows: list[list[str]]):
 
     t = table(title, columns, rows)
     for column in t.columns:
-        column.overflow = "fold"  # ARNs and endpoints must be readable whole, never cut with "..."
+        if column.header in ("resource", "action", "state", "managed by"):
+            column.no_wrap = True  # short words: leave the width to names and details
+        else:
+            column.overflow = "fold"  # ARNs and ids must be readable whole, never cut with "..."
     return t
 
 
@@ -195,7 +198,7 @@ def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, b
     config_path = Path.cwd() / CONFIG_FILE
 
     plan = lib.up(handle, spec, password=password.get, dry_run=True)
-    role, group, rule, cluster = plan
+    role, _group, _rule, cluster = plan
     existing = lib.describe_cluster(handle, cluster_id) if cluster.action != "create" else None
     pending_keys: list[str] | None = None  # None: not known until the cluster is available
     if existing is not None and existing.get("ClusterStatus") == "available" and role.ref:
@@ -259,6 +262,10 @@ def status_cmd(region, profile, cluster_id, role_name, security_group, port):
     _header(console, handle, who)
     console.print(_table("sparkify infra", ["resource", "name", "state", "managed by", "details"],
                         [[r.resource, r.name, r.state, r.owner, r.detail] for r in rows]))
+    for row in rows:
+        if row.ref:
+            label = "Endpoint of cluster" if row.resource == "cluster" else f"ARN of {row.resource}"
+            console.print(f"{label} {row.name}: {row.ref}", markup=False)
 
 
 @infra.command("down")

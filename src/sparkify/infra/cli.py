@@ -72,8 +72,13 @@ def _console():
     return make_console()
 
 
+def _say(console, text: str) -> None:
+    """One plain line: no markup, and never broken by rich, so ids and commands can be copied whole."""
+    console.print(text, markup=False, soft_wrap=True)
+
+
 def _header(console, handle: lib.Aws, who: dict[str, str]) -> None:
-    console.print(f"AWS account {who['account']}, region {handle.region}, as {who['arn']}", markup=False)
+    _say(console, f"AWS account {who['account']}, region {handle.region}, as {who['arn']}")
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]):
@@ -96,7 +101,7 @@ def _changes_table(title: str, changes: list[lib.Change], words: dict[str, str],
 def _print_done(console, change: lib.Change) -> None:
     ref = f" ({change.ref})" if change.ref and change.action in ("create", "keep", "update") else ""
     detail = f": {change.detail}" if change.detail else ""
-    console.print(f"{DONE[change.action]} {change.resource} {change.name}{ref}{detail}", markup=False)
+    _say(console, f"{DONE[change.action]} {change.resource} {change.name}{ref}{detail}")
 
 
 def _wait(console, handle: lib.Aws, cluster_id: str, *, deleted: bool, timeout_min: float) -> dict | None:
@@ -112,7 +117,7 @@ def _wait(console, handle: lib.Aws, cluster_id: str, *, deleted: bool, timeout_m
         if status is not None:
             status.update(line)
         elif not State.quiet:
-            console.print(line, markup=False)
+            _say(console, line)
 
     try:
         if status is not None:
@@ -212,16 +217,16 @@ def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, b
         _header(console, handle, who)
         console.print(_changes_table("Plan", plan, PLANNED, extra=[toml_row]))
         if cluster.action == "create":
-            console.print(f"Password: {password.source}. It is never printed.", markup=False)
+            _say(console, f"Password: {password.source}. It is never printed.")
         if lib.is_world(spec.cidr):
-            console.print(f"Warning: --cidr {spec.cidr} opens port {spec.port} to the whole internet; "
-                          "anyone can try passwords against the cluster.", markup=False)
+            _say(console, f"Warning: --cidr {spec.cidr} opens port {spec.port} to the whole internet; "
+                 "anyone can try passwords against the cluster.")
         if not spec.public and cluster.action == "create":
-            console.print(f"Note: the cluster will be private (reachable only from inside its VPC); pass --public "
-                          f"to connect from {spec.cidr}.", markup=False)
+            _say(console, f"Note: the cluster will be private (reachable only from inside its VPC); pass --public "
+                 f"to connect from {spec.cidr}.")
     if not any(c.changes for c in plan) and pending_keys == []:
-        console.print("Nothing to change: the IAM role, security group, ingress rule and cluster exist, "
-                      "and sparkify.toml is up to date.")
+        _say(console, "Nothing to change: the IAM role, security group, ingress rule and cluster exist, "
+             "and sparkify.toml is up to date.")
         return
     if not yes:
         click.confirm("Apply this plan?", default=False, abort=True)
@@ -235,14 +240,14 @@ def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, b
     assert described is not None and role_arn is not None
     written = lib.update_settings_file(config_path, lib.settings_for(handle, described, role_arn))
     endpoint = lib.endpoint_of(described)
-    console.print(f"Cluster {cluster_id} is available at {endpoint}.", markup=False)
+    _say(console, f"Cluster {cluster_id} is available at {endpoint}.")
     if written:
-        console.print(f"Wrote {', '.join(written)} to {config_path}.", markup=False)
+        _say(console, f"Wrote {', '.join(written)} to {config_path}.")
     else:
-        console.print(f"{config_path} already up to date.", markup=False)
+        _say(console, f"{config_path} already up to date.")
     if cluster.action == "create" and not password.source.startswith("from $"):
-        console.print(f"The master password is in {password.file}. Before `sparkify run`: "
-                      f"export {lib.PASSWORD_ENV}=\"$(cat {password.file})\"", markup=False)
+        _say(console, f"The master password is in {password.file} (mode 0600). Before `sparkify run`:")
+        _say(console, f"  export {lib.PASSWORD_ENV}=\"$(cat {password.file})\"")
 
 
 @infra.command("status")
@@ -265,7 +270,7 @@ def status_cmd(region, profile, cluster_id, role_name, security_group, port):
     for row in rows:
         if row.ref:
             label = "Endpoint of cluster" if row.resource == "cluster" else f"ARN of {row.resource}"
-            console.print(f"{label} {row.name}: {row.ref}", markup=False)
+            _say(console, f"{label} {row.name}: {row.ref}")
 
 
 @infra.command("down")
@@ -301,7 +306,7 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
         _header(console, handle, who)
         console.print(_changes_table("Plan", plan, PLANNED))
     if not any(c.changes for c in plan):
-        console.print("Nothing to remove: no resource of sparkify's exists under these names.")
+        _say(console, "Nothing to remove: no resource of sparkify's exists under these names.")
         return
     if not yes:
         click.confirm("Delete these resources?", default=False, abort=True)
@@ -317,9 +322,7 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
             _print_done(console, change)
     removed = [c for c in done if c.action == "delete"]
     kept = [f"{c.resource} {c.name}" for c in done if c.action == "skip"]
-    console.print(f"Removed {len(removed)} resources." + (f" Left alone: {', '.join(kept)}." if kept else ""),
-                  markup=False)
+    _say(console, f"Removed {len(removed)} resources." + (f" Left alone: {', '.join(kept)}." if kept else ""))
     config_path = Path.cwd() / CONFIG_FILE
     if done[0].action == "delete" and config_path.is_file() and f"@{cluster_id}." in config_path.read_text():
-        console.print(f"{config_path} still names the deleted cluster: change `warehouse` before the next run.",
-                      markup=False)
+        _say(console, f"{config_path} still names the deleted cluster: change `warehouse` before the next run.")

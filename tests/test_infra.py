@@ -35,6 +35,22 @@ ACCOUNT = "123456789012"  # moto's
 # -- fixtures -------------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True, scope="module")
+def parse_aws_models_once():
+    """Speed only: every boto3 session shares one botocore loader, so each service model (EC2's is
+    megabytes of JSON) is parsed once per module instead of once per session."""
+    import botocore.session
+
+    loader = botocore.session.get_session().get_component("data_loader")
+
+    def register_shared_loader(self):
+        self._components.register_component("data_loader", loader)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session.Session, "_register_data_loader", register_shared_loader)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
     """Fake credentials only, no AWS config files, no internet, fast waits; cwd is a temp dir."""
@@ -409,6 +425,21 @@ def test_an_invalid_password_is_refused_without_showing_it(tmp_path):
     with pytest.raises(ConfigError) as exc:
         lib.Password(tmp_path / "pw", env={lib.PASSWORD_ENV: "weakpassword"}).get()
     assert "weakpassword" not in str(exc.value) and lib.PASSWORD_ENV in str(exc.value)
+
+
+def test_invalid_options_are_refused_before_any_aws_call(capsys, monkeypatch):
+    monkeypatch.setattr(lib, "connect", lambda **kw: pytest.fail("options are checked first"))
+    code, out, err = sparkify(capsys, "infra", "up", "--cluster-id", "Bad_Name", "--cidr", CIDR)
+    assert (code, out) == (2, "")
+    assert err.startswith("Error: Invalid --cluster-id 'Bad_Name': expected 1-63 lowercase letters")
+
+
+def test_an_existing_cluster_that_differs_is_reported_not_changed(aws, spec):
+    role, group, _, _ = lib.up(aws, spec, password=fixed_password())
+    asked = lib.Spec(cidr=CIDR, nodes=2, port=5440)
+    change = lib.ensure_cluster(aws, asked, role_arn=role.ref, group_id=group.ref, password=fixed_password())
+    assert change.action == "keep"
+    assert "differs from the options, left as is: nodes 1 (asked 2), port 5439 (asked 5440)" in change.detail
 
 
 def test_a_loosened_password_file_is_tightened(tmp_path):

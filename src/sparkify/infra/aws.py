@@ -599,9 +599,13 @@ class Password:
     _value: str | None = field(default=None, repr=False)
 
     @property
+    def from_env(self) -> bool:
+        return bool(self.env.get(PASSWORD_ENV))
+
+    @property
     def source(self) -> str:
         """Where the password comes from, for people. Never the password."""
-        if self.env.get(PASSWORD_ENV):
+        if self.from_env:
             return f"from ${PASSWORD_ENV}"
         if self.file.is_file():
             return f"from {self.file}"
@@ -614,7 +618,7 @@ class Password:
         return self._value
 
     def _resolve(self) -> str:
-        if self.env.get(PASSWORD_ENV):
+        if self.from_env:
             value, where = self.env[PASSWORD_ENV], f"${PASSWORD_ENV}"
         elif self.file.is_file():
             # Tighten a file someone loosened: it holds a database password.
@@ -625,7 +629,8 @@ class Password:
             self._write(value)
         problem = password_problem(value)
         if problem:
-            raise ConfigError(f"The Redshift password in {where} is not valid: {problem}. Fix it, or unset it.")
+            fix = f"set a valid one, or unset {PASSWORD_ENV}" if self.from_env else "fix it, or delete the file to generate one"
+            raise ConfigError(f"The Redshift password in {where} is not valid: {problem}. {fix.capitalize()}.")
         return value
 
     def _write(self, value: str) -> None:
@@ -879,20 +884,21 @@ def ensure_cluster(
         updated.append(f"add security group {spec.group_name}")
         if not dry_run:
             call(rs, "modify_cluster", what, ClusterIdentifier=cid, VpcSecurityGroupIds=[*groups, group_id])
-    if updated:
-        return Change("cluster", cid, "update", "; ".join(updated) + f" (now {state})", ref=endpoint_of(cluster))
-    detail = f"{state}, {cluster.get('NodeType')} x{cluster.get('NumberOfNodes')}"
     differs = [
         f"{label} {have} (asked {want})"
         for label, have, want in (
             ("node type", cluster.get("NodeType"), spec.node_type),
             ("nodes", cluster.get("NumberOfNodes"), spec.nodes),
             ("public", cluster.get("PubliclyAccessible"), spec.public),
+            ("port", (cluster.get("Endpoint") or {}).get("Port"), spec.port),
         )
         if have is not None and have != want
     ]
-    if differs:
-        detail += "; differs from the options, left as is: " + ", ".join(differs)
+    note = "; differs from the options, left as is: " + ", ".join(differs) if differs else ""
+    if updated:
+        detail = "; ".join(updated) + f" (now {state})" + note
+        return Change("cluster", cid, "update", detail, ref=endpoint_of(cluster))
+    detail = f"{state}, {cluster.get('NodeType')} x{cluster.get('NumberOfNodes')}" + note
     return Change("cluster", cid, "keep", detail, ref=endpoint_of(cluster))
 
 

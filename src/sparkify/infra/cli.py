@@ -6,6 +6,7 @@ the group), so it can be imported first; ``State`` is looked up when a command r
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Callable
 
@@ -192,13 +193,15 @@ def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, b
 
     State = _state()
     console = _console()
-    handle, who = _connect(region, profile)
     spec = lib.Spec(
-        cidr=lib.normalize_cidr(cidr) if cidr else lib.caller_cidr(),
+        cidr=lib.normalize_cidr(cidr) if cidr else "",
         role_name=role_name, buckets=tuple(buckets) or (lib.DEFAULT_BUCKET,), all_buckets=all_buckets,
         security_group=security_group, cluster_id=cluster_id, node_type=node_type, nodes=nodes,
         db_name=db_name, master_user=master_user, port=port, public=public,
     )
+    handle, who = _connect(region, profile)
+    if not spec.cidr:
+        spec = dataclasses.replace(spec, cidr=lib.caller_cidr())
     password = lib.Password(password_file or lib.default_password_file(cluster_id))
     config_path = Path.cwd() / CONFIG_FILE
 
@@ -245,7 +248,7 @@ def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, b
         _say(console, f"Wrote {', '.join(written)} to {config_path}.")
     else:
         _say(console, f"{config_path} already up to date.")
-    if cluster.action == "create" and not password.source.startswith("from $"):
+    if cluster.action == "create" and not password.from_env:
         _say(console, f"The master password is in {password.file} (mode 0600). Before `sparkify run`:")
         _say(console, f"  export {lib.PASSWORD_ENV}=\"$(cat {password.file})\"")
 
@@ -261,8 +264,8 @@ def status_cmd(region, profile, cluster_id, role_name, security_group, port):
       sparkify infra status --cluster-id sparkify-test
     """
     console = _console()
-    handle, who = _connect(region, profile)
     spec = lib.Spec(role_name=role_name, security_group=security_group, cluster_id=cluster_id, port=port)
+    handle, who = _connect(region, profile)
     rows = lib.status(handle, spec)
     _header(console, handle, who)
     console.print(_table("sparkify infra", ["resource", "name", "state", "managed by", "details"],
@@ -295,8 +298,8 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
 
     State = _state()
     console = _console()
-    handle, who = _connect(region, profile)
     spec = lib.Spec(role_name=role_name, security_group=security_group, cluster_id=cluster_id, port=port)
+    handle, who = _connect(region, profile)
     final = not skip_final_snapshot
 
     plan = [lib.teardown_cluster(handle, spec, final_snapshot=final, dry_run=True),

@@ -473,6 +473,12 @@ def test_no_region_at_all(monkeypatch):
         lib.connect()
 
 
+def test_unknown_profile_names_it(monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "nosuch")
+    with pytest.raises(ConfigError, match="AWS profile 'nosuch' not found.*--profile"):
+        lib.connect(region=REGION)
+
+
 def test_missing_boto3_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "boto3", None)
     with pytest.raises(ConfigError, match=r"pip install 'sparkify\[aws\]'"):
@@ -498,7 +504,8 @@ def _stubbed(aws, service: str) -> Stubber:
         ("iam", "get_role", "Throttling", lib.InfraError, r"^iam:GetRole failed on IAM role .*: Throttling: "),
     ],
 )
-def test_botocore_errors_become_one_line_errors_naming_resource_and_fix(aws, spec, service, method, code, error, expected):
+def test_botocore_errors_become_one_line_errors_naming_resource_and_fix(aws, spec, service, method, code, error,
+                                                                        expected):
     stubber = _stubbed(aws, service)
     stubber.add_client_error(method, service_error_code=code, service_message="User: arn:x is not\nauthorized",
                              http_status_code=403)
@@ -506,6 +513,7 @@ def test_botocore_errors_become_one_line_errors_naming_resource_and_fix(aws, spe
         lib.up(aws, spec, password=fixed_password(), dry_run=True)
     assert "\n" not in str(exc.value)
     assert isinstance(exc.value, SparkifyError)
+    assert exc.value.__cause__ is not None  # --debug still shows botocore's original
 
 
 def test_quota_and_capacity_errors_and_the_password_never_shows(aws, spec):
@@ -522,6 +530,7 @@ def test_quota_and_capacity_errors_and_the_password_never_shows(aws, spec):
     with pytest.raises(lib.QuotaError, match=r"AWS quota reached for Redshift cluster sparkify \(ClusterQuotaExceeded\).*Service Quotas") as exc:
         lib.ensure_cluster(aws, spec, role_arn=role_arn, group_id=group, password=fixed_password(secret))
     assert secret not in str(exc.value) and "***" in str(exc.value)
+    assert exc.value.__cause__ is None and exc.value.__suppress_context__  # --debug shows no original
     with pytest.raises(lib.InfraError, match="no capacity .*--node-type") as exc:
         lib.ensure_cluster(aws, spec, role_arn=role_arn, group_id=group, password=fixed_password(secret))
     assert secret not in str(exc.value)

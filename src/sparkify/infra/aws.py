@@ -165,13 +165,17 @@ def connect(region: str | None = None, profile: str | None = None) -> Aws:
         raise ConfigError(
             "sparkify infra needs boto3, which is not installed. Run: pip install 'sparkify[aws]'"
         ) from exc
+    named = profile or os.environ.get("AWS_PROFILE")
+    unknown = ConfigError(
+        f"AWS profile {named!r} not found in ~/.aws/config or ~/.aws/credentials. "
+        "Run `aws configure --profile NAME`, or pass another --profile."
+    )
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region or None)
     except botocore.exceptions.ProfileNotFound as exc:
-        raise ConfigError(
-            f"AWS profile {profile!r} not found in ~/.aws/config or ~/.aws/credentials. "
-            "Run `aws configure --profile NAME` or pass another --profile."
-        ) from exc
+        raise unknown from exc
+    if named and named not in session.available_profiles:
+        raise unknown  # boto3 would only notice at the first call
     chosen = region or session.region_name
     if not chosen:
         raise UnknownRegionError(
@@ -335,17 +339,18 @@ def call(
     for attempt in range(RETRIES + 1):
         try:
             return getattr(client, method)(**params)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in missing:
-                return None
-            message = exc.response.get("Error", {}).get("Message", "")
-            if retry_if is not None and attempt < RETRIES and retry_if(code, message):
-                time.sleep(RETRY_SECONDS)
-                continue
-            raise translate(exc, action=action, resource=resource, region=client.meta.region_name, redact=redact) from exc
-        except BotoCoreError as exc:
-            raise translate(exc, action=action, resource=resource, region=client.meta.region_name, redact=redact) from exc
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError):
+                code = exc.response.get("Error", {}).get("Code", "")
+                if code in missing:
+                    return None
+                message = exc.response.get("Error", {}).get("Message", "")
+                if retry_if is not None and attempt < RETRIES and retry_if(code, message):
+                    time.sleep(RETRY_SECONDS)
+                    continue
+            error = translate(exc, action=action, resource=resource, region=client.meta.region_name, redact=redact)
+            # --debug prints the chained original: leave it out if it holds a secret.
+            raise error from (None if any(r and r in str(exc) for r in redact) else exc)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -382,6 +382,11 @@ def generate_cmd(out, events, songs, users, seed):
     )
 
 
+from sparkify.infra.cli import infra  # noqa: E402  -- the AWS provisioning commands
+
+cli.add_command(infra)
+
+
 # -- printing -------------------------------------------------------------------------------------
 
 
@@ -512,5 +517,3 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback.", err=True)
         sys.exit(1)
     sys.exit(0)
-from sparkify.infra.cli import infra  # noqa: E402
-cli.add_command(infra)

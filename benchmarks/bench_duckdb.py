@@ -113,6 +113,22 @@ def child_bare(data: Path, db: Path, songs_as_text: bool = False) -> dict:
 # -- the sparkify side ----------------------------------------------------------------------------
 
 
+class TimedConnection:
+    """The reader's DuckDB connection, noting each statement in ``stamps`` (the reader does not go
+    through the warehouse's tracer)."""
+
+    def __init__(self, con, stamps: list[tuple[float, str]]):
+        self._con = con
+        self._stamps = stamps
+
+    def execute(self, sql, *args):
+        self._stamps.append((time.perf_counter(), "reader: " + " ".join(sql.split())[:82]))
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
 class Timeline:
     """A pipeline Progress that remembers when each task started and finished, and marks both in
     ``stamps`` (where the warehouse tracer also notes each statement)."""
@@ -145,6 +161,8 @@ def child_sparkify(data: Path, db: Path, profile: Path | None) -> dict:
     started = time.perf_counter()
     with connect(f"duckdb:///{db}") as wh:
         wh.tracer = lambda sql: statements.append((time.perf_counter(), " ".join(sql.split())[:90]))
+        reader_connection = wh.reader_connection
+        wh.reader_connection = lambda: TimedConnection(reader_connection(), statements)
         if profile:
             import cProfile
 
@@ -164,7 +182,7 @@ def child_sparkify(data: Path, db: Path, profile: Path | None) -> dict:
     phases[f"after {previous}"] = started + seconds - at
     # each statement (or task mark) until the next one: statement times, and what runs between
     stamps = statements + [(started + seconds, "")]
-    slow = sorted(((b[0] - a[0], a[1]) for a, b in zip(stamps, stamps[1:])), reverse=True)[:8]
+    slow = sorted(((b[0] - a[0], a[1]) for a, b in zip(stamps, stamps[1:])), reverse=True)[:12]
     return {
         "seconds": seconds,
         "phases": phases,

@@ -19,9 +19,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
+from sparkify.cli import main
 from sparkify.errors import ConfigError
-from sparkify.generate import generate
+from sparkify.generate import generate, json_text
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sparkify-sample"
@@ -117,6 +120,19 @@ def test_same_seed_same_bytes_even_in_another_process(tmp_path):
     assert a == tree(tmp_path / "c")
 
 
+def test_song_files_depend_only_on_songs_and_seed(tmp_path):
+    generate(tmp_path / "a", events=200, songs=50, users=5, seed=4)
+    generate(tmp_path / "b", events=900, songs=50, users=30, seed=4)
+    assert tree(tmp_path / "a" / "song_data") == tree(tmp_path / "b" / "song_data")
+
+
+@given(st.text())
+def test_json_text_is_ascii_json_with_escaped_slashes(text):
+    encoded = json_text(text)
+    assert encoded.isascii() and json.loads(encoded) == text
+    assert "/" not in encoded.replace("\\/", "")
+
+
 def test_different_seed_different_data(tmp_path):
     args = {"events": 1500, "songs": 120, "users": 20}
     generate(tmp_path / "a", seed=1, **args)
@@ -152,6 +168,22 @@ def test_refuses_impossible_or_unsafe_requests(tmp_path):
     generate(tmp_path / "y", events=10, songs=2, users=2)
     with pytest.raises(ConfigError, match="already exists"):
         generate(tmp_path / "y", events=10, songs=2, users=2)
+    (tmp_path / "f").write_text("")
+    with pytest.raises(ConfigError, match="is a file"):
+        generate(tmp_path / "f", events=10, songs=2, users=2)
+
+
+def test_cli_generate_says_what_it_wrote_or_what_to_fix(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["generate", "--out", str(tmp_path / "a"), "--events", "500", "--songs", "20", "--users", "9"])
+    assert exited.value.code == 0
+    assert re.search(r"Wrote 20 song files and 7 log files \(500 events\) to \S+ in [0-9.]+s", capsys.readouterr().out)
+    with pytest.raises(SystemExit) as exited:
+        main(["generate", "--out", str(tmp_path / "b"), "--events", "5", "--users", "6"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "Error: --events (5) must be at least --users (6): every user has at least one event.\n"
+    )
 
 
 # -- layout and format ----------------------------------------------------------------------------

@@ -687,10 +687,10 @@ class _Events:
                     page = _pick(_NEXT_PAGE[level], rng.random())
             if prev is not None:
                 # Home then NextSong often share a ts (as in the real logs); a song lasts its length
-                if prev_page == "NextSong":
+                if prev == "NextSong":
                     t += int(prev_seconds * 1000) if rng.random() > 0.1 else rng.randrange(5000, 60000)
                     t += rng.randrange(0, 1500)
-                elif page == "NextSong" and prev_page == "Home" and (script or rng.random() < 0.35):
+                elif page == "NextSong" and prev == "Home" and (item < len(script or ()) or rng.random() < 0.35):
                     pass
                 else:
                     t += 1000 + int(rng.expovariate(1 / 45000))
@@ -716,7 +716,7 @@ class _Events:
                 events.append((t, _OUT_TPL % (item, level, frag, sid, status), _OUT_SUFFIX))
                 if page == "Login" and user is not None:
                     logged_in = True
-            prev = prev_page = page
+            prev = page
         return t
 
     def day(self, d: int, fresh: int, newcomers: range, active: int) -> list[tuple[int, str]]:
@@ -817,6 +817,8 @@ def generate(
         raise ConfigError(
             f"--events ({events}) must be at least --users ({users}): every user has at least one event."
         )
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file. Give a folder to write into.")
     for folder in ("song_data", "log_data"):
         path = out / folder
         if path.exists() and (not path.is_dir() or any(path.iterdir())):

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,7 +183,7 @@ def child_sparkify(data: Path, db: Path, profile: Path | None) -> dict:
     phases[f"after {previous}"] = started + seconds - at
     # each statement (or task mark) until the next one: statement times, and what runs between
     stamps = statements + [(started + seconds, "")]
-    slow = sorted(((b[0] - a[0], a[1]) for a, b in zip(stamps, stamps[1:])), reverse=True)[:12]
+    slow = sorted(((b[0] - a[0], a[1]) for a, b in pairwise(stamps)), reverse=True)[:12]
     return {
         "seconds": seconds,
         "phases": phases,

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -307,10 +308,9 @@ def test_event_quirks(raw):
 def test_levels_move_both_ways(raw):
     history = defaultdict(list)
     for e in sorted(raw.unique_events(), key=lambda e: (e["ts"], e["sessionId"], e["itemInSession"])):
-        if e["userId"]:
-            if not history[e["userId"]] or history[e["userId"]][-1] != e["level"]:
-                history[e["userId"]].append(e["level"])
-    moves = Counter((a, b) for h in history.values() for a, b in zip(h, h[1:]))
+        if e["userId"] and (not history[e["userId"]] or history[e["userId"]][-1] != e["level"]):
+            history[e["userId"]].append(e["level"])
+    moves = Counter(pair for h in history.values() for pair in pairwise(h))
     assert moves[("free", "paid")] >= 1 and moves[("paid", "free")] >= 1
     assert any(h == ["free"] for h in history.values()) and any(h == ["paid"] for h in history.values())
 

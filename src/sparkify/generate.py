@@ -39,6 +39,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
 from sparkify.errors import ConfigError
 from sparkify.pipeline import NoProgress, Progress
 
@@ -665,7 +666,7 @@ class _Events:
         level = user.level if user else "free"
         logged_in = user is not None and not (script and not script[0][1])
         t = start
-        prev = None
+        prev, prev_seconds = None, 0.0
         for item in range(length):
             if script and item < len(script):
                 page, logged_in = script[item]

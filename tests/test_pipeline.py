@@ -77,10 +77,12 @@ def test_checks_find_broken_tables(duckdb_wh, small_source):
     duckdb_wh.execute("delete from users where user_id = 7")
     duckdb_wh.execute("delete from artists where artist_id = 'AR2'")
     duckdb_wh.execute("delete from songplays where songplay_id = 1")
+    duckdb_wh.execute("insert into songs select * from songs where song_id = 'SO2'")
     failed = {r.check.name: r.failures for r in pipeline.check(duckdb_wh) if not r.passed}
     assert failed == {
         "relationship:songplays.user_id->users.user_id": 2,  # user 7 played 3 times, one play deleted
-        "relationship:songs.artist_id->artists.artist_id": 1,
+        "relationship:songs.artist_id->artists.artist_id": 2,  # SO2 twice now
+        "unique:songs.song_id": 1,
         "reconciliation:songplays.count": 1,
         "reconciliation:songplays.events": 1,
     }

@@ -144,6 +144,8 @@ class JsonReader:
             f"{_sql_str(c.source)}: '{'VARCHAR' if c.type == 'text' else 'JSON'}'" for c in spec.record_columns
         )
         raw = f"{table}__raw"
+        drop_result(self.con, table)
+        keep = False
         try:
             self.con.execute(
                 f"create or replace temp table {raw} as select * from read_json("
@@ -172,12 +174,15 @@ class JsonReader:
             for c in counts.values():
                 c.staged = c.read
             unknown = self._unknown_fields(kind, list(paths))
+            # A view, not a copy: the rows are typed once, on their way into the warehouse.
             select = ", ".join(_fast_cast(c) for c in spec.record_columns)
             self.con.execute(
-                f"create or replace temp table {table} as select {select}, {source_expr} as source_file from {raw}"
+                f"create or replace temp view {table} as select {select}, {source_expr} as source_file from {raw}"
             )
+            keep = True
         finally:
-            self.con.execute(f"drop table if exists {raw}")
+            if not keep:
+                self.con.execute(f"drop table if exists {raw}")
         self.progress(len(direct))
         return ReadResult(kind, table, counts, unknown_fields=unknown)
 
@@ -281,6 +286,7 @@ class JsonReader:
         if result.staged == 0:
             self._create_empty(spec, table)
         else:
+            drop_result(self.con, table)
             columns = ", ".join(f"{_sql_str(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.record_columns)
             columns += ", 'source_file': 'VARCHAR'"
             self.con.execute(
@@ -291,8 +297,23 @@ class JsonReader:
         return result
 
     def _create_empty(self, spec: Table, table: str) -> None:
+        drop_result(self.con, table)
         cols = ", ".join(f"{c.name} {DUCKDB_TYPE[c.type]}" for c in spec.record_columns) + ", source_file VARCHAR"
         self.con.execute(f"create or replace temp table {table} ({cols})")
+
+
+def drop_result(con, table: str) -> None:
+    """Drop what a read left in ``con`` under the name ``table`` (a view over a raw table, or a table)."""
+    kinds = dict(con.execute(
+        "select table_name, table_type from information_schema.tables where table_name in (?, ?)",
+        [table, f"{table}__raw"],
+    ).fetchall())
+    if kinds.get(table) == "VIEW":
+        con.execute(f"drop view {table}")
+    elif table in kinds:
+        con.execute(f"drop table {table}")
+    if f"{table}__raw" in kinds:
+        con.execute(f"drop table {table}__raw")
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -160,7 +160,8 @@ class JsonReader:
                 f"create or replace temp table {raw} as "
                 f"select *, coalesce({_fast_ok(kind)} and ({source_expr}) is not null, false) as {RECORD_OK} "
                 f"from (select unnest(json_transform(json, {_sql_str(struct)})), "
-                f"list_has_all({_sql_list(known)}, json_keys(json)) as {KNOWN_KEYS}, filename "
+                f"list_has_all({_sql_list(known)}, json_keys(json)) as {KNOWN_KEYS}, "
+                f"strlen(json) as {RECORD_BYTES}, filename "
                 f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
                 f"maximum_object_size = {MAX_LINE_BYTES}))"
             )
@@ -341,6 +342,9 @@ def _count_records(data: bytes) -> int:
     return sum(1 for line in data.split(b"\n") if line.strip())
 
 
+RECORD_BYTES = "__sparkify_record_bytes"
+"""Raw column: the length of the record's JSON text in bytes."""
+
 RECORD_OK = "__sparkify_record_ok"
 """Raw column: true when a record is exactly what the precise path would stage."""
 
@@ -386,10 +390,10 @@ def _fast_ok(kind: str) -> str:
     for key in REQUIRED[kind]:
         conds.append(f'"{key}" is not null')
     # A record near the line-length limit is left to the precise path, which measures the line itself.
-    text_bytes = " + ".join(f'coalesce(strlen("{c.source}"), 0)' for c in spec.record_columns if c.type == "text")
-    conds.append(f"({text_bytes}) < {MAX_LINE_BYTES - 4096}")
+    conds.append(f"{RECORD_BYTES} < {MAX_LINE_BYTES - 4096}")
     if kind == "events":
-        conds.append("(\"userId\" is null or regexp_full_match(\"userId\", '[0-9]{0,9}'))")
+        # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER
+        conds.append("(\"userId\" is null or (ltrim(\"userId\", '0123456789') = '' and length(\"userId\") <= 9))")
     return " and ".join(conds)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import sys
 import time
@@ -43,6 +44,18 @@ def warehouse_options(f: Callable) -> Callable:
     )(f)
     f = click.option(
         "--schema", metavar="NAME", help="Schema for every table (PostgreSQL, Redshift). Env SPARKIFY_SCHEMA."
+    )(f)
+    return f
+
+
+def redshift_options(f: Callable) -> Callable:
+    f = click.option(
+        "--iam-role", metavar="ARN",
+        help="IAM role Redshift's COPY assumes to read the S3 source. Env SPARKIFY_IAM_ROLE.",
+    )(f)
+    f = click.option(
+        "--region", metavar="NAME",
+        help="AWS region of the S3 source, when it differs from the cluster's. Env SPARKIFY_REGION.",
     )(f)
     return f
 
@@ -100,7 +113,9 @@ def _source(settings) -> str:
 def _connect(settings):
     from sparkify.warehouse import connect
 
-    return connect(settings.warehouse, schema=settings.schema_name)
+    return connect(
+        settings.warehouse, schema=settings.schema_name, iam_role=settings.iam_role, region=settings.region
+    )
 
 
 # -- the command group ----------------------------------------------------------------------------
@@ -129,19 +144,25 @@ def cli(debug: bool, quiet: bool) -> None:
 @cli.command("run")
 @source_options
 @warehouse_options
+@redshift_options
 @max_errors_option
 @common_options
-def run_cmd(source, warehouse, schema, max_errors):
+def run_cmd(source, warehouse, schema, iam_role, region, max_errors):
     """Create missing tables, stage the source, build the star schema, run the checks.
 
     \b
     Example:
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
+      sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
+      sparkify run --warehouse redshift://me@cluster.example:5439/dev \\
+          --source s3://bucket/sparkify --iam-role arn:aws:iam::123456789012:role/redshift-s3
     """
     from sparkify import pipeline
 
-    settings = _settings(source=source, warehouse=warehouse, schema=schema, max_errors=max_errors)
+    settings = _settings(
+        source=source, warehouse=warehouse, schema=schema, iam_role=iam_role, region=region, max_errors=max_errors
+    )
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
@@ -175,9 +196,10 @@ def create_tables_cmd(warehouse, schema):
 @cli.command("stage")
 @source_options
 @warehouse_options
+@redshift_options
 @max_errors_option
 @common_options
-def stage_cmd(source, warehouse, schema, max_errors):
+def stage_cmd(source, warehouse, schema, iam_role, region, max_errors):
     """Read the source's song and log files into the staging tables (replacing their rows).
 
     \b
@@ -186,7 +208,9 @@ def stage_cmd(source, warehouse, schema, max_errors):
     """
     from sparkify import pipeline
 
-    settings = _settings(source=source, warehouse=warehouse, schema=schema, max_errors=max_errors)
+    settings = _settings(
+        source=source, warehouse=warehouse, schema=schema, iam_role=iam_role, region=region, max_errors=max_errors
+    )
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
@@ -230,6 +254,59 @@ def check_cmd(warehouse, schema):
         results = pipeline.check(wh)
     _print_checks(_console(), results, all_rows=True)
     _fail_on_checks(results)
+
+
+@cli.command("sql")
+@click.argument("steps", nargs=-1, metavar="[STEP]...")
+@click.option(
+    "--engine", metavar="NAME",
+    help="duckdb, postgres or redshift. Default: the engine of --warehouse (duckdb).",
+)
+@source_options
+@warehouse_options
+@redshift_options
+@max_errors_option
+@common_options
+def sql_cmd(steps, engine, source, warehouse, schema, iam_role, region, max_errors):
+    """Print the statements each STEP runs on an engine, without connecting to anything.
+
+    STEP is create-tables, stage, transform or check (default: all four, in order). Review the
+    Redshift SQL before pointing sparkify at a cluster; passwords are never printed.
+
+    \b
+    Example:
+      sparkify sql --engine redshift
+      sparkify sql --engine redshift stage --source s3://bucket/sparkify --iam-role ARN
+      sparkify sql --engine postgres --schema music transform
+    """
+    from sparkify import pipeline
+    from sparkify.config import mask_url
+    from sparkify.warehouse import engine_of, offline
+
+    settings = _settings(
+        source=source, warehouse=warehouse, schema=schema, iam_role=iam_role, region=region, max_errors=max_errors
+    )
+    chosen = steps or pipeline.STEPS
+    for step in chosen:
+        if step not in pipeline.STEPS:
+            close = difflib.get_close_matches(step, pipeline.STEPS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"Unknown step {step!r}.{hint} Steps: {', '.join(pipeline.STEPS)}.")
+    name = engine or engine_of(settings.warehouse)
+    wh = offline(name, schema=settings.schema_name, iam_role=settings.iam_role, region=settings.region)
+    try:
+        lines = [f"-- sparkify sql: statements for the {wh.name} engine"]
+        if engine is None or warehouse:
+            lines.append(f"-- warehouse: {mask_url(settings.warehouse)}")
+        if wh.schema:
+            lines.append(f"-- schema: {wh.schema}")
+        for step in chosen:
+            lines += ["", f"-- == {step} " + "=" * (90 - len(step))]
+            for statement in pipeline.statements(wh, step, source=settings.source, max_errors=settings.max_errors):
+                lines += ["", statement.rstrip().rstrip(";") + ";"]
+    finally:
+        wh.close()
+    click.echo("\n".join(lines))
 
 
 @cli.command("analytics")

@@ -21,6 +21,7 @@ class DuckDBWarehouse(Warehouse):
         "text": "varchar",
         "integer": "integer",
         "bigint": "bigint",
+        "identity": "bigint",
         "double": "double",
         "timestamp": "timestamp",
     }
@@ -39,6 +40,10 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as exc:
             raise WarehouseError(f"Cannot open DuckDB database {path}: {exc}") from exc
         self._depth = 0
+
+    @classmethod
+    def offline(cls, *, schema: str | None = None, **options) -> "DuckDBWarehouse":
+        return cls("duckdb:///:memory:", ":memory:")  # in memory: nothing on disk is touched
 
     def close(self) -> None:
         self.con.close()
@@ -100,9 +105,8 @@ class DuckDBWarehouse(Warehouse):
         return self.con  # parse straight into the warehouse: no copy
 
     def load_staging(self, table: Table, reader_con, relation: str) -> int:
-        cols = ", ".join(quote(c) for c in table.column_names)
-        self.execute(f"delete from {self.qualified(table.name)}")
-        self.execute(f"insert into {self.qualified(table.name)} ({cols}) select {cols} from {relation}")
+        for statement in self.load_staging_sql(table, relation):
+            self.execute(statement)
         return self.con.execute(f"select count(*) from {self.qualified(table.name)}").fetchone()[0]
 
 

@@ -172,7 +172,13 @@ class RedshiftWarehouse(PostgresWarehouse):
         if json_paths is None:
             json_paths = uri.rstrip("/").rsplit("/", 1)[0] + "/" + JSON_PATHS_FILE
         cols = ", ".join(quote(c) for c in table.column_names)
-        lines = [
+        lines = []
+        if "{json_paths}" in self.copy_options[table.name]:
+            lines.append(
+                f"-- {table.name}: JSON keys map to the columns, in order, through {json_paths} "
+                f"(sparkify ships it: data/sparkify-sample/{JSON_PATHS_FILE})"
+            )
+        lines += [
             f"copy {self.qualified(table.name)} ({cols})",
             f"from {_literal(uri)}",
             f"iam_role {_literal(self.iam_role or ROLE_PLACEHOLDER)}",

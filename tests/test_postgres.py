@@ -47,6 +47,19 @@ def test_schema_is_created_and_holds_every_table(postgres_url, pg_schema):
     assert sorted(r[0] for r in found) == sorted(created)
 
 
+def test_text_columns_sort_bytewise(postgres_url, pg_schema):
+    """COLLATE "C" on every text column, so ORDER BY agrees with DuckDB whatever the server's locale."""
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.create_tables(wh)
+        _, result = wh.query(
+            "select table_name, column_name, collation_name from information_schema.columns "
+            "where table_schema = %s and data_type = 'text'",
+            [pg_schema],
+        )
+    assert len(result) == 12 + 5 + 4 + 3 + 3 + 5  # every text column: staging_events ... songplays
+    assert {r[2] for r in result} == {"C"}
+
+
 def test_default_schema_is_public():
     from sparkify.warehouse import offline
 

@@ -96,9 +96,7 @@ STEPS = ("create-tables", "stage", "transform", "check")
 def create_tables(wh: Warehouse) -> list[str]:
     """Create the schema and every staging and star table that is missing; return the table names
     created. Safe to run twice."""
-    schema_sql = wh.create_schema_sql()
-    if schema_sql and not wh.schema_exists():
-        wh.execute(schema_sql)
+    wh.create_schema()
     created = []
     for table in (*STAGING_TABLES, *STAR_TABLES):
         if not wh.table_exists(table.name):

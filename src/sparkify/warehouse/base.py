@@ -128,6 +128,10 @@ class Warehouse(ABC):
         """True when :attr:`schema` exists (always, for engines without schemas)."""
         return True
 
+    def create_schema(self) -> bool:
+        """Create :attr:`schema` if it is missing and point the session at it; True if created."""
+        return False
+
     def clear_table_sql(self, table: str) -> str:
         """Empty one table inside the open transaction (``TRUNCATE`` only where it is transactional)."""
         if self.truncates_in_transaction:

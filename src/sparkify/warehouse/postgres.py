@@ -71,12 +71,22 @@ class PostgresWarehouse(Warehouse):
         wh = cls(url, schema=schema, **options)
         wh.conn = wh._connect()
         try:
-            for statement in wh.setup_statements():
-                wh.execute(statement)
+            wh._use_schema()
         except BaseException:
             wh.close()
             raise
         return wh
+
+    def _use_schema(self) -> None:
+        try:
+            for statement in self.setup_statements():
+                self.execute(statement)
+        except WarehouseError:
+            # Redshift refuses a search_path naming a schema that does not exist yet; create-tables
+            # makes it and sets the path then (create_schema), and until then every step stops
+            # on its missing tables.
+            if self.schema_exists():
+                raise
 
     def _connect(self):
         try:
@@ -213,6 +223,13 @@ class PostgresWarehouse(Warehouse):
 
     def create_schema_sql(self) -> str | None:
         return f"create schema if not exists {quote(self.schema)}"
+
+    def create_schema(self) -> bool:
+        if self.schema_exists():
+            return False
+        self.execute(self.create_schema_sql())
+        self._use_schema()
+        return True
 
     # -- staging: DuckDB rows streamed through COPY FROM STDIN ---------------------------------------
 

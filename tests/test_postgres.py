@@ -184,7 +184,7 @@ def test_rows_loaded_are_counted_by_copy(postgres_url, pg_schema, sample_dir):
     assert report.read == report.staged == 8056 + 14896
 
 
-def test_load_staging_sql_is_truncate_then_copy():
+def test_load_staging_sql_is_truncate_copy_analyze():
     from sparkify.schema import STAGING_SONGS
     from sparkify.warehouse import offline
 
@@ -193,6 +193,7 @@ def test_load_staging_sql_is_truncate_then_copy():
         'truncate table "music"."staging_songs"',
         'copy "music"."staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", '
         '"artist_location", "artist_name", "song_id", "title", "duration", "year") from stdin (format csv)',
+        'analyze "music"."staging_songs"',
     ]
 
 

@@ -230,11 +230,14 @@ def transform_steps(wh: Warehouse) -> list[tuple[str, list[str]]]:
     Engines that rebuild (DuckDB, PostgreSQL) first empty every star table, then insert; engines that
     merge (:attr:`Warehouse.merges_star_rows`: Redshift) merge each table in place.
     """
+    analyze = [s for s in (wh.analyze_sql(t.name) for t in STAR_TABLES) if s]  # for the checks that follow
     if wh.merges_star_rows:
-        return [(t.name, wh.merge_statements(t, wh.statement(f"insert_{t.name}"))) for t in STAR_TABLES]
-    # DELETE, not TRUNCATE: readers keep seeing the last run's rows until this one commits
-    clear = [f"delete from {wh.qualified(t.name)}" for t in reversed(STAR_TABLES)]  # the fact table first
-    return [("clear", clear)] + [(t.name, [wh.statement(f"insert_{t.name}")]) for t in STAR_TABLES]
+        steps = [(t.name, wh.merge_statements(t, wh.statement(f"insert_{t.name}"))) for t in STAR_TABLES]
+    else:
+        # DELETE, not TRUNCATE: readers keep seeing the last run's rows until this one commits
+        clear = [f"delete from {wh.qualified(t.name)}" for t in reversed(STAR_TABLES)]  # the fact table first
+        steps = [("clear", clear)] + [(t.name, [wh.statement(f"insert_{t.name}")]) for t in STAR_TABLES]
+    return steps + ([("analyze", analyze)] if analyze else [])
 
 
 def check(wh: Warehouse) -> list[quality.CheckResult]:

@@ -132,6 +132,11 @@ class Warehouse(ABC):
         """Create :attr:`schema` if it is missing and point the session at it; True if created."""
         return False
 
+    def analyze_sql(self, table: str) -> str | None:
+        """Refresh the planner's statistics of ``table`` after a bulk load, or None where the engine
+        needs no such step (DuckDB keeps them itself)."""
+        return None
+
     def clear_table_sql(self, table: str) -> str:
         """Empty one table inside the open transaction (``TRUNCATE`` only where it is transactional)."""
         if self.truncates_in_transaction:

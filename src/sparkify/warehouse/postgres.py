@@ -238,7 +238,12 @@ class PostgresWarehouse(Warehouse):
         return f"copy {self.qualified(table.name)} ({cols}) from stdin (format csv)"
 
     def load_staging_sql(self, table: Table, relation: str) -> list[str]:
-        return [self.clear_table_sql(table.name), self.copy_stdin_sql(table)]
+        return [self.clear_table_sql(table.name), self.copy_stdin_sql(table), self.analyze_sql(table.name)]
+
+    def analyze_sql(self, table: str) -> str | None:
+        # Autovacuum only sees the rows after commit, and a moment later: without fresh statistics
+        # the planner takes a million freshly copied rows for a few thousand and picks nested loops.
+        return f"analyze {self.qualified(table)}"
 
     def load_staging(self, table: Table, reader_con, relation: str) -> int:
         """Empty ``table`` and stream DuckDB ``relation`` into it with one ``COPY ... FROM STDIN``.
@@ -249,7 +254,7 @@ class PostgresWarehouse(Warehouse):
         from psycopg.copy import QueuedLibpqWriter
 
         _refuse_nul(table, reader_con, relation, self.label)
-        clear, copy = self.load_staging_sql(table, relation)
+        clear, copy, analyze = self.load_staging_sql(table, relation)
         self.execute(clear)
         if self.tracer:
             self.tracer(copy)
@@ -259,9 +264,11 @@ class PostgresWarehouse(Warehouse):
                 with cur.copy(copy, writer=QueuedLibpqWriter(cur)) as out:
                     while batch := result.fetchmany(COPY_BATCH_ROWS):
                         out.write("".join([row[0] for row in batch]))
-                return cur.rowcount
+                loaded = cur.rowcount
         except self._driver_errors() as exc:
             raise self.error_for(exc) from exc
+        self.execute(analyze)
+        return loaded
 
 
 

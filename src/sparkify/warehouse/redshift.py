@@ -162,6 +162,9 @@ class RedshiftWarehouse(PostgresWarehouse):
 
     # -- staging: COPY from S3 ----------------------------------------------------------------------
 
+    def analyze_sql(self, table: str) -> str | None:
+        return None  # Redshift analyzes tables itself in the background (automatic analyze)
+
     def load_staging(self, table: Table, reader_con, relation: str) -> int:
         raise ConfigError("Redshift loads from S3: pass --source s3://bucket/prefix.")
 

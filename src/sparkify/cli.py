@@ -65,7 +65,8 @@ def source_options(f: Callable) -> Callable:
         "--source",
         "-s",
         metavar="PATH",
-        help="Folder holding song_data/ and log_data/. Default: the sample shipped in data/. Env SPARKIFY_SOURCE.",
+        help="Folder holding song_data/ and log_data/ (for Redshift: s3://bucket/prefix). Default: the sample "
+        "shipped in data/. Env SPARKIFY_SOURCE.",
     )(f)
 
 

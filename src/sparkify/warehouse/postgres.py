@@ -54,6 +54,7 @@ class PostgresWarehouse(Warehouse):
         """The driver connection (autocommit: transactions are opened by :meth:`transaction`), or
         None for an offline instance."""
         self._depth = 0
+        self._reader = None
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -107,10 +108,19 @@ class PostgresWarehouse(Warehouse):
             raise self.error_for(exc, connecting=True) from exc
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 self.conn.close()
             self.conn = None
+
+    def reader_connection(self):
+        """An in-memory DuckDB connection the JSON is parsed into (one per warehouse, closed with it)."""
+        if self._reader is None:
+            self._reader = super().reader_connection()
+        return self._reader
 
     def setup_statements(self) -> list[str]:
         # unqualified names in the .sql files resolve in our schema (a schema that does not exist

@@ -191,8 +191,10 @@ def test_load_staging_sql_is_truncate_copy_analyze():
     wh = offline("postgres", schema="music")
     assert wh.load_staging_sql(STAGING_SONGS, "r") == [
         'truncate table "music"."staging_songs"',
-        'copy "music"."staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", '
-        '"artist_location", "artist_name", "song_id", "title", "duration", "year") from stdin (format csv)',
+        (
+            'copy "music"."staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", '
+            '"artist_location", "artist_name", "song_id", "title", "duration", "year") from stdin (format csv)'
+        ),
         'analyze "music"."staging_songs"',
     ]
 

@@ -10,7 +10,7 @@ import duckdb
 
 from sparkify.errors import WarehouseError
 from sparkify.schema import Table
-from sparkify.warehouse.base import Warehouse, quote
+from sparkify.warehouse.base import Warehouse
 
 
 class DuckDBWarehouse(Warehouse):

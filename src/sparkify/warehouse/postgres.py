@@ -281,7 +281,6 @@ class PostgresWarehouse(Warehouse):
         return loaded
 
 
-
 def csv_line(table: Table) -> str:
     """DuckDB SQL rendering one row of ``table`` as a line of PostgreSQL CSV (``COPY ... (format csv)``).
 

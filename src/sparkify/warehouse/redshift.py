@@ -265,7 +265,6 @@ class RedshiftWarehouse(PostgresWarehouse):
         ]
 
     def _load_failed(self, table: Table, uri: str, exc: BaseException) -> Exception:
-        _, message = self.error_details(exc)
         try:
             rejects = self._load_errors(latest_failed=True)
         except WarehouseError:
@@ -308,40 +307,54 @@ class RedshiftWarehouse(PostgresWarehouse):
             k = quote(key[0])
             return [
                 f"{comments}create temp table {new} as\n{query}",
-                f"-- {table.name}: the rows already holding exactly these values stay untouched\n"
-                f"create temp table {kept} as\nselect n.{k}\nfrom {new} as n\n"
-                f"inner join {target} as o on o.{k} = n.{k}\nwhere {same}",
-                f"-- {table.name}: rows that changed or are no longer in the input go\n"
-                f"delete from {target} where {k} not in (select {k} from {kept})",
-                f"-- {table.name}: rows that are new or changed come in\n"
-                f"insert into {target} ({col_list})\nselect {n_cols}\nfrom {new} as n\n"
-                f"left join {kept} as k on k.{k} = n.{k}\nwhere k.{k} is null",
+                (
+                    f"-- {table.name}: the rows already holding exactly these values stay untouched\n"
+                    f"create temp table {kept} as\nselect n.{k}\nfrom {new} as n\n"
+                    f"inner join {target} as o on o.{k} = n.{k}\nwhere {same}"
+                ),
+                (
+                    f"-- {table.name}: rows that changed or are no longer in the input go\n"
+                    f"delete from {target} where {k} not in (select {k} from {kept})"
+                ),
+                (
+                    f"-- {table.name}: rows that are new or changed come in\n"
+                    f"insert into {target} ({col_list})\nselect {n_cols}\nfrom {new} as n\n"
+                    f"left join {kept} as k on k.{k} = n.{k}\nwhere k.{k} is null"
+                ),
                 f"drop table {new}, {kept}",
             ]
 
+        # An IDENTITY row id: rows are matched on the merge key, and rows sharing it are numbered
+        # (copy_no) in the order of the query's own id, which follows the natural key.
         (row_id,) = identity
+        rid = quote(row_id)
         rows, old = quote(f"sparkify_rows_{table.name}"), quote(f"sparkify_old_{table.name}")
         match = [*key, "copy_no"]
         on = " and ".join(f"o.{quote(c)} = n.{quote(c)}" for c in match)
         on_kept = " and ".join(f"k.{quote(c)} = n.{quote(c)}" for c in match)
-        part = ", ".join(quote(c) for c in key)
+        kept_cols = ", ".join(f"n.{quote(c)}" for c in match)
+        numbered = f"row_number() over (partition by {', '.join(quote(c) for c in key)} order by {rid}) as copy_no"
         return [
             f"{comments}create temp table {rows} as\n{query}",
-            f"-- {table.name}: rows sharing {', '.join(key)} are told apart by their order "
-            f"({quote(row_id)} above follows the natural key)\n"
-            f"create temp table {new} as\nselect {col_list},\n"
-            f"    row_number() over (partition by {part} order by {quote(row_id)}) as copy_no\nfrom {rows}",
-            f"create temp table {old} as\nselect {quote(row_id)}, {col_list},\n"
-            f"    row_number() over (partition by {part} order by {quote(row_id)}) as copy_no\nfrom {target}",
-            f"-- {table.name}: the rows already holding exactly these values stay untouched, ids and all\n"
-            f"create temp table {kept} as\nselect o.{quote(row_id)}, "
-            + ", ".join(f"n.{quote(c)}" for c in match)
-            + f"\nfrom {new} as n\ninner join {old} as o on {on}\nwhere {same}",
-            f"-- {table.name}: rows that changed or are no longer in the input go\n"
-            f"delete from {target} where {quote(row_id)} not in (select {quote(row_id)} from {kept})",
-            f"-- {table.name}: rows that are new or changed come in ({quote(row_id)} from the IDENTITY)\n"
-            f"insert into {target} ({col_list})\nselect {n_cols}\nfrom {new} as n\n"
-            f"left join {kept} as k on {on_kept}\nwhere k.{quote(row_id)} is null",
+            (
+                f"-- {table.name}: rows sharing {', '.join(key)} are told apart by their order\n"
+                f"create temp table {new} as\nselect {col_list},\n    {numbered}\nfrom {rows}"
+            ),
+            f"create temp table {old} as\nselect {rid}, {col_list},\n    {numbered}\nfrom {target}",
+            (
+                f"-- {table.name}: the rows already holding exactly these values stay untouched, ids and all\n"
+                f"create temp table {kept} as\nselect o.{rid}, {kept_cols}\nfrom {new} as n\n"
+                f"inner join {old} as o on {on}\nwhere {same}"
+            ),
+            (
+                f"-- {table.name}: rows that changed or are no longer in the input go\n"
+                f"delete from {target} where {rid} not in (select {rid} from {kept})"
+            ),
+            (
+                f"-- {table.name}: rows that are new or changed come in ({rid} from the IDENTITY)\n"
+                f"insert into {target} ({col_list})\nselect {n_cols}\nfrom {new} as n\n"
+                f"left join {kept} as k on {on_kept}\nwhere k.{rid} is null"
+            ),
             f"drop table {rows}, {new}, {old}, {kept}",
         ]
 

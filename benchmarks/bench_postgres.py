@@ -1,8 +1,10 @@
 """Benchmark: `sparkify run` into the local PostgreSQL server, and a row-by-row INSERT loader for scale.
 
 Prints events per second for staging (parse with DuckDB + COPY FROM STDIN) and for the whole run,
-and the same staging done with one INSERT per row (executemany), measured on a subset and
-extrapolated. A benchmark, not a test: it prints figures and never fails on them.
+and for loaders that parse each line with json.loads and INSERT one row at a time (a loop in one
+transaction, executemany, and a loop committing each row), measured on a subset and extrapolated.
+A benchmark, not a test: it prints figures and never fails on them. The machine's load average is
+printed with them: on a shared machine, other work skews every figure.
 
     PYTHONPATH=src python benchmarks/bench_postgres.py [--events 1000000] [--songs 20000]
         [--url postgresql://postgres@127.0.0.1:5432/test] [--out /tmp/sparkify-bench]
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import sys
 import time
@@ -74,14 +78,32 @@ def _replicate_sample(out: Path, events: int, songs: int) -> None:
         (folder / f"2018-11-{day + 1:02d}-events.json").write_text("\n".join(day_lines) + "\n")
 
 
+class Timer:
+    """A pipeline progress sink that keeps how long each task took (the parse of each kind)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._started: dict[str, float] = {}
+
+    def start(self, task, total):
+        self._started[task] = time.perf_counter()
+
+    def advance(self, task, amount=1):
+        pass
+
+    def finish(self, task):
+        self.seconds[task] = time.perf_counter() - self._started[task]
+
+
 def run_sparkify(url: str, source: Path, schema: str) -> dict:
     from sparkify import pipeline
     from sparkify.warehouse import connect
 
+    timer = Timer()
     with connect(url, schema=schema) as wh:
         started = time.perf_counter()
         pipeline.create_tables(wh)
-        report_stage = pipeline.stage(wh, source)
+        report_stage = pipeline.stage(wh, source, progress=timer)
         staged_at = time.perf_counter()
         rows = pipeline.transform(wh)
         checks = pipeline.check(wh)
@@ -91,38 +113,60 @@ def run_sparkify(url: str, source: Path, schema: str) -> dict:
         "songs": report_stage.results["songs"].staged,
         "stage_s": staged_at - started,
         "run_s": finished - started,
+        "parse_s": timer.seconds.get("stage songs", 0) + timer.seconds.get("stage events", 0),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rows": rows,
         "checks_failed": [c.check.name for c in checks if not c.passed],
     }
 
 
-def row_by_row(url: str, source: Path, schema: str, subset: int) -> tuple[int, float]:
-    """Stage ``subset`` events with one INSERT per row (the loader COPY replaces); return (rows, s)."""
-    from sparkify.reader import JsonReader
+def row_by_row(url: str, source: Path, schema: str, subset: int, mode: str) -> tuple[int, float]:
+    """The loader COPY replaces: parse each log line with json.loads and INSERT it, one row at a
+    time, for the first ``subset`` events. Returns (rows, seconds), parsing included as in staging.
+
+    mode: ``loop`` (one execute per row, one transaction), ``autocommit`` (one execute and one
+    commit per row, as the classic Sparkify ETL does), ``executemany`` (psycopg batches the round
+    trips, still one INSERT per row).
+    """
     from sparkify.schema import STAGING_EVENTS
-    from sparkify.sources import open_source
 
-    import duckdb
-    import tempfile
-
-    src = open_source(source)
-    con = duckdb.connect()
-    with tempfile.TemporaryDirectory() as spool:
-        result = JsonReader(con, Path(spool)).read("events", src, src.list("events"), "events")
-    cols = STAGING_EVENTS.column_names
-    rows = con.execute(f"select {', '.join(cols)} from {result.table} limit {subset}").fetchall()
+    cols = STAGING_EVENTS.columns
     insert = (
-        f'insert into "{schema}".staging_events ({", ".join(cols)}) '
+        f'insert into "{schema}".staging_events ({", ".join(c.name for c in cols)}) '
         f"values ({', '.join(['%s'] * len(cols))})"
     )
+    files = sorted((source / "log_data").rglob("*.json"))
     with psycopg.connect(url, autocommit=True) as pg:
         pg.execute(f'delete from "{schema}".staging_events')
         started = time.perf_counter()
-        with pg.transaction(), pg.cursor() as cur:
-            for row in rows:  # one statement and one round trip per row
-                cur.execute(insert, row)
+        n = 0
+        batch = []
+        with pg.cursor() as cur:
+            if mode != "autocommit":
+                cur.execute("begin")
+            for path in files:
+                with open(path, encoding="utf-8") as fh:
+                    for line in fh:
+                        if not line.strip():
+                            continue
+                        rec = json.loads(line)
+                        row = [rec.get(c.source) for c in cols]
+                        if mode == "executemany":
+                            batch.append(row)
+                        else:
+                            cur.execute(insert, row)
+                        n += 1
+                        if n == subset:
+                            break
+                if n == subset:
+                    break
+            if batch:
+                cur.executemany(insert, batch)
+            if mode != "autocommit":
+                cur.execute("commit")
         seconds = time.perf_counter() - started
-    return len(rows), seconds
+        pg.execute(f'delete from "{schema}".staging_events')
+    return n, seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,23 +193,30 @@ def main(argv: list[str] | None = None) -> None:
     schema = "sparkify_bench"
     with psycopg.connect(args.url, autocommit=True) as pg:
         pg.execute(f'drop schema if exists "{schema}" cascade')
+    baselines = {}
     try:
         r = run_sparkify(args.url, args.out, schema)
-        n, s = row_by_row(args.url, args.out, schema, args.insert_subset)
+        for mode, subset in (("loop", args.insert_subset), ("executemany", args.insert_subset),
+                             ("autocommit", max(1, args.insert_subset // 4))):
+            baselines[mode] = row_by_row(args.url, args.out, schema, subset, mode)
     finally:
         with psycopg.connect(args.url, autocommit=True) as pg:
             pg.execute(f'drop schema if exists "{schema}" cascade')
 
     stage_eps = r["events"] / r["stage_s"]
     run_eps = r["events"] / r["run_s"]
-    insert_eps = n / s
-    print(f"sparkify run into {args.url} (schema {schema}):")
-    print(f"  staged {r['events']:,} events + {r['songs']:,} songs in {r['stage_s']:.1f}s: {stage_eps:,.0f} events/s")
+    print(f"sparkify run into {args.url} (schema {schema}), load average {os.getloadavg()[0]:.1f}:")
+    print(f"  staged {r['events']:,} events + {r['songs']:,} songs in {r['stage_s']:.1f}s: {stage_eps:,.0f} events/s "
+          f"(JSON parse in DuckDB {r['parse_s']:.1f}s, COPY and analyze {r['stage_s'] - r['parse_s']:.1f}s)")
     print(f"  whole run (create, stage, transform, check) {r['run_s']:.1f}s: {run_eps:,.0f} events/s")
-    print(f"  star rows: {', '.join(f'{k} {v:,}' for k, v in r['rows'].items())}; failed checks: {r['checks_failed'] or 'none'}")
-    print(f"row-by-row INSERT: {n:,} events in {s:.1f}s: {insert_eps:,.0f} events/s "
-          f"-> {r['events'] / insert_eps:.0f}s extrapolated for {r['events']:,} events")
-    print(f"staging speed-up over row-by-row INSERT: {stage_eps / insert_eps:.1f}x")
+    print(f"  peak memory of this process: {r['peak_rss_mb']:,.0f} MB")
+    print(f"  star rows: {', '.join(f'{k} {v:,}' for k, v in r['rows'].items())}; "
+          f"failed checks: {', '.join(r['checks_failed']) or 'none'}")
+    print("row-by-row INSERT loaders (json.loads + one INSERT per event), measured on a subset:")
+    for mode, (n, s) in baselines.items():
+        eps = n / s
+        print(f"  {mode:<12} {n:>7,} events in {s:5.1f}s: {eps:>9,.0f} events/s -> "
+              f"{r['events'] / eps:6.0f}s extrapolated; staging is {stage_eps / eps:5.1f}x faster")
     sys.stdout.flush()
 
 

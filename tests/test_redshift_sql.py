@@ -245,3 +245,19 @@ def test_sparkify_sql_prints_what_the_engine_then_runs(engine, request, tmp_path
     assert sent[start : start + len(transform)] == transform
     start = sent.index(checks[0])
     assert sent[start : start + len(checks)] == checks
+
+
+def test_an_unreachable_cluster_is_one_line_without_the_password():
+    """A real connection attempt to a closed local port (no cluster, no fake): the driver's error,
+    mapped in one place."""
+    pytest.importorskip("redshift_connector")
+    from sparkify.errors import WarehouseError
+    from sparkify.warehouse import connect
+
+    with pytest.raises(WarehouseError) as err:
+        connect("redshift://admin:Secr3t-pw@127.0.0.1:9/dev", iam_role=ROLE)
+    assert str(err.value) == (
+        "Cannot connect to Redshift at redshift://admin:***@127.0.0.1:9/dev: communication error: "
+        "Connection refused. Check the URL, that the server is running, and the password "
+        "(in the URL or PGPASSWORD)."
+    )

@@ -47,6 +47,8 @@ class PostgresWarehouse(Warehouse):
     """The engine's name in messages."""
     extra: ClassVar[str] = "postgres"
     """The pip extra that installs the driver."""
+    password_from: ClassVar[str] = "the URL, PGPASSWORD or ~/.pgpass"
+    """Where a password is looked for, for messages."""
 
     def __init__(self, url: str, *, schema: str | None = None, connection: Any = None):
         super().__init__(url, schema=schema or self.default_schema)
@@ -144,8 +146,7 @@ class PostgresWarehouse(Warehouse):
         if connecting:
             return WarehouseError(
                 f"Cannot connect to {self.label} at {self.display_url}: {message}. "
-                "Check the URL, that the server is running, and the password (in the URL, "
-                "PGPASSWORD or ~/.pgpass)."
+                f"Check the URL, that the server is running, and the password (in {self.password_from})."
             )
         if sqlstate in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
             return MissingTableError(

@@ -63,6 +63,7 @@ class RedshiftWarehouse(PostgresWarehouse):
     default_port: ClassVar[int] = 5439
     label: ClassVar[str] = "Redshift"
     extra: ClassVar[str] = "redshift"
+    password_from: ClassVar[str] = "the URL or PGPASSWORD"
 
     merge_keys: ClassVar[dict[str, tuple[str, ...]]] = {
         "songplays": ("user_id", "session_id", "start_time"),
@@ -135,7 +136,9 @@ class RedshiftWarehouse(PostgresWarehouse):
         fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else None
         if fields is not None:
             return fields.get("C"), fields.get("M", str(exc))
-        return None, str(exc) or type(exc).__name__
+        # ('communication error', ConnectionRefusedError(111, 'Connection refused')) -> readable text
+        parts = [getattr(a, "strerror", None) or str(a) for a in exc.args if str(a)]
+        return None, ": ".join(parts) or type(exc).__name__
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         import redshift_connector

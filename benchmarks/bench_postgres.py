@@ -95,15 +95,27 @@ class Timer:
         self.seconds[task] = time.perf_counter() - self._started[task]
 
 
+def cpu_seconds(backend_pid: int) -> tuple[float, float]:
+    """CPU seconds used so far by this process (all its threads: DuckDB's too) and by the server
+    backend serving our connection (read from /proc: the server runs on this machine)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return usage.ru_utime + usage.ru_stime, backend
+
+
 def run_sparkify(url: str, source: Path, schema: str) -> dict:
     from sparkify import pipeline
     from sparkify.warehouse import connect
 
     timer = Timer()
     with connect(url, schema=schema) as wh:
+        _, pid = wh.query("select pg_backend_pid()")
         started = time.perf_counter()
         pipeline.create_tables(wh)
+        cpu_before = cpu_seconds(pid[0][0])
         report_stage = pipeline.stage(wh, source, progress=timer)
+        cpu_after = cpu_seconds(pid[0][0])
         staged_at = time.perf_counter()
         rows = pipeline.transform(wh)
         checks = pipeline.check(wh)
@@ -114,6 +126,7 @@ def run_sparkify(url: str, source: Path, schema: str) -> dict:
         "stage_s": staged_at - started,
         "run_s": finished - started,
         "parse_s": timer.seconds.get("stage songs", 0) + timer.seconds.get("stage events", 0),
+        "stage_cpu": (cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rows": rows,
         "checks_failed": [c.check.name for c in checks if not c.passed],
@@ -209,6 +222,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  staged {r['events']:,} events + {r['songs']:,} songs in {r['stage_s']:.1f}s: {stage_eps:,.0f} events/s "
           f"(JSON parse in DuckDB {r['parse_s']:.1f}s, COPY and analyze {r['stage_s'] - r['parse_s']:.1f}s)")
     print(f"  whole run (create, stage, transform, check) {r['run_s']:.1f}s: {run_eps:,.0f} events/s")
+    client_cpu, server_cpu = r["stage_cpu"]
+    print(f"  staging CPU: {client_cpu:.1f}s sparkify (DuckDB parse, CSV render) + {server_cpu:.1f}s PostgreSQL "
+          f"backend (COPY, analyze) = {client_cpu + server_cpu:.1f}s -> with both cores free, "
+          f"{r['events'] / (client_cpu + server_cpu):,.0f} to {2 * r['events'] / (client_cpu + server_cpu):,.0f} events/s")
     print(f"  peak memory of this process: {r['peak_rss_mb']:,.0f} MB")
     print(f"  star rows: {', '.join(f'{k} {v:,}' for k, v in r['rows'].items())}; "
           f"failed checks: {', '.join(r['checks_failed']) or 'none'}")

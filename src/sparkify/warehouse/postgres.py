@@ -18,6 +18,8 @@ COPY_BATCH_ROWS = 50_000
 """Rows fetched from DuckDB per batch while streaming a staging table into COPY. With psycopg's
 write queue (at most 128 MiB in flight) this bounds the memory a load takes, whatever its size."""
 
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
+"""What PostgreSQL answers to text it cannot store, such as the NUL character."""
 UNDEFINED_TABLE = "42P01"
 UNDEFINED_SCHEMA = "3F000"
 
@@ -264,7 +266,6 @@ class PostgresWarehouse(Warehouse):
         """
         from psycopg.copy import QueuedLibpqWriter
 
-        _refuse_nul(table, reader_con, relation, self.label)
         clear, copy, analyze = self.load_staging_sql(table, relation)
         self.execute(clear)
         if self.tracer:
@@ -277,6 +278,8 @@ class PostgresWarehouse(Warehouse):
                         out.write("".join([row[0] for row in batch]))
                 loaded = cur.rowcount
         except self._driver_errors() as exc:
+            if getattr(exc, "sqlstate", None) == CHARACTER_NOT_IN_REPERTOIRE:
+                _refuse_nul(table, reader_con, relation, self.label)  # name the columns, if that was it
             raise self.error_for(exc) from exc
         self.execute(analyze)
         return loaded
@@ -301,7 +304,9 @@ def csv_line(table: Table) -> str:
 
 
 def _refuse_nul(table: Table, reader_con, relation: str, label: str) -> None:
-    """PostgreSQL text cannot hold the NUL character (JSON ``\\u0000``); say so before the load does."""
+    """PostgreSQL text cannot hold the NUL character (JSON ``\\u0000``): when a load failed on it,
+    say which records and columns hold it (checked after a failure only: a scan of every text
+    column costs the happy path too much)."""
     text_cols = [c.name for c in table.columns if c.type == "text"]
     if not text_cols:
         return

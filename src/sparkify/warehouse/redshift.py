@@ -268,6 +268,11 @@ class RedshiftWarehouse(PostgresWarehouse):
         ]
 
     def _load_failed(self, table: Table, uri: str, exc: BaseException) -> Exception:
+        _, message = self.error_details(exc)
+        if "load_error" not in message.lower():
+            # not a bad record (S3 access, a missing prefix, ...): Redshift names a record's failure
+            # "Load into table '...' failed. Check 'stl_load_errors' system table for details."
+            return self.error_for(exc)
         try:
             rejects = self._load_errors(latest_failed=True)
         except WarehouseError:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sparkify-sample"
+
+TEST_ENGINES = tuple(
+    e.strip() for e in os.environ.get("SPARKIFY_TEST_ENGINES", "duckdb,postgres").split(",") if e.strip()
+)
+"""Engines the ``warehouse`` fixture runs each test on (env SPARKIFY_TEST_ENGINES, comma-separated)."""
+
+POSTGRES_URL = os.environ.get("SPARKIFY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+"""The PostgreSQL server the tests use (env SPARKIFY_TEST_POSTGRES_URL)."""
 
 
 @pytest.fixture(scope="session")
@@ -22,5 +32,65 @@ def duckdb_wh(tmp_path):
     from sparkify.warehouse import connect
 
     wh = connect(f"duckdb:///{tmp_path}/test.duckdb")
+    yield wh
+    wh.close()
+
+
+def _unavailable(reason: str):
+    """Skip a test that needs a service this machine lacks -- but under CI=true, fail: CI must run it."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test server's URL, once it answers; skips (fails under CI=true) when none does."""
+    from sparkify.config import mask_url
+
+    if "postgres" not in TEST_ENGINES:
+        pytest.skip(f"SPARKIFY_TEST_ENGINES={','.join(TEST_ENGINES)} leaves out postgres")
+    try:
+        import psycopg
+    except ImportError:
+        _unavailable("psycopg is not installed: pip install 'sparkify[postgres]'")
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        _unavailable(
+            f"no PostgreSQL server at {mask_url(POSTGRES_URL)} ({first}); "
+            "start one or set SPARKIFY_TEST_POSTGRES_URL"
+        )
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def pg_schema(postgres_url):
+    """A fresh schema name on the test server; the schema (if created) is dropped afterwards."""
+    import psycopg
+
+    name = f"sparkify_test_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f'drop schema if exists "{name}" cascade')
+
+
+def open_engine(engine: str, request, tmp_path):
+    """A fresh, empty warehouse of ``engine``: a DuckDB file, or a new schema on the test server."""
+    from sparkify.warehouse import connect
+
+    if engine == "duckdb":
+        return connect(f"duckdb:///{tmp_path}/{uuid.uuid4().hex[:8]}.duckdb")
+    if engine == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        return connect(url, schema=request.getfixturevalue("pg_schema"))
+    raise pytest.UsageError(f"SPARKIFY_TEST_ENGINES names {engine!r}; the fixture knows duckdb and postgres")
+
+
+@pytest.fixture(params=TEST_ENGINES)
+def warehouse(request, tmp_path):
+    """A fresh, empty warehouse, once per engine in SPARKIFY_TEST_ENGINES."""
+    wh = open_engine(request.param, request, tmp_path)
     yield wh
     wh.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import sys
 import time
@@ -53,12 +54,25 @@ def warehouse_options(f: Callable) -> Callable:
     return f
 
 
+def redshift_options(f: Callable) -> Callable:
+    f = click.option(
+        "--iam-role", metavar="ARN",
+        help="IAM role Redshift's COPY assumes to read the S3 source. Env SPARKIFY_IAM_ROLE.",
+    )(f)
+    f = click.option(
+        "--region", metavar="NAME",
+        help="AWS region of the S3 source, when it differs from the cluster's. Env SPARKIFY_REGION.",
+    )(f)
+    return f
+
+
 def source_options(f: Callable) -> Callable:
     return click.option(
         "--source",
         "-s",
         metavar="PATH",
-        help="Folder holding song_data/ and log_data/. Default: the sample shipped in data/. Env SPARKIFY_SOURCE.",
+        help="Folder holding song_data/ and log_data/ (for Redshift: s3://bucket/prefix). Default: the sample "
+        "shipped in data/. Env SPARKIFY_SOURCE.",
     )(f)
 
 
@@ -111,7 +125,14 @@ def _connect(settings):
         if not State.quiet:
             make_console(stderr=True).print(message, markup=False)
 
-    return connect(settings.warehouse, schema=settings.schema_name, wait=settings.wait, on_wait=on_wait)
+    return connect(
+        settings.warehouse,
+        schema=settings.schema_name,
+        iam_role=settings.iam_role,
+        region=settings.region,
+        wait=settings.wait,
+        on_wait=on_wait,
+    )
 
 
 # -- the command group ----------------------------------------------------------------------------
@@ -146,6 +167,7 @@ def full_refresh_option(f: Callable) -> Callable:
 @cli.command("run")
 @source_options
 @warehouse_options
+@redshift_options
 @max_errors_option
 @full_refresh_option
 @click.option(
@@ -153,7 +175,7 @@ def full_refresh_option(f: Callable) -> Callable:
     help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
 )
 @common_options
-def run_cmd(source, warehouse, schema, wait, max_errors, full_refresh, report_path):
+def run_cmd(source, warehouse, schema, wait, iam_role, region, max_errors, full_refresh, report_path):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
@@ -163,12 +185,17 @@ def run_cmd(source, warehouse, schema, wait, max_errors, full_refresh, report_pa
     Example:
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
-      sparkify run --max-errors 100 --full-refresh
-      sparkify run --report report.html
+      sparkify run --max-errors 100 --full-refresh --report report.html
+      sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
+      sparkify run --warehouse redshift://me@cluster.example:5439/dev \\
+          --source s3://bucket/sparkify --iam-role arn:aws:iam::123456789012:role/redshift-s3
     """
     from sparkify import pipeline
 
-    settings = _settings(source=source, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
+    settings = _settings(
+        source=source, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
+        max_errors=max_errors,
+    )
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh:
@@ -210,10 +237,11 @@ def create_tables_cmd(warehouse, schema, wait):
 @cli.command("stage")
 @source_options
 @warehouse_options
+@redshift_options
 @max_errors_option
 @full_refresh_option
 @common_options
-def stage_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
+def stage_cmd(source, warehouse, schema, wait, iam_role, region, max_errors, full_refresh):
     """Load the source's new and changed song and log files into the staging tables.
 
     \b
@@ -222,7 +250,10 @@ def stage_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
     """
     from sparkify import pipeline
 
-    settings = _settings(source=source, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
+    settings = _settings(
+        source=source, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
+        max_errors=max_errors,
+    )
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
@@ -268,6 +299,59 @@ def check_cmd(warehouse, schema, wait):
         results = pipeline.check(wh)
     _print_checks(_console(), results, all_rows=True)
     _fail_on_checks(results)
+
+
+@cli.command("sql")
+@click.argument("steps", nargs=-1, metavar="[STEP]...")
+@click.option(
+    "--engine", metavar="NAME",
+    help="duckdb, postgres or redshift. Default: the engine of --warehouse (duckdb).",
+)
+@source_options
+@warehouse_options
+@redshift_options
+@max_errors_option
+@common_options
+def sql_cmd(steps, engine, source, warehouse, schema, wait, iam_role, region, max_errors):
+    """Print the statements each STEP runs on an engine, without connecting to anything.
+
+    STEP is create-tables, stage, transform or check (default: all four, in order). Review the
+    Redshift SQL before pointing sparkify at a cluster; passwords are never printed.
+
+    \b
+    Example:
+      sparkify sql --engine redshift
+      sparkify sql --engine redshift stage --source s3://bucket/sparkify --iam-role ARN
+      sparkify sql --engine postgres --schema music transform
+    """
+    from sparkify import pipeline
+    from sparkify.config import mask_url
+    from sparkify.warehouse import engine_of, offline
+
+    settings = _settings(
+        source=source, warehouse=warehouse, schema=schema, iam_role=iam_role, region=region, max_errors=max_errors
+    )
+    chosen = steps or pipeline.STEPS
+    for step in chosen:
+        if step not in pipeline.STEPS:
+            close = difflib.get_close_matches(step, pipeline.STEPS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"Unknown step {step!r}.{hint} Steps: {', '.join(pipeline.STEPS)}.")
+    name = engine or engine_of(settings.warehouse)
+    wh = offline(name, schema=settings.schema_name, iam_role=settings.iam_role, region=settings.region)
+    try:
+        lines = [f"-- sparkify sql: statements for the {wh.name} engine"]
+        if engine is None or warehouse:
+            lines.append(f"-- warehouse: {mask_url(settings.warehouse)}")
+        if wh.schema:
+            lines.append(f"-- schema: {wh.schema}")
+        for step in chosen:
+            lines += ["", f"-- == {step} " + "=" * (90 - len(step))]
+            for statement in pipeline.statements(wh, step, source=settings.source, max_errors=settings.max_errors):
+                lines += ["", statement.rstrip().rstrip(";") + ";"]
+    finally:
+        wh.close()
+    click.echo("\n".join(lines))
 
 
 @cli.command("analytics")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sparkify import quality
-from sparkify.errors import BadInputError, MissingTableError, TransientWarehouseError
+from sparkify.errors import BadInputError, ConfigError, MissingTableError, TransientWarehouseError
 from sparkify.reader import RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject, drop_result
 from sparkify.schema import (
     LOAD_ERRORS,
@@ -37,8 +37,8 @@ from sparkify.schema import (
     TABLES,
     Table,
 )
-from sparkify.sources import Source, SourceFile, open_source
-from sparkify.warehouse.base import Warehouse
+from sparkify.sources import FOLDERS, Source, SourceFile, open_source
+from sparkify.warehouse.base import Warehouse, quote
 
 SHOWN_REJECTS = 10
 """How many rejected records an error message lists."""
@@ -51,6 +51,9 @@ RETRY_DELAY = 0.5
 
 KINDS = ("songs", "events")
 STAGING_OF = {"events": "staging_events", "songs": "staging_songs"}
+
+STEPS = ("create-tables", "stage", "transform", "check")
+"""The steps of a run, in order; ``sparkify sql STEP`` prints the statements of each."""
 
 
 class Progress(Protocol):
@@ -149,8 +152,9 @@ class RunReport:
 
 
 def create_tables(wh: Warehouse) -> list[str]:
-    """Create every missing staging, star and bookkeeping table; return the names created.
-    Safe to run twice."""
+    """Create the schema and every missing staging, star and bookkeeping table; return the table
+    names created. Safe to run twice."""
+    wh.create_schema()
     created = []
     for table in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES):
         if not wh.table_exists(table.name):
@@ -224,12 +228,13 @@ def run(
     published tables. Raises on bad input (nothing changes); returns the check results.
     """
     started = time.perf_counter()
-    src = _open(source)
+    src = s3_prefix(wh, source) if wh.copies_from_s3 else _open(source)  # checked before anything is created
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
         wh, src, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="run", transform=True
     )
-    report = RunReport(source=src.description, warehouse=wh.display_url, load_id=load_id, created=created)
+    description = src if isinstance(src, str) else src.description
+    report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
     report.stage = stage_report
     report.rows = rows
     report.checks = check(wh)
@@ -295,6 +300,10 @@ def _load(
 ) -> tuple[str, StageReport, dict[str, int]]:
     started = time.perf_counter()
     progress = progress or NoProgress()
+    if wh.copies_from_s3:
+        return _load_from_s3(
+            wh, s3_prefix(wh, source), max_errors=max_errors, progress=progress, command=command, transform=transform
+        )
     src = _open(source)
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
     report = StageReport(load_id=uuid.uuid4().hex)
@@ -379,7 +388,12 @@ def _publish_kind(wh: Warehouse, reader_con, spool: Path, report: StageReport, k
         for f in plan.to_read
     ]
     _insert_many(wh, reader_con, spool, LOAD_FILES, ledger)
-    errors = [
+    _insert_many(wh, reader_con, spool, LOAD_ERRORS, _error_rows(report, kind))
+
+
+def _error_rows(report: StageReport, kind: str) -> list[dict]:
+    """The load_errors rows of the run's rejected records of one kind."""
+    return [
         {
             "load_id": report.load_id,
             "source": r.source,
@@ -388,9 +402,8 @@ def _publish_kind(wh: Warehouse, reader_con, spool: Path, report: StageReport, k
             "reason": r.reason,
             "raw_text": r.raw[:RAW_TEXT_LIMIT],
         }
-        for r in result.rejects
+        for r in report.results[kind].rejects
     ]
-    _insert_many(wh, reader_con, spool, LOAD_ERRORS, errors)
 
 
 DUCKDB_TYPES = {
@@ -462,12 +475,126 @@ def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
 
 def _transform(wh: Warehouse, progress: Progress) -> None:
     progress.start("transform", len(STAR_TABLES))
-    for table in reversed(STAR_TABLES):  # the fact table first: it refers to the dimensions
-        wh.execute(f"delete from {wh.qualified(table.name)}")
-    for table in STAR_TABLES:
-        wh.execute(wh.statement(f"insert_{table.name}"))
-        progress.advance("transform")
+    for name, group in transform_steps(wh):
+        for statement in group:
+            wh.execute(statement)
+        if name in TABLES:
+            progress.advance("transform")
     progress.finish("transform")
+
+
+def transform_steps(wh: Warehouse) -> list[tuple[str, list[str]]]:
+    """The transform's statements, grouped by what they build, in the order they run (one
+    transaction). Star tables load in order: users, songs, artists, songplays, time.
+
+    Engines that rebuild (DuckDB, PostgreSQL) first empty every star table, then insert; engines that
+    merge (:attr:`Warehouse.merges_star_rows`: Redshift) merge each table in place.
+    """
+    analyze = [s for s in (wh.analyze_sql(t.name) for t in STAR_TABLES) if s]  # for the checks that follow
+    if wh.merges_star_rows:
+        steps = [(t.name, wh.merge_statements(t, wh.statement(f"insert_{t.name}"))) for t in STAR_TABLES]
+    else:
+        # DELETE, not TRUNCATE: readers keep seeing the last run's rows until this one commits
+        clear = [f"delete from {wh.qualified(t.name)}" for t in reversed(STAR_TABLES)]  # the fact table first
+        steps = [("clear", clear)] + [(t.name, [wh.statement(f"insert_{t.name}")]) for t in STAR_TABLES]
+    return steps + ([("analyze", analyze)] if analyze else [])
+
+
+def s3_prefix(wh: Warehouse, source: str | Path | Source) -> str:
+    """The ``s3://bucket/prefix`` a server-side load reads (no trailing slash), or a ConfigError."""
+    text = str(getattr(source, "description", source)).rstrip("/")
+    if not text.startswith("s3://") or len(text) <= len("s3://"):
+        raise ConfigError(
+            f"{wh.name.capitalize()} loads from S3: pass --source s3://bucket/prefix (the prefix that holds "
+            f"song_data/ and log_data/), not {text!r}."
+        )
+    return text
+
+
+def _load_from_s3(
+    wh: Warehouse, prefix: str, *, max_errors: int, progress: Progress, command: str, transform: bool
+) -> tuple[str, StageReport, dict[str, int]]:
+    """Server-side staging (Redshift): one COPY per staging table from ``prefix``; the staging
+    tables are reloaded whole (COPY cannot tell which object a row came from, so there is no
+    per-object ledger). Staging, the star tables and the accounting change in one transaction."""
+    started = time.perf_counter()
+    _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
+    report = StageReport(load_id=uuid.uuid4().hex)
+    run_row = {
+        "load_id": report.load_id, "command": command, "status": "running", "started_at": _now(),
+        "source": prefix, "full_refresh": True,
+    }
+
+    def publish() -> None:
+        with wh.transaction():
+            for kind in KINDS:
+                table = TABLES[STAGING_OF[kind]]
+                task = f"stage {kind}"
+                progress.start(task, None)
+                result = wh.copy_from_s3(table, f"{prefix}/{FOLDERS[kind]}/", max_errors=max_errors)
+                result.kind = kind
+                report.results[kind] = result
+                report.rows[table.name] = result.staged
+                progress.finish(task)
+            rejects = report.rejects
+            if len(rejects) > max_errors:  # each COPY allowed max_errors; together they may not
+                raise BadInputError(_rejects_message(rejects, max_errors))
+            for kind in KINDS:  # COPY's rejects are few (at most max_errors): one INSERT each
+                for row in _error_rows(report, kind):
+                    wh.insert_row(LOAD_ERRORS, row)
+            if transform:
+                _transform(wh, progress)
+            run_row.update(_accounting(report), status="succeeded", finished_at=_now())
+            wh.insert_row(LOAD_RUNS, run_row)
+
+    try:
+        with_retries(wh, publish)
+    except BaseException as exc:
+        _record_failure(wh, run_row, report, exc)
+        raise
+    report.seconds = time.perf_counter() - started
+    return report.load_id, report, (_count_star(wh) if transform else {})
+
+
+def statements(wh: Warehouse, step: str, *, source: str | None = None, max_errors: int = 0) -> list[str]:
+    """The statements ``step`` (one of :data:`STEPS`) runs on ``wh``'s engine, in order, as they
+    are sent -- for review (``sparkify sql``). ``wh`` may be offline: nothing is executed.
+
+    ``begin``/``commit`` mark the step's transaction. ``source`` only shapes the stage step of
+    engines that load from S3 (a placeholder prefix is shown without one). Bookkeeping statements
+    (ledger, accounting) are left out.
+    """
+    if step == "create-tables":
+        schema_sql = wh.create_schema_sql()
+        return ([schema_sql] if schema_sql else []) + [
+            wh.create_table_sql(t) for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES)
+        ]
+    if step == "stage":
+        out = ["begin"]
+        for kind in KINDS:
+            table = TABLES[STAGING_OF[kind]]
+            if wh.copies_from_s3:
+                prefix = str(source).rstrip("/") if source and str(source).startswith("s3://") else "s3://bucket/prefix"
+                out += wh.copy_from_s3_sql(table, f"{prefix}/{FOLDERS[kind]}/", max_errors=max_errors)
+            else:
+                relation = f"sparkify_read_{kind}"
+                first, *rest = wh.insert_from_reader_sql(table, relation)
+                note = (
+                    f"-- {table.name}: the rows of files new or changed since the last run (and of files "
+                    f"gone from the source) leave staging, then the new rows of {FOLDERS[kind]}/, parsed by "
+                    f"DuckDB on this machine (table {relation}), come in:\n"
+                )
+                out += [
+                    f"delete from {wh.qualified(table.name)} where {quote('source_file')} in ({wh.param}, ...)",
+                    note + first,
+                    *rest,
+                ]
+        return out + ["commit"]
+    if step == "transform":
+        return ["begin"] + [s for _, group in transform_steps(wh) for s in group] + ["commit"]
+    if step == "check":
+        return [f"-- {c.name}: {c.description}\n{c.sql}" for c in quality.checks(wh)]
+    raise ConfigError(f"Unknown step {step!r}. Steps: {', '.join(STEPS)}.")
 
 
 def _count_star(wh: Warehouse) -> dict[str, int]:

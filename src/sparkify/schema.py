@@ -61,6 +61,7 @@ def _staging(name: str, spec: list[tuple[str, str, str]], description: str) -> T
         name=name,
         columns=(*(Column(col, typ, source=key) for col, key, typ in spec), SOURCE_FILE),
         kind="staging",
+        dist="auto",  # Redshift: loaded whole by COPY and read whole by the transform; let it choose
         description=description,
     )
 
@@ -121,7 +122,7 @@ def C(name: str, typ: str, not_null: bool = False) -> Column:
 SONGPLAYS = Table(
     "songplays",
     (
-        C("songplay_id", "bigint", True),
+        C("songplay_id", "identity", True),
         C("start_time", "timestamp", True),
         C("user_id", "integer", True),
         C("level", "text"),
@@ -139,7 +140,11 @@ SONGPLAYS = Table(
         ("artist_id", "artists", "artist_id"),
     ),
     sort_key="start_time",
-    dist="key:song_id",
+    # Redshift DISTKEY start_time, like time: the fact table is spread evenly (a play instant is
+    # near-unique) and the join to time runs on each node without moving rows. Not song_id: most
+    # plays match no song, and all NULL song_ids would land on one slice. The other dimensions are
+    # small and DISTSTYLE ALL, so joins to them never move rows either.
+    dist="key:start_time",
     description="One row per NextSong event of a logged-in user (natural key user, session, item).",
 )
 
@@ -169,7 +174,7 @@ SONGS = Table(
     primary_key=("song_id",),
     references=(("artist_id", "artists", "artist_id"),),
     sort_key="song_id",
-    dist="key:song_id",
+    dist="all",  # Redshift: a small dimension, copied to every node
     description="One row per distinct song_id; year NULL where the source says 0.",
 )
 
@@ -200,6 +205,9 @@ TIME = Table(
     ),
     primary_key=("start_time",),
     sort_key="start_time",
+    # Redshift: one row per play instant, so nearly as large as songplays: distributed on start_time
+    # like songplays (see there), not copied to every node.
+    dist="key:start_time",
     description="One row per distinct songplays.start_time, broken into calendar parts.",
 )
 

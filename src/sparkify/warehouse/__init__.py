@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import difflib
+from typing import Callable
 from urllib.parse import urlsplit
 
 from sparkify.errors import ConfigError
@@ -10,7 +11,7 @@ from sparkify.warehouse.base import Warehouse, quote
 
 ENGINES = ("duckdb", "postgres", "redshift")
 
-__all__ = ["ENGINES", "Warehouse", "connect", "engine_of", "quote"]
+__all__ = ["ENGINES", "Warehouse", "connect", "engine_class", "engine_of", "offline", "quote"]
 
 
 def engine_of(url: str) -> str:
@@ -45,11 +46,56 @@ def duckdb_path(url: str) -> str:
     return path or ":memory:"
 
 
-def connect(url: str, *, schema: str | None = None, **options) -> Warehouse:
-    """Open the warehouse a URL names. The caller closes it (or uses ``with``)."""
-    engine = engine_of(url)
+def engine_class(engine: str) -> type[Warehouse]:
+    """The class of an engine named in ``ENGINES`` (``--engine``); a ConfigError with a did-you-mean
+    otherwise."""
     if engine == "duckdb":
         from sparkify.warehouse.duckdb import DuckDBWarehouse
 
-        return DuckDBWarehouse(url, duckdb_path(url), schema=None, **options)
-    raise ConfigError(f"The {engine} engine is not available yet. Use a DuckDB warehouse.")
+        return DuckDBWarehouse
+    if engine in ("postgres", "postgresql"):
+        from sparkify.warehouse.postgres import PostgresWarehouse
+
+        return PostgresWarehouse
+    if engine == "redshift":
+        from sparkify.warehouse.redshift import RedshiftWarehouse
+
+        return RedshiftWarehouse
+    close = difflib.get_close_matches(engine, ENGINES, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ConfigError(f"Unknown engine {engine!r}.{hint} Engines: {', '.join(ENGINES)}.")
+
+
+def _options(cls: type[Warehouse], iam_role: str | None, region: str | None) -> dict:
+    # only Redshift's COPY reads S3: the other engines take no AWS settings
+    return {"iam_role": iam_role, "region": region} if cls.copies_from_s3 else {}
+
+
+def connect(
+    url: str,
+    *,
+    schema: str | None = None,
+    iam_role: str | None = None,
+    region: str | None = None,
+    wait: bool = True,
+    on_wait: Callable[[str], None] | None = None,
+) -> Warehouse:
+    """Open the warehouse a URL names. The caller closes it (or uses ``with``).
+
+    ``schema`` places every table (PostgreSQL, Redshift; default ``public``); ``iam_role`` and
+    ``region`` are what Redshift's COPY reads S3 with. While another sparkify process holds the
+    warehouse, ``wait`` waits for it (``on_wait`` is told once) or fails at once.
+    """
+    engine = engine_of(url)
+    cls = engine_class(engine)
+    if engine == "duckdb":
+        return cls(url, duckdb_path(url), schema=None, wait=wait, on_wait=on_wait)
+    return cls.open(url, schema=schema, wait=wait, on_wait=on_wait, **_options(cls, iam_role, region))
+
+
+def offline(
+    engine: str, *, schema: str | None = None, iam_role: str | None = None, region: str | None = None
+) -> Warehouse:
+    """An engine that renders its statements without connecting to anything (``sparkify sql``)."""
+    cls = engine_class(engine)
+    return cls.offline(schema=schema, **_options(cls, iam_role, region))

@@ -40,11 +40,30 @@ class Warehouse(ABC):
     copies_from_s3: ClassVar[bool] = False
     """True when staging runs server-side from S3 (Redshift COPY) instead of through the client."""
 
+    merges_star_rows: ClassVar[bool] = False
+    """True when the transform merges each star table in place (rows that changed or left are
+    deleted, new ones inserted, identical ones kept) instead of deleting and re-inserting every row.
+    Redshift needs this: it does not enforce keys, and its IDENTITY ``songplay_id`` would change on
+    every rebuild."""
+
+    truncates_in_transaction: ClassVar[bool] = True
+    """True when ``TRUNCATE`` is transactional. Redshift's commits the open transaction, so it
+    empties tables with ``DELETE``."""
+
+    default_schema: ClassVar[str | None] = None
+    """The schema tables go in when ``--schema`` is not given (None: the engine has no schemas)."""
+
     def __init__(self, url: str, *, schema: str | None = None):
         self.url = url
         self.schema = schema
         self.tracer: Callable[[str], None] | None = None
         """Called with every statement before it runs (like sqlite-utils' ``tracer=``)."""
+
+    @classmethod
+    def offline(cls, *, schema: str | None = None, **options) -> "Warehouse":
+        """An instance that renders this engine's statements without reaching any warehouse
+        (``sparkify sql``, tests). Running a statement on it raises :class:`WarehouseError`."""
+        raise NotImplementedError
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -108,6 +127,29 @@ class Warehouse(ABC):
         """Statements run once per connection before any other (e.g. search_path)."""
         return []
 
+    def create_schema_sql(self) -> str | None:
+        """``create schema if not exists`` for :attr:`schema`, or None where there is nothing to create."""
+        return None
+
+    def schema_exists(self) -> bool:
+        """True when :attr:`schema` exists (always, for engines without schemas)."""
+        return True
+
+    def create_schema(self) -> bool:
+        """Create :attr:`schema` if it is missing and point the session at it; True if created."""
+        return False
+
+    def analyze_sql(self, table: str) -> str | None:
+        """Refresh the planner's statistics of ``table`` after a bulk load, or None where the engine
+        needs no such step (DuckDB keeps them itself)."""
+        return None
+
+    def clear_table_sql(self, table: str) -> str:
+        """Empty one table inside the open transaction (``TRUNCATE`` only where it is transactional)."""
+        if self.truncates_in_transaction:
+            return f"truncate table {self.qualified(table)}"
+        return f"delete from {self.qualified(table)}"
+
     # -- staging ------------------------------------------------------------------------------------
 
     param: ClassVar[str]
@@ -132,6 +174,25 @@ class Warehouse(ABC):
             self.execute(
                 f"delete from {self.qualified(table.name)} where {quote(column)} in ({marks}){extra}", chunk
             )
+
+    def insert_from_reader_sql(self, table: Table, relation: str) -> list[str]:
+        """The statements :meth:`insert_from_reader` runs on the warehouse, in order (``sparkify sql``)."""
+        cols = ", ".join(quote(c) for c in table.column_names)
+        return [f"insert into {self.qualified(table.name)} ({cols}) select {cols} from {relation}"]
+
+    def copy_from_s3(self, table: Table, uri: str, *, max_errors: int = 0):
+        """Replace the rows of staging ``table`` with the JSON objects under ``uri``, loaded
+        server-side. Only engines whose :attr:`copies_from_s3` is true implement it."""
+        raise NotImplementedError(f"the {self.name} engine stages through the client, not from S3")
+
+    def copy_from_s3_sql(self, table: Table, uri: str, *, max_errors: int = 0) -> list[str]:
+        """The statements :meth:`copy_from_s3` runs, in order (for ``sparkify sql``)."""
+        raise NotImplementedError(f"the {self.name} engine stages through the client, not from S3")
+
+    def merge_statements(self, table: Table, insert_sql: str) -> list[str]:
+        """Statements that make star ``table`` hold exactly the rows ``insert_sql`` computes, touching
+        only rows that differ. Only engines whose :attr:`merges_star_rows` is true implement it."""
+        raise NotImplementedError(f"the {self.name} engine rebuilds star tables instead of merging")
 
     def reader_connection(self):
         """The DuckDB connection the JSON reader parses into."""

@@ -11,7 +11,7 @@ import duckdb
 
 from sparkify.errors import WarehouseError
 from sparkify.schema import Table
-from sparkify.warehouse.base import Warehouse, quote
+from sparkify.warehouse.base import Warehouse
 
 
 class DuckDBWarehouse(Warehouse):
@@ -22,6 +22,7 @@ class DuckDBWarehouse(Warehouse):
         "text": "varchar",
         "integer": "integer",
         "bigint": "bigint",
+        "identity": "bigint",
         "double": "double",
         "timestamp": "timestamp",
         "boolean": "boolean",
@@ -56,6 +57,10 @@ class DuckDBWarehouse(Warehouse):
             self._release()
             raise WarehouseError(f"Cannot open DuckDB database {path}: {str(exc).splitlines()[0]}") from exc
         self._depth = 0
+
+    @classmethod
+    def offline(cls, *, schema: str | None = None, **options) -> "DuckDBWarehouse":
+        return cls("duckdb:///:memory:", ":memory:")  # in memory: nothing on disk is touched, no lock
 
     def close(self) -> None:
         try:
@@ -125,8 +130,8 @@ class DuckDBWarehouse(Warehouse):
         return self.con  # parse straight into the warehouse: no copy
 
     def insert_from_reader(self, table: Table, reader_con, relation: str) -> int:
-        cols = ", ".join(quote(c) for c in table.column_names)
-        self.execute(f"insert into {self.qualified(table.name)} ({cols}) select {cols} from {relation}")
+        for statement in self.insert_from_reader_sql(table, relation):
+            self.execute(statement)
         return self.con.execute(f"select count(*) from {relation}").fetchone()[0]
 
 

@@ -1,0 +1,373 @@
+"""PostgreSQL: a server engine. JSON is parsed by DuckDB on this machine and streamed in with COPY.
+
+Driver: psycopg 3 (``pip install 'sparkify[postgres]'``), imported only when a connection is opened,
+so statements can be rendered (``sparkify sql``) without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Callable, ClassVar, Iterator, Sequence
+from urllib.parse import urlsplit
+
+from sparkify.errors import ConfigError, MissingTableError, TransientWarehouseError, WarehouseError
+from sparkify.schema import Table
+from sparkify.warehouse.base import Warehouse, quote
+
+COPY_BATCH_ROWS = 50_000
+"""Rows fetched from DuckDB per batch while streaming a staging table into COPY. With psycopg's
+write queue (at most 128 MiB in flight) this bounds the memory a load takes, whatever its size."""
+
+CHARACTER_NOT_IN_REPERTOIRE = "22021"
+"""What PostgreSQL answers to text it cannot store, such as the NUL character."""
+UNDEFINED_TABLE = "42P01"
+TRANSIENT_SQLSTATES = ("40001", "40P01", "57P01", "57P02", "57P03")
+"""serialization failure, deadlock, admin shutdown, crash shutdown, cannot connect now: retried."""
+UNDEFINED_SCHEMA = "3F000"
+
+
+class PostgresWarehouse(Warehouse):
+    name: ClassVar[str] = "postgres"
+    sql_dialect: ClassVar[str] = "postgres"
+    sql_folders: ClassVar[tuple[str, ...]] = ("postgres",)
+    type_map: ClassVar[dict[str, str]] = {
+        # COLLATE "C": text sorts and compares bytewise, as in DuckDB, whatever the database's
+        # locale -- so ORDER BY (and the picks of the window functions) agree across engines.
+        "text": 'text collate "C"',
+        "integer": "integer",
+        "bigint": "bigint",
+        "identity": "bigint",
+        "double": "double precision",
+        "timestamp": "timestamp",
+        "boolean": "boolean",
+    }
+    param: ClassVar[str] = "%s"
+    locks_with_advisory_lock: ClassVar[bool] = True
+    """True when the engine serializes sparkify processes with a session-level advisory lock."""
+    macros: ClassVar[dict[str, str]] = {
+        # epoch milliseconds -> TIMESTAMP, exactly: no division (integer division would drop the
+        # milliseconds) and no float seconds (to_timestamp(ts / 1000.0) can be off by a microsecond).
+        "ts_to_timestamp": "(timestamp '1970-01-01' + {0} * interval '1 millisecond')",
+    }
+    default_schema: ClassVar[str | None] = "public"
+    default_port: ClassVar[int] = 5432
+    label: ClassVar[str] = "PostgreSQL"
+    """The engine's name in messages."""
+    extra: ClassVar[str] = "postgres"
+    """The pip extra that installs the driver."""
+    password_from: ClassVar[str] = "the URL, PGPASSWORD or ~/.pgpass"
+    """Where a password is looked for, for messages."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        connection: Any = None,
+        wait: bool = True,
+        on_wait: Callable[[str], None] | None = None,
+    ):
+        super().__init__(url, schema=schema or self.default_schema)
+        self.wait = wait
+        self.on_wait = on_wait
+        self.conn = connection
+        """The driver connection (autocommit: transactions are opened by :meth:`transaction`), or
+        None for an offline instance."""
+        self._depth = 0
+        self._reader = None
+
+    # -- connection ---------------------------------------------------------------------------------
+
+    @classmethod
+    def offline(cls, *, schema: str | None = None, **options) -> "PostgresWarehouse":
+        return cls(f"{cls.name}://user@host/db", schema=schema, **options)
+
+    @classmethod
+    def open(cls, url: str, *, schema: str | None = None, **options) -> "PostgresWarehouse":
+        """Connect to the server ``url`` names and point the session at ``schema``.
+
+        The URL goes to libpq as it is, so a password missing from it is taken from ``PGPASSWORD``
+        or ``~/.pgpass``, like psql does.
+        """
+        wh = cls(url, schema=schema, **options)
+        wh.conn = wh._connect()
+        try:
+            wh._use_schema()
+            wh._lock()
+        except BaseException:
+            wh.close()
+            raise
+        return wh
+
+    def reconnect(self) -> None:
+        """A fresh connection after a transient failure (the reader's parsed rows are kept)."""
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        self._depth = 0
+        self.conn = self._connect()
+        self._use_schema()
+        self._lock()
+
+    def _lock(self) -> None:
+        """Hold a session-level advisory lock on this schema, so two sparkify processes never load
+        it at once: the second waits (``wait``) or fails at once."""
+        if not self.locks_with_advisory_lock:
+            return
+        key = f"sparkify:{self.schema}"
+        _, rows = self.query("select pg_try_advisory_lock(hashtext(%s))", [key])
+        if rows[0][0]:
+            return
+        if not self.wait:
+            raise WarehouseError(
+                f"Another sparkify process is using schema {self.schema} of {self.display_url}. Wait for "
+                "it to finish, or run with --wait to queue behind it."
+            )
+        if self.on_wait:
+            self.on_wait(f"Waiting for another sparkify process using schema {self.schema} of {self.display_url} ...")
+        self.query("select pg_advisory_lock(hashtext(%s))", [key])
+
+    def _use_schema(self) -> None:
+        try:
+            for statement in self.setup_statements():
+                self.execute(statement)
+        except WarehouseError:
+            # Redshift refuses a search_path naming a schema that does not exist yet; create-tables
+            # makes it and sets the path then (create_schema), and until then every step stops
+            # on its missing tables.
+            if self.schema_exists():
+                raise
+
+    def _connect(self):
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise ConfigError(
+                f"The {self.label} engine needs psycopg: pip install 'sparkify[{self.extra}]'."
+            ) from exc
+        conninfo = self.url
+        if conninfo.startswith("postgres://"):
+            conninfo = "postgresql://" + conninfo[len("postgres://"):]
+        try:
+            return psycopg.connect(
+                conninfo, autocommit=True, application_name="sparkify", client_encoding="utf8",
+                connect_timeout=10,
+            )
+        except psycopg.Error as exc:
+            raise self.error_for(exc, connecting=True) from exc
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+
+    def reader_connection(self):
+        """An in-memory DuckDB connection the JSON is parsed into (one per warehouse, closed with it)."""
+        if self._reader is None:
+            self._reader = super().reader_connection()
+        return self._reader
+
+    def setup_statements(self) -> list[str]:
+        # unqualified names in the .sql files resolve in our schema (a schema that does not exist
+        # yet is skipped by PostgreSQL until create-tables makes it)
+        return [f"set search_path to {quote(self.schema)}"]
+
+    # -- errors: the one place driver errors become sparkify errors ---------------------------------
+
+    def error_details(self, exc: BaseException) -> tuple[str | None, str]:
+        """The SQLSTATE and the one-line message of a driver error."""
+        sqlstate = getattr(exc, "sqlstate", None)
+        diag = getattr(exc, "diag", None)
+        message = (getattr(diag, "message_primary", None) if diag is not None else None) or str(exc)
+        return sqlstate, message
+
+    def error_for(self, exc: BaseException, *, connecting: bool = False) -> WarehouseError:
+        """Map a driver error to :class:`MissingTableError` or :class:`WarehouseError`: one line
+        that names the warehouse (password masked) and, where there is one, the next step."""
+        sqlstate, message = self.error_details(exc)
+        message = self._scrub(" ".join(message.split()))  # one line; never the password
+        if connecting:
+            return WarehouseError(
+                f"Cannot connect to {self.label} at {self.display_url}: {message}. "
+                f"Check the URL, that the server is running, and the password (in {self.password_from})."
+            )
+        if sqlstate in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
+            return MissingTableError(
+                f"{self.label} ({self.display_url}, schema {self.schema}): {message}. "
+                "Run `sparkify create-tables` first."
+            )
+        if (sqlstate and sqlstate.startswith("08")) or (sqlstate is None and self._is_connection_error(exc)):
+            return TransientWarehouseError(f"Lost the connection to {self.label} at {self.display_url}: {message}.")
+        if sqlstate in TRANSIENT_SQLSTATES:
+            return TransientWarehouseError(f"{self.label} ({self.display_url}): {message}")
+        return WarehouseError(f"{self.label} ({self.display_url}): {message}")
+
+    def _is_connection_error(self, exc: BaseException) -> bool:
+        import psycopg
+
+        return isinstance(exc, psycopg.OperationalError)
+
+    def _scrub(self, text: str) -> str:
+        password = urlsplit(self.url).password if "://" in self.url else None
+        return text.replace(password, "***") if password else text
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        import psycopg
+
+        return (psycopg.Error,)
+
+    # -- statements ---------------------------------------------------------------------------------
+
+    def _cursor(self):
+        if self.conn is None:
+            raise WarehouseError(f"{self.label} warehouse {self.display_url} is not connected.")
+        return self.conn.cursor()
+
+    def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
+        if self.tracer:
+            self.tracer(statement)
+        try:
+            with self._cursor() as cur:
+                cur.execute(statement, params)
+        except self._driver_errors() as exc:
+            raise self.error_for(exc) from exc
+
+    def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
+        if self.tracer:
+            self.tracer(statement)
+        try:
+            with self._cursor() as cur:
+                cur.execute(statement, params)
+                cols = [d[0] for d in cur.description]
+                return cols, [tuple(r) for r in cur.fetchall()]
+        except self._driver_errors() as exc:
+            raise self.error_for(exc) from exc
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self._depth:  # nested: part of the outer transaction
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.execute("begin")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        self.execute("commit")
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction; a connection already lost has nothing to roll back."""
+        with contextlib.suppress(Exception):
+            with self._cursor() as cur:
+                cur.execute("rollback")
+
+    def table_exists(self, table: str) -> bool:
+        _, rows = self.query(
+            "select count(*) from pg_catalog.pg_class as c "
+            "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relname = %s",
+            [self.schema, table],
+        )
+        return bool(rows[0][0])
+
+    def schema_exists(self) -> bool:
+        _, rows = self.query("select count(*) from pg_catalog.pg_namespace where nspname = %s", [self.schema])
+        return bool(rows[0][0])
+
+    def create_schema_sql(self) -> str | None:
+        return f"create schema if not exists {quote(self.schema)}"
+
+    def create_schema(self) -> bool:
+        if self.schema_exists():
+            return False
+        self.execute(self.create_schema_sql())
+        self._use_schema()
+        return True
+
+    # -- staging: DuckDB rows streamed through COPY FROM STDIN ---------------------------------------
+
+    def copy_stdin_sql(self, table: Table) -> str:
+        cols = ", ".join(quote(c) for c in table.column_names)
+        return f"copy {self.qualified(table.name)} ({cols}) from stdin (format csv)"
+
+    def insert_from_reader_sql(self, table: Table, relation: str) -> list[str]:
+        analyze = self.analyze_sql(table.name)
+        return [self.copy_stdin_sql(table)] + ([analyze] if analyze else [])
+
+    def analyze_sql(self, table: str) -> str | None:
+        # Autovacuum only sees the rows after commit, and a moment later: without fresh statistics
+        # the planner takes a million freshly copied rows for a few thousand and picks nested loops.
+        return f"analyze {self.qualified(table)}"
+
+    def insert_from_reader(self, table: Table, reader_con, relation: str) -> int:
+        """Stream DuckDB ``relation`` into ``table`` with one ``COPY ... FROM STDIN``.
+
+        DuckDB renders each row as a line of CSV (vectorized, in SQL); batches of lines go to
+        psycopg's queued writer, so DuckDB renders the next batch while the server ingests this one.
+        """
+        from psycopg.copy import QueuedLibpqWriter
+
+        copy, *after = self.insert_from_reader_sql(table, relation)
+        if self.tracer:
+            self.tracer(copy)
+        result = reader_con.execute(f"select {csv_line(table)} from {relation}")
+        try:
+            with self._cursor() as cur:
+                with cur.copy(copy, writer=QueuedLibpqWriter(cur)) as out:
+                    while batch := result.fetchmany(COPY_BATCH_ROWS):
+                        out.write("".join([row[0] for row in batch]))
+                loaded = cur.rowcount
+        except self._driver_errors() as exc:
+            if getattr(exc, "sqlstate", None) == CHARACTER_NOT_IN_REPERTOIRE:
+                _refuse_nul(table, reader_con, relation, self.label)  # name the columns, if that was it
+            raise self.error_for(exc) from exc
+        for statement in after:
+            self.execute(statement)
+        return loaded
+
+
+def csv_line(table: Table) -> str:
+    """DuckDB SQL rendering one row of ``table`` as a line of PostgreSQL CSV (``COPY ... (format csv)``).
+
+    Text is always quoted (inner quotes doubled), so an empty string stays ``""`` and cannot be taken
+    for NULL, which is the unquoted empty field. Numbers use DuckDB's shortest round-trip text
+    (every double comes back bit for bit).
+    """
+    fields = []
+    for c in table.columns:
+        col = quote(c.name)
+        if c.type == "text":
+            fields.append(f"""'"' || replace({col}, '"', '""') || '"'""")
+        else:
+            fields.append(f"cast({col} as varchar)")
+    # concat() skips NULL arguments: a NULL field becomes the empty, unquoted field
+    return "concat(" + ", ',', ".join(fields) + ", chr(10))"
+
+
+def _refuse_nul(table: Table, reader_con, relation: str, label: str) -> None:
+    """PostgreSQL text cannot hold the NUL character (JSON ``\\u0000``): when a load failed on it,
+    say which records and columns hold it (checked after a failure only: a scan of every text
+    column costs the happy path too much)."""
+    text_cols = [c.name for c in table.columns if c.type == "text"]
+    if not text_cols:
+        return
+    hits = " or ".join(f"contains({quote(c)}, chr(0))" for c in text_cols)
+    count = reader_con.execute(f"select count(*) from {relation} where {hits}").fetchone()[0]
+    if count:
+        cols = [c for c in text_cols if reader_con.execute(
+            f"select count(*) from {relation} where contains({quote(c)}, chr(0))").fetchone()[0]]
+        raise WarehouseError(
+            f"{count} records for {table.name} hold the NUL character (\\u0000) in {', '.join(cols)}, "
+            f"which {label} text cannot store. Remove it from the input, or load into DuckDB."
+        )

@@ -1,0 +1,224 @@
+"""Each rule of CONTRACT.md on a tiny hand-made input, on every engine under test.
+
+Expected rows are written out by hand from the contract, never computed by the code under test.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import pytest
+
+from sparkify import pipeline
+from tests.helpers import NOW, event, rows, song, write_source
+
+T0 = dt.datetime(2018, 11, 1, 20, 57, 10, 796000)
+"""NOW as a timestamp."""
+
+
+def ts(text: str) -> int:
+    """'2018-12-31 23:59:59.999' (UTC) -> epoch milliseconds."""
+    t = dt.datetime.fromisoformat(text)
+    return calendar.timegm(t.timetuple()) * 1000 + t.microsecond // 1000
+
+
+def run(wh, tmp_path, songs, logs):
+    report = pipeline.run(wh, write_source(tmp_path / "src", songs, logs))
+    assert [c.check.name for c in report.checks_failed] == []
+    return report
+
+
+def test_numbers_where_text_belongs_take_their_text_form(warehouse, tmp_path):
+    run(
+        warehouse, tmp_path,
+        [song("SOA", title=66, artist_id="ARA", artist_name=1999, duration=100.0),
+         song("SOB", title=3.5, artist_id="ARB", artist_name="Band", duration=50.25)],
+        [event(item=0, song="66", artist="1999", length=100.0),
+         event(item=1, ts=NOW + 1000, song="3.5", artist="Band", length=50.25)],
+    )
+    assert rows(warehouse, "songs") == [("SOA", "66", "ARA", 2000, 100.0), ("SOB", "3.5", "ARB", 2000, 50.25)]
+    assert rows(warehouse, "artists") == [("ARA", "1999", None, None, None), ("ARB", "Band", None, None, None)]
+    assert rows(warehouse, "songplays", ["start_time", "song_id", "artist_id"]) == [
+        (T0, "SOA", "ARA"),
+        (T0 + dt.timedelta(seconds=1), "SOB", "ARB"),
+    ]
+
+
+def test_several_matching_songs_the_smallest_song_id_wins(warehouse, tmp_path):
+    run(
+        warehouse, tmp_path,
+        [song("SOZ", title="Twin", artist_id="ARZ", artist_name="Same", duration=180.0),
+         song("SOM", title="Twin", artist_id="ARM", artist_name="Same", duration=180.0),
+         song("SOB", title="Twin", artist_id="ARB", artist_name="Same", duration=180.0),
+         song("SOA", title="Twin", artist_id="ARA", artist_name="Same", duration=180.5),  # length differs
+         song("SO0", title="twin", artist_id="AR0", artist_name="Same", duration=180.0)],  # case differs
+        [event(song="Twin", artist="Same", length=180.0)],
+    )
+    assert rows(warehouse, "songplays", ["user_id", "song_id", "artist_id"]) == [(10, "SOB", "ARB")]
+
+
+def test_unmatched_play_has_null_song_and_artist(warehouse, tmp_path):
+    run(
+        warehouse, tmp_path,
+        [song("SOA", title="Real", artist_name="Band", duration=10.0)],
+        [event(song="Real", artist="Band", length=10.000001), event(item=1, song="Other", artist="Band", length=10.0)],
+    )
+    assert rows(warehouse, "songplays", ["song_id", "artist_id", "level"]) == [(None, None, "free"), (None, None, "free")]
+
+
+def test_an_event_delivered_twice_is_one_play(warehouse, tmp_path):
+    play = event(user_id="5", session_id=3, item=4, song="S", artist="A", length=1.0)
+    run(
+        warehouse, tmp_path,
+        [song("SOA", title="S", artist_name="A", duration=1.0)],
+        {"2018-11-01-events.json": [play, event(user_id="5", session_id=3, item=5, ts=NOW + 10)],
+         "2018-11-02-events.json": [play]},  # the same event again, in another file
+    )
+    assert rows(warehouse, "songplays", ["start_time", "user_id", "session_id", "song_id"]) == [
+        (T0, 5, 3, "SOA"),
+        (T0 + dt.timedelta(milliseconds=10), 5, 3, None),
+    ]
+    assert rows(warehouse, "time", ["start_time"]) == [(T0,), (T0 + dt.timedelta(milliseconds=10),)]
+
+
+def test_logged_out_next_song_is_no_play_and_no_user(warehouse, tmp_path):
+    run(
+        warehouse, tmp_path,
+        [],
+        [event(user_id="", first_name=None, last_name=None, gender=None, location=None, user_agent=None,
+               song="S", artist="A", length=1.0),
+         event(user_id="20", page="Home", first_name="Bo", last_name="Ng", gender="M", level="paid"),
+         event(user_id="10", item=1, ts=NOW + 1)],
+    )
+    assert rows(warehouse, "songplays", ["user_id", "level"]) == [(10, "free")]
+    assert rows(warehouse, "users") == [(10, "Ann", "Lee", "F", "free"), (20, "Bo", "Ng", "M", "paid")]
+
+
+def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_item(warehouse, tmp_path):
+    run(
+        warehouse, tmp_path,
+        [],
+        [
+            # user 7: two events at the same ts; the larger session_id (5) wins
+            event(user_id="7", ts=NOW, session_id=4, item=9, level="free", first_name="Old", page="Home"),
+            event(user_id="7", ts=NOW, session_id=5, item=1, level="paid", first_name="New", page="Home"),
+            event(user_id="7", ts=NOW - 1000, session_id=9, item=50, level="free", first_name="Older", page="Home"),
+            # user 8: same ts and session; the larger item_in_session (7) wins
+            event(user_id="8", ts=NOW, session_id=3, item=2, level="paid", last_name="Two"),
+            event(user_id="8", ts=NOW, session_id=3, item=7, level="free", last_name="Seven", page="Home"),
+            # user 9 upgrades: each play keeps the level of its own event; the user is paid now
+            event(user_id="9", ts=NOW, session_id=1, item=0, level="free"),
+            event(user_id="9", ts=NOW + 5, session_id=1, item=1, level="paid"),
+        ],
+    )
+    assert rows(warehouse, "users") == [
+        (7, "New", "Lee", "F", "paid"),
+        (8, "Ann", "Seven", "F", "free"),
+        (9, "Ann", "Lee", "F", "paid"),
+    ]
+    assert rows(warehouse, "songplays", ["user_id", "start_time", "level"]) == [
+        (8, T0, "paid"),
+        (9, T0, "free"),
+        (9, T0 + dt.timedelta(milliseconds=5), "paid"),
+    ]
+
+
+def test_year_zero_is_null(warehouse, tmp_path):
+    run(warehouse, tmp_path, [song("SOA", year=0), song("SOB", year=1999)], [])
+    assert rows(warehouse, "songs", ["song_id", "year"]) == [("SOA", None), ("SOB", 1999)]
+
+
+def test_artists_take_the_most_complete_record_and_empty_location_is_null(warehouse, tmp_path):
+    run(
+        warehouse, tmp_path,
+        [
+            # ARX: the record with coordinates wins over the one with a location
+            song("SOX1", artist_id="ARX", artist_name="X plain", location="Paris"),
+            song("SOX2", artist_id="ARX", artist_name="X geo", location="", latitude=1.5, longitude=-2.25),
+            # ARY: no coordinates anywhere; the non-empty location wins
+            song("SOY1", artist_id="ARY", artist_name="Y empty", location=""),
+            song("SOY2", artist_id="ARY", artist_name="Y berlin", location="Berlin"),
+            # ARW: equally complete; the smaller song_id wins
+            song("SOW2", artist_id="ARW", artist_name="W two", location=""),
+            song("SOW1", artist_id="ARW", artist_name="W one", location=""),
+            # ARN: a null location stays null
+            song("SON1", artist_id="ARN", artist_name="N", location=None),
+        ],
+        [],
+    )
+    assert rows(warehouse, "artists") == [
+        ("ARN", "N", None, None, None),
+        ("ARW", "W one", None, None, None),
+        ("ARX", "X geo", None, 1.5, -2.25),
+        ("ARY", "Y berlin", "Berlin", None, None),
+    ]
+
+
+def test_start_time_keeps_milliseconds(warehouse, tmp_path):
+    run(
+        warehouse, tmp_path,
+        [],
+        [event(ts=1541105830796), event(item=1, ts=1541105830001), event(item=2, ts=1541105830999),
+         event(item=3, ts=946684800000)],  # 2000-01-01 00:00:00.000
+    )
+    assert rows(warehouse, "songplays", ["start_time"]) == [
+        (dt.datetime(2000, 1, 1, 0, 0, 0),),
+        (dt.datetime(2018, 11, 1, 20, 57, 10, 1000),),
+        (dt.datetime(2018, 11, 1, 20, 57, 10, 796000),),
+        (dt.datetime(2018, 11, 1, 20, 57, 10, 999000),),
+    ]
+
+
+def test_time_has_iso_weeks_and_sunday_zero_weekdays_across_year_boundaries(warehouse, tmp_path):
+    instants = [
+        "2018-12-30 12:00:00.000",  # Sunday, ISO week 52 of 2018
+        "2018-12-31 23:59:59.999",  # Monday, ISO week 1 (of 2019) in calendar year 2018
+        "2019-01-01 00:00:00.000",  # Tuesday, ISO week 1
+        "2021-01-01 08:30:00.500",  # Friday, ISO week 53 (of 2020) in calendar year 2021
+        "2021-01-03 23:00:00.000",  # Sunday, ISO week 53
+        "2016-02-29 05:00:00.000",  # Monday, leap day, ISO week 9
+    ]
+    run(warehouse, tmp_path, [], [event(item=i, ts=ts(t)) for i, t in enumerate(instants)])
+    # start_time, hour, day, week, month, year, weekday (0 = Sunday)
+    assert rows(warehouse, "time") == [
+        (dt.datetime(2016, 2, 29, 5, 0), 5, 29, 9, 2, 2016, 1),
+        (dt.datetime(2018, 12, 30, 12, 0), 12, 30, 52, 12, 2018, 0),
+        (dt.datetime(2018, 12, 31, 23, 59, 59, 999000), 23, 31, 1, 12, 2018, 1),
+        (dt.datetime(2019, 1, 1, 0, 0), 0, 1, 1, 1, 2019, 2),
+        (dt.datetime(2021, 1, 1, 8, 30, 0, 500000), 8, 1, 53, 1, 2021, 5),
+        (dt.datetime(2021, 1, 3, 23, 0), 23, 3, 53, 1, 2021, 0),
+    ]
+
+
+def test_rerun_leaves_every_table_identical(warehouse, tmp_path):
+    src = write_source(
+        tmp_path / "src",
+        [song("SOA", title="S", artist_name="A", duration=1.0)],
+        [event(item=i, ts=NOW + i, song="S" if i % 2 else "T", artist="A", length=1.0) for i in range(20)],
+    )
+    pipeline.run(warehouse, src)
+    tables = ["users", "songs", "artists", "songplays", "time"]
+    first = {t: rows(warehouse, t, _all_columns(t)) for t in tables}
+    pipeline.run(warehouse, src)
+    assert {t: rows(warehouse, t, _all_columns(t)) for t in tables} == first
+    assert len(first["songplays"]) == 20
+
+
+def _all_columns(table):
+    from sparkify.schema import TABLES
+
+    return TABLES[table].column_names
+
+
+@pytest.mark.slow
+def test_the_real_sample_gives_the_published_counts(warehouse, sample_dir):
+    # counts from data/sparkify-sample/SOURCE.md, computed there independently of sparkify
+    report = pipeline.run(warehouse, sample_dir)
+    assert report.checks_failed == []
+    assert report.stage.rows == {"staging_songs": 14896, "staging_events": 8056}
+    assert report.rows == {"users": 97, "songs": 14896, "artists": 9553, "songplays": 6820, "time": 6813}
+    _, matched = warehouse.query(
+        f"select count(*), count(song_id), count(artist_id) from {warehouse.qualified('songplays')}"
+    )
+    assert tuple(matched[0]) == (6820, 319, 319)

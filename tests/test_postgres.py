@@ -1,0 +1,221 @@
+"""The PostgreSQL engine against the real server: URLs, schemas, COPY, error mapping, atomicity."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from sparkify import pipeline
+from sparkify.cli import main
+from sparkify.errors import MissingTableError, WarehouseError
+from sparkify.warehouse import connect, engine_of
+from sparkify.warehouse import postgres as pg_engine
+from tests.helpers import NOW, event, rows, song, write_source
+
+pytestmark = pytest.mark.usefixtures("postgres_url")
+
+
+def cli(capsys, *args: str, env: dict | None = None, monkeypatch=None) -> tuple[int, str, str]:
+    for k, v in (env or {}).items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
+
+
+def test_both_url_schemes_name_postgres(postgres_url, pg_schema):
+    assert engine_of("postgresql://u@h/db") == engine_of("postgres://u@h/db") == "postgres"
+    url = "postgres://" + postgres_url.split("://", 1)[1]
+    with connect(url, schema=pg_schema) as wh:
+        assert pipeline.create_tables(wh)[:2] == ["staging_events", "staging_songs"]
+
+
+def test_schema_is_created_and_holds_every_table(postgres_url, pg_schema):
+    with connect(postgres_url, schema=pg_schema) as wh:
+        created = pipeline.create_tables(wh)
+        assert pipeline.create_tables(wh) == []  # safe to run twice
+    assert sorted(created) == sorted(
+        ["staging_events", "staging_songs", "users", "songs", "artists", "songplays", "time",
+         "load_runs", "load_files", "load_errors"]
+    )
+    with psycopg.connect(postgres_url) as con:
+        found = con.execute(
+            "select table_name from information_schema.tables where table_schema = %s", [pg_schema]
+        ).fetchall()
+    assert sorted(r[0] for r in found) == sorted(created)
+
+
+def test_text_columns_sort_bytewise(postgres_url, pg_schema):
+    """COLLATE "C" on every text column, so ORDER BY agrees with DuckDB whatever the server's locale."""
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.create_tables(wh)
+        _, result = wh.query(
+            "select table_name, column_name, collation_name from information_schema.columns "
+            "where table_schema = %s and data_type = 'text'",
+            [pg_schema],
+        )
+    # every text column: staging_events (12 fields + source_file), staging_songs (5 + source_file),
+    # users 4, songs 3, artists 3, songplays 5, load_runs 6, load_files 4, load_errors 5
+    assert len(result) == 13 + 6 + 4 + 3 + 3 + 5 + 6 + 4 + 5
+    assert {r[2] for r in result} == {"C"}
+
+
+def test_default_schema_is_public():
+    from sparkify.warehouse import offline
+
+    assert offline("postgres").schema == "public"
+    assert offline("postgres", schema="music").schema == "music"
+
+
+def test_schema_from_the_environment_through_the_cli(postgres_url, pg_schema, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(
+        capsys, "create-tables", "--warehouse", postgres_url,
+        env={"SPARKIFY_SCHEMA": pg_schema}, monkeypatch=monkeypatch,
+    )
+    assert (code, err) == (0, "")
+    assert out.startswith(
+        "Created 10 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
+        "load_runs, load_files, load_errors"
+    )
+    with psycopg.connect(postgres_url) as con:
+        n = con.execute("select count(*) from information_schema.tables where table_schema = %s", [pg_schema])
+        assert n.fetchone()[0] == 10
+
+
+def test_sparkify_run_on_postgres_through_the_cli(postgres_url, pg_schema, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    src = write_source(tmp_path / "src", [song("SOA", title="S", artist_name="A", duration=2.0)],
+                       [event(song="S", artist="A", length=2.0), event(item=1, page="Home")])
+    code, out, err = cli(capsys, "run", "-q", "--source", str(src), "--warehouse", postgres_url, "--schema", pg_schema)
+    assert (code, err) == (0, "")
+    lines = out.strip().splitlines()
+    assert lines[0] == "Checks: 26 of 26 passed."
+    assert lines[1].startswith(f"Loaded 3 records (0 rejected) from {src} into {postgres_url} in ")
+
+
+def test_password_is_never_shown(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    url = "postgresql://someone:s3cret-pw@127.0.0.1:9/nowhere"  # port 9: nothing listens
+    with pytest.raises(WarehouseError) as err:
+        connect(url)
+    message = str(err.value)
+    assert "s3cret-pw" not in message and "someone:***@127.0.0.1:9" in message
+    assert message.startswith("Cannot connect to PostgreSQL at postgresql://someone:***@127.0.0.1:9/nowhere: ")
+    code, out, errtext = cli(capsys, "check", "--warehouse", url)
+    assert code == 1 and "s3cret-pw" not in out + errtext
+    assert errtext.count("\n") == 1 and errtext.startswith("Error: Cannot connect to PostgreSQL")
+
+
+def test_missing_tables_say_what_to_run(postgres_url, pg_schema):
+    with connect(postgres_url, schema=pg_schema) as wh:
+        with pytest.raises(MissingTableError, match="Run `sparkify create-tables` first"):
+            pipeline.transform(wh)
+        with pytest.raises(MissingTableError) as err:
+            wh.query("select * from songplays")
+    assert str(err.value) == (
+        f'PostgreSQL ({postgres_url}, schema {pg_schema}): relation "songplays" does not exist. '
+        "Run `sparkify create-tables` first."
+    )
+
+
+def test_other_errors_are_one_line_warehouse_errors(postgres_url, pg_schema):
+    with connect(postgres_url, schema=pg_schema) as wh:
+        with pytest.raises(WarehouseError) as err:
+            wh.query("select 1 +")
+    assert str(err.value) == f'PostgreSQL ({postgres_url}): syntax error at end of input'
+    assert not isinstance(err.value, MissingTableError)
+
+
+def test_copy_streams_in_batches_and_keeps_every_value(postgres_url, pg_schema, tmp_path, monkeypatch, duckdb_wh):
+    monkeypatch.setattr(pg_engine, "COPY_BATCH_ROWS", 7)  # 50 events: 8 batches
+    events = [event(item=i, ts=NOW + i, song=f'"q{i}",\n\\.', length=i / 7, first_name=None if i % 2 else "")
+              for i in range(50)]
+    src = write_source(tmp_path / "src", [song("SOA")], events)
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.create_tables(wh)
+        report = pipeline.stage(wh, src)
+        assert report.rows == {"staging_songs": 1, "staging_events": 50}
+        got = rows(wh, "staging_events")
+    pipeline.create_tables(duckdb_wh)
+    pipeline.stage(duckdb_wh, src)
+    assert got == rows(duckdb_wh, "staging_events")
+    firsts = sorted({r[2] for r in got}, key=lambda v: (v is not None, v))  # first_name: "" and NULL survive
+    assert firsts == [None, ""]
+
+
+def test_nul_characters_are_refused_with_a_clear_message_and_nothing_changes(postgres_url, pg_schema, tmp_path):
+    good = write_source(tmp_path / "good", [song("SOA")], [event()])
+    bad = tmp_path / "bad"
+    write_source(bad, [song("SOA")], [event(song="nul\u0000here")])
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.run(wh, good)
+        before = {t: rows(wh, t) for t in ("staging_events", "staging_songs", "songplays")}
+        with pytest.raises(WarehouseError) as err:
+            pipeline.run(wh, bad)
+        assert str(err.value) == (
+            "1 records for staging_events hold the NUL character (\\u0000) in song, which PostgreSQL "
+            "text cannot store. Remove it from the input, or load into DuckDB."
+        )
+        assert {t: rows(wh, t) for t in before} == before
+
+
+def test_a_failed_transform_changes_nothing_visible(warehouse, tmp_path):
+    src = write_source(tmp_path / "a", [song("SOA", title="S", artist_name="A", duration=1.0)],
+                       [event(song="S", artist="A", length=1.0)])
+    pipeline.run(warehouse, src)
+    before = {t: rows(warehouse, t) for t in ("users", "songs", "songplays", "time")}
+    pipeline.stage(warehouse, write_source(tmp_path / "b", [song("SOB")], [event(user_id="42", item=3)]))
+
+    def fail_on_time(statement):
+        if "insert into time" in statement:
+            raise RuntimeError("boom")
+
+    warehouse.tracer = fail_on_time
+    with pytest.raises(RuntimeError):
+        pipeline.transform(warehouse)
+    warehouse.tracer = None
+    assert {t: rows(warehouse, t) for t in before} == before
+
+
+def test_rows_loaded_are_counted_by_copy(postgres_url, pg_schema, sample_dir):
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.create_tables(wh)
+        report = pipeline.stage(wh, sample_dir)
+        _, n = wh.query(f"select count(*) from {wh.qualified('staging_events')}")
+    assert report.rows["staging_events"] == n[0][0] == 8056
+    assert report.read == report.staged == 8056 + 14896
+
+
+def test_insert_from_reader_sql_is_copy_then_analyze():
+    from sparkify.schema import STAGING_SONGS
+    from sparkify.warehouse import offline
+
+    wh = offline("postgres", schema="music")
+    assert wh.insert_from_reader_sql(STAGING_SONGS, "r") == [
+        (
+            'copy "music"."staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", '
+            '"artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file") '
+            "from stdin (format csv)"
+        ),
+        'analyze "music"."staging_songs"',
+    ]
+
+
+def test_csv_line_renders_postgres_csv(duckdb_wh):
+    """Each row as PostgreSQL's CSV parser reads it: text always quoted, NULL the empty field."""
+    from sparkify.schema import STAGING_SONGS
+
+    con = duckdb_wh.con
+    con.execute(
+        "create table r as select 1 as num_songs, 'A\"R' as artist_id, 0.1 as artist_latitude, "
+        "null::double as artist_longitude, '' as artist_location, null as artist_name, "
+        "'line\nbreak' as song_id, 'a,b' as title, 1e300 as duration, null::integer as year, "
+        "'x' as source_file"
+    )
+    (line,) = con.execute(f"select {pg_engine.csv_line(STAGING_SONGS)} from r").fetchone()
+    assert line == '1,"A""R",0.1,,"",,"line\nbreak","a,b",1e+300,,"x"\n'
+    assert json.loads("1e+300") == 1e300

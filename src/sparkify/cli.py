@@ -13,6 +13,7 @@ import click
 
 from sparkify import __version__
 from sparkify.errors import CheckFailed, ConfigError, SparkifyError
+from sparkify.sources.s3 import DEFAULT_CONCURRENCY
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -53,13 +54,41 @@ def warehouse_options(f: Callable) -> Callable:
     return f
 
 
+SOURCE_FLAGS = ("source", "song_source", "log_source", "s3_endpoint", "s3_concurrency")
+
+
 def source_options(f: Callable) -> Callable:
-    return click.option(
+    """--source and its companions; the command receives them as one dict, ``source_flags``."""
+
+    @click.option(
         "--source",
         "-s",
-        metavar="PATH",
-        help="Folder holding song_data/ and log_data/. Default: the sample shipped in data/. Env SPARKIFY_SOURCE.",
-    )(f)
+        metavar="PATH|URI",
+        help="Folder or s3://bucket/prefix holding song_data/ and log_data/. Default: the sample shipped "
+        "in data/. Env SPARKIFY_SOURCE.",
+    )
+    @click.option(
+        "--song-source", metavar="PATH|URI", help="Where the song files are, if not in <source>/song_data/. "
+        "Env SPARKIFY_SONG_SOURCE.",
+    )
+    @click.option(
+        "--log-source", metavar="PATH|URI", help="Where the log files are, if not in <source>/log_data/. "
+        "Env SPARKIFY_LOG_SOURCE.",
+    )
+    @click.option(
+        "--s3-endpoint", metavar="URL", help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: "
+        "AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. Env SPARKIFY_S3_ENDPOINT.",
+    )
+    @click.option(
+        "--s3-concurrency", type=int, metavar="N", help=f"S3 objects read at once (default {DEFAULT_CONCURRENCY}). "
+        "Env SPARKIFY_S3_CONCURRENCY.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        kwargs["source_flags"] = {name: kwargs.pop(name) for name in SOURCE_FLAGS}
+        return f(*args, **kwargs)
+
+    return wrapper
 
 
 def max_errors_option(f: Callable) -> Callable:
@@ -89,18 +118,27 @@ def _settings(**flags: Any):
     return load_settings(flags)
 
 
-def _source(settings) -> str:
+def _source(settings):
+    """The Source the settings name; the shipped sample when none is given."""
     from sparkify.config import default_source
+    from sparkify.sources import open_source
 
-    if settings.source:
-        return settings.source
-    found = default_source()
-    if found is None:
-        raise ConfigError(
-            "No --source given and the shipped sample (data/sparkify-sample) was not found. "
-            "Pass --source PATH or set SPARKIFY_SOURCE."
-        )
-    return str(found)
+    location = settings.source
+    if location is None and not (settings.song_source and settings.log_source):
+        found = default_source()
+        if found is None:
+            raise ConfigError(
+                "No --source given and the shipped sample (data/sparkify-sample) was not found. "
+                "Pass --source PATH or set SPARKIFY_SOURCE."
+            )
+        location = str(found)
+    return open_source(
+        location,
+        song_source=settings.song_source,
+        log_source=settings.log_source,
+        s3_endpoint=settings.s3_endpoint,
+        s3_concurrency=settings.s3_concurrency,
+    )
 
 
 def _connect(settings):
@@ -149,7 +187,7 @@ def full_refresh_option(f: Callable) -> Callable:
 @max_errors_option
 @full_refresh_option
 @common_options
-def run_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
+def run_cmd(source_flags, warehouse, schema, wait, max_errors, full_refresh):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
@@ -159,11 +197,12 @@ def run_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
     Example:
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
+      sparkify run --source s3://udacity-dend --max-errors 100
       sparkify run --max-errors 100 --full-refresh
     """
     from sparkify import pipeline
 
-    settings = _settings(source=source, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
+    settings = _settings(**source_flags, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
@@ -202,7 +241,7 @@ def create_tables_cmd(warehouse, schema, wait):
 @max_errors_option
 @full_refresh_option
 @common_options
-def stage_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
+def stage_cmd(source_flags, warehouse, schema, wait, max_errors, full_refresh):
     """Load the source's new and changed song and log files into the staging tables.
 
     \b
@@ -211,7 +250,7 @@ def stage_cmd(source, warehouse, schema, wait, max_errors, full_refresh):
     """
     from sparkify import pipeline
 
-    settings = _settings(source=source, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
+    settings = _settings(**source_flags, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:

@@ -522,3 +522,24 @@ def test_cli_mixed_local_and_s3_sources_are_refused(capsys, tmp_path, subset, aw
         capsys, "run", "--source", str(subset[1]), "--log-source", f"s3://{BUCKET}/x", "--warehouse", f"duckdb:///{tmp_path}/w.duckdb"
     )
     assert code == 2 and "all local folders or all s3:// URIs" in err
+
+
+@pytest.mark.parametrize("page_size", [None, 3])
+def test_a_tree_of_keys_is_listed_in_parallel_exactly_once(s3_server, aws_env, monkeypatch, page_size):
+    import sparkify.sources.s3 as s3
+
+    monkeypatch.setattr(s3, "LIST_PAGE_SIZE", page_size)
+    prefix = f"tree-{uuid.uuid4().hex[:8]}"
+    keys = [f"{prefix}/song_data/top.json", f"{prefix}/song_data/A/a.json"]
+    keys += [f"{prefix}/song_data/A/{c}/{d}/TR{c}{d}{i}.json" for c in "ABCDEFGHIJKLMNOPQRST" for d in "XY" for i in range(2)]
+    keys += [f"{prefix}/song_data/B/1/2/3/4/deep.json.gz", f"{prefix}/song_data/B/1/2/3/4/notes.txt"]
+    client = _client(s3_server)
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda k: client.put_object(Bucket=BUCKET, Key=k, Body=b"{}"), keys))
+    calls = []
+    src = open_source(f"s3://{BUCKET}/{prefix}")
+    real = src._list_pages
+    monkeypatch.setattr(src, "_list_pages", lambda *a: calls.append(a) or real(*a))
+    names = [f.name for f in src.list("songs")]
+    assert names == sorted(f"s3://{BUCKET}/{k}" for k in keys if not k.endswith(".txt"))
+    assert len(calls) > 16  # split into folders, each listed on its own

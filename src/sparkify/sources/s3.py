@@ -13,6 +13,7 @@ are never printed. The endpoint is boto3's own setting (``AWS_ENDPOINT_URL_S3`` 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,15 @@ DEFAULT_CONCURRENCY = 32
 
 KIND_NAMES = {"songs": "song", "events": "log"}
 KIND_FLAGS = {"songs": "--song-source", "events": "--log-source"}
+
+LIST_FANOUT = 16
+"""A listing is split into this many "folders" listed at once, when the keys form a tree that deep."""
+
+LIST_DEPTH = 3
+"""How many folder levels below a prefix are looked at to split its listing."""
+
+LIST_PAGE_SIZE: int | None = None
+"""Keys per listing page; None is S3's own (1,000). Tests make it small to cross page boundaries."""
 
 NEARBY = 8
 """How many neighbouring names an "empty prefix" error shows."""
@@ -111,22 +121,57 @@ class S3Source:
         an empty prefix is almost always a typo, never an input worth loading as nothing.
         """
         bucket, prefix = self.locations[kind]
-        where = f"s3://{bucket}/{prefix}"
-        files = []
         try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            for page in pages:
-                for obj in page.get("Contents", ()):
-                    key = obj["Key"]
-                    if key.endswith(SUFFIXES):
-                        name = f"s3://{bucket}/{key}"
-                        files.append(SourceFile(name, obj["Size"], obj["ETag"].strip('"'), None))
+            objects = self._list_objects(bucket, prefix)
         except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
-            raise self._error(exc, bucket, where) from exc
+            raise self._error(exc, bucket, f"s3://{bucket}/{prefix}") from exc
+        files = [
+            SourceFile(f"s3://{bucket}/{obj['Key']}", obj["Size"], obj["ETag"].strip('"'), None)
+            for obj in objects
+            if obj["Key"].endswith(SUFFIXES)
+        ]
         if not files:
             raise SourceError(self._empty_message(kind, bucket, prefix))
         files.sort(key=lambda f: f.name)
         return files
+
+    def _list_objects(self, bucket: str, prefix: str) -> list[dict]:
+        """Every object under ``prefix``, listed in parallel where the keys form a tree.
+
+        A listing is a chain of 1,000-key pages, one request after another. So the "folders" under
+        ``prefix`` (``song_data/A/``, ``song_data/A/B/``, ...) are found level by level with
+        ``Delimiter="/"``, until there are :data:`LIST_FANOUT` of them or :data:`LIST_DEPTH` levels;
+        then each folder's chain is listed on a thread of its own. At every level a key is either
+        directly in the folder or in exactly one subfolder, so nothing is listed twice or missed.
+        """
+        objects: list[dict] = []
+        folders = [prefix]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, LIST_FANOUT)) as pool:
+            for _ in range(LIST_DEPTH):
+                if len(folders) >= LIST_FANOUT:
+                    break
+                subfolders: list[str] = []
+                for contents, below in pool.map(lambda p: self._list_pages(bucket, p, "/"), folders):
+                    objects += contents
+                    subfolders += below
+                folders = subfolders
+            for contents, _ in pool.map(lambda p: self._list_pages(bucket, p, None), folders):
+                objects += contents
+        return objects
+
+    def _list_pages(self, bucket: str, prefix: str, delimiter: str | None) -> tuple[list[dict], list[str]]:
+        """All pages of one listing: (objects, subfolder prefixes when ``delimiter`` is given)."""
+        params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if delimiter:
+            params["Delimiter"] = delimiter
+        objects: list[dict] = []
+        folders: list[str] = []
+        if LIST_PAGE_SIZE:
+            params["PaginationConfig"] = {"PageSize": LIST_PAGE_SIZE}
+        for page in self.client.get_paginator("list_objects_v2").paginate(**params):
+            objects += page.get("Contents", ())
+            folders += [p["Prefix"] for p in page.get("CommonPrefixes", ())]
+        return objects, folders
 
     def read_bytes(self, file: SourceFile) -> bytes:
         """The object's content, gunzipped if it is a ``.gz``. Safe to call from many threads."""

@@ -17,14 +17,14 @@ import pytest
 pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 
-from sparkify import pipeline  # noqa: E402
-from sparkify.cli import main  # noqa: E402
-from sparkify.errors import BadInputError, ConfigError, SourceError  # noqa: E402
-from sparkify.schema import STAGING_TABLES, STAR_TABLES  # noqa: E402
-from sparkify.sources import open_source  # noqa: E402
-from sparkify.sources.s3 import S3Source  # noqa: E402
-from sparkify.warehouse import connect  # noqa: E402
-from tests.helpers.fixtures import event, song, write_source  # noqa: E402
+from sparkify import pipeline
+from sparkify.cli import main
+from sparkify.errors import BadInputError, ConfigError, SourceError
+from sparkify.schema import STAGING_TABLES, STAR_TABLES
+from sparkify.sources import open_source
+from sparkify.sources.s3 import S3Source
+from sparkify.warehouse import connect
+from tests.helpers.fixtures import event, song, write_source
 
 BUCKET = "sparkify-test"
 OTHER_BUCKET = "sparkify-test-logs"
@@ -246,7 +246,7 @@ def test_song_and_log_sources_may_be_separate_prefixes_in_other_buckets(tmp_path
 
 
 def test_objects_are_listed_with_uri_size_and_etag_and_other_keys_are_ignored(s3_server, tiny, aws_env):
-    uri, local = tiny
+    uri, _ = tiny
     client = _client(s3_server)
     prefix = uri.split("/", 3)[3]
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/song_data/", Body=b"")  # a "folder" placeholder
@@ -260,7 +260,7 @@ def test_objects_are_listed_with_uri_size_and_etag_and_other_keys_are_ignored(s3
 
 
 def test_an_unchanged_object_is_not_read_again_and_a_rewritten_one_is(tmp_path, s3_server, tiny, aws_env):
-    uri, local = tiny
+    uri, _ = tiny
     with connect(f"duckdb:///{tmp_path}/w.duckdb") as wh:
         pipeline.run(wh, open_source(uri))
         again = pipeline.run(wh, open_source(uri))
@@ -526,7 +526,7 @@ def test_cli_mixed_local_and_s3_sources_are_refused(capsys, tmp_path, subset, aw
 
 @pytest.mark.parametrize("page_size", [None, 3])
 def test_a_tree_of_keys_is_listed_in_parallel_exactly_once(s3_server, aws_env, monkeypatch, page_size):
-    import sparkify.sources.s3 as s3
+    from sparkify.sources import s3
 
     monkeypatch.setattr(s3, "LIST_PAGE_SIZE", page_size)
     prefix = f"tree-{uuid.uuid4().hex[:8]}"

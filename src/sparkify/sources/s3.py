@@ -14,7 +14,7 @@ are never printed. The endpoint is boto3's own setting (``AWS_ENDPOINT_URL_S3`` 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from sparkify.errors import ConfigError, SourceError
@@ -124,7 +124,7 @@ class S3Source:
         try:
             objects = self._list_objects(bucket, prefix)
         except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
-            raise self._error(exc, bucket, f"s3://{bucket}/{prefix}") from exc
+            self._raise(exc, bucket, f"s3://{bucket}/{prefix}")
         files = [
             SourceFile(f"s3://{bucket}/{obj['Key']}", obj["Size"], obj["ETag"].strip('"'), None)
             for obj in objects
@@ -164,10 +164,10 @@ class S3Source:
         params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         if delimiter:
             params["Delimiter"] = delimiter
-        objects: list[dict] = []
-        folders: list[str] = []
         if LIST_PAGE_SIZE:
             params["PaginationConfig"] = {"PageSize": LIST_PAGE_SIZE}
+        objects: list[dict] = []
+        folders: list[str] = []
         for page in self.client.get_paginator("list_objects_v2").paginate(**params):
             objects += page.get("Contents", ())
             folders += [p["Prefix"] for p in page.get("CommonPrefixes", ())]
@@ -179,7 +179,7 @@ class S3Source:
         try:
             data = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
         except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
-            raise self._error(exc, bucket, file.name, listed=True) from exc
+            self._raise(exc, bucket, file.name, listed=True)
         return decompress(file.name, data)
 
     # -- errors -----------------------------------------------------------------------------------
@@ -215,15 +215,20 @@ class S3Source:
                 return f"; s3://{bucket}/{folder} holds {', '.join(sorted(names)[:NEARBY])}{more}"
         return f"; bucket {bucket} is empty" if not parent else ""
 
-    def _error(self, exc: Exception, bucket: str, where: str, *, listed: bool = False) -> Exception:
-        return s3_error(exc, bucket, where, endpoint=self.client.meta.endpoint_url, listed=listed)
+    def _raise(self, exc: Exception, bucket: str, where: str, *, listed: bool = False) -> NoReturn:
+        """Raise the SourceError for a botocore error; re-raise anything else as it is."""
+        error = s3_error(exc, bucket, where, endpoint=self.client.meta.endpoint_url, listed=listed)
+        if error is None:
+            raise exc
+        raise error from exc
 
 
-def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> Exception:
-    """Map a botocore exception into a one-line :class:`SourceError` naming ``where`` (an s3:// URI).
+def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> SourceError | None:
+    """The one-line :class:`SourceError` for a botocore exception, naming ``where`` (an s3:// URI);
+    None for any other exception. Every S3 failure is mapped here, and only here.
 
-    ``listed`` says the object was just listed, so "no such key" means it vanished since. Errors that
-    are not botocore's (e.g. a CorruptFileError) are returned unchanged.
+    ``listed`` says the object was just listed, so "no such key" means it vanished since. No message
+    holds a credential: none is ever sent to S3, and server messages are used only for unknown codes.
     """
     from botocore import exceptions as bce
 
@@ -258,7 +263,7 @@ def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", lis
     if isinstance(exc, bce.BotoCoreError):
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         return SourceError(f"Cannot read {where}: {first}.")
-    return exc
+    return None
 
 
 def _show_endpoint(endpoint: str) -> str:

@@ -543,3 +543,9 @@ def test_a_tree_of_keys_is_listed_in_parallel_exactly_once(s3_server, aws_env, m
     names = [f.name for f in src.list("songs")]
     assert names == sorted(f"s3://{BUCKET}/{k}" for k in keys if not k.endswith(".txt"))
     assert len(calls) > 16  # split into folders, each listed on its own
+
+
+def test_the_s3_specific_endpoint_setting_wins_over_the_general_one(subset, aws_env, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", aws_env)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    assert len(open_source(subset[0]).list("events")) == 30

@@ -18,10 +18,11 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/sparkify run
+	$(BIN)/sparkify run --report report.html
 
 test: $(VENV)/.installed-dev
+	@if [ "$$CI" = "true" ]; then bash scripts/install-chromium.sh; fi
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) sparkify.duckdb sparkify.duckdb.wal
+	rm -rf $(VENV) sparkify.duckdb sparkify.duckdb.wal sparkify.duckdb.lock report.html

@@ -77,10 +77,24 @@ def test_checks_find_broken_tables(duckdb_wh, small_source):
     duckdb_wh.execute("delete from users where user_id = 7")
     duckdb_wh.execute("delete from artists where artist_id = 'AR2'")
     duckdb_wh.execute("delete from songplays where songplay_id = 1")
+    duckdb_wh.execute("insert into songs select * from songs where song_id = 'SO2'")
     failed = {r.check.name: r.failures for r in pipeline.check(duckdb_wh) if not r.passed}
     assert failed == {
         "relationship:songplays.user_id->users.user_id": 2,  # user 7 played 3 times, one play deleted
-        "relationship:songs.artist_id->artists.artist_id": 1,
+        "relationship:songs.artist_id->artists.artist_id": 2,  # SO2 twice now
+        "unique:songs.song_id": 1,
         "reconciliation:songplays.count": 1,
         "reconciliation:songplays.events": 1,
     }
+
+
+def test_user_ids_with_leading_zeros_are_one_user(duckdb_wh, tmp_path):
+    src = write_source(
+        tmp_path / "z",
+        [event(userId="7", ts=1, firstName="Old"), event(userId="007", ts=2, firstName="New"),
+         event(userId="007", ts=3, itemInSession=0, firstName="New")],  # the first play, delivered again
+        [song()],
+    )
+    report = pipeline.run(duckdb_wh, src)
+    assert duckdb_wh.query("select user_id, first_name from users")[1] == [(7, "New")]
+    assert report.rows["songplays"] == 1 and not report.checks_failed

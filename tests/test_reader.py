@@ -237,3 +237,18 @@ def test_every_row_knows_its_file_on_every_path(tmp_path):
     result, rows = read(tmp_path / "precise", "events", src)
     assert result.precise and result.rejected == 1
     assert sorted(r["ts"] for r in rows if r["source_file"].endswith("small.json")) == [-2, -1]
+
+
+def test_unknown_fields_are_counted_on_the_fast_path_too(tmp_path):
+    big = ndjson(*[event(ts=i, page="Home", **({"newField": i} if i % 2 else {})) for i in range(4000)])
+    src = make_source(tmp_path / "src", {"big.json": big, "small.json": ndjson(event(extra=1), event())})
+    result, rows = read(tmp_path, "events", src)
+    assert not result.precise
+    assert result.unknown_fields == {"extra": 1, "newField": 2000}
+    assert len(rows) == 4002
+
+
+def test_no_unknown_fields_in_clean_data(tmp_path):
+    src = make_source(tmp_path / "src", {"a.json": ndjson(event(), {k: v for k, v in event().items() if k != "song"})})
+    result, _ = read(tmp_path, "events", src)
+    assert result.unknown_fields == {}

@@ -186,8 +186,12 @@ def full_refresh_option(f: Callable) -> Callable:
 @warehouse_options
 @max_errors_option
 @full_refresh_option
+@click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+    help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
+)
 @common_options
-def run_cmd(source_flags, warehouse, schema, wait, max_errors, full_refresh):
+def run_cmd(source_flags, warehouse, schema, wait, max_errors, full_refresh, report_path):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
@@ -199,18 +203,25 @@ def run_cmd(source_flags, warehouse, schema, wait, max_errors, full_refresh):
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --source s3://udacity-dend --max-errors 100
       sparkify run --max-errors 100 --full-refresh
+      sparkify run --report report.html
     """
     from sparkify import pipeline
 
     settings = _settings(**source_flags, warehouse=warehouse, schema=schema, wait=wait, max_errors=max_errors)
     src = _source(settings)
     console = _console()
-    with _connect(settings) as wh, _progress(console) as progress:
-        report = pipeline.run(
-            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
-        )
-    _print_run(console, report)
-    _fail_on_checks(report.checks)
+    with _connect(settings) as wh:
+        with _progress(console) as progress:
+            run_report = pipeline.run(
+                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
+            )
+        _print_run(console, run_report)
+        if report_path is not None:
+            from sparkify import report
+
+            report.write(wh, report_path, run_report=run_report)
+            console.print(f"Report: {report_path}", markup=False)
+    _fail_on_checks(run_report.checks)
 
 
 @cli.command("create-tables")
@@ -342,13 +353,39 @@ def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
                     console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}")
                     console.print(diff, markup=False)
                 elif not State.quiet:
-                    console.print(f"{query.name}: matches ({len(result.rows)} rows)")
+                    n = len(result.rows)
+                    console.print(f"{query.name}: matches ({n} row{'' if n == 1 else 's'})")
                 continue
             _print_result(console, query, result, fmt)
     if expected is not None:
         if failures:
             raise CheckFailed(f"{len(failures)} of {len(selected)} analytics results differ: {', '.join(failures)}")
         console.print(f"All {len(selected)} analytics results match {expected}.")
+
+
+@cli.command("report")
+@warehouse_options
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True,
+    metavar="PATH", help="Where to write the HTML file (replaced if it exists).",
+)
+@common_options
+def report_cmd(warehouse, schema, wait, out):
+    """Write the analytics report: one self-contained HTML file with the load's summary, a chart
+    and table per analytics question, and the data-quality results. It loads nothing from the
+    network, so it can be mailed, opened offline and printed.
+
+    \b
+    Example:
+      sparkify report
+      sparkify report --warehouse duckdb:///sparkify.duckdb --out /tmp/report.html
+    """
+    from sparkify import report
+
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    with _connect(settings) as wh:
+        report.write(wh, out)
+    _console().print(f"Report: {out}", markup=False)
 
 
 @cli.command("generate")
@@ -382,6 +419,11 @@ def generate_cmd(out, events, songs, users, seed):
         f"Wrote {report.song_files} song files and {report.log_files} log files "
         f"({report.events} events) to {out} in {time.perf_counter() - started:.1f}s"
     )
+
+
+from sparkify.infra.cli import infra  # noqa: E402  -- the AWS provisioning commands
+
+cli.add_command(infra)
 
 
 # -- printing -------------------------------------------------------------------------------------

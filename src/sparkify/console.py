@@ -70,7 +70,7 @@ class ProgressReporter:
                 self._bars.update(self._tasks[task], completed=total)
         elif not self.quiet:
             total = self._totals.get(task)
-            unit = "files" if task.startswith("stage") else "tables"
+            unit = "tables" if task == "transform" else "files"  # stage and generate count files
             self.console.print(f"{task}: {total if total is not None else self._counts[task]} {unit} in {seconds:.1f}s")
 
     def close(self) -> None:

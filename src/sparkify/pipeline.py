@@ -26,7 +26,7 @@ from typing import Protocol
 
 from sparkify import quality
 from sparkify.errors import BadInputError, MissingTableError, TransientWarehouseError
-from sparkify.reader import RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject
+from sparkify.reader import RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject, drop_result
 from sparkify.schema import (
     LOAD_ERRORS,
     LOAD_FILES,
@@ -258,7 +258,7 @@ def _require_tables(wh: Warehouse, names) -> None:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool) -> FilePlan:
@@ -338,7 +338,7 @@ def _load(
     finally:
         for kind in KINDS:
             try:
-                reader_con.execute(f"drop table if exists sparkify_read_{kind}")
+                drop_result(reader_con, f"sparkify_read_{kind}")
             except Exception:  # noqa: BLE001 -- the connection may be gone; nothing to clean then
                 pass
     for kind in KINDS:

@@ -141,27 +141,35 @@ class JsonReader:
             self._create_empty(spec, table)
             return ReadResult(kind, table, counts)
 
-        columns = ", ".join(
-            f"{_sql_str(c.source)}: '{'VARCHAR' if c.type == 'text' else 'JSON'}'" for c in spec.record_columns
+        # One scan parses every record and notes whether it has keys no column takes (schema
+        # drift). Numeric fields stay raw JSON here so a text ts or a fractional id is seen, not
+        # silently cast or rounded; they are checked and typed below.
+        struct = json.dumps(
+            {c.source: ("VARCHAR" if c.type == "text" else "JSON") for c in spec.record_columns} | {SOURCE_KEY: "VARCHAR"}
         )
+        known = [c.source for c in spec.record_columns] + [SOURCE_KEY]
         raw = f"{table}__raw"
-        try:
-            self.con.execute(
-                f"create or replace temp table {raw} as select * from read_json("
-                f"{_sql_list(paths)}, columns = {{{columns}, {_sql_str(SOURCE_KEY)}: 'VARCHAR'}}, "
-                f"format = 'newline_delimited', filename = true, maximum_object_size = {MAX_LINE_BYTES})"
-            )
-        except Exception:  # any parse failure: the precise path names it  # noqa: BLE001
-            return None
+        drop_result(self.con, table)
+        keep = False
         try:
             # Rows of concatenated tiny files carry their file in SOURCE_KEY; others are known by
             # the path DuckDB read.
             whole = [(p, name) for p, (_, name) in paths.items() if name is not None]
             mapping = " ".join(f"when {_sql_str(p)} then {_sql_str(n)}" for p, n in whole)
             source_expr = f'coalesce("{SOURCE_KEY}", case filename {mapping} end)' if whole else f'"{SOURCE_KEY}"'
-            bad = self.con.execute(
-                f"select count(*) from {raw} where not ({_fast_ok(kind)} and ({source_expr}) is not null)"
-            ).fetchone()[0]
+            self.con.execute(
+                f"create or replace temp table {raw} as "
+                f"select *, coalesce({_fast_ok(kind)} and ({source_expr}) is not null, false) as {RECORD_OK} "
+                f"from (select unnest(json_transform(json, {_sql_str(struct)})), "
+                f"list_has_all({_sql_list(known)}, json_keys(json)) as {KNOWN_KEYS}, "
+                f"strlen(json) as {RECORD_BYTES}, filename "
+                f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
+                f"maximum_object_size = {MAX_LINE_BYTES}))"
+            )
+        except Exception:  # any parse failure: the precise path names it  # noqa: BLE001
+            return None
+        try:
+            bad = self.con.execute(f"select count(*) from {raw} where not {RECORD_OK}").fetchone()[0]
             if bad:
                 return None
             per_file = dict(self.con.execute(f"select filename, count(*) from {raw} group by all").fetchall())
@@ -172,14 +180,31 @@ class JsonReader:
                 counts[f.name].read = per_file.get(str(f.path), 0)
             for c in counts.values():
                 c.staged = c.read
+            unknown = self._unknown_fields(kind, list(paths), raw)
+            # A view, not a copy: the rows are typed once, on their way into the warehouse.
             select = ", ".join(_fast_cast(c) for c in spec.record_columns)
             self.con.execute(
-                f"create or replace temp table {table} as select {select}, {source_expr} as source_file from {raw}"
+                f"create or replace temp view {table} as select {select}, {source_expr} as source_file from {raw}"
             )
+            keep = True
         finally:
-            self.con.execute(f"drop table if exists {raw}")
+            if not keep:
+                self.con.execute(f"drop table if exists {raw}")
         self.progress(len(direct))
-        return ReadResult(kind, table, counts)
+        return ReadResult(kind, table, counts, unknown_fields=unknown)
+
+    def _unknown_fields(self, kind: str, paths: list[str], raw: str) -> dict[str, int]:
+        """Keys of the records that no staging column takes: {key: records that have it}.
+        The read noted which records have any; only when some do are the keys counted."""
+        if not self.con.execute(f"select count(*) from {raw} where not {KNOWN_KEYS}").fetchone()[0]:
+            return {}
+        known = [c.source for c in TABLE_FOR[kind].record_columns] + [SOURCE_KEY]
+        objects = f"read_json_objects({_sql_list(paths)}, format = 'newline_delimited', maximum_object_size = {MAX_LINE_BYTES})"
+        rows = self.con.execute(
+            f"select key, count(*) from (select unnest(json_keys(json)) as key from {objects}) "
+            f"where not list_contains({_sql_list(known)}, key) group by key order by key"
+        ).fetchall()
+        return dict(rows)
 
     def _spool(self, kind, source, files: list[SourceFile]):
         """Write the files DuckDB cannot read in place into spool files.
@@ -261,6 +286,7 @@ class JsonReader:
         if result.staged == 0:
             self._create_empty(spec, table)
         else:
+            drop_result(self.con, table)
             columns = ", ".join(f"{_sql_str(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.record_columns)
             columns += ", 'source_file': 'VARCHAR'"
             self.con.execute(
@@ -271,8 +297,23 @@ class JsonReader:
         return result
 
     def _create_empty(self, spec: Table, table: str) -> None:
+        drop_result(self.con, table)
         cols = ", ".join(f"{c.name} {DUCKDB_TYPE[c.type]}" for c in spec.record_columns) + ", source_file VARCHAR"
         self.con.execute(f"create or replace temp table {table} ({cols})")
+
+
+def drop_result(con, table: str) -> None:
+    """Drop what a read left in ``con`` under the name ``table`` (a view over a raw table, or a table)."""
+    kinds = dict(con.execute(
+        "select table_name, table_type from information_schema.tables where table_name in (?, ?)",
+        [table, f"{table}__raw"],
+    ).fetchall())
+    if kinds.get(table) == "VIEW":
+        con.execute(f"drop view {table}")
+    elif table in kinds:
+        con.execute(f"drop table {table}")
+    if f"{table}__raw" in kinds:
+        con.execute(f"drop table {table}__raw")
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -325,6 +366,15 @@ def _count_records(data: bytes) -> int:
     return sum(1 for line in data.split(b"\n") if line.strip())
 
 
+RECORD_BYTES = "__sparkify_record_bytes"
+"""Raw column: the length of the record's JSON text in bytes."""
+
+RECORD_OK = "__sparkify_record_ok"
+"""Raw column: true when a record is exactly what the precise path would stage."""
+
+KNOWN_KEYS = "__sparkify_known_keys"
+"""Raw column: true when a record has no key outside the staging columns."""
+
 SOURCE_KEY = "__sparkify_source"
 """The key under which a spooled record carries the name of its file."""
 
@@ -364,10 +414,10 @@ def _fast_ok(kind: str) -> str:
     for key in REQUIRED[kind]:
         conds.append(f'"{key}" is not null')
     # A record near the line-length limit is left to the precise path, which measures the line itself.
-    text_bytes = " + ".join(f'coalesce(strlen("{c.source}"), 0)' for c in spec.record_columns if c.type == "text")
-    conds.append(f"({text_bytes}) < {MAX_LINE_BYTES - 4096}")
+    conds.append(f"{RECORD_BYTES} < {MAX_LINE_BYTES - 4096}")
     if kind == "events":
-        conds.append("(\"userId\" is null or regexp_full_match(\"userId\", '[0-9]{0,9}'))")
+        # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER
+        conds.append("(\"userId\" is null or (ltrim(\"userId\", '0123456789') = '' and length(\"userId\") <= 9))")
     return " and ".join(conds)
 
 

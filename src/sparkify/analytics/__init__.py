@@ -49,9 +49,19 @@ def catalog() -> dict[str, Query]:
         if not entry.name.endswith(".sql"):
             continue
         text = entry.read_text(encoding="utf-8")
-        header = [line[2:].strip() for line in text.splitlines() if line.startswith("--")]
+        header = []
+        for line in text.splitlines():
+            if not line.startswith("--"):
+                break
+            header.append(line[2:].strip())
         ordered = any(h.lower() == "order: ordered" for h in header)
-        description = header[0] if header else ""
+        # the description is every header line before the "order:" line, joined
+        words = []
+        for h in header:
+            if h.lower().startswith("order:"):
+                break
+            words.append(h)
+        description = " ".join(words)
         name = entry.name[:-4]
         out[name] = Query(name, description, ordered, text)
     return out
@@ -145,7 +155,7 @@ def compare(result: Result, expected_csv: Path, *, ordered: bool | None = None, 
         table = list(csv.reader(fh))
     if not table:
         return f"{path} is empty (it needs a header row)."
-    header, expected_rows = table[0], table[1:]
+    header, expected_rows = table[0], [row for row in table[1:] if row]  # a blank line is no row
     if header != result.columns:
         return f"columns differ: expected {header}, got {result.columns}"
     is_ordered = ordered if ordered is not None else (query.ordered if query else True)

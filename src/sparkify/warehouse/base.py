@@ -33,6 +33,10 @@ class Warehouse(ABC):
     macros: ClassVar[dict[str, str]]
     """SQL macros used by the .sql files, as str.format templates (see ``sparkify.sql``)."""
 
+    declares_primary_keys: ClassVar[bool] = True
+    """True when ``create table`` declares the primary keys of schema.py. Uniqueness is checked by
+    ``quality`` either way; an engine leaves keys out where maintaining them costs too much."""
+
     copies_from_s3: ClassVar[bool] = False
     """True when staging runs server-side from S3 (Redshift COPY) instead of through the client."""
 
@@ -96,7 +100,7 @@ class Warehouse(ABC):
             if c.not_null:
                 col += " not null"
             cols.append(col)
-        if table.primary_key:
+        if table.primary_key and self.declares_primary_keys:
             cols.append(f"primary key ({', '.join(quote(k) for k in table.primary_key)})")
         return f"create table if not exists {self.qualified(table.name)} (\n    " + ",\n    ".join(cols) + "\n)"
 

@@ -3,7 +3,7 @@
 with
 
 events as (
-    select distinct user_id, session_id, item_in_session
+    select distinct cast(user_id as integer) as user_id, session_id, item_in_session
     from staging_events
     where page = 'NextSong' and user_id is not null and user_id <> ''
 )

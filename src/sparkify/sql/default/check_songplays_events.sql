@@ -1,14 +1,17 @@
--- reconciliation: every NextSong event of a logged-in user has a songplay with its user, session and
--- start time. Returns the number of events without one.
+-- reconciliation: every NextSong event of a logged-in user has its songplay -- same user, session and
+-- start time. An event delivered more than once (same user, session and item) is one play, timed by
+-- its first delivery. Returns the number of events without their songplay.
 with
 
 events as (
-    select distinct
+    select
         cast(user_id as integer) as user_id,
         session_id,
-        @ts_to_timestamp(ts) as start_time
+        item_in_session,
+        min(ts) as ts
     from staging_events
     where page = 'NextSong' and user_id is not null and user_id <> ''
+    group by cast(user_id as integer), session_id, item_in_session
 )
 
 select count(*) as offending
@@ -16,5 +19,7 @@ from events as e
 where not exists (
     select 1
     from songplays as p
-    where p.user_id = e.user_id and p.session_id = e.session_id and p.start_time = e.start_time
+    where p.user_id = e.user_id
+        and p.session_id = e.session_id
+        and p.start_time = @ts_to_timestamp(e.ts)
 )

@@ -10,16 +10,31 @@ insert into songplays (
 )
 with
 
-plays as (
+logged_in_plays as (
     select
-        e.*,
-        row_number() over (
-            partition by e.user_id, e.session_id, e.item_in_session
-            order by e.ts, e.level nulls last, e.song nulls last, e.artist nulls last,
-                e.length nulls last, e.location nulls last, e.user_agent nulls last
-        ) as delivery
+        cast(e.user_id as integer) as user_id,
+        e.session_id,
+        e.item_in_session,
+        e.ts,
+        e.level,
+        e.song,
+        e.artist,
+        e.length,
+        e.location,
+        e.user_agent
     from staging_events as e
     where e.page = 'NextSong' and e.user_id is not null and e.user_id <> ''
+),
+
+plays as (
+    select
+        l.*,
+        row_number() over (
+            partition by l.user_id, l.session_id, l.item_in_session
+            order by l.ts, l.level nulls last, l.song nulls last, l.artist nulls last,
+                l.length nulls last, l.location nulls last, l.user_agent nulls last
+        ) as delivery
+    from logged_in_plays as l
 ),
 
 matches as (
@@ -42,10 +57,10 @@ song_artist as (
 
 select
     row_number() over (
-        order by p.ts, p.user_id, p.session_id, p.item_in_session
+        order by p.ts, cast(p.user_id as integer), p.session_id, p.item_in_session
     ) as songplay_id,
     @ts_to_timestamp(p.ts) as start_time,
-    cast(p.user_id as integer) as user_id,
+    p.user_id,
     p.level,
     m.song_id,
     sa.artist_id,

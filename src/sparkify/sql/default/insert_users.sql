@@ -12,7 +12,7 @@ ranked as (
         e.gender,
         e.level,
         row_number() over (
-            partition by e.user_id
+            partition by cast(e.user_id as integer)
             order by e.ts desc, e.session_id desc nulls last, e.item_in_session desc nulls last,
                 e.level nulls last, e.first_name nulls last, e.last_name nulls last,
                 e.gender nulls last

@@ -1,0 +1,290 @@
+"""`sparkify analytics`: golden results on the sample, readable diffs, the comparison rules, output formats.
+
+The expected results come from the plain-Python reference (tests/expected/sample/, written by
+tests/helpers/make_expected.py) and, for the tricky source, from answers worked out by hand
+(tests/helpers/tricky.py) -- never from the SQL under test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sparkify import analytics, pipeline
+from sparkify.analytics import Query, Result, compare
+from sparkify.cli import main
+from sparkify.errors import SparkifyError
+from sparkify.warehouse import connect
+from tests.helpers import tricky
+
+EXPECTED = Path(__file__).resolve().parent / "expected" / "sample"
+
+
+def _loaded(source: Path, db: Path) -> str:
+    url = f"duckdb:///{db}"
+    with connect(url) as wh:
+        pipeline.run(wh, source)
+    return url
+
+
+@pytest.fixture(scope="module")
+def sample_url(sample_dir, tmp_path_factory) -> str:
+    """A DuckDB warehouse loaded from the real sample, once for this module."""
+    return _loaded(sample_dir, tmp_path_factory.mktemp("sample") / "sample.duckdb")
+
+
+@pytest.fixture(scope="module")
+def tricky_url(tmp_path_factory) -> str:
+    tmp = tmp_path_factory.mktemp("tricky")
+    return _loaded(tricky.write(tmp / "source"), tmp / "tricky.duckdb")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """No sparkify.toml or SPARKIFY_* variable of the developer's leaks into the CLI."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in __import__("os").environ if n.startswith("SPARKIFY_")]:
+        monkeypatch.delenv(name)
+
+
+def sparkify(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the CLI; return (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
+
+
+def _csv_rows(path: Path) -> int:
+    return len(path.read_text(encoding="utf-8").splitlines()) - 1
+
+
+# -- golden results on the sample ---------------------------------------------------------------
+
+
+def test_sample_matches_the_expected_results(capsys, sample_url):
+    code, out, err = sparkify(capsys, "analytics", "--expected", EXPECTED, "--warehouse", sample_url)
+    names = list(analytics.catalog())
+    assert err == ""
+    def matches(n: str) -> str:
+        rows = _csv_rows(EXPECTED / f"{n}.csv")
+        return f"{n}: matches ({rows} row{'' if rows == 1 else 's'})\n"
+
+    assert out == "".join(matches(n) for n in names) + (
+        f"All {len(names)} analytics results match {EXPECTED}.\n"
+    )
+    assert code == 0
+
+
+@pytest.fixture
+def perturbed(tmp_path) -> Path:
+    """A copy of the expected results to spoil."""
+    return Path(shutil.copytree(EXPECTED, tmp_path / "expected"))
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{old!r} not once in {path}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_a_wrong_count_fails_with_a_diff_naming_the_row(capsys, sample_url, perturbed):
+    _edit(perturbed / "row_counts.csv", "users,97\n", "users,98\n")
+    code, out, err = sparkify(capsys, "analytics", "--expected", perturbed, "--warehouse", sample_url)
+    assert code == 1
+    assert f"row_counts: DIFFERS from {perturbed / 'row_counts.csv'}\n  row 2: expected ['users', '98'], got ['users', '97']\n" in out
+    assert "top_songs: matches (10 rows)" in out
+    assert err == "Error: 1 of 10 analytics results differ: row_counts\n"
+
+
+def test_a_float_beyond_the_tolerance_fails(capsys, sample_url, perturbed):
+    _edit(perturbed / "matched_share.csv", "6820,319,0.0467741935483871", "6820,319,0.04677419")
+    code, out, _ = sparkify(capsys, "analytics", "matched_share", "--expected", perturbed, "--warehouse", sample_url)
+    assert code == 1
+    assert "  row 1: expected ['6820', '319', '0.04677419'], got ['6820', '319', '0.0467741935483871']\n" in out
+
+
+def test_a_float_within_the_tolerance_passes(capsys, sample_url, perturbed):
+    _edit(perturbed / "matched_share.csv", "0.0467741935483871", "0.04677419354838712")
+    code, out, _ = sparkify(capsys, "analytics", "matched_share", "--expected", perturbed, "--warehouse", sample_url)
+    assert (code, out.splitlines()[0]) == (0, "matched_share: matches (1 row)")
+
+
+def test_a_missing_row_fails(capsys, sample_url, perturbed):
+    _edit(perturbed / "plays_by_weekday.csv", "0,Sunday,396\n", "")
+    code, out, _ = sparkify(capsys, "analytics", "plays_by_weekday", "--expected", perturbed, "--warehouse", sample_url)
+    assert code == 1
+    assert "  row count differs: expected 6, got 7\n" in out
+    assert "  row 1: expected ['1', 'Monday', '1014'], got ['0', 'Sunday', '396']\n" in out
+
+
+def test_a_missing_expected_file_is_an_error(capsys, sample_url, perturbed):
+    (perturbed / "top_songs.csv").unlink()
+    code, _, err = sparkify(capsys, "analytics", "top_songs", "--expected", perturbed, "--warehouse", sample_url)
+    assert code == 1
+    assert err == f"Error: Expected result {perturbed / 'top_songs.csv'} does not exist.\n"
+
+
+def test_an_unknown_query_name_suggests_the_closest(capsys, sample_url):
+    code, out, err = sparkify(capsys, "analytics", "top_song", "--warehouse", sample_url)
+    assert code == 2
+    assert out == ""
+    assert err == "Error: No analytics query named 'top_song'. Did you mean 'top_songs'? See `sparkify analytics --list`.\n"
+
+
+# -- output formats, exact, on the tricky source (answers worked out by hand) -------------------
+
+
+def test_format_csv_prints_every_answer(capsys, tricky_url):
+    code, out, err = sparkify(capsys, "analytics", "--format", "csv", "--warehouse", tricky_url)
+    assert (code, err) == (0, "")
+    assert out == "".join(tricky.ANSWERS_CSV[name] for name in sorted(tricky.ANSWERS_CSV))
+
+
+@pytest.mark.parametrize("name", sorted(tricky.ANSWERS_CSV))
+def test_format_csv_one_query(capsys, tricky_url, name):
+    code, out, _ = sparkify(capsys, "analytics", name, "--format", "csv", "--warehouse", tricky_url)
+    assert (code, out) == (0, tricky.ANSWERS_CSV[name])
+
+
+def test_format_json(capsys, tricky_url):
+    code, out, err = sparkify(
+        capsys, "analytics", "plays_per_day", "matched_share", "top_songs", "--format", "json", "--warehouse", tricky_url
+    )
+    assert (code, err) == (0, "")
+    assert out == (
+        '{"query": "plays_per_day", "description": "Plays per calendar day (UTC), split into free and paid plays.", '
+        '"rows": [{"day": "2020-12-31", "plays": 1, "free_plays": 1, "paid_plays": 0}, '
+        '{"day": "2021-01-01", "plays": 2, "free_plays": 1, "paid_plays": 1}, '
+        '{"day": "2021-01-03", "plays": 2, "free_plays": 0, "paid_plays": 2}, '
+        '{"day": "2021-01-04", "plays": 3, "free_plays": 2, "paid_plays": 1}]}\n'
+        '{"query": "matched_share", "description": "The share of plays matched to a known song (song_id not null).", '
+        '"rows": [{"plays": 8, "matched_plays": 5, "matched_share": 0.625}]}\n'
+        '{"query": "top_songs", "description": "The 10 most played songs (plays matched to a known song), '
+        'ties by song_id.", "rows": ['
+        '{"song_id": "SOAAA", "title": "Song A", "artist_name": "Band X", "plays": 1}, '
+        '{"song_id": "SOCCC", "title": "66", "artist_name": "Eight Eight Three", "plays": 1}, '
+        '{"song_id": "SODDD", "title": "4.6", "artist_name": "Eight Eight Three", "plays": 1}, '
+        '{"song_id": "SOEEE", "title": "E", "artist_name": "W", "plays": 1}, '
+        '{"song_id": "SOJJJ", "title": "Float", "artist_name": "F band", "plays": 1}]}\n'
+    )
+    for line in out.splitlines():
+        json.loads(line)
+
+
+# -- compare(), unit by unit --------------------------------------------------------------------
+
+
+def _expect(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "expected.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "same"),
+    [
+        (1.0, "1.0", True),
+        (1.0, "1", True),
+        (1.0, "1.0000000005", True),  # 5e-10 relative: within 1e-9
+        (1.0, "0.9999999995", True),
+        (1.0, "1.000000002", False),  # 2e-9 relative: beyond
+        (1e-12, "1.0000000005e-12", True),  # relative, not absolute
+        (1e-12, "2e-12", False),
+        (0.0, "1e-300", False),
+        (0.0, "0.0", True),
+        (0.1 + 0.2, "0.3", True),
+        (5, "5", True),
+        (5, "6", False),
+        (5, "5.0", False),  # ints exact, as digits
+        (5, "", False),
+        (None, "", True),
+        (None, "0", False),
+        ("abc", "abc", True),
+        ("abc", "abd", False),
+        ("", "", True),
+        (dt.date(2018, 11, 1), "2018-11-01", True),
+        (dt.date(2018, 11, 1), "2018-11-02", False),
+    ],
+)
+def test_compare_one_value(tmp_path, value, expected, same):
+    # a lone empty field is written "" (csv.writer's way), as an empty line would be no row at all
+    path = _expect(tmp_path, "x\n" + (expected or '""') + "\n")
+    diff = compare(Result(["x"], [(value,)]), path, ordered=True)
+    assert (diff == "") is same, diff
+
+
+def test_compare_ordered_rows_must_be_in_order(tmp_path):
+    path = _expect(tmp_path, "n,name\n2,b\n1,a\n")
+    result = Result(["n", "name"], [(1, "a"), (2, "b")])
+    assert compare(result, path, ordered=True) == (
+        "  row 1: expected ['2', 'b'], got ['1', 'a']\n  row 2: expected ['1', 'a'], got ['2', 'b']"
+    )
+    assert compare(result, path, ordered=False) == ""
+
+
+def test_compare_takes_the_order_from_the_query(tmp_path):
+    path = _expect(tmp_path, "n\n10\n9\n")
+    result = Result(["n"], [(9,), (10,)])
+    assert compare(result, path, query=Query("q", "", ordered=False, sql="")) == ""
+    assert compare(result, path, query=Query("q", "", ordered=True, sql="")) != ""
+    assert compare(result, path) != "", "with no query, rows are compared in order"
+
+
+def test_compare_unordered_still_counts_duplicates(tmp_path):
+    path = _expect(tmp_path, "n\n1\n1\n2\n")
+    assert compare(Result(["n"], [(2,), (1,), (2,)]), path, ordered=False) != ""
+    assert compare(Result(["n"], [(2,), (1,), (1,)]), path, ordered=False) == ""
+
+
+def test_compare_column_mismatch(tmp_path):
+    path = _expect(tmp_path, "a,b\n1,2\n")
+    assert compare(Result(["a", "c"], [(1, 2)]), path) == "columns differ: expected ['a', 'b'], got ['a', 'c']"
+    assert compare(Result(["b", "a"], [(2, 1)]), path).startswith("columns differ")
+
+
+def test_compare_row_count(tmp_path):
+    path = _expect(tmp_path, "a\n1\n2\n")
+    assert compare(Result(["a"], [(1,)]), path) == "  row count differs: expected 2, got 1"
+    assert compare(Result(["a"], []), _expect(tmp_path, "a\n")) == ""
+
+
+def test_compare_missing_file(tmp_path):
+    with pytest.raises(SparkifyError, match="does not exist"):
+        compare(Result(["a"], [(1,)]), tmp_path / "nope.csv")
+
+
+def test_compare_empty_file(tmp_path):
+    path = _expect(tmp_path, "")
+    assert "needs a header row" in compare(Result(["a"], []), path)
+
+
+def test_compare_long_diffs_are_cut_at_twenty(tmp_path):
+    path = _expect(tmp_path, "a\n" + "".join(f"{i}\n" for i in range(30)))
+    diff = compare(Result(["a"], [(i + 1,) for i in range(30)]), path, ordered=True)
+    lines = diff.splitlines()
+    assert len(lines) == 21
+    assert lines[0] == "  row 1: expected ['0'], got ['1']"
+    assert lines[-1] == "  ... and 10 more differences"
+
+
+def test_a_description_spanning_several_header_lines_is_joined():
+    from sparkify.analytics import catalog
+
+    assert catalog()["level_split"].description == (
+        "Free vs paid: plays at each level (the level of the play), distinct users who played at it, and "
+        "the level's share of all plays."
+    )
+    assert all(q.description and "order:" not in q.description for q in catalog().values())
+
+
+def test_blank_lines_in_an_expected_csv_are_not_rows(tmp_path):
+    from sparkify.analytics import Result, compare
+
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,x\n\n2,y\n\n")
+    assert compare(Result(["a", "b"], [(1, "x"), (2, "y")]), path, ordered=True) == ""

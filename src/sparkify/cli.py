@@ -14,6 +14,7 @@ import click
 
 from sparkify import __version__
 from sparkify.errors import CheckFailed, ConfigError, SparkifyError
+from sparkify.sources.s3 import DEFAULT_CONCURRENCY
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -66,14 +67,41 @@ def redshift_options(f: Callable) -> Callable:
     return f
 
 
+SOURCE_FLAGS = ("source", "song_source", "log_source", "s3_endpoint", "s3_concurrency")
+
+
 def source_options(f: Callable) -> Callable:
-    return click.option(
+    """--source and its companions; the command receives them as one dict, ``source_flags``."""
+
+    @click.option(
         "--source",
         "-s",
-        metavar="PATH",
-        help="Folder holding song_data/ and log_data/ (for Redshift: s3://bucket/prefix). Default: the sample "
-        "shipped in data/. Env SPARKIFY_SOURCE.",
-    )(f)
+        metavar="PATH|URI",
+        help="Folder or s3://bucket/prefix holding song_data/ and log_data/ (Redshift: s3:// only). Default: "
+        "the sample shipped in data/. Env SPARKIFY_SOURCE.",
+    )
+    @click.option(
+        "--song-source", metavar="PATH|URI", help="Where the song files are, if not in <source>/song_data/. "
+        "Env SPARKIFY_SONG_SOURCE.",
+    )
+    @click.option(
+        "--log-source", metavar="PATH|URI", help="Where the log files are, if not in <source>/log_data/. "
+        "Env SPARKIFY_LOG_SOURCE.",
+    )
+    @click.option(
+        "--s3-endpoint", metavar="URL", help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: "
+        "AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. Env SPARKIFY_S3_ENDPOINT.",
+    )
+    @click.option(
+        "--s3-concurrency", type=int, metavar="N", help=f"S3 objects read at once (default {DEFAULT_CONCURRENCY}). "
+        "Env SPARKIFY_S3_CONCURRENCY.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        kwargs["source_flags"] = {name: kwargs.pop(name) for name in SOURCE_FLAGS}
+        return f(*args, **kwargs)
+
+    return wrapper
 
 
 def max_errors_option(f: Callable) -> Callable:
@@ -103,18 +131,27 @@ def _settings(**flags: Any):
     return load_settings(flags)
 
 
-def _source(settings) -> str:
+def _source(settings):
+    """The Source the settings name; the shipped sample when none is given."""
     from sparkify.config import default_source
+    from sparkify.sources import open_source
 
-    if settings.source:
-        return settings.source
-    found = default_source()
-    if found is None:
-        raise ConfigError(
-            "No --source given and the shipped sample (data/sparkify-sample) was not found. "
-            "Pass --source PATH or set SPARKIFY_SOURCE."
-        )
-    return str(found)
+    location = settings.source
+    if location is None and not (settings.song_source and settings.log_source):
+        found = default_source()
+        if found is None:
+            raise ConfigError(
+                "No --source given and the shipped sample (data/sparkify-sample) was not found. "
+                "Pass --source PATH or set SPARKIFY_SOURCE."
+            )
+        location = str(found)
+    return open_source(
+        location,
+        song_source=settings.song_source,
+        log_source=settings.log_source,
+        s3_endpoint=settings.s3_endpoint,
+        s3_concurrency=settings.s3_concurrency,
+    )
 
 
 def _connect(settings):
@@ -175,7 +212,7 @@ def full_refresh_option(f: Callable) -> Callable:
     help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
 )
 @common_options
-def run_cmd(source, warehouse, schema, wait, iam_role, region, max_errors, full_refresh, report_path):
+def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh, report_path):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
@@ -186,6 +223,7 @@ def run_cmd(source, warehouse, schema, wait, iam_role, region, max_errors, full_
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh --report report.html
+      sparkify run --source s3://my-bucket/sparkify
       sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
       sparkify run --warehouse redshift://me@cluster.example:5439/dev \\
           --source s3://bucket/sparkify --iam-role arn:aws:iam::123456789012:role/redshift-s3
@@ -193,7 +231,7 @@ def run_cmd(source, warehouse, schema, wait, iam_role, region, max_errors, full_
     from sparkify import pipeline
 
     settings = _settings(
-        source=source, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
+        **source_flags, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
         max_errors=max_errors,
     )
     src = _source(settings)
@@ -241,7 +279,7 @@ def create_tables_cmd(warehouse, schema, wait):
 @max_errors_option
 @full_refresh_option
 @common_options
-def stage_cmd(source, warehouse, schema, wait, iam_role, region, max_errors, full_refresh):
+def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh):
     """Load the source's new and changed song and log files into the staging tables.
 
     \b
@@ -251,7 +289,7 @@ def stage_cmd(source, warehouse, schema, wait, iam_role, region, max_errors, ful
     from sparkify import pipeline
 
     settings = _settings(
-        source=source, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
+        **source_flags, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
         max_errors=max_errors,
     )
     src = _source(settings)
@@ -312,7 +350,7 @@ def check_cmd(warehouse, schema, wait):
 @redshift_options
 @max_errors_option
 @common_options
-def sql_cmd(steps, engine, source, warehouse, schema, wait, iam_role, region, max_errors):
+def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, region, max_errors):
     """Print the statements each STEP runs on an engine, without connecting to anything.
 
     STEP is create-tables, stage, transform or check (default: all four, in order). Review the
@@ -329,7 +367,7 @@ def sql_cmd(steps, engine, source, warehouse, schema, wait, iam_role, region, ma
     from sparkify.warehouse import engine_of, offline
 
     settings = _settings(
-        source=source, warehouse=warehouse, schema=schema, iam_role=iam_role, region=region, max_errors=max_errors
+        **source_flags, warehouse=warehouse, schema=schema, iam_role=iam_role, region=region, max_errors=max_errors
     )
     chosen = steps or pipeline.STEPS
     for step in chosen:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sparkify.errors import ConfigError
+from sparkify.sources.s3 import DEFAULT_CONCURRENCY
 
 CONFIG_FILE = "sparkify.toml"
 ENV_PREFIX = "SPARKIFY_"
@@ -30,6 +31,15 @@ class Settings(BaseModel):
 
     source: str | None = None
     """Folder (or s3:// prefix) holding song_data/ and log_data/. Default: the shipped sample."""
+    song_source: str | None = None
+    """Folder (or s3:// prefix) of the song files, when they are not in <source>/song_data/."""
+    log_source: str | None = None
+    """Folder (or s3:// prefix) of the log files, when they are not in <source>/log_data/."""
+    s3_endpoint: str | None = None
+    """URL of an S3-compatible endpoint (MinIO, a local moto server). Default: boto3's own setting,
+    AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS."""
+    s3_concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=1024)
+    """How many S3 objects are read at once (tens of thousands of tiny song objects are latency-bound)."""
     warehouse: str = DEFAULT_WAREHOUSE
     """duckdb:///file.duckdb, a bare *.duckdb path, postgresql://... or redshift://..."""
     schema_name: str | None = Field(default=None, alias="schema")

@@ -23,6 +23,7 @@ import json
 import math
 import re
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -218,12 +219,11 @@ class JsonReader:
         out = None
         size = 0
         members: list[tuple[str, int]] = []
-        workers = getattr(source, "max_concurrency", 1)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            # Local files are read in order on this thread (threads only add GIL contention for
-            # tiny files); remote sources read many objects at once.
-            contents = map(source.read_bytes, files) if workers <= 1 else pool.map(source.read_bytes, files)
-            for f, data in zip(files, contents):
+        # Closing the reads (on an error here or in a read) cancels those still queued.
+        with closing(_read_all(source, files)) as contents:
+            for f, data in contents:
+                if isinstance(data, CorruptFileError):
+                    raise data
                 if data and not data.endswith(b"\n"):
                     data += b"\n"
                 if len(data) >= SMALL_FILE:
@@ -256,15 +256,13 @@ class JsonReader:
         result = ReadResult(kind, table, precise=True)
         known = {c.source for c in spec.record_columns}
         clean = self.spool_dir / f"{kind}-clean.ndjson"
-        with open(clean, "w", encoding="utf-8") as out:
-            for f in files:
+        with open(clean, "w", encoding="utf-8") as out, closing(_read_all(source, files)) as contents:
+            for f, data in contents:
                 count = FileCount()
                 result.files[f.name] = count
-                try:
-                    data = source.read_bytes(f)
-                except CorruptFileError as exc:
+                if isinstance(data, CorruptFileError):
                     count.read = count.rejected = 1
-                    result.rejects.append(Reject(f.name, None, None, f"cannot be read: {exc}"))
+                    result.rejects.append(Reject(f.name, None, None, f"cannot be read: {data}"))
                     continue
                 for line_no, raw, record, problem in _records(kind, data):
                     count.read += 1
@@ -319,6 +317,32 @@ def drop_result(con, table: str) -> None:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _read_all(source: Source, files: list[SourceFile]):
+    """Yield ``(file, its bytes or the CorruptFileError reading it raised)`` in the order of ``files``.
+
+    A source with ``max_concurrency`` > 1 (a remote one) is read that many files at once from a
+    thread pool; local files are read one by one on this thread (threads only add GIL contention for
+    tiny files). Any other error propagates; closing the generator cancels the reads still queued.
+    """
+
+    def read(f: SourceFile) -> bytes | CorruptFileError:
+        try:
+            return source.read_bytes(f)
+        except CorruptFileError as exc:
+            return exc
+
+    workers = getattr(source, "max_concurrency", 1)
+    if workers <= 1:
+        for f in files:
+            yield f, read(f)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sparkify-read")
+    try:
+        yield from zip(files, pool.map(read, files))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 GLOB_CHARS = frozenset("*?[]{}")

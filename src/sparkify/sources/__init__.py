@@ -1,8 +1,9 @@
-"""Where raw JSON comes from: a local folder (or, later, S3). Sources list and read files; they know
-nothing of tables or SQL.
+"""Where raw JSON comes from: a local folder or an ``s3://bucket/prefix``. Sources list and read
+files; they know nothing of tables or SQL.
 
 A source root holds ``song_data/`` (one JSON object per file, ``TR*.json``) and ``log_data/`` (one
-newline-delimited JSON file per day). Files may be gzip-compressed (``.json.gz``).
+newline-delimited JSON file per day); either may instead be given a place of its own. Files may be
+gzip-compressed (``.json.gz``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,12 @@ class SourceFile:
 
 
 class Source(Protocol):
-    """A place that lists and reads the input files of each kind."""
+    """A place that lists and reads the input files of each kind.
+
+    A source may also have ``max_concurrency: int``: how many files the reader reads at once from
+    threads (remote sources; ``read_bytes`` must then be thread-safe). Without it, files are read one
+    after another.
+    """
 
     description: str
 
@@ -65,13 +71,53 @@ def decompress(name: str, data: bytes) -> bytes:
     return data
 
 
-def open_source(location: str | Path) -> Source:
-    """The source for a local folder (``s3://`` sources come with the S3 support)."""
-    text = str(location)
-    if text.startswith("s3://"):
+def open_source(
+    location: str | Path | None = None,
+    *,
+    song_source: str | Path | None = None,
+    log_source: str | Path | None = None,
+    s3_endpoint: str | None = None,
+    s3_concurrency: int | None = None,
+) -> Source:
+    """The source at ``location``: a local folder or ``s3://bucket/prefix``, each holding song_data/
+    and log_data/.
+
+    ``song_source`` / ``log_source`` take that kind of file from another folder or prefix (with both,
+    ``location`` may be None). All three must be local, or all ``s3://``. ``s3_endpoint`` and
+    ``s3_concurrency`` apply to S3 only. Raises ConfigError when the combination makes no sense.
+    """
+    given = {
+        "--source": location,
+        "--song-source": song_source,
+        "--log-source": log_source,
+    }
+    given = {flag: str(value) for flag, value in given.items() if value is not None and str(value) != ""}
+    if "--source" not in given and not ("--song-source" in given and "--log-source" in given):
         from sparkify.errors import ConfigError
 
-        raise ConfigError(f"S3 sources are not supported yet: {text}. Use a local folder.")
+        raise ConfigError("No source given: pass --source, or both --song-source and --log-source.")
+    remote = {flag for flag, value in given.items() if value.startswith("s3://")}
+    if remote and remote != set(given):
+        from sparkify.errors import ConfigError
+
+        shown = ", ".join(f"{flag} {value}" for flag, value in given.items())
+        raise ConfigError(f"Mixed sources ({shown}): give all local folders or all s3:// URIs.")
+    if remote:
+        from sparkify.sources.s3 import DEFAULT_CONCURRENCY, S3Source, parse_s3_uri
+
+        bucket, prefix = parse_s3_uri(given.get("--source") or given["--song-source"])
+        return S3Source(
+            bucket,
+            prefix,
+            song_prefix=given.get("--song-source"),
+            log_prefix=given.get("--log-source"),
+            endpoint_url=s3_endpoint,
+            max_concurrency=s3_concurrency or DEFAULT_CONCURRENCY,
+        )
     from sparkify.sources.local import LocalSource
 
-    return LocalSource(Path(text))
+    return LocalSource(
+        Path(given["--source"]) if "--source" in given else None,
+        song_dir=Path(given["--song-source"]) if "--song-source" in given else None,
+        log_dir=Path(given["--log-source"]) if "--log-source" in given else None,
+    )

@@ -1,0 +1,294 @@
+"""A source in Amazon S3 (or any S3-compatible store): ``s3://bucket/prefix``.
+
+The prefix holds ``song_data/`` and ``log_data/`` like a local source folder; either kind may instead
+come from its own prefix, in the same or another bucket. Objects are listed with the
+``list_objects_v2`` paginator and read with one shared boto3 client: clients are thread-safe, and the
+reader calls :meth:`S3Source.read_bytes` from :attr:`S3Source.max_concurrency` threads at once
+(tens of thousands of tiny song objects are latency-bound, not bandwidth-bound).
+
+Credentials and region come from the standard AWS chain (environment, ``~/.aws``, instance role) and
+are never printed. The endpoint is boto3's own setting (``AWS_ENDPOINT_URL_S3`` /
+``AWS_ENDPOINT_URL``) unless ``endpoint_url`` (``--s3-endpoint``) is given.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from sparkify.errors import ConfigError, SourceError
+from sparkify.sources import FOLDERS, Kind, SourceFile, decompress
+
+SUFFIXES = (".json", ".json.gz")
+"""The object keys that are input files; anything else under a prefix is ignored."""
+
+DEFAULT_CONCURRENCY = 32
+"""How many objects are read at once by default. See benchmarks/bench_s3.py."""
+
+KIND_NAMES = {"songs": "song", "events": "log"}
+KIND_FLAGS = {"songs": "--song-source", "events": "--log-source"}
+
+LIST_FANOUT = 16
+"""A listing is split into this many "folders" listed at once, when the keys form a tree that deep."""
+
+LIST_DEPTH = 3
+"""How many folder levels below a prefix are looked at to split its listing."""
+
+LIST_PAGE_SIZE: int | None = None
+"""Keys per listing page; None is S3's own (1,000). Tests make it small to cross page boundaries."""
+
+NEARBY = 8
+"""How many neighbouring names an "empty prefix" error shows."""
+
+NEARBY_LEVELS = 3
+"""How many parent "folders" an "empty prefix" error looks in for that hint."""
+
+CREDENTIALS_HINT = "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`."
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix/`` -> ``("bucket", "some/prefix")``. Raises ConfigError if malformed."""
+    if not uri.startswith("s3://"):
+        raise ConfigError(f"Not an S3 URI: {uri!r}. Write s3://bucket/prefix.")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    if not bucket or not all(c.isalnum() or c in ".-_" for c in bucket):
+        raise ConfigError(f"Invalid S3 URI {uri!r}: no valid bucket name. Write s3://bucket/prefix.")
+    return bucket, prefix.strip("/")
+
+
+def _folder(prefix: str) -> str:
+    """A key prefix that matches only keys inside the "folder": ``a/b`` -> ``a/b/``; root stays ``""``."""
+    prefix = prefix.strip("/")
+    return prefix + "/" if prefix else ""
+
+
+class S3Source:
+    """Objects under ``s3://bucket/prefix/song_data/`` and ``.../log_data/`` (``*.json``, ``*.json.gz``).
+
+    Args:
+        bucket: the bucket of the source root.
+        prefix: the key prefix that holds ``song_data/`` and ``log_data/`` ("" for the bucket root).
+        song_prefix: where the song objects are instead: a key prefix in ``bucket``, or a full
+            ``s3://other-bucket/prefix`` URI.
+        log_prefix: the same for the log objects.
+        endpoint_url: an S3-compatible endpoint (e.g. ``http://127.0.0.1:9000``); default: boto3's own
+            setting, from ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` or AWS itself.
+        max_concurrency: how many objects are read at once (and the size of the connection pool).
+        client: a ready boto3 S3 client to use instead of making one.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        song_prefix: str | None = None,
+        log_prefix: str | None = None,
+        endpoint_url: str | None = None,
+        max_concurrency: int = DEFAULT_CONCURRENCY,
+        client: Any = None,
+    ):
+        if max_concurrency < 1:
+            raise ConfigError(f"Invalid S3 concurrency {max_concurrency}: it must be at least 1.")
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.max_concurrency = max_concurrency
+        """How many objects the reader reads at once."""
+        self.locations: dict[str, tuple[str, str]] = {}
+        """Kind -> (bucket, key prefix ending in "/" or empty) where that kind's objects are."""
+        self.overridden = {"songs": song_prefix is not None, "events": log_prefix is not None}
+        for kind, override in (("songs", song_prefix), ("events", log_prefix)):
+            if override is None:
+                self.locations[kind] = (bucket, _folder(f"{self.prefix}/{FOLDERS[kind]}"))
+            elif override.startswith("s3://"):
+                other_bucket, other_prefix = parse_s3_uri(override)
+                self.locations[kind] = (other_bucket, _folder(other_prefix))
+            else:
+                self.locations[kind] = (bucket, _folder(override))
+        if song_prefix is None and log_prefix is None:
+            self.description = f"s3://{bucket}/{self.prefix}".rstrip("/")
+        else:
+            self.description = " and ".join(f"s3://{b}/{p}" for b, p in self.locations.values())
+        self.client = client if client is not None else _make_client(endpoint_url, max_concurrency)
+
+    # -- the Source protocol ----------------------------------------------------------------------
+
+    def list(self, kind: Kind) -> list[SourceFile]:
+        """Every ``.json`` / ``.json.gz`` object of that kind, sorted by name.
+
+        Raises SourceError if the bucket is missing or unreadable, or if there is no such object:
+        an empty prefix is almost always a typo, never an input worth loading as nothing.
+        """
+        bucket, prefix = self.locations[kind]
+        try:
+            objects = self._list_objects(bucket, prefix)
+        except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
+            self._raise(exc, bucket, f"s3://{bucket}/{prefix}")
+        files = [
+            SourceFile(f"s3://{bucket}/{obj['Key']}", obj["Size"], obj["ETag"].strip('"'), None)
+            for obj in objects
+            if obj["Key"].endswith(SUFFIXES)
+        ]
+        if not files:
+            raise SourceError(self._empty_message(kind, bucket, prefix))
+        files.sort(key=lambda f: f.name)
+        return files
+
+    def _list_objects(self, bucket: str, prefix: str) -> list[dict]:
+        """Every object under ``prefix``, listed in parallel where the keys form a tree.
+
+        A listing is a chain of 1,000-key pages, one request after another. So the "folders" under
+        ``prefix`` (``song_data/A/``, ``song_data/A/B/``, ...) are found level by level with
+        ``Delimiter="/"``, until there are :data:`LIST_FANOUT` of them or :data:`LIST_DEPTH` levels;
+        then each folder's chain is listed on a thread of its own. At every level a key is either
+        directly in the folder or in exactly one subfolder, so nothing is listed twice or missed.
+        """
+        objects: list[dict] = []
+        folders = [prefix]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, LIST_FANOUT)) as pool:
+            for _ in range(LIST_DEPTH):
+                if len(folders) >= LIST_FANOUT:
+                    break
+                subfolders: list[str] = []
+                for contents, below in pool.map(lambda p: self._list_pages(bucket, p, "/"), folders):
+                    objects += contents
+                    subfolders += below
+                folders = subfolders
+            for contents, _ in pool.map(lambda p: self._list_pages(bucket, p, None), folders):
+                objects += contents
+        return objects
+
+    def _list_pages(self, bucket: str, prefix: str, delimiter: str | None) -> tuple[list[dict], list[str]]:
+        """All pages of one listing: (objects, subfolder prefixes when ``delimiter`` is given)."""
+        params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+        if delimiter:
+            params["Delimiter"] = delimiter
+        if LIST_PAGE_SIZE:
+            params["PaginationConfig"] = {"PageSize": LIST_PAGE_SIZE}
+        objects: list[dict] = []
+        folders: list[str] = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(**params):
+            objects += page.get("Contents", ())
+            folders += [p["Prefix"] for p in page.get("CommonPrefixes", ())]
+        return objects, folders
+
+    def read_bytes(self, file: SourceFile) -> bytes:
+        """The object's content, gunzipped if it is a ``.gz``. Safe to call from many threads."""
+        bucket, _, key = file.name[len("s3://") :].partition("/")
+        try:
+            data = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
+            self._raise(exc, bucket, file.name, listed=True)
+        return decompress(file.name, data)
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def _empty_message(self, kind: str, bucket: str, prefix: str) -> str:
+        what = f"No {KIND_NAMES[kind]} objects (*.json or *.json.gz) under s3://{bucket}/{prefix}"
+        if self.overridden[kind]:
+            fix = f"Check {KIND_FLAGS[kind]}."
+        else:
+            fix = (
+                f"Check --source: it must be the prefix that holds {FOLDERS['songs']}/ and "
+                f"{FOLDERS['events']}/ (or pass {KIND_FLAGS[kind]})."
+            )
+        return f"{what}{self._nearby(bucket, prefix)}. {fix}"
+
+    def _nearby(self, bucket: str, prefix: str) -> str:
+        """A hint for an empty prefix: what the nearest non-empty parent "folder" holds
+        (``; s3://b/data/ holds song_data/, logs/``). Costs a request or two, only on this error path."""
+        parent = prefix.rstrip("/")
+        for _ in range(NEARBY_LEVELS):
+            if not parent:
+                break
+            parent = parent.rpartition("/")[0]
+            folder = _folder(parent)
+            try:
+                page = self.client.list_objects_v2(Bucket=bucket, Prefix=folder, Delimiter="/", MaxKeys=NEARBY)
+            except Exception:  # noqa: BLE001 -- only a hint: the error that matters is the empty prefix
+                return ""
+            names = [p["Prefix"][len(folder) :] for p in page.get("CommonPrefixes", ())]
+            names += [o["Key"][len(folder) :] for o in page.get("Contents", ())]
+            if names:
+                more = ", ..." if page.get("IsTruncated") else ""
+                return f"; s3://{bucket}/{folder} holds {', '.join(sorted(names)[:NEARBY])}{more}"
+        return f"; bucket {bucket} is empty" if not parent else ""
+
+    def _raise(self, exc: Exception, bucket: str, where: str, *, listed: bool = False) -> NoReturn:
+        """Raise the SourceError for a botocore error; re-raise anything else as it is."""
+        error = s3_error(exc, bucket, where, endpoint=self.client.meta.endpoint_url, listed=listed)
+        if error is None:
+            raise exc
+        raise error from exc
+
+
+def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> SourceError | None:
+    """The one-line :class:`SourceError` for a botocore exception, naming ``where`` (an s3:// URI);
+    None for any other exception. Every S3 failure is mapped here, and only here.
+
+    ``listed`` says the object was just listed, so "no such key" means it vanished since. No message
+    holds a credential: none is ever sent to S3, and server messages are used only for unknown codes.
+    """
+    from botocore import exceptions as bce
+
+    if isinstance(exc, bce.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket":
+            return SourceError(f"Bucket {bucket} does not exist (reading {where}). Check --source and the AWS account.")
+        if code in ("NoSuchKey", "404", "NotFound") and listed:
+            return SourceError(
+                f"{where} was listed but is gone: it was deleted while sparkify read it. Nothing was "
+                "loaded; run again."
+            )
+        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"):
+            return SourceError(f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}")
+        if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
+            need = "s3:GetObject on it" if listed else f"s3:ListBucket on bucket {bucket}"
+            return SourceError(f"Access denied to {where} ({code or status}): the AWS credentials need {need}.")
+        message = str(error.get("Message") or "").splitlines()[0:1]
+        detail = f": {message[0]}" if message else ""
+        return SourceError(f"S3 error {code or status} reading {where}{detail}.")
+    if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError, bce.CredentialRetrievalError)):
+        return SourceError(f"No usable AWS credentials to read {where}. {CREDENTIALS_HINT}")
+    if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ProxyConnectionError)):
+        return SourceError(
+            f"Cannot connect to S3 at {_show_endpoint(endpoint)} to read {where}. Check --s3-endpoint, "
+            "AWS_ENDPOINT_URL and the network."
+        )
+    if isinstance(exc, (bce.ReadTimeoutError, bce.ConnectionClosedError, bce.ResponseStreamingError)):
+        return SourceError(f"S3 at {_show_endpoint(endpoint)} dropped the connection reading {where}. Run again.")
+    if isinstance(exc, bce.BotoCoreError):
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return SourceError(f"Cannot read {where}: {first}.")
+    return None
+
+
+def _show_endpoint(endpoint: str) -> str:
+    """The endpoint's scheme, host and port: never any user:password part of the URL."""
+    if not endpoint:
+        return "its default endpoint"
+    parts = urlsplit(endpoint)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
+
+
+def _make_client(endpoint_url: str | None, max_concurrency: int):
+    """One S3 client for every thread, its connection pool as large as the concurrency."""
+    try:
+        import boto3
+        from botocore.config import Config
+    except ImportError as exc:
+        raise ConfigError("S3 sources need boto3: pip install 'sparkify[aws]'") from exc
+    config = Config(max_pool_connections=max_concurrency)
+    try:
+        # A session of our own: boto3's default session is not safe to share between threads.
+        return boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)
+    except ValueError as exc:  # botocore: "Invalid endpoint: ..."
+        where = "--s3-endpoint" if endpoint_url else "AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3"
+        raise ConfigError(f"The S3 endpoint from {where} is not a valid URL. Give one like http://127.0.0.1:9000.") from exc
+    except Exception as exc:  # noqa: BLE001 -- e.g. an unknown AWS_PROFILE or a malformed ~/.aws/config
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"Cannot set up the S3 client: {first}. Check AWS_PROFILE and ~/.aws/config.") from exc

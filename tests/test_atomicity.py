@@ -16,28 +16,41 @@ import pytest
 from sparkify import pipeline
 from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from sparkify.warehouse import connect
+from tests.conftest import TEST_ENGINES
 from tests.helpers.fixtures import event, song, write_source
 
 TABLES = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)] + ["load_files", "load_errors"]
 
 
 def snapshot(wh) -> dict:
-    return {name: sorted(wh.query(f'select * from "{name}"')[1], key=repr) for name in TABLES}
+    return {name: sorted(wh.query(f"select * from {wh.qualified(name)}")[1], key=repr) for name in TABLES}
+
+
+@pytest.fixture(params=TEST_ENGINES)
+def target(request, tmp_path):
+    """(url, schema) of a fresh warehouse of each engine under test."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path}/w.duckdb", None
+    return request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
+
+
+def open_target(target):
+    url, schema = target
+    return connect(url, schema=schema)
 
 
 @pytest.fixture
-def loaded(tmp_path):
+def loaded(tmp_path, target):
     """A warehouse after one successful run, and a source with a new day added since."""
     src = write_source(
         tmp_path / "src", [event(ts=1541105830796 + i, itemInSession=i) for i in range(20)], [song()]
     )
-    db = tmp_path / "w.duckdb"
-    with connect(str(db)) as wh:
+    with open_target(target) as wh:
         pipeline.run(wh, src)
         before = snapshot(wh)
     day2 = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
     day2.write_text("".join(json.dumps(event(ts=1541200000000 + i, itemInSession=i, sessionId=77, userId="9")) + "\n" for i in range(10)))
-    return src, db, before
+    return src, target, before
 
 
 def boom(*args, **kwargs):
@@ -46,7 +59,7 @@ def boom(*args, **kwargs):
 
 @pytest.mark.parametrize("where", ["reading", "publishing staging", "transforming", "recording the run"])
 def test_an_exception_at_any_step_changes_nothing(loaded, monkeypatch, where):
-    src, db, before = loaded
+    src, target, before = loaded
     if where == "reading":
         import sparkify.reader as reader
 
@@ -71,12 +84,12 @@ def test_an_exception_at_any_step_changes_nothing(loaded, monkeypatch, where):
             return real_insert(self, table, values)
 
         monkeypatch.setattr(pipeline.Warehouse, "insert_row", insert_row)
-    with connect(str(db)) as wh:
+    with open_target(target) as wh:
         with pytest.raises(RuntimeError, match="injected failure"):
             pipeline.run(wh, src)
         assert snapshot(wh) == before
     monkeypatch.undo()
-    with connect(str(db)) as wh:
+    with open_target(target) as wh:
         report = pipeline.run(wh, src)
         assert report.rows["songplays"] == 30 and not report.checks_failed
 
@@ -88,7 +101,7 @@ SCRIPT = textwrap.dedent(
     from sparkify.warehouse import connect
     from sparkify.warehouse.base import Warehouse
 
-    src, db, where, marker = sys.argv[1:5]
+    src, url, schema, where, marker = sys.argv[1:6]
 
     def pause():
         pathlib.Path(marker).write_text("here")
@@ -108,7 +121,7 @@ SCRIPT = textwrap.dedent(
             return real(self, name)
         Warehouse.statement = statement
 
-    with connect(db) as wh:
+    with connect(url, schema=schema or None) as wh:
         pipeline.run(wh, src)
     """
 )
@@ -116,10 +129,11 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.parametrize("where", ["stage", "transform"])
 def test_sigkill_mid_step_changes_nothing(loaded, tmp_path, where):
-    src, db, before = loaded
+    src, target, before = loaded
     marker = tmp_path / "marker"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(src), str(db), where, str(marker)], env=env)
+    url, schema = target
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(src), url, schema or "", where, str(marker)], env=env)
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
@@ -132,7 +146,7 @@ def test_sigkill_mid_step_changes_nothing(loaded, tmp_path, where):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
-    with connect(str(db)) as wh:
+    with open_target(target) as wh:
         assert snapshot(wh) == before
         report = pipeline.run(wh, src)
         assert report.rows["songplays"] == 30 and not report.checks_failed
@@ -141,7 +155,7 @@ def test_sigkill_mid_step_changes_nothing(loaded, tmp_path, where):
 def test_transient_errors_are_retried_and_terminal_ones_are_not(loaded, monkeypatch):
     from sparkify.errors import TransientWarehouseError, WarehouseError
 
-    src, db, before = loaded
+    src, target, before = loaded
     monkeypatch.setattr(pipeline, "RETRY_DELAY", 0.0)
     calls = {"n": 0}
     real = pipeline._transform
@@ -153,7 +167,7 @@ def test_transient_errors_are_retried_and_terminal_ones_are_not(loaded, monkeypa
             raise TransientWarehouseError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(pipeline, "_transform", flaky)
-    with connect(str(db)) as wh:
+    with open_target(target) as wh:
         report = pipeline.run(wh, src)
         assert calls["n"] == 3
         assert report.rows["songplays"] == 30
@@ -165,7 +179,7 @@ def test_transient_errors_are_retried_and_terminal_ones_are_not(loaded, monkeypa
 
     calls["n"] = 0
     monkeypatch.setattr(pipeline, "_transform", terminal)
-    with connect(str(db)) as wh:
+    with open_target(target) as wh:
         with pytest.raises(WarehouseError, match="permission denied"):
             pipeline.run(wh, src, full_refresh=True)
     assert calls["n"] == 1

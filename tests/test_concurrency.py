@@ -62,3 +62,36 @@ def test_two_runs_at_once_never_duplicate(tmp_path):
     with connect(str(db)) as wh:
         assert wh.query("select count(*), count(distinct songplay_id) from songplays")[1] == [(50, 50)]
         assert wh.query("select count(*) from staging_events")[1] == [(50,)]
+
+
+def test_postgres_no_wait_fails_and_wait_queues(tmp_path, postgres_url, pg_schema):
+    src = source(tmp_path)
+    holder = connect(postgres_url, schema=pg_schema)  # holds the schema's advisory lock
+    try:
+        proc = sparkify("run", "-q", "--no-wait", "-s", str(src), "-w", postgres_url, "--schema", pg_schema)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 1
+        assert err.strip() == (
+            f"Error: Another sparkify process is using schema {pg_schema} of {postgres_url}. "
+            "Wait for it to finish, or run with --wait to queue behind it."
+        )
+        proc = sparkify("run", "-s", str(src), "-w", postgres_url, "--schema", pg_schema)
+        time.sleep(2)
+        assert proc.poll() is None, "the second process must wait while the first holds the schema"
+    finally:
+        holder.close()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Waiting for another sparkify process using schema" in err
+
+
+def test_postgres_two_runs_at_once_never_duplicate(tmp_path, postgres_url, pg_schema):
+    src = source(tmp_path)
+    procs = [sparkify("run", "-q", "-s", str(src), "-w", postgres_url, "--schema", pg_schema) for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    with connect(postgres_url, schema=pg_schema) as wh:
+        assert wh.query("select count(*), count(distinct songplay_id) from songplays")[1] == [(50, 50)]
+        assert wh.query("select count(*) from staging_events")[1] == [(50,)]
+        assert wh.query("select count(*) from load_runs where status = 'succeeded'")[1] == [(2,)]

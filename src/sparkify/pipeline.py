@@ -319,9 +319,12 @@ def _load(
     rows: dict[str, int] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="sparkify-spool-") as spool:
-            # 1. read and check everything before writing anything
+            # 1. list every place first (a wrong place fails before anything is read), then read
+            #    and check everything before writing anything
             for kind in KINDS:
-                plan = report.plans[kind] = _plan(wh, src, kind, full_refresh)
+                report.plans[kind] = _plan(wh, src, kind, full_refresh)
+            for kind in KINDS:
+                plan = report.plans[kind]
                 task = f"stage {kind}"
                 progress.start(task, len(plan.to_read))
                 reader = JsonReader(reader_con, Path(spool) / kind, progress=lambda n, t=task: progress.advance(t, n))

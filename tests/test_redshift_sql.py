@@ -259,5 +259,5 @@ def test_an_unreachable_cluster_is_one_line_without_the_password():
     assert str(err.value) == (
         "Cannot connect to Redshift at redshift://admin:***@127.0.0.1:9/dev: communication error: "
         "Connection refused. Check the URL, that the server is running, and the password "
-        "(in the URL or PGPASSWORD)."
+        "(in the URL, SPARKIFY_REDSHIFT_PASSWORD or PGPASSWORD)."
     )

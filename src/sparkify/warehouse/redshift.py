@@ -67,7 +67,7 @@ class RedshiftWarehouse(PostgresWarehouse):
     default_port: ClassVar[int] = 5439
     label: ClassVar[str] = "Redshift"
     extra: ClassVar[str] = "redshift"
-    password_from: ClassVar[str] = "the URL or PGPASSWORD"
+    password_from: ClassVar[str] = "the URL, SPARKIFY_REDSHIFT_PASSWORD or PGPASSWORD"
 
     merge_keys: ClassVar[dict[str, tuple[str, ...]]] = {
         "songplays": ("user_id", "session_id", "start_time"),
@@ -118,7 +118,12 @@ class RedshiftWarehouse(PostgresWarehouse):
             raise ConfigError(
                 f"Malformed Redshift URL {self.display_url}: use redshift://user[:password]@host[:5439]/database."
             )
-        password = unquote(parts.password) if parts.password else os.environ.get("PGPASSWORD")
+        # the URL's password, else the one `sparkify infra up` tells users to export, else libpq's
+        password = (
+            unquote(parts.password)
+            if parts.password
+            else os.environ.get("SPARKIFY_REDSHIFT_PASSWORD") or os.environ.get("PGPASSWORD")
+        )
         try:
             conn = redshift_connector.connect(
                 host=parts.hostname,

@@ -188,3 +188,16 @@ def test_python_dash_m_works():
 
     proc = subprocess.run([sys.executable, "-m", "sparkify", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "sparkify, version 0.1.0"
+
+
+def test_the_readme_lists_every_command_and_setting():
+    from pathlib import Path
+
+    from sparkify.config import FIELDS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name in cli.commands:
+        assert f"`sparkify {name}`" in readme, name
+    for key in FIELDS:
+        assert f"`{key}`" in readme, key
+    assert "make run" in readme and "make test" in readme

@@ -53,6 +53,7 @@ def source(tmp_path):
 
 
 def mask_times(text: str) -> str:
+    text = re.sub(r"│ +\d+\.\d │$", "│     N.N │", text, flags=re.M)  # the seconds column
     return re.sub(r"\d+\.\d+s", "N.Ns", text)
 
 
@@ -67,12 +68,12 @@ transform: 5 tables in N.Ns
 songs: 1 files: 1 new
 events: 1 files: 1 new
 Staged this run
-┏━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┓
-┃ input  ┃ files read ┃ records read ┃ staged ┃ rejected ┃
-┡━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━┩
-│ songs  │          1 │            1 │      1 │        0 │
-│ events │          1 │            4 │      4 │        0 │
-└────────┴────────────┴──────────────┴────────┴──────────┘
+┏━━━━━━━━┳━━━━━━━━━━━━┳━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┓
+┃ input  ┃ files read ┃  MB ┃ records read ┃ staged ┃ rejected ┃ seconds ┃
+┡━━━━━━━━╇━━━━━━━━━━━━╇━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━┩
+│ songs  │          1 │ 0.0 │            1 │      1 │        0 │     N.N │
+│ events │          1 │ 0.0 │            4 │      4 │        0 │     N.N │
+└────────┴────────────┴─────┴──────────────┴────────┴──────────┴─────────┘
 Star schema
 ┏━━━━━━━━━━━┳━━━━━━┓
 ┃ table     ┃ rows ┃
@@ -108,7 +109,7 @@ def test_steps_one_at_a_time(capsys, tmp_path, source):
     )
     assert sparkify(capsys, "create-tables", "-w", wh)[1] == "All tables already exist.\n"
     code, out, _ = sparkify(capsys, "stage", "-q", "-s", str(source), "-w", wh)
-    assert code == 0 and "│ events │          1 │            4 │      4 │        0 │" in out
+    assert code == 0 and "│ events │          1 │ 0.0 │            4 │      4 │        0 │" in out
     code, out, _ = sparkify(capsys, "transform", "-q", "-w", wh)
     assert code == 0 and "│ songplays │    3 │" in out
     code, out, _ = sparkify(capsys, "check", "-w", wh)
@@ -201,3 +202,13 @@ def test_the_readme_lists_every_command_and_setting():
     for key in FIELDS:
         assert f"`{key}`" in readme, key
     assert "make run" in readme and "make test" in readme
+
+
+def test_files_without_records_are_named(capsys, tmp_path, source):
+    (source / "log_data" / "2018" / "11" / "empty.json").write_text("")
+    code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
+    assert code == 1  # no tables yet
+    sparkify(capsys, "create-tables", "-w", str(tmp_path / "w.duckdb"))
+    code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
+    assert code == 0
+    assert f"1 files held no records: {source}/log_data/2018/11/empty.json" in out

@@ -544,12 +544,24 @@ def _print_stage(console, report) -> None:
 
     rows = []
     for kind, result in report.results.items():
-        rows.append([kind, len(result.files), result.read, result.staged, result.rejected])
+        plan = report.plans.get(kind)
+        size = f"{plan.bytes_to_read / 1e6:.1f}" if plan else ""
+        seconds = f"{report.read_seconds[kind]:.1f}" if kind in report.read_seconds else ""
+        rows.append([kind, len(result.files), size, result.read, result.staged, result.rejected, seconds])
     for plan in report.plans.values():
         console.print(plan_summary(plan), markup=False)
     console.print(
-        table("Staged this run", ["input", "files read", "records read", "staged", "rejected"], rows, right={1, 2, 3, 4})
+        table(
+            "Staged this run",
+            ["input", "files read", "MB", "records read", "staged", "rejected", "seconds"],
+            rows,
+            right={1, 2, 3, 4, 5, 6},
+        )
     )
+    empty = [name for r in report.results.values() for name, c in r.files.items() if c.read == 0]
+    if empty:
+        shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        console.print(f"{len(empty)} files held no records: {shown}", markup=False)
     if report.rejected:
         console.print(f"{report.rejected} records rejected (see the load_errors table):")
         for r in report.rejects[:10]:

@@ -94,6 +94,11 @@ class FilePlan:
     def unchanged(self) -> int:
         return len(self.listed) - len(self.to_read)
 
+    @property
+    def bytes_to_read(self) -> int:
+        """Bytes of the files this run reads (as stored: compressed files count compressed)."""
+        return sum(f.size for f in self.to_read)
+
 
 @dataclass
 class StageReport:
@@ -104,6 +109,8 @@ class StageReport:
     results: dict[str, ReadResult] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     """Rows now in each staging table."""
+    read_seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds spent reading and checking each kind of file."""
     seconds: float = 0.0
 
     @property
@@ -328,7 +335,9 @@ def _load(
                 task = f"stage {kind}"
                 progress.start(task, len(plan.to_read))
                 reader = JsonReader(reader_con, Path(spool) / kind, progress=lambda n, t=task: progress.advance(t, n))
+                began = time.perf_counter()
                 report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
+                report.read_seconds[kind] = time.perf_counter() - began
                 progress.finish(task)
             rejects = report.rejects
             if len(rejects) > max_errors:

@@ -165,3 +165,25 @@ def test_a_failed_run_is_recorded_and_changes_no_table(tmp_path, duckdb_wh, src)
     _, runs = duckdb_wh.query("select status, message from load_runs order by started_at")
     assert runs[-1][0] == "failed" and "could not be loaded" in runs[-1][1]
     assert duckdb_wh.query("select count(*) from load_files where file like '%2018-11-03%'")[1] == [(0,)]
+
+
+def test_staging_that_disagrees_with_the_ledger_is_reloaded_whole(tmp_path, warehouse, src):
+    """An UNLOGGED PostgreSQL staging table is emptied by a server crash; rows deleted by hand are
+    the same case: the next run must notice and rebuild from every file."""
+    pipeline.run(warehouse, src)
+    before = star(warehouse)
+    warehouse.execute(f"delete from {warehouse.qualified('staging_events')}")
+    report = pipeline.run(warehouse, src)
+    assert report.stage.plans["events"].full_refresh and not report.stage.plans["songs"].full_refresh
+    assert star(warehouse) == before
+
+
+def test_postgres_staging_tables_are_unlogged_and_the_rest_logged():
+    from sparkify.schema import TABLES
+    from sparkify.warehouse import offline
+
+    pg = offline("postgres")
+    for name, table in TABLES.items():
+        ddl = pg.create_table_sql(table)
+        assert ddl.startswith("create unlogged table") == (table.kind == "staging"), name
+    assert all(not offline("duckdb").create_table_sql(t).startswith("create unlogged") for t in TABLES.values())

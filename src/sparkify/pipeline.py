@@ -276,9 +276,16 @@ def _now() -> dt.datetime:
 def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool) -> FilePlan:
     listed = src.list(kind)
     _, ledger_rows = wh.query(
-        f"select file, version from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind]
+        f"select file, version, records_staged from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind]
     )
-    ledger = dict(ledger_rows)
+    ledger = {file: version for file, version, _ in ledger_rows}
+    if not full_refresh:
+        # Staging must hold exactly the rows the ledger says it does; if not (rows deleted by hand,
+        # an UNLOGGED table emptied by a server crash), trust nothing and reload every file.
+        _, staged = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
+        expected = sum(int(n) for _, _, n in ledger_rows)
+        if int(staged[0][0]) != expected:
+            full_refresh = True
     if full_refresh:
         return FilePlan(kind, listed, list(listed), new=len(listed), full_refresh=True)
     plan = FilePlan(kind, listed, [])

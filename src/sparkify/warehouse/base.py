@@ -37,6 +37,11 @@ class Warehouse(ABC):
     """True when ``create table`` declares the primary keys of schema.py. Uniqueness is checked by
     ``quality`` either way; an engine leaves keys out where maintaining them costs too much."""
 
+    unlogged_staging: ClassVar[bool] = False
+    """True when staging tables skip the write-ahead log (PostgreSQL ``UNLOGGED``): a bulk load writes
+    half as much. A server crash empties such tables; the pipeline then sees staging disagree with the
+    ledger and reloads every file (``pipeline._plan``). Star and bookkeeping tables stay logged."""
+
     copies_from_s3: ClassVar[bool] = False
     """True when staging runs server-side from S3 (Redshift COPY) instead of through the client."""
 
@@ -121,7 +126,8 @@ class Warehouse(ABC):
             cols.append(col)
         if table.primary_key and self.declares_primary_keys:
             cols.append(f"primary key ({', '.join(quote(k) for k in table.primary_key)})")
-        return f"create table if not exists {self.qualified(table.name)} (\n    " + ",\n    ".join(cols) + "\n)"
+        kind = "unlogged table" if table.kind == "staging" and self.unlogged_staging else "table"
+        return f"create {kind} if not exists {self.qualified(table.name)} (\n    " + ",\n    ".join(cols) + "\n)"
 
     def setup_statements(self) -> list[str]:
         """Statements run once per connection before any other (e.g. search_path)."""

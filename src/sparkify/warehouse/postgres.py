@@ -42,6 +42,7 @@ class PostgresWarehouse(Warehouse):
         "boolean": "boolean",
     }
     param: ClassVar[str] = "%s"
+    unlogged_staging: ClassVar[bool] = True
     locks_with_advisory_lock: ClassVar[bool] = True
     """True when the engine serializes sparkify processes with a session-level advisory lock."""
     macros: ClassVar[dict[str, str]] = {

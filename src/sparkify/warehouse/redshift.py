@@ -58,6 +58,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         "timestamp": "timestamp",
         "boolean": "boolean",
     }
+    unlogged_staging: ClassVar[bool] = False  # Redshift has no UNLOGGED tables
     locks_with_advisory_lock: ClassVar[bool] = False
     """Redshift has no advisory locks: two runs at once meet Redshift's serializable isolation, and
     the one that loses is retried as a transient serialization failure."""

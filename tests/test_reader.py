@@ -13,27 +13,7 @@ from hypothesis import strategies as st
 
 from sparkify.reader import JsonReader, MAX_LINE_BYTES
 from sparkify.sources.local import LocalSource
-
-
-def event(**over):
-    e = {
-        "artist": "Muse", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
-        "lastName": "Lee", "length": 200.5, "level": "free", "location": "Here, CA", "method": "PUT",
-        "page": "NextSong", "registration": 1540919166796.0, "sessionId": 10, "song": "Uprising",
-        "status": 200, "ts": 1541105830796, "userAgent": "Mozilla", "userId": "7",
-    }
-    e.update(over)
-    return e
-
-
-def song(**over):
-    s = {
-        "artist_id": "AR1", "artist_latitude": 1.5, "artist_location": "Paris", "artist_longitude": 2.5,
-        "artist_name": "Muse", "duration": 200.5, "num_songs": 1, "song_id": "SO1", "title": "Uprising",
-        "year": 2009,
-    }
-    s.update(over)
-    return s
+from tests.helpers.fixtures import event, song
 
 
 def make_source(root: Path, logs: dict[str, bytes], songs: dict[str, bytes] | None = None) -> LocalSource:

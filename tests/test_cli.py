@@ -62,8 +62,8 @@ def test_run_prints_counts_rejects_checks_and_time(capsys, tmp_path, source):
     code, out, err = sparkify(capsys, "run", "--source", str(source), "--warehouse", f"duckdb:///{db}")
     assert code == 0, err
     assert mask_times(out) == f"""\
-stage songs: 1 files in N.Ns
-stage events: 1 files in N.Ns
+stage songs: 1 files, 208 B in N.Ns
+stage events: 1 files, 1.4 kB in N.Ns
 transform: 5 tables in N.Ns
 songs: 1 files: 1 new
 events: 1 files: 1 new
@@ -212,3 +212,11 @@ def test_files_without_records_are_named(capsys, tmp_path, source):
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 0
     assert f"1 files held no records: {source}/log_data/2018/11/empty.json" in out
+
+
+def test_human_bytes():
+    from sparkify.console import human_bytes
+
+    assert [human_bytes(n) for n in (0, 999, 1000, 3_716_227, 4_400_000_000)] == [
+        "0 B", "999 B", "1.0 kB", "3.7 MB", "4.4 GB"
+    ]

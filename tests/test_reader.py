@@ -232,3 +232,16 @@ def test_no_unknown_fields_in_clean_data(tmp_path):
     src = make_source(tmp_path / "src", {"a.json": ndjson(event(), {k: v for k, v in event().items() if k != "song"})})
     result, _ = read(tmp_path, "events", src)
     assert result.unknown_fields == {}
+
+
+def test_progress_counts_every_file_once_even_when_the_precise_path_rereads_them(tmp_path):
+    calls = []
+    src = make_source(tmp_path / "src", {"a.json": ndjson(event()), "b.json": b"{bad\n"}, {"TR1.json": b"{}"})
+    files = src.list("events")
+    con = duckdb.connect()
+    result = JsonReader(con, tmp_path / "spool", progress=lambda n, b: calls.append((n, b))).read(
+        "events", src, files, "out"
+    )
+    assert result.precise
+    assert sum(n for n, _ in calls) == 2
+    assert sum(b for _, b in calls) == sum(f.size for f in files)

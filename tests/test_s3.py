@@ -310,13 +310,16 @@ class Recorder:
     def __init__(self):
         self.totals: dict[str, int | None] = {}
         self.done: dict[str, int] = {}
+        self.bytes: dict[str, int] = {}
 
     def start(self, task, total):
         self.totals[task] = total
         self.done[task] = 0
+        self.bytes[task] = 0
 
-    def advance(self, task, amount=1):
+    def advance(self, task, amount=1, nbytes=0):
         self.done[task] += amount
+        self.bytes[task] += nbytes
 
     def finish(self, task):
         pass
@@ -330,6 +333,8 @@ def test_reading_objects_drives_the_progress_bar(tmp_path, subset, aws_env):
         pipeline.stage(wh, src, progress=recorder)
     assert recorder.totals["stage songs"] == recorder.done["stage songs"] == len(src.list("songs")) == 50
     assert recorder.totals["stage events"] == recorder.done["stage events"] == 30
+    for kind in ("songs", "events"):  # and over bytes: every object's size, once
+        assert recorder.bytes[f"stage {kind}"] == sum(f.size for f in src.list(kind)) > 0
 
 
 # -- errors: one line naming the bucket/key, nothing changed --------------------------------------

@@ -26,6 +26,14 @@ def make_console(stderr: bool = False) -> Console:
     )
 
 
+def human_bytes(n: int) -> str:
+    """1234 -> '1.2 kB', 3716227 -> '3.7 MB'."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n} B"
+
+
 class ProgressReporter:
     """The pipeline's Progress: rich bars on a terminal, a plain line per finished task otherwise,
     nothing when quiet."""
@@ -39,9 +47,11 @@ class ProgressReporter:
         self._counts: dict[str, int] = {}
         self._totals: dict[str, int | None] = {}
         self._started: dict[str, float] = {}
+        self._bytes: dict[str, int] = {}
 
     def start(self, task: str, total: int | None) -> None:
         self._counts[task] = 0
+        self._bytes[task] = 0
         self._totals[task] = total
         self._started[task] = time.perf_counter()
         if self.live:
@@ -50,17 +60,20 @@ class ProgressReporter:
                     TextColumn("{task.description:<16}"),
                     BarColumn(),
                     MofNCompleteColumn(),
+                    TextColumn("{task.fields[size]}"),
                     TimeElapsedColumn(),
                     console=self.console,
                     transient=False,
                 )
                 self._bars.start()
-            self._tasks[task] = self._bars.add_task(task, total=total)
+            self._tasks[task] = self._bars.add_task(task, total=total, size="")
 
-    def advance(self, task: str, amount: int = 1) -> None:
+    def advance(self, task: str, amount: int = 1, nbytes: int = 0) -> None:
         self._counts[task] = self._counts.get(task, 0) + amount
+        self._bytes[task] = self._bytes.get(task, 0) + nbytes
         if self._bars is not None and task in self._tasks:
-            self._bars.advance(self._tasks[task], amount)
+            size = human_bytes(self._bytes[task]) if self._bytes[task] else ""
+            self._bars.update(self._tasks[task], advance=amount, size=size)
 
     def finish(self, task: str) -> None:
         seconds = time.perf_counter() - self._started.get(task, time.perf_counter())
@@ -71,7 +84,9 @@ class ProgressReporter:
         elif not self.quiet:
             total = self._totals.get(task)
             unit = "tables" if task == "transform" else "files"  # stage and generate count files
-            self.console.print(f"{task}: {total if total is not None else self._counts[task]} {unit} in {seconds:.1f}s")
+            size = f", {human_bytes(self._bytes[task])}" if self._bytes.get(task) else ""
+            count = total if total is not None else self._counts[task]
+            self.console.print(f"{task}: {count} {unit}{size} in {seconds:.1f}s")
 
     def close(self) -> None:
         if self._bars is not None:

@@ -61,7 +61,7 @@ class Progress(Protocol):
 
     def start(self, task: str, total: int | None) -> None: ...
 
-    def advance(self, task: str, amount: int = 1) -> None: ...
+    def advance(self, task: str, amount: int = 1, nbytes: int = 0) -> None: ...
 
     def finish(self, task: str) -> None: ...
 
@@ -70,7 +70,7 @@ class NoProgress:
     def start(self, task: str, total: int | None) -> None:
         pass
 
-    def advance(self, task: str, amount: int = 1) -> None:
+    def advance(self, task: str, amount: int = 1, nbytes: int = 0) -> None:
         pass
 
     def finish(self, task: str) -> None:
@@ -341,7 +341,9 @@ def _load(
                 plan = report.plans[kind]
                 task = f"stage {kind}"
                 progress.start(task, len(plan.to_read))
-                reader = JsonReader(reader_con, Path(spool) / kind, progress=lambda n, t=task: progress.advance(t, n))
+                reader = JsonReader(
+                    reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b)
+                )
                 began = time.perf_counter()
                 report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
                 report.read_seconds[kind] = time.perf_counter() - began

@@ -106,18 +106,35 @@ class ReadResult:
 class JsonReader:
     """Reads one kind of file into a DuckDB table. ``con`` is any DuckDB connection."""
 
-    def __init__(self, con, spool_dir: Path, progress: Callable[[int], None] | None = None):
+    def __init__(self, con, spool_dir: Path, progress: Callable[[int, int], None] | None = None):
         self.con = con
         self.spool_dir = Path(spool_dir)
-        self.progress = progress or (lambda n: None)
+        self._report = progress or (lambda files, nbytes: None)
+        """Told (files, bytes) as files are read."""
+        self._done = 0
+        self._replay = 0
+
+    def progress(self, files: list[SourceFile]) -> None:
+        """Report ``files`` as read. When the precise path reads files again after the fast path
+        gave up, the files already reported are not counted twice."""
+        fresh = files
+        if self._replay:
+            skip = min(self._replay, len(files))
+            self._replay -= skip
+            fresh = files[skip:]
+        if fresh:
+            self._done += len(fresh)
+            self._report(len(fresh), sum(f.size for f in fresh))
 
     # -- public -----------------------------------------------------------------------------------
 
     def read(self, kind: Kind, source: Source, files: list[SourceFile], table: str) -> ReadResult:
         """Read ``files`` into the DuckDB table ``table`` (replaced). Never drops a record."""
         self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self._done = self._replay = 0
         result = self._fast(kind, source, files, table)
         if result is None:
+            self._replay = self._done  # the precise path reads them again
             result = self._precise(kind, source, files, table)
         return result
 
@@ -190,7 +207,7 @@ class JsonReader:
         finally:
             if not keep:
                 self.con.execute(f"drop table if exists {raw}")
-        self.progress(len(direct))
+        self.progress(direct)
         return ReadResult(kind, table, counts, unknown_fields=unknown)
 
     def _unknown_fields(self, kind: str, paths: list[str], raw: str) -> dict[str, int]:
@@ -230,7 +247,7 @@ class JsonReader:
                     path = self.spool_dir / f"{kind}-{batch_no:05d}.ndjson"
                     batch_no += 1
                     path.write_bytes(data)
-                    self.progress(1)
+                    self.progress([f])
                     yield path, [(f.name, _count_records(data))], f.name
                     continue
                 if out is None:
@@ -240,7 +257,7 @@ class JsonReader:
                 records = _tag(data, f.name, out)
                 members.append((f.name, records))
                 size += len(data)
-                self.progress(1)
+                self.progress([f])
                 if size >= SPOOL_BATCH:
                     out.close()
                     yield out.name, members, None
@@ -263,6 +280,7 @@ class JsonReader:
                 if isinstance(data, CorruptFileError):
                     count.read = count.rejected = 1
                     result.rejects.append(Reject(f.name, None, None, f"cannot be read: {data}"))
+                    self.progress([f])
                     continue
                 for line_no, raw, record, problem in _records(kind, data):
                     count.read += 1
@@ -282,7 +300,7 @@ class JsonReader:
                     row["source_file"] = f.name
                     out.write(json.dumps(row, ensure_ascii=False, allow_nan=False))
                     out.write("\n")
-                self.progress(1)
+                self.progress([f])
         if result.staged == 0:
             self._create_empty(spec, table)
         else:

@@ -26,7 +26,7 @@ from typing import Protocol
 
 from sparkify import quality
 from sparkify.errors import BadInputError, ConfigError, MissingTableError, TransientWarehouseError
-from sparkify.reader import RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject, drop_result
+from sparkify.reader import DUCKDB_TYPE, RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject, drop_result, sql_string
 from sparkify.schema import (
     LOAD_ERRORS,
     LOAD_FILES,
@@ -427,16 +427,6 @@ def _error_rows(report: StageReport, kind: str) -> list[dict]:
     ]
 
 
-DUCKDB_TYPES = {
-    "text": "VARCHAR",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "timestamp": "TIMESTAMP",
-}
-
-
 def _insert_many(wh: Warehouse, reader_con, spool: Path, table: Table, rows: list[dict]) -> None:
     """Insert many rows through the reader's DuckDB (one bulk load, whatever the engine)."""
     if not rows:
@@ -445,11 +435,11 @@ def _insert_many(wh: Warehouse, reader_con, spool: Path, table: Table, rows: lis
     with open(path, "w", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
-    columns = ", ".join(f"'{c.name}': '{DUCKDB_TYPES[c.type]}'" for c in table.columns)
+    columns = ", ".join(f"{sql_string(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in table.columns)
     relation = f"sparkify_rows_{table.name}"
     reader_con.execute(
         f"create or replace temp table {relation} as select * from read_json("
-        f"'{str(path).replace(chr(39), chr(39) * 2)}', columns = {{{columns}}}, format = 'newline_delimited')"
+        f"{sql_string(str(path))}, columns = {{{columns}}}, format = 'newline_delimited')"
     )
     try:
         wh.insert_from_reader(table, reader_con, relation)

@@ -45,7 +45,15 @@ RAW_TEXT_LIMIT = 1000
 
 INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 
-DUCKDB_TYPE = {"text": "VARCHAR", "integer": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}
+DUCKDB_TYPE = {
+    "text": "VARCHAR",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+}
+"""Logical column type (schema.py) -> the DuckDB type the reader parses into."""
 
 DIGITS = re.compile(r"[0-9]{0,9}")
 """A userId is a string of digits (at most 9, so it fits an INTEGER) or empty (logged out)."""
@@ -172,12 +180,12 @@ class JsonReader:
             # Rows of concatenated tiny files carry their file in SOURCE_KEY; others are known by
             # the path DuckDB read.
             whole = [(p, name) for p, (_, name) in paths.items() if name is not None]
-            mapping = " ".join(f"when {_sql_str(p)} then {_sql_str(n)}" for p, n in whole)
+            mapping = " ".join(f"when {sql_string(p)} then {sql_string(n)}" for p, n in whole)
             source_expr = f'coalesce("{SOURCE_KEY}", case filename {mapping} end)' if whole else f'"{SOURCE_KEY}"'
             self.con.execute(
                 f"create or replace temp table {raw} as "
                 f"select *, coalesce({_fast_ok(kind)} and ({source_expr}) is not null, false) as {RECORD_OK} "
-                f"from (select unnest(json_transform(json, {_sql_str(struct)})), "
+                f"from (select unnest(json_transform(json, {sql_string(struct)})), "
                 f"list_has_all({_sql_list(known)}, json_keys(json)) as {KNOWN_KEYS}, "
                 f"strlen(json) as {RECORD_BYTES}, filename "
                 f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
@@ -305,11 +313,11 @@ class JsonReader:
             self._create_empty(spec, table)
         else:
             drop_result(self.con, table)
-            columns = ", ".join(f"{_sql_str(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.record_columns)
+            columns = ", ".join(f"{sql_string(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.record_columns)
             columns += ", 'source_file': 'VARCHAR'"
             self.con.execute(
                 f"create or replace temp table {table} as select * from read_json("
-                f"{_sql_str(str(clean))}, columns = {{{columns}}}, format = 'newline_delimited', "
+                f"{sql_string(str(clean))}, columns = {{{columns}}}, format = 'newline_delimited', "
                 f"maximum_object_size = {MAX_LINE_BYTES * 2})"
             )
         return result
@@ -372,12 +380,13 @@ def _readable_in_place(f: SourceFile) -> bool:
     return f.path is not None and f.size >= SMALL_FILE and not (GLOB_CHARS & set(str(f.path)))
 
 
-def _sql_str(text: str) -> str:
+def sql_string(text: str) -> str:
+    """A DuckDB string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
 def _sql_list(items: Iterable[str]) -> str:
-    return "[" + ", ".join(_sql_str(i) for i in items) + "]"
+    return "[" + ", ".join(sql_string(i) for i in items) + "]"
 
 
 def _count_records(data: bytes) -> int:

@@ -205,13 +205,15 @@ def test_the_readme_lists_every_command_and_setting():
 
 
 def test_files_without_records_are_named(capsys, tmp_path, source):
-    (source / "log_data" / "2018" / "11" / "empty.json").write_text("")
+    (source / "log_data" / "2018" / "11" / "empty.json").write_text("\n\n")
+    (source / "log_data" / "2018" / "11" / "_SUCCESS").write_text("")
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 1  # no tables yet
     sparkify(capsys, "create-tables", "-w", str(tmp_path / "w.duckdb"))
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 0
     assert f"1 files held no records: {source}/log_data/2018/11/empty.json" in out
+    assert "events: passed over 1 zero-byte file (nothing to read)\n" in out
 
 
 def test_human_bytes():

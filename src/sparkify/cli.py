@@ -569,18 +569,18 @@ def passed_over_summary(plan) -> str | None:
 def history_summary(plan) -> str | None:
     """What happens to the files loaded earlier and no longer in the source; None if there are none.
 
-    ``events: 1 file loaded earlier is no longer in the source: its 15 rows are kept (pass --prune to
-    remove them)`` or ``events: --prune removed 1 file no longer in the source and its 15 rows``.
+    ``events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune
+    to remove them)`` or ``events: --prune removed 1 file no longer in the source, and its 15 records``.
     """
     if not plan.absent:
         return None
-    n, rows = len(plan.absent), _n(plan.absent_rows, "row")
+    n = len(plan.absent)
+    its, records = ("its" if n == 1 else "their"), _n(plan.absent_rows, "record")
     if plan.prune:
-        return f"{plan.kind}: --prune removed {_n(n, 'file')} no longer in the source and {'its' if n == 1 else 'their'} {rows}"
-    verb = "is" if n == 1 else "are"
+        return f"{plan.kind}: --prune removed {_n(n, 'file')} no longer in the source, and {its} {records}"
     return (
-        f"{plan.kind}: {_n(n, 'file')} loaded earlier {verb} no longer in the source: {'its' if n == 1 else 'their'} "
-        f"{rows} {'is' if plan.absent_rows == 1 else 'are'} kept (pass --prune to remove them)"
+        f"{plan.kind}: {_n(n, 'file')} loaded earlier {'is' if n == 1 else 'are'} no longer in the source: "
+        f"{its} {records} {'is' if plan.absent_rows == 1 else 'are'} kept (pass --prune to remove them)"
     )
 
 

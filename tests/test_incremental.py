@@ -104,23 +104,27 @@ def test_a_vanished_file_keeps_its_rows_until_pruned(tmp_path, duckdb_wh, src):
     assert pipeline.run(duckdb_wh, src, prune=True).stage.plans["events"].absent == []
 
 
-def test_repair_keeps_the_rows_of_vanished_files_that_survive(duckdb_wh, src):
+def test_repair_keeps_the_rows_of_vanished_files_that_survive(warehouse, src):
     """The staging-vs-ledger check still forces a reload of the source when rows go missing, and
     keeps what is left of files no longer in the source; the next run is incremental again."""
-    pipeline.run(duckdb_wh, src)
+    wh, p = warehouse, warehouse.param
+    pipeline.run(wh, src)
     gone = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
     gone.unlink()
     # two of the vanished file's five rows and one of the present file's are deleted by hand
-    duckdb_wh.execute(
-        "delete from staging_events where (source_file = ? and item_in_session < 2) or (source_file <> ? and item_in_session = 0)",
+    wh.execute(
+        f"delete from {wh.qualified('staging_events')} where (source_file = {p} and item_in_session < 2) "
+        f"or (source_file <> {p} and item_in_session = 0)",
         [str(gone), str(gone)],
     )
-    repaired = pipeline.run(duckdb_wh, src)
+    repaired = pipeline.run(wh, src)
     plan = repaired.stage.plans["events"]
     assert (plan.repair, plan.full_refresh, plan.kept) == (True, True, [str(gone)])
-    assert duckdb_wh.query("select count(*) from staging_events")[1] == [(8,)]  # 5 reloaded + 3 surviving
-    assert duckdb_wh.query("select records_staged from load_files where file = ?", [str(gone)])[1] == [(3,)]
-    after = pipeline.run(duckdb_wh, src).stage.plans["events"]
+    assert wh.query(f"select count(*) from {wh.qualified('staging_events')}")[1] == [(8,)]  # 5 reloaded + 3 kept
+    ledger = wh.query(f"select records_staged from {wh.qualified('load_files')} where file = {p}", [str(gone)])
+    assert ledger[1] == [(3,)]
+    assert repaired.rows["songplays"] == 8
+    after = pipeline.run(wh, src).stage.plans["events"]
     assert (after.repair, after.full_refresh, after.unchanged) == (False, False, 1)
 
 

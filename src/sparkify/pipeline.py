@@ -458,11 +458,12 @@ def _publish_kind(wh: Warehouse, reader_con, spool: Path, report: StageReport, k
 
 
 def _delete_except(wh: Warehouse, table: Table, column: str, keep: list[str], *, kind: str | None = None) -> None:
-    """``delete from table where column not in (keep)`` (and ``kind = kind`` when given), one
-    statement, values bound. ``keep`` is not empty."""
+    """``delete from table where column not in (keep)`` (rows where it is null too; and ``kind =
+    kind`` when given), one statement, values bound. ``keep`` is not empty."""
     marks = " and ".join(
         f"{quote(column)} not in ({', '.join([wh.param] * len(keep[i : i + 500]))})" for i in range(0, len(keep), 500)
     )
+    marks = f"({quote(column)} is null or ({marks}))"
     where = f"kind = {wh.param} and " if kind is not None else ""
     params = ([kind] if kind is not None else []) + list(keep)
     wh.execute(f"delete from {wh.qualified(table.name)} where {where}{marks}", params)

@@ -381,7 +381,12 @@ def _readable_in_place(f: SourceFile) -> bool:
     sparkify knows it by the content (see :func:`sparkify.sources.decompress`)."""
     if f.path is None or f.size < SMALL_FILE or GLOB_CHARS & set(str(f.path)):
         return False
-    return not f.name.lower().endswith((".gz", ".zst")) and not f.is_gzip
+    if f.name.lower().endswith((".gz", ".zst")):
+        return False
+    try:
+        return not f.is_gzip
+    except OSError:  # unreadable: the spool's read names the file in its error
+        return False
 
 
 def sql_string(text: str) -> str:

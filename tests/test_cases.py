@@ -205,8 +205,10 @@ def test_daily_partition_runs_from_s3(warehouse, s3_server, aws_env):
 
 
 def test_no_json_suffix_from_s3(warehouse, s3_server, aws_env):
+    """All 95 events from S3 too; there, the gzip object is named without .gz and a plain one with it."""
     prefix = f"suffix-{uuid.uuid4().hex[:8]}"
-    put_tree(s3_server, CASES / "no-json-suffix", prefix)
+    renamed = {"2018-11-25-events.gz": "2018-11-25-events", "2018-11-01-events.json": "2018-11-01-events.json.gz"}
+    put_tree(s3_server, CASES / "no-json-suffix", prefix, renamed)
     client = s3_client(s3_server)
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/log_data/2018/", Body=b"")  # a console's "folder"
     report = pipeline.run(warehouse, open_source(f"s3://{BUCKET}/{prefix}"))
@@ -243,8 +245,10 @@ from tests.test_s3 import BUCKET, aws_env, s3_server  # noqa: E402,F401 -- fixtu
 from tests.test_s3 import _client as s3_client  # noqa: E402
 
 
-def put_tree(endpoint: str, root: Path, prefix: str) -> None:
-    """Every file under ``root`` at ``prefix/<relative path>``, byte for byte, whatever its name."""
+def put_tree(endpoint: str, root: Path, prefix: str, renamed: dict[str, str] | None = None) -> None:
+    """Every file under ``root`` at ``prefix/<relative path>``, byte for byte, whatever its name;
+    ``renamed`` maps a file name to the name its object gets."""
     client = s3_client(endpoint)
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        client.put_object(Bucket=BUCKET, Key=f"{prefix}/{path.relative_to(root).as_posix()}", Body=path.read_bytes())
+        key = path.relative_to(root).with_name((renamed or {}).get(path.name, path.name)).as_posix()
+        client.put_object(Bucket=BUCKET, Key=f"{prefix}/{key}", Body=path.read_bytes())

@@ -585,8 +585,9 @@ def history_summary(plan) -> str | None:
 
 
 def unreadable_files(report) -> list[str]:
-    """``name: reason`` of every file whose bytes could not be decoded (its one reject has no line)."""
-    return [f"{r.source}: {r.reason}" for r in report.rejects if r.line is None and r.field is None]
+    """``name: reason`` of every file whose bytes could not be decoded as a whole (a broken gzip
+    stream): the reader rejects it as one record with no line, its reason starting "cannot be read"."""
+    return [f"{r.source}: {r.reason}" for r in report.rejects if r.line is None and r.reason.startswith("cannot be read")]
 
 
 def _print_stage(console, report, *, quiet: bool = False) -> None:

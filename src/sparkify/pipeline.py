@@ -43,6 +43,7 @@ from sparkify.schema import (
     Table,
 )
 from sparkify.sources import FOLDERS, Source, SourceFile, open_source
+from sparkify.staging.rules import DEFAULT_RULES, RecordRules
 from sparkify.warehouse.base import Warehouse, quote
 
 SHOWN_REJECTS = 10
@@ -201,16 +202,19 @@ def stage(
     full_refresh: bool = False,
     prune: bool = False,
     progress: Progress | None = None,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> StageReport:
     """Load the source's new and changed files into the staging tables, in one transaction.
 
-    Every record is either staged or rejected. When more than ``max_errors`` records are rejected,
-    raises :class:`BadInputError` naming up to ten of them, and no table changes. Files loaded
-    earlier and gone from the source keep their rows unless ``prune``. Raises SourceError naming the
-    place, changing nothing, when a kind has no file in the source.
+    Every record is either staged or rejected by the record rules (``rules``: see
+    :mod:`sparkify.staging.rules`). When more than ``max_errors`` records are rejected, raises
+    :class:`BadInputError` naming up to ten of them, and no table changes. Files loaded earlier and
+    gone from the source keep their rows unless ``prune``. Raises SourceError naming the place,
+    changing nothing, when a kind has no file in the source.
     """
     return _load(
-        wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="stage"
+        wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="stage",
+        rules=rules,
     )[1]
 
 
@@ -257,6 +261,7 @@ def run(
     full_refresh: bool = False,
     prune: bool = False,
     progress: Progress | None = None,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> RunReport:
     """Create missing tables, stage what is new, rebuild the star schema, check it.
 
@@ -269,7 +274,7 @@ def run(
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
         wh, src, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="run",
-        transform=True,
+        transform=True, rules=rules,
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
@@ -349,6 +354,7 @@ def _load(
     command: str,
     transform: bool = False,
     prune: bool = False,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> tuple[str, StageReport, dict[str, int]]:
     started = time.perf_counter()
     progress = progress or NoProgress()
@@ -380,7 +386,7 @@ def _load(
                 task = f"stage {kind}"
                 progress.start(task, len(plan.to_read))
                 reader = JsonReader(
-                    reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b)
+                    reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b), rules=rules
                 )
                 began = time.perf_counter()
                 report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")

@@ -208,8 +208,14 @@ def cli(debug: bool, quiet: bool) -> None:
 
 
 def full_refresh_option(f: Callable) -> Callable:
+    f = click.option(
+        "--prune", is_flag=True,
+        help="Remove the rows of files loaded earlier that are no longer in the source (kept otherwise).",
+    )(f)
     return click.option(
-        "--full-refresh", is_flag=True, help="Reload every file, not only those new or changed since the last run."
+        "--full-refresh", is_flag=True,
+        help="Reload every file in the source, not only those new or changed since the last run. Files no "
+        "longer in the source keep their rows unless --prune.",
     )(f)
 
 
@@ -226,18 +232,21 @@ def full_refresh_option(f: Callable) -> Callable:
 )
 @common_options
 def run_cmd(
-    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, report_path
+    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune,
+    report_path,
 ):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
-    the star tables change together, in one transaction, or not at all.
+    the star tables change together, in one transaction, or not at all. Files loaded earlier and
+    no longer in the source keep their rows unless --prune.
 
     \b
     Example:
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh --report report.html
+      sparkify run --log-source data/log_data/2018/11/02 --prune
       sparkify run --ts-min 2018-01-01   # reject events before 2018 (e.g. ts in seconds)
       sparkify run --source s3://my-bucket/sparkify
       sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
@@ -255,7 +264,7 @@ def run_cmd(
     with _connect(settings) as wh:
         with _progress(console) as progress:
             run_report = pipeline.run(
-                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
+                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
                 rules=settings.record_rules,
             )
         _print_run(console, run_report)
@@ -297,7 +306,9 @@ def create_tables_cmd(warehouse, schema, wait):
 @ts_bounds_options
 @full_refresh_option
 @common_options
-def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh):
+def stage_cmd(
+    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune
+):
     """Load the source's new and changed song and log files into the staging tables.
 
     \b
@@ -314,7 +325,7 @@ def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_error
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
         report = pipeline.stage(
-            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
+            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
             rules=settings.record_rules,
         )
     _print_stage(console, report)
@@ -530,6 +541,9 @@ cli.add_command(infra)
 
 # -- printing -------------------------------------------------------------------------------------
 
+SHOWN = 10
+"""How many unreadable files a summary lists by name."""
+
 
 class _progress:
     def __init__(self, console):
@@ -544,23 +558,77 @@ class _progress:
         self.reporter.close()
 
 
+def _n(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def plan_summary(plan) -> str:
     """``events: 30 files: 2 new, 28 already loaded`` (zero parts left out)."""
     if plan.full_refresh:
-        return f"{plan.kind}: {len(plan.listed)} files: all loaded afresh (--full-refresh)"
+        why = "staging did not match the load ledger" if plan.repair else "--full-refresh"
+        return f"{plan.kind}: {len(plan.listed)} files: all loaded afresh ({why})"
     parts = [f"{plan.new} new"]
     if plan.changed:
         parts.append(f"{plan.changed} changed")
     if plan.unchanged:
         parts.append(f"{plan.unchanged} already loaded")
-    if plan.removed:
-        parts.append(f"{len(plan.removed)} removed from the source")
     return f"{plan.kind}: {len(plan.listed)} files: {', '.join(parts)}"
 
 
-def _print_stage(console, report) -> None:
+def passed_over_summary(plan) -> str | None:
+    """``events: passed over 1 zero-byte file`` -- what the listing did not read; None if nothing."""
+    listing = plan.listed
+    parts = []
+    for attr, noun in (("empty", "zero-byte file"), ("placeholders", "folder placeholder"),
+                       ("repeated", "folder reached again through a link")):
+        names = getattr(listing, attr, ())
+        if names:
+            parts.append(_n(len(names), noun))
+    return f"{plan.kind}: passed over {', '.join(parts)} (nothing to read)" if parts else None
+
+
+def history_summary(plan) -> str | None:
+    """What happens to the files loaded earlier and no longer in the source; None if there are none.
+
+    ``events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune
+    to remove them)`` or ``events: --prune removed 1 file no longer in the source, and its 15 records``.
+    """
+    if not plan.absent:
+        return None
+    n = len(plan.absent)
+    its, records = ("its" if n == 1 else "their"), _n(plan.absent_rows, "record")
+    if plan.prune:
+        return f"{plan.kind}: --prune removed {_n(n, 'file')} no longer in the source, and {its} {records}"
+    return (
+        f"{plan.kind}: {_n(n, 'file')} loaded earlier {'is' if n == 1 else 'are'} no longer in the source: "
+        f"{its} {records} {'is' if plan.absent_rows == 1 else 'are'} kept (pass --prune to remove them)"
+    )
+
+
+def unreadable_files(report) -> list[str]:
+    """``name: reason`` of every file whose bytes could not be decoded as a whole (a broken gzip
+    stream): the reader rejects it as one record with no line, its reason starting "cannot be read"."""
+    return [f"{r.source}: {r.reason}" for r in report.rejects if r.line is None and r.reason.startswith("cannot be read")]
+
+
+def _print_stage(console, report, *, quiet: bool = False) -> None:
+    """The staging part of a run's summary. Under ``quiet``, only what was removed or could not be read."""
     from sparkify.console import table
 
+    for plan in report.plans.values():
+        line = history_summary(plan)
+        if line and (plan.prune or not quiet):
+            console.print(line, markup=False)
+    unreadable = unreadable_files(report)
+    if unreadable:
+        console.print(f"Could not read {_n(len(unreadable), 'file')} (rejected whole):", markup=False)
+        for line in unreadable[:SHOWN]:
+            console.print(f"  {line}", markup=False)
+        if len(unreadable) > SHOWN:
+            console.print(f"  ... and {len(unreadable) - SHOWN} more (see the load_errors table)", markup=False)
+    if quiet:
+        return
     rows = []
     for kind, result in report.results.items():
         plan = report.plans.get(kind)
@@ -569,6 +637,9 @@ def _print_stage(console, report) -> None:
         rows.append([kind, len(result.files), size, result.read, result.staged, result.rejected, seconds])
     for plan in report.plans.values():
         console.print(plan_summary(plan), markup=False)
+        skipped = passed_over_summary(plan)
+        if skipped:
+            console.print(skipped, markup=False)
     console.print(
         table(
             "Staged this run",
@@ -614,8 +685,8 @@ def _print_checks(console, results, all_rows: bool = False) -> None:
 
 
 def _print_run(console, report) -> None:
+    _print_stage(console, report.stage, quiet=State.quiet)
     if not State.quiet:
-        _print_stage(console, report.stage)
         _print_rows(console, report.rows)
     _print_checks(console, report.checks)
     console.print(

@@ -482,8 +482,17 @@ GLOB_CHARS = frozenset("*?[]{}")
 
 def _readable_in_place(f: SourceFile) -> bool:
     """Large local files are read by DuckDB where they are; a name with glob characters is not
-    (DuckDB would expand it), so it goes through the spool like a small file."""
-    return f.path is not None and f.size >= SMALL_FILE and not (GLOB_CHARS & set(str(f.path)))
+    (DuckDB would expand it), so it goes through the spool like a small file. So does a compressed
+    file, or one named like one: DuckDB guesses compression from the name (``.gz``, ``.zst``),
+    sparkify knows it by the content (see :func:`sparkify.sources.decompress`)."""
+    if f.path is None or f.size < SMALL_FILE or GLOB_CHARS & set(str(f.path)):
+        return False
+    if f.name.lower().endswith((".gz", ".zst")):
+        return False
+    try:
+        return not f.is_gzip
+    except OSError:  # unreadable: the spool's read names the file in its error
+        return False
 
 
 def sql_string(text: str) -> str:

@@ -27,7 +27,7 @@ from sparkify.errors import ConfigError, QueryError
 
 __all__ = [
     "DIALECTS", "FLOAT_TOLERANCE", "Query", "Result", "catalog", "compare", "load_queries", "parse_query",
-    "run_query", "save_expected", "select", "sql_for", "to_csv", "to_json", "translate",
+    "ad_hoc", "run_query", "run_sql", "save_expected", "select", "sql_for", "to_csv", "to_json", "translate",
 ]
 
 CATALOG_DIALECT = "redshift"
@@ -125,7 +125,12 @@ def sql_for(wh, query: Query, *, dialect: str | None = None) -> str:
 def run_query(wh, query: Query, *, dialect: str | None = None) -> Result:
     """Run one query on a warehouse (translated, see :func:`sql_for`); values normalized to int,
     float, str, bool, date/datetime or None."""
-    columns, rows = wh.query(sql_for(wh, query, dialect=dialect))
+    return run_sql(wh, sql_for(wh, query, dialect=dialect))
+
+
+def run_sql(wh, sql: str) -> Result:
+    """Run SQL already in the engine's dialect (what :func:`sql_for` returns); values normalized."""
+    columns, rows = wh.query(sql)
     return Result(list(columns), [tuple(_normalize(v) for v in row) for row in rows])
 
 

@@ -35,6 +35,8 @@ CONSTRUCTS = [
     ("nvl2", "select nvl2(null, 'has', 'null'), nvl2(1, 'has', 'null')", [("null", "has")], "r_NVL2.html"),
     ("decode", "select decode(2, 1, 'one', 2, 'two', 'other'), decode(9, 1, 'one', 'other')", [("two", "other")],
      "r_DECODE_expression.html"),
+    ("decode_null", "select decode(g, null, 'none', 'a', 'is a', 'other') from (select cast(null as varchar) as g) as t",
+     [("none",)], "r_DECODE_expression.html: expression and search both NULL give the result"),
     ("dateadd_month", "select dateadd(month, 18, '2008-02-28')", [(D(2009, 8, 28),)], "r_DATEADD_function.html"),
     ("dateadd_m_is_minutes", "select dateadd(m, 30, '2008-02-28')", [(D(2008, 2, 28, 0, 30),)],
      "r_DATEADD_function.html: m is minutes"),

@@ -475,7 +475,7 @@ def analytics_cmd(
                 _print_sql(query, sql, wh)
             result = analytics.run_sql(wh, sql)
             if save_expected is not None:
-                path = analytics.save_expected(result, save_expected, query.name)
+                path = analytics.save_expected(result, save_expected, query.name, query=query)
                 if not State.quiet and expected is None:
                     n = len(result.rows)
                     console.print(f"{query.name}: {n} row{'' if n == 1 else 's'} saved to {path}", markup=False)

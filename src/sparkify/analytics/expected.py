@@ -67,8 +67,17 @@ def to_json(query: "Query", result: "Result") -> str:
     return json.dumps({"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False)
 
 
-def save_expected(result: "Result", folder: Path | str, name: str) -> Path:
-    """Write ``folder/NAME.csv`` (folder created, file replaced) for a later ``--expected`` run."""
+def save_expected(result: "Result", folder: Path | str, name: str, *, query: "Query | None" = None) -> Path:
+    """Write ``folder/NAME.csv`` (folder created, file replaced) for a later ``--expected`` run.
+
+    A result whose order ``query`` leaves open is written sorted by value (NULLs last), so pinning
+    the same answer twice writes the same file.
+    """
+    from sparkify.analytics import Result as _Result
+
+    if not order_of(result, query, None)[0]:
+        key = lambda row: tuple((v is None, v if v is not None else 0) for v in row)  # noqa: E731
+        result = _Result(result.columns, sorted(result.rows, key=key))
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.csv"

@@ -89,42 +89,95 @@ def compare_warehouses(
 
 
 def _compare_rows(left, right, table: Table, result: TableComparison, *, examples: int, batch_rows: int) -> None:
-    statement_left, statement_right = ordered_select(left, table), ordered_select(right, table)
-    a = _sorted_rows(left, statement_left, batch_rows, f"{table.name} of {left.display_url}")
-    # the right side is read through its own connection; both iterators advance together
-    b = _sorted_rows(right, statement_right, batch_rows, f"{table.name} of {right.display_url}")
-    row_a, row_b = next(a, None), next(b, None)
-    while row_a is not None or row_b is not None:
-        if row_b is None or (row_a is not None and row_a[0] < row_b[0]):
+    # both sides advance together, each through its own connection; runs of equal rows are skipped
+    # a slice at a time (compared in C), and only around a difference is each row normalized, keyed
+    # and merged one by one
+    a = _SortedSide(left, ordered_select(left, table), batch_rows, f"{table.name} of {left.display_url}")
+    b = _SortedSide(right, ordered_select(right, table), batch_rows, f"{table.name} of {right.display_url}")
+    while True:
+        has_a, has_b = a.fill(), b.fill()
+        if not (has_a or has_b):
+            return
+        if has_a and has_b and a.buf[a.pos] == b.buf[b.pos]:
+            n = min(len(a.buf) - a.pos, len(b.buf) - b.pos)
+            if a.buf[a.pos : a.pos + n] == b.buf[b.pos : b.pos + n]:
+                a.skip(n)
+                b.skip(n)
+                continue
+            while a.pos < len(a.buf) and b.pos < len(b.buf) and a.buf[a.pos] == b.buf[b.pos]:
+                a.skip(1)
+                b.skip(1)
+            continue
+        key_a, row_a = a.head() if has_a else (None, None)
+        key_b, row_b = b.head() if has_b else (None, None)
+        if not has_b or (has_a and key_a < key_b):
             result.only_left += 1
             if len(result.examples) < examples:
-                result.examples.append(("<", row_a[1]))
-            row_a = next(a, None)
-        elif row_a is None or row_b[0] < row_a[0]:
+                result.examples.append(("<", row_a))
+            a.skip(1)
+        elif not has_a or key_b < key_a:
             result.only_right += 1
             if len(result.examples) < examples:
-                result.examples.append((">", row_b[1]))
-            row_b = next(b, None)
-        else:
-            row_a, row_b = next(a, None), next(b, None)
+                result.examples.append((">", row_b))
+            b.skip(1)
+        else:  # equal once normalized (say Decimal 5 and int 5)
+            a.skip(1)
+            b.skip(1)
 
 
-def _sorted_rows(wh: Warehouse, statement: str, batch_rows: int, what: str) -> Iterator[tuple[tuple, tuple]]:
-    """(sort key, normalized row) for each row, checking the engine sorted as Python does."""
-    _, batches = wh.stream(statement, batch_rows=batch_rows)
-    previous = None
-    for batch in batches:
-        for raw in batch:
-            row = tuple(normalize(v) for v in raw)
+class _SortedSide:
+    """One side's rows, a batch at a time, with a check that they arrive in :func:`sort_key` order
+    wherever they are compared one by one."""
+
+    def __init__(self, wh: Warehouse, statement: str, batch_rows: int, what: str):
+        _, self.batches = wh.stream(statement, batch_rows=batch_rows)
+        self.buf: list[tuple] = []
+        self.pos = 0
+        self.what = what
+        self.previous: tuple | None = None
+        self._head: tuple[tuple, tuple] | None = None
+
+    def fill(self) -> bool:
+        """True when a row is at ``buf[pos]``, fetching the next batch if needed."""
+        while self.pos >= len(self.buf):
+            batch = next(self.batches, None)
+            if batch is None:
+                return False
+            self.buf, self.pos = batch, 0
+        return True
+
+    def head(self) -> tuple[tuple, tuple]:
+        """(sort key, normalized row) of the row at ``buf[pos]``; raises WarehouseError when it
+        sorts before the row compared before it."""
+        if self._head is None:
+            row = tuple(normalize(v) for v in self.buf[self.pos])
             key = sort_key(row)
-            if previous is not None and key < previous:
+            if self.previous is not None and key < self.previous:
                 raise WarehouseError(
-                    f"Rows of {what} did not arrive in bytewise order (at {row!r}); its text collation "
+                    f"Rows of {self.what} did not arrive in bytewise order (at {row!r}); its text collation "
                     "differs from the other engine's. Compare with a warehouse whose text columns use "
                     "the C collation."
                 )
-            previous = key
-            yield key, row
+            self._head = (key, row)
+        return self._head
+
+    def skip(self, n: int) -> None:
+        """Move past ``n`` rows (all in the current batch); the last one is the new ``previous``."""
+        self.pos += n
+        last = self.buf[self.pos - 1]
+        self.previous = self._head[0] if (n == 1 and self._head is not None) else sort_key(
+            tuple(normalize(v) for v in last)
+        )
+        self._head = None
+
+
+def _sorted_rows(wh: Warehouse, statement: str, batch_rows: int, what: str) -> Iterator[tuple[tuple, tuple]]:
+    """(sort key, normalized row) for each row of ``statement``, checked to arrive in order."""
+    side = _SortedSide(wh, statement, batch_rows, what)
+    while side.fill():
+        head = side.head()
+        side.skip(1)
+        yield head
 
 
 def normalize(value: Any) -> Any:

@@ -71,7 +71,7 @@ def compare_warehouses(
     *,
     tables: tuple[Table, ...] = STAR_TABLES,
     examples: int = EXAMPLES,
-    batch_rows: int = 50_000,
+    batch_rows: int = 10_000,
 ) -> list[TableComparison]:
     """Compare ``tables`` of two warehouses: counts first, then the rows, one table at a time.
 

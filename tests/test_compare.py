@@ -192,6 +192,11 @@ def test_postgres_streams_in_batches(request, tmp_path):
         assert columns == ["i"]
         assert [[r[0] for r in b] for b in batches] == [list(range(1, 11)), list(range(11, 21)), list(range(21, 26))]
         assert wh.query("select 1")[1] == [(1,)]  # the connection is usable afterwards
+        with wh.transaction():  # inside a transaction: the cursor is closed, the transaction kept
+            _, batches = wh.stream("select 1 as one", batch_rows=10)
+            assert list(batches) == [[(1,)]]
+            _, batches = wh.stream("select 2 as two", batch_rows=10)  # the name is free again
+            assert list(batches) == [[(2,)]]
     finally:
         wh.close()
 

@@ -255,12 +255,22 @@ class PostgresWarehouse(Warehouse):
         """
         cursor = "sparkify_stream"
         fetch = f"fetch forward {int(batch_rows)} from {cursor}"
-        self.execute("begin")
+        own = not self._depth  # inside the caller's transaction, the cursor is only closed at the end
+
+        def done() -> None:
+            if own:
+                self._rollback()  # closes the cursor; the transaction only read
+            else:
+                self.execute(f"close {cursor}")
+
+        if own:
+            self.execute("begin")
         try:
             self.execute(f"declare {cursor} cursor for {statement}")
             columns, first = self.query(fetch)
         except BaseException:
-            self._rollback()
+            if own:
+                self._rollback()
             raise
 
         def batches() -> Iterator[list[tuple]]:
@@ -270,7 +280,7 @@ class PostgresWarehouse(Warehouse):
                     yield batch
                     _, batch = self.query(fetch)
             finally:
-                self._rollback()  # closes the cursor; the transaction only read
+                done()
 
         return columns, batches()
 

@@ -2,7 +2,8 @@
 
 Expected files are what :func:`to_csv` writes (``--save-expected``): a header row of column names;
 ints as digits; floats as ``repr``; dates ISO (``2018-11-01``), timestamps ``2018-11-01 20:57:10.796``;
-booleans ``true``/``false``; NULL as an empty field.
+booleans ``true``/``false``; NULL as an empty field. An empty text is an empty field too: the format
+cannot tell it from NULL.
 
 Order: rows are compared in order only where the query orders them. Rows that tie on every ORDER BY
 column may come in any order (engines break ties differently), so each run of tied rows is compared

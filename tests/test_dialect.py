@@ -79,6 +79,14 @@ CONSTRUCTS = [
      f"sum(n) over (order by n rows unbounded preceding) from {NUMBERS} order by n",
      [(1, 1, None, 1), (2, 1, 1, 3), (3, 3, 2, 6), (4, 3, 3, 10)], "r_WF_RANK.html, r_WF_LAG.html"),
     ("median", f"select median(n) from {NUMBERS}", [(2.5,)], "r_MEDIAN.html"),
+    ("listagg", f"select listagg(g, ',') within group (order by n) from {NUMBERS}", [("a,a,b,b",)],
+     "r_LISTAGG.html"),
+    ("listagg_no_delimiter", f"select listagg(g) within group (order by n desc) from {NUMBERS}", [("bbaa",)],
+     "r_LISTAGG.html: the delimiter defaults to none"),
+    ("listagg_distinct", f"select listagg(distinct g, '-') within group (order by g) from {NUMBERS}", [("a-b",)],
+     "r_LISTAGG.html"),
+    ("trunc_timestamp_and_number", "select trunc(timestamp '2008-02-10 10:00:00'), trunc(-2.7)",
+     [(dt.date(2008, 2, 10), -2)], "r_TRUNC_date.html: a DATE; r_TRUNC.html: toward zero"),
     ("date_part_dow", "select date_part(dow, timestamp '2008-01-05 14:00:00')", [(6,)],
      "r_DATE_PART_function.html: dow 0 (Sunday) to 6"),
     ("extract_week", "select extract(week from timestamp '2009-12-31 10:00:00')", [(53,)],
@@ -102,7 +110,8 @@ REFUSED = [
     ("untyped_division", "select\n  amount / 2\nfrom team_budget",  # a table schema.py does not know
      {"duckdb": "line 2: cannot tell whether amount / 2 divides integers"}),
     ("months_between", "select months_between('1969-03-18', '1969-01-18')", {"postgres": "line 1: MONTHS_BETWEEN"}),
-    ("listagg", f"select listagg(g, ',') within group (order by g) from {NUMBERS}", {"postgres": "line 1: LISTAGG"}),
+    ("trunc_unknown", "select trunc(x)\nfrom team_budget", {"duckdb": "line 1: cannot tell whether TRUNC(x)",
+                                                           "postgres": "line 1: cannot tell whether TRUNC(x)"}),
     ("syntax", "select from where", {"duckdb": "line 1: cannot parse", "postgres": "line 1: cannot parse"}),
 ]
 

@@ -18,6 +18,10 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
 - ``TO_CHAR``: PostgreSQL has the same function (Redshift's comes from it) and gets the call as
   written; DuckDB gets ``strftime`` for the format elements in ``DUCKDB_TIME_FORMAT`` and a refusal
   for any other.
+- ``TRUNC(x)``: a timestamp's DATE, or a number toward zero; the type (from the star schema) decides,
+  and an argument of unknown type is refused.
+- ``LISTAGG``: Redshift's delimiter defaults to none (sqlglot assumes ','); PostgreSQL gets
+  ``string_agg(... order by ...)``.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
   in UTC with microseconds; both are timestamps without time zone. sqlglot gives PostgreSQL's
   ``current_timestamp`` (with time zone, in the session's zone).
@@ -42,7 +46,6 @@ REFUSED: dict[str, dict[str, str]] = {
     "MONTHS_BETWEEN": {"postgres": "has no PostgreSQL equivalent"},
     "RATIO_TO_REPORT": {"*": "has no equivalent here; write x / sum(x) over (...)"},
     "REGEXP_SUBSTR": {"postgres": "has no PostgreSQL equivalent; use substring(x from 'pattern')"},
-    "LISTAGG": {"postgres": "has no PostgreSQL equivalent here; use string_agg(x, ',' order by ...)"},
 }
 """Redshift functions refused per target engine ("*": every engine other than Redshift), with why."""
 
@@ -177,17 +180,21 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         name = node.name.upper() if isinstance(node, exp.Anonymous) else node.sql_name()
         why = REFUSED.get(name, {})
         reason = why.get(target) or why.get("*")
-        if reason is None and isinstance(node, exp.GroupConcat) and "LISTAGG" in REFUSED:
-            reason = REFUSED["LISTAGG"].get(target)
-            name = "LISTAGG"
         if reason:
             raise QueryError(f"{origin}, line {_line_of(sql, name)}: {name} {reason} (redshift to {target}).")
+    twins = _typed_twins(tree, (exp.Div, exp.Trunc))
     if target == "duckdb":
-        _type_divisions(tree, sql, origin)
+        _type_divisions(tree, twins, sql, origin)
 
     def fix(node):
         if isinstance(node, exp.Anonymous) and node.name.upper() == "TO_CHAR":
             return _to_char(node, target, sql, origin)
+        if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
+            return _trunc(node, twins.get(id(node)), sql, origin)
+        if isinstance(node, exp.GroupConcat) or (
+            isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.GroupConcat)
+        ):
+            return _listagg(node, target)
         if isinstance(node, (exp.DateDiff, exp.TsOrDsDiff, exp.TimestampDiff, exp.DatetimeDiff)):
             return _datediff(node, target, sql, origin)
         if isinstance(node, exp.CurrentTimestamp):
@@ -291,29 +298,40 @@ def _to_char(node, target: str, sql: str, origin: str):
     return exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string("".join(out))])
 
 
-def _type_divisions(tree, sql: str, origin: str) -> None:
-    """Give each division's operands their types (from the star schema), so sqlglot renders integer
-    division for DuckDB as Redshift computes it; refuse a division whose operand types are unknown."""
-    from sqlglot import exp
+def _typed_twins(tree, classes: tuple) -> dict[int, object]:
+    """id(node) -> a copy of the node with its operands' types inferred from the star schema, for
+    every node of ``classes`` in ``tree`` (none when sqlglot cannot type the query)."""
     from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
 
-    divisions = list(tree.find_all(exp.Div))
-    if not divisions:
-        return
+    originals = [n for n in tree.find_all(*classes)]
+    if not originals:
+        return {}
     schema = _star_schema()
     try:
         typed = qualify(tree.copy(), schema=schema, dialect="redshift", validate_qualify_columns=False,
                         quote_identifiers=False, identify=False)
         typed = annotate_types(typed, schema=schema)
-    except Exception:  # noqa: BLE001 -- sqlglot could not type the query: every division is unknown
+    except Exception:  # noqa: BLE001 -- sqlglot could not qualify the query: type it as written
         typed = annotate_types(tree.copy(), schema=schema)
-    typed_divisions = list(typed.find_all(exp.Div))
-    if len(typed_divisions) != len(divisions):
-        typed_divisions = list(annotate_types(tree.copy(), schema=schema).find_all(exp.Div))
-    for original, typed_div in zip(divisions, typed_divisions):
-        kinds = [typed_div.this.type, typed_div.expression.type]
-        names = ["UNKNOWN" if k is None else k.this.name for k in kinds]
+    twins = [n for n in typed.find_all(*classes)]
+    if [type(n) for n in twins] != [type(n) for n in originals]:
+        twins = [n for n in annotate_types(tree.copy(), schema=schema).find_all(*classes)]
+    return {id(o): t for o, t in zip(originals, twins)}
+
+
+def _type_name(node) -> str:
+    return "UNKNOWN" if node is None or node.type is None else node.type.this.name
+
+
+def _type_divisions(tree, twins: dict, sql: str, origin: str) -> None:
+    """Give each division's operands their types (from the star schema), so sqlglot renders integer
+    division for DuckDB as Redshift computes it; refuse a division whose operand types are unknown."""
+    from sqlglot import exp
+
+    for original in tree.find_all(exp.Div):
+        twin = twins.get(id(original))
+        names = [_type_name(twin.this if twin else None), _type_name(twin.expression if twin else None)]
         if any(n != "UNKNOWN" and n not in INTEGER_TYPES for n in names):
             continue  # a float or decimal side: not an integer division on any engine
         if "UNKNOWN" in names:
@@ -323,8 +341,57 @@ def _type_divisions(tree, sql: str, origin: str) -> None:
                 "(integer division in Redshift, not in DuckDB); cast one side, e.g. "
                 f"cast({original.this.sql(dialect='redshift')} as double precision), or both as bigint."
             )
-        original.this.type = kinds[0]
-        original.expression.type = kinds[1]
+        original.this.type = twin.this.type
+        original.expression.type = twin.expression.type
+
+
+DATE_TYPES = frozenset({"DATE", "TIMESTAMP", "TIMESTAMPTZ", "DATETIME"})
+NUMBER_TYPES = INTEGER_TYPES | {"DOUBLE", "FLOAT", "DECIMAL", "BIGDECIMAL"}
+
+
+def _trunc(node, twin, sql: str, origin: str):
+    """Redshift's one-argument TRUNC: a timestamp's DATE, or a number toward zero -- the type decides."""
+    from sqlglot import exp
+
+    kind = _type_name(twin.this if twin is not None else None)
+    if kind in DATE_TYPES:
+        return exp.cast(node.this, "date")
+    if kind in NUMBER_TYPES:
+        return node
+    raise QueryError(
+        f"{origin}, line {_line_of(sql, 'TRUNC')}: cannot tell whether TRUNC({node.this.sql(dialect='redshift')}) "
+        "truncates a timestamp (to its date) or a number; cast its argument, e.g. trunc(x::timestamp)."
+    )
+
+
+def _listagg(node, target: str):
+    """LISTAGG(x [, delimiter]) [WITHIN GROUP (ORDER BY ...)]: Redshift's delimiter defaults to none
+    (sqlglot assumes ','); PostgreSQL spells it string_agg(x::text, delimiter ORDER BY ...)."""
+    import sqlglot
+    from sqlglot import exp
+
+    concat = node.this if isinstance(node, exp.WithinGroup) else node
+    order = node.expression if isinstance(node, exp.WithinGroup) else None
+    if isinstance(concat.this, exp.Distinct) and len(concat.this.expressions) == 2:
+        value, separator = concat.this.expressions  # LISTAGG(DISTINCT x, ',') parses as DISTINCT (x, ',')
+        concat.set("this", exp.Distinct(expressions=[value]))
+        concat.set("separator", separator)
+    if concat.args.get("separator") is None:
+        concat.set("separator", exp.Literal.string(""))
+    if target != "postgres":
+        return node
+    value = concat.this
+    distinct = isinstance(value, exp.Distinct)
+    if distinct:
+        value = value.expressions[0]
+    # DISTINCT needs its ORDER BY to be the argument itself: no cast then (text stays text)
+    argument = value.sql(dialect=target) if distinct else f"cast({value.sql(dialect=target)} as text)"
+    text = (
+        f"string_agg({'distinct ' if distinct else ''}{argument}, "
+        f"{concat.args['separator'].sql(dialect=target)}"
+        f"{' ' + order.sql(dialect=target) if order is not None else ''})"
+    )
+    return sqlglot.parse_one(text, read=target)
 
 
 @lru_cache(maxsize=1)

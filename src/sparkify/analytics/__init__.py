@@ -7,7 +7,8 @@ top-level ORDER BY makes it so (rows tied on the ORDER BY columns may come in an
 result without one is compared as a multiset (see :mod:`sparkify.analytics.expected`).
 
 Queries are written in Redshift SQL (the team's target) unless told otherwise; on DuckDB and
-PostgreSQL they are translated before they run (:mod:`sparkify.analytics.dialect`).
+PostgreSQL they are translated before they run (:mod:`sparkify.analytics.dialect`). The shipped
+catalog is Redshift SQL too (``top 10``, ``trunc(start_time)``), written once for every engine.
 """
 
 from __future__ import annotations

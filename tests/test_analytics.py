@@ -356,3 +356,25 @@ def test_saving_an_open_order_sorts_the_rows(tmp_path):
     result = Result(["n"], [(3,), (None,), (1,), (2,)])
     path = analytics.save_expected(result, tmp_path, "q", query=_q("select n from t"))
     assert path.read_text(encoding="utf-8") == 'n\n1\n2\n3\n""\n'
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ANSWER_ROWS = st.lists(
+    st.tuples(st.integers(-5, 5), st.one_of(st.none(), st.text(alphabet="ab,\"é ", max_size=3)), st.floats(0, 1)),
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=ANSWER_ROWS, seed=st.randoms(use_true_random=False))
+def test_any_order_of_a_pinned_multiset_matches_and_a_lost_row_does_not(tmp_path_factory, rows, seed):
+    folder = tmp_path_factory.mktemp("pinned")
+    query = _q("select n, s, f from t")
+    path = analytics.save_expected(Result(["n", "s", "f"], rows), folder, "q", query=query)
+    shuffled = list(rows)
+    seed.shuffle(shuffled)
+    assert compare(Result(["n", "s", "f"], shuffled), path, query=query) == ""
+    if rows:
+        assert compare(Result(["n", "s", "f"], shuffled[1:]), path, query=query) != ""

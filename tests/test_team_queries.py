@@ -150,3 +150,13 @@ def test_dialect_applies_to_query_files_only(capsys):
     code, _, err = sparkify(capsys, "analytics", "--dialect", "duckdb")
     assert code == 2
     assert "--dialect applies to --queries files" in err
+
+
+def test_an_engine_error_names_the_query_file(capsys, loaded, tmp_path):
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    (folder / "typo.sql").write_text("-- A typo.\nselect user_idd from songplays\n", encoding="utf-8")
+    code, out, err = sparkify(capsys, "analytics", "--queries", folder, *loaded)
+    assert code == 1
+    assert err.startswith(f"Error: {folder / 'typo.sql'}: ")
+    assert "user_idd" in err and err.count("\n") == 1

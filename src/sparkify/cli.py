@@ -473,7 +473,7 @@ def analytics_cmd(
             sql = analytics.sql_for(wh, query)
             if show_sql:
                 _print_sql(query, sql, wh)
-            result = analytics.run_sql(wh, sql)
+            result = analytics.run_sql(wh, sql, origin=query.origin)
             if save_expected is not None:
                 path = analytics.save_expected(result, save_expected, query.name, query=query)
                 if not State.quiet and expected is None:
@@ -536,7 +536,7 @@ def query_cmd(sql, sql_file, warehouse, schema, wait, fmt, dialect, show_sql):
         text = analytics.sql_for(wh, query)
         if show_sql:
             _print_sql(query, text, wh)
-        result = analytics.run_sql(wh, text)
+        result = analytics.run_sql(wh, text, origin=query.origin if sql_file else "")
     _print_result(_console(), query, result, fmt)
 
 

@@ -126,12 +126,21 @@ def sql_for(wh, query: Query, *, dialect: str | None = None) -> str:
 def run_query(wh, query: Query, *, dialect: str | None = None) -> Result:
     """Run one query on a warehouse (translated, see :func:`sql_for`); values normalized to int,
     float, str, bool, date/datetime or None."""
-    return run_sql(wh, sql_for(wh, query, dialect=dialect))
+    return run_sql(wh, sql_for(wh, query, dialect=dialect), origin=query.origin)
 
 
-def run_sql(wh, sql: str) -> Result:
-    """Run SQL already in the engine's dialect (what :func:`sql_for` returns); values normalized."""
-    columns, rows = wh.query(sql)
+def run_sql(wh, sql: str, *, origin: str = "") -> Result:
+    """Run SQL already in the engine's dialect (what :func:`sql_for` returns); values normalized.
+    An error of the engine is raised as the same WarehouseError type, its message led by ``origin``
+    (the query's file), so a user knows which of many queries failed."""
+    from sparkify.errors import WarehouseError
+
+    try:
+        columns, rows = wh.query(sql)
+    except WarehouseError as exc:
+        if not origin:
+            raise
+        raise type(exc)(f"{origin}: {exc}") from exc
     return Result(list(columns), [tuple(_normalize(v) for v in row) for row in rows])
 
 

@@ -122,14 +122,14 @@ def test_an_untranslatable_query_is_one_line_naming_file_and_line(capsys, loaded
     folder = tmp_path / "queries"
     folder.mkdir()
     (folder / "renewals.sql").write_text(
-        "-- Plays a month after each play.\nselect\n    user_id,\n    add_months(start_time, 1) as next_month\n"
+        "-- Each user's share of the plays.\nselect\n    user_id,\n    ratio_to_report(session_id) over () as share\n"
         "from songplays\n",
         encoding="utf-8",
     )
     code, out, err = sparkify(capsys, "analytics", "--queries", folder, *loaded)
     assert code == 2
     assert out == ""
-    assert err.startswith(f"Error: {folder / 'renewals.sql'}, line 4: ADD_MONTHS snaps a month end")
+    assert err.startswith(f"Error: {folder / 'renewals.sql'}, line 4: RATIO_TO_REPORT has no equivalent here")
     assert err.count("\n") == 1
 
 

@@ -18,6 +18,7 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
 - ``TO_CHAR``: PostgreSQL has the same function (Redshift's comes from it) and gets the call as
   written; DuckDB gets ``strftime`` for the format elements in ``DUCKDB_TIME_FORMAT`` and a refusal
   for any other.
+- ``ADD_MONTHS``: a month end goes to the next month's end, unlike interval arithmetic.
 - ``TRUNC(x)``: a timestamp's DATE, or a number toward zero; the type (from the star schema) decides,
   and an argument of unknown type is refused.
 - ``LISTAGG``: Redshift's delimiter defaults to none (sqlglot assumes ','); PostgreSQL gets
@@ -39,10 +40,6 @@ DIALECTS = ("redshift", "postgres", "duckdb")
 """What ``--dialect`` accepts: the dialect a query is written in (sqlglot's names)."""
 
 REFUSED: dict[str, dict[str, str]] = {
-    "ADD_MONTHS": {
-        "*": "snaps a month end to the next month's end (2008-04-30 + 1 month = 2008-05-31), which "
-        "interval arithmetic does not; use DATEADD(month, n, x) if that is the intent",
-    },
     "MONTHS_BETWEEN": {"postgres": "has no PostgreSQL equivalent"},
     "RATIO_TO_REPORT": {"*": "has no equivalent here; write x / sum(x) over (...)"},
     "REGEXP_SUBSTR": {"postgres": "has no PostgreSQL equivalent; use substring(x from 'pattern')"},
@@ -189,6 +186,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
     def fix(node):
         if isinstance(node, exp.Anonymous) and node.name.upper() == "TO_CHAR":
             return _to_char(node, target, sql, origin)
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "ADD_MONTHS":
+            return _add_months(node, target, sql, origin)
         if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
             return _trunc(node, twins.get(id(node)), sql, origin)
         if isinstance(node, exp.GroupConcat) or (
@@ -265,6 +264,27 @@ def _datediff(node, target: str, sql: str, origin: str):
         return e.sql(dialect=target)
 
     return sqlglot.parse_one(template.format(a=ts(node.expression), b=ts(node.this)), read=target)
+
+
+ADD_MONTHS = (
+    "case when cast({x} as date) = cast(date_trunc('month', {x}) + interval '1 month' - interval '1 day' as date)"
+    " then date_trunc('month', {x}) + ({n} + 1) * interval '1 month' - interval '1 day' + ({x} - date_trunc('day', {x}))"
+    " else {x} + ({n}) * interval '1 month' end"
+)
+"""ADD_MONTHS(x, n) as Redshift documents it, in SQL both DuckDB and PostgreSQL speak: the last day of
+a month goes to the last day of the result's month (2008-04-30 + 1 = 2008-05-31); other days keep
+their number, clamped to a shorter month (2008-03-31 + 1 = 2008-04-30); the time of day is kept."""
+
+
+def _add_months(node, target: str, sql: str, origin: str):
+    import sqlglot
+    from sqlglot import exp
+
+    if len(node.expressions) != 2:
+        raise QueryError(f"{origin}, line {_line_of(sql, 'ADD_MONTHS')}: ADD_MONTHS takes a date and a number of months.")
+    x, n = node.expressions
+    x_sql = exp.cast(x.copy(), "timestamp").sql(dialect=target)
+    return sqlglot.parse_one(f"({ADD_MONTHS.format(x=x_sql, n=n.sql(dialect=target))})", read=target)
 
 
 def _to_char(node, target: str, sql: str, origin: str):

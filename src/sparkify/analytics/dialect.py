@@ -23,6 +23,8 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   and an argument of unknown type is refused.
 - ``LISTAGG``: Redshift's delimiter defaults to none (sqlglot assumes ','); PostgreSQL gets
   ``string_agg(... order by ...)``.
+- ``REGEXP_SUBSTR`` on PostgreSQL (``substring(x from p)``) and ``SIMILAR TO`` on DuckDB (whose
+  SIMILAR TO is a plain regular expression), for literal patterns.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
   in UTC with microseconds; both are timestamps without time zone. sqlglot gives PostgreSQL's
   ``current_timestamp`` (with time zone, in the session's zone).
@@ -42,7 +44,6 @@ DIALECTS = ("redshift", "postgres", "duckdb")
 REFUSED: dict[str, dict[str, str]] = {
     "MONTHS_BETWEEN": {"postgres": "has no PostgreSQL equivalent"},
     "RATIO_TO_REPORT": {"*": "has no equivalent here; write x / sum(x) over (...)"},
-    "REGEXP_SUBSTR": {"postgres": "has no PostgreSQL equivalent; use substring(x from 'pattern')"},
 }
 """Redshift functions refused per target engine ("*": every engine other than Redshift), with why."""
 
@@ -188,6 +189,10 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return _to_char(node, target, sql, origin)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "ADD_MONTHS":
             return _add_months(node, target, sql, origin)
+        if isinstance(node, exp.RegexpExtract) and target == "postgres":
+            return _regexp_substr(node, sql, origin)
+        if isinstance(node, exp.SimilarTo) and target == "duckdb":
+            return _similar_to(node, sql, origin)
         if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
             return _trunc(node, twins.get(id(node)), sql, origin)
         if isinstance(node, exp.GroupConcat) or (
@@ -285,6 +290,40 @@ def _add_months(node, target: str, sql: str, origin: str):
     x, n = node.expressions
     x_sql = exp.cast(x.copy(), "timestamp").sql(dialect=target)
     return sqlglot.parse_one(f"({ADD_MONTHS.format(x=x_sql, n=n.sql(dialect=target))})", read=target)
+
+
+def _regexp_substr(node, sql: str, origin: str):
+    """REGEXP_SUBSTR(x, pattern) -- the first match, whole -- on PostgreSQL: ``substring(x from
+    pattern)``, which returns the whole match only when the pattern has no parenthesized group."""
+    import sqlglot
+    from sqlglot import exp
+
+    pattern = node.expression
+    extra = [k for k in ("position", "occurrence", "parameters", "group") if node.args.get(k) is not None]
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string) or "(" in pattern.this or extra:
+        raise QueryError(
+            f"{origin}, line {_line_of(sql, 'REGEXP_SUBSTR')}: REGEXP_SUBSTR translates to PostgreSQL only "
+            "with two arguments and a literal pattern without groups (redshift to postgres)."
+        )
+    return sqlglot.parse_one(
+        f"substring({node.this.sql(dialect='postgres')} from {pattern.sql(dialect='postgres')})", read="postgres"
+    )
+
+
+def _similar_to(node, sql: str, origin: str):
+    """x SIMILAR TO pattern on DuckDB, whose SIMILAR TO reads the pattern as a plain regular
+    expression (% and _ are no wildcards there, . is one): the pattern rewritten, matched whole."""
+    from sqlglot import exp
+
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string) or any(c in pattern.this for c in "[\\"):
+        raise QueryError(
+            f"{origin}, line {_line_of(sql, 'SIMILAR')}: SIMILAR TO translates to DuckDB only with a literal "
+            "pattern without [ ] or escapes (redshift to duckdb)."
+        )
+    regex = "".join({"%": ".*", "_": ".", ".": "\\."}.get(c, c) for c in pattern.this)
+    match = exp.Anonymous(this="regexp_full_match", expressions=[node.this, exp.Literal.string(regex)])
+    return exp.Not(this=match) if node.args.get("negate") else match
 
 
 def _to_char(node, target: str, sql: str, origin: str):

@@ -109,13 +109,14 @@ def test_a_wrong_row_in_a_multiset_result_is_named(capsys, loaded, tmp_path):
 
 
 def test_show_sql_prints_what_ran(capsys, loaded):
-    code, out, _ = sparkify(capsys, "analytics", "top_free_users", "--queries", TEAM, "--show-sql", "--format", "csv", *loaded)
+    code, out, err = sparkify(capsys, "analytics", "top_free_users", "--queries", TEAM, "--show-sql", "--format", "csv",
+                              *loaded)
     assert code == 0
     engine = "duckdb" if loaded[1].startswith("duckdb") else "postgres"
-    assert out.startswith(f"-- top_free_users on {engine} (translated from redshift)\n")
-    assert "\nSELECT\n" in out
-    assert "LIMIT 5" in out and "top 5" not in out.lower()
-    assert out.endswith(TEAM_EXPECTED.joinpath("top_free_users.csv").read_text(encoding="utf-8"))
+    assert err.startswith(f"-- top_free_users on {engine} (translated from redshift)\n")
+    assert "\nSELECT\n" in err
+    assert "LIMIT 5" in err and "top 5" not in err.lower()
+    assert out == TEAM_EXPECTED.joinpath("top_free_users.csv").read_text(encoding="utf-8")
 
 
 def test_an_untranslatable_query_is_one_line_naming_file_and_line(capsys, loaded, tmp_path):

@@ -403,7 +403,9 @@ def dialect_option(default_help: str) -> Callable:
 
 
 def show_sql_option(f: Callable) -> Callable:
-    return click.option("--show-sql", is_flag=True, help="Print the SQL that actually runs, after translation.")(f)
+    return click.option(
+        "--show-sql", is_flag=True, help="Print the SQL that actually runs, after translation (on stderr)."
+    )(f)
 
 
 def format_option(f: Callable) -> Callable:
@@ -751,9 +753,10 @@ def _print_result(console, query, result, fmt: str) -> None:
 
 
 def _print_sql(query, sql: str, wh) -> None:
-    """``--show-sql``: the text that runs, after a header saying what it was translated from."""
+    """``--show-sql``: the text that runs, after a header saying what it was translated from. On
+    stderr, so results piped as CSV or JSON stay clean."""
     how = f"{query.dialect}, as written" if query.dialect == wh.sql_dialect else f"translated from {query.dialect}"
-    click.echo(f"-- {query.name} on {wh.name} ({how})\n{sql.strip()}\n")
+    click.echo(f"-- {query.name} on {wh.name} ({how})\n{sql.strip()}\n", err=True)
 
 
 def _print_comparison(console, results, left, right) -> None:

@@ -195,9 +195,9 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return _similar_to(node, sql, origin)
         if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
             return _trunc(node, twins.get(id(node)), sql, origin)
-        if isinstance(node, exp.GroupConcat) or (
+        if (isinstance(node, exp.GroupConcat) and not isinstance(node.parent, exp.WithinGroup)) or (
             isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.GroupConcat)
-        ):
+        ):  # LISTAGG ... WITHIN GROUP is fixed whole, at the WITHIN GROUP
             return _listagg(node, target)
         if isinstance(node, (exp.DateDiff, exp.TsOrDsDiff, exp.TimestampDiff, exp.DatetimeDiff)):
             return _datediff(node, target, sql, origin)

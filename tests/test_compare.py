@@ -298,3 +298,17 @@ def test_the_merge_counts_exactly_the_multiset_difference(left, right, batch):
     assert Counter(row for side, row in result.examples if side == "<") == only_left
     assert Counter(row for side, row in result.examples if side == ">") == only_right
     assert result.is_identical == (Counter(left) == Counter(right))
+
+
+def test_the_cli_names_the_schema_of_a_server_warehouse(request, tmp_path, capsys, postgres_url):
+    duck, pg = open_engine("duckdb", request, tmp_path), open_engine("postgres", request, tmp_path)
+    source = write_source(tmp_path / "src", [song("SO1")], [event(song="A Song", artist="Artist A", length=200.5)])
+    for wh in (duck, pg):
+        pipeline.run(wh, source)
+    duck_url, schema = duck.url, pg.schema
+    duck.close()
+    pg.close()
+    code, out, err = sparkify(capsys, "compare", "-w", duck_url, "--against", postgres_url, "--against-schema", schema)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[:2] == [f"< {duck_url}", f"> {postgres_url} (schema {schema})"]
+    assert "songplays: identical (1 row)" in out

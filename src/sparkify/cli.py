@@ -763,10 +763,13 @@ def _print_comparison(console, results, left, right) -> None:
     """Per table: identical with its count, or the counts, the differing rows and examples."""
     from sparkify.analytics.expected import text
 
-    console.print(f"< {left.display_url}\n> {right.display_url}", markup=False)
+    def name(wh) -> str:
+        return wh.display_url + (f" (schema {wh.schema})" if wh.schema else "")
+
+    console.print(f"< {name(left)}\n> {name(right)}", markup=False)
     for r in results:
         if r.is_identical:
-            console.print(f"{r.table}: identical ({r.left_count:,} rows)", markup=False)
+            console.print(f"{r.table}: identical ({r.left_count:,} row{'' if r.left_count == 1 else 's'})", markup=False)
             continue
         console.print(
             f"{r.table}: DIFFERS: {r.left_count:,} rows <, {r.right_count:,} rows >; "

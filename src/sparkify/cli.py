@@ -113,6 +113,18 @@ def max_errors_option(f: Callable) -> Callable:
     )(f)
 
 
+def ts_bounds_options(f: Callable) -> Callable:
+    """--ts-min / --ts-max: the plausible range of event times (dates, UTC)."""
+    f = click.option(
+        "--ts-max", metavar="DATE",
+        help="Reject events whose ts is on or after DATE (default 2100-01-01). Env SPARKIFY_TS_MAX.",
+    )(f)
+    return click.option(
+        "--ts-min", metavar="DATE",
+        help="Reject events whose ts is before DATE, e.g. epoch seconds (default 2000-01-01). Env SPARKIFY_TS_MIN.",
+    )(f)
+
+
 def common_options(f: Callable) -> Callable:
     @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final result.")
     @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
@@ -206,13 +218,16 @@ def full_refresh_option(f: Callable) -> Callable:
 @warehouse_options
 @redshift_options
 @max_errors_option
+@ts_bounds_options
 @full_refresh_option
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
     help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
 )
 @common_options
-def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh, report_path):
+def run_cmd(
+    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, report_path
+):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
@@ -223,6 +238,7 @@ def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors,
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh --report report.html
+      sparkify run --ts-min 2018-01-01   # reject events before 2018 (e.g. ts in seconds)
       sparkify run --source s3://my-bucket/sparkify
       sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
       sparkify run --warehouse redshift://me@cluster.example:5439/dev \\
@@ -232,14 +248,15 @@ def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors,
 
     settings = _settings(
         **source_flags, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
-        max_errors=max_errors,
+        max_errors=max_errors, ts_min=ts_min, ts_max=ts_max,
     )
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh:
         with _progress(console) as progress:
             run_report = pipeline.run(
-                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
+                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
+                rules=settings.record_rules,
             )
         _print_run(console, run_report)
         if report_path is not None:
@@ -277,9 +294,10 @@ def create_tables_cmd(warehouse, schema, wait):
 @warehouse_options
 @redshift_options
 @max_errors_option
+@ts_bounds_options
 @full_refresh_option
 @common_options
-def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh):
+def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh):
     """Load the source's new and changed song and log files into the staging tables.
 
     \b
@@ -290,13 +308,14 @@ def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_error
 
     settings = _settings(
         **source_flags, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
-        max_errors=max_errors,
+        max_errors=max_errors, ts_min=ts_min, ts_max=ts_max,
     )
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
         report = pipeline.stage(
-            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
+            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
+            rules=settings.record_rules,
         )
     _print_stage(console, report)
 

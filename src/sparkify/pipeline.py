@@ -38,6 +38,7 @@ from sparkify.schema import (
     Table,
 )
 from sparkify.sources import FOLDERS, Source, SourceFile, open_source
+from sparkify.staging.rules import DEFAULT_RULES, RecordRules
 from sparkify.warehouse.base import Warehouse, quote
 
 SHOWN_REJECTS = 10
@@ -177,13 +178,17 @@ def stage(
     max_errors: int = 0,
     full_refresh: bool = False,
     progress: Progress | None = None,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> StageReport:
     """Load the source's new and changed files into the staging tables, in one transaction.
 
-    Every record is either staged or rejected. When more than ``max_errors`` records are rejected,
-    raises :class:`BadInputError` naming up to ten of them, and no table changes.
+    Every record is either staged or rejected by the record rules (``rules``: see
+    :mod:`sparkify.staging.rules`). When more than ``max_errors`` records are rejected, raises
+    :class:`BadInputError` naming up to ten of them, and no table changes.
     """
-    return _load(wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="stage")[1]
+    return _load(
+        wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="stage", rules=rules
+    )[1]
 
 
 def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, int]:
@@ -228,6 +233,7 @@ def run(
     max_errors: int = 0,
     full_refresh: bool = False,
     progress: Progress | None = None,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> RunReport:
     """Create missing tables, stage what is new, rebuild the star schema, check it.
 
@@ -238,7 +244,8 @@ def run(
     src = s3_prefix(wh, source) if wh.copies_from_s3 else _open(source)  # checked before anything is created
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
-        wh, src, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="run", transform=True
+        wh, src, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="run", transform=True,
+        rules=rules,
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
@@ -311,6 +318,7 @@ def _load(
     progress: Progress | None,
     command: str,
     transform: bool = False,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> tuple[str, StageReport, dict[str, int]]:
     started = time.perf_counter()
     progress = progress or NoProgress()
@@ -342,7 +350,7 @@ def _load(
                 task = f"stage {kind}"
                 progress.start(task, len(plan.to_read))
                 reader = JsonReader(
-                    reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b)
+                    reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b), rules=rules
                 )
                 began = time.perf_counter()
                 report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")

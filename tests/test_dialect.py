@@ -201,8 +201,10 @@ def test_the_same_dialect_is_not_translated():
     assert translate("select 1", source="duckdb", target="duckdb") == "select 1"
 
 
-def test_postgres_sql_translates_to_duckdb():
-    assert translate("select 7 / 2", source="postgres", target="duckdb").split() != ["select", "7", "/", "2"]
+@pytest.mark.parametrize(("dialect", "expected"), [("postgres", [(3, 2.5)]), ("duckdb", [(3.5, 2.5)])])
+def test_other_dialects_keep_their_own_division(warehouse, dialect, expected):
+    query = analytics.ad_hoc("select 7 / 2 as a, 5 / 2.0 as b", dialect=dialect, origin="case.sql")
+    assert analytics.run_query(warehouse, query).rows == expected
 
 
 def test_an_unknown_dialect_suggests_the_closest():

@@ -109,6 +109,10 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
     tree = statements[0]
     if source == "redshift":
         tree = _from_redshift(tree, sql, target, origin)
+    elif source == "postgres" and target == "duckdb":  # PostgreSQL divides integers as Redshift does
+        from sqlglot import exp
+
+        _type_divisions(tree, _typed_twins(tree, (exp.Div,)), sql, origin)
     try:
         return tree.sql(dialect=target, pretty=True, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:

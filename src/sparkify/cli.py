@@ -422,20 +422,54 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
     click.echo("\n".join(lines))
 
 
+def dialect_option(default_help: str) -> Callable:
+    from sparkify.analytics.dialect import DIALECTS
+
+    return click.option(
+        "--dialect", type=click.Choice(DIALECTS), default=None,
+        help=f"The SQL dialect the queries are written in; on another engine they are translated "
+        f"(sqlglot) before they run. Default: {default_help}.",
+    )
+
+
+def show_sql_option(f: Callable) -> Callable:
+    return click.option(
+        "--show-sql", is_flag=True, help="Print the SQL that actually runs, after translation (on stderr)."
+    )(f)
+
+
+def format_option(f: Callable) -> Callable:
+    return click.option(
+        "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+        help="How to print each result.",
+    )(f)
+
+
 @cli.command("analytics")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @warehouse_options
+@format_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-    help="How to print each result.",
+    "--queries", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Run the NAME.sql files in DIR (one query each, a leading comment as its description) "
+    "instead of the shipped catalog.",
 )
 @click.option(
     "--expected", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-    help="Compare each result with DIR/NAME.csv; exit 1 with a diff when one differs.",
+    help="Compare each result with DIR/NAME.csv; exit 1 with a diff when one differs. Rows are "
+    "compared in order only where the query orders them.",
 )
+@click.option(
+    "--save-expected", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Write each result to DIR/NAME.csv, the expected files of a later --expected run.",
+)
+@dialect_option("redshift (the team's target; the catalog is written in it)")
+@show_sql_option
 @click.option("--list", "list_only", is_flag=True, help="List the queries and what each answers.")
 @common_options
-def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
+def analytics_cmd(
+    names, warehouse, schema, wait, fmt, queries, expected, save_expected, dialect, show_sql, list_only
+):
     """Run the analytics team's queries (all, or those NAMEd) and print their results.
 
     \b
@@ -443,37 +477,137 @@ def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
       sparkify analytics --list
       sparkify analytics top_songs plays_by_hour --format csv
       sparkify analytics --expected tests/expected/sample
+      sparkify analytics --queries team/ --expected team/expected --show-sql
+      sparkify analytics --queries team/ --save-expected team/expected
     """
     from sparkify import analytics
 
     console = _console()
-    catalog = analytics.catalog()
+    if queries is not None:
+        catalog = analytics.load_queries(queries, dialect=dialect or "redshift")
+    else:
+        if dialect not in (None, analytics.CATALOG_DIALECT):
+            raise click.BadParameter(
+                f"the catalog is written in {analytics.CATALOG_DIALECT}; --dialect applies to --queries files",
+                param_hint="--dialect",
+            )
+        catalog = analytics.catalog()
     if list_only:
         from sparkify.console import table
 
         console.print(table(None, ["name", "answers"], [[q.name, q.description] for q in catalog.values()]))
         return
-    selected = analytics.select(names)
+    selected = analytics.select(names, catalog)
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     failures = []
     with _connect(settings) as wh:
         for query in selected:
-            result = analytics.run_query(wh, query)
+            sql = analytics.sql_for(wh, query)
+            if show_sql:
+                _print_sql(query, sql, wh)
+            result = analytics.run_sql(wh, sql, origin=query.origin)
+            if save_expected is not None:
+                path = analytics.save_expected(result, save_expected, query.name, query=query)
+                if not State.quiet and expected is None:
+                    n = len(result.rows)
+                    console.print(f"{query.name}: {n} row{'' if n == 1 else 's'} saved to {path}", markup=False)
             if expected is not None:
                 diff = analytics.compare(result, expected / f"{query.name}.csv", query=query)
                 if diff:
                     failures.append(query.name)
-                    console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}")
+                    console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}", markup=False)
                     console.print(diff, markup=False)
                 elif not State.quiet:
                     n = len(result.rows)
-                    console.print(f"{query.name}: matches ({n} row{'' if n == 1 else 's'})")
+                    note = analytics.expected.note(result, query)
+                    console.print(
+                        f"{query.name}: matches ({n} row{'' if n == 1 else 's'}{'; ' + note if note else ''})",
+                        markup=False,
+                    )
                 continue
-            _print_result(console, query, result, fmt)
+            if save_expected is None:
+                _print_result(console, query, result, fmt)
     if expected is not None:
         if failures:
             raise CheckFailed(f"{len(failures)} of {len(selected)} analytics results differ: {', '.join(failures)}")
-        console.print(f"All {len(selected)} analytics results match {expected}.")
+        console.print(f"All {len(selected)} analytics results match {expected}.", markup=False)
+
+
+@cli.command("query")
+@click.argument("sql", required=False)
+@click.option(
+    "--file", "-f", "sql_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="Read the query from FILE instead of the SQL argument.",
+)
+@warehouse_options
+@format_option
+@dialect_option("the warehouse engine's own")
+@show_sql_option
+@common_options
+def query_cmd(sql, sql_file, warehouse, schema, wait, fmt, dialect, show_sql):
+    """Run one ad-hoc query on the warehouse and print its result.
+
+    \b
+    Example:
+      sparkify query "select level, count(*) as plays from songplays group by level"
+      sparkify query --dialect redshift "select top 5 * from users" --show-sql
+      sparkify query -f plays.sql --format csv > plays.csv
+    """
+    from sparkify import analytics
+
+    if (sql is None) == (sql_file is None):
+        raise click.UsageError("Give the query as the SQL argument or with --file FILE (one of them).")
+    if sql_file is not None:
+        try:
+            sql = sql_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read query file {sql_file}: {exc.strerror or exc}.") from exc
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    with _connect(settings) as wh:
+        query = analytics.ad_hoc(sql, dialect=dialect or wh.sql_dialect, origin=str(sql_file or "the query"))
+        text = analytics.sql_for(wh, query)
+        if show_sql:
+            _print_sql(query, text, wh)
+        result = analytics.run_sql(wh, text, origin=query.origin if sql_file else "")
+    _print_result(_console(), query, result, fmt)
+
+
+@cli.command("compare")
+@warehouse_options
+@click.option(
+    "--against", required=True, metavar="URL",
+    help="The other warehouse: duckdb:///file.duckdb, postgresql://... or redshift://...",
+)
+@click.option("--against-schema", metavar="NAME", help="Schema of the --against warehouse (default: --schema).")
+@click.option("--examples", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
+              help="Differing rows shown per table.")
+@common_options
+def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
+    """Compare the star tables of two warehouses: row counts, then every row (all columns but the
+    surrogate songplay_id), streamed so it works on millions of rows. Exit 0 when identical, 1 with
+    the first differing rows of each table and their counts.
+
+    \b
+    Example:
+      sparkify compare --warehouse duckdb:///local.duckdb --against redshift://me@cluster:5439/dev --against-schema sparkify
+      sparkify compare -w duckdb:///a.duckdb --against duckdb:///b.duckdb
+    """
+    from sparkify import compare
+    from sparkify.warehouse import connect
+
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    if against == settings.warehouse and (against_schema or settings.schema_name) == settings.schema_name:
+        raise ConfigError("--warehouse and --against name the same warehouse: give two different ones.")
+    console = _console()
+    with _connect(settings) as left, connect(
+        against, schema=against_schema or settings.schema_name, wait=settings.wait
+    ) as right:
+        results = compare.compare_warehouses(left, right, examples=examples)
+        _print_comparison(console, results, left, right)
+    differ = [r.table for r in results if not r.is_identical]
+    if differ:
+        raise CheckFailed(f"{len(differ)} of {len(results)} star tables differ: {', '.join(differ)}")
+    console.print(f"All {len(results)} star tables are identical.", markup=False)
 
 
 @cli.command("report")
@@ -700,11 +834,45 @@ def _print_result(console, query, result, fmt: str) -> None:
     from sparkify.console import table
 
     if fmt == "table":
-        console.print(table(f"{query.name}: {query.description}", result.columns, result.rows))
+        title = f"{query.name}: {query.description}" if query.description else query.name
+        console.print(table(title, result.columns, result.rows))
     elif fmt == "csv":
         sys.stdout.write(analytics.to_csv(result))
     else:
         sys.stdout.write(analytics.to_json(query, result) + "\n")
+
+
+def _print_sql(query, sql: str, wh) -> None:
+    """``--show-sql``: the text that runs, after a header saying what it was translated from. On
+    stderr, so results piped as CSV or JSON stay clean."""
+    how = f"{query.dialect}, as written" if query.dialect == wh.sql_dialect else f"translated from {query.dialect}"
+    click.echo(f"-- {query.name} on {wh.name} ({how})\n{sql.strip()}\n", err=True)
+
+
+def _print_comparison(console, results, left, right) -> None:
+    """Per table: identical with its count, or the counts, the differing rows and examples."""
+    from sparkify.analytics.expected import text
+
+    def name(wh) -> str:
+        return wh.display_url + (f" (schema {wh.schema})" if wh.schema else "")
+
+    console.print(f"< {name(left)}\n> {name(right)}", markup=False)
+    for r in results:
+        if r.is_identical:
+            console.print(f"{r.table}: identical ({r.left_count:,} row{'' if r.left_count == 1 else 's'})", markup=False)
+            continue
+        console.print(
+            f"{r.table}: DIFFERS: {r.left_count:,} rows <, {r.right_count:,} rows >; "
+            f"{r.only_left:,} only in <, {r.only_right:,} only in >",
+            markup=False,
+        )
+        console.print(f"  columns: {', '.join(r.columns)}", markup=False)
+        for side, row in r.examples:
+            cells = " | ".join("NULL" if v is None else text(v) for v in row)
+            console.print(f"  {side} {cells}", markup=False)
+        shown = len(r.examples)
+        if r.only_left + r.only_right > shown:
+            console.print(f"  ... and {r.only_left + r.only_right - shown:,} more differing rows", markup=False)
 
 
 def _fail_on_checks(results) -> None:

@@ -72,8 +72,6 @@ NOT_JSON_WHITESPACE = (b"\x0b", b"\x0c")
 """Bytes DuckDB's line reader takes for whitespace and RFC 8259 does not: a file holding one is read
 by the precise path, which rejects the record it is in."""
 
-GZIP_MAGIC = b"\x1f\x8b"
-
 JSON_WS = " \t\r\n"
 
 
@@ -509,18 +507,14 @@ def _count_records(data: bytes) -> int:
 
 
 def _looks_plain(path: Path | None) -> bool:
-    """True when DuckDB may read the local file where it is: not gzip (by its first bytes) and no
-    byte that DuckDB's line reader and the rules see differently. Reads the file in chunks."""
+    """True when DuckDB may read the local file where it is: no byte that DuckDB's line reader and
+    the rules see differently (:data:`NOT_JSON_WHITESPACE`). Reads the file in chunks."""
     if path is None:
         return False
     with open(path, "rb") as fh:
-        chunk = fh.read(READ_CHUNK)
-        if chunk[:2] == GZIP_MAGIC:
-            return False
-        while chunk:
+        while chunk := fh.read(READ_CHUNK):
             if any(b in chunk for b in NOT_JSON_WHITESPACE):
                 return False
-            chunk = fh.read(READ_CHUNK)
     return True
 
 

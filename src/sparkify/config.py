@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sparkify.errors import ConfigError
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
@@ -60,10 +60,25 @@ class Settings(BaseModel):
     region: str | None = None
     """AWS region of the cluster and the bucket."""
 
+    @field_validator("ts_min", "ts_max", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        """A day, written ``YYYY-MM-DD`` (UTC): nothing else is taken for one."""
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip()) if len(value.strip()) == 10 else _not_a_date()
+            except ValueError:
+                _not_a_date()
+        return value
+
     @property
     def record_rules(self) -> RecordRules:
         """The record rules these settings configure (the plausible range of event times)."""
         return RecordRules(ts_min=self.ts_min, ts_max=self.ts_max)
+
+
+def _not_a_date():
+    raise ValueError("expected a date like 2018-01-01 (YYYY-MM-DD, UTC)")
 
 
 FIELDS = {

@@ -23,7 +23,7 @@ import json
 import os
 import re
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sparkify.errors import BadInputError, ConfigError, WarehouseError
 from sparkify.schema import STAGING_EVENTS, Table
@@ -125,6 +125,7 @@ class RedshiftWarehouse(PostgresWarehouse):
             if parts.password
             else os.environ.get("SPARKIFY_REDSHIFT_PASSWORD") or os.environ.get("PGPASSWORD")
         )
+        ssl = ssl_options(parts.query)
         try:
             conn = redshift_connector.connect(
                 host=parts.hostname,
@@ -134,6 +135,7 @@ class RedshiftWarehouse(PostgresWarehouse):
                 password=password,
                 timeout=30,
                 application_name="sparkify",
+                **ssl,
             )
             conn.autocommit = True  # transactions are opened by transaction(), as for PostgreSQL
             return conn
@@ -412,6 +414,27 @@ def json_paths_document(table: Table = STAGING_EVENTS) -> str:
     """The JSONPaths file for ``table``'s COPY: one path per column, in column order (schema.py)."""
     paths = [f"$['{c.source}']" for c in table.record_columns]
     return json.dumps({"jsonpaths": paths}, indent=4)
+
+
+SSL_MODES = ("disable", "verify-ca", "verify-full")
+"""The ``?sslmode=`` values a Redshift URL takes (redshift_connector's; default: the driver's,
+verify-full with Redshift's certificate bundle). ``disable`` is for servers without TLS, such as the
+test suite's Redshift stand-in -- never for a real cluster across a network."""
+
+
+def ssl_options(query: str) -> dict:
+    """``sslmode=disable`` -> ``{"ssl": False}``; ``sslmode=verify-ca`` -> ``{"sslmode": "verify-ca"}``;
+    no sslmode -> ``{}``. Another value or parameter is a ConfigError."""
+    params = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(params) - {"sslmode"})
+    if unknown:
+        raise ConfigError(f"Unknown Redshift URL parameter {unknown[0]!r}: only ?sslmode= ({', '.join(SSL_MODES)}) is read.")
+    if "sslmode" not in params:
+        return {}
+    mode = params["sslmode"][-1]
+    if mode not in SSL_MODES:
+        raise ConfigError(f"Unknown sslmode {mode!r} in the Redshift URL: use one of {', '.join(SSL_MODES)}.")
+    return {"ssl": False} if mode == "disable" else {"sslmode": mode}
 
 
 def _literal(text: str) -> str:

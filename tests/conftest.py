@@ -1,4 +1,6 @@
-"""Shared fixtures. Engines under test are chosen by SPARKIFY_TEST_ENGINES (default: all available)."""
+"""Shared fixtures. Engines under test are chosen by SPARKIFY_TEST_ENGINES (default: all three;
+``redshift`` is the Redshift stand-in of tests/redshift_standin, backed by the PostgreSQL test server
+and moto's S3, started once per session)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sparkify-sample"
 
 TEST_ENGINES = tuple(
-    e.strip() for e in os.environ.get("SPARKIFY_TEST_ENGINES", "duckdb,postgres").split(",") if e.strip()
+    e.strip() for e in os.environ.get("SPARKIFY_TEST_ENGINES", "duckdb,postgres,redshift").split(",") if e.strip()
 )
 """Engines the ``warehouse`` fixture runs each test on (env SPARKIFY_TEST_ENGINES, comma-separated)."""
 
@@ -46,10 +48,14 @@ def _unavailable(reason: str):
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The test server's URL, once it answers; skips (fails under CI=true) when none does."""
-    from sparkify.config import mask_url
-
     if "postgres" not in TEST_ENGINES:
         pytest.skip(f"SPARKIFY_TEST_ENGINES={','.join(TEST_ENGINES)} leaves out postgres")
+    return _postgres_server()
+
+
+def _postgres_server() -> str:
+    from sparkify.config import mask_url
+
     try:
         import psycopg
     except ImportError:
@@ -66,14 +72,48 @@ def postgres_url() -> str:
 
 
 @pytest.fixture
-def pg_schema(postgres_url):
+def pg_schema():
     """A fresh schema name on the test server; the schema (if created) is dropped afterwards."""
     import psycopg
 
+    url = _postgres_server()
     name = f"sparkify_test_{uuid.uuid4().hex[:12]}"
     yield name
-    with psycopg.connect(postgres_url, autocommit=True) as con:
+    with psycopg.connect(url, autocommit=True) as con:
         con.execute(f'drop schema if exists "{name}" cascade')
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's standalone S3 on 127.0.0.1 (a free port), for the whole session: its endpoint URL."""
+    try:
+        from tests.helpers.s3 import start_server
+
+        server, endpoint = start_server()
+    except ImportError as exc:
+        _unavailable(f"moto[server] and boto3 are needed for S3 and Redshift tests: pip install -e '.[dev]' ({exc})")
+    yield endpoint
+    server.stop()
+
+
+IAM_ROLE = "arn:aws:iam::123456789012:role/sparkify-standin"
+"""The role the Redshift tests pass to COPY (the stand-in requires one and reads S3 with its own keys)."""
+
+
+@pytest.fixture(scope="session")
+def redshift_standin(s3_server):
+    """The Redshift stand-in on a free loopback port for the whole session, backed by the PostgreSQL
+    test server and moto's S3; skips (fails under CI=true) without them."""
+    url = _postgres_server()
+    try:
+        import redshift_connector  # noqa: F401 -- the product's driver, needed to talk to it
+    except ImportError:
+        _unavailable("redshift_connector is not installed: pip install 'sparkify[redshift]'")
+    from tests.helpers.s3 import client
+    from tests.redshift_standin import Standin
+
+    with Standin(url, s3_client=lambda region: client(s3_server, region=region)) as server:
+        yield server
 
 
 def open_engine(engine: str, request, tmp_path):
@@ -85,7 +125,10 @@ def open_engine(engine: str, request, tmp_path):
     if engine == "postgres":
         url = request.getfixturevalue("postgres_url")
         return connect(url, schema=request.getfixturevalue("pg_schema"))
-    raise pytest.UsageError(f"SPARKIFY_TEST_ENGINES names {engine!r}; the fixture knows duckdb and postgres")
+    if engine == "redshift":
+        standin = request.getfixturevalue("redshift_standin")
+        return connect(standin.url(), schema=request.getfixturevalue("pg_schema"), iam_role=IAM_ROLE)
+    raise pytest.UsageError(f"SPARKIFY_TEST_ENGINES names {engine!r}; the fixture knows duckdb, postgres and redshift")
 
 
 @pytest.fixture(params=TEST_ENGINES)

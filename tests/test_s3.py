@@ -40,20 +40,6 @@ KEPT = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)] + ["load_files", "load_
 # -- fixtures -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def s3_server():
-    """moto's standalone S3 on 127.0.0.1 (a free port), for the whole session: its endpoint URL."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{server._server.server_port}"
-    admin = _client(endpoint)
-    admin.create_bucket(Bucket=BUCKET)
-    admin.create_bucket(Bucket=OTHER_BUCKET)
-    yield endpoint
-    server.stop()
-
-
 @pytest.fixture
 def aws_env(monkeypatch, s3_server):
     """The standard AWS settings pointing at the moto server, with fake credentials; nothing of the

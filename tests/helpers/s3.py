@@ -1,0 +1,71 @@
+"""moto's standalone S3 server on loopback, shared by the S3 tests and the Redshift stand-in."""
+
+from __future__ import annotations
+
+import gzip
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+BUCKET = "sparkify-test"
+OTHER_BUCKET = "sparkify-test-logs"
+ACCESS_KEY = "AKIASPARKIFYTEST0001"
+SECRET_KEY = "sparkify-FAKE-secret-3f9c2b7e-never-print-me"
+"""A recognizable fake secret: no output may ever contain it."""
+
+
+def client(endpoint: str, key: str = ACCESS_KEY, secret: str = SECRET_KEY, region: str | None = None):
+    """A boto3 S3 client for the moto server at ``endpoint``."""
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(
+        aws_access_key_id=key, aws_secret_access_key=secret, region_name=region or "us-east-1"
+    )
+    return session.client("s3", endpoint_url=endpoint, config=Config(max_pool_connections=32))
+
+
+def start_server():
+    """Start moto's threaded server on a free loopback port with the test buckets: (server, endpoint)."""
+    import logging
+
+    from moto import server as moto_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per request
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{server._server.server_port}"
+    admin = client(endpoint)
+    admin.create_bucket(Bucket=BUCKET)
+    admin.create_bucket(Bucket=OTHER_BUCKET)
+    return server, endpoint
+
+
+def sync(endpoint: str, root: Path, uri: str, *, gzipped: bool = False) -> str:
+    """Make ``uri`` (s3://bucket/prefix) hold exactly the .json files under ``root``: put each at
+    ``prefix/<relative path>`` (gzipped: .json.gz), delete keys no file matches. Returns ``uri``."""
+    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    prefix = prefix.strip("/")
+    s3 = client(endpoint)
+    paths = sorted(p for p in Path(root).rglob("*.json") if p.is_file())
+    wanted = {}
+    for path in paths:
+        key = f"{prefix}/{path.relative_to(root).as_posix()}"
+        wanted[key + (".gz" if gzipped else "")] = path
+
+    existing = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        existing.update({o["Key"]: o["ETag"] for o in page.get("Contents", [])})
+
+    def put(item) -> None:
+        key, path = item
+        body = path.read_bytes()
+        if gzipped:
+            body = gzip.compress(body, mtime=0)
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(put, wanted.items()))
+    for key in sorted(set(existing) - set(wanted)):
+        if "/_sparkify/" not in key:
+            s3.delete_object(Bucket=bucket, Key=key)
+    return uri

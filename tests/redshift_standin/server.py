@@ -198,6 +198,8 @@ class Session:
         self.database = params.get("database") or self.server.backend["database"]
         b = self.server.backend
         self.backend = socket.create_connection((b["host"], b["port"]))
+        for sock in (self.client, self.backend):  # one small message at a time: no Nagle delays
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         forwarded = {k: v for k, v in params.items() if k.lower() in FORWARDED_PARAMS}
         self.backend.sendall(protocol.startup_message({"user": b["user"], "database": self.database, **forwarded}))
         while True:  # authenticate to PostgreSQL as the URL's user

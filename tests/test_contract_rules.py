@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 
 from sparkify import pipeline
+from tests.conftest import source_for
 from tests.helpers import NOW, event, rows, song, write_source
 
 T0 = dt.datetime(2018, 11, 1, 20, 57, 10, 796000)
@@ -24,7 +25,7 @@ def ts(text: str) -> int:
 
 
 def run(wh, tmp_path, songs, logs):
-    report = pipeline.run(wh, write_source(tmp_path / "src", songs, logs))
+    report = pipeline.run(wh, source_for(wh, write_source(tmp_path / "src", songs, logs)))
     assert [c.check.name for c in report.checks_failed] == []
     return report
 
@@ -197,10 +198,10 @@ def test_rerun_leaves_every_table_identical(warehouse, tmp_path):
         [song("SOA", title="S", artist_name="A", duration=1.0)],
         [event(item=i, ts=NOW + i, song="S" if i % 2 else "T", artist="A", length=1.0) for i in range(20)],
     )
-    pipeline.run(warehouse, src)
+    pipeline.run(warehouse, source_for(warehouse, src))
     tables = ["users", "songs", "artists", "songplays", "time"]
     first = {t: rows(warehouse, t, _all_columns(t)) for t in tables}
-    pipeline.run(warehouse, src)
+    pipeline.run(warehouse, source_for(warehouse, src))
     assert {t: rows(warehouse, t, _all_columns(t)) for t in tables} == first
     assert len(first["songplays"]) == 20
 

@@ -40,22 +40,6 @@ KEPT = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)] + ["load_files", "load_
 # -- fixtures -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def aws_env(monkeypatch, s3_server):
-    """The standard AWS settings pointing at the moto server, with fake credentials; nothing of the
-    developer's own ~/.aws is read."""
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/sparkify-test/config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/sparkify-test/credentials")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    return s3_server
-
-
 @pytest.fixture(scope="session")
 def subset(s3_server, sample_dir, tmp_path_factory) -> tuple[str, Path]:
     """The subset of the real sample, uploaded to s3://BUCKET/subset and copied to a local folder."""

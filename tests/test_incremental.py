@@ -14,6 +14,7 @@ from sparkify import pipeline
 from sparkify.errors import BadInputError
 from sparkify.schema import STAR_TABLES
 from sparkify.warehouse import connect
+from tests.conftest import source_for
 from tests.helpers.fixtures import event, song, write_source
 
 DAY = 86_400_000
@@ -170,6 +171,7 @@ def test_a_failed_run_is_recorded_and_changes_no_table(tmp_path, duckdb_wh, src)
 def test_staging_that_disagrees_with_the_ledger_is_reloaded_whole(tmp_path, warehouse, src):
     """An UNLOGGED PostgreSQL staging table is emptied by a server crash; rows deleted by hand are
     the same case: the next run must notice and rebuild from every file."""
+    src = source_for(warehouse, src)
     pipeline.run(warehouse, src)
     before = star(warehouse)
     warehouse.execute(f"delete from {warehouse.qualified('staging_events')}")

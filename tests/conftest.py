@@ -102,6 +102,11 @@ def s3_server():
 def aws_env(monkeypatch, s3_server):
     """The standard AWS settings pointing at the moto server, with fake credentials; nothing of the
     developer's own ~/.aws is read."""
+    return set_aws_env(monkeypatch, s3_server)
+
+
+def set_aws_env(monkeypatch, s3_server: str) -> str:
+    """Point the standard AWS settings at the moto server ``s3_server`` through ``monkeypatch``."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY)

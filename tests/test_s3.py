@@ -50,6 +50,10 @@ def subset(s3_server, sample_dir, tmp_path_factory) -> tuple[str, Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(p.read_bytes())
     upload(s3_server, local, BUCKET, "subset")
+    # Redshift's COPY maps event keys through the JSONPaths file next to log_data/
+    _client(s3_server).put_object(
+        Bucket=BUCKET, Key="subset/log_json_path.json", Body=(sample_dir / "log_json_path.json").read_bytes()
+    )
     return f"s3://{BUCKET}/subset", local
 
 

@@ -1,6 +1,7 @@
-"""Incremental COPY on Redshift (the stand-in): a run COPYs only the objects new since the last one,
-through a manifest it then deletes; a changed object replaces its rows; the star tables always equal
-a full refresh of the same input (computed independently, on DuckDB from the local folder)."""
+"""sparkify's Redshift path end to end on the stand-in. Incremental COPY: a run COPYs only the
+objects new since the last one, through a manifest it then deletes; a changed object replaces its
+rows; the star tables always equal a full refresh of the same input (computed independently, on
+DuckDB from the local folder). Rejects under --max-errors are read back from the load-error views."""
 
 from __future__ import annotations
 
@@ -134,3 +135,27 @@ def test_a_failed_copy_deletes_its_manifest_and_changes_nothing(rs, local, s3_se
     assert star(rs) == before
     bucket, _, prefix = uri[len("s3://"):].partition("/")
     assert keys(bucket, f"{prefix}/_sparkify/", s3_server) == []
+
+
+def test_max_errors_lets_bad_records_through_and_records_them_from_stl_load_errors(rs, local):
+    (local / "log_data" / "2018" / "11" / "2018-11-02-events.json").write_text(
+        "".join(json.dumps(e) + "\n" for e in day_events(1)[:2])
+        + json.dumps({**day_events(1)[2], "sessionId": 1.5}) + "\n"
+    )
+    uri = source_for(rs, local)
+    bad_object = f"{uri}/log_data/2018/11/2018-11-02-events.json"
+    from sparkify.errors import BadInputError
+
+    with pytest.raises(BadInputError) as exc:
+        pipeline.run(rs, uri)
+    message = str(exc.value)
+    assert f"{bad_object}" in message and "session_id" in message and "Invalid digit" in message
+    report = pipeline.run(rs, uri, max_errors=1)
+    assert report.stage.rows["staging_events"] == 7
+    _, errors = rs.query(f"select source, line, field, reason from {rs.qualified('load_errors')}")
+    assert [tuple(e) for e in errors] == [(bad_object, 3, "session_id", "Invalid digit, Value '.', Pos 1, Type: Integer")]
+    _, ledger = rs.query(
+        f"select records_read, records_staged, records_rejected from {rs.qualified('load_files')} where file = %s",
+        [bad_object],
+    )
+    assert [tuple(r) for r in ledger] == [(3, 2, 1)]

@@ -185,3 +185,16 @@ def source_for(wh, local: Path) -> str | Path:
             Bucket=bucket, Key=f"{prefix}/log_json_path.json", Body=(SAMPLE / "log_json_path.json").read_bytes()
         )
     return uri
+
+
+@pytest.fixture(scope="session")
+def sample_on_s3(s3_server) -> str:
+    """The real sample (and its JSONPaths file) at s3://BUCKET/sample, for engines that load from S3."""
+    from tests.helpers.s3 import put_directly
+
+    return put_directly(s3_server, SAMPLE, f"s3://{S3_BUCKET}/sample")
+
+
+def sample_for(wh, request) -> str | Path:
+    """The real sample as ``wh`` loads it: the folder, or its S3 copy (Redshift)."""
+    return request.getfixturevalue("sample_on_s3") if wh.copies_from_s3 else SAMPLE

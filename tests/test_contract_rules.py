@@ -11,7 +11,7 @@ import datetime as dt
 import pytest
 
 from sparkify import pipeline
-from tests.conftest import source_for
+from tests.conftest import sample_for, source_for
 from tests.helpers import NOW, event, rows, song, write_source
 
 T0 = dt.datetime(2018, 11, 1, 20, 57, 10, 796000)
@@ -213,9 +213,9 @@ def _all_columns(table):
 
 
 @pytest.mark.slow
-def test_the_real_sample_gives_the_published_counts(warehouse, sample_dir):
+def test_the_real_sample_gives_the_published_counts(warehouse, request):
     # counts from data/sparkify-sample/SOURCE.md, computed there independently of sparkify
-    report = pipeline.run(warehouse, sample_dir)
+    report = pipeline.run(warehouse, sample_for(warehouse, request))
     assert report.checks_failed == []
     assert report.stage.rows == {"staging_songs": 14896, "staging_events": 8056}
     assert report.rows == {"users": 97, "songs": 14896, "artists": 9553, "songplays": 6820, "time": 6813}

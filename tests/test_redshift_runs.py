@@ -159,3 +159,14 @@ def test_max_errors_lets_bad_records_through_and_records_them_from_stl_load_erro
         [bad_object],
     )
     assert [tuple(r) for r in ledger] == [(3, 2, 1)]
+
+
+def test_a_statement_may_outlast_the_connect_timeout(rs, monkeypatch):
+    # Found by the stand-in: the driver's timeout=30 applied to every statement, so a COPY of the
+    # full sample failed after 30 s. The connect timeout must not limit statements.
+    from sparkify.warehouse.redshift import RedshiftWarehouse
+
+    monkeypatch.setattr(RedshiftWarehouse, "connect_timeout", 1)
+    rs.reconnect()
+    _, result = rs.query("select pg_sleep(2), 1")
+    assert result[0][1] == 1

@@ -167,25 +167,33 @@ def objects(s3, spec: CopySpec) -> list[tuple[str, bytes]]:
     https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html
     https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     bucket, key = split_uri(spec.source)
+
+    def fetch(entry: tuple[str, bool]) -> tuple[str, bytes | None]:
+        uri, mandatory = entry
+        b, k = split_uri(uri)
+        try:
+            return uri, s3.get_object(Bucket=b, Key=k)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            if mandatory:
+                raise CopyError(f"Manifest file is missing a mandatory file: {uri}") from None
+            return uri, None
+
     try:
         if spec.manifest:
             manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-            out = []
-            for entry in manifest.get("entries", []):
-                b, k = split_uri(entry["url"])
-                try:
-                    out.append((entry["url"], s3.get_object(Bucket=b, Key=k)["Body"].read()))
-                except s3.exceptions.NoSuchKey:
-                    if entry.get("mandatory", False):
-                        raise CopyError(f"Manifest file is missing a mandatory file: {entry['url']}")
-            return out
-        keys = []
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
-            keys += [o["Key"] for o in page.get("Contents", [])]
-        if not keys:
-            raise CopyError(f"The specified S3 prefix '{key}' does not exist")
-        return [(f"s3://{bucket}/{k}", s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in sorted(keys)]
+            entries = [(e["url"], bool(e.get("mandatory", False))) for e in manifest.get("entries", [])]
+        else:
+            keys = []
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+                keys += [o["Key"] for o in page.get("Contents", [])]
+            if not keys:
+                raise CopyError(f"The specified S3 prefix '{key}' does not exist")
+            entries = [(f"s3://{bucket}/{k}", True) for k in sorted(keys)]
+        with ThreadPoolExecutor(16) as pool:  # a cluster reads objects in parallel too
+            return [(uri, data) for uri, data in pool.map(fetch, entries) if data is not None]
     except CopyError:
         raise
     except Exception as exc:  # botocore errors: access, missing bucket, ...

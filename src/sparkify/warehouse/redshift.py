@@ -41,6 +41,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -85,6 +86,8 @@ class RedshiftWarehouse(PostgresWarehouse):
     merges_star_rows: ClassVar[bool] = True
     truncates_in_transaction: ClassVar[bool] = False
     default_port: ClassVar[int] = 5439
+    connect_timeout: ClassVar[float] = 30
+    """Seconds to wait for the cluster to accept a connection; statements have no time limit."""
     label: ClassVar[str] = "Redshift"
     extra: ClassVar[str] = "redshift"
     password_from: ClassVar[str] = "the URL, SPARKIFY_REDSHIFT_PASSWORD or PGPASSWORD"
@@ -149,13 +152,16 @@ class RedshiftWarehouse(PostgresWarehouse):
         )
         ssl = ssl_options(parts.query)
         try:
+            # redshift_connector's ``timeout`` is the socket's, for every statement after connecting
+            # too: a COPY or a transform longer than it would fail. So the server is probed with the
+            # timeout, and the connection itself has none.
+            socket.create_connection((parts.hostname, parts.port or self.default_port), self.connect_timeout).close()
             conn = redshift_connector.connect(
                 host=parts.hostname,
                 port=parts.port or self.default_port,
                 database=unquote(database),
                 user=unquote(parts.username or ""),
                 password=password,
-                timeout=30,
                 application_name="sparkify",
                 **ssl,
             )

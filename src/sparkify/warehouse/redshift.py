@@ -177,6 +177,8 @@ class RedshiftWarehouse(PostgresWarehouse):
         fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else None
         if fields is not None:
             return fields.get("C"), fields.get("M", str(exc))
+        if isinstance(exc, OSError) and exc.strerror:  # the connect probe: say it as the driver does
+            return None, f"communication error: {exc.strerror}"
         # ('communication error', ConnectionRefusedError(111, 'Connection refused')) -> readable text
         parts = [getattr(a, "strerror", None) or str(a) for a in exc.args if str(a)]
         return None, ": ".join(parts) or type(exc).__name__
@@ -273,12 +275,16 @@ class RedshiftWarehouse(PostgresWarehouse):
         root = uri.rstrip("/").rsplit("/", 1)[0]
         kind = "events" if table.name == "staging_events" else "songs"
         manifest = (self.manifest_prefix or f"{root}/_sparkify/manifests") + f"/<load id>-{kind}.manifest"
-        note = (
-            f"-- {table.name}: the objects under {uri} that are new since the last run (all of them, after "
-            f"the rows of the kind are deleted, when one changed or vanished), named in a manifest written "
-            f"for this COPY and deleted after it\n"
+        reload = (
+            f"-- {table.name}: only when an object under {uri} changed or vanished since the last run "
+            f"(COPY cannot replace one object's rows): the kind is reloaded, its rows go first\n"
+            f"{self.clear_table_sql(table.name)}"
         )
-        return [note + self.copy_s3_sql(
+        note = (
+            f"-- {table.name}: the objects new since the last run (every object, on a reload), named in a "
+            f"manifest written for this COPY and deleted after it\n"
+        )
+        return [reload, note + self.copy_s3_sql(
             table, manifest, max_errors=max_errors, json_paths=f"{root}/{JSON_PATHS_FILE}", manifest=True
         )]
 

@@ -132,10 +132,10 @@ def redshift_standin(s3_server):
         import redshift_connector  # noqa: F401 -- the product's driver, needed to talk to it
     except ImportError:
         _unavailable("redshift_connector is not installed: pip install 'sparkify[redshift]'")
-    from tests.helpers.s3 import client
+    from tests.helpers.s3 import standin_s3
     from tests.redshift_standin import Standin
 
-    with Standin(url, s3_client=lambda region: client(s3_server, region=region)) as server:
+    with Standin(url, s3_client=standin_s3(s3_server)) as server:
         yield server
 
 

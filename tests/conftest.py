@@ -159,7 +159,13 @@ def open_engine(engine: str, request, tmp_path):
 
 @pytest.fixture(params=TEST_ENGINES)
 def warehouse(request, tmp_path):
-    """A fresh, empty warehouse, once per engine in SPARKIFY_TEST_ENGINES."""
+    """A fresh, empty warehouse, once per engine in SPARKIFY_TEST_ENGINES.
+
+    A test marked ``@pytest.mark.engines("duckdb", "postgres", reason=...)`` is about a behaviour
+    only those engines have: on the others it is reported skipped with that reason."""
+    marker = request.node.get_closest_marker("engines")
+    if marker is not None and request.param not in marker.args:
+        pytest.skip(f"{request.param}: {marker.kwargs.get('reason', 'not an engine this behaviour applies to')}")
     wh = open_engine(request.param, request, tmp_path)
     yield wh
     wh.close()

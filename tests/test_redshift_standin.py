@@ -362,3 +362,25 @@ def test_broken_json_is_a_load_error_on_its_line(rs, s3, prefix):
 
 def test_pg_last_copy_functions_before_any_copy(rs):
     assert rows(rs, "select pg_last_copy_count(), pg_last_copy_id()") == [(-1, -1)]
+
+
+KILLED_CLIENT = """
+import os, signal, sys, redshift_connector
+con = redshift_connector.connect(host="127.0.0.1", port=int(sys.argv[1]), database="test", user="postgres",
+                                 password="unused", ssl=False)
+con.autocommit = True
+cur = con.cursor()
+cur.execute("begin")
+cur.execute(f'lock table "{sys.argv[2]}".t')
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_client_killed_mid_transaction_releases_its_locks(redshift_standin, rs, pg_schema):
+    run(rs, "create table t (a integer)")
+    proc = subprocess.run([sys.executable, "-c", KILLED_CLIENT, str(redshift_standin.port), pg_schema])
+    assert proc.returncode == -9
+    run(rs, "set statement_timeout to 10000")  # a lock still held fails this test in 10 s, not never
+    run(rs, "begin")
+    run(rs, "lock table t")
+    run(rs, "rollback")

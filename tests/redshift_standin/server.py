@@ -170,6 +170,10 @@ class Session:
     def close(self) -> None:
         for sock in (self.client, self.backend):
             if sock is not None:
+                # shutdown first: close() alone leaves the socket open while the relay thread is
+                # blocked reading it, and PostgreSQL would keep the dead client's transaction open
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
                 with contextlib.suppress(OSError):
                     sock.close()
         if self._side is not None:

@@ -7,6 +7,7 @@ from, and the fix.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import tomllib
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sparkify.errors import ConfigError
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
+from sparkify.staging.rules import DEFAULT_TS_MAX, DEFAULT_TS_MIN, RecordRules
 
 CONFIG_FILE = "sparkify.toml"
 ENV_PREFIX = "SPARKIFY_"
@@ -46,6 +48,11 @@ class Settings(BaseModel):
     """Database schema for every table (PostgreSQL and Redshift)."""
     max_errors: int = Field(default=0, ge=0)
     """How many rejected input records a run tolerates."""
+    ts_min: dt.date = DEFAULT_TS_MIN
+    """Events whose ``ts`` (epoch ms, UTC) falls before this date are rejected: not real activity
+    (e.g. ``ts`` written in seconds)."""
+    ts_max: dt.date = DEFAULT_TS_MAX
+    """Events whose ``ts`` falls on or after this date are rejected (e.g. ``ts`` in microseconds)."""
     wait: bool = True
     """When another sparkify process holds the warehouse: wait for it (True) or fail at once."""
     iam_role: str | None = None
@@ -55,6 +62,11 @@ class Settings(BaseModel):
     manifest_prefix: str | None = None
     """Where Redshift runs write the COPY manifest of the objects they load (``s3://bucket/prefix``,
     readable by the IAM role); default ``<source>/_sparkify/manifests``. Each is deleted after its COPY."""
+
+    @property
+    def record_rules(self) -> RecordRules:
+        """The record rules these settings configure (the plausible range of event times)."""
+        return RecordRules(ts_min=self.ts_min, ts_max=self.ts_max)
 
 
 FIELDS = {

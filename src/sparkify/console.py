@@ -8,6 +8,7 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 PLAIN_WIDTH = 100
 """Width used when output is not a terminal, so piped and tested output is stable."""
@@ -95,10 +96,12 @@ class ProgressReporter:
 
 
 def table(title: str | None, columns: list[str], rows: list[list], *, right: set[int] | None = None) -> Table:
-    t = Table(title=title, title_justify="left", show_edge=True)
+    """A rich table whose title, headers and cells are shown as text: data such as a song title
+    ``[feat. X]`` is never read as rich markup."""
+    t = Table(title=None if title is None else Text(title), title_justify="left", show_edge=True)
     right = right or set()
     for i, c in enumerate(columns):
-        t.add_column(c, justify="right" if i in right else "left")
+        t.add_column(Text(str(c)), justify="right" if i in right else "left")
     for r in rows:
-        t.add_row(*["" if v is None else str(v) for v in r])
+        t.add_row(*[Text("" if v is None else str(v)) for v in r])
     return t

@@ -41,6 +41,12 @@ class MissingTableError(WarehouseError):
     """A table the step needs does not exist yet."""
 
 
+class QueryError(SparkifyError):
+    """An analytics query cannot be read, or cannot be translated faithfully to the engine's SQL."""
+
+    exit_code = 2
+
+
 class CheckFailed(SparkifyError):
     """One or more quality checks, or an analytics comparison, failed."""
 

@@ -20,6 +20,10 @@ TEST_ENGINES = tuple(
 )
 """Engines the ``warehouse`` fixture runs each test on (env SPARKIFY_TEST_ENGINES, comma-separated)."""
 
+CLIENT_ENGINES = tuple(e for e in TEST_ENGINES if e != "redshift")
+"""The engines under test that read the input on this machine (all but Redshift, whose COPY reads S3):
+for fixtures that load a local folder."""
+
 POSTGRES_URL = os.environ.get("SPARKIFY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 """The PostgreSQL server the tests use (env SPARKIFY_TEST_POSTGRES_URL)."""
 

@@ -20,7 +20,7 @@ from sparkify.errors import SourceError
 from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from sparkify.sources import open_source
 from sparkify.warehouse import connect
-from tests.conftest import TEST_ENGINES
+from tests.conftest import CLIENT_ENGINES
 
 CASES = Path(__file__).resolve().parent / "cases"
 
@@ -61,7 +61,7 @@ def copy_case(name: str, tmp_path: Path) -> Path:
     return Path(shutil.copytree(CASES / name, tmp_path / name))
 
 
-@pytest.fixture(params=TEST_ENGINES)
+@pytest.fixture(params=CLIENT_ENGINES)
 def cli_warehouse(request, tmp_path) -> list[str]:
     """Warehouse options for the CLI: a fresh DuckDB file, or a fresh schema on the test server."""
     if request.param == "duckdb":

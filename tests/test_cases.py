@@ -241,7 +241,7 @@ def test_utf8_bom_cli(capsys, cli_warehouse):
 
 # -- S3 helpers (the moto server of tests/test_s3.py) ---------------------------------------------
 
-from tests.test_s3 import BUCKET, aws_env, s3_server  # noqa: E402,F401 -- fixtures shared with test_s3
+from tests.test_s3 import BUCKET  # noqa: E402 -- s3_server and aws_env are conftest fixtures
 from tests.test_s3 import _client as s3_client  # noqa: E402
 
 pytestmark = pytest.mark.engines(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tests.redshift_standin.rewrite import Refused, mask
+from tests.redshift_standin.rewrite import mask
 
 IDENT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 
@@ -477,7 +477,3 @@ def load(s3, spec: CopySpec, columns: list[Column]) -> Outcome:
                 continue
             out.rows.append(row)
     return out
-
-
-def refused_copy(exc: Refused) -> CopyError:
-    return CopyError(exc.message, exc.sqlstate)

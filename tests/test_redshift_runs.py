@@ -170,3 +170,26 @@ def test_a_statement_may_outlast_the_connect_timeout(rs, monkeypatch):
     rs.reconnect()
     _, result = rs.query("select pg_sleep(2), 1")
     assert result[0][1] == 1
+
+
+def test_gzip_objects_get_a_copy_of_their_own(rs, local, tmp_path):
+    import gzip
+
+    day = local / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    packed = day.with_name(day.name + ".gz")
+    packed.write_bytes(gzip.compress(day.read_bytes()))
+    day.unlink()
+    uri = source_for(rs, local)  # .json files only: the .gz goes up by hand
+    from tests.helpers.s3 import client
+
+    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    client(rs.test_s3[0]).put_object(
+        Bucket=bucket, Key=f"{prefix}/log_data/2018/11/{packed.name}", Body=packed.read_bytes()
+    )
+    statements = traced(rs)
+    report = pipeline.run(rs, uri)
+    assert report.stage.rows["staging_events"] == 10
+    assert sum(s.rstrip().endswith("compupdate off statupdate off") and "\ngzip\n" in s for s in statements) == 1
+    day.write_bytes(gzip.decompress(packed.read_bytes()))  # the reference reads the plain file
+    packed.unlink()
+    assert star(rs) == full_refresh_star(tmp_path, local)

@@ -236,7 +236,8 @@ class RedshiftWarehouse(PostgresWarehouse):
         return [f"insert into {self.qualified(table.name)} ({cols}) values (%s, ...), ..."]
 
     def copy_s3_sql(
-        self, table: Table, uri: str, *, max_errors: int = 0, json_paths: str | None = None, manifest: bool = False
+        self, table: Table, uri: str, *, max_errors: int = 0, json_paths: str | None = None, manifest: bool = False,
+        gzipped: bool = False,
     ) -> str:
         """The ``COPY`` that loads staging ``table`` from every object under ``uri`` (``manifest``:
         from the objects the manifest at ``uri`` names)."""
@@ -262,6 +263,8 @@ class RedshiftWarehouse(PostgresWarehouse):
         lines.append(self.copy_options[table.name].format(json_paths=json_paths.replace("'", "''")))
         if manifest:
             lines.append("manifest")
+        if gzipped:
+            lines.append("gzip")
         if max_errors:
             lines.append(f"maxerror {int(max_errors)}")
         # the staging tables are emptied and refilled on every run: no compression analysis and
@@ -290,7 +293,7 @@ class RedshiftWarehouse(PostgresWarehouse):
 
     def copy_from_s3(
         self, table: Table, uri: str, *, max_errors: int = 0, json_paths: str | None = None,
-        manifest: bool = False, clear: bool = True,
+        manifest: bool = False, clear: bool = True, gzipped: bool = False,
     ):
         """Empty staging ``table`` (``clear``) and ``COPY`` every object under ``uri`` into it (or
         the objects the manifest at ``uri`` names), in the open transaction. Returns a
@@ -309,7 +312,9 @@ class RedshiftWarehouse(PostgresWarehouse):
             )
         if clear:
             self.execute(self.clear_table_sql(table.name))
-        copy = self.copy_s3_sql(table, uri, max_errors=max_errors, json_paths=json_paths, manifest=manifest)
+        copy = self.copy_s3_sql(
+            table, uri, max_errors=max_errors, json_paths=json_paths, manifest=manifest, gzipped=gzipped
+        )
         if self.tracer:
             self.tracer(copy)
         try:
@@ -334,18 +339,36 @@ class RedshiftWarehouse(PostgresWarehouse):
     def copy_objects(self, source, kind: str, table: Table, files: list, *, load_id: str, max_errors: int = 0):
         """COPY exactly ``files`` (SourceFiles of an S3 source) into staging ``table``, appending,
         through a manifest written for the purpose and deleted afterwards. Returns a
-        :class:`ReadResult` with a count per object (see the module docstring)."""
+        :class:`ReadResult` with a count per object (see the module docstring).
+
+        COPY's GZIP applies to every file it reads, so ``*.gz`` objects get a COPY (and a manifest)
+        of their own. Objects are told apart by name: COPY cannot sniff content, so an object
+        gzipped under a plain name fails its COPY (the client-side engines read it).
+        https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html"""
+        from sparkify.reader import ReadResult
+
+        result = ReadResult(kind=kind, table=table.name)
+        for gzipped in (False, True):
+            group = [f for f in files if f.name.lower().endswith(".gz") == gzipped]
+            if group:
+                part = self._copy_manifest(source, kind, table, group, load_id=load_id, max_errors=max_errors, gzipped=gzipped)
+                result.files.update(part.files)
+                result.rejects += part.rejects
+        return result
+
+    def _copy_manifest(self, source, kind, table, files, *, load_id: str, max_errors: int, gzipped: bool):
         from sparkify.reader import FileCount
         from sparkify.sources.s3 import delete_object, write_object
 
         bucket, prefix = source.locations["events"]
         json_paths = f"s3://{bucket}/{prefix}".rstrip("/").rsplit("/", 1)[0] + "/" + JSON_PATHS_FILE
-        manifest = self.manifest_uri(source, load_id, kind)
+        manifest = self.manifest_uri(source, load_id, kind + ("-gzip" if gzipped else ""))
         entries = [{"url": f.name, "mandatory": True, "meta": {"content_length": f.size}} for f in files]
         write_object(source, manifest, json.dumps({"entries": entries}, indent=1).encode())
         try:
             result = self.copy_from_s3(
-                table, manifest, max_errors=max_errors, json_paths=json_paths, manifest=True, clear=False
+                table, manifest, max_errors=max_errors, json_paths=json_paths, manifest=True, clear=False,
+                gzipped=gzipped,
             )
         finally:
             delete_object(source, manifest)

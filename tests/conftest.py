@@ -89,9 +89,12 @@ def pg_schema():
         con.execute(f'drop schema if exists "{name}" cascade')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def s3_server():
-    """moto's standalone S3 on 127.0.0.1 (a free port), for the whole session: its endpoint URL."""
+    """moto's standalone S3 on 127.0.0.1 (a free port), per test module: its endpoint URL.
+
+    Per module, not per session: moto keeps S3 in process-wide state, which every ``mock_aws``
+    block (test_infra) wipes on exit, buckets and all; a module's server makes its buckets anew."""
     try:
         from tests.helpers.s3 import start_server
 
@@ -127,10 +130,10 @@ IAM_ROLE = "arn:aws:iam::123456789012:role/sparkify-standin"
 """The role the Redshift tests pass to COPY (the stand-in requires one and reads S3 with its own keys)."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def redshift_standin(s3_server):
-    """The Redshift stand-in on a free loopback port for the whole session, backed by the PostgreSQL
-    test server and moto's S3; skips (fails under CI=true) without them."""
+    """The Redshift stand-in on a free loopback port (per module, like the S3 it reads), backed by
+    the PostgreSQL test server and moto's S3; skips (fails under CI=true) without them."""
     url = _postgres_server()
     try:
         import redshift_connector  # noqa: F401 -- the product's driver, needed to talk to it
@@ -197,7 +200,7 @@ def source_for(wh, local: Path) -> str | Path:
     return uri
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def sample_on_s3(s3_server) -> str:
     """The real sample (and its JSONPaths file) at s3://BUCKET/sample, for engines that load from S3."""
     from tests.helpers.s3 import put_directly

@@ -40,7 +40,7 @@ KEPT = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)] + ["load_files", "load_
 # -- fixtures -------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def subset(s3_server, sample_dir, tmp_path_factory) -> tuple[str, Path]:
     """The subset of the real sample, uploaded to s3://BUCKET/subset and copied to a local folder."""
     local = tmp_path_factory.mktemp("subset")

@@ -361,8 +361,8 @@ def _load(
     progress = progress or NoProgress()
     if wh.copies_from_s3:
         return _load_from_s3(
-            wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command=command,
-            transform=transform,
+            wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
+            command=command, transform=transform,
         )
     src = _open(source)
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
@@ -612,8 +612,8 @@ def s3_prefix(wh: Warehouse, source: str | Path | Source) -> str:
 
 
 def _load_from_s3(
-    wh: Warehouse, source: str | Path | Source, *, max_errors: int, full_refresh: bool, progress: Progress,
-    command: str, transform: bool,
+    wh: Warehouse, source: str | Path | Source, *, max_errors: int, full_refresh: bool, prune: bool,
+    progress: Progress, command: str, transform: bool,
 ) -> tuple[str, StageReport, dict[str, int]]:
     """Server-side staging (Redshift): the objects that are new since the last run are COPYed
     through a manifest; see :class:`~sparkify.warehouse.redshift.RedshiftWarehouse` for the design.
@@ -630,12 +630,13 @@ def _load_from_s3(
     def publish() -> None:
         with wh.transaction():
             for kind in KINDS:  # list both places first: a wrong one fails before any COPY
-                report.plans[kind] = _plan(wh, src, kind, full_refresh)
+                report.plans[kind] = _plan(wh, src, kind, full_refresh, prune)
             for kind in KINDS:
                 plan = report.plans[kind]
                 table = TABLES[STAGING_OF[kind]]
-                # COPY cannot tell which object a row came from: a changed or vanished object
-                # reloads its whole kind; new objects alone are appended.
+                # COPY cannot tell which object a row came from: a changed object (or, with prune,
+                # a vanished one) reloads its whole kind; new objects alone are appended. A reload
+                # keeps no rows of objects gone from the source (no lineage to keep them by).
                 if plan.changed or plan.removed:
                     plan.full_refresh, plan.to_read = True, list(plan.listed)
                 task = f"stage {kind}"

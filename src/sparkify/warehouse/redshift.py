@@ -8,7 +8,8 @@ What differs, and why:
   with the ``load_files`` ledger (name and ETag), like the other engines. Then, per kind:
 
   - only new objects: one COPY of exactly those, named in a manifest, appended to staging;
-  - an object changed or gone (or staging disagrees with the ledger, or ``--full-refresh``): COPY
+  - an object changed, or gone with ``--prune`` (or staging disagrees with the ledger, or
+    ``--full-refresh``): COPY
     cannot say which object a row came from, so the kind's staging rows and ledger entries are
     deleted and every listed object is COPYed again through one manifest -- the changed object's
     earlier rows are thereby replaced. (Logs arrive one new object per day; changes are rare.)

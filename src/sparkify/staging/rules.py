@@ -144,28 +144,20 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-class _Float(float):
-    """A JSON number with a fraction or exponent, remembering how the file wrote it (``4.50``)."""
+def _literal_number(base: type) -> type:
+    """A subclass of ``base`` (int or float) whose values remember how the file wrote them
+    (``4.50``, ``-0``, ``1e5``): a number in a text field is stored as written."""
 
-    literal: str
-
-    def __new__(cls, literal: str) -> _Float:
-        value = super().__new__(cls, literal)
+    def new(cls, literal: str):
+        value = base.__new__(cls, literal)
         value.literal = literal
         return value
 
-
-class _Int(int):
-    """A JSON integer, remembering how the file wrote it (``-0``)."""
-
-    literal: str
-
-    def __new__(cls, literal: str) -> _Int:
-        value = super().__new__(cls, literal)
-        value.literal = literal
-        return value
+    return type(f"_Literal{base.__name__.capitalize()}", (base,), {"__new__": new})
 
 
+_Float = _literal_number(float)
+_Int = _literal_number(int)
 _DECODER = json.JSONDecoder(
     parse_constant=_Nonstandard, object_pairs_hook=_pairs, parse_float=_Float, parse_int=_Int
 )

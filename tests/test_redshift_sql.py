@@ -129,7 +129,10 @@ def test_stage_replaces_rows_with_delete_never_truncate():
     wh = RedshiftWarehouse.offline(iam_role=ROLE)
     stmts = pipeline.statements(wh, "stage", source="s3://b/p")
     assert stmts[0] == "begin" and stmts[-1] == "commit"
-    assert stmts[1] == 'delete from "public"."staging_songs"'
+    assert stmts[1].endswith('\ndelete from "public"."staging_songs"')
+    # then the new objects come in through a manifest COPY
+    assert "from 's3://b/p/_sparkify/manifests/<load id>-songs.manifest'" in stmts[2]
+    assert stmts[2].splitlines()[-2:] == ["manifest", "compupdate off statupdate off"]
     assert not any("truncate" in s.lower() for step in pipeline.STEPS for s in pipeline.statements(wh, step))
 
 

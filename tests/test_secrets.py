@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from sparkify.cli import main
+from sparkify.warehouse import connect
+from tests.conftest import REPO
 from tests.helpers.fixtures import event, song, write_source
 
 PASSWORD = "Sup3r-S3cret-pw"
@@ -54,6 +56,40 @@ def test_a_password_in_the_url_appears_nowhere(capsys, tmp_path, postgres_url, p
             rows = con.execute(f'select * from "{pg_schema}"."{table}"').fetchall()
             assert rows
             assert_clean(repr(rows))
+
+
+def test_a_password_in_a_redshift_url_appears_nowhere(capsys, tmp_path, monkeypatch, request, pg_schema):
+    from tests.conftest import IAM_ROLE, TEST_ENGINES, set_aws_env
+    from tests.helpers.s3 import BUCKET, sync
+
+    if "redshift" not in TEST_ENGINES:
+        pytest.skip("SPARKIFY_TEST_ENGINES leaves out redshift")
+    standin = request.getfixturevalue("redshift_standin")
+    endpoint = request.getfixturevalue("s3_server")
+    set_aws_env(monkeypatch, endpoint)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)  # moto does not check signatures
+    monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
+    url = standin.url().replace("postgres@", f"postgres:{PASSWORD}@")  # the stand-in ignores passwords
+    src = write_source(tmp_path / "src", [event()], [song()])
+    (src / "log_data" / "bad.json").write_text("{oops\n")
+    (src / "log_json_path.json").write_bytes((REPO / "data" / "sparkify-sample" / "log_json_path.json").read_bytes())
+    uri = sync(endpoint, src, f"s3://{BUCKET}/secrets-{pg_schema}")
+    common = ["-w", url, "--schema", pg_schema]
+    code, out = sparkify(capsys, "run", "--debug", "--max-errors", "1", "-s", uri, "--iam-role", IAM_ROLE, *common)
+    assert code == 0, out
+    assert "postgres:***@" in out
+    assert_clean(out)
+    code, out = sparkify(capsys, "check", *common)
+    assert code == 0, out
+    assert_clean(out)
+    wh = connect(url, schema=pg_schema)
+    try:
+        for table in ("load_runs", "load_errors", "load_files"):
+            _, rows = wh.query(f"select * from {wh.qualified(table)}")
+            assert rows
+            assert_clean(repr(rows))
+    finally:
+        wh.close()
 
 
 def test_errors_never_show_the_password(capsys):

@@ -17,7 +17,7 @@ import pytest
 from sparkify import pipeline
 from sparkify.cli import main
 from sparkify.warehouse import connect
-from tests.conftest import POSTGRES_URL, TEST_ENGINES
+from tests.conftest import CLIENT_ENGINES, POSTGRES_URL
 from tests.helpers import team_answers
 
 TEAM = Path(__file__).resolve().parent / "team_queries"
@@ -25,7 +25,7 @@ TEAM_EXPECTED = TEAM / "expected"
 GOLDEN = Path(__file__).resolve().parent / "expected" / "sample"
 
 
-@pytest.fixture(scope="module", params=TEST_ENGINES)
+@pytest.fixture(scope="module", params=CLIENT_ENGINES)
 def loaded(request, sample_dir, tmp_path_factory) -> list[str]:
     """CLI arguments naming a warehouse of this engine loaded from the sample, once per module."""
     if request.param == "duckdb":

@@ -179,6 +179,7 @@ def _connect(settings):
         schema=settings.schema_name,
         iam_role=settings.iam_role,
         region=settings.region,
+        manifest_prefix=settings.manifest_prefix,
         wait=settings.wait,
         on_wait=on_wait,
     )

@@ -59,6 +59,9 @@ class Settings(BaseModel):
     """IAM role ARN that Redshift's COPY assumes to read S3."""
     region: str | None = None
     """AWS region of the cluster and the bucket."""
+    manifest_prefix: str | None = None
+    """Where Redshift runs write the COPY manifest of the objects they load (``s3://bucket/prefix``,
+    readable by the IAM role); default ``<source>/_sparkify/manifests``. Each is deleted after its COPY."""
 
     @field_validator("ts_min", "ts_max", mode="before")
     @classmethod

@@ -270,7 +270,8 @@ def run(
     returns the check results. ``prune`` and ``full_refresh`` are as in :func:`stage`.
     """
     started = time.perf_counter()
-    src = s3_prefix(wh, source) if wh.copies_from_s3 else _open(source)  # checked before anything is created
+    # checked before anything is created
+    src = (source if hasattr(source, "list") else s3_prefix(wh, source)) if wh.copies_from_s3 else _open(source)
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
         wh, src, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="run",
@@ -360,7 +361,8 @@ def _load(
     progress = progress or NoProgress()
     if wh.copies_from_s3:
         return _load_from_s3(
-            wh, s3_prefix(wh, source), max_errors=max_errors, progress=progress, command=command, transform=transform
+            wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
+            command=command, transform=transform,
         )
     src = _open(source)
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
@@ -610,29 +612,46 @@ def s3_prefix(wh: Warehouse, source: str | Path | Source) -> str:
 
 
 def _load_from_s3(
-    wh: Warehouse, prefix: str, *, max_errors: int, progress: Progress, command: str, transform: bool
+    wh: Warehouse, source: str | Path | Source, *, max_errors: int, full_refresh: bool, prune: bool,
+    progress: Progress, command: str, transform: bool,
 ) -> tuple[str, StageReport, dict[str, int]]:
-    """Server-side staging (Redshift): one COPY per staging table from ``prefix``; the staging
-    tables are reloaded whole (COPY cannot tell which object a row came from, so there is no
-    per-object ledger). Staging, the star tables and the accounting change in one transaction."""
+    """Server-side staging (Redshift): the objects that are new since the last run are COPYed
+    through a manifest; see :class:`~sparkify.warehouse.redshift.RedshiftWarehouse` for the design.
+    Staging, the ledger, the star tables and the accounting change in one transaction."""
     started = time.perf_counter()
+    src = source if hasattr(source, "list") else open_source(s3_prefix(wh, source))
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
     report = StageReport(load_id=uuid.uuid4().hex)
     run_row = {
         "load_id": report.load_id, "command": command, "status": "running", "started_at": _now(),
-        "source": prefix, "full_refresh": True,
+        "source": src.description, "full_refresh": full_refresh,
     }
 
     def publish() -> None:
         with wh.transaction():
+            for kind in KINDS:  # list both places first: a wrong one fails before any COPY
+                report.plans[kind] = _plan(wh, src, kind, full_refresh, prune)
             for kind in KINDS:
+                plan = report.plans[kind]
                 table = TABLES[STAGING_OF[kind]]
+                # COPY cannot tell which object a row came from: a changed object (or, with prune,
+                # a vanished one) reloads its whole kind; new objects alone are appended. A reload
+                # keeps no rows of objects gone from the source (no lineage to keep them by).
+                if plan.changed or plan.removed:
+                    plan.full_refresh, plan.to_read = True, list(plan.listed)
                 task = f"stage {kind}"
-                progress.start(task, None)
-                result = wh.copy_from_s3(table, f"{prefix}/{FOLDERS[kind]}/", max_errors=max_errors)
-                result.kind = kind
+                progress.start(task, len(plan.to_read))
+                if plan.full_refresh:
+                    wh.execute(f"delete from {wh.qualified(table.name)}")
+                    wh.execute(f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind])
+                result = ReadResult(kind=kind, table=table.name)
+                if plan.to_read:
+                    result = wh.copy_objects(src, kind, table, plan.to_read, load_id=report.load_id, max_errors=max_errors)
+                    result.kind = kind
                 report.results[kind] = result
                 report.rows[table.name] = result.staged
+                _record_objects(wh, plan, result, report.load_id)
+                progress.advance(task, len(plan.to_read), plan.bytes_to_read)
                 progress.finish(task)
             rejects = report.rejects
             if len(rejects) > max_errors:  # each COPY allowed max_errors; together they may not
@@ -650,8 +669,23 @@ def _load_from_s3(
     except BaseException as exc:
         _record_failure(wh, run_row, report, exc)
         raise
+    for kind in KINDS:
+        _, result = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
+        report.rows[STAGING_OF[kind]] = int(result[0][0])
     report.seconds = time.perf_counter() - started
     return report.load_id, report, (_count_star(wh) if transform else {})
+
+
+def _record_objects(wh: Warehouse, plan: FilePlan, result: ReadResult, load_id: str) -> None:
+    """The ledger rows of the objects a COPY loaded, with its per-object counts."""
+    now = _now()
+    for f in plan.to_read:
+        count = result.files.get(f.name)
+        read, staged, rejected = (count.read, count.staged, count.rejected) if count else (0, 0, 0)
+        wh.insert_row(LOAD_FILES, {
+            "file": f.name, "kind": plan.kind, "size": f.size, "version": f.version, "records_read": read,
+            "records_staged": staged, "records_rejected": rejected, "load_id": load_id, "loaded_at": now,
+        })
 
 
 def statements(wh: Warehouse, step: str, *, source: str | None = None, max_errors: int = 0) -> list[str]:

@@ -309,3 +309,21 @@ def _make_client(endpoint_url: str | None, max_concurrency: int):
     except Exception as exc:  # noqa: BLE001 -- e.g. an unknown AWS_PROFILE or a malformed ~/.aws/config
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"Cannot set up the S3 client: {first}. Check AWS_PROFILE and ~/.aws/config.") from exc
+
+
+def write_object(source: S3Source, uri: str, body: bytes) -> None:
+    """Put ``body`` at ``uri`` (s3://bucket/key) with the source's client; SourceError if S3 refuses."""
+    bucket, key = parse_s3_uri(uri)
+    try:
+        source.client.put_object(Bucket=bucket, Key=key, Body=body)
+    except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
+        raise (s3_error(exc, bucket, uri) or SourceError(f"Cannot write {uri}: {exc}")) from exc
+
+
+def delete_object(source: S3Source, uri: str) -> None:
+    """Delete the object at ``uri``; a missing one is no error (S3 answers 204 either way)."""
+    bucket, key = parse_s3_uri(uri)
+    try:
+        source.client.delete_object(Bucket=bucket, Key=key)
+    except Exception as exc:  # noqa: BLE001
+        raise (s3_error(exc, bucket, uri) or SourceError(f"Cannot delete {uri}: {exc}")) from exc

@@ -66,9 +66,11 @@ def engine_class(engine: str) -> type[Warehouse]:
     raise ConfigError(f"Unknown engine {engine!r}.{hint} Engines: {', '.join(ENGINES)}.")
 
 
-def _options(cls: type[Warehouse], iam_role: str | None, region: str | None) -> dict:
+def _options(cls: type[Warehouse], iam_role: str | None, region: str | None, manifest_prefix: str | None = None) -> dict:
     # only Redshift's COPY reads S3: the other engines take no AWS settings
-    return {"iam_role": iam_role, "region": region} if cls.copies_from_s3 else {}
+    if not cls.copies_from_s3:
+        return {}
+    return {"iam_role": iam_role, "region": region, "manifest_prefix": manifest_prefix}
 
 
 def connect(
@@ -77,20 +79,21 @@ def connect(
     schema: str | None = None,
     iam_role: str | None = None,
     region: str | None = None,
+    manifest_prefix: str | None = None,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
 ) -> Warehouse:
     """Open the warehouse a URL names. The caller closes it (or uses ``with``).
 
     ``schema`` places every table (PostgreSQL, Redshift; default ``public``); ``iam_role`` and
-    ``region`` are what Redshift's COPY reads S3 with. While another sparkify process holds the
+    ``region`` are what Redshift's COPY reads S3 with, ``manifest_prefix`` where its manifests go. While another sparkify process holds the
     warehouse, ``wait`` waits for it (``on_wait`` is told once) or fails at once.
     """
     engine = engine_of(url)
     cls = engine_class(engine)
     if engine == "duckdb":
         return cls(url, duckdb_path(url), schema=None, wait=wait, on_wait=on_wait)
-    return cls.open(url, schema=schema, wait=wait, on_wait=on_wait, **_options(cls, iam_role, region))
+    return cls.open(url, schema=schema, wait=wait, on_wait=on_wait, **_options(cls, iam_role, region, manifest_prefix))
 
 
 def offline(

@@ -110,7 +110,7 @@ def test_copy_of_songs_is_pinned_with_maxerror():
         '"artist_location", "artist_name", "song_id", "title", "duration", "year")\n'
         "from 's3://my-bucket/sparkify/song_data/'\n"
         "iam_role 'arn:aws:iam::123456789012:role/sparkify-load'\n"
-        "format as json 'auto ignorecase'\n"
+        "format as json 'auto'\n"
         "maxerror 3\n"
         "compupdate off statupdate off"
     )

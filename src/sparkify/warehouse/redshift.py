@@ -104,8 +104,10 @@ class RedshiftWarehouse(PostgresWarehouse):
         # staging_events: camelCase keys -> snake_case columns, through a JSONPaths file in the
         # column order. ts stays BIGINT epoch milliseconds (no TIMEFORMAT): the transform converts.
         "staging_events": "format as json '{json_paths}'",
-        # staging_songs: the keys are the column names already
-        "staging_songs": "format as json 'auto ignorecase'",
+        # staging_songs: the keys are the column names already. 'auto' matches them exactly, as
+        # the client-side engines do ("Title" is an unknown key everywhere, not the title):
+        # https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html
+        "staging_songs": "format as json 'auto'",
     }
     """The format clause of each staging table's COPY."""
 

@@ -24,6 +24,8 @@ class State:
 
     debug = False
     quiet = False
+    settings = None
+    """The settings of the command running, so that an error about a value names where it came from."""
 
 
 def _console():
@@ -128,7 +130,8 @@ def common_options(f: Callable) -> Callable:
 def _settings(**flags: Any):
     from sparkify.config import load_settings
 
-    return load_settings(flags)
+    State.settings = load_settings(flags)
+    return State.settings
 
 
 def _source(settings):
@@ -154,7 +157,8 @@ def _source(settings):
     )
 
 
-def _connect(settings):
+def _connect(settings, *, read_only: bool = False):
+    """Open the warehouse of ``settings``; ``read_only`` commands never create a database file."""
     from sparkify.console import make_console
     from sparkify.warehouse import connect
 
@@ -169,6 +173,7 @@ def _connect(settings):
         region=settings.region,
         wait=settings.wait,
         on_wait=on_wait,
+        must_exist=read_only,
     )
 
 
@@ -246,7 +251,7 @@ def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors,
             from sparkify import report
 
             report.write(wh, report_path, run_report=run_report)
-            console.print(f"Report: {report_path}", markup=False)
+            console.print(f"Report: {report_path}")  # asked for: part of the result, even when quiet
     _fail_on_checks(run_report.checks)
 
 
@@ -333,7 +338,7 @@ def check_cmd(warehouse, schema, wait):
     from sparkify import pipeline
 
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
-    with _connect(settings) as wh:
+    with _connect(settings, read_only=True) as wh:
         results = pipeline.check(wh)
     _print_checks(_console(), results, all_rows=True)
     _fail_on_checks(results)
@@ -383,6 +388,11 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
             lines.append(f"-- warehouse: {mask_url(settings.warehouse)}")
         if wh.schema:
             lines.append(f"-- schema: {wh.schema}")
+        # what every session runs first: unqualified names in the statements below resolve in the schema
+        setup = wh.setup_statements()
+        if setup:
+            lines += ["", "-- every connection starts with (replaying in psql needs it too):"]
+            lines += [s.rstrip(";") + ";" for s in setup]
         for step in chosen:
             lines += ["", f"-- == {step} " + "=" * (90 - len(step))]
             for statement in pipeline.statements(wh, step, source=settings.source, max_errors=settings.max_errors):
@@ -403,15 +413,21 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
     "--expected", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
     help="Compare each result with DIR/NAME.csv; exit 1 with a diff when one differs.",
 )
+@click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Write each result to DIR/NAME.csv (or .json, .txt) instead of printing it; needed for "
+    "several queries as CSV.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the queries and what each answers.")
 @common_options
-def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
+def analytics_cmd(names, warehouse, schema, wait, fmt, expected, out, list_only):
     """Run the analytics team's queries (all, or those NAMEd) and print their results.
 
     \b
     Example:
       sparkify analytics --list
-      sparkify analytics top_songs plays_by_hour --format csv
+      sparkify analytics top_songs --format csv > top_songs.csv
+      sparkify analytics top_songs plays_by_hour --format csv --out results/
       sparkify analytics --expected tests/expected/sample
     """
     from sparkify import analytics
@@ -424,9 +440,17 @@ def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
         console.print(table(None, ["name", "answers"], [[q.name, q.description] for q in catalog.values()]))
         return
     selected = analytics.select(names)
+    if fmt == "csv" and len(selected) > 1 and out is None and expected is None:
+        raise click.UsageError(
+            f"{len(selected)} queries as CSV would make one unparseable stream: pass --out DIR to write "
+            "one file per query (DIR/NAME.csv), or name one query."
+        )
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     failures = []
-    with _connect(settings) as wh:
+    from sparkify import pipeline
+
+    with _connect(settings, read_only=True) as wh:
+        pipeline.require_star(wh)
         for query in selected:
             result = analytics.run_query(wh, query)
             if expected is not None:
@@ -434,12 +458,15 @@ def analytics_cmd(names, warehouse, schema, wait, fmt, expected, list_only):
                 if diff:
                     failures.append(query.name)
                     console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}")
-                    console.print(diff, markup=False)
+                    console.print(diff)
                 elif not State.quiet:
                     n = len(result.rows)
                     console.print(f"{query.name}: matches ({n} row{'' if n == 1 else 's'})")
                 continue
-            _print_result(console, query, result, fmt)
+            if out is not None:
+                _write_result(console, out, query, result, fmt)
+            else:
+                _print_result(console, query, result, fmt)
     if expected is not None:
         if failures:
             raise CheckFailed(f"{len(failures)} of {len(selected)} analytics results differ: {', '.join(failures)}")
@@ -465,10 +492,13 @@ def report_cmd(warehouse, schema, wait, out):
     """
     from sparkify import report
 
+    from sparkify import pipeline
+
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
-    with _connect(settings) as wh:
+    with _connect(settings, read_only=True) as wh:
+        pipeline.require_star(wh)
         report.write(wh, out)
-    _console().print(f"Report: {out}", markup=False)
+    _console().print(f"Report: {out}")
 
 
 @cli.command("generate")
@@ -540,7 +570,7 @@ def plan_summary(plan) -> str:
 
 
 def _print_stage(console, report) -> None:
-    from sparkify.console import table
+    from sparkify.console import printable, table
 
     rows = []
     for kind, result in report.results.items():
@@ -549,7 +579,7 @@ def _print_stage(console, report) -> None:
         seconds = f"{report.read_seconds[kind]:.1f}" if kind in report.read_seconds else ""
         rows.append([kind, len(result.files), size, result.read, result.staged, result.rejected, seconds])
     for plan in report.plans.values():
-        console.print(plan_summary(plan), markup=False)
+        console.print(plan_summary(plan))
     console.print(
         table(
             "Staged this run",
@@ -561,14 +591,14 @@ def _print_stage(console, report) -> None:
     empty = [name for r in report.results.values() for name, c in r.files.items() if c.read == 0]
     if empty:
         shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-        console.print(f"{len(empty)} files held no records: {shown}", markup=False)
+        console.print(f"{len(empty)} files held no records: {printable(shown)}")
     if report.rejected:
         console.print(f"{report.rejected} records rejected (see the load_errors table):")
         for r in report.rejects[:10]:
-            console.print(f"  {r}", markup=False)
+            console.print(f"  {printable(r)}")
     if report.unknown_fields:
         fields = ", ".join(f"{k} ({n})" for k, n in sorted(report.unknown_fields.items()))
-        console.print(f"Unknown fields ignored: {fields}", markup=False)
+        console.print(f"Unknown fields ignored: {printable(fields)}")
 
 
 def _print_rows(console, rows: dict[str, int]) -> None:
@@ -582,7 +612,7 @@ def _print_checks(console, results, all_rows: bool = False) -> None:
 
     failed = [r for r in results if not r.passed]
     shown = results if all_rows else failed
-    if shown:
+    if shown and not State.quiet:  # quiet: the final line, and the error naming each failure
         console.print(
             table(
                 "Checks",
@@ -595,13 +625,15 @@ def _print_checks(console, results, all_rows: bool = False) -> None:
 
 
 def _print_run(console, report) -> None:
+    from sparkify.console import printable
+
     if not State.quiet:
         _print_stage(console, report.stage)
         _print_rows(console, report.rows)
-    _print_checks(console, report.checks)
+        _print_checks(console, report.checks)
     console.print(
-        f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from {report.source} "
-        f"into {report.warehouse} in {report.seconds:.1f}s."
+        f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from "
+        f"{printable(report.source)} into {report.warehouse} in {report.seconds:.1f}s."
     )
 
 
@@ -617,6 +649,32 @@ def _print_result(console, query, result, fmt: str) -> None:
         sys.stdout.write(analytics.to_json(query, result) + "\n")
 
 
+def _write_result(console, folder: Path, query, result, fmt: str) -> None:
+    """Write one result to ``folder/NAME.csv`` (``.json``, or ``.txt`` for a table); say where."""
+    from sparkify import analytics
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        path, body = folder / f"{query.name}.csv", analytics.to_csv(result)
+    elif fmt == "json":
+        path, body = folder / f"{query.name}.json", analytics.to_json(query, result) + "\n"
+    else:
+        from rich.console import Console
+
+        from sparkify.console import PLAIN_WIDTH, table
+
+        path = folder / f"{query.name}.txt"
+        with open(path, "w", encoding="utf-8") as fh:
+            Console(file=fh, width=PLAIN_WIDTH, no_color=True, markup=False).print(
+                table(f"{query.name}: {query.description}", result.columns, result.rows)
+            )
+        body = None
+    if body is not None:
+        path.write_text(body, encoding="utf-8")
+    if not State.quiet:
+        console.print(f"{query.name}: {len(result.rows)} rows -> {path}")
+
+
 def _fail_on_checks(results) -> None:
     failed = [r for r in results if not r.passed]
     if failed:
@@ -626,9 +684,23 @@ def _fail_on_checks(results) -> None:
 # -- entry point ----------------------------------------------------------------------------------
 
 
+def _error_text(exc: BaseException) -> str:
+    """The error's message for the terminal: values blamed on where they came from (flag, env,
+    sparkify.toml), every password masked, control characters escaped line by line."""
+    from sparkify.console import printable
+    from sparkify.urls import mask_url
+
+    text = str(exc)
+    if State.settings is not None:
+        text = State.settings.blame(text)
+        text = text.replace(State.settings.warehouse, mask_url(State.settings.warehouse))
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; map errors to one line on stderr and an exit code (0 ok, 1 failed, 2 usage)."""
     State.debug = State.quiet = False
+    State.settings = None
     try:
         cli.main(args=argv, prog_name="sparkify", standalone_mode=False)
     except click.exceptions.Abort:
@@ -640,7 +712,7 @@ def main(argv: list[str] | None = None) -> None:
     except SparkifyError as exc:
         if State.debug or "--debug" in (argv if argv is not None else sys.argv):
             traceback.print_exc()
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {_error_text(exc)}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

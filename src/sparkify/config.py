@@ -12,12 +12,15 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+import re
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from sparkify.errors import ConfigError
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
+from sparkify.urls import encoding_hint, mask_url, password_needing_encoding
+
+__all__ = ["CONFIG_FILE", "ENV_PREFIX", "FIELDS", "Settings", "load_settings", "mask_url", "default_source"]
 
 CONFIG_FILE = "sparkify.toml"
 ENV_PREFIX = "SPARKIFY_"
@@ -53,6 +56,23 @@ class Settings(BaseModel):
     region: str | None = None
     """AWS region of the cluster and the bucket."""
 
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def origin(self, key: str) -> str:
+        """Where setting ``key`` came from, as a person would look for it: ``--warehouse``,
+        ``SPARKIFY_WAREHOUSE`` or ``sparkify.toml key 'warehouse'``; ``the default`` otherwise."""
+        return self._origins.get(key, "the default")
+
+    def blame(self, message: str) -> str:
+        """``message`` (an error about a setting's value that names its flag) with each flag of a
+        setting that did not come from a flag replaced by where it did come from, so that a bad
+        value from SPARKIFY_SOURCE is not blamed on --source."""
+        for key, where in self._origins.items():
+            flag = _flag(key)
+            if where != flag:
+                message = re.sub(re.escape(flag) + r"(?![\w-])", where, message)
+        return message
+
 
 FIELDS = {
     (info.alias or name): name for name, info in Settings.model_fields.items()
@@ -62,6 +82,10 @@ FIELDS = {
 
 def _env_name(key: str) -> str:
     return ENV_PREFIX + key.upper()
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -103,28 +127,40 @@ def load_settings(
     for where, values in layers:
         for key, value in values.items():
             merged[key] = value
-            origin[key] = {"file": str(path), "env": _env_name(key), "flag": "--" + key.replace("_", "-")}[where]
+            origin[key] = {"file": f"{path.name} key {key!r}", "env": _env_name(key), "flag": _flag(key)}[where]
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "?"
         where = origin.get(key, key)
+        if where.startswith(path.name):
+            where = f"{path} key {key!r}"
         value = merged.get(key)
-        shown = "***" if key in ("warehouse",) and value and "@" in str(value) else repr(value)
+        shown = mask_url(value) if isinstance(value, str) else repr(value)
+        if isinstance(value, str):
+            shown = repr(shown)
         raise ConfigError(f"Invalid {key} = {shown} (from {where}): {err['msg'].lower()}.") from exc
+    settings._origins.update(origin)
+    _check_warehouse(settings)
+    return settings
 
 
-def mask_url(url: str) -> str:
-    """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``: safe to print."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    userinfo = netloc[0].split(":", 1)[0] + ":***"
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{netloc[1]}"))
+def _check_warehouse(settings: Settings) -> None:
+    """The warehouse URL names a known engine and its password needs no percent-encoding."""
+    from sparkify.warehouse import engine_of
+
+    url = settings.warehouse
+    try:
+        engine_of(url)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (warehouse from {settings.origin('warehouse')})") from None
+    bad = password_needing_encoding(url)
+    if bad:
+        raise ConfigError(
+            f"The password in the warehouse URL (from {settings.origin('warehouse')}, {mask_url(url)}) holds "
+            f"{' '.join(repr(c) for c in bad)}, which a URL cannot carry as it is: {encoding_hint(bad)}."
+        )
 
 
 def default_source() -> Path | None:

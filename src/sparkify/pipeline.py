@@ -261,12 +261,36 @@ def _open(source: str | Path | Source) -> Source:
     return source if hasattr(source, "list") else open_source(source)
 
 
-def _require_tables(wh: Warehouse, names) -> None:
+RUN_FIRST = "Run `sparkify run` first."
+"""The next step when a warehouse holds no loaded tables: `run` creates *and* loads them
+(`create-tables` alone would leave them empty)."""
+
+
+def _require_tables(wh: Warehouse, names, *, next_step: str = RUN_FIRST) -> None:
+    """Raise :class:`MissingTableError` naming the missing tables and what to do: pass ``--schema``
+    when the tables exist in another schema, else ``next_step``."""
     missing = [n for n in names if not wh.table_exists(n)]
     if missing:
         raise MissingTableError(
-            f"Table {', '.join(missing)} does not exist in {wh.display_url}. Run `sparkify create-tables` first."
+            f"Table {', '.join(missing)} does not exist in {wh.display_url}"
+            f"{f' (schema {wh.schema})' if wh.schema else ''}. {elsewhere_hint(wh, missing) or next_step}"
         )
+
+
+def require_star(wh: Warehouse) -> None:
+    """Raise :class:`MissingTableError` (saying what to do) unless every star table exists: for
+    commands that only read them (analytics, report)."""
+    _require_tables(wh, [t.name for t in STAR_TABLES])
+
+
+def elsewhere_hint(wh: Warehouse, missing: list[str]) -> str | None:
+    """``Found the tables in schema 'sparkify': pass --schema sparkify.`` when another schema holds
+    every missing table, else None."""
+    schemas = [s for s in wh.schemas_holding(missing) if s != wh.schema]
+    if not schemas:
+        return None
+    shown = ", ".join(repr(s) for s in schemas)
+    return f"Found the tables in schema {shown}: pass --schema {schemas[0]}."
 
 
 def _now() -> dt.datetime:
@@ -319,7 +343,10 @@ def _load(
             wh, s3_prefix(wh, source), max_errors=max_errors, progress=progress, command=command, transform=transform
         )
     src = _open(source)
-    _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
+    _require_tables(
+        wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)],
+        next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
+    )
     report = StageReport(load_id=uuid.uuid4().hex)
     run_row = {
         "load_id": report.load_id,
@@ -529,7 +556,10 @@ def _load_from_s3(
     tables are reloaded whole (COPY cannot tell which object a row came from, so there is no
     per-object ledger). Staging, the star tables and the accounting change in one transaction."""
     started = time.perf_counter()
-    _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
+    _require_tables(
+        wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)],
+        next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
+    )
     report = StageReport(load_id=uuid.uuid4().hex)
     run_row = {
         "load_id": report.load_id, "command": command, "status": "running", "started_at": _now(),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Callable
 from urllib.parse import urlsplit
 
-from sparkify.errors import ConfigError
+from sparkify.errors import ConfigError, MissingTableError
 from sparkify.warehouse.base import Warehouse, quote
 
 ENGINES = ("duckdb", "postgres", "redshift")
@@ -31,7 +32,7 @@ def engine_of(url: str) -> str:
     if scheme == "redshift":
         return "redshift"
     raise ConfigError(
-        f"Unknown warehouse scheme {scheme!r} in --warehouse. Use duckdb://, postgresql:// or redshift://."
+        f"Unknown warehouse scheme {scheme!r}. Use duckdb://, postgresql:// or redshift://."
     )
 
 
@@ -79,8 +80,12 @@ def connect(
     region: str | None = None,
     wait: bool = True,
     on_wait: Callable[[str], None] | None = None,
+    must_exist: bool = False,
 ) -> Warehouse:
     """Open the warehouse a URL names. The caller closes it (or uses ``with``).
+
+    ``must_exist`` is for commands that only read: a DuckDB file that does not exist is a
+    :class:`MissingTableError` (saying to run ``sparkify run`` first) instead of a new, empty file.
 
     ``schema`` places every table (PostgreSQL, Redshift; default ``public``); ``iam_role`` and
     ``region`` are what Redshift's COPY reads S3 with. While another sparkify process holds the
@@ -89,7 +94,13 @@ def connect(
     engine = engine_of(url)
     cls = engine_class(engine)
     if engine == "duckdb":
-        return cls(url, duckdb_path(url), schema=None, wait=wait, on_wait=on_wait)
+        path = duckdb_path(url)
+        if must_exist and path != ":memory:" and not os.path.exists(path):
+            raise MissingTableError(
+                f"There is no DuckDB database at {path}. Run `sparkify run` first, or point --warehouse at "
+                "an existing one."
+            )
+        return cls(url, path, schema=None, wait=wait, on_wait=on_wait)
     return cls.open(url, schema=schema, wait=wait, on_wait=on_wait, **_options(cls, iam_role, region))
 
 

@@ -157,4 +157,4 @@ def _acquire_lock(path: Path, *, wait: bool, on_wait: Callable[[str], None] | No
 
 def _missing_table_message(exc: Exception) -> str:
     first = str(exc).splitlines()[0]
-    return f"{first}. Run `sparkify create-tables` first."
+    return f"{first}. Run `sparkify run` first."

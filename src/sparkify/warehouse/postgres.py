@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any, Callable, ClassVar, Iterator, Sequence
-from urllib.parse import urlsplit
 
 from sparkify.errors import ConfigError, MissingTableError, TransientWarehouseError, WarehouseError
 from sparkify.schema import Table
@@ -197,8 +196,7 @@ class PostgresWarehouse(Warehouse):
             )
         if sqlstate in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
             return MissingTableError(
-                f"{self.label} ({self.display_url}, schema {self.schema}): {message}. "
-                "Run `sparkify create-tables` first."
+                f"{self.label} ({self.display_url}, schema {self.schema}): {message}. Run `sparkify run` first."
             )
         if (sqlstate and sqlstate.startswith("08")) or (sqlstate is None and self._is_connection_error(exc)):
             return TransientWarehouseError(f"Lost the connection to {self.label} at {self.display_url}: {message}.")
@@ -212,8 +210,9 @@ class PostgresWarehouse(Warehouse):
         return isinstance(exc, psycopg.OperationalError)
 
     def _scrub(self, text: str) -> str:
-        password = urlsplit(self.url).password if "://" in self.url else None
-        return text.replace(password, "***") if password else text
+        from sparkify.urls import scrub
+
+        return scrub(text, self.url)
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         import psycopg
@@ -285,6 +284,19 @@ class PostgresWarehouse(Warehouse):
     def schema_exists(self) -> bool:
         _, rows = self.query("select count(*) from pg_catalog.pg_namespace where nspname = %s", [self.schema])
         return bool(rows[0][0])
+
+    def schemas_holding(self, tables: list[str]) -> list[str]:
+        if not tables:
+            return []
+        marks = ", ".join(["%s"] * len(tables))
+        _, rows = self.query(
+            "select n.nspname from pg_catalog.pg_class as c "
+            "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
+            f"where c.relname in ({marks}) and c.relkind in ('r', 'p') "
+            "group by n.nspname having count(distinct c.relname) = %s order by n.nspname",
+            [*tables, len(tables)],
+        )
+        return [r[0] for r in rows]
 
     def create_schema_sql(self) -> str | None:
         return f"create schema if not exists {quote(self.schema)}"

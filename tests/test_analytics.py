@@ -125,7 +125,7 @@ def test_a_missing_row_fails(capsys, sample_url, perturbed):
 def test_a_missing_expected_file_is_an_error(capsys, sample_url, perturbed):
     (perturbed / "top_songs.csv").unlink()
     code, _, err = sparkify(capsys, "analytics", "top_songs", "--expected", perturbed, "--warehouse", sample_url)
-    assert code == 1
+    assert code == 2  # a wrong --expected folder is a usage error, not a failed comparison
     assert err == f"Error: Expected result {perturbed / 'top_songs.csv'} does not exist.\n"
 
 

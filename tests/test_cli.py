@@ -99,7 +99,7 @@ def test_quiet_run_prints_only_the_result(capsys, tmp_path, source):
 
 def test_steps_one_at_a_time(capsys, tmp_path, source):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
-    assert sparkify(capsys, "transform", "-w", wh)[0] == 1  # no tables yet
+    assert sparkify(capsys, "transform", "-w", wh)[0] == 2  # no tables yet: run `sparkify run` first
     code, out, _ = sparkify(capsys, "create-tables", "-w", wh)
     assert (code, out) == (
         0,
@@ -131,7 +131,7 @@ def test_failed_checks_exit_1_and_name_each_failure(capsys, tmp_path, source):
 
 def test_missing_tables_error_says_what_to_run(capsys, tmp_path):
     code, out, err = sparkify(capsys, "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
-    assert code == 1
+    assert code == 2
     assert err.startswith("Error: There is no DuckDB database at ") and "Run `sparkify run` first" in err
     assert "Traceback" not in err
     sparkify(capsys, "create-tables", "-w", f"duckdb:///{tmp_path}/w.duckdb")
@@ -153,10 +153,10 @@ def test_usage_and_config_errors_exit_2(capsys, tmp_path, monkeypatch):
     assert code == 2 and "Did you mean 'top_songs'" in err
 
 
-def test_bad_input_exits_1_with_one_line_per_problem(capsys, tmp_path, source):
+def test_bad_input_exits_65_with_one_line_per_problem(capsys, tmp_path, source):
     (source / "log_data" / "2018" / "11" / "bad.json").write_text("{oops\n")
     code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
-    assert code == 1
+    assert code == 65  # EX_DATAERR
     assert f"{source}/log_data/2018/11/bad.json:1: malformed JSON" in err
     assert "--max-errors" in err
     code, out, err = sparkify(capsys, "run", "-q", "--max-errors", "1", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
@@ -165,7 +165,7 @@ def test_bad_input_exits_1_with_one_line_per_problem(capsys, tmp_path, source):
 
 def test_debug_shows_the_traceback(capsys, tmp_path):
     code, _, err = sparkify(capsys, "--debug", "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
-    assert code == 1 and "Traceback" in err
+    assert code == 2 and "Traceback" in err
 
 
 def test_env_settings_are_used(capsys, tmp_path, source, monkeypatch):
@@ -213,7 +213,7 @@ def test_the_readme_lists_every_command_and_setting():
 def test_files_without_records_are_named(capsys, tmp_path, source):
     (source / "log_data" / "2018" / "11" / "empty.json").write_text("")
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
-    assert code == 1  # no tables yet
+    assert code == 2  # no tables yet
     sparkify(capsys, "create-tables", "-w", str(tmp_path / "w.duckdb"))
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 0

@@ -90,12 +90,21 @@ def test_empty_warehouse_says_run_first_not_create_tables(capsys, tmp_path):
 
 
 def test_tables_in_another_schema_are_pointed_at(capsys, tmp_path, postgres_url, pg_schema):
+    import psycopg
+
+    schema = f"aaa_{pg_schema}"  # listed first, should other tests' schemas hold the tables too
     src = write_source(tmp_path / "src", [event()], [song()])
-    assert sparkify(capsys, "run", "-q", "-s", str(src), "-w", postgres_url, "--schema", pg_schema)[0] == 0
-    for args in (["check"], ["analytics", "top_songs"]):
-        code, _, err = sparkify(capsys, *args, "-w", postgres_url, "--schema", pg_schema + "_typo")
-        assert code != 0
-        assert f"Found the tables in schema '{pg_schema}': pass --schema {pg_schema}." in err, err
+    try:
+        assert sparkify(capsys, "run", "-q", "-s", str(src), "-w", postgres_url, "--schema", schema)[0] == 0
+        for args in (["check"], ["analytics", "top_songs"], ["runs"]):
+            code, _, err = sparkify(capsys, *args, "-w", postgres_url, "--schema", pg_schema)
+            assert code == 2
+            assert f"Found the tables in schema '{schema}': pass --schema {schema}." in err or (
+                f"Found the tables in schemas '{schema}', " in err and "pass --schema with the one you mean" in err
+            ), err
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as con:
+            con.execute(f'drop schema if exists "{schema}" cascade')
 
 
 @pytest.mark.parametrize(

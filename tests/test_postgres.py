@@ -106,14 +106,14 @@ def test_password_is_never_shown(capsys, monkeypatch, tmp_path):
     assert "s3cret-pw" not in message and "someone:***@127.0.0.1:9" in message
     assert message.startswith("Cannot connect to PostgreSQL at postgresql://someone:***@127.0.0.1:9/nowhere: ")
     code, out, errtext = cli(capsys, "check", "--warehouse", url)
-    assert code == 1 and "s3cret-pw" not in out + errtext
+    assert code == 75 and "s3cret-pw" not in out + errtext  # refused: worth retrying later
     assert errtext.count("\n") == 1 and errtext.startswith("Error: Cannot connect to PostgreSQL")
 
 
 def test_missing_tables_say_what_to_run(postgres_url, pg_schema):
     with connect(postgres_url, schema=pg_schema) as wh:
-        with pytest.raises(MissingTableError, match="Run `sparkify run` first"):
-            pipeline.transform(wh)
+        with pytest.raises(MissingTableError, match="Run `sparkify run` first|: pass --schema "):
+            pipeline.transform(wh)  # other tests' schemas on the server may hold the tables
         with pytest.raises(MissingTableError) as err:
             wh.query("select * from songplays")
     assert str(err.value) == (

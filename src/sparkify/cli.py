@@ -26,6 +26,8 @@ class State:
     quiet = False
     settings = None
     """The settings of the command running, so that an error about a value names where it came from."""
+    summary: dict | None = None
+    """With --json: the summary being filled; printed once, at the end, whatever the outcome."""
 
 
 def _console():
@@ -194,10 +196,42 @@ def cli(debug: bool, quiet: bool) -> None:
       sparkify analytics top_songs --format csv
 
     Settings come from flags, then SPARKIFY_* environment variables, then sparkify.toml in the
-    working directory. Exit codes: 0 ok, 1 failed checks or comparison, 2 usage or configuration error.
+    working directory.
+
+    \b
+    Exit codes (the same in every command):
+      0    ok
+      1    checks failed, or an analytics result differs
+      2    usage or configuration error (also: credentials refused, tables not there yet)
+      65   bad input rejected; nothing was changed
+      66   the source cannot be found or read
+      69   the warehouse or AWS refused the operation
+      70   internal error (a bug: --debug shows the traceback)
+      74   a local file could not be written (disk full, permission)
+      75   temporary failure, retry later (busy, connection refused or lost, throttled)
+      130  interrupted (SIGINT); 143 terminated (SIGTERM)
     """
     State.debug = debug
     State.quiet = quiet
+
+
+def json_option(f: Callable) -> Callable:
+    """--json: print one JSON summary (see ``sparkify.summary``) instead of tables and progress."""
+
+    @click.option(
+        "--json", "as_json", is_flag=True,
+        help="Print one line of JSON (counts, rejects, checks, timings, load id, exit code) instead of tables.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, as_json: bool, **kwargs):
+        if as_json:
+            from sparkify import summary
+
+            State.summary = summary.empty(click.get_current_context().info_name)
+            State.quiet = True
+        return f(*args, **kwargs)
+
+    return wrapper
 
 
 def full_refresh_option(f: Callable) -> Callable:
@@ -216,6 +250,7 @@ def full_refresh_option(f: Callable) -> Callable:
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
     help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
 )
+@json_option
 @common_options
 def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh, report_path):
     """Create missing tables, stage what is new, build the star schema, run the checks.
@@ -246,12 +281,20 @@ def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors,
             run_report = pipeline.run(
                 wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
             )
-        _print_run(console, run_report)
+        if State.summary is not None:
+            from sparkify import summary
+
+            summary.add_run(State.summary, run_report)
+        else:
+            _print_run(console, run_report)
         if report_path is not None:
             from sparkify import report
 
             report.write(wh, report_path, run_report=run_report)
-            console.print(f"Report: {report_path}")  # asked for: part of the result, even when quiet
+            if State.summary is None:
+                console.print(f"Report: {report_path}")  # asked for: part of the result, even when quiet
+            else:
+                State.summary["report"] = str(report_path)
     _fail_on_checks(run_report.checks)
 
 
@@ -283,6 +326,7 @@ def create_tables_cmd(warehouse, schema, wait):
 @redshift_options
 @max_errors_option
 @full_refresh_option
+@json_option
 @common_options
 def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh):
     """Load the source's new and changed song and log files into the staging tables.
@@ -303,11 +347,18 @@ def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_error
         report = pipeline.stage(
             wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
         )
+    if State.summary is not None:
+        from sparkify import summary
+
+        summary.add_stage(State.summary, report)
+        State.summary.update(source=src.description, warehouse=wh.display_url)
+        return
     _print_stage(console, report)
 
 
 @cli.command("transform")
 @warehouse_options
+@json_option
 @common_options
 def transform_cmd(warehouse, schema, wait):
     """Rebuild the star tables from the staging tables, in one transaction.
@@ -320,13 +371,19 @@ def transform_cmd(warehouse, schema, wait):
 
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     console = _console()
+    started = time.perf_counter()
     with _connect(settings) as wh, _progress(console) as progress:
         rows = pipeline.transform(wh, progress=progress)
+        shown_url = wh.display_url
+    if State.summary is not None:
+        State.summary.update(warehouse=shown_url, tables=rows, timings={"total": round(time.perf_counter() - started, 3)})
+        return
     _print_rows(console, rows)
 
 
 @cli.command("check")
 @warehouse_options
+@json_option
 @common_options
 def check_cmd(warehouse, schema, wait):
     """Run the quality checks; exit 1 listing every failure.
@@ -338,10 +395,68 @@ def check_cmd(warehouse, schema, wait):
     from sparkify import pipeline
 
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    started = time.perf_counter()
     with _connect(settings, read_only=True) as wh:
         results = pipeline.check(wh)
-    _print_checks(_console(), results, all_rows=True)
+        shown_url = wh.display_url
+    if State.summary is not None:
+        from sparkify import summary
+
+        summary.add_checks(State.summary, results)
+        State.summary.update(warehouse=shown_url, timings={"total": round(time.perf_counter() - started, 3)})
+    else:
+        _print_checks(_console(), results, all_rows=True)
     _fail_on_checks(results)
+
+
+@cli.command("runs")
+@warehouse_options
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON lines instead of a table.")
+@common_options
+def runs_cmd(warehouse, schema, wait, limit, as_json):
+    """List the most recent runs from load_runs, newest first: what each did, without SQL.
+
+    \b
+    Example:
+      sparkify runs
+      sparkify runs -n 1 --json      # the last run, for a script
+    """
+    from sparkify import ledger, pipeline
+    from sparkify.console import table
+    from sparkify.schema import LOAD_RUNS
+
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    with _connect(settings, read_only=True) as wh:
+        pipeline.require_tables(wh, [LOAD_RUNS.name])
+        runs = ledger.recent_runs(wh, limit)
+    if as_json:
+        from sparkify import summary
+
+        for run in runs:
+            click.echo(summary.dumps(run))
+        return
+    console = _console()
+    if not runs:
+        console.print("No runs recorded yet. Run `sparkify run` first.")
+        return
+    rows = [
+        [
+            r["started_at"].strftime("%Y-%m-%d %H:%M:%S") if r["started_at"] else "",
+            r["load_id"][:8], r["command"], r["status"],
+            "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+            r["files_loaded"], (r["songs_staged"] or 0) + (r["events_staged"] or 0),
+            (r["songs_rejected"] or 0) + (r["events_rejected"] or 0),
+            "" if r["checks_failed"] is None else r["checks_failed"],
+            (r["message"] or "")[:80],
+        ]
+        for r in runs
+    ]
+    console.print(table(
+        "Recent runs (UTC)",
+        ["started", "load id", "command", "status", "seconds", "files", "staged", "rejected", "checks failed", "message"],
+        rows, right={4, 5, 6, 7, 8},
+    ))
 
 
 @cli.command("sql")
@@ -698,28 +813,92 @@ def _error_text(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; map errors to one line on stderr and an exit code (0 ok, 1 failed, 2 usage)."""
+    """Run the CLI; end with one line on stderr for any error and the exit code of
+    :class:`sparkify.errors.ExitCode` (the README's table). SIGINT and SIGTERM stop it promptly:
+    the open transaction rolls back, the lock is released, the run is recorded as interrupted, and
+    the process exits 130 or 143."""
+    from sparkify import interrupts
+
     State.debug = State.quiet = False
-    State.settings = None
+    State.settings = State.summary = None
+    debug = "--debug" in (argv if argv is not None else sys.argv)
+    interrupts.install()
+    try:
+        code = _invoke(argv, debug)
+    finally:
+        interrupts.uninstall()
+    sys.exit(code)
+
+
+def _invoke(argv: list[str] | None, debug: bool) -> int:
+    """Run the command; return the exit code after printing what ended it."""
+    from sparkify.errors import ExitCode, Interrupted
+
     try:
         cli.main(args=argv, prog_name="sparkify", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
+        code, message = 0, None
+    except click.exceptions.Abort:  # a prompt (infra up) answered with Ctrl-C or end of input
+        code, message = ExitCode.INTERRUPTED, "Aborted."
     except click.ClickException as exc:
         exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        code = ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        return _finish_json(code, exc.format_message())
     except SparkifyError as exc:
-        if State.debug or "--debug" in (argv if argv is not None else sys.argv):
+        if State.debug or debug:
             traceback.print_exc()
-        click.echo(f"Error: {_error_text(exc)}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        code, message = exc.exit_code, f"Error: {_error_text(exc)}"
+    except KeyboardInterrupt as exc:  # Interrupted (SIGINT, SIGTERM) or a Ctrl-C before install
+        if State.debug or debug:
+            traceback.print_exc()
+        code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
+        committed = getattr(exc, "committed", None)
+        what = "Interrupted" if code == ExitCode.INTERRUPTED else "Terminated"
+        message = (
+            f"{what} after load {committed} was committed; the checks did not run (`sparkify check` runs them)."
+            if committed else f"{what}; nothing was changed."
+        )
+    except (OSError, MemoryError) as exc:
+        if State.debug or debug:
+            traceback.print_exc()
+        code, message = _system_error(exc)
     except Exception as exc:  # noqa: BLE001 -- a bug: say so in one line, traceback with --debug
-        if State.debug or "--debug" in (argv if argv is not None else sys.argv):
+        if State.debug or debug:
             traceback.print_exc()
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback.", err=True)
-        sys.exit(1)
-    sys.exit(0)
+        code = ExitCode.INTERNAL
+        message = (
+            f"Error: unexpected {type(exc).__name__}: {_error_text(exc)}. Run again with --debug for the traceback."
+        )
+    if message:
+        click.echo(message, err=True)
+    return _finish_json(int(code), message)
+
+
+def _finish_json(code: int, message: str | None) -> int:
+    """With --json, print the summary (once) with the outcome; return ``code``."""
+    if State.summary is not None:
+        from sparkify import summary
+
+        if code:
+            summary.add_error(State.summary, (message or "").removeprefix("Error: "), code)
+        click.echo(summary.dumps(State.summary))
+        State.summary = None
+    return code
+
+
+def _system_error(exc: BaseException) -> tuple[int, str]:
+    """One line for an operating-system error nothing else mapped: the path, and what to do."""
+    import errno
+
+    from sparkify.errors import ExitCode
+
+    if isinstance(exc, MemoryError):
+        return ExitCode.INTERNAL, "Error: out of memory. Nothing was changed; free memory, or load fewer files at once."
+    path = exc.filename or "a file"
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free space there (or set TMPDIR to a larger disk) and run again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "check who owns it and its permissions, or use another path"
+    else:
+        hint = "check the disk and the path, then run again"
+    return ExitCode.IO_ERROR, f"Error: cannot write {path}: {reason}. Nothing was changed; {hint}."

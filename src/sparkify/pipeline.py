@@ -22,10 +22,17 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
-from sparkify import quality
-from sparkify.errors import BadInputError, ConfigError, MissingTableError, TransientWarehouseError
+from sparkify import interrupts, ledger, quality
+from sparkify.errors import (
+    BadInputError,
+    ChecksNotRun,
+    ConfigError,
+    Interrupted,
+    MissingTableError,
+    TransientWarehouseError,
+)
 from sparkify.reader import DUCKDB_TYPE, RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject, drop_result, sql_string
 from sparkify.schema import (
     LOAD_ERRORS,
@@ -201,10 +208,21 @@ def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, i
     return _count_star(wh)
 
 
-def with_retries(wh: Warehouse, transaction, *, retries: int = RETRIES, delay: float = RETRY_DELAY):
+def with_retries(
+    wh: Warehouse,
+    transaction,
+    *,
+    retries: int = RETRIES,
+    delay: float = RETRY_DELAY,
+    committed: Callable[[], bool] | None = None,
+):
     """Run ``transaction`` (a function that does one whole transaction); when it fails with a
     :class:`TransientWarehouseError`, reconnect and run it again, up to ``retries`` more times with
-    exponential backoff. Any other error propagates at once."""
+    exponential backoff. Any other error propagates at once.
+
+    ``committed`` (asked after reconnecting) says whether the failed attempt did commit after all --
+    a connection lost just after the server committed: then it is not run again, and None returns.
+    """
     for attempt in range(retries + 1):
         try:
             return transaction()
@@ -213,6 +231,8 @@ def with_retries(wh: Warehouse, transaction, *, retries: int = RETRIES, delay: f
                 raise
             time.sleep(delay * 2**attempt)
             wh.reconnect()
+            if committed is not None and committed():
+                return None
 
 
 def check(wh: Warehouse) -> list[quality.CheckResult]:
@@ -244,12 +264,16 @@ def run(
     report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
     report.stage = stage_report
     report.rows = rows
-    report.checks = check(wh)
-    failed = len(report.checks_failed)
-    wh.execute(
-        f"update {wh.qualified(LOAD_RUNS.name)} set checks_failed = {wh.param} where load_id = {wh.param}",
-        [failed, load_id],
-    )
+    try:
+        report.checks = check(wh)
+        ledger.set_checks_failed(wh, load_id, len(report.checks_failed))
+    except Interrupted as exc:
+        exc.committed = load_id  # the load stands; only the checks were cut short
+        raise
+    except TransientWarehouseError as exc:
+        raise ChecksNotRun(
+            f"Loaded (load id {load_id}); the checks did not run: {exc} Run `sparkify check` to run them."
+        ) from exc
     report.seconds = time.perf_counter() - started
     return report
 
@@ -277,6 +301,9 @@ def _require_tables(wh: Warehouse, names, *, next_step: str = RUN_FIRST) -> None
         )
 
 
+require_tables = _require_tables
+
+
 def require_star(wh: Warehouse) -> None:
     """Raise :class:`MissingTableError` (saying what to do) unless every star table exists: for
     commands that only read them (analytics, report)."""
@@ -289,8 +316,10 @@ def elsewhere_hint(wh: Warehouse, missing: list[str]) -> str | None:
     schemas = [s for s in wh.schemas_holding(missing) if s != wh.schema]
     if not schemas:
         return None
-    shown = ", ".join(repr(s) for s in schemas)
-    return f"Found the tables in schema {shown}: pass --schema {schemas[0]}."
+    if len(schemas) == 1:
+        return f"Found the tables in schema {schemas[0]!r}: pass --schema {schemas[0]}."
+    shown = ", ".join(repr(s) for s in schemas[:5]) + (f" and {len(schemas) - 5} more" if len(schemas) > 5 else "")
+    return f"Found the tables in schemas {shown}: pass --schema with the one you mean."
 
 
 def _now() -> dt.datetime:
@@ -388,9 +417,9 @@ def _load(
                     run_row.update(_accounting(report), status="succeeded", finished_at=_now())
                     wh.insert_row(LOAD_RUNS, run_row)
 
-            with_retries(wh, publish)
+            with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
     except BaseException as exc:
-        _record_failure(wh, run_row, report, exc)
+        _record_outcome(wh, run_row, report, exc)
         raise
     finally:
         for kind in KINDS:
@@ -488,16 +517,34 @@ def _accounting(report: StageReport) -> dict:
     return out
 
 
-def _record_failure(wh: Warehouse, run_row: dict, report: StageReport, exc: BaseException) -> None:
-    """Best effort: note the failed run in load_runs (its own transaction). Never masks ``exc``."""
-    try:
-        row = dict(run_row)
-        row.update(_accounting(report), status="failed", finished_at=_now())
-        row["message"] = (str(exc).splitlines() or [type(exc).__name__])[0][:1000]
-        with wh.transaction():
-            wh.insert_row(LOAD_RUNS, row)
-    except BaseException:  # noqa: BLE001 -- the warehouse may be unreachable: the error that matters is exc
-        pass
+def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: BaseException) -> None:
+    """Note in load_runs how the run ended -- ``interrupted`` (a signal) or ``failed`` -- unless its
+    transaction committed after all (a signal or a lost connection during the commit): then the
+    committed ``succeeded`` row is the one truthful outcome, and an :class:`Interrupted` learns the
+    load id it committed. Best effort (the warehouse may be unreachable); never masks ``exc``."""
+    load_id = run_row["load_id"]
+    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    message = (str(exc).splitlines() or [type(exc).__name__])[0][:1000]
+    if isinstance(exc, Interrupted):
+        message = f"{exc.name} received"
+    row = dict(run_row)
+    row.update(_accounting(report), status=status, finished_at=_now(), message=message)
+    with interrupts.deferred():
+        for attempt in range(2):
+            try:
+                if ledger.run_status(wh, load_id) is not None:
+                    if isinstance(exc, Interrupted):
+                        exc.committed = load_id
+                    return
+                ledger.record_run(wh, row)
+                return
+            except Exception:  # noqa: BLE001 -- unreachable or a broken session: once more on a fresh one
+                if attempt:
+                    return
+                try:
+                    wh.reconnect()
+                except Exception:  # noqa: BLE001 -- the error that matters is exc
+                    return
 
 
 def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
@@ -589,9 +636,9 @@ def _load_from_s3(
             wh.insert_row(LOAD_RUNS, run_row)
 
     try:
-        with_retries(wh, publish)
+        with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
     except BaseException as exc:
-        _record_failure(wh, run_row, report, exc)
+        _record_outcome(wh, run_row, report, exc)
         raise
     report.seconds = time.perf_counter() - started
     return report.load_id, report, (_count_star(wh) if transform else {})

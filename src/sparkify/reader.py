@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from sparkify.schema import EVENT_REQUIRED, SONG_REQUIRED, STAGING_EVENTS, STAGING_SONGS, Table
+from sparkify.interrupts import is_fatal, pending
 from sparkify.sources import CorruptFileError, Kind, Source, SourceFile
 
 SMALL_FILE = 1 << 20
@@ -191,7 +192,9 @@ class JsonReader:
                 f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
                 f"maximum_object_size = {MAX_LINE_BYTES}))"
             )
-        except Exception:  # any parse failure: the precise path names it  # noqa: BLE001
+        except Exception as exc:  # a parse failure: the precise path names it  # noqa: BLE001
+            if is_fatal(exc):  # an interrupt, no memory, an I/O error: not the input's fault
+                raise pending() or exc
             return None
         try:
             bad = self.con.execute(f"select count(*) from {raw} where not {RECORD_OK}").fetchone()[0]

@@ -150,7 +150,7 @@ def compare(result: Result, expected_csv: Path, *, ordered: bool | None = None, 
     """
     path = Path(expected_csv)
     if not path.is_file():
-        raise SparkifyError(f"Expected result {path} does not exist.")
+        raise ConfigError(f"Expected result {path} does not exist.")
     with open(path, newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     if not table:

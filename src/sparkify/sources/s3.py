@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from sparkify.errors import ConfigError, SourceError
+from sparkify.errors import ConfigError, SourceError, SparkifyError, TransientSourceError
 from sparkify.sources import FOLDERS, Kind, SourceFile, decompress
 
 SUFFIXES = (".json", ".json.gz")
@@ -223,7 +223,14 @@ class S3Source:
         raise error from exc
 
 
-def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> SourceError | None:
+THROTTLED_CODES = (
+    "SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "TooManyRequests",
+    "RequestLimitExceeded", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500",
+)
+"""S3 answers that mean "not now": after botocore's own retries, a temporary failure (exit 75)."""
+
+
+def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> SparkifyError | None:
     """The one-line :class:`SourceError` for a botocore exception, naming ``where`` (an s3:// URI);
     None for any other exception. Every S3 failure is mapped here, and only here.
 
@@ -243,8 +250,12 @@ def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", lis
                 f"{where} was listed but is gone: it was deleted while sparkify read it. Nothing was "
                 "loaded; run again."
             )
+        if code in THROTTLED_CODES or (isinstance(status, int) and status >= 500) or status == 429:
+            return TransientSourceError(
+                f"S3 is throttling or failing ({code or status}) reading {where}, even after retries. Run again later."
+            )
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"):
-            return SourceError(f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}")
+            return ConfigError(f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}")
         if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
             need = "s3:GetObject on it" if listed else f"s3:ListBucket on bucket {bucket}"
             return SourceError(f"Access denied to {where} ({code or status}): the AWS credentials need {need}.")
@@ -252,14 +263,16 @@ def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", lis
         detail = f": {message[0]}" if message else ""
         return SourceError(f"S3 error {code or status} reading {where}{detail}.")
     if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError, bce.CredentialRetrievalError)):
-        return SourceError(f"No usable AWS credentials to read {where}. {CREDENTIALS_HINT}")
+        return ConfigError(f"No usable AWS credentials to read {where}. {CREDENTIALS_HINT}")
     if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ProxyConnectionError)):
-        return SourceError(
+        return TransientSourceError(
             f"Cannot connect to S3 at {_show_endpoint(endpoint)} to read {where}. Check --s3-endpoint, "
             "AWS_ENDPOINT_URL and the network."
         )
     if isinstance(exc, (bce.ReadTimeoutError, bce.ConnectionClosedError, bce.ResponseStreamingError)):
-        return SourceError(f"S3 at {_show_endpoint(endpoint)} dropped the connection reading {where}. Run again.")
+        return TransientSourceError(
+            f"S3 at {_show_endpoint(endpoint)} dropped the connection reading {where}. Run again."
+        )
     if isinstance(exc, bce.BotoCoreError):
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         return SourceError(f"Cannot read {where}: {first}.")

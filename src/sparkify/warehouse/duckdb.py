@@ -9,7 +9,8 @@ from typing import IO, Any, Callable, ClassVar, Iterator, Sequence
 
 import duckdb
 
-from sparkify.errors import WarehouseError
+from sparkify import interrupts
+from sparkify.errors import WarehouseBusyError, WarehouseError
 from sparkify.schema import Table
 from sparkify.warehouse.base import Warehouse
 
@@ -78,12 +79,8 @@ class DuckDBWarehouse(Warehouse):
             self.tracer(statement)
         try:
             self.con.execute(statement, params)
-        except duckdb.CatalogException as exc:
-            from sparkify.errors import MissingTableError
-
-            raise MissingTableError(_missing_table_message(exc)) from exc
-        except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB: {str(exc).splitlines()[0]}") from exc
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _error_for(exc) from exc
 
     def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         if self.tracer:
@@ -92,12 +89,8 @@ class DuckDBWarehouse(Warehouse):
             cur = self.con.execute(statement, params)
             cols = [d[0] for d in cur.description]
             return cols, cur.fetchall()
-        except duckdb.CatalogException as exc:
-            from sparkify.errors import MissingTableError
-
-            raise MissingTableError(_missing_table_message(exc)) from exc
-        except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB: {str(exc).splitlines()[0]}") from exc
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _error_for(exc) from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -108,16 +101,18 @@ class DuckDBWarehouse(Warehouse):
             finally:
                 self._depth -= 1
             return
-        self.con.execute("begin transaction")
+        self.execute("begin transaction")
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self.con.execute("rollback")
+            with interrupts.deferred():
+                self.con.execute("rollback")
             raise
         self._depth = 0
-        self.con.execute("commit")
+        with interrupts.deferred():  # a signal now takes effect once the commit is done
+            self.execute("commit")
 
     def table_exists(self, table: str) -> bool:
         rows = self.con.execute(
@@ -145,7 +140,7 @@ def _acquire_lock(path: Path, *, wait: bool, on_wait: Callable[[str], None] | No
     except BlockingIOError:
         if not wait:
             handle.close()
-            raise WarehouseError(
+            raise WarehouseBusyError(
                 f"Another sparkify process is using {path.with_suffix('')}. Wait for it to finish, "
                 "or run with --wait to queue behind it."
             ) from None
@@ -153,6 +148,37 @@ def _acquire_lock(path: Path, *, wait: bool, on_wait: Callable[[str], None] | No
         on_wait(f"Waiting for another sparkify process using {path.with_suffix('')} ...")
     fcntl.flock(handle, fcntl.LOCK_EX)
     return handle
+
+
+def _error_for(exc: BaseException) -> BaseException:
+    """The sparkify error a DuckDB error means: Interrupted when a signal caused it (DuckDB turns one
+    into ``RuntimeError: Query interrupted``), MissingTableError, LocalIOError for a full disk or a
+    file it may not write, else WarehouseError."""
+    from sparkify.errors import LocalIOError, MissingTableError
+
+    interrupted = interrupts.pending()
+    if interrupted is not None:
+        return interrupted
+    if isinstance(exc, duckdb.CatalogException):
+        return MissingTableError(_missing_table_message(exc))
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return WarehouseError(f"DuckDB ran out of memory: {first}. Free memory, or load fewer files at once.")
+    if isinstance(exc, (duckdb.IOException, duckdb.PermissionException)) or "No space left on device" in first:
+        return LocalIOError(f"DuckDB could not write: {first}. {disk_hint(first)}")
+    if not isinstance(exc, duckdb.Error):
+        return exc  # not DuckDB's: a bug, reported as one
+    return WarehouseError(f"DuckDB: {first}")
+
+
+def disk_hint(message: str) -> str:
+    """What to do about a failed write, from the operating system's words."""
+    lowered = message.lower()
+    if "no space left" in lowered or "disk full" in lowered or "quota" in lowered:
+        return "The disk is full: free space there (or point --warehouse elsewhere) and run again; nothing was changed."
+    if "permission" in lowered or "read-only" in lowered:
+        return "Check the permissions of the file and its folder, or point --warehouse elsewhere."
+    return "Check the disk and the path, then run again."
 
 
 def _missing_table_message(exc: Exception) -> str:

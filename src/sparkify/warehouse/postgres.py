@@ -9,7 +9,14 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Callable, ClassVar, Iterator, Sequence
 
-from sparkify.errors import ConfigError, MissingTableError, TransientWarehouseError, WarehouseError
+from sparkify import interrupts
+from sparkify.errors import (
+    ConfigError,
+    MissingTableError,
+    TransientWarehouseError,
+    WarehouseBusyError,
+    WarehouseError,
+)
 from sparkify.schema import Table
 from sparkify.warehouse.base import Warehouse, quote
 
@@ -23,6 +30,23 @@ UNDEFINED_TABLE = "42P01"
 TRANSIENT_SQLSTATES = ("40001", "40P01", "57P01", "57P02", "57P03")
 """serialization failure, deadlock, admin shutdown, crash shutdown, cannot connect now: retried."""
 UNDEFINED_SCHEMA = "3F000"
+
+REFUSED_AT_LOGIN = (
+    "password authentication failed", "authentication failed", "does not exist", "no pg_hba.conf entry",
+    "permission denied", "is not permitted to log in",
+)
+"""What a server says when it answers a login and refuses it for good: wrong password, unknown role
+or database, pg_hba rules. A configuration error (exit 2), not worth retrying."""
+
+BUSY_AT_LOGIN = (
+    "the database system is starting up", "the database system is shutting down",
+    "the database system is in recovery mode", "too many clients", "remaining connection slots",
+    "terminating connection due to administrator command", "the database system is not yet accepting",
+)
+"""What a server says when it cannot take a connection *now*: worth retrying later (exit 75)."""
+
+UNRESOLVED_HOST = ("failed to resolve host", "could not translate host name", "name or service not known")
+"""A host name that does not resolve: almost always a typo in the URL (exit 2)."""
 
 
 class PostgresWarehouse(Warehouse):
@@ -118,7 +142,7 @@ class PostgresWarehouse(Warehouse):
         if rows[0][0]:
             return
         if not self.wait:
-            raise WarehouseError(
+            raise WarehouseBusyError(
                 f"Another sparkify process is using schema {self.schema} of {self.display_url}. Wait for "
                 "it to finish, or run with --wait to queue behind it."
             )
@@ -190,10 +214,7 @@ class PostgresWarehouse(Warehouse):
         sqlstate, message = self.error_details(exc)
         message = self._scrub(" ".join(message.split()))  # one line; never the password
         if connecting:
-            return WarehouseError(
-                f"Cannot connect to {self.label} at {self.display_url}: {message}. "
-                f"Check the URL, that the server is running, and the password (in {self.password_from})."
-            )
+            return self._connect_error(message)
         if sqlstate in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
             return MissingTableError(
                 f"{self.label} ({self.display_url}, schema {self.schema}): {message}. Run `sparkify run` first."
@@ -203,6 +224,22 @@ class PostgresWarehouse(Warehouse):
         if sqlstate in TRANSIENT_SQLSTATES:
             return TransientWarehouseError(f"{self.label} ({self.display_url}): {message}")
         return WarehouseError(f"{self.label} ({self.display_url}): {message}")
+
+    def _connect_error(self, message: str) -> WarehouseError | ConfigError:
+        """The error for a failed login: a configuration error when the server answered no (wrong
+        password, unknown role or database) or the host does not resolve; a temporary failure when
+        nothing answered (refused, timed out) or the server is starting, stopping or full."""
+        lowered = message.lower()
+        where = f"Cannot connect to {self.label} at {self.display_url}: {message}."
+        if any(m in lowered for m in BUSY_AT_LOGIN):
+            return TransientWarehouseError(f"{where} The server cannot take connections now; retry later.")
+        if any(m in lowered for m in UNRESOLVED_HOST):
+            return ConfigError(f"{where} Check the host name in the URL.")
+        if "fatal:" in lowered or any(m in lowered for m in REFUSED_AT_LOGIN if m):
+            return ConfigError(f"{where} Check the URL and the password (in {self.password_from}).")
+        return TransientWarehouseError(
+            f"{where} Check that the server is running and reachable; a scheduler may retry later."
+        )
 
     def _is_connection_error(self, exc: BaseException) -> bool:
         import psycopg
@@ -233,7 +270,7 @@ class PostgresWarehouse(Warehouse):
             with self._cursor() as cur:
                 cur.execute(statement, params)
         except self._driver_errors() as exc:
-            raise self.error_for(exc) from exc
+            raise (interrupts.pending() or self.error_for(exc)) from exc
 
     def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         if self.tracer:
@@ -244,7 +281,7 @@ class PostgresWarehouse(Warehouse):
                 cols = [d[0] for d in cur.description]
                 return cols, [tuple(r) for r in cur.fetchall()]
         except self._driver_errors() as exc:
-            raise self.error_for(exc) from exc
+            raise (interrupts.pending() or self.error_for(exc)) from exc
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -261,10 +298,12 @@ class PostgresWarehouse(Warehouse):
             yield
         except BaseException:
             self._depth = 0
-            self._rollback()
+            with interrupts.deferred():
+                self._rollback()
             raise
         self._depth = 0
-        self.execute("commit")
+        with interrupts.deferred():  # a signal now takes effect once the commit is done
+            self.execute("commit")
 
     def _rollback(self) -> None:
         """Roll back the open transaction; a connection already lost has nothing to roll back."""

@@ -423,7 +423,7 @@ def runs_cmd(warehouse, schema, wait, limit, as_json):
       sparkify runs -n 1 --json      # the last run, for a script
     """
     from sparkify import ledger, pipeline
-    from sparkify.console import table
+    from sparkify.console import printable, table
     from sparkify.schema import LOAD_RUNS
 
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
@@ -442,21 +442,23 @@ def runs_cmd(warehouse, schema, wait, limit, as_json):
         return
     rows = [
         [
-            r["started_at"].strftime("%Y-%m-%d %H:%M:%S") if r["started_at"] else "",
+            r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else "",
             r["load_id"][:8], r["command"], r["status"],
             "" if r["seconds"] is None else f"{r['seconds']:.1f}",
             r["files_loaded"], (r["songs_staged"] or 0) + (r["events_staged"] or 0),
             (r["songs_rejected"] or 0) + (r["events_rejected"] or 0),
             "" if r["checks_failed"] is None else r["checks_failed"],
-            (r["message"] or "")[:80],
         ]
         for r in runs
     ]
     console.print(table(
         "Recent runs (UTC)",
-        ["started", "load id", "command", "status", "seconds", "files", "staged", "rejected", "checks failed", "message"],
+        ["started", "load id", "command", "status", "secs", "files", "staged", "rejected", "checks failed"],
         rows, right={4, 5, 6, 7, 8},
     ))
+    for r in runs:
+        if r["message"]:
+            console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")
 
 
 @cli.command("sql")
@@ -835,8 +837,14 @@ def _invoke(argv: list[str] | None, debug: bool) -> int:
     from sparkify.errors import ExitCode, Interrupted
 
     try:
-        cli.main(args=argv, prog_name="sparkify", standalone_mode=False)
+        # make_context + invoke, not cli.main(): click would turn an interrupt into Abort (and print a
+        # blank line first); here it reaches the handler below as the Interrupted it is
+        args = list(sys.argv[1:] if argv is None else argv)
+        with cli.make_context("sparkify", args) as ctx:
+            cli.invoke(ctx)
         code, message = 0, None
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
     except click.exceptions.Abort:  # a prompt (infra up) answered with Ctrl-C or end of input
         code, message = ExitCode.INTERRUPTED, "Aborted."
     except click.ClickException as exc:

@@ -82,7 +82,7 @@ def source_options(f: Callable) -> Callable:
         "-s",
         metavar="PATH|URI",
         help="Folder or s3://bucket/prefix holding song_data/ and log_data/ (Redshift: s3:// only). Default: "
-        "the sample shipped in data/. Env SPARKIFY_SOURCE.",
+        "./data/sparkify-sample, else the sample shipped in the package. Env SPARKIFY_SOURCE.",
     )
     @click.option(
         "--song-source", metavar="PATH|URI", help="Where the song files are, if not in <source>/song_data/. "
@@ -143,13 +143,7 @@ def _source(settings):
 
     location = settings.source
     if location is None and not (settings.song_source and settings.log_source):
-        found = default_source()
-        if found is None:
-            raise ConfigError(
-                "No --source given and the shipped sample (data/sparkify-sample) was not found. "
-                "Pass --source PATH or set SPARKIFY_SOURCE."
-            )
-        location = str(found)
+        location = str(default_source())
     return open_source(
         location,
         song_source=settings.song_source,
@@ -647,7 +641,7 @@ def generate_cmd(out, events, songs, users, seed):
         report = generate(out, events=events, songs=songs, users=users, seed=seed, progress=progress)
     console.print(
         f"Wrote {report.song_files} song files and {report.log_files} log files "
-        f"({report.events} events) to {out} in {time.perf_counter() - started:.1f}s"
+        f"({report.events} events) and log_json_path.json to {out} in {time.perf_counter() - started:.1f}s"
     )
 
 

@@ -163,13 +163,13 @@ def _check_warehouse(settings: Settings) -> None:
         )
 
 
-def default_source() -> Path | None:
-    """The sample shipped with the repository: ./data/sparkify-sample, else beside the package."""
-    candidates = [
-        Path.cwd() / "data" / "sparkify-sample",
-        Path(__file__).resolve().parents[2] / "data" / "sparkify-sample",
-    ]
-    for c in candidates:
-        if (c / "song_data").is_dir() and (c / "log_data").is_dir():
-            return c
-    return None
+def default_source() -> Path:
+    """The source when none is given: ``./data/sparkify-sample`` in a checkout of the repository,
+    else the sample shipped inside the package, unpacked on first use into a cache folder
+    (:func:`sparkify.sample.path`) -- so an installed ``sparkify run`` works from any folder."""
+    here = Path.cwd() / "data" / "sparkify-sample"
+    if (here / "song_data").is_dir() and (here / "log_data").is_dir():
+        return here
+    from sparkify import sample
+
+    return sample.path()

@@ -28,6 +28,8 @@ class State:
     """The settings of the command running, so that an error about a value names where it came from."""
     summary: dict | None = None
     """With --json: the summary being filled; printed once, at the end, whatever the outcome."""
+    wait_timeout: float | None = None
+    """--wait-timeout, when the command takes the warehouse options."""
 
 
 def _console():
@@ -56,7 +58,18 @@ def warehouse_options(f: Callable) -> Callable:
         help="If another sparkify process is using the warehouse, wait for it (default) or fail at once. "
         "Env SPARKIFY_WAIT.",
     )(f)
-    return f
+
+    @click.option(
+        "--wait-timeout", type=float, metavar="SECONDS",
+        help="Give up waiting for another sparkify process after SECONDS (default 3600), exit 75. "
+        "Env SPARKIFY_WAIT_TIMEOUT.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, wait_timeout, **kwargs):
+        State.wait_timeout = wait_timeout  # merged into the settings by _settings()
+        return f(*args, **kwargs)
+
+    return wrapper
 
 
 def redshift_options(f: Callable) -> Callable:
@@ -132,6 +145,8 @@ def common_options(f: Callable) -> Callable:
 def _settings(**flags: Any):
     from sparkify.config import load_settings
 
+    if "wait" in flags:  # a command that takes the warehouse options, --wait-timeout among them
+        flags = {**flags, "wait_timeout": State.wait_timeout}
     State.settings = load_settings(flags)
     return State.settings
 
@@ -168,6 +183,7 @@ def _connect(settings, *, read_only: bool = False):
         iam_role=settings.iam_role,
         region=settings.region,
         wait=settings.wait,
+        wait_timeout=settings.wait_timeout,
         on_wait=on_wait,
         must_exist=read_only,
     )
@@ -816,7 +832,7 @@ def main(argv: list[str] | None = None) -> None:
     from sparkify import interrupts
 
     State.debug = State.quiet = False
-    State.settings = State.summary = None
+    State.settings = State.summary = State.wait_timeout = None
     debug = "--debug" in (argv if argv is not None else sys.argv)
     interrupts.install()
     try:

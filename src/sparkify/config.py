@@ -51,6 +51,8 @@ class Settings(BaseModel):
     """How many rejected input records a run tolerates."""
     wait: bool = True
     """When another sparkify process holds the warehouse: wait for it (True) or fail at once."""
+    wait_timeout: float = Field(default=3600.0, ge=0)
+    """Seconds to wait for another sparkify process before giving up (exit 75, worth retrying)."""
     iam_role: str | None = None
     """IAM role ARN that Redshift's COPY assumes to read S3."""
     region: str | None = None

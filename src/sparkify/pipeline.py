@@ -15,6 +15,7 @@ rejects, the star tables and the run's accounting change in one transaction. A f
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import tempfile
@@ -30,6 +31,7 @@ from sparkify.errors import (
     ChecksNotRun,
     ConfigError,
     Interrupted,
+    LocalIOError,
     MissingTableError,
     TransientWarehouseError,
 )
@@ -272,7 +274,8 @@ def run(
         raise
     except TransientWarehouseError as exc:
         raise ChecksNotRun(
-            f"Loaded (load id {load_id}); the checks did not run: {exc} Run `sparkify check` to run them."
+            f"Loaded (load id {load_id}); the checks did not run: {str(exc).rstrip('.')}. "
+            "Run `sparkify check` to run them."
         ) from exc
     report.seconds = time.perf_counter() - started
     return report
@@ -401,7 +404,8 @@ def _load(
                     reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b)
                 )
                 began = time.perf_counter()
-                report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
+                with spool_errors(Path(spool)):
+                    report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
                 report.read_seconds[kind] = time.perf_counter() - began
                 progress.finish(task)
             rejects = report.rejects
@@ -434,6 +438,21 @@ def _load(
         rows = _count_star(wh)
     report.seconds = time.perf_counter() - started
     return report.load_id, report, rows
+
+
+@contextlib.contextmanager
+def spool_errors(spool: Path):
+    """Turn a failed write into the spool folder (a full disk, a quota) into one line naming the
+    folder and the fix, :class:`LocalIOError` (exit 74). Errors that name another file pass."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None and not str(exc.filename).startswith(str(spool)):
+            raise
+        raise LocalIOError(
+            f"Cannot write the spool folder {spool}: {exc.strerror or exc}. Set TMPDIR to a folder on a disk "
+            "with room for about the size of the input, then run again; nothing was changed."
+        ) from exc
 
 
 def _publish_kind(wh: Warehouse, reader_con, spool: Path, report: StageReport, kind: str) -> None:

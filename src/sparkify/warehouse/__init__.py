@@ -18,6 +18,8 @@ __all__ = ["ENGINES", "Warehouse", "connect", "engine_class", "engine_of", "offl
 def engine_of(url: str) -> str:
     """The engine a warehouse URL names: ``duckdb:///x.duckdb`` or a bare ``*.duckdb`` path -> duckdb."""
     scheme = urlsplit(url).scheme if "://" in url else ""
+    if not scheme and url.startswith("duckdb:"):
+        return "duckdb"
     if not scheme:
         if url.endswith(".duckdb") or url.endswith(".db") or url == ":memory:":
             return "duckdb"
@@ -37,14 +39,17 @@ def engine_of(url: str) -> str:
 
 
 def duckdb_path(url: str) -> str:
-    """``duckdb:///rel.duckdb`` -> ``rel.duckdb``; ``duckdb:////abs.duckdb`` -> ``/abs.duckdb``."""
+    """The file a DuckDB URL names, ``~`` expanded: ``duckdb:///rel.duckdb`` -> ``rel.duckdb``;
+    ``duckdb:////abs.duckdb`` -> ``/abs.duckdb``; ``duckdb:rel.duckdb`` (what DuckDB itself accepts)
+    -> ``rel.duckdb``; ``duckdb:///~/w.duckdb`` and ``~/w.duckdb`` -> ``/home/me/w.duckdb``."""
     if "://" not in url:
-        return url
+        path = url[len("duckdb:"):] if url.startswith("duckdb:") else url
+        return os.path.expanduser(path) if path else ":memory:"
     rest = url.split("://", 1)[1]
     if not rest.startswith("/"):
         raise ConfigError(f"Malformed DuckDB URL {url!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb.")
     path = rest[1:]
-    return path or ":memory:"
+    return os.path.expanduser(path) if path else ":memory:"
 
 
 def engine_class(engine: str) -> type[Warehouse]:
@@ -79,6 +84,7 @@ def connect(
     iam_role: str | None = None,
     region: str | None = None,
     wait: bool = True,
+    wait_timeout: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     must_exist: bool = False,
 ) -> Warehouse:
@@ -89,7 +95,8 @@ def connect(
 
     ``schema`` places every table (PostgreSQL, Redshift; default ``public``); ``iam_role`` and
     ``region`` are what Redshift's COPY reads S3 with. While another sparkify process holds the
-    warehouse, ``wait`` waits for it (``on_wait`` is told once) or fails at once.
+    warehouse, ``wait`` waits for it (``on_wait`` is told once) -- for at most ``wait_timeout``
+    seconds (None: no limit), then :class:`WarehouseBusyError` -- or fails at once.
     """
     engine = engine_of(url)
     cls = engine_class(engine)
@@ -100,8 +107,10 @@ def connect(
                 f"There is no DuckDB database at {path}. Run `sparkify run` first, or point --warehouse at "
                 "an existing one."
             )
-        return cls(url, path, schema=None, wait=wait, on_wait=on_wait)
-    return cls.open(url, schema=schema, wait=wait, on_wait=on_wait, **_options(cls, iam_role, region))
+        return cls(url, path, schema=None, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait)
+    return cls.open(
+        url, schema=schema, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait, **_options(cls, iam_role, region)
+    )
 
 
 def offline(

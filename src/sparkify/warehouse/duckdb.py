@@ -10,9 +10,19 @@ from typing import IO, Any, Callable, ClassVar, Iterator, Sequence
 import duckdb
 
 from sparkify import interrupts
-from sparkify.errors import WarehouseBusyError, WarehouseError
+from sparkify.errors import WarehouseError
 from sparkify.schema import Table
 from sparkify.warehouse.base import Warehouse
+from sparkify.warehouse.locking import wait_for
+
+
+def lock_path(database: str) -> Path:
+    """The lock file of a DuckDB database file: beside the file it really is (``~`` expanded,
+    symbolic links and ``..`` resolved), ``<file>.lock`` -- so every spelling of one database
+    shares one lock."""
+    import os
+
+    return Path(os.path.realpath(os.path.expanduser(database)) + ".lock")
 
 
 class DuckDBWarehouse(Warehouse):
@@ -44,6 +54,7 @@ class DuckDBWarehouse(Warehouse):
         *,
         schema: str | None = None,
         wait: bool = True,
+        wait_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
     ):
         super().__init__(url, schema=schema)
@@ -51,12 +62,17 @@ class DuckDBWarehouse(Warehouse):
         self._lock = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._lock = _acquire_lock(Path(path + ".lock"), wait=wait, on_wait=on_wait)
+            self._lock = _acquire_lock(lock_path(path), wait=wait, timeout=wait_timeout, on_wait=on_wait)
         try:
             self.con = duckdb.connect(path)
         except duckdb.Error as exc:
             self._release()
-            raise WarehouseError(f"Cannot open DuckDB database {path}: {str(exc).splitlines()[0]}") from exc
+            first = str(exc).splitlines()[0]
+            if isinstance(exc, duckdb.IOException) or "Permission denied" in first:
+                from sparkify.errors import LocalIOError
+
+                raise LocalIOError(f"Cannot open DuckDB database {path}: {first}. {disk_hint(first)}") from exc
+            raise WarehouseError(f"Cannot open DuckDB database {path}: {first}") from exc
         self._depth = 0
 
     @classmethod
@@ -130,23 +146,46 @@ class DuckDBWarehouse(Warehouse):
         return self.con.execute(f"select count(*) from {relation}").fetchone()[0]
 
 
-def _acquire_lock(path: Path, *, wait: bool, on_wait: Callable[[str], None] | None) -> IO:
+def _acquire_lock(
+    path: Path, *, wait: bool, timeout: float | None, on_wait: Callable[[str], None] | None
+) -> IO:
     """Hold an exclusive lock on the file beside the database, so two sparkify processes never use
-    one DuckDB file at once. With ``wait`` the second one waits; without it, it fails at once."""
-    handle = open(path, "a+")
+    one DuckDB file at once. With ``wait`` the second one waits (at most ``timeout`` seconds);
+    without it, it fails at once. A lock file this user may not open is a LocalIOError naming it."""
+    import errno
+    import os
+
+    from sparkify.errors import LocalIOError
+
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return handle
-    except BlockingIOError:
-        if not wait:
-            handle.close()
-            raise WarehouseBusyError(
-                f"Another sparkify process is using {path.with_suffix('')}. Wait for it to finish, "
-                "or run with --wait to queue behind it."
+        handle = open(path, "a+")
+    except OSError as exc:
+        owner = ""
+        try:
+            import pwd
+
+            owner = f" (it belongs to {pwd.getpwuid(os.stat(path).st_uid).pw_name})"
+        except (OSError, KeyError, ImportError):
+            pass
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise LocalIOError(
+                f"Cannot open the lock file {path}{owner}: {exc.strerror}. Run sparkify as the user who owns "
+                f"the warehouse, or remove {path} if no sparkify process is running."
             ) from None
-    if on_wait:
-        on_wait(f"Waiting for another sparkify process using {path.with_suffix('')} ...")
-    fcntl.flock(handle, fcntl.LOCK_EX)
+        raise LocalIOError(f"Cannot open the lock file {path}: {exc.strerror or exc}. {disk_hint(str(exc))}") from None
+
+    def try_lock() -> bool:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    try:
+        wait_for(try_lock, what=str(path.with_suffix("")), wait=wait, timeout=timeout, on_wait=on_wait)
+    except BaseException:
+        handle.close()
+        raise
     return handle
 
 

@@ -14,11 +14,11 @@ from sparkify.errors import (
     ConfigError,
     MissingTableError,
     TransientWarehouseError,
-    WarehouseBusyError,
     WarehouseError,
 )
 from sparkify.schema import Table
 from sparkify.warehouse.base import Warehouse, quote
+from sparkify.warehouse.locking import wait_for
 
 COPY_BATCH_ROWS = 50_000
 """Rows fetched from DuckDB per batch while streaming a staging table into COPY. With psycopg's
@@ -89,10 +89,12 @@ class PostgresWarehouse(Warehouse):
         schema: str | None = None,
         connection: Any = None,
         wait: bool = True,
+        wait_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
     ):
         super().__init__(url, schema=schema or self.default_schema)
         self.wait = wait
+        self.wait_timeout = wait_timeout
         self.on_wait = on_wait
         self.conn = connection
         """The driver connection (autocommit: transactions are opened by :meth:`transaction`), or
@@ -138,17 +140,14 @@ class PostgresWarehouse(Warehouse):
         if not self.locks_with_advisory_lock:
             return
         key = f"sparkify:{self.schema}"
-        _, rows = self.query("select pg_try_advisory_lock(hashtext(%s))", [key])
-        if rows[0][0]:
-            return
-        if not self.wait:
-            raise WarehouseBusyError(
-                f"Another sparkify process is using schema {self.schema} of {self.display_url}. Wait for "
-                "it to finish, or run with --wait to queue behind it."
-            )
-        if self.on_wait:
-            self.on_wait(f"Waiting for another sparkify process using schema {self.schema} of {self.display_url} ...")
-        self.query("select pg_advisory_lock(hashtext(%s))", [key])
+
+        def try_lock() -> bool:
+            return bool(self.query("select pg_try_advisory_lock(hashtext(%s))", [key])[1][0][0])
+
+        wait_for(
+            try_lock, what=f"schema {self.schema} of {self.display_url}", wait=self.wait,
+            timeout=self.wait_timeout, on_wait=self.on_wait,
+        )
 
     def _use_schema(self) -> None:
         try:

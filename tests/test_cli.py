@@ -103,8 +103,8 @@ def test_steps_one_at_a_time(capsys, tmp_path, source):
     code, out, _ = sparkify(capsys, "create-tables", "-w", wh)
     assert (code, out) == (
         0,
-        "Created 10 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
-        "load_runs, load_files, load_errors\n",
+        "Created 11 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
+        "load_runs, load_files, load_errors, load_schema\n",
     )
     assert sparkify(capsys, "create-tables", "-w", wh)[1] == "All tables already exist.\n"
     code, out, _ = sparkify(capsys, "stage", "-q", "-s", str(source), "-w", wh)

@@ -39,7 +39,7 @@ def test_schema_is_created_and_holds_every_table(postgres_url, pg_schema):
         assert pipeline.create_tables(wh) == []  # safe to run twice
     assert sorted(created) == sorted(
         ["staging_events", "staging_songs", "users", "songs", "artists", "songplays", "time",
-         "load_runs", "load_files", "load_errors"]
+         "load_runs", "load_files", "load_errors", "load_schema"]
     )
     with psycopg.connect(postgres_url) as con:
         found = con.execute(
@@ -58,8 +58,8 @@ def test_text_columns_sort_bytewise(postgres_url, pg_schema):
             [pg_schema],
         )
     # every text column: staging_events (12 fields + source_file), staging_songs (5 + source_file),
-    # users 4, songs 3, artists 3, songplays 5, load_runs 6, load_files 4, load_errors 5
-    assert len(result) == 13 + 6 + 4 + 3 + 3 + 5 + 6 + 4 + 5
+    # users 4, songs 3, artists 3, songplays 5, load_runs 6, load_files 5 (content_hash), load_errors 5
+    assert len(result) == 13 + 6 + 4 + 3 + 3 + 5 + 6 + 5 + 5
     assert {r[2] for r in result} == {"C"}
 
 
@@ -78,8 +78,8 @@ def test_schema_from_the_environment_through_the_cli(postgres_url, pg_schema, ca
     )
     assert (code, err) == (0, "")
     assert out.startswith(
-        "Created 10 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
-        "load_runs, load_files, load_errors"
+        "Created 11 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
+        "load_runs, load_files, load_errors, load_schema"
     )
     with psycopg.connect(postgres_url) as con:
         n = con.execute("select count(*) from information_schema.tables where table_schema = %s", [pg_schema])

@@ -30,6 +30,8 @@ class State:
     """With --json: the summary being filled; printed once, at the end, whatever the outcome."""
     wait_timeout: float | None = None
     """--wait-timeout, when the command takes the warehouse options."""
+    verify_content = False
+    """--verify-content (run, stage)."""
 
 
 def _console():
@@ -244,6 +246,23 @@ def json_option(f: Callable) -> Callable:
     return wrapper
 
 
+def verify_content_option(f: Callable) -> Callable:
+    """--verify-content: compare a checksum of each local file with the ledger's, for sources whose
+    timestamps cannot be trusted."""
+
+    @click.option(
+        "--verify-content", is_flag=True,
+        help="Also compare each local file's checksum with the one recorded when it was loaded (reads every "
+        "file; for sources whose timestamps cannot be trusted). S3 ETags already change with the content.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, verify_content: bool, **kwargs):
+        State.verify_content = verify_content
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
 def full_refresh_option(f: Callable) -> Callable:
     return click.option(
         "--full-refresh", is_flag=True, help="Reload every file, not only those new or changed since the last run."
@@ -256,6 +275,7 @@ def full_refresh_option(f: Callable) -> Callable:
 @redshift_options
 @max_errors_option
 @full_refresh_option
+@verify_content_option
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
     help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
@@ -289,7 +309,8 @@ def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors,
     with _connect(settings) as wh:
         with _progress(console) as progress:
             run_report = pipeline.run(
-                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
+                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
+                verify_content=State.verify_content,
             )
         if State.summary is not None:
             from sparkify import summary
@@ -336,6 +357,7 @@ def create_tables_cmd(warehouse, schema, wait):
 @redshift_options
 @max_errors_option
 @full_refresh_option
+@verify_content_option
 @json_option
 @common_options
 def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh):
@@ -355,7 +377,8 @@ def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_error
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
         report = pipeline.stage(
-            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress
+            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
+            verify_content=State.verify_content,
         )
     if State.summary is not None:
         from sparkify import summary
@@ -833,6 +856,7 @@ def main(argv: list[str] | None = None) -> None:
 
     State.debug = State.quiet = False
     State.settings = State.summary = State.wait_timeout = None
+    State.verify_content = False
     debug = "--debug" in (argv if argv is not None else sys.argv)
     interrupts.install()
     try:

@@ -144,6 +144,15 @@ def load_settings(
             shown = repr(shown)
         raise ConfigError(f"Invalid {key} = {shown} (from {where}): {err['msg'].lower()}.") from exc
     settings._origins.update(origin)
+    # ~ means the home folder in every setting, from a flag, the environment or sparkify.toml alike
+    expanded = {
+        key: os.path.expanduser(value)
+        for key in ("source", "song_source", "log_source")
+        if isinstance(value := getattr(settings, key), str) and value.startswith("~")
+    }
+    if expanded:
+        settings = settings.model_copy(update=expanded)
+        settings._origins.update(origin)
     _check_warehouse(settings)
     return settings
 

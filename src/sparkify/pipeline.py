@@ -40,6 +40,7 @@ from sparkify.schema import (
     LOAD_ERRORS,
     LOAD_FILES,
     LOAD_RUNS,
+    LOAD_SCHEMA,
     META_TABLES,
     STAGING_TABLES,
     STAR_TABLES,
@@ -98,6 +99,8 @@ class FilePlan:
     removed: list[str] = field(default_factory=list)
     """Ledger entries whose file is no longer in the source: their rows leave staging."""
     full_refresh: bool = False
+    hashes: dict[str, str] = field(default_factory=dict)
+    """With --verify-content: file -> ``sha256:<hex>`` of its bytes, recorded in the ledger."""
 
     @property
     def unchanged(self) -> int:
@@ -176,7 +179,11 @@ def create_tables(wh: Warehouse) -> list[str]:
         if not wh.table_exists(table.name):
             wh.execute(wh.create_table_sql(table))
             created.append(table.name)
-    return created
+    if LOAD_FILES.name in created:
+        ledger.mark_current(wh)  # a new ledger is written in today's layout
+    else:
+        ledger.upgrade(wh)  # one made by an earlier sparkify is upgraded in place
+    return [name for name in created if name != LOAD_SCHEMA.name or LOAD_FILES.name in created]
 
 
 def stage(
@@ -186,13 +193,17 @@ def stage(
     max_errors: int = 0,
     full_refresh: bool = False,
     progress: Progress | None = None,
+    verify_content: bool = False,
 ) -> StageReport:
     """Load the source's new and changed files into the staging tables, in one transaction.
 
     Every record is either staged or rejected. When more than ``max_errors`` records are rejected,
     raises :class:`BadInputError` naming up to ten of them, and no table changes.
     """
-    return _load(wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="stage")[1]
+    return _load(
+        wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="stage",
+        verify_content=verify_content,
+    )[1]
 
 
 def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, int]:
@@ -250,6 +261,7 @@ def run(
     max_errors: int = 0,
     full_refresh: bool = False,
     progress: Progress | None = None,
+    verify_content: bool = False,
 ) -> RunReport:
     """Create missing tables, stage what is new, rebuild the star schema, check it.
 
@@ -260,7 +272,8 @@ def run(
     src = s3_prefix(wh, source) if wh.copies_from_s3 else _open(source)  # checked before anything is created
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
-        wh, src, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="run", transform=True
+        wh, src, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="run", transform=True,
+        verify_content=verify_content,
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
@@ -329,33 +342,58 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool) -> FilePlan:
+def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool, verify_content: bool = False) -> FilePlan:
     listed = src.list(kind)
     _, ledger_rows = wh.query(
-        f"select file, version, records_staged from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind]
+        f"select file, version, records_staged, size, content_hash from {wh.qualified(LOAD_FILES.name)} "
+        f"where kind = {wh.param}",
+        [kind],
     )
-    ledger = {file: version for file, version, _ in ledger_rows}
+    known_files = {row[0]: (row[1], row[3], row[4]) for row in ledger_rows}  # file -> (version, size, hash)
     if not full_refresh:
         # Staging must hold exactly the rows the ledger says it does; if not (rows deleted by hand,
         # an UNLOGGED table emptied by a server crash), trust nothing and reload every file.
         _, staged = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
-        expected = sum(int(n) for _, _, n in ledger_rows)
+        expected = sum(int(row[2]) for row in ledger_rows)
         if int(staged[0][0]) != expected:
             full_refresh = True
+    hashes = {f.name: content_hash(f) for f in listed if f.path is not None} if verify_content else {}
     if full_refresh:
-        return FilePlan(kind, listed, list(listed), new=len(listed), full_refresh=True)
-    plan = FilePlan(kind, listed, [])
+        return FilePlan(kind, listed, list(listed), new=len(listed), full_refresh=True, hashes=hashes)
+    plan = FilePlan(kind, listed, [], hashes=hashes)
     for f in listed:
-        known = ledger.get(f.name)
+        known = known_files.get(f.name)
         if known is None:
             plan.new += 1
             plan.to_read.append(f)
-        elif known != f.version:
+        elif is_changed(known, f, hashes.get(f.name)):
             plan.changed += 1
             plan.to_read.append(f)
     names = {f.name for f in listed}
-    plan.removed = sorted(n for n in ledger if n not in names)
+    plan.removed = sorted(n for n in known_files if n not in names)
     return plan
+
+
+def is_changed(known: tuple, f: SourceFile, digest: str | None) -> bool:
+    """Whether a file differs from its ledger entry ``(version, size, content_hash)``: another
+    version (mtime, ETag) or another size -- a corrected file copied with its timestamp kept
+    (``cp -p``, ``rsync -t``, ``tar x``) mostly changes size -- or, with ``--verify-content``
+    (``digest`` given), another checksum or none recorded yet."""
+    version, size, recorded = known
+    if version != f.version or (size is not None and int(size) != f.size):
+        return True
+    return digest is not None and digest != recorded
+
+
+def content_hash(f: SourceFile) -> str:
+    """``sha256:<hex>`` of a local file's bytes as stored (``--verify-content``)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(f.path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
 
 
 def _load(
@@ -367,9 +405,11 @@ def _load(
     progress: Progress | None,
     command: str,
     transform: bool = False,
+    verify_content: bool = False,
 ) -> tuple[str, StageReport, dict[str, int]]:
     started = time.perf_counter()
     progress = progress or NoProgress()
+    ledger.upgrade(wh)  # bookkeeping made by an earlier sparkify: in place, before anything is read
     if wh.copies_from_s3:
         return _load_from_s3(
             wh, s3_prefix(wh, source), max_errors=max_errors, progress=progress, command=command, transform=transform
@@ -395,7 +435,7 @@ def _load(
             # 1. list every place first (a wrong place fails before anything is read), then read
             #    and check everything before writing anything
             for kind in KINDS:
-                report.plans[kind] = _plan(wh, src, kind, full_refresh)
+                report.plans[kind] = _plan(wh, src, kind, full_refresh, verify_content)
             for kind in KINDS:
                 plan = report.plans[kind]
                 task = f"stage {kind}"
@@ -480,6 +520,7 @@ def _publish_kind(wh: Warehouse, reader_con, spool: Path, report: StageReport, k
             "records_rejected": result.files[f.name].rejected,
             "load_id": report.load_id,
             "loaded_at": now,
+            "content_hash": plan.hashes.get(f.name),
         }
         for f in plan.to_read
     ]

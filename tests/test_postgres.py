@@ -83,7 +83,7 @@ def test_schema_from_the_environment_through_the_cli(postgres_url, pg_schema, ca
     )
     with psycopg.connect(postgres_url) as con:
         n = con.execute("select count(*) from information_schema.tables where table_schema = %s", [pg_schema])
-        assert n.fetchone()[0] == 10
+        assert n.fetchone()[0] == 11
 
 
 def test_sparkify_run_on_postgres_through_the_cli(postgres_url, pg_schema, capsys, monkeypatch, tmp_path):

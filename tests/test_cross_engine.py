@@ -76,9 +76,9 @@ def tricky_input(root):
     # numbers where text belongs
     songs.append(song("SONUM", title=1234567890123, artist_id="ARN", artist_name=-7, duration=2.5))
     events.append(event(user_id="7", item=1, ts=NOW + 1, song="1234567890123", artist="-7", length=2.5))
-    # far from now: before 1970, and in 2100; biggest session id
-    events.append(event(user_id="8", item=0, session_id=2147483647, ts=-86_400_001))
-    events.append(event(user_id="8", item=1, session_id=2147483647, ts=4102444800123))
+    # the first and the last accepted millisecond (2000-01-01, 2099-12-31 23:59:59.999); biggest session id
+    events.append(event(user_id="8", item=0, session_id=2147483647, ts=946_684_800_000))
+    events.append(event(user_id="8", item=1, session_id=2147483647, ts=4_102_444_799_999))
     # ties for users: same ts, sessions and items differ; NULLs in the tie-breakers' columns
     events.append(event(user_id="9", item=3, session_id=4, ts=NOW, level="paid", first_name=None))
     events.append(event(user_id="9", item=3, session_id=4, ts=NOW, level="free", first_name="Z", page="Home"))

@@ -91,8 +91,8 @@ def test_checks_find_broken_tables(duckdb_wh, small_source):
 def test_user_ids_with_leading_zeros_are_one_user(duckdb_wh, tmp_path):
     src = write_source(
         tmp_path / "z",
-        [event(userId="7", ts=1, firstName="Old"), event(userId="007", ts=2, firstName="New"),
-         event(userId="007", ts=3, itemInSession=0, firstName="New")],  # the first play, delivered again
+        [event(userId="7", ts=1541105830001, firstName="Old"), event(userId="007", ts=1541105830002, firstName="New"),
+         event(userId="007", ts=1541105830003, itemInSession=0, firstName="New")],  # the first play, delivered again
         [song()],
     )
     report = pipeline.run(duckdb_wh, src)

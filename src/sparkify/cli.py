@@ -132,6 +132,18 @@ def max_errors_option(f: Callable) -> Callable:
     )(f)
 
 
+def ts_bounds_options(f: Callable) -> Callable:
+    """--ts-min / --ts-max: the plausible range of event times (dates, UTC)."""
+    f = click.option(
+        "--ts-max", metavar="DATE",
+        help="Reject events whose ts is on or after DATE (default 2100-01-01). Env SPARKIFY_TS_MAX.",
+    )(f)
+    return click.option(
+        "--ts-min", metavar="DATE",
+        help="Reject events whose ts is before DATE, e.g. epoch seconds (default 2000-01-01). Env SPARKIFY_TS_MIN.",
+    )(f)
+
+
 def common_options(f: Callable) -> Callable:
     @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final result.")
     @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
@@ -274,6 +286,7 @@ def full_refresh_option(f: Callable) -> Callable:
 @warehouse_options
 @redshift_options
 @max_errors_option
+@ts_bounds_options
 @full_refresh_option
 @verify_content_option
 @click.option(
@@ -282,7 +295,9 @@ def full_refresh_option(f: Callable) -> Callable:
 )
 @json_option
 @common_options
-def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh, report_path):
+def run_cmd(
+    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, report_path
+):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
@@ -293,6 +308,7 @@ def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors,
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh --report report.html
+      sparkify run --ts-min 2018-01-01   # reject events before 2018 (e.g. ts in seconds)
       sparkify run --source s3://my-bucket/sparkify
       sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
       sparkify run --warehouse redshift://me@cluster.example:5439/dev \\
@@ -302,7 +318,7 @@ def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors,
 
     settings = _settings(
         **source_flags, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
-        max_errors=max_errors,
+        max_errors=max_errors, ts_min=ts_min, ts_max=ts_max,
     )
     src = _source(settings)
     console = _console()
@@ -311,6 +327,7 @@ def run_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors,
             run_report = pipeline.run(
                 wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
                 verify_content=State.verify_content,
+                rules=settings.record_rules,
             )
         if State.summary is not None:
             from sparkify import summary
@@ -356,11 +373,12 @@ def create_tables_cmd(warehouse, schema, wait):
 @warehouse_options
 @redshift_options
 @max_errors_option
+@ts_bounds_options
 @full_refresh_option
 @verify_content_option
 @json_option
 @common_options
-def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, full_refresh):
+def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh):
     """Load the source's new and changed song and log files into the staging tables.
 
     \b
@@ -371,7 +389,7 @@ def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_error
 
     settings = _settings(
         **source_flags, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
-        max_errors=max_errors,
+        max_errors=max_errors, ts_min=ts_min, ts_max=ts_max,
     )
     src = _source(settings)
     console = _console()
@@ -379,6 +397,7 @@ def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_error
         report = pipeline.stage(
             wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
             verify_content=State.verify_content,
+            rules=settings.record_rules,
         )
     if State.summary is not None:
         from sparkify import summary
@@ -906,6 +925,12 @@ def _invoke(argv: list[str] | None, debug: bool) -> int:
     except Exception as exc:  # noqa: BLE001 -- a bug: say so in one line, traceback with --debug
         if State.debug or debug:
             traceback.print_exc()
+        from sparkify import interrupts
+
+        if interrupts.received() is not None:  # a driver's own error for the signal (DuckDB)
+            name = "Interrupted" if interrupts.received() == 2 else "Terminated"
+            click.echo(f"{name}; nothing was changed.", err=True)
+            return _finish_json(128 + int(interrupts.received()), f"{name}; nothing was changed.")
         code = ExitCode.INTERNAL
         message = (
             f"Error: unexpected {type(exc).__name__}: {_error_text(exc)}. Run again with --debug for the traceback."

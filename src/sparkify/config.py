@@ -7,6 +7,7 @@ from, and the fix.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import tomllib
@@ -19,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from sparkify.errors import ConfigError
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
 from sparkify.urls import encoding_hint, mask_url, password_needing_encoding
+
+from sparkify.staging.rules import DEFAULT_TS_MAX, DEFAULT_TS_MIN, RecordRules
 
 __all__ = ["CONFIG_FILE", "ENV_PREFIX", "FIELDS", "Settings", "load_settings", "mask_url", "default_source"]
 
@@ -49,6 +52,11 @@ class Settings(BaseModel):
     """Database schema for every table (PostgreSQL and Redshift)."""
     max_errors: int = Field(default=0, ge=0)
     """How many rejected input records a run tolerates."""
+    ts_min: dt.date = DEFAULT_TS_MIN
+    """Events whose ``ts`` (epoch ms, UTC) falls before this date are rejected: not real activity
+    (e.g. ``ts`` written in seconds)."""
+    ts_max: dt.date = DEFAULT_TS_MAX
+    """Events whose ``ts`` falls on or after this date are rejected (e.g. ``ts`` in microseconds)."""
     wait: bool = True
     """When another sparkify process holds the warehouse: wait for it (True) or fail at once."""
     wait_timeout: float = Field(default=3600.0, ge=0)
@@ -74,6 +82,11 @@ class Settings(BaseModel):
             if where != flag:
                 message = re.sub(re.escape(flag) + r"(?![\w-])", where, message)
         return message
+
+    @property
+    def record_rules(self) -> RecordRules:
+        """The record rules these settings configure (the plausible range of event times)."""
+        return RecordRules(ts_min=self.ts_min, ts_max=self.ts_max)
 
 
 FIELDS = {

@@ -48,6 +48,7 @@ from sparkify.schema import (
     Table,
 )
 from sparkify.sources import FOLDERS, Source, SourceFile, open_source
+from sparkify.staging.rules import DEFAULT_RULES, RecordRules
 from sparkify.warehouse.base import Warehouse, quote
 
 SHOWN_REJECTS = 10
@@ -194,14 +195,16 @@ def stage(
     full_refresh: bool = False,
     progress: Progress | None = None,
     verify_content: bool = False,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> StageReport:
     """Load the source's new and changed files into the staging tables, in one transaction.
 
-    Every record is either staged or rejected. When more than ``max_errors`` records are rejected,
-    raises :class:`BadInputError` naming up to ten of them, and no table changes.
+    Every record is either staged or rejected by the record rules (``rules``: see
+    :mod:`sparkify.staging.rules`). When more than ``max_errors`` records are rejected, raises
+    :class:`BadInputError` naming up to ten of them, and no table changes.
     """
     return _load(
-        wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="stage",
+        wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="stage", rules=rules,
         verify_content=verify_content,
     )[1]
 
@@ -262,6 +265,7 @@ def run(
     full_refresh: bool = False,
     progress: Progress | None = None,
     verify_content: bool = False,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> RunReport:
     """Create missing tables, stage what is new, rebuild the star schema, check it.
 
@@ -274,6 +278,7 @@ def run(
     load_id, stage_report, rows = _load(
         wh, src, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="run", transform=True,
         verify_content=verify_content,
+        rules=rules,
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
@@ -406,6 +411,7 @@ def _load(
     command: str,
     transform: bool = False,
     verify_content: bool = False,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> tuple[str, StageReport, dict[str, int]]:
     started = time.perf_counter()
     progress = progress or NoProgress()
@@ -441,7 +447,7 @@ def _load(
                 task = f"stage {kind}"
                 progress.start(task, len(plan.to_read))
                 reader = JsonReader(
-                    reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b)
+                    reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b), rules=rules
                 )
                 began = time.perf_counter()
                 with spool_errors(Path(spool)):
@@ -463,7 +469,11 @@ def _load(
 
             with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
     except BaseException as exc:
-        _record_outcome(wh, run_row, report, exc)
+        # DuckDB turns a signal into its own error (RuntimeError: Query interrupted): it is an interrupt
+        interrupted = None if isinstance(exc, KeyboardInterrupt) else interrupts.pending()
+        _record_outcome(wh, run_row, report, interrupted or exc)
+        if interrupted is not None:
+            raise interrupted from exc
         raise
     finally:
         for kind in KINDS:

@@ -3,34 +3,48 @@
 Parsing runs in DuckDB (its JSON reader, not row-by-row Python) for every warehouse engine: the DuckDB
 engine keeps the rows, the server engines stream them out with COPY.
 
-Two paths give the same rows:
+What a record is and how it is typed are the record rules (:mod:`sparkify.staging.rules`). Two paths
+apply them, file by file, with the same result:
 
-* **fast path** -- DuckDB's ``read_json`` reads every file in one scan. Numeric fields are read as raw
-  JSON so that a text ``ts`` or a fractional ``session_id`` is seen, not silently cast or rounded.
-  Tens of thousands of tiny files (the song files) cost ``read_json`` a file open each, so files
-  under :data:`SMALL_FILE` bytes are first concatenated into a few spool files.
-* **precise path** -- when the fast path meets anything it does not accept (malformed JSON, a wrong
-  type, a missing required field, invalid UTF-8, a huge line), each file is parsed line by line in
-  Python, so every bad record is named by file, line, field and reason, and every good one is kept.
+* **fast path** -- DuckDB's ``read_json_objects`` reads every file in one scan, one object per line.
+  Numeric fields are read as raw JSON so that a text ``ts`` or a fractional ``session_id`` is seen,
+  not silently cast or rounded. Tens of thousands of tiny files (the song files) cost DuckDB a file
+  open each, so files under :data:`SMALL_FILE` bytes are first concatenated into a few spool files,
+  each record tagged with its file. A file is staged by this path only when every one of its
+  records passes :func:`~sparkify.staging.rules.fast_ok_sql` -- a test that accepts nothing the
+  rules would reject or type differently.
+* **precise path** -- every other file (a bad or suspicious record, objects spread over lines, a
+  byte DuckDB's reader treats differently) is framed and typed record by record in Python by the
+  rules themselves, so every bad record is named by file, line, field and reason, and every good
+  one is kept. Other files stay on the fast path: one bad line costs its own file, not the run.
 
-A record is one non-blank line of a file; a song file may instead hold one (pretty-printed) object.
 For each file, ``read == staged + rejected``.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
-from sparkify.schema import EVENT_REQUIRED, SONG_REQUIRED, STAGING_EVENTS, STAGING_SONGS, Table
-from sparkify.interrupts import is_fatal, pending
+import duckdb
+
+from sparkify.schema import Table
 from sparkify.sources import CorruptFileError, Kind, Source, SourceFile
+from sparkify.staging.rules import (
+    DEFAULT_RULES,
+    MAX_RECORD_BYTES,
+    RAW_TEXT_LIMIT,
+    TABLE_FOR,
+    RecordRules,
+    fast_ok_sql,
+    frame,
+    suspect_pattern,
+    type_record,
+)
 
 SMALL_FILE = 1 << 20
 """Files smaller than this (bytes) are concatenated into spool files before DuckDB reads them."""
@@ -38,13 +52,11 @@ SMALL_FILE = 1 << 20
 SPOOL_BATCH = 64 << 20
 """The size (bytes) at which a spool file is closed and another started."""
 
-MAX_LINE_BYTES = 4 << 20
-"""A record (line) longer than this is rejected rather than parsed."""
+MAX_LINE_BYTES = MAX_RECORD_BYTES
+"""A record longer than this (bytes) is rejected rather than parsed."""
 
-RAW_TEXT_LIMIT = 1000
-"""How many characters of a rejected record's text are kept in the reject."""
-
-INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
+READ_CHUNK = 16 << 20
+"""Bytes read at a time when a file DuckDB reads in place is first looked over."""
 
 DUCKDB_TYPE = {
     "text": "VARCHAR",
@@ -56,11 +68,11 @@ DUCKDB_TYPE = {
 }
 """Logical column type (schema.py) -> the DuckDB type the reader parses into."""
 
-DIGITS = re.compile(r"[0-9]{0,9}")
-"""A userId is a string of digits (at most 9, so it fits an INTEGER) or empty (logged out)."""
+NOT_JSON_WHITESPACE = (b"\x0b", b"\x0c")
+"""Bytes DuckDB's line reader takes for whitespace and RFC 8259 does not: a file holding one is read
+by the precise path, which rejects the record it is in."""
 
-TABLE_FOR: dict[str, Table] = {"events": STAGING_EVENTS, "songs": STAGING_SONGS}
-REQUIRED: dict[str, tuple[str, ...]] = {"events": EVENT_REQUIRED, "songs": SONG_REQUIRED}
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -96,8 +108,13 @@ class ReadResult:
     files: dict[str, FileCount] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
     unknown_fields: dict[str, int] = field(default_factory=dict)
-    precise: bool = False
-    """True when the precise (line by line) path was taken."""
+    precise_files: int = 0
+    """How many files the precise (record by record) path read."""
+
+    @property
+    def precise(self) -> bool:
+        """True when any file was read by the precise path."""
+        return self.precise_files > 0
 
     @property
     def read(self) -> int:
@@ -113,133 +130,170 @@ class ReadResult:
 
 
 class JsonReader:
-    """Reads one kind of file into a DuckDB table. ``con`` is any DuckDB connection."""
+    """Reads one kind of file into a DuckDB table. ``con`` is any DuckDB connection.
 
-    def __init__(self, con, spool_dir: Path, progress: Callable[[int, int], None] | None = None):
+    ``spool_dir`` is a scratch folder (spool files, the precise path's rows); ``progress`` is told
+    (files, bytes) as files are read; ``rules`` bound the plausible event times.
+    """
+
+    def __init__(
+        self,
+        con,
+        spool_dir: Path,
+        progress: Callable[[int, int], None] | None = None,
+        rules: RecordRules = DEFAULT_RULES,
+    ):
         self.con = con
         self.spool_dir = Path(spool_dir)
+        self.rules = rules
         self._report = progress or (lambda files, nbytes: None)
-        """Told (files, bytes) as files are read."""
-        self._done = 0
-        self._replay = 0
 
     def progress(self, files: list[SourceFile]) -> None:
-        """Report ``files`` as read. When the precise path reads files again after the fast path
-        gave up, the files already reported are not counted twice."""
-        fresh = files
-        if self._replay:
-            skip = min(self._replay, len(files))
-            self._replay -= skip
-            fresh = files[skip:]
-        if fresh:
-            self._done += len(fresh)
-            self._report(len(fresh), sum(f.size for f in fresh))
+        """Report ``files`` as read (each file is reported once, whichever path reads it)."""
+        if files:
+            self._report(len(files), sum(f.size for f in files))
 
     # -- public -----------------------------------------------------------------------------------
 
     def read(self, kind: Kind, source: Source, files: list[SourceFile], table: str) -> ReadResult:
-        """Read ``files`` into the DuckDB table ``table`` (replaced). Never drops a record."""
+        """Read ``files`` into the DuckDB relation ``table`` (replaced): a view of the staging
+        columns plus ``source_file``, one row per staged record. Never drops a record: each is
+        staged or in the result's rejects. Errors other than bad input (I/O, interrupts) propagate."""
         self.spool_dir.mkdir(parents=True, exist_ok=True)
-        self._done = self._replay = 0
-        result = self._fast(kind, source, files, table)
-        if result is None:
-            self._replay = self._done  # the precise path reads them again
-            result = self._precise(kind, source, files, table)
+        drop_result(self.con, table)
+        precise = _PreciseReader(kind, self.rules, self.spool_dir / f"{kind}-precise.ndjson")
+        try:
+            result, refused = self._fast(kind, source, files, table, precise)
+            later = [f for f in files if f.name in refused]
+            if later:  # read again: the scan kept no bytes
+                with closing(_read_all(source, later)) as contents:
+                    for f, data in contents:
+                        precise.add(f, data)
+            result.files.update(precise.counts)
+            result.files = {f.name: result.files[f.name] for f in files}  # in the order listed
+            result.rejects = precise.rejects
+            for key, n in precise.unknown_fields.items():
+                result.unknown_fields[key] = result.unknown_fields.get(key, 0) + n
+            result.precise_files = len(precise.counts)
+            self._finish(kind, table, precise)
+        finally:
+            precise.close()
         return result
 
     # -- fast path --------------------------------------------------------------------------------
 
-    def _fast(self, kind, source, files, table) -> ReadResult | None:
+    def _fast(self, kind, source, files, table, precise: _PreciseReader) -> tuple[ReadResult, set[str]]:
+        """Scan, in one DuckDB query, every file that is one object per line; hand the rest to
+        ``precise`` (at once when spooling shows it, else by name in the returned set, for the
+        caller to read again). Leaves ``{table}__fast``: a view of the typed rows of the files
+        whose every record the fast path may stage; the result counts those files."""
         spec = TABLE_FOR[kind]
-        direct = [f for f in files if _readable_in_place(f)]
-        spooled = [f for f in files if not _readable_in_place(f)]
-        counts: dict[str, FileCount] = {f.name: FileCount() for f in files}
-        # path DuckDB reads -> (records Python counted in it or None if unknown, file it stands for)
-        paths: dict[str, tuple[int | None, str | None]] = {str(f.path): (None, f.name) for f in direct}
-        try:
-            for path, members, whole in self._spool(kind, source, spooled):
-                paths[str(path)] = (sum(n for _, n in members), whole)
-                for name, n in members:
-                    counts[name].read = n
-        except CorruptFileError:
-            return None
+        result = ReadResult(kind, table)
+        refused: set[str] = set()
+        direct, spooled = [], []
+        for f in files:
+            (direct if _readable_in_place(f) and _looks_plain(f.path) else spooled).append(f)
+        # path DuckDB reads -> the one file it stands for (None: a spool file of many, tagged)
+        paths: dict[str, str | None] = {str(f.path): f.name for f in direct}
+        expected: dict[str, int] = {}
+        """Records Python counted per spooled file."""
+        for path, members, whole in self._spool(kind, source, spooled, precise):
+            paths[str(path)] = whole
+            expected.update(members)
+        fast_view, raw, refused_table = f"{table}__fast", f"{table}__raw", f"{table}__refused"
+        self.con.execute(f"create or replace temp table {refused_table} (name varchar)")
         if not paths:
-            self._create_empty(spec, table)
-            return ReadResult(kind, table, counts)
+            self._create_empty(spec, fast_view)
+            return result, refused
 
-        # One scan parses every record and notes whether it has keys no column takes (schema
-        # drift). Numeric fields stay raw JSON here so a text ts or a fractional id is seen, not
-        # silently cast or rounded; they are checked and typed below.
+        # One scan parses every record and notes, per record, whether the rules would stage it
+        # exactly as DuckDB types it. Numeric fields stay raw JSON here so a text ts or a
+        # fractional id is seen, not silently cast or rounded. Lines DuckDB cannot parse come back
+        # as NULL (ignore_errors): their file goes to the precise path.
         struct = json.dumps(
             {c.source: ("VARCHAR" if c.type == "text" else "JSON") for c in spec.record_columns} | {SOURCE_KEY: "VARCHAR"}
         )
         known = [c.source for c in spec.record_columns] + [SOURCE_KEY]
-        raw = f"{table}__raw"
-        drop_result(self.con, table)
-        keep = False
-        try:
-            # Rows of concatenated tiny files carry their file in SOURCE_KEY; others are known by
-            # the path DuckDB read.
-            whole = [(p, name) for p, (_, name) in paths.items() if name is not None]
-            mapping = " ".join(f"when {sql_string(p)} then {sql_string(n)}" for p, n in whole)
-            source_expr = f'coalesce("{SOURCE_KEY}", case filename {mapping} end)' if whole else f'"{SOURCE_KEY}"'
-            self.con.execute(
-                f"create or replace temp table {raw} as "
-                f"select *, coalesce({_fast_ok(kind)} and ({source_expr}) is not null, false) as {RECORD_OK} "
-                f"from (select unnest(json_transform(json, {sql_string(struct)})), "
-                f"list_has_all({_sql_list(known)}, json_keys(json)) as {KNOWN_KEYS}, "
-                f"strlen(json) as {RECORD_BYTES}, filename "
-                f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
-                f"maximum_object_size = {MAX_LINE_BYTES}))"
-            )
-        except Exception as exc:  # a parse failure: the precise path names it  # noqa: BLE001
-            if is_fatal(exc):  # an interrupt, no memory, an I/O error: not the input's fault
-                raise pending() or exc
-            return None
-        try:
-            bad = self.con.execute(f"select count(*) from {raw} where not {RECORD_OK}").fetchone()[0]
-            if bad:
-                return None
-            per_file = dict(self.con.execute(f"select filename, count(*) from {raw} group by all").fetchall())
-            for path, (expected, _) in paths.items():
-                if expected is not None and per_file.get(path, 0) != expected:
-                    return None  # a line held something other than one record: go line by line
-            for f in direct:
-                counts[f.name].read = per_file.get(str(f.path), 0)
-            for c in counts.values():
-                c.staged = c.read
-            unknown = self._unknown_fields(kind, list(paths), raw)
-            # A view, not a copy: the rows are typed once, on their way into the warehouse.
-            select = ", ".join(_fast_cast(c) for c in spec.record_columns)
-            self.con.execute(
-                f"create or replace temp view {table} as select {select}, {source_expr} as source_file from {raw}"
-            )
-            keep = True
-        finally:
-            if not keep:
-                self.con.execute(f"drop table if exists {raw}")
+        mapping = " ".join(f"when {sql_string(p)} then {sql_string(n)}" for p, n in paths.items() if n is not None)
+        by_path = f"case filename {mapping} end" if mapping else "null"
+        ok = fast_ok_sql(
+            kind, self.rules, record_bytes=RECORD_BYTES, is_object=IS_OBJECT, keys_unique=KEYS_UNIQUE, suspect=SUSPECT
+        )
+        self.con.execute(
+            f"create or replace temp table {raw} as "
+            f"select *, coalesce({ok}, false) as {RECORD_OK}, "
+            f'coalesce("{SOURCE_KEY}", {by_path}) as {RECORD_SOURCE} '
+            f"from (select unnest(json_transform(case when {IS_OBJECT} then json end, {sql_string(struct)})), "
+            f"{IS_OBJECT}, list_has_all({_sql_list(known)}, keys) as {KNOWN_KEYS}, "
+            f"len(keys) = len(list_distinct(keys)) as {KEYS_UNIQUE}, "
+            f"regexp_matches(json, {sql_string(suspect_pattern(kind))}) as {SUSPECT}, "
+            f"{RECORD_BYTES}, filename "
+            f"from (select json, coalesce(json_type(json) = 'OBJECT', false) as {IS_OBJECT}, "
+            f"case when json_type(json) = 'OBJECT' then json_keys(json) end as keys, "
+            f"strlen(json) as {RECORD_BYTES}, filename "
+            f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
+            f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2})))"
+        )
         self.progress(direct)
-        return ReadResult(kind, table, counts, unknown_fields=unknown)
+        # Files left to the precise path: any record the fast path is not sure of. A line DuckDB
+        # could not parse in a spool file of many carries no file name: that file's count falls short.
+        refused.update(
+            name
+            for (name,) in self.con.execute(
+                f"select distinct {RECORD_SOURCE} from {raw} where not {RECORD_OK} and {RECORD_SOURCE} is not null"
+            ).fetchall()
+        )
+        per_file = dict(
+            self.con.execute(
+                f"select {RECORD_SOURCE}, count(*) from {raw} where {RECORD_SOURCE} is not null group by all"
+            ).fetchall()
+        )
+        refused.update(name for name, n in expected.items() if per_file.get(name, 0) != n)
+        for name in [*(f.name for f in direct), *expected]:
+            if name not in refused:
+                n = per_file.get(name, 0)
+                result.files[name] = FileCount(read=n, staged=n)
+        if refused:
+            self.con.executemany(f"insert into {refused_table} values (?)", [[n] for n in sorted(refused)])
+        # A view, not a copy: the rows are typed once, on their way into the warehouse.
+        select = ", ".join(_fast_cast(c) for c in spec.record_columns)
+        self.con.execute(
+            f"create or replace temp view {fast_view} as select {select}, {RECORD_SOURCE} as source_file from {raw} "
+            f"where {RECORD_SOURCE} not in (select name from {refused_table})"
+        )
+        result.unknown_fields = self._unknown_fields(kind, raw, by_path, refused_table)
+        return result, refused
 
-    def _unknown_fields(self, kind: str, paths: list[str], raw: str) -> dict[str, int]:
-        """Keys of the records that no staging column takes: {key: records that have it}.
-        The read noted which records have any; only when some do are the keys counted."""
-        if not self.con.execute(f"select count(*) from {raw} where not {KNOWN_KEYS}").fetchone()[0]:
+    def _unknown_fields(self, kind: str, raw: str, by_path: str, refused_table: str) -> dict[str, int]:
+        """Keys of the fast path's staged records that no staging column takes: {key: records
+        that have it}. The scan noted which records have any; only when some do are keys counted."""
+        paths = [
+            p
+            for (p,) in self.con.execute(
+                f"select distinct filename from {raw} where not {KNOWN_KEYS} and {RECORD_OK} "
+                f"and {RECORD_SOURCE} not in (select name from {refused_table})"
+            ).fetchall()
+        ]
+        if not paths:
             return {}
         known = [c.source for c in TABLE_FOR[kind].record_columns] + [SOURCE_KEY]
-        objects = f"read_json_objects({_sql_list(paths)}, format = 'newline_delimited', maximum_object_size = {MAX_LINE_BYTES})"
         rows = self.con.execute(
-            f"select key, count(*) from (select unnest(json_keys(json)) as key from {objects}) "
-            f"where not list_contains({_sql_list(known)}, key) group by key order by key"
+            f"select key, count(*) from (select unnest(json_keys(json)) as key, "
+            f"coalesce(json_extract_string(json, '$.{SOURCE_KEY}'), {by_path}) as src "
+            f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
+            f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2}) where json is not null) "
+            f"where not list_contains({_sql_list(known)}, key) and src not in (select name from {refused_table}) "
+            f"group by key order by key"
         ).fetchall()
         return dict(rows)
 
-    def _spool(self, kind, source, files: list[SourceFile]):
+    def _spool(self, kind, source, files: list[SourceFile], precise: _PreciseReader):
         """Write the files DuckDB cannot read in place into spool files.
 
         Yields (spool path, [(file name, records)], the one file it holds or None). Files under
         :data:`SMALL_FILE` bytes are concatenated, each record tagged with its file (see
-        :func:`_tag`); a larger (remote or compressed) file gets a spool file of its own.
+        :func:`_tag`); a larger (remote or compressed) file gets a spool file of its own. A file
+        that is not one object per line, or that cannot be read whole, goes to ``precise`` now.
         """
         if not files:
             return
@@ -250,25 +304,32 @@ class JsonReader:
         # Closing the reads (on an error here or in a read) cancels those still queued.
         with closing(_read_all(source, files)) as contents:
             for f, data in contents:
-                if isinstance(data, CorruptFileError):
-                    raise data
-                if data and not data.endswith(b"\n"):
-                    data += b"\n"
+                self.progress([f])
+                if isinstance(data, CorruptFileError) or any(b in data for b in NOT_JSON_WHITESPACE):
+                    precise.add(f, data)
+                    continue
+                if data.startswith(BOM):
+                    data = data[len(BOM):]
                 if len(data) >= SMALL_FILE:
+                    if data and not data.endswith(b"\n"):
+                        data += b"\n"
                     path = self.spool_dir / f"{kind}-{batch_no:05d}.ndjson"
                     batch_no += 1
                     path.write_bytes(data)
-                    self.progress([f])
                     yield path, [(f.name, _count_records(data))], f.name
                     continue
+                tagged = _tag(data, f.name)
+                if tagged is None:  # not one object per line: objects over several lines, an array...
+                    precise.add(f, data)
+                    continue
+                records, text = tagged
                 if out is None:
                     path = self.spool_dir / f"{kind}-{batch_no:05d}.ndjson"
                     out = open(path, "wb")
                     batch_no += 1
-                records = _tag(data, f.name, out)
+                out.write(text)
                 members.append((f.name, records))
-                size += len(data)
-                self.progress([f])
+                size += len(text)
                 if size >= SPOOL_BATCH:
                     out.close()
                     yield out.name, members, None
@@ -277,72 +338,100 @@ class JsonReader:
                 out.close()
                 yield out.name, members, None
 
-    # -- precise path -----------------------------------------------------------------------------
+    # -- result -----------------------------------------------------------------------------------
 
-    def _precise(self, kind, source, files, table) -> ReadResult:
+    def _finish(self, kind: str, table: str, precise: _PreciseReader) -> None:
+        """``table``: the fast path's rows and the precise path's, one relation."""
         spec = TABLE_FOR[kind]
-        result = ReadResult(kind, table, precise=True)
-        known = {c.source for c in spec.record_columns}
-        clean = self.spool_dir / f"{kind}-clean.ndjson"
-        with open(clean, "w", encoding="utf-8") as out, closing(_read_all(source, files)) as contents:
-            for f, data in contents:
-                count = FileCount()
-                result.files[f.name] = count
-                if isinstance(data, CorruptFileError):
-                    count.read = count.rejected = 1
-                    result.rejects.append(Reject(f.name, None, None, f"cannot be read: {data}"))
-                    self.progress([f])
-                    continue
-                for line_no, raw, record, problem in _records(kind, data):
-                    count.read += 1
-                    if problem is None:
-                        row, problem = _type_record(spec, REQUIRED[kind], record)
-                        for key in record:
-                            if key not in known:
-                                result.unknown_fields[key] = result.unknown_fields.get(key, 0) + 1
-                    if problem is not None:
-                        count.rejected += 1
-                        fld, reason = problem
-                        result.rejects.append(
-                            Reject(f.name, line_no, fld, reason, _printable(raw)[:RAW_TEXT_LIMIT])
-                        )
-                        continue
-                    count.staged += 1
-                    row["source_file"] = f.name
-                    out.write(json.dumps(row, ensure_ascii=False, allow_nan=False))
-                    out.write("\n")
-                self.progress([f])
-        if result.staged == 0:
-            self._create_empty(spec, table)
-        else:
-            drop_result(self.con, table)
+        fast_view = f"{table}__fast"
+        precise_table = f"{table}__precise"
+        precise.close()
+        if precise.staged:
             columns = ", ".join(f"{sql_string(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.record_columns)
             columns += ", 'source_file': 'VARCHAR'"
             self.con.execute(
-                f"create or replace temp table {table} as select * from read_json("
-                f"{sql_string(str(clean))}, columns = {{{columns}}}, format = 'newline_delimited', "
+                f"create or replace temp table {precise_table} as select * from read_json("
+                f"{sql_string(str(precise.path))}, columns = {{{columns}}}, format = 'newline_delimited', "
                 f"maximum_object_size = {MAX_LINE_BYTES * 2})"
             )
-        return result
+        else:
+            self._create_empty(spec, precise_table)
+        names = ", ".join([c.name for c in spec.record_columns] + ["source_file"])
+        self.con.execute(
+            f"create or replace temp view {table} as select {names} from {fast_view} "
+            f"union all select {names} from {precise_table}"
+        )
 
     def _create_empty(self, spec: Table, table: str) -> None:
-        drop_result(self.con, table)
         cols = ", ".join(f"{c.name} {DUCKDB_TYPE[c.type]}" for c in spec.record_columns) + ", source_file VARCHAR"
         self.con.execute(f"create or replace temp table {table} ({cols})")
 
 
+class _PreciseReader:
+    """The precise path: frames and types files record by record with the rules, writing the
+    staged rows as NDJSON to ``path`` and keeping counts and rejects per file."""
+
+    def __init__(self, kind: str, rules: RecordRules, path: Path):
+        self.kind = kind
+        self.rules = rules
+        self.path = path
+        self.known = {c.source for c in TABLE_FOR[kind].record_columns}
+        self.counts: dict[str, FileCount] = {}
+        self.rejects: list[Reject] = []
+        self.unknown_fields: dict[str, int] = {}
+        self.staged = 0
+        self._out = None
+
+    def add(self, f: SourceFile, data: bytes | CorruptFileError) -> None:
+        count = FileCount()
+        self.counts[f.name] = count
+        if isinstance(data, CorruptFileError):
+            count.read = count.rejected = 1
+            self.rejects.append(Reject(f.name, None, None, f"cannot be read: {data}"))
+            return
+        if self._out is None:
+            self._out = open(self.path, "w", encoding="utf-8")
+        for raw in frame(data):
+            count.read += 1
+            problem = raw.problem
+            if problem is None:
+                row, problem = type_record(self.kind, raw.record, self.rules)
+                for key in raw.record:
+                    if key not in self.known:
+                        self.unknown_fields[key] = self.unknown_fields.get(key, 0) + 1
+            if problem is not None:
+                count.rejected += 1
+                fld, reason = problem
+                self.rejects.append(Reject(f.name, raw.line, fld, reason, raw.raw))
+                continue
+            count.staged += 1
+            self.staged += 1
+            row["source_file"] = f.name
+            self._out.write(json.dumps(row, ensure_ascii=False, allow_nan=False))
+            self._out.write("\n")
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+
+
 def drop_result(con, table: str) -> None:
-    """Drop what a read left in ``con`` under the name ``table`` (a view over a raw table, or a table)."""
-    kinds = dict(con.execute(
-        "select table_name, table_type from information_schema.tables where table_name in (?, ?)",
-        [table, f"{table}__raw"],
-    ).fetchall())
-    if kinds.get(table) == "VIEW":
-        con.execute(f"drop view {table}")
-    elif table in kinds:
-        con.execute(f"drop table {table}")
-    if f"{table}__raw" in kinds:
-        con.execute(f"drop table {table}__raw")
+    """Drop what a read left in ``con`` under the name ``table`` (views over the fast path's raw
+    table and the precise path's table, or a plain table)."""
+    names = [table, f"{table}__fast", f"{table}__raw", f"{table}__precise", f"{table}__refused"]
+    kinds = dict(
+        con.execute(
+            "select table_name, table_type from information_schema.tables where table_name in (?, ?, ?, ?, ?)", names
+        ).fetchall()
+    )
+    for name in names:  # views first: they depend on the tables
+        if kinds.get(name) == "VIEW":
+            con.execute(f"drop view {name}")
+    for name in names:
+        if name in kinds and kinds[name] != "VIEW":
+            con.execute(f"drop table {name}")
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -396,180 +485,67 @@ def _count_records(data: bytes) -> int:
     return sum(1 for line in data.split(b"\n") if line.strip())
 
 
+def _looks_plain(path: Path | None) -> bool:
+    """True when DuckDB may read the local file where it is: not gzip (by its first bytes) and no
+    byte that DuckDB's line reader and the rules see differently. Reads the file in chunks."""
+    if path is None:
+        return False
+    with open(path, "rb") as fh:
+        chunk = fh.read(READ_CHUNK)
+        if chunk[:2] == GZIP_MAGIC:
+            return False
+        while chunk:
+            if any(b in chunk for b in NOT_JSON_WHITESPACE):
+                return False
+            chunk = fh.read(READ_CHUNK)
+    return True
+
+
 RECORD_BYTES = "__sparkify_record_bytes"
 """Raw column: the length of the record's JSON text in bytes."""
 
 RECORD_OK = "__sparkify_record_ok"
 """Raw column: true when a record is exactly what the precise path would stage."""
 
+RECORD_SOURCE = "__sparkify_record_source"
+"""Raw column: the file a record came from (NULL for a line DuckDB could not parse in a spool file)."""
+
 KNOWN_KEYS = "__sparkify_known_keys"
 """Raw column: true when a record has no key outside the staging columns."""
+
+KEYS_UNIQUE = "__sparkify_keys_unique"
+"""Raw column: true when no key appears twice in the record."""
+
+IS_OBJECT = "__sparkify_is_object"
+"""Raw column: true when the line parsed as a JSON object."""
+
+SUSPECT = "__sparkify_suspect"
+"""Raw column: true when the record's text holds something DuckDB and the rules may read differently."""
 
 SOURCE_KEY = "__sparkify_source"
 """The key under which a spooled record carries the name of its file."""
 
+BOM = b"\xef\xbb\xbf"
 
-def _tag(data: bytes, name: str, out) -> int:
-    """Write each record of ``data`` to ``out`` with ``SOURCE_KEY`` added as its first key, by
-    splicing text (no parsing). Returns the number of records. A line that is not an object is
-    written as it is: DuckDB then fails on it and the precise path takes over."""
+
+def _tag(data: bytes, name: str) -> tuple[int, bytes] | None:
+    """``data``'s records, each with ``SOURCE_KEY`` added as its first key by splicing text (no
+    parsing), and how many there are; None when a line is not one object (``{`` ... ``}``), so the
+    file is not read one object per line."""
     tag = b'{"' + SOURCE_KEY.encode() + b'":' + json.dumps(name).encode()
-    records = 0
+    out = []
     for line in data.split(b"\n"):
         body = line.strip()
         if not body:
             continue
-        records += 1
-        if body[:1] == b"{":
-            rest = body[1:]
-            out.write(tag + (b"" if rest.lstrip()[:1] == b"}" else b",") + rest + b"\n")
-        else:
-            out.write(body + b"\n")
-    return records
-
-
-def _fast_ok(kind: str) -> str:
-    """SQL that is true when a raw row is exactly what the precise path would stage."""
-    spec = TABLE_FOR[kind]
-    conds = []
-    for c in spec.record_columns:
-        col = f'"{c.source}"'
-        if c.type in ("integer", "bigint"):
-            conds.append(
-                f"({col} is null or (json_type({col}) in ('BIGINT', 'UBIGINT') "
-                f"and try_cast({col} as {DUCKDB_TYPE[c.type]}) is not null))"
-            )
-        elif c.type == "double":
-            conds.append(f"({col} is null or json_type({col}) in ('BIGINT', 'UBIGINT', 'DOUBLE'))")
-    for key in REQUIRED[kind]:
-        conds.append(f'"{key}" is not null')
-    # A record near the line-length limit is left to the precise path, which measures the line itself.
-    conds.append(f"{RECORD_BYTES} < {MAX_LINE_BYTES - 4096}")
-    if kind == "events":
-        # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER
-        conds.append("(\"userId\" is null or (ltrim(\"userId\", '0123456789') = '' and length(\"userId\") <= 9))")
-    return " and ".join(conds)
+        if body[:1] != b"{" or body[-1:] != b"}":
+            return None
+        rest = body[1:]
+        out.append(tag + (b"" if rest.lstrip()[:1] == b"}" else b",") + rest + b"\n")
+    return len(out), b"".join(out)
 
 
 def _fast_cast(c) -> str:
     if c.type == "text":
         return f'"{c.source}" as {c.name}'
     return f'cast("{c.source}" as {DUCKDB_TYPE[c.type]}) as {c.name}'
-
-
-def _printable(raw: bytes | str) -> str:
-    if isinstance(raw, bytes):
-        return raw.decode("utf-8", errors="backslashreplace")
-    return raw
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _records(kind: str, data: bytes):
-    """Yield (line number, raw bytes, record or None, (field, reason) or None) for each record."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]  # a UTF-8 byte order mark is not part of the first record
-    if not data.strip():
-        return
-    lines = data.split(b"\n")
-    if kind == "songs":
-        # A song file holds one object, possibly pretty-printed over several lines.
-        nonblank = [line for line in lines if line.strip()]
-        if len(nonblank) > 1 and not nonblank[0].strip().endswith(b"}"):
-            parsed = _parse(data)
-            if isinstance(parsed, dict):
-                first = next(i for i, line in enumerate(lines, 1) if line.strip())
-                yield first, data, parsed, None
-                return
-    for line_no, line in enumerate(lines, 1):
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if not line.strip():
-            continue
-        if len(line) > MAX_LINE_BYTES:
-            yield line_no, line[:RAW_TEXT_LIMIT], None, (None, f"line is longer than {MAX_LINE_BYTES >> 20} MB ({len(line)} bytes)")
-            continue
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield line_no, line, None, (None, f"invalid UTF-8 at byte {exc.start}")
-            continue
-        try:
-            record = json.loads(text, parse_constant=_reject_constant)
-        except ValueError as exc:
-            yield line_no, text, None, (None, f"malformed JSON: {exc}")
-            continue
-        if not isinstance(record, dict):
-            yield line_no, text, None, (None, f"expected a JSON object, got {_json_kind(record)}")
-            continue
-        yield line_no, text, record, None
-
-
-def _parse(data: bytes) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-    except ValueError:
-        return None
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
-
-
-def _type_record(spec: Table, required: tuple[str, ...], record: dict) -> tuple[dict, tuple[str, str] | None]:
-    """The staging row for ``record``, or the first (field, reason) that stops it."""
-    row: dict[str, Any] = {}
-    for key in required:
-        if record.get(key) is None:
-            return row, (key, "required field is missing" if key not in record else "required field is null")
-    for c in spec.record_columns:
-        value = record.get(c.source)
-        typed, reason = _type_value(c.type, value)
-        if reason:
-            return row, (c.source, reason)
-        row[c.name] = typed
-    if spec is STAGING_EVENTS:
-        uid = row["user_id"]
-        if uid is not None and not DIGITS.fullmatch(uid):
-            return row, ("userId", f"expected a string of digits or \"\", got {_show(record.get('userId'))}")
-    return row, None
-
-
-def _type_value(typ: str, value: Any) -> tuple[Any, str | None]:
-    if value is None:
-        return None, None
-    if typ == "text":
-        if isinstance(value, str):
-            return value, None
-        if isinstance(value, bool):
-            return ("true" if value else "false"), None
-        if isinstance(value, (int, float)):
-            return str(value), None  # the value's text form: "title": 66 is the title '66'
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False), None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None, f"expected a number, got {_json_kind(value)} {_show(value)}"
-    if typ == "double":
-        if isinstance(value, float) and not math.isfinite(value):
-            return None, f"number out of range: {_show(value)}"
-        return float(value), None
-    if isinstance(value, float):
-        return None, f"expected an integer, got {_show(value)}"
-    lo, hi = INT_RANGE[typ]
-    if not lo <= value <= hi:
-        return None, f"integer out of range for {typ.upper()}: {value}"
-    return value, None
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."

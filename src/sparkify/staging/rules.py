@@ -1,0 +1,457 @@
+"""The record rules: how a file becomes records, and a record a staging row or a rejected record.
+
+These are the rules of ``docs/CONTRACT.md`` ("Records"), in one place. The reader's precise path
+applies them in Python, record by record; its fast path (DuckDB) stages a file only when every record
+in it passes :func:`fast_ok_sql`, a stricter test that accepts nothing these rules would reject or
+type differently. So a record's fate is a function of that record alone, whichever path reads it.
+
+Framing (what Redshift's ``COPY ... FORMAT AS JSON`` accepts): a file is JSON values one after
+another, separated by nothing or by JSON whitespace (space, tab, CR, LF; RFC 8259). Each top-level
+value is one record; its line is the line its first character is on. One object per line, objects
+spread over many lines, and objects back to back all load. A UTF-8 byte order mark at the start of a
+file is ignored. Text that is not JSON is one rejected record, running to the next line that starts
+with ``{``.
+
+Typing: strict RFC 8259 JSON (no ``NaN``/``Infinity``, comments, trailing commas, duplicate keys or
+lone surrogate escapes); each field is typed as :func:`type_record` says.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from sparkify.schema import EVENT_REQUIRED, SONG_REQUIRED, STAGING_EVENTS, STAGING_SONGS, Column, Table
+
+MAX_RECORD_BYTES = 4 << 20
+"""A record (its JSON text) longer than this many bytes is rejected rather than parsed."""
+
+MAX_TEXT_BYTES = 65535
+"""The longest text value (UTF-8 bytes) every warehouse stores: Redshift's VARCHAR(65535)."""
+
+RAW_TEXT_LIMIT = 1000
+"""How many characters of a rejected record's text are kept with the reject."""
+
+INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
+"""The values each integer column type holds (the same on every engine)."""
+
+TABLE_FOR: dict[str, Table] = {"events": STAGING_EVENTS, "songs": STAGING_SONGS}
+REQUIRED: dict[str, tuple[str, ...]] = {"events": EVENT_REQUIRED, "songs": SONG_REQUIRED}
+
+USER_ID = re.compile(r"[0-9]{0,9}")
+"""A userId is a string of digits (at most 9, so it fits an INTEGER) or empty (logged out)."""
+
+DEFAULT_TS_MIN = dt.date(2000, 1, 1)
+"""The earliest ``ts`` accepted by default: no Sparkify activity is older."""
+
+DEFAULT_TS_MAX = dt.date(2100, 1, 1)
+"""The first day whose ``ts`` is no longer accepted by default."""
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _epoch_ms(day: dt.date) -> int:
+    return int((dt.datetime(day.year, day.month, day.day) - _EPOCH).total_seconds()) * 1000
+
+
+@dataclass(frozen=True)
+class RecordRules:
+    """The configurable part of the rules: the range of plausible event times.
+
+    ``ts`` is epoch milliseconds (UTC); a value outside ``[ts_min, ts_max)`` cannot be milliseconds of
+    real activity and the record is rejected (settings ``ts_min`` / ``ts_max``, ISO dates).
+    """
+
+    ts_min: dt.date = DEFAULT_TS_MIN
+    ts_max: dt.date = DEFAULT_TS_MAX
+
+    def __post_init__(self) -> None:
+        if self.ts_min >= self.ts_max:
+            from sparkify.errors import ConfigError
+
+            raise ConfigError(f"ts_min ({self.ts_min}) must be before ts_max ({self.ts_max}).")
+
+    @property
+    def ts_min_ms(self) -> int:
+        """The smallest accepted ``ts`` (epoch ms, inclusive)."""
+        return _epoch_ms(self.ts_min)
+
+    @property
+    def ts_max_ms(self) -> int:
+        """The first rejected ``ts`` at the top (epoch ms, exclusive)."""
+        return _epoch_ms(self.ts_max)
+
+    def ts_problem(self, ts: int) -> str | None:
+        """Why ``ts`` (an integer) is not plausible epoch milliseconds, or None when it is."""
+        lo, hi = self.ts_min_ms, self.ts_max_ms
+        if lo <= ts < hi:
+            return None
+        if lo <= ts * 1000 < hi:
+            return f"ts {ts} looks like epoch seconds; expected milliseconds"
+        if lo <= ts // 1000 < hi:
+            return f"ts {ts} looks like epoch microseconds; expected milliseconds"
+        if ts < lo:
+            return f"ts {ts} is before {self.ts_min.isoformat()} (the earliest accepted: setting ts_min)"
+        return f"ts {ts} is on or after {self.ts_max.isoformat()} (the first refused: setting ts_max)"
+
+
+DEFAULT_RULES = RecordRules()
+
+
+# -- framing ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One top-level value of a file: where it starts, its text, and the object or why it is none."""
+
+    line: int
+    """1-based line its first character is on."""
+    raw: str
+    """The record's text (invalid UTF-8 bytes shown as ``\\xNN``), cut to :data:`RAW_TEXT_LIMIT`."""
+    record: dict | None
+    problem: tuple[str | None, str] | None
+    """(field or None, reason) when the value is not a record that can be typed."""
+
+
+class _Nonstandard:
+    """Stands for a ``NaN`` / ``Infinity`` literal: not JSON, found by :func:`type_record`."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+class _Float(float):
+    """A JSON number with a fraction or exponent, remembering how the file wrote it (``4.50``)."""
+
+    literal: str
+
+    def __new__(cls, literal: str) -> _Float:
+        value = super().__new__(cls, literal)
+        value.literal = literal
+        return value
+
+
+class _Int(int):
+    """A JSON integer, remembering how the file wrote it (``-0``)."""
+
+    literal: str
+
+    def __new__(cls, literal: str) -> _Int:
+        value = super().__new__(cls, literal)
+        value.literal = literal
+        return value
+
+
+_DECODER = json.JSONDecoder(
+    parse_constant=_Nonstandard, object_pairs_hook=_pairs, parse_float=_Float, parse_int=_Int
+)
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+_NEXT_OBJECT_LINE = re.compile(r"\n[ \t\r]*(?=\{)")
+_STRUCTURE = re.compile(r'\\.|[{}\[\]"]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
+"""In text decoded with ``surrogateescape``: a byte that is not UTF-8 (a ``\\udc80`` escape in the
+JSON text is six ASCII characters, never this)."""
+BOM = b"\xef\xbb\xbf"
+
+
+def frame(data: bytes) -> Iterator[RawRecord]:
+    """Split a file's (decompressed) bytes into records, in order. Never raises for any input."""
+    if data.startswith(BOM):
+        data = data[3:]
+    text = data.decode("utf-8", errors="surrogateescape")
+    n = len(text)
+    pos = _JSON_WS.match(text, 0).end()
+    line, counted = 1, 0  # line number of position `counted`
+    while pos < n:
+        line += text.count("\n", counted, pos)
+        counted = pos
+        start = pos
+        problem: tuple[str | None, str] | None = None
+        value: Any = None
+        try:
+            value, end = _DECODER.raw_decode(text, pos)
+        except _DuplicateKey as exc:
+            end = _resync(text, start)
+            problem = (exc.key, f"duplicate key {exc.key!r}: RFC 8259 names must be unique")
+        except json.JSONDecodeError as exc:
+            end = _resync(text, start)
+            problem = (None, _malformed(exc, text, start))
+        except RecursionError:
+            end = _resync(text, start)
+            problem = (None, "malformed JSON: values nested too deeply")
+        else:
+            # the next record may start right away ({..}{..}) or after whitespace; anything else
+            # glued on (`{..}x`) is text that is not JSON: the next round rejects it
+            pass
+        span = text[start:end]
+        bad_bytes = _RAW_BYTE.search(span) if not span.isascii() else None
+        if bad_bytes:
+            offset = len(span[: bad_bytes.start()].encode("utf-8", errors="surrogateescape"))
+            problem, value = (None, f"invalid UTF-8 at byte {offset} of the record"), None
+        elif problem is None:
+            size = len(span.encode("utf-8", errors="surrogateescape")) if len(span) * 4 > MAX_RECORD_BYTES else len(span)
+            if size > MAX_RECORD_BYTES:
+                problem = (None, f"record is longer than {MAX_RECORD_BYTES >> 20} MB ({size} bytes)")
+            elif not isinstance(value, dict):
+                problem = (None, _not_object(value))
+        shown = _printable(span[:RAW_TEXT_LIMIT])
+        yield RawRecord(line, shown, value if problem is None else None, problem)
+        pos = _JSON_WS.match(text, end).end()
+
+
+def _resync(text: str, start: int) -> int:
+    """Where a value that is not JSON ends, so reading goes on after it.
+
+    A value starting with ``{`` or ``[`` runs to where its brackets close (strings respected) if that
+    comes before the next line beginning with ``{``; otherwise to the end of its first line -- or,
+    when that line holds only the ``{`` (a pretty-printed object), to the next line beginning with
+    ``{``. Any other text runs to the end of its line.
+    """
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[start] not in "{[":
+        return line_end
+    following = _NEXT_OBJECT_LINE.search(text, start)
+    limit = following.end() if following else len(text)
+    closed = _balanced_end(text, start, limit)
+    if closed is not None:
+        return closed
+    return limit if text[start:line_end].strip() == "{" else line_end
+
+
+def _balanced_end(text: str, start: int, limit: int) -> int | None:
+    """The position just after the bracket that closes the one at ``start``, or None before ``limit``."""
+    depth, in_string = 0, False
+    for m in _STRUCTURE.finditer(text, start, limit):
+        ch = m.group()
+        if in_string:
+            if ch == '"':
+                in_string = False
+            # a backslash escape is matched whole by the pattern, so it never ends a string
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    return None
+
+
+def _malformed(exc: json.JSONDecodeError, text: str, start: int) -> str:
+    return f"malformed JSON: {exc.msg} at character {exc.pos - start + 1} of the record"
+
+
+def _not_object(value: Any) -> str:
+    if isinstance(value, list):
+        return (
+            f"a top-level JSON array ({len(value)} values): records are JSON objects one after another, "
+            "as Redshift's COPY reads them, not an array"
+        )
+    return f"expected a JSON object, got {_json_kind(value)}"
+
+
+def _printable(span: str) -> str:
+    return span.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+
+
+# -- typing -----------------------------------------------------------------------------------------
+
+
+def type_record(kind: str, record: dict, rules: RecordRules = DEFAULT_RULES) -> tuple[dict, tuple[str, str] | None]:
+    """The staging row (column name -> value) for one record, or the first (field, reason) that stops it.
+
+    Checks, in order: no ``NaN``/``Infinity`` anywhere; required keys present and not null; each
+    staging column typed (text: a string, or another value's text form; integer/bigint: a JSON integer
+    in range; double: a finite number); text without NUL characters or unpaired surrogates and at most
+    :data:`MAX_TEXT_BYTES` bytes; ``userId`` digits or empty; ``ts`` plausible (``rules``).
+    """
+    spec = TABLE_FOR[kind]
+    for key, value in record.items():
+        literal = _find_nonstandard(value)
+        if literal is not None:
+            return {}, (key, f"{literal} is not a JSON number (RFC 8259 has no NaN or Infinity)")
+    for key in REQUIRED[kind]:
+        if record.get(key) is None:
+            return {}, (key, "required field is missing" if key not in record else "required field is null")
+    row: dict[str, Any] = {}
+    for c in spec.record_columns:
+        typed, reason = type_value(c, record.get(c.source))
+        if reason:
+            return row, (c.source, reason)
+        row[c.name] = typed
+    if kind == "events":
+        uid = row["user_id"]
+        if uid is not None and not USER_ID.fullmatch(uid):
+            return row, ("userId", f"expected a string of digits or \"\", got {_show(record.get('userId'))}")
+        problem = rules.ts_problem(row["ts"])
+        if problem:
+            return row, ("ts", problem)
+    return row, None
+
+
+def type_value(column: Column, value: Any) -> tuple[Any, str | None]:
+    """(typed value, None) or (None, reason) for one field of a record."""
+    if value is None:
+        return None, None
+    typ = column.type
+    if typ == "text":
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            # the number as the file wrote it: "title": 66 is the title '66', 4.50 is '4.50'
+            text = getattr(value, "literal", None) or repr(value)
+        else:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _text_problem(text)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, f"expected a number, got {_json_kind(value)} {_show(value)}"
+    if typ == "double":
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            return None, f"number out of range for DOUBLE: {_show(value)}"
+        return number, None
+    if isinstance(value, float):
+        return None, f"expected an integer, got {_show(value)}"
+    lo, hi = INT_RANGE[typ]
+    if not lo <= value <= hi:
+        return None, f"integer out of range for {typ.upper()}: {value}"
+    return int(value), None
+
+
+def _text_problem(text: str) -> tuple[Any, str | None]:
+    if "\x00" in text:
+        return None, "text holds a NUL character (\\u0000), which PostgreSQL and Redshift cannot store"
+    if not text.isascii():
+        surrogate = _SURROGATE.search(text)
+        if surrogate:
+            return None, f"text holds an unpaired surrogate \\u{ord(surrogate.group()):04x}, which is not Unicode"
+        size = len(text.encode("utf-8")) if len(text) * 4 > MAX_TEXT_BYTES else len(text)
+    else:
+        size = len(text)
+    if size > MAX_TEXT_BYTES:
+        return None, f"text is {size} bytes; warehouses store at most {MAX_TEXT_BYTES} (Redshift VARCHAR(65535))"
+    return text, None
+
+
+def _find_nonstandard(value: Any) -> str | None:
+    if isinstance(value, _Nonstandard):
+        return value.text
+    if isinstance(value, dict):
+        for v in value.values():
+            found = _find_nonstandard(v)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for v in value:
+            found = _find_nonstandard(v)
+            if found is not None:
+                return found
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"
+
+
+def _show(value: Any) -> str:
+    literal = getattr(value, "literal", None)
+    text = literal or json.dumps(value, ensure_ascii=False, default=lambda v: getattr(v, "text", str(v)))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- the fast path's test ---------------------------------------------------------------------------
+
+_DUCKDB_INT = {"integer": "INTEGER", "bigint": "BIGINT"}
+
+
+def suspect_pattern(kind: str) -> str:
+    """A regular expression (RE2) over a record's JSON text: a match means DuckDB's reader and these
+    rules may read the record differently, so its file goes to the precise path. False alarms only
+    cost time. It finds: ``\\u0000`` and surrogate escapes; ``NaN``/``Infinity`` in any case (DuckDB
+    accepts them); trailing commas (DuckDB accepts them); a text field holding anything but a string
+    or null (its text form is the rules' business)."""
+    text_keys = "|".join(re.escape(c.source) for c in TABLE_FOR[kind].record_columns if c.type == "text")
+    ws = r"[ \t\r\n]*"
+    return "|".join(
+        [
+            r"\\u0000",
+            r"\\u[dD][89abcdefABCDEF]",
+            rf"[:,\[]{ws}[-+]?(?i:nan|inf)",
+            rf",{ws}[}}\]]",
+            rf'"(?:{text_keys})"{ws}:{ws}[^" \t\r\nn]',
+        ]
+    )
+
+
+def fast_ok_sql(
+    kind: str, rules: RecordRules, *, record_bytes: str, is_object: str, keys_unique: str, suspect: str
+) -> str:
+    """SQL (DuckDB) over one row of the fast path's scan, true only when :func:`type_record` would stage
+    the record and DuckDB's casts give the same values. The row has one column per JSON key (text
+    keys as VARCHAR, numeric keys as raw JSON) and the named columns: the record's length in bytes,
+    whether it is an object, whether its keys are unique, whether :func:`suspect_pattern` matched."""
+    spec = TABLE_FOR[kind]
+    conds = [is_object, keys_unique, f"not {suspect}"]
+    # A record this long may hold a text value over MAX_TEXT_BYTES: the rules measure it.
+    conds.append(f"{record_bytes} <= {MAX_TEXT_BYTES}")
+    for c in spec.record_columns:
+        col = f'"{c.source}"'
+        if c.type in _DUCKDB_INT:
+            conds.append(
+                f"({col} is null or (json_type({col}) in ('BIGINT', 'UBIGINT') "
+                f"and try_cast({col} as {_DUCKDB_INT[c.type]}) is not null))"
+            )
+        elif c.type == "double":
+            conds.append(
+                f"({col} is null or (json_type({col}) in ('BIGINT', 'UBIGINT', 'DOUBLE') "
+                f"and isfinite(try_cast({col} as DOUBLE))))"
+            )
+    for key in REQUIRED[kind]:
+        conds.append(f'"{key}" is not null')
+    if kind == "events":
+        # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER
+        conds.append("(\"userId\" is null or (ltrim(\"userId\", '0123456789') = '' and length(\"userId\") <= 9))")
+        conds.append(f'try_cast("ts" as BIGINT) >= {rules.ts_min_ms} and try_cast("ts" as BIGINT) < {rules.ts_max_ms}')
+    return " and ".join(conds)

@@ -1,0 +1,120 @@
+"""Real-world input cases (tests/cases/, README there): the record rules on DuckDB and PostgreSQL.
+
+Each case is a small source in the real layout rebuilt from a kind of input that broke JSON loaders.
+The expected figures come from the case README and from counting the case files here with Python's
+own json module, independently of sparkify's reader.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sparkify import pipeline
+from sparkify.errors import BadInputError
+
+CASES = Path(__file__).parent / "cases"
+DAY = "log_data/2018/11/2018-11-01-events.json"
+
+
+def copy_case(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(CASES / name, target)
+    for p in [target, *target.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return target
+
+
+def plays(path: Path, skip_lines: set[int] = frozenset()) -> int:
+    """NextSong events of logged-in users in a one-object-per-line file (Python's lenient json)."""
+    count = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if line.strip() and number not in skip_lines:
+            record = json.loads(line)
+            count += record["page"] == "NextSong" and record["userId"] != ""
+    return count
+
+
+def rejected(wh, load_id: str) -> list[tuple]:
+    """The run's rejects as the warehouse recorded them (load_errors): (file name, line, field)."""
+    _, rows = wh.query(
+        f"select source, line, field from load_errors where load_id = {wh.param} order by source, line", [load_id]
+    )
+    return [(Path(s).name, line, field) for s, line, field in rows]
+
+
+def star_count(wh, table: str) -> int:
+    return int(wh.query(f"select count(*) from {wh.qualified(table)}")[1][0][0])
+
+
+def test_pretty_printed_log_objects_load_with_the_line_each_object_starts_on(warehouse, tmp_path):
+    src = copy_case("pretty-printed-log-objects", tmp_path)
+    report = pipeline.run(warehouse, src)
+    assert (report.stage.read, report.stage.staged, report.stage.rejected) == (17, 17, 0)
+    assert report.rows["songplays"] == 11 and not report.checks_failed
+    # the same file with its fifth object broken: one reject, named at the line that object starts on
+    text = (src / DAY).read_text()
+    starts = [i for i, line in enumerate(text.splitlines(), 1) if line == "{"]
+    lines = text.splitlines()
+    lines[starts[4]] = lines[starts[4]].replace('"artist":', '"artist"')  # its first key loses its colon
+    (src / DAY).write_text("\n".join(lines) + "\n")
+    with pytest.raises(BadInputError, match=rf"2018-11-01-events.json:{starts[4]}: malformed JSON"):
+        pipeline.run(warehouse, src, full_refresh=True)
+    assert star_count(warehouse, "songplays") == 11  # a failed run changes nothing
+
+
+def test_nan_and_infinity_are_rejected_whatever_else_is_in_the_source(warehouse, tmp_path):
+    src = copy_case("nan-infinity-literals", tmp_path)
+    expected_plays = plays(src / DAY, skip_lines={3, 5})
+    with pytest.raises(BadInputError) as caught:
+        pipeline.run(warehouse, src)
+    assert "2018-11-01-events.json:3: field 'length': NaN is not a JSON number" in str(caught.value)
+    assert "2018-11-01-events.json:5: field 'registration': Infinity is not a JSON number" in str(caught.value)
+    report = pipeline.run(warehouse, src, max_errors=2)
+    assert (report.stage.staged, report.stage.rejected) == (15, 2)
+    assert report.rows["songplays"] == expected_plays
+    alone = rejected(warehouse, report.load_id)
+    # an unrelated broken line beside it changes nothing about these two records
+    shutil.copy(src / "extra" / "2018-11-02-events.json", src / "log_data" / "2018" / "11")
+    report = pipeline.run(warehouse, src, max_errors=3, full_refresh=True)
+    assert report.stage.rejected == 3 and report.rows["songplays"] == expected_plays
+    assert [r for r in rejected(warehouse, report.load_id) if r[0] == "2018-11-01-events.json"] == alone
+    assert alone == [("2018-11-01-events.json", 3, "length"), ("2018-11-01-events.json", 5, "registration")]
+
+
+def test_ts_in_seconds_is_flagged_and_kept_out_of_the_star_schema(warehouse, tmp_path):
+    src = copy_case("ts-in-seconds", tmp_path)
+    seconds_day = src / DAY
+    n_seconds = sum(1 for line in seconds_day.read_text().splitlines() if line.strip())
+    with pytest.raises(BadInputError, match=r"2018-11-01-events.json:1: field 'ts': ts 1541105830 looks like epoch "
+                                            r"seconds; expected milliseconds"):
+        pipeline.run(warehouse, src)
+    assert not warehouse.table_exists("songplays") or star_count(warehouse, "songplays") == 0
+    report = pipeline.run(warehouse, src, max_errors=n_seconds)
+    assert report.stage.rejected == n_seconds
+    assert report.rows["songplays"] == plays(src / "log_data/2018/11/2018-11-02-events.json")
+    _, years = warehouse.query("select min(year) from time")
+    assert years[0][0] == 2018  # never a play in January 1970
+
+
+def test_a_nul_character_is_a_rejected_record_on_every_engine(warehouse, tmp_path):
+    src = copy_case("nul-escape", tmp_path)
+    with pytest.raises(BadInputError, match=r"2018-11-01-events.json:3: field 'song': text holds a NUL character"):
+        pipeline.run(warehouse, src)
+    report = pipeline.run(warehouse, src, max_errors=1)
+    assert (report.stage.staged, report.stage.rejected) == (16, 1)
+    assert report.rows["songplays"] == plays(src / DAY, skip_lines={3})
+    assert rejected(warehouse, report.load_id) == [("2018-11-01-events.json", 3, "song")]
+    if warehouse.name == "duckdb":  # DuckDB could store a NUL: it must not
+        assert warehouse.query("select count(*) from staging_events where contains(song, chr(0))")[1] == [(0,)]
+
+
+def test_a_byte_order_mark_is_read_as_if_absent(warehouse, tmp_path):
+    src = copy_case("utf8-bom", tmp_path)
+    assert (src / DAY).read_bytes().startswith(b"\xef\xbb\xbf")
+    report = pipeline.run(warehouse, src)
+    assert (report.stage.read, report.stage.rejected) == (17, 0)
+    assert report.rows["songplays"] == 11 and not report.checks_failed

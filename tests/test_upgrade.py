@@ -90,6 +90,30 @@ def test_an_old_warehouse_is_upgraded_in_place_and_nothing_is_reloaded(capsys, o
     assert runs == [("succeeded",), ("succeeded",)]  # the old run's row kept, the new one added
 
 
+def test_an_old_postgres_warehouse_is_upgraded_in_place(capsys, old_warehouse, postgres_url, pg_schema):
+    import psycopg
+
+    dump = (FIXTURE / "old-postgres.sql").read_text().replace("sparkify_v1", pg_schema)
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(dump)
+        con.execute(f'set search_path to "{pg_schema}"')
+        before = {t: sorted(map(repr, con.execute(f'select * from "{t}"').fetchall()))
+                  for t in ("users", "songs", "artists", "songplays", "time")}
+        assert con.execute("select count(*) from load_files where file like 'src/%'").fetchone() == (4,)
+    code, out, err = sparkify(capsys, "run", "-s", "src", "-w", postgres_url, "--schema", pg_schema)
+    assert code == 0, err
+    assert "songs: 2 files: 0 new, 2 already loaded" in out and "events: 2 files: 0 new, 2 already loaded" in out
+    root = os.path.realpath(old_warehouse / "src")
+    with psycopg.connect(postgres_url) as con:
+        con.execute(f'set search_path to "{pg_schema}"')
+        after = {t: sorted(map(repr, con.execute(f'select * from "{t}"').fetchall())) for t in before}
+        keys = [k for (k,) in con.execute("select file from load_files order by file").fetchall()]
+        staged = con.execute("select count(*), count(distinct source_file) from staging_events").fetchone()
+        version = con.execute("select max(version) from load_schema").fetchone()[0]
+    assert after == before and staged == (10, 2) and version == ledger.SCHEMA_VERSION
+    assert all(k.startswith(root + "/") for k in keys) and len(keys) == 4
+
+
 def test_upgrading_twice_does_nothing_the_second_time(old_warehouse):
     with connect("duckdb:///old.duckdb") as wh:
         done = ledger.upgrade(wh)

@@ -84,9 +84,12 @@ def test_empty_warehouse_says_run_first_not_create_tables(capsys, tmp_path):
     duckdb.connect(str(tmp_path / "y.duckdb")).close()  # a database without sparkify's tables
     for args in (["check"], ["analytics", "top_songs"], ["report", "-o", str(tmp_path / "r.html")]):
         code, _, err = sparkify(capsys, *args, "-w", f"duckdb:///{tmp_path}/y.duckdb")
-        assert code != 0
+        assert code == 2
         assert err.startswith("Error: Table ") and err.endswith("Run `sparkify run` first.\n"), err
         assert "create-tables" not in err
+        code, _, err = sparkify(capsys, *args, "-w", wh)  # tables made by create-tables, never loaded
+        assert code == 2
+        assert err == f"Error: The tables in {wh} are empty: nothing was ever loaded into them. Run `sparkify run` first.\n"
 
 
 def test_tables_in_another_schema_are_pointed_at(capsys, tmp_path, postgres_url, pg_schema):

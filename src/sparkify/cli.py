@@ -449,6 +449,7 @@ def check_cmd(warehouse, schema, wait):
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     started = time.perf_counter()
     with _connect(settings, read_only=True) as wh:
+        pipeline.require_star(wh)
         results = pipeline.check(wh)
         shown_url = wh.display_url
     if State.summary is not None:

@@ -326,9 +326,22 @@ require_tables = _require_tables
 
 
 def require_star(wh: Warehouse) -> None:
-    """Raise :class:`MissingTableError` (saying what to do) unless every star table exists: for
-    commands that only read them (analytics, report)."""
+    """Raise :class:`MissingTableError` (saying what to do) unless every star table exists and
+    something was ever loaded into them: for commands that only read them (check, analytics,
+    report). Tables made by ``create-tables`` alone are empty, and their checks would pass."""
     _require_tables(wh, [t.name for t in STAR_TABLES])
+    if not wh.table_exists(LOAD_RUNS.name):
+        return  # made by other means: nothing to tell
+    _, loaded = wh.query(
+        f"select count(*) from {wh.qualified(LOAD_RUNS.name)} where {quote('status')} = {wh.param}", ["succeeded"]
+    )
+    if int(loaded[0][0]):
+        return
+    if all(int(wh.query(f"select count(*) from {wh.qualified(t.name)}")[1][0][0]) == 0 for t in STAR_TABLES):
+        raise MissingTableError(
+            f"The tables in {wh.display_url}{f' (schema {wh.schema})' if wh.schema else ''} are empty: nothing was "
+            f"ever loaded into them. {RUN_FIRST}"
+        )
 
 
 def elsewhere_hint(wh: Warehouse, missing: list[str]) -> str | None:

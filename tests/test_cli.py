@@ -211,13 +211,15 @@ def test_the_readme_lists_every_command_and_setting():
 
 
 def test_files_without_records_are_named(capsys, tmp_path, source):
-    (source / "log_data" / "2018" / "11" / "empty.json").write_text("")
+    (source / "log_data" / "2018" / "11" / "empty.json").write_text("\n\n")
+    (source / "log_data" / "2018" / "11" / "_SUCCESS").write_text("")
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 2  # no tables yet
     sparkify(capsys, "create-tables", "-w", str(tmp_path / "w.duckdb"))
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 0
     assert f"1 files held no records: {source}/log_data/2018/11/empty.json" in out
+    assert "events: passed over 1 zero-byte file (nothing to read)\n" in out
 
 
 def test_human_bytes():
@@ -226,3 +228,18 @@ def test_human_bytes():
     assert [human_bytes(n) for n in (0, 999, 1000, 3_716_227, 4_400_000_000)] == [
         "0 B", "999 B", "1.0 kB", "3.7 MB", "4.4 GB"
     ]
+
+
+def test_files_that_cannot_be_read_are_listed_even_under_quiet(capsys, tmp_path, source):
+    import gzip
+
+    broken = source / "log_data" / "2018" / "11" / "2018-11-02-events"  # gzip by its bytes, cut short
+    broken.write_bytes(gzip.compress(b'{"ts": 1}\n' * 100)[:20])
+    wh = str(tmp_path / "w.duckdb")
+    code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)
+    assert code == 65 and str(broken) in err  # a rejected record, not tolerated by default (EX_DATAERR)
+    code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh, "--max-errors", "1")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "Could not read 1 file (rejected whole):"
+    assert lines[1].startswith(f"  {broken}: cannot be read: starts like gzip but is not a valid gzip file: ")

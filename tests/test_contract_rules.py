@@ -23,7 +23,14 @@ def ts(text: str) -> int:
     return calendar.timegm(t.timetuple()) * 1000 + t.microsecond // 1000
 
 
+INERT_SONG = song("SOINERT", title="Nobody plays this", artist_id="ARINERT", artist_name="Nobody")
+"""A song file for a test about events only: a source with no song file is an error (CONTRACT)."""
+INERT_EVENT = event(user_id="", page="Home", first_name=None, last_name=None, gender=None)
+"""A log file's event for a test about songs only: logged out and no play, so it reaches no star table."""
+
+
 def run(wh, tmp_path, songs, logs):
+    songs, logs = songs or [INERT_SONG], logs or [INERT_EVENT]
     report = pipeline.run(wh, write_source(tmp_path / "src", songs, logs))
     assert [c.check.name for c in report.checks_failed] == []
     return report

@@ -83,13 +83,49 @@ def test_a_changed_file_replaces_its_rows(tmp_path, duckdb_wh, src):
     assert star(duckdb_wh) == full_refresh_star(tmp_path, src)
 
 
-def test_a_vanished_file_takes_its_rows_with_it(tmp_path, duckdb_wh, src):
-    pipeline.run(duckdb_wh, src)
-    (src / "log_data" / "2018" / "11" / "2018-11-02-events.json").unlink()
-    report = pipeline.run(duckdb_wh, src)
-    assert report.stage.plans["events"].removed == [str(src / "log_data/2018/11/2018-11-02-events.json")]
-    assert star(duckdb_wh) == full_refresh_star(tmp_path, src)
+def test_a_vanished_file_keeps_its_rows_until_pruned(tmp_path, duckdb_wh, src):
+    first = pipeline.run(duckdb_wh, src)
+    before = star(duckdb_wh)
+    gone = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    gone.unlink()
+    kept = pipeline.run(duckdb_wh, src)
+    events = kept.stage.plans["events"]
+    assert (events.absent, events.absent_rows, events.kept, events.removed) == ([str(gone)], 5, [str(gone)], [])
+    assert star(duckdb_wh) == before and kept.rows["songplays"] == first.rows["songplays"] == 10
+    assert duckdb_wh.query("select count(*) from load_files where kind = 'events'")[1] == [(2,)]
+    # --full-refresh reloads the source and still keeps what is not in it
+    again = pipeline.run(duckdb_wh, src, full_refresh=True)
+    assert again.stage.read == 7 and again.stage.plans["events"].kept == [str(gone)]
+    assert star(duckdb_wh) == before
+    pruned = pipeline.run(duckdb_wh, src, prune=True)
+    assert (pruned.stage.plans["events"].removed, pruned.stage.plans["events"].absent_rows) == ([str(gone)], 5)
+    assert star(duckdb_wh) == full_refresh_star(tmp_path, src) and pruned.rows["songplays"] == 5
     assert duckdb_wh.query("select count(*) from load_files where kind = 'events'")[1] == [(1,)]
+    assert pipeline.run(duckdb_wh, src, prune=True).stage.plans["events"].absent == []
+
+
+def test_repair_keeps_the_rows_of_vanished_files_that_survive(warehouse, src):
+    """The staging-vs-ledger check still forces a reload of the source when rows go missing, and
+    keeps what is left of files no longer in the source; the next run is incremental again."""
+    wh, p = warehouse, warehouse.param
+    pipeline.run(wh, src)
+    gone = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    gone.unlink()
+    # two of the vanished file's five rows and one of the present file's are deleted by hand
+    wh.execute(
+        f"delete from {wh.qualified('staging_events')} where (source_file = {p} and item_in_session < 2) "
+        f"or (source_file <> {p} and item_in_session = 0)",
+        [str(gone), str(gone)],
+    )
+    repaired = pipeline.run(wh, src)
+    plan = repaired.stage.plans["events"]
+    assert (plan.repair, plan.full_refresh, plan.kept) == (True, True, [str(gone)])
+    assert wh.query(f"select count(*) from {wh.qualified('staging_events')}")[1] == [(8,)]  # 5 reloaded + 3 kept
+    ledger = wh.query(f"select records_staged from {wh.qualified('load_files')} where file = {p}", [str(gone)])
+    assert ledger[1] == [(3,)]
+    assert repaired.rows["songplays"] == 8
+    after = pipeline.run(wh, src).stage.plans["events"]
+    assert (after.repair, after.full_refresh, after.unchanged) == (False, False, 1)
 
 
 def test_full_refresh_reads_everything_again(duckdb_wh, src):

@@ -79,7 +79,7 @@ def test_merge_follows_a_changed_input_and_keeps_the_ids_of_unchanged_plays(merg
     second = copy_sample(sample_dir, tmp_path / "second", range(10, 31))  # Nov 10-30
     pipeline.run(merging, first)
     before = ids_by_play(merging)
-    pipeline.run(merging, second)
+    pipeline.run(merging, second, prune=True)  # files of Nov 1-9 are no longer in the source: remove them
     pipeline.run(duckdb_wh, second)
     assert star(merging) == star(duckdb_wh)  # plays of Nov 1-9 gone, Nov 16-30 in, users updated
     after = ids_by_play(merging)
@@ -113,6 +113,6 @@ def test_a_changed_dimension_row_is_replaced(merging, tmp_path):
     pipeline.run(merging, one)
     assert rows(merging, "users") == [(3, "Ann", "Lee", "F", "free")]
     assert rows(merging, "songs", ["song_id", "year"]) == [("SOA", None)]
-    pipeline.run(merging, two)
+    pipeline.run(merging, two, prune=True)  # folder one's files are no longer in the source: remove them
     assert rows(merging, "users") == [(3, "Ann", "Lee", "F", "paid")]
     assert rows(merging, "songs", ["song_id", "year"]) == [("SOA", 1999)]

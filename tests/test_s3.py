@@ -245,15 +245,23 @@ def test_song_and_log_sources_may_be_separate_prefixes_in_other_buckets(tmp_path
     assert mixed.list("events")[0].name.startswith(f"s3://{OTHER_BUCKET}/elsewhere/events/")
 
 
-def test_objects_are_listed_with_uri_size_and_etag_and_other_keys_are_ignored(s3_server, tiny, aws_env):
+def test_objects_are_listed_with_uri_size_and_etag_whatever_their_key(s3_server, tiny, aws_env):
+    """As Redshift's COPY of the prefix: every object is input, whatever its name; only folder
+    placeholders and zero-byte objects are passed over, and counted."""
     uri, _ = tiny
     client = _client(s3_server)
     prefix = uri.split("/", 3)[3]
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/song_data/", Body=b"")  # a "folder" placeholder
+    client.put_object(Bucket=BUCKET, Key=f"{prefix}/song_data/A/", Body=b"x")  # a placeholder, whatever its size
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/song_data/README.txt", Body=b"not input")
+    client.put_object(Bucket=BUCKET, Key=f"{prefix}/song_data/_SUCCESS", Body=b"")
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/song_data_old/TRX.json", Body=b"{}")  # a sibling prefix
     songs = open_source(uri).list("songs")
-    assert [f.name for f in songs] == [f"{uri}/song_data/A/B/C/TR{i:06d}.json" for i in range(3)]
+    assert [f.name for f in songs] == [f"{uri}/song_data/A/B/C/TR{i:06d}.json" for i in range(3)] + [
+        f"{uri}/song_data/README.txt"
+    ]
+    assert songs.empty == [f"{uri}/song_data/_SUCCESS"]
+    assert songs.placeholders == [f"{uri}/song_data/", f"{uri}/song_data/A/"]
     head = client.head_object(Bucket=BUCKET, Key=f"{prefix}/song_data/A/B/C/TR000000.json")
     assert songs[0].size == head["ContentLength"] and songs[0].version == head["ETag"].strip('"')
     assert songs[0].path is None
@@ -546,7 +554,7 @@ def test_a_tree_of_keys_is_listed_in_parallel_exactly_once(s3_server, aws_env, m
     real = src._list_pages
     monkeypatch.setattr(src, "_list_pages", lambda *a: calls.append(a) or real(*a))
     names = [f.name for f in src.list("songs")]
-    assert names == sorted(f"s3://{BUCKET}/{k}" for k in keys if not k.endswith(".txt"))
+    assert names == sorted(f"s3://{BUCKET}/{k}" for k in keys)
     assert len(calls) > 16  # split into folders, each listed on its own
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from sparkify import pipeline
@@ -73,3 +76,115 @@ def test_source_settings_come_from_flags_env_and_file(tmp_path):
     assert load_settings({}, env={}, config_file=tmp_path / "none.toml").s3_concurrency == 32
     with pytest.raises(ConfigError, match=r"Invalid s3_concurrency = '0' \(from SPARKIFY_S3_CONCURRENCY\)"):
         load_settings({}, env={"SPARKIFY_S3_CONCURRENCY": "0"}, config_file=toml)
+
+
+# -- discovery: every file is read, links are followed, nothing is skipped without a word ----------
+
+
+def days_elsewhere(tmp_path, n: int) -> tuple[Path, list[str]]:
+    """A folder outside the source with ``n`` day files of one event each, named as users do."""
+    folder = tmp_path / "archive" / "2018-12"
+    folder.mkdir(parents=True)
+    names = ["day1", "day2.jsonl", "day3.NDJSON", "day4.json"][:n]
+    for i, name in enumerate(names):
+        (folder / name).write_text(json.dumps(event(ts=1543622400000 + i * 1000, itemInSession=i, sessionId=20)) + "\n")
+    return folder, names
+
+
+def test_every_file_is_read_whatever_its_name(tmp_path, source, duckdb_wh):
+    folder, names = days_elsewhere(tmp_path, 4)
+    for name in names:
+        (source / "log_data" / "2018" / "11" / name).write_bytes((folder / name).read_bytes())
+    report = pipeline.run(duckdb_wh, source)
+    assert report.stage.results["events"].staged == 2 + 4  # the fixture's two events and one per file
+    assert report.rows["songplays"] == 6
+
+
+def test_links_to_folders_and_files_are_followed(tmp_path, source, duckdb_wh):
+    folder, names = days_elsewhere(tmp_path, 3)
+    (source / "log_data" / "2018" / "12").symlink_to(folder, target_is_directory=True)
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps(event(ts=1543708800000, sessionId=30)) + "\n")
+    (source / "log_data" / "2018" / "11" / "linked.json").symlink_to(extra)
+    listed = [f.name for f in open_source(source).list("events")]
+    linked = source / "log_data" / "2018"
+    assert listed == sorted(
+        [str(linked / "11" / "2018-11-01-events.json"), str(linked / "11" / "linked.json")]
+        + [str(linked / "12" / name) for name in names]
+    )
+    assert pipeline.run(duckdb_wh, source).stage.results["events"].staged == 2 + 1 + 3
+    # the next run reads nothing again and removes nothing: the month behind the link is still there
+    again = pipeline.run(duckdb_wh, source).stage.plans["events"]
+    assert (again.unchanged, again.new, again.absent) == (5, 0, [])
+
+
+def test_a_link_loop_is_read_once_and_counted(source):
+    (source / "log_data" / "2018" / "11" / "again").symlink_to(source / "log_data", target_is_directory=True)
+    listing = open_source(source).list("events")
+    assert [f.name for f in listing] == [str(source / "log_data" / "2018" / "11" / "2018-11-01-events.json")]
+    assert listing.repeated == [str(source / "log_data" / "2018" / "11" / "again")]
+
+
+def test_a_broken_link_is_an_error_naming_it(source):
+    broken = source / "log_data" / "2018" / "11" / "gone.json"
+    broken.symlink_to(source / "nowhere.json")
+    with pytest.raises(SourceError, match=rf"^{broken} is a broken link \(No such file or directory\)"):
+        open_source(source).list("events")
+
+
+def test_a_folder_that_cannot_be_read_is_an_error_naming_it(source, monkeypatch):
+    import os
+
+    locked = source / "log_data" / "2018" / "11"
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)  # the tests run as root: chmod would not stop them
+    with pytest.raises(SourceError, match=rf"^Cannot read folder {locked} \(Permission denied\): its files would be missed"):
+        open_source(source).list("events")
+
+
+def test_a_file_that_cannot_be_read_is_an_error_naming_it(source, duckdb_wh, monkeypatch):
+    target = source / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    real = Path.read_bytes
+
+    def read_bytes(self):
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(SourceError, match=rf"^Cannot read {target}: Permission denied"):
+        pipeline.run(duckdb_wh, source)
+    assert duckdb_wh.query("select count(*) from staging_events")[1] == [(0,)]
+
+
+def test_zero_byte_files_are_passed_over_and_counted(source):
+    (source / "log_data" / "2018" / "11" / "_SUCCESS").write_bytes(b"")
+    (source / "log_data" / ".keep").write_bytes(b"")
+    listing = open_source(source).list("events")
+    assert [f.name for f in listing] == [str(source / "log_data" / "2018" / "11" / "2018-11-01-events.json")]
+    assert listing.empty == [str(source / "log_data" / ".keep"), str(source / "log_data" / "2018" / "11" / "_SUCCESS")]
+    assert listing.passed_over == 2
+
+
+@pytest.mark.parametrize("flag", [None, "--log-source"])
+def test_a_place_with_no_file_to_read_is_an_error_that_changes_nothing(tmp_path, source, duckdb_wh, flag):
+    pipeline.run(duckdb_wh, source)
+    before = duckdb_wh.query("select count(*) from songplays")[1]
+    empty = tmp_path / "empty"
+    (empty / "log_data" / "2018").mkdir(parents=True)
+    (empty / "log_data" / "2018" / ".keep").write_bytes(b"")
+    if flag:
+        src, fix = open_source(source, log_source=empty / "log_data"), "Check --log-source."
+    else:
+        (empty / "song_data").symlink_to(source / "song_data", target_is_directory=True)
+        src, fix = open_source(empty), "Check --source (or pass --log-source)."
+    with pytest.raises(SourceError) as exc:
+        pipeline.run(duckdb_wh, src)
+    assert str(exc.value) == f"No log files in {empty / 'log_data'} (only 1 zero-byte file). Nothing was loaded. {fix}"
+    assert duckdb_wh.query("select count(*) from songplays")[1] == before == [(2,)]

@@ -276,8 +276,14 @@ def verify_content_option(f: Callable) -> Callable:
 
 
 def full_refresh_option(f: Callable) -> Callable:
+    f = click.option(
+        "--prune", is_flag=True,
+        help="Remove the rows of files loaded earlier that are no longer in the source (kept otherwise).",
+    )(f)
     return click.option(
-        "--full-refresh", is_flag=True, help="Reload every file, not only those new or changed since the last run."
+        "--full-refresh", is_flag=True,
+        help="Reload every file in the source, not only those new or changed since the last run. Files no "
+        "longer in the source keep their rows unless --prune.",
     )(f)
 
 
@@ -296,18 +302,21 @@ def full_refresh_option(f: Callable) -> Callable:
 @json_option
 @common_options
 def run_cmd(
-    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, report_path
+    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune,
+    report_path,
 ):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
-    the star tables change together, in one transaction, or not at all.
+    the star tables change together, in one transaction, or not at all. Files loaded earlier and
+    no longer in the source keep their rows unless --prune.
 
     \b
     Example:
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh --report report.html
+      sparkify run --log-source data/log_data/2018/11/02 --prune
       sparkify run --ts-min 2018-01-01   # reject events before 2018 (e.g. ts in seconds)
       sparkify run --source s3://my-bucket/sparkify
       sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
@@ -325,7 +334,7 @@ def run_cmd(
     with _connect(settings) as wh:
         with _progress(console) as progress:
             run_report = pipeline.run(
-                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
+                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
                 verify_content=State.verify_content,
                 rules=settings.record_rules,
             )
@@ -378,7 +387,9 @@ def create_tables_cmd(warehouse, schema, wait):
 @verify_content_option
 @json_option
 @common_options
-def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh):
+def stage_cmd(
+    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune
+):
     """Load the source's new and changed song and log files into the staging tables.
 
     \b
@@ -395,7 +406,7 @@ def stage_cmd(source_flags, warehouse, schema, wait, iam_role, region, max_error
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
         report = pipeline.stage(
-            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, progress=progress,
+            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
             verify_content=State.verify_content,
             rules=settings.record_rules,
         )
@@ -572,17 +583,49 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
     click.echo("\n".join(lines))
 
 
+def dialect_option(default_help: str) -> Callable:
+    from sparkify.analytics.dialect import DIALECTS
+
+    return click.option(
+        "--dialect", type=click.Choice(DIALECTS), default=None,
+        help=f"The SQL dialect the queries are written in; on another engine they are translated "
+        f"(sqlglot) before they run. Default: {default_help}.",
+    )
+
+
+def show_sql_option(f: Callable) -> Callable:
+    return click.option(
+        "--show-sql", is_flag=True, help="Print the SQL that actually runs, after translation (on stderr)."
+    )(f)
+
+
+def format_option(f: Callable) -> Callable:
+    return click.option(
+        "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+        help="How to print each result.",
+    )(f)
+
+
 @cli.command("analytics")
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @warehouse_options
+@format_option
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
-    help="How to print each result.",
+    "--queries", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Run the NAME.sql files in DIR (one query each, a leading comment as its description) "
+    "instead of the shipped catalog.",
 )
 @click.option(
     "--expected", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-    help="Compare each result with DIR/NAME.csv; exit 1 with a diff when one differs.",
+    help="Compare each result with DIR/NAME.csv; exit 1 with a diff when one differs. Rows are "
+    "compared in order only where the query orders them.",
 )
+@click.option(
+    "--save-expected", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Write each result to DIR/NAME.csv, the expected files of a later --expected run.",
+)
+@dialect_option("redshift (the team's target; the catalog is written in it)")
+@show_sql_option
 @click.option(
     "--out", "-o", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
     help="Write each result to DIR/NAME.csv (or .json, .txt) instead of printing it; needed for "
@@ -590,7 +633,9 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
 )
 @click.option("--list", "list_only", is_flag=True, help="List the queries and what each answers.")
 @common_options
-def analytics_cmd(names, warehouse, schema, wait, fmt, expected, out, list_only):
+def analytics_cmd(
+    names, warehouse, schema, wait, fmt, queries, expected, save_expected, dialect, show_sql, out, list_only
+):
     """Run the analytics team's queries (all, or those NAMEd) and print their results.
 
     \b
@@ -599,18 +644,28 @@ def analytics_cmd(names, warehouse, schema, wait, fmt, expected, out, list_only)
       sparkify analytics top_songs --format csv > top_songs.csv
       sparkify analytics top_songs plays_by_hour --format csv --out results/
       sparkify analytics --expected tests/expected/sample
+      sparkify analytics --queries team/ --expected team/expected --show-sql
+      sparkify analytics --queries team/ --save-expected team/expected
     """
     from sparkify import analytics
 
     console = _console()
-    catalog = analytics.catalog()
+    if queries is not None:
+        catalog = analytics.load_queries(queries, dialect=dialect or "redshift")
+    else:
+        if dialect not in (None, analytics.CATALOG_DIALECT):
+            raise click.BadParameter(
+                f"the catalog is written in {analytics.CATALOG_DIALECT}; --dialect applies to --queries files",
+                param_hint="--dialect",
+            )
+        catalog = analytics.catalog()
     if list_only:
         from sparkify.console import table
 
         console.print(table(None, ["name", "answers"], [[q.name, q.description] for q in catalog.values()]))
         return
-    selected = analytics.select(names)
-    if fmt == "csv" and len(selected) > 1 and out is None and expected is None:
+    selected = analytics.select(names, catalog)
+    if fmt == "csv" and len(selected) > 1 and out is None and expected is None and save_expected is None:
         raise click.UsageError(
             f"{len(selected)} queries as CSV would make one unparseable stream: pass --out DIR to write "
             "one file per query (DIR/NAME.csv), or name one query."
@@ -620,27 +675,117 @@ def analytics_cmd(names, warehouse, schema, wait, fmt, expected, out, list_only)
     from sparkify import pipeline
 
     with _connect(settings, read_only=True) as wh:
-        pipeline.require_star(wh)
+        if queries is None:  # the catalog reads the star tables; a folder of team queries may not
+            pipeline.require_star(wh)
         for query in selected:
-            result = analytics.run_query(wh, query)
+            sql = analytics.sql_for(wh, query)
+            if show_sql:
+                _print_sql(query, sql, wh)
+            result = analytics.run_sql(wh, sql, origin=query.origin)
+            if save_expected is not None:
+                path = analytics.save_expected(result, save_expected, query.name, query=query)
+                if not State.quiet and expected is None:
+                    n = len(result.rows)
+                    console.print(f"{query.name}: {n} row{'' if n == 1 else 's'} saved to {path}", markup=False)
             if expected is not None:
                 diff = analytics.compare(result, expected / f"{query.name}.csv", query=query)
                 if diff:
                     failures.append(query.name)
-                    console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}")
-                    console.print(diff)
+                    console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}", markup=False)
+                    console.print(diff, markup=False)
                 elif not State.quiet:
                     n = len(result.rows)
-                    console.print(f"{query.name}: matches ({n} row{'' if n == 1 else 's'})")
+                    note = analytics.expected.note(result, query)
+                    console.print(
+                        f"{query.name}: matches ({n} row{'' if n == 1 else 's'}{'; ' + note if note else ''})",
+                        markup=False,
+                    )
                 continue
-            if out is not None:
+            if out is not None and save_expected is None:
                 _write_result(console, out, query, result, fmt)
-            else:
+            elif save_expected is None:
                 _print_result(console, query, result, fmt)
     if expected is not None:
         if failures:
             raise CheckFailed(f"{len(failures)} of {len(selected)} analytics results differ: {', '.join(failures)}")
-        console.print(f"All {len(selected)} analytics results match {expected}.")
+        console.print(f"All {len(selected)} analytics results match {expected}.", markup=False)
+
+
+@cli.command("query")
+@click.argument("sql", required=False)
+@click.option(
+    "--file", "-f", "sql_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="Read the query from FILE instead of the SQL argument.",
+)
+@warehouse_options
+@format_option
+@dialect_option("the warehouse engine's own")
+@show_sql_option
+@common_options
+def query_cmd(sql, sql_file, warehouse, schema, wait, fmt, dialect, show_sql):
+    """Run one ad-hoc query on the warehouse and print its result.
+
+    \b
+    Example:
+      sparkify query "select level, count(*) as plays from songplays group by level"
+      sparkify query --dialect redshift "select top 5 * from users" --show-sql
+      sparkify query -f plays.sql --format csv > plays.csv
+    """
+    from sparkify import analytics
+
+    if (sql is None) == (sql_file is None):
+        raise click.UsageError("Give the query as the SQL argument or with --file FILE (one of them).")
+    if sql_file is not None:
+        try:
+            sql = sql_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read query file {sql_file}: {exc.strerror or exc}.") from exc
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    with _connect(settings, read_only=True) as wh:
+        query = analytics.ad_hoc(sql, dialect=dialect or wh.sql_dialect, origin=str(sql_file or "the query"))
+        text = analytics.sql_for(wh, query)
+        if show_sql:
+            _print_sql(query, text, wh)
+        result = analytics.run_sql(wh, text, origin=query.origin if sql_file else "")
+    _print_result(_console(), query, result, fmt)
+
+
+@cli.command("compare")
+@warehouse_options
+@click.option(
+    "--against", required=True, metavar="URL",
+    help="The other warehouse: duckdb:///file.duckdb, postgresql://... or redshift://...",
+)
+@click.option("--against-schema", metavar="NAME", help="Schema of the --against warehouse (default: --schema).")
+@click.option("--examples", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
+              help="Differing rows shown per table.")
+@common_options
+def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
+    """Compare the star tables of two warehouses: row counts, then every row (all columns but the
+    surrogate songplay_id), streamed so it works on millions of rows. Exit 0 when identical, 1 with
+    the first differing rows of each table and their counts.
+
+    \b
+    Example:
+      sparkify compare --warehouse duckdb:///local.duckdb --against redshift://me@cluster:5439/dev --against-schema sparkify
+      sparkify compare -w duckdb:///a.duckdb --against duckdb:///b.duckdb
+    """
+    from sparkify import compare
+    from sparkify.warehouse import connect
+
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    if against == settings.warehouse and (against_schema or settings.schema_name) == settings.schema_name:
+        raise ConfigError("--warehouse and --against name the same warehouse: give two different ones.")
+    console = _console()
+    with _connect(settings, read_only=True) as left, connect(
+        against, schema=against_schema or settings.schema_name, wait=settings.wait, must_exist=True
+    ) as right:
+        results = compare.compare_warehouses(left, right, examples=examples)
+        _print_comparison(console, results, left, right)
+    differ = [r.table for r in results if not r.is_identical]
+    if differ:
+        raise CheckFailed(f"{len(differ)} of {len(results)} star tables differ: {', '.join(differ)}")
+    console.print(f"All {len(results)} star tables are identical.", markup=False)
 
 
 @cli.command("report")
@@ -711,6 +856,9 @@ cli.add_command(infra)
 
 # -- printing -------------------------------------------------------------------------------------
 
+SHOWN = 10
+"""How many unreadable files a summary lists by name."""
+
 
 class _progress:
     def __init__(self, console):
@@ -725,23 +873,77 @@ class _progress:
         self.reporter.close()
 
 
+def _n(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def plan_summary(plan) -> str:
     """``events: 30 files: 2 new, 28 already loaded`` (zero parts left out)."""
     if plan.full_refresh:
-        return f"{plan.kind}: {len(plan.listed)} files: all loaded afresh (--full-refresh)"
+        why = "staging did not match the load ledger" if plan.repair else "--full-refresh"
+        return f"{plan.kind}: {len(plan.listed)} files: all loaded afresh ({why})"
     parts = [f"{plan.new} new"]
     if plan.changed:
         parts.append(f"{plan.changed} changed")
     if plan.unchanged:
         parts.append(f"{plan.unchanged} already loaded")
-    if plan.removed:
-        parts.append(f"{len(plan.removed)} removed from the source")
     return f"{plan.kind}: {len(plan.listed)} files: {', '.join(parts)}"
 
 
-def _print_stage(console, report) -> None:
+def passed_over_summary(plan) -> str | None:
+    """``events: passed over 1 zero-byte file`` -- what the listing did not read; None if nothing."""
+    listing = plan.listed
+    parts = []
+    for attr, noun in (("empty", "zero-byte file"), ("placeholders", "folder placeholder"),
+                       ("repeated", "folder reached again through a link")):
+        names = getattr(listing, attr, ())
+        if names:
+            parts.append(_n(len(names), noun))
+    return f"{plan.kind}: passed over {', '.join(parts)} (nothing to read)" if parts else None
+
+
+def history_summary(plan) -> str | None:
+    """What happens to the files loaded earlier and no longer in the source; None if there are none.
+
+    ``events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune
+    to remove them)`` or ``events: --prune removed 1 file no longer in the source, and its 15 records``.
+    """
+    if not plan.absent:
+        return None
+    n = len(plan.absent)
+    its, records = ("its" if n == 1 else "their"), _n(plan.absent_rows, "record")
+    if plan.prune:
+        return f"{plan.kind}: --prune removed {_n(n, 'file')} no longer in the source, and {its} {records}"
+    return (
+        f"{plan.kind}: {_n(n, 'file')} loaded earlier {'is' if n == 1 else 'are'} no longer in the source: "
+        f"{its} {records} {'is' if plan.absent_rows == 1 else 'are'} kept (pass --prune to remove them)"
+    )
+
+
+def unreadable_files(report) -> list[str]:
+    """``name: reason`` of every file whose bytes could not be decoded as a whole (a broken gzip
+    stream): the reader rejects it as one record with no line, its reason starting "cannot be read"."""
+    return [f"{r.source}: {r.reason}" for r in report.rejects if r.line is None and r.reason.startswith("cannot be read")]
+
+
+def _print_stage(console, report, *, quiet: bool = False) -> None:
+    """The staging part of a run's summary. Under ``quiet``, only what was removed or could not be read."""
     from sparkify.console import printable, table
 
+    for plan in report.plans.values():
+        line = history_summary(plan)
+        if line and (plan.prune or not quiet):
+            console.print(line, markup=False)
+    unreadable = unreadable_files(report)
+    if unreadable:
+        console.print(f"Could not read {_n(len(unreadable), 'file')} (rejected whole):", markup=False)
+        for line in unreadable[:SHOWN]:
+            console.print(f"  {line}", markup=False)
+        if len(unreadable) > SHOWN:
+            console.print(f"  ... and {len(unreadable) - SHOWN} more (see the load_errors table)", markup=False)
+    if quiet:
+        return
     rows = []
     for kind, result in report.results.items():
         plan = report.plans.get(kind)
@@ -749,7 +951,10 @@ def _print_stage(console, report) -> None:
         seconds = f"{report.read_seconds[kind]:.1f}" if kind in report.read_seconds else ""
         rows.append([kind, len(result.files), size, result.read, result.staged, result.rejected, seconds])
     for plan in report.plans.values():
-        console.print(plan_summary(plan))
+        console.print(plan_summary(plan), markup=False)
+        skipped = passed_over_summary(plan)
+        if skipped:
+            console.print(skipped, markup=False)
     console.print(
         table(
             "Staged this run",
@@ -797,8 +1002,8 @@ def _print_checks(console, results, all_rows: bool = False) -> None:
 def _print_run(console, report) -> None:
     from sparkify.console import printable
 
+    _print_stage(console, report.stage, quiet=State.quiet)
     if not State.quiet:
-        _print_stage(console, report.stage)
         _print_rows(console, report.rows)
         _print_checks(console, report.checks)
     console.print(
@@ -812,7 +1017,8 @@ def _print_result(console, query, result, fmt: str) -> None:
     from sparkify.console import table
 
     if fmt == "table":
-        console.print(table(f"{query.name}: {query.description}", result.columns, result.rows))
+        title = f"{query.name}: {query.description}" if query.description else query.name
+        console.print(table(title, result.columns, result.rows))
     elif fmt == "csv":
         sys.stdout.write(analytics.to_csv(result))
     else:
@@ -843,6 +1049,39 @@ def _write_result(console, folder: Path, query, result, fmt: str) -> None:
         path.write_text(body, encoding="utf-8")
     if not State.quiet:
         console.print(f"{query.name}: {len(result.rows)} rows -> {path}")
+
+
+def _print_sql(query, sql: str, wh) -> None:
+    """``--show-sql``: the text that runs, after a header saying what it was translated from. On
+    stderr, so results piped as CSV or JSON stay clean."""
+    how = f"{query.dialect}, as written" if query.dialect == wh.sql_dialect else f"translated from {query.dialect}"
+    click.echo(f"-- {query.name} on {wh.name} ({how})\n{sql.strip()}\n", err=True)
+
+
+def _print_comparison(console, results, left, right) -> None:
+    """Per table: identical with its count, or the counts, the differing rows and examples."""
+    from sparkify.analytics.expected import text
+
+    def name(wh) -> str:
+        return wh.display_url + (f" (schema {wh.schema})" if wh.schema else "")
+
+    console.print(f"< {name(left)}\n> {name(right)}", markup=False)
+    for r in results:
+        if r.is_identical:
+            console.print(f"{r.table}: identical ({r.left_count:,} row{'' if r.left_count == 1 else 's'})", markup=False)
+            continue
+        console.print(
+            f"{r.table}: DIFFERS: {r.left_count:,} rows <, {r.right_count:,} rows >; "
+            f"{r.only_left:,} only in <, {r.only_right:,} only in >",
+            markup=False,
+        )
+        console.print(f"  columns: {', '.join(r.columns)}", markup=False)
+        for side, row in r.examples:
+            cells = " | ".join("NULL" if v is None else text(v) for v in row)
+            console.print(f"  {side} {cells}", markup=False)
+        shown = len(r.examples)
+        if r.only_left + r.only_right > shown:
+            console.print(f"  ... and {r.only_left + r.only_right - shown:,} more differing rows", markup=False)
 
 
 def _fail_on_checks(results) -> None:

@@ -138,6 +138,12 @@ class MissingTableError(WarehouseError):
     exit_code = ExitCode.USAGE
 
 
+class QueryError(SparkifyError):
+    """An analytics query cannot be read, or cannot be translated faithfully to the engine's SQL."""
+
+    exit_code = ExitCode.USAGE
+
+
 class CheckFailed(SparkifyError):
     """One or more quality checks, or an analytics comparison, failed."""
 

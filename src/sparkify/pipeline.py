@@ -5,8 +5,13 @@ reports through return values and an optional progress callback.
 
 Staging is incremental: the load ledger (``load_files``) records every file whose records are in
 staging, with its version (mtime or ETag). A run reads only files that are new or changed, replaces
-the rows of changed and vanished files, and rebuilds the star tables from all of staging -- so the
-star schema equals what a full refresh would build. ``full_refresh=True`` reloads everything.
+the rows of changed files, and rebuilds the star tables from all of staging.
+
+History is never lost by accident: a file loaded earlier and no longer in the source (a scheduler
+pointing at today's folder, a day archived away) keeps its rows and its ledger entry, and the plan
+counts it (:attr:`FilePlan.absent`). Only ``prune=True`` removes such files' rows. ``full_refresh=True``
+reloads every file in the source; files absent from it keep their rows then too, unless ``prune``.
+So the star schema equals what a full refresh of (the source + the kept files) would build.
 
 Atomicity: files are read and checked before anything is written; then staging, the ledger, the
 rejects, the star tables and the run's accounting change in one transaction. A failure anywhere
@@ -94,18 +99,36 @@ class FilePlan:
 
     kind: str
     listed: list[SourceFile]
+    """The files in the source (a :class:`~sparkify.sources.Listing`: it also counts what it passed over)."""
     to_read: list[SourceFile]
     new: int = 0
     changed: int = 0
-    removed: list[str] = field(default_factory=list)
-    """Ledger entries whose file is no longer in the source: their rows leave staging."""
+    absent: list[str] = field(default_factory=list)
+    """Files in the ledger (loaded by an earlier run) that are no longer in the source."""
+    absent_rows: int = 0
+    """Staging rows of the :attr:`absent` files, as the ledger counts them."""
+    prune: bool = False
+    """True: the absent files' rows leave staging. False: they stay."""
     full_refresh: bool = False
     hashes: dict[str, str] = field(default_factory=dict)
     """With --verify-content: file -> ``sha256:<hex>`` of its bytes, recorded in the ledger."""
+    repair: bool = False
+    """True when staging did not hold the rows the ledger says (rows deleted by hand, an UNLOGGED table
+    emptied by a crash): every file in the source is reloaded, as with ``full_refresh``."""
 
     @property
     def unchanged(self) -> int:
         return len(self.listed) - len(self.to_read)
+
+    @property
+    def removed(self) -> list[str]:
+        """The absent files whose rows this run removes (only with ``prune``)."""
+        return self.absent if self.prune else []
+
+    @property
+    def kept(self) -> list[str]:
+        """The absent files whose rows stay in staging (without ``prune``)."""
+        return [] if self.prune else self.absent
 
     @property
     def bytes_to_read(self) -> int:
@@ -193,6 +216,7 @@ def stage(
     *,
     max_errors: int = 0,
     full_refresh: bool = False,
+    prune: bool = False,
     progress: Progress | None = None,
     verify_content: bool = False,
     rules: RecordRules = DEFAULT_RULES,
@@ -201,11 +225,13 @@ def stage(
 
     Every record is either staged or rejected by the record rules (``rules``: see
     :mod:`sparkify.staging.rules`). When more than ``max_errors`` records are rejected, raises
-    :class:`BadInputError` naming up to ten of them, and no table changes.
+    :class:`BadInputError` naming up to ten of them, and no table changes. Files loaded earlier and
+    gone from the source keep their rows unless ``prune``. Raises SourceError naming the place,
+    changing nothing, when a kind has no file in the source.
     """
     return _load(
-        wh, source, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="stage", rules=rules,
-        verify_content=verify_content,
+        wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="stage",
+        rules=rules, verify_content=verify_content,
     )[1]
 
 
@@ -263,6 +289,7 @@ def run(
     *,
     max_errors: int = 0,
     full_refresh: bool = False,
+    prune: bool = False,
     progress: Progress | None = None,
     verify_content: bool = False,
     rules: RecordRules = DEFAULT_RULES,
@@ -270,15 +297,15 @@ def run(
     """Create missing tables, stage what is new, rebuild the star schema, check it.
 
     Staging and the star tables are published together in one transaction; the checks run on the
-    published tables. Raises on bad input (nothing changes); returns the check results.
+    published tables. Raises on bad input or a source with no song or no log file (nothing changes);
+    returns the check results. ``prune`` and ``full_refresh`` are as in :func:`stage`.
     """
     started = time.perf_counter()
     src = s3_prefix(wh, source) if wh.copies_from_s3 else _open(source)  # checked before anything is created
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
-        wh, src, max_errors=max_errors, full_refresh=full_refresh, progress=progress, command="run", transform=True,
-        verify_content=verify_content,
-        rules=rules,
+        wh, src, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="run",
+        transform=True, rules=rules, verify_content=verify_content,
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
@@ -360,7 +387,13 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool, verify_content: bool = False) -> FilePlan:
+def _plan(
+    wh: Warehouse, src: Source, kind: str, full_refresh: bool, prune: bool = False, verify_content: bool = False
+) -> FilePlan:
+    """Which files of ``kind`` this run reads, and what it does with files gone from the source.
+
+    A file is read when it is new or changed: another version (mtime, ETag) or size than its ledger
+    entry, or with ``verify_content`` another checksum (:func:`is_changed`)."""
     listed = src.list(kind)
     _, ledger_rows = wh.query(
         f"select file, version, records_staged, size, content_hash from {wh.qualified(LOAD_FILES.name)} "
@@ -368,17 +401,24 @@ def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool, verify_cont
         [kind],
     )
     known_files = {row[0]: (row[1], row[3], row[4]) for row in ledger_rows}  # file -> (version, size, hash)
+    names = {f.name for f in listed}
+    absent = sorted(n for n in known_files if n not in names)
+    absent_rows = sum(int(row[2] or 0) for row in ledger_rows if row[0] not in names)
+    repair = False
     if not full_refresh:
         # Staging must hold exactly the rows the ledger says it does; if not (rows deleted by hand,
         # an UNLOGGED table emptied by a server crash), trust nothing and reload every file.
         _, staged = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
         expected = sum(int(row[2]) for row in ledger_rows)
         if int(staged[0][0]) != expected:
-            full_refresh = True
+            full_refresh = repair = True
     hashes = {f.name: content_hash(f) for f in listed if f.path is not None} if verify_content else {}
     if full_refresh:
-        return FilePlan(kind, listed, list(listed), new=len(listed), full_refresh=True, hashes=hashes)
-    plan = FilePlan(kind, listed, [], hashes=hashes)
+        return FilePlan(
+            kind, listed, list(listed), new=len(listed), absent=absent, absent_rows=absent_rows, prune=prune,
+            full_refresh=True, repair=repair, hashes=hashes,
+        )
+    plan = FilePlan(kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune, hashes=hashes)
     for f in listed:
         known = known_files.get(f.name)
         if known is None:
@@ -387,8 +427,6 @@ def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool, verify_cont
         elif is_changed(known, f, hashes.get(f.name)):
             plan.changed += 1
             plan.to_read.append(f)
-    names = {f.name for f in listed}
-    plan.removed = sorted(n for n in known_files if n not in names)
     return plan
 
 
@@ -423,6 +461,7 @@ def _load(
     progress: Progress | None,
     command: str,
     transform: bool = False,
+    prune: bool = False,
     verify_content: bool = False,
     rules: RecordRules = DEFAULT_RULES,
 ) -> tuple[str, StageReport, dict[str, int]]:
@@ -454,7 +493,7 @@ def _load(
             # 1. list every place first (a wrong place fails before anything is read), then read
             #    and check everything before writing anything
             for kind in KINDS:
-                report.plans[kind] = _plan(wh, src, kind, full_refresh, verify_content)
+                report.plans[kind] = _plan(wh, src, kind, full_refresh, prune, verify_content)
             for kind in KINDS:
                 plan = report.plans[kind]
                 task = f"stage {kind}"
@@ -519,10 +558,17 @@ def spool_errors(spool: Path):
 
 
 def _publish_kind(wh: Warehouse, reader_con, spool: Path, report: StageReport, kind: str) -> None:
-    """Replace the staging rows and ledger entries of the files this run read or saw vanish."""
+    """Replace the staging rows and ledger entries of the files this run read (and, with prune, of
+    the files gone from the source). Files gone from the source keep their rows otherwise."""
     plan, result = report.plans[kind], report.results[kind]
     staging = TABLES[STAGING_OF[kind]]
-    if plan.full_refresh:
+    if plan.full_refresh and plan.kept:
+        # Everything but the kept files' rows goes (rows of no ledger entry too), then their ledger
+        # entries are made to count what staging really holds: after a repair, some may be gone.
+        _delete_except(wh, staging, "source_file", plan.kept)
+        _delete_except(wh, LOAD_FILES, "file", plan.kept, kind=kind)
+        _recount_kept(wh, staging, kind, plan.kept)
+    elif plan.full_refresh:
         wh.execute(f"delete from {wh.qualified(staging.name)}")
         wh.execute(f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind])
     else:
@@ -549,6 +595,42 @@ def _publish_kind(wh: Warehouse, reader_con, spool: Path, report: StageReport, k
     ]
     _insert_many(wh, reader_con, spool, LOAD_FILES, ledger)
     _insert_many(wh, reader_con, spool, LOAD_ERRORS, _error_rows(report, kind))
+
+
+def _delete_except(wh: Warehouse, table: Table, column: str, keep: list[str], *, kind: str | None = None) -> None:
+    """``delete from table where column not in (keep)`` (rows where it is null too; and ``kind =
+    kind`` when given), one statement, values bound. ``keep`` is not empty."""
+    marks = " and ".join(
+        f"{quote(column)} not in ({', '.join([wh.param] * len(keep[i : i + 500]))})" for i in range(0, len(keep), 500)
+    )
+    marks = f"({quote(column)} is null or ({marks}))"
+    where = f"kind = {wh.param} and " if kind is not None else ""
+    params = ([kind] if kind is not None else []) + list(keep)
+    wh.execute(f"delete from {wh.qualified(table.name)} where {where}{marks}", params)
+
+
+def _recount_kept(wh: Warehouse, staging: Table, kind: str, kept: list[str]) -> None:
+    """Make the ledger entries of ``kept`` files count the staging rows they still have (dropping
+    those with none), so the staging-vs-ledger check holds after a repair. Staging holds only the
+    kept files' rows when this runs."""
+    _, rows = wh.query(f"select {quote('source_file')}, count(*) from {wh.qualified(staging.name)} group by 1")
+    actual = {file: int(n) for file, n in rows}
+    _, ledger = wh.query(
+        f"select file, records_staged from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind]
+    )
+    for file, staged in ledger:
+        now = actual.get(file, 0)
+        if now == 0:
+            wh.execute(
+                f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param} and file = {wh.param}",
+                [kind, file],
+            )
+        elif now != int(staged or 0):
+            wh.execute(
+                f"update {wh.qualified(LOAD_FILES.name)} set records_staged = {wh.param} "
+                f"where kind = {wh.param} and file = {wh.param}",
+                [now, kind, file],
+            )
 
 
 def _error_rows(report: StageReport, kind: str) -> list[dict]:
@@ -751,8 +833,8 @@ def statements(wh: Warehouse, step: str, *, source: str | None = None, max_error
                 relation = f"sparkify_read_{kind}"
                 first, *rest = wh.insert_from_reader_sql(table, relation)
                 note = (
-                    f"-- {table.name}: the rows of files new or changed since the last run (and of files "
-                    f"gone from the source) leave staging, then the new rows of {FOLDERS[kind]}/, parsed by "
+                    f"-- {table.name}: the rows of files new or changed since the last run (and, with --prune, "
+                    f"of files gone from the source) leave staging, then the new rows of {FOLDERS[kind]}/, parsed by "
                     f"DuckDB on this machine (table {relation}), come in:\n"
                 )
                 out += [

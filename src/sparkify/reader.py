@@ -42,7 +42,7 @@ from sparkify.staging.rules import (
     RecordRules,
     fast_ok_sql,
     frame,
-    suspect_pattern,
+    suspect_sql,
     type_record,
 )
 
@@ -72,7 +72,7 @@ NOT_JSON_WHITESPACE = (b"\x0b", b"\x0c")
 """Bytes DuckDB's line reader takes for whitespace and RFC 8259 does not: a file holding one is read
 by the precise path, which rejects the record it is in."""
 
-GZIP_MAGIC = b"\x1f\x8b"
+JSON_WS = " \t\r\n"
 
 
 @dataclass(frozen=True)
@@ -213,26 +213,38 @@ class JsonReader:
         struct = json.dumps(
             {c.source: ("VARCHAR" if c.type == "text" else "JSON") for c in spec.record_columns} | {SOURCE_KEY: "VARCHAR"}
         )
-        known = [c.source for c in spec.record_columns] + [SOURCE_KEY]
+        columns = [c.source for c in spec.record_columns]
         mapping = " ".join(f"when {sql_string(p)} then {sql_string(n)}" for p, n in paths.items() if n is not None)
         by_path = f"case filename {mapping} end" if mapping else "null"
         ok = fast_ok_sql(
-            kind, self.rules, record_bytes=RECORD_BYTES, is_object=IS_OBJECT, keys_unique=KEYS_UNIQUE, suspect=SUSPECT
+            kind, self.rules, json_col="json", record_bytes=RECORD_BYTES, is_object=IS_OBJECT,
+            keys_unique=KEYS_UNIQUE, suspect=SUSPECT,
+        )
+        # A record with exactly the staging columns' keys (and the spool's file tag) -- nearly all
+        # of them -- has every key once and no other: the costlier checks are for the rest.
+        complete = (
+            f"((len(keys) = {len(columns)} and list_has_all(keys, {_sql_list(columns)})) "
+            f"or (len(keys) = {len(columns) + 1} and list_has_all(keys, {_sql_list([*columns, SOURCE_KEY])})))"
         )
         self.con.execute(
             f"create or replace temp table {raw} as "
-            f"select *, coalesce({ok}, false) as {RECORD_OK}, "
+            f"select * exclude (json), coalesce({ok}, false) as {RECORD_OK}, "
             f'coalesce("{SOURCE_KEY}", {by_path}) as {RECORD_SOURCE} '
             f"from (select unnest(json_transform(case when {IS_OBJECT} then json end, {sql_string(struct)})), "
-            f"{IS_OBJECT}, list_has_all({_sql_list(known)}, keys) as {KNOWN_KEYS}, "
-            f"len(keys) = len(list_distinct(keys)) as {KEYS_UNIQUE}, "
-            f"regexp_matches(json, {sql_string(suspect_pattern(kind))}) as {SUSPECT}, "
-            f"{RECORD_BYTES}, filename "
-            f"from (select json, coalesce(json_type(json) = 'OBJECT', false) as {IS_OBJECT}, "
-            f"case when json_type(json) = 'OBJECT' then json_keys(json) end as keys, "
+            f"json, {IS_OBJECT}, {KNOWN_KEYS}, {KEYS_UNIQUE}, {SUSPECT}, {RECORD_BYTES}, filename "
+            f"from (select json, {IS_OBJECT}, {RECORD_BYTES}, filename, "
+            # CASE, not OR: DuckDB computes only the rows a branch is for
+            f"case when complete then true else list_has_all({_sql_list([*columns, SOURCE_KEY])}, keys) end "
+            f"as {KNOWN_KEYS}, "
+            f"case when complete then true else len(keys) = list_unique(keys) end as {KEYS_UNIQUE}, "
+            f"{suspect_sql('json', 'complete')} as {SUSPECT} "
+            f"from (select *, {complete} as complete "
+            f"from (select *, case when {IS_OBJECT} then json_keys(json) end as keys "
+            # a line DuckDB parsed (json not NULL) that starts with { is an object: no second parse
+            f"from (select json, coalesce(starts_with(ltrim(json, {sql_string(JSON_WS)}), '{{'), false) as {IS_OBJECT}, "
             f"strlen(json) as {RECORD_BYTES}, filename "
             f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
-            f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2})))"
+            f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2}))))))"
         )
         self.progress(direct)
         # Files left to the precise path: any record the fast path is not sure of. A line DuckDB
@@ -468,8 +480,17 @@ GLOB_CHARS = frozenset("*?[]{}")
 
 def _readable_in_place(f: SourceFile) -> bool:
     """Large local files are read by DuckDB where they are; a name with glob characters is not
-    (DuckDB would expand it), so it goes through the spool like a small file."""
-    return f.path is not None and f.size >= SMALL_FILE and not (GLOB_CHARS & set(str(f.path)))
+    (DuckDB would expand it), so it goes through the spool like a small file. So does a compressed
+    file, or one named like one: DuckDB guesses compression from the name (``.gz``, ``.zst``),
+    sparkify knows it by the content (see :func:`sparkify.sources.decompress`)."""
+    if f.path is None or f.size < SMALL_FILE or GLOB_CHARS & set(str(f.path)):
+        return False
+    if f.name.lower().endswith((".gz", ".zst")):
+        return False
+    try:
+        return not f.is_gzip
+    except OSError:  # unreadable: the spool's read names the file in its error
+        return False
 
 
 def sql_string(text: str) -> str:
@@ -486,18 +507,14 @@ def _count_records(data: bytes) -> int:
 
 
 def _looks_plain(path: Path | None) -> bool:
-    """True when DuckDB may read the local file where it is: not gzip (by its first bytes) and no
-    byte that DuckDB's line reader and the rules see differently. Reads the file in chunks."""
+    """True when DuckDB may read the local file where it is: no byte that DuckDB's line reader and
+    the rules see differently (:data:`NOT_JSON_WHITESPACE`). Reads the file in chunks."""
     if path is None:
         return False
     with open(path, "rb") as fh:
-        chunk = fh.read(READ_CHUNK)
-        if chunk[:2] == GZIP_MAGIC:
-            return False
-        while chunk:
+        while chunk := fh.read(READ_CHUNK):
             if any(b in chunk for b in NOT_JSON_WHITESPACE):
                 return False
-            chunk = fh.read(READ_CHUNK)
     return True
 
 

@@ -75,14 +75,13 @@ def _loads(text: str) -> Any:
 
 
 def _files(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and (p.name.endswith(".json") or p.name.endswith(".json.gz"))
-    )
+    """Every non-empty file under ``folder``, whatever its name (CONTRACT: discovery)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.stat().st_size > 0)
 
 
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
-    if path.name.endswith(".gz"):
+    if data[:2] == b"\x1f\x8b":  # gzip by its magic number, whatever the name
         data = gzip.decompress(data)
     return data.decode("utf-8")
 

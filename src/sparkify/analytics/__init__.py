@@ -1,75 +1,110 @@
-"""The analytics team's named queries and the comparison of their results with expected CSV files.
+"""Named analytics queries: the catalog the repo ships and the team's own folders, in Redshift SQL.
 
-Each query is one file in ``queries/``: ``NAME.sql``, whose first comment line says what it answers
-and whose ``-- order: ordered`` line says its row order is part of the answer (``unordered`` results
-are compared as sets). Queries are portable SQL over the star tables.
+A query is one file, ``NAME.sql``, holding one statement. Its leading ``--`` comment lines say what
+it answers (its description); a ``-- order: unordered`` line among them declares its row order open
+even though it sorts. Otherwise the SQL itself says whether the row order is part of the answer: a
+top-level ORDER BY makes it so (rows tied on the ORDER BY columns may come in any order), and a
+result without one is compared as a multiset (see :mod:`sparkify.analytics.expected`).
+
+Queries are written in Redshift SQL (the team's target) unless told otherwise; on DuckDB and
+PostgreSQL they are translated before they run (:mod:`sparkify.analytics.dialect`). The shipped
+catalog is Redshift SQL too (``top 10``, ``trunc(start_time)``), written once for every engine.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
 import difflib
-import io
-import json
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sparkify.errors import ConfigError, SparkifyError
+from sparkify.analytics.dialect import DIALECTS, check_dialect, translate
+from sparkify.analytics.expected import FLOAT_TOLERANCE, compare, save_expected, to_csv, to_json
+from sparkify.errors import ConfigError, QueryError
 
-FLOAT_TOLERANCE = 1e-9
-"""Relative tolerance for floating-point values when comparing with expected results."""
+__all__ = [
+    "DIALECTS", "FLOAT_TOLERANCE", "Query", "Result", "catalog", "compare", "load_queries", "parse_query",
+    "ad_hoc", "run_query", "run_sql", "save_expected", "select", "sql_for", "to_csv", "to_json", "translate",
+]
+
+CATALOG_DIALECT = "redshift"
+"""The dialect the shipped catalog (``queries/``) is written in."""
 
 
 @dataclass(frozen=True)
 class Query:
+    """One named query. ``ordered`` is None when the SQL decides (a top-level ORDER BY), else the
+    header's ``-- order:`` line; ``origin`` names the file in messages."""
+
     name: str
     description: str
-    ordered: bool
+    ordered: bool | None
     sql: str
+    dialect: str = CATALOG_DIALECT
+    origin: str = ""
 
 
 @dataclass(frozen=True)
 class Result:
+    """Column names and rows (values int, float, str, bool, date, datetime or None)."""
+
     columns: list[str]
     rows: list[tuple]
 
 
+def parse_query(name: str, text: str, *, dialect: str = CATALOG_DIALECT, origin: str = "") -> Query:
+    """A Query from a file's text: the leading ``--`` lines (blank lines before them skipped) are
+    the header; every header line before an ``order:`` line joins into the description."""
+    header = []
+    for line in text.lstrip("\n").splitlines():
+        if not line.startswith("--"):
+            break
+        header.append(line[2:].strip())
+    ordered = None
+    words = []
+    for h in header:
+        if h.lower().startswith("order:"):
+            ordered = h.split(":", 1)[1].strip().lower() != "unordered"
+            break
+        words.append(h)
+    return Query(name, " ".join(w for w in words if w), ordered, text, dialect, origin or f"{name}.sql")
+
+
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Query]:
-    """Every query, by name, in name order."""
+    """Every query the repo ships, by name, in name order."""
     folder = resources.files("sparkify.analytics").joinpath("queries")
     out = {}
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if not entry.name.endswith(".sql"):
-            continue
-        text = entry.read_text(encoding="utf-8")
-        header = []
-        for line in text.splitlines():
-            if not line.startswith("--"):
-                break
-            header.append(line[2:].strip())
-        ordered = any(h.lower() == "order: ordered" for h in header)
-        # the description is every header line before the "order:" line, joined
-        words = []
-        for h in header:
-            if h.lower().startswith("order:"):
-                break
-            words.append(h)
-        description = " ".join(words)
-        name = entry.name[:-4]
-        out[name] = Query(name, description, ordered, text)
+        if entry.name.endswith(".sql"):
+            name = entry.name[:-4]
+            out[name] = parse_query(name, entry.read_text(encoding="utf-8"), origin=f"catalog query {entry.name}")
     return out
 
 
-def select(names: tuple[str, ...] | list[str]) -> list[Query]:
-    """The queries named (all when none), or a ConfigError with a did-you-mean."""
-    cat = catalog()
+def load_queries(folder: Path | str, *, dialect: str = CATALOG_DIALECT) -> dict[str, Query]:
+    """Every ``NAME.sql`` directly in ``folder``, by name, in name order, written in ``dialect``.
+
+    Raises ConfigError when the folder does not exist or holds no ``.sql`` file.
+    """
+    folder = Path(folder)
+    dialect = check_dialect(dialect)
+    if not folder.is_dir():
+        raise ConfigError(f"Query folder {folder} does not exist. Pass --queries DIR, a folder of NAME.sql files.")
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".sql" and p.is_file())
+    if not files:
+        raise ConfigError(f"{folder} holds no .sql file. Put one query per NAME.sql in it.")
+    return {p.stem: parse_query(p.stem, p.read_text(encoding="utf-8"), dialect=dialect, origin=str(p)) for p in files}
+
+
+def select(names: tuple[str, ...] | list[str], queries: dict[str, Query] | None = None) -> list[Query]:
+    """The queries named (all when none), from ``queries`` (default: the catalog), or a ConfigError
+    with a did-you-mean."""
+    cat = catalog() if queries is None else queries
     if not names:
         return list(cat.values())
     chosen = []
@@ -82,95 +117,43 @@ def select(names: tuple[str, ...] | list[str]) -> list[Query]:
     return chosen
 
 
-def run_query(wh, query: Query) -> Result:
-    """Run one query on a warehouse; values normalized to int, float, str, date/datetime or None."""
-    columns, rows = wh.query(query.sql)
+def sql_for(wh, query: Query, *, dialect: str | None = None) -> str:
+    """The text that runs on ``wh`` for ``query``: translated from ``dialect`` (default the query's
+    own) to the engine's. Raises QueryError when it cannot be translated faithfully."""
+    return translate(query.sql, source=dialect or query.dialect, target=wh.sql_dialect, origin=query.origin or query.name)
+
+
+def run_query(wh, query: Query, *, dialect: str | None = None) -> Result:
+    """Run one query on a warehouse (translated, see :func:`sql_for`); values normalized to int,
+    float, str, bool, date/datetime or None."""
+    return run_sql(wh, sql_for(wh, query, dialect=dialect), origin=query.origin)
+
+
+def run_sql(wh, sql: str, *, origin: str = "") -> Result:
+    """Run SQL already in the engine's dialect (what :func:`sql_for` returns); values normalized.
+    An error of the engine is raised as the same WarehouseError type, its message led by ``origin``
+    (the query's file), so a user knows which of many queries failed."""
+    from sparkify.errors import WarehouseError
+
+    try:
+        columns, rows = wh.query(sql)
+    except WarehouseError as exc:
+        if not origin:
+            raise
+        raise type(exc)(f"{origin}: {exc}") from exc
     return Result(list(columns), [tuple(_normalize(v) for v in row) for row in rows])
 
 
 def _normalize(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return value
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def to_csv(result: Result) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(result.columns)
-    for row in result.rows:
-        writer.writerow([_text(v) for v in row])
-    return buf.getvalue()
-
-
-def to_json(query: Query, result: Result) -> str:
-    rows = [
-        {c: (v if isinstance(v, (int, float, str)) or v is None else _text(v)) for c, v in zip(result.columns, row)}
-        for row in result.rows
-    ]
-    return json.dumps({"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False)
-
-
-def _same(actual: Any, expected: str) -> bool:
-    if actual is None:
-        return expected == ""
-    if isinstance(actual, bool):
-        return str(actual).lower() == expected.lower()
-    if isinstance(actual, int):
-        try:
-            return int(expected) == actual
-        except ValueError:
-            return False
-    if isinstance(actual, float):
-        try:
-            exp = float(expected)
-        except ValueError:
-            return False
-        return math.isclose(actual, exp, rel_tol=FLOAT_TOLERANCE, abs_tol=0.0) or actual == exp
-    return _text(actual) == expected
-
-
-def compare(result: Result, expected_csv: Path, *, ordered: bool | None = None, query: Query | None = None) -> str:
-    """Compare a result with an expected CSV. Returns "" when they agree, else a readable diff.
-
-    Integers and text must be equal; floats within :data:`FLOAT_TOLERANCE` (relative). Rows are
-    compared in order when the query orders, as sorted lists otherwise.
-    """
-    path = Path(expected_csv)
-    if not path.is_file():
-        raise ConfigError(f"Expected result {path} does not exist.")
-    with open(path, newline="", encoding="utf-8") as fh:
-        table = list(csv.reader(fh))
-    if not table:
-        return f"{path} is empty (it needs a header row)."
-    header, expected_rows = table[0], [row for row in table[1:] if row]  # a blank line is no row
-    if header != result.columns:
-        return f"columns differ: expected {header}, got {result.columns}"
-    is_ordered = ordered if ordered is not None else (query.ordered if query else True)
-    actual_rows = list(result.rows)
-    if not is_ordered:
-        actual_rows = sorted(actual_rows, key=lambda r: [_text(v) for v in r])
-        expected_rows = sorted(expected_rows)
-    problems = []
-    if len(actual_rows) != len(expected_rows):
-        problems.append(f"row count differs: expected {len(expected_rows)}, got {len(actual_rows)}")
-    for i, (a, e) in enumerate(zip(actual_rows, expected_rows), 1):
-        if len(e) != len(a) or not all(_same(av, ev) for av, ev in zip(a, e)):
-            problems.append(f"row {i}: expected {e}, got {[_text(v) for v in a]}")
-    if not problems:
-        return ""
-    shown = problems[:20]
-    more = [f"... and {len(problems) - 20} more differences"] if len(problems) > 20 else []
-    return "\n".join(f"  {p}" for p in shown + more)
+def ad_hoc(sql: str, *, dialect: str, origin: str = "query") -> Query:
+    """A Query for one ad-hoc statement (``sparkify query``)."""
+    if not sql.strip():
+        raise QueryError(f"{origin} is empty: give one SQL statement.")
+    return parse_query("query", sql, dialect=check_dialect(dialect), origin=origin)

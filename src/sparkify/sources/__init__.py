@@ -2,8 +2,13 @@
 files; they know nothing of tables or SQL.
 
 A source root holds ``song_data/`` (one JSON object per file, ``TR*.json``) and ``log_data/`` (one
-newline-delimited JSON file per day); either may instead be given a place of its own. Files may be
-gzip-compressed (``.json.gz``).
+newline-delimited JSON file per day); either may instead be given a place of its own.
+
+Discovery reads every file under a kind's place, as Redshift's ``COPY`` of a prefix does: whatever
+its name or suffix (``.json``, ``.jsonl``, ``.ndjson``, upper case, none). A file is gzip-compressed
+when its first bytes are the gzip magic number, whatever its name. Only zero-byte files and folder
+placeholders (S3 keys ending in ``/``) are passed over; a :class:`Listing` counts them so a run can
+say so. A kind with no file to read is a :class:`~sparkify.errors.SourceError` naming the place.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import gzip
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Iterable, Literal, Protocol
 
 Kind = Literal["songs", "events"]
 
@@ -33,8 +38,53 @@ class SourceFile:
     """The local path, when the file is on this machine."""
 
     @property
-    def is_gzip(self) -> bool:
-        return self.name.endswith(".gz")
+    def is_gzip(self) -> bool | None:
+        """True when the file starts with the gzip magic number (its name does not matter).
+
+        Reads the first two bytes of a local file; None for a remote one, whose content is known
+        only once read (:func:`decompress` then decides). Raises OSError if the file is unreadable.
+        """
+        if self.path is None:
+            return None
+        with open(self.path, "rb") as f:
+            return f.read(2) == GZIP_MAGIC
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+"""The first two bytes of every gzip stream (RFC 1952)."""
+
+
+class Listing(list):
+    """The files of one kind to read (a list of :class:`SourceFile`, sorted by name), and what the
+    listing passed over without reading, by name.
+
+    Compares equal to a plain list of the same files.
+    """
+
+    def __init__(
+        self,
+        files: Iterable[SourceFile] = (),
+        *,
+        place: str = "",
+        empty: Iterable[str] = (),
+        placeholders: Iterable[str] = (),
+        repeated: Iterable[str] = (),
+    ):
+        super().__init__(sorted(files, key=lambda f: f.name))
+        self.place = place
+        """Where the files were listed: a folder path or an s3:// URI."""
+        self.empty = sorted(empty)
+        """Zero-byte files or objects: nothing to read (e.g. ``.keep``, ``_SUCCESS``)."""
+        self.placeholders = sorted(placeholders)
+        """S3 keys ending in ``/``: "folders" made by consoles and sync tools, not files."""
+        self.repeated = sorted(repeated)
+        """Local folders reached a second time through a symbolic link (a loop, or two links to one
+        folder): their files are read once, under the first path."""
+
+    @property
+    def passed_over(self) -> int:
+        """How many entries were not read: zero-byte files, folder placeholders, folders seen twice."""
+        return len(self.empty) + len(self.placeholders) + len(self.repeated)
 
 
 class Source(Protocol):
@@ -47,8 +97,11 @@ class Source(Protocol):
 
     description: str
 
-    def list(self, kind: Kind) -> list[SourceFile]:
-        """Every file of that kind, sorted by name. Raises SourceError if the place is missing."""
+    def list(self, kind: Kind) -> Listing:
+        """Every non-empty file of that kind, sorted by name, with what was passed over.
+
+        Raises SourceError naming the place if it is missing or unreadable, or holds no file to read.
+        """
         ...
 
     def read_bytes(self, file: SourceFile) -> bytes:
@@ -62,12 +115,14 @@ class CorruptFileError(Exception):
 
 
 def decompress(name: str, data: bytes) -> bytes:
-    """Gunzip ``data`` when ``name`` ends in .gz (or the bytes carry the gzip magic number)."""
-    if name.endswith(".gz") or data[:2] == b"\x1f\x8b":
+    """Gunzip ``data`` when it starts with the gzip magic number, whatever ``name`` says; other bytes
+    are returned as they are. ``name`` only names the file in the CorruptFileError of a broken stream.
+    """
+    if data[:2] == GZIP_MAGIC:
         try:
             return gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
-            raise CorruptFileError(f"not a valid gzip file: {exc}") from exc
+            raise CorruptFileError(f"starts like gzip but is not a valid gzip file: {exc}") from exc
     return data
 
 

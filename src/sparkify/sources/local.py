@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from sparkify.errors import SourceError
-from sparkify.sources import FOLDERS, Kind, SourceFile, decompress
+from sparkify.sources import FOLDERS, Kind, Listing, SourceFile, decompress
 
 FLAGS = {"songs": "--song-source", "events": "--log-source"}
+KIND_NAMES = {"songs": "song", "events": "log"}
 
 
 def _canonical(folder: Path | str) -> Path:
@@ -16,7 +19,8 @@ def _canonical(folder: Path | str) -> Path:
 
 
 class LocalSource:
-    """Files under ``root/song_data`` and ``root/log_data`` (``*.json`` and ``*.json.gz``).
+    """Every file under ``root/song_data`` and ``root/log_data``, whatever its name (see
+    :mod:`sparkify.sources`). Symbolic links to files and folders are followed.
 
     ``song_dir`` / ``log_dir`` take that kind of file from another folder instead; with both given,
     ``root`` may be None.
@@ -39,11 +43,18 @@ class LocalSource:
     def _folder(self, kind: Kind) -> Path:
         return self.folders[kind] or self.root / FOLDERS[kind]
 
-    def list(self, kind: Kind) -> list[SourceFile]:
+    def list(self, kind: Kind) -> Listing:
+        """Every non-empty file under the kind's folder, sorted by name; zero-byte files are counted
+        in the listing, not read.
+
+        Raises SourceError naming the place when the folder is missing, when a folder or link under
+        it cannot be read (never a silent gap), or when it holds no file to read.
+        """
         folder = self.folders[kind]
         if folder is not None:
             if not folder.is_dir():
                 raise SourceError(f"{folder} does not exist or is not a folder. Check {FLAGS[kind]}.")
+            fix = f"Check {FLAGS[kind]}."
         else:
             if not self.root.is_dir():
                 raise SourceError(
@@ -56,16 +67,64 @@ class LocalSource:
                     f"{folder} does not exist: a source folder must hold {FOLDERS['songs']}/ and "
                     f"{FOLDERS['events']}/."
                 )
-        files = []
-        for path in sorted(folder.rglob("*")):
-            if path.is_file() and (path.name.endswith(".json") or path.name.endswith(".json.gz")):
-                st = path.stat()
+            fix = f"Check --source (or pass {FLAGS[kind]})."
+        files, empty, repeated = [], [], []
+        for path in _walk(folder, repeated):
+            try:
+                st = path.stat()  # follows links
+            except OSError as exc:
+                what = "is a broken link" if path.is_symlink() else "cannot be read"
+                raise SourceError(
+                    f"{path} {what} ({exc.strerror or exc}). Fix or remove it: every file under {folder} is input."
+                ) from exc
+            if not stat.S_ISREG(st.st_mode):
+                raise SourceError(
+                    f"{path} is not a regular file (a pipe, socket or device). Move it out of {folder}: "
+                    "every file there is input."
+                )
+            if st.st_size == 0:
+                empty.append(str(path))
+            else:
                 files.append(SourceFile(str(path), st.st_size, str(st.st_mtime_ns), path))
-        return files
+        listing = Listing(files, place=str(folder), empty=empty, repeated=repeated)
+        if not listing:
+            passed = f" (only {len(empty)} zero-byte file{'s' if len(empty) != 1 else ''})" if empty else ""
+            raise SourceError(f"No {KIND_NAMES[kind]} files in {folder}{passed}. Nothing was loaded. {fix}")
+        return listing
 
     def read_bytes(self, file: SourceFile) -> bytes:
+        """The file's content, gunzipped when it starts with the gzip magic number. Raises SourceError
+        naming the file when it cannot be read."""
         try:
             data = Path(file.name).read_bytes()
         except OSError as exc:
-            raise SourceError(f"Cannot read {file.name}: {exc.strerror or exc}") from exc
+            raise SourceError(f"Cannot read {file.name}: {exc.strerror or exc}. Fix its permissions, or move it "
+                              "out of the source.") from exc
         return decompress(file.name, data)
+
+
+def _walk(folder: Path, repeated: list[str]):
+    """Yield the path of every non-folder entry under ``folder``, following links to folders.
+
+    A folder reached again through a link (a loop, or two links to one folder) is not read twice --
+    its files would be loaded twice under two names -- and its path is appended to ``repeated``.
+    Raises SourceError naming a folder that cannot be listed.
+    """
+
+    def fail(exc: OSError) -> None:
+        raise SourceError(
+            f"Cannot read folder {exc.filename} ({exc.strerror or exc}): its files would be missed. Fix its "
+            "permissions, or move it out of the source."
+        ) from exc
+
+    seen: set[tuple[int, int]] = set()
+    for top, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
+        st = os.stat(top)
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            repeated.append(top)
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs.sort()
+        for name in names:
+            yield Path(top) / name

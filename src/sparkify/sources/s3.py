@@ -20,10 +20,7 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from sparkify.errors import ConfigError, SourceError, SparkifyError, TransientSourceError
-from sparkify.sources import FOLDERS, Kind, SourceFile, decompress
-
-SUFFIXES = (".json", ".json.gz")
-"""The object keys that are input files; anything else under a prefix is ignored."""
+from sparkify.sources import FOLDERS, Kind, Listing, SourceFile, decompress
 
 DEFAULT_CONCURRENCY = 32
 """How many objects are read at once by default. See benchmarks/bench_s3.py."""
@@ -66,7 +63,8 @@ def _folder(prefix: str) -> str:
 
 
 class S3Source:
-    """Objects under ``s3://bucket/prefix/song_data/`` and ``.../log_data/`` (``*.json``, ``*.json.gz``).
+    """Every object under ``s3://bucket/prefix/song_data/`` and ``.../log_data/``, whatever its key
+    (see :mod:`sparkify.sources`).
 
     Args:
         bucket: the bucket of the source root.
@@ -116,10 +114,11 @@ class S3Source:
 
     # -- the Source protocol ----------------------------------------------------------------------
 
-    def list(self, kind: Kind) -> list[SourceFile]:
-        """Every ``.json`` / ``.json.gz`` object of that kind, sorted by name.
+    def list(self, kind: Kind) -> Listing:
+        """Every object of that kind, sorted by name, as Redshift's COPY of the prefix reads them;
+        zero-byte objects and folder placeholders (keys ending in ``/``) are counted, not read.
 
-        Raises SourceError if the bucket is missing or unreadable, or if there is no such object:
+        Raises SourceError if the bucket is missing or unreadable, or if there is no object to read:
         an empty prefix is almost always a typo, never an input worth loading as nothing.
         """
         bucket, prefix = self.locations[kind]
@@ -127,15 +126,19 @@ class S3Source:
             objects = self._list_objects(bucket, prefix)
         except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
             self._raise(exc, bucket, f"s3://{bucket}/{prefix}")
-        files = [
-            SourceFile(f"s3://{bucket}/{obj['Key']}", obj["Size"], obj["ETag"].strip('"'), None)
-            for obj in objects
-            if obj["Key"].endswith(SUFFIXES)
-        ]
-        if not files:
-            raise SourceError(self._empty_message(kind, bucket, prefix))
-        files.sort(key=lambda f: f.name)
-        return files
+        files, empty, placeholders = [], [], []
+        for obj in objects:
+            uri = f"s3://{bucket}/{obj['Key']}"
+            if obj["Key"].endswith("/"):
+                placeholders.append(uri)
+            elif obj["Size"] == 0:
+                empty.append(uri)
+            else:
+                files.append(SourceFile(uri, obj["Size"], obj["ETag"].strip('"'), None))
+        listing = Listing(files, place=f"s3://{bucket}/{prefix}", empty=empty, placeholders=placeholders)
+        if not listing:
+            raise SourceError(self._empty_message(kind, bucket, prefix, listing))
+        return listing
 
     def _list_objects(self, bucket: str, prefix: str) -> list[dict]:
         """Every object under ``prefix``, listed in parallel where the keys form a tree.
@@ -176,7 +179,8 @@ class S3Source:
         return objects, folders
 
     def read_bytes(self, file: SourceFile) -> bytes:
-        """The object's content, gunzipped if it is a ``.gz``. Safe to call from many threads.
+        """The object's content, gunzipped when it starts with the gzip magic number (whatever its key).
+        Safe to call from many threads.
 
         A read that fails in a way worth retrying -- throttling or a 5xx that outlasted botocore's own
         retries, a body cut short, a dropped connection -- is tried again, up to
@@ -197,8 +201,10 @@ class S3Source:
 
     # -- errors -----------------------------------------------------------------------------------
 
-    def _empty_message(self, kind: str, bucket: str, prefix: str) -> str:
-        what = f"No {KIND_NAMES[kind]} objects (*.json or *.json.gz) under s3://{bucket}/{prefix}"
+    def _empty_message(self, kind: str, bucket: str, prefix: str, listing: Listing) -> str:
+        what = f"No {KIND_NAMES[kind]} objects under s3://{bucket}/{prefix}"
+        if listing.passed_over:
+            what += f" (only {_passed_over(listing)})"
         if self.overridden[kind]:
             fix = f"Check {KIND_FLAGS[kind]}."
         else:
@@ -206,7 +212,7 @@ class S3Source:
                 f"Check --source: it must be the prefix that holds {FOLDERS['songs']}/ and "
                 f"{FOLDERS['events']}/ (or pass {KIND_FLAGS[kind]})."
             )
-        return f"{what}{self._nearby(bucket, prefix)}. {fix}"
+        return f"{what}{self._nearby(bucket, prefix)}. Nothing was loaded. {fix}"
 
     def _nearby(self, bucket: str, prefix: str) -> str:
         """A hint for an empty prefix: what the nearest non-empty parent "folder" holds
@@ -260,6 +266,17 @@ THROTTLED_CODES = (
     "RequestLimitExceeded", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500",
 )
 """S3 answers that mean "not now": after botocore's own retries, a temporary failure (exit 75)."""
+
+
+def _passed_over(listing: Listing) -> str:
+    """``1 zero-byte object, 2 folder placeholders``."""
+    parts = []
+    if listing.empty:
+        parts.append(f"{len(listing.empty)} zero-byte object{'s' if len(listing.empty) != 1 else ''}")
+    if listing.placeholders:
+        n = len(listing.placeholders)
+        parts.append(f"{n} folder placeholder{'s' if n != 1 else ''}")
+    return ", ".join(parts)
 
 
 def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> SparkifyError | None:

@@ -405,33 +405,46 @@ def _show(value: Any) -> str:
 
 _DUCKDB_INT = {"integer": "INTEGER", "bigint": "BIGINT"}
 
+_FIRST_OF_NON_STRING = ", ".join(f"'{ch}'" for ch in "{[-+.0123456789NnIi")
+"""The first characters of DuckDB's text for a JSON value that is not a string (a number, NaN,
+Infinity, an object or an array): a text value starting otherwise was a string in the file."""
 
-def suspect_pattern(kind: str) -> str:
-    """A regular expression (RE2) over a record's JSON text: a match means DuckDB's reader and these
-    rules may read the record differently, so its file goes to the precise path. False alarms only
-    cost time. It finds: ``\\u0000`` and surrogate escapes; ``NaN``/``Infinity`` in any case (DuckDB
-    accepts them); trailing commas (DuckDB accepts them); a text field holding anything but a string
-    or null (its text form is the rules' business)."""
-    text_keys = "|".join(re.escape(c.source) for c in TABLE_FOR[kind].record_columns if c.type == "text")
-    ws = r"[ \t\r\n]*"
-    return "|".join(
-        [
-            r"\\u0000",
-            r"\\u[dD][89abcdefABCDEF]",
-            rf"[:,\[]{ws}[-+]?(?i:nan|inf)",
-            rf",{ws}[}}\]]",
-            rf'"(?:{text_keys})"{ws}:{ws}[^" \t\r\nn]',
-        ]
+
+UNICODE_ESCAPE_PATTERN = r"\\u0000|\\u[dD][89abcdefABCDEF]"
+"""RE2 over a record's text: a NUL or surrogate escape (the rules decide what it means)."""
+
+TRAILING_COMMA_PATTERN = r",[ \t\r\n]*[}\]]"
+"""RE2 over a record's text: a comma before a closing bracket (DuckDB accepts it; RFC 8259 does not)."""
+
+NONSTANDARD_PATTERN = r"[:,\[][ \t\r\n]*[-+]?(?i:nan|inf)"
+"""RE2 over a record's text: a NaN or Infinity literal, in any case (DuckDB accepts them)."""
+
+
+def suspect_sql(json_col: str, complete: str) -> str:
+    """SQL (DuckDB) true when a record's text holds something DuckDB and these rules may read
+    differently: a NUL or surrogate escape, a trailing comma, or -- in a record with keys beyond
+    the staging columns (``complete`` false), where no typed column would show it -- a NaN or
+    Infinity literal. False alarms only cost time: the file goes to the precise path."""
+    return (
+        f"case when contains({json_col}, '\\u') then regexp_matches({json_col}, {_sql(UNICODE_ESCAPE_PATTERN)}) "
+        f"else false end "
+        f"or regexp_matches({json_col}, {_sql(TRAILING_COMMA_PATTERN)}) "
+        f"or case when {complete} then false else regexp_matches({json_col}, {_sql(NONSTANDARD_PATTERN)}) end"
     )
 
 
+def _sql(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def fast_ok_sql(
-    kind: str, rules: RecordRules, *, record_bytes: str, is_object: str, keys_unique: str, suspect: str
+    kind: str, rules: RecordRules, *, json_col: str, record_bytes: str, is_object: str, keys_unique: str, suspect: str
 ) -> str:
     """SQL (DuckDB) over one row of the fast path's scan, true only when :func:`type_record` would stage
     the record and DuckDB's casts give the same values. The row has one column per JSON key (text
-    keys as VARCHAR, numeric keys as raw JSON) and the named columns: the record's length in bytes,
-    whether it is an object, whether its keys are unique, whether :func:`suspect_pattern` matched."""
+    keys as VARCHAR, numeric keys as raw JSON), the record's text (``json_col``) and the named
+    columns: its length in bytes, whether it is an object, whether its keys are unique, whether
+    :func:`suspect_sql` found anything."""
     spec = TABLE_FOR[kind]
     conds = [is_object, keys_unique, f"not {suspect}"]
     # A record this long may hold a text value over MAX_TEXT_BYTES: the rules measure it.
@@ -447,6 +460,20 @@ def fast_ok_sql(
             conds.append(
                 f"({col} is null or (json_type({col}) in ('BIGINT', 'UBIGINT', 'DOUBLE') "
                 f"and isfinite(try_cast({col} as DOUBLE))))"
+            )
+        elif c.type == "text" and c.source != "userId":  # userId must be digits: checked below
+            # DuckDB renders a non-string value in its own way (4.50 -> '4.5', -0 -> '0', NaN, an
+            # object); the rules keep the file's text. A value that may be one is looked up again.
+            # First a test of one character, then the costlier ones on the few values it lets through.
+            maybe = f"left({col}, 1) in ({_FIRST_OF_NON_STRING})"
+            candidate = (
+                f"(starts_with({col}, '{{') or starts_with({col}, '[') or (try_cast({col} as DOUBLE) is not null "
+                f"and ({col} = '0' or not isfinite(try_cast({col} as DOUBLE)) or contains({col}, '.') "
+                f"or contains(lower({col}), 'e'))))"
+            )
+            conds.append(
+                f"not coalesce(case when not {maybe} then false when {candidate} "
+                f"then json_type({json_col}, '$.\"{c.source}\"') <> 'VARCHAR' else false end, false)"
             )
     for key in REQUIRED[kind]:
         conds.append(f'"{key}" is not null')

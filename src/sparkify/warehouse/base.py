@@ -99,6 +99,23 @@ class Warehouse(ABC):
     def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run one query; return its column names and rows."""
 
+    def stream(
+        self, statement: str, *, batch_rows: int = 50_000
+    ) -> tuple[list[str], Iterator[list[tuple]]]:
+        """Run one query; return its column names and an iterator over its rows in batches of at
+        most ``batch_rows``, so a caller can walk millions of rows in bounded memory. Consume the
+        iterator before running another statement on this warehouse.
+
+        This default fetches every row at once; engines override it to fetch batch by batch.
+        """
+        columns, rows = self.query(statement)
+
+        def batches() -> Iterator[list[tuple]]:
+            for i in range(0, len(rows), batch_rows):
+                yield rows[i : i + batch_rows]
+
+        return columns, batches()
+
     @abstractmethod
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

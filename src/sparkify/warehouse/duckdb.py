@@ -108,6 +108,29 @@ class DuckDBWarehouse(Warehouse):
         except (duckdb.Error, RuntimeError) as exc:
             raise _error_for(exc) from exc
 
+    def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
+        """Run one query and fetch its rows ``batch_rows`` at a time (DuckDB streams its results)."""
+        if self.tracer:
+            self.tracer(statement)
+        try:
+            cur = self.con.cursor()  # its own cursor: the warehouse's connection stays usable
+            cur.execute(statement)
+        except duckdb.CatalogException as exc:
+            from sparkify.errors import MissingTableError
+
+            raise MissingTableError(_missing_table_message(exc)) from exc
+        except duckdb.Error as exc:
+            raise WarehouseError(f"DuckDB: {str(exc).splitlines()[0]}") from exc
+
+        def batches() -> Iterator[list[tuple]]:
+            try:
+                while batch := cur.fetchmany(batch_rows):
+                    yield batch
+            finally:
+                cur.close()
+
+        return [d[0] for d in cur.description], batches()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         if self._depth:

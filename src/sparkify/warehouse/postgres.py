@@ -282,6 +282,43 @@ class PostgresWarehouse(Warehouse):
         except self._driver_errors() as exc:
             raise (interrupts.pending() or self.error_for(exc)) from exc
 
+    def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
+        """Run one query through a server-side cursor (``DECLARE ... CURSOR``, which PostgreSQL and
+        Redshift both speak) and fetch ``batch_rows`` at a time, inside a transaction of its own.
+
+        https://docs.aws.amazon.com/redshift/latest/dg/declare.html
+        """
+        cursor = "sparkify_stream"
+        fetch = f"fetch forward {int(batch_rows)} from {cursor}"
+        own = not self._depth  # inside the caller's transaction, the cursor is only closed at the end
+
+        def done() -> None:
+            if own:
+                self._rollback()  # closes the cursor; the transaction only read
+            else:
+                self.execute(f"close {cursor}")
+
+        if own:
+            self.execute("begin")
+        try:
+            self.execute(f"declare {cursor} cursor for {statement}")
+            columns, first = self.query(fetch)
+        except BaseException:
+            if own:
+                self._rollback()
+            raise
+
+        def batches() -> Iterator[list[tuple]]:
+            try:
+                batch = first
+                while batch:
+                    yield batch
+                    _, batch = self.query(fetch)
+            finally:
+                done()
+
+        return columns, batches()
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         if self._depth:  # nested: part of the outer transaction

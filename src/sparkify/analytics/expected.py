@@ -1,0 +1,219 @@
+"""A query's result against its expected CSV file: the rules, the readable diff, the file format.
+
+Expected files are what :func:`to_csv` writes (``--save-expected``): a header row of column names;
+ints as digits; floats as ``repr``; dates ISO (``2018-11-01``), timestamps ``2018-11-01 20:57:10.796``;
+booleans ``true``/``false``; NULL as an empty field. An empty text is an empty field too: the format
+cannot tell it from NULL.
+
+Order: rows are compared in order only where the query orders them. Rows that tie on every ORDER BY
+column may come in any order (engines break ties differently), so each run of tied rows is compared
+as a multiset, and the diff says so. A result whose order the query leaves open is compared as a
+multiset: the diff lists the rows missing and the rows unexpected, with their counts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import math
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sparkify.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sparkify.analytics import Query, Result
+
+FLOAT_TOLERANCE = 1e-9
+"""Relative tolerance for floating-point values when comparing with expected results."""
+
+SHOWN = 20
+"""Differences listed in a diff before the rest are counted."""
+
+
+def text(value: Any) -> str:
+    """A value as the expected files write it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def to_csv(result: "Result") -> str:
+    """The result as an expected file: header row, then one line per row."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(result.columns)
+    for row in result.rows:
+        writer.writerow([text(v) for v in row])
+    return buf.getvalue()
+
+
+def to_json(query: "Query", result: "Result") -> str:
+    """One JSON object on one line: the query's name, description and rows (objects by column)."""
+    rows = [
+        {c: (v if isinstance(v, (int, float, str)) or v is None else text(v)) for c, v in zip(result.columns, row)}
+        for row in result.rows
+    ]
+    return json.dumps({"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False)
+
+
+def save_expected(result: "Result", folder: Path | str, name: str, *, query: "Query | None" = None) -> Path:
+    """Write ``folder/NAME.csv`` (folder created, file replaced) for a later ``--expected`` run.
+
+    A result whose order ``query`` leaves open is written sorted by value (NULLs last), so pinning
+    the same answer twice writes the same file.
+    """
+    from sparkify.analytics import Result as _Result
+
+    if not order_of(result, query, None)[0]:
+        key = lambda row: tuple((v is None, v if v is not None else 0) for v in row)  # noqa: E731
+        result = _Result(result.columns, sorted(result.rows, key=key))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.csv"
+    path.write_text(to_csv(result), encoding="utf-8", newline="")
+    return path
+
+
+def same(actual: Any, expected: str) -> bool:
+    """Does a value equal its expected text? Ints and text exactly; floats within
+    :data:`FLOAT_TOLERANCE` (relative); NULL only the empty field."""
+    if actual is None:
+        return expected == ""
+    if isinstance(actual, bool):
+        return str(actual).lower() == expected.lower()
+    if isinstance(actual, int):
+        try:
+            return int(expected) == actual
+        except ValueError:
+            return False
+    if isinstance(actual, float):
+        try:
+            exp = float(expected)
+        except ValueError:
+            return False
+        return math.isclose(actual, exp, rel_tol=FLOAT_TOLERANCE, abs_tol=0.0) or actual == exp
+    return text(actual) == expected
+
+
+def order_of(result: "Result", query: "Query | None", ordered: bool | None) -> tuple[bool, list[int] | None]:
+    """(compared in order, the ORDER BY columns whose ties are compared as multisets, if known)."""
+    if ordered is not None:
+        return ordered, None
+    if query is None:
+        return True, None
+    if query.ordered is not None:
+        return query.ordered, None
+    from sparkify.analytics.dialect import ordering
+
+    return ordering(query.sql, query.dialect, result.columns)
+
+
+def compare(
+    result: "Result", expected_csv: Path, *, ordered: bool | None = None, query: "Query | None" = None
+) -> str:
+    """Compare a result with an expected CSV. Returns "" when they agree, else a readable diff.
+
+    ``ordered`` forces the rule; otherwise ``query`` decides (its header, else its ORDER BY), and
+    with neither rows are compared in order. Raises ConfigError (exit 2) when the file does not exist.
+    """
+    path = Path(expected_csv)
+    if not path.is_file():
+        raise ConfigError(f"Expected result {path} does not exist.")
+    with open(path, newline="", encoding="utf-8") as fh:
+        table = list(csv.reader(fh))
+    if not table:
+        return f"{path} is empty (it needs a header row)."
+    header, expected_rows = table[0], [row for row in table[1:] if row]  # a blank line is no row
+    if header != result.columns:
+        return f"columns differ: expected {header}, got {result.columns}"
+    is_ordered, keys = order_of(result, query, ordered)
+    actual_rows = [[text(v) for v in row] for row in result.rows]
+    if not is_ordered:
+        return _multiset_diff(result.rows, actual_rows, expected_rows)
+    notes = []
+    if keys:
+        actual_sorted, _ = _ties_sorted(result.rows, actual_rows, keys)
+        expected_sorted, ties = _ties_sorted(None, expected_rows, keys)
+        names = ", ".join(result.columns[k] for k in keys)
+        notes = [f"rows {a}-{b} tie on ({names}): compared in any order" for a, b in ties]
+        pairs = list(zip(actual_sorted, expected_sorted))
+    else:
+        pairs = list(zip(zip(result.rows, actual_rows), expected_rows))
+    problems = []
+    if len(actual_rows) != len(expected_rows):
+        problems.append(f"row count differs: expected {len(expected_rows)}, got {len(actual_rows)}")
+    for i, ((values, shown), e) in enumerate(pairs, 1):
+        if len(e) != len(values) or not all(same(v, ev) for v, ev in zip(values, e)):
+            problems.append(f"row {i}: expected {e}, got {shown}")
+    if not problems:
+        return ""
+    return _listing(problems + notes if len(problems) <= SHOWN else problems)
+
+
+def _ties_sorted(values, shown: list[list[str]], keys: list[int]):
+    """The rows with each run of rows equal on ``keys`` sorted by their text (so two engines' tie
+    orders compare equal), and the runs longer than one row as (first, last) row numbers."""
+    rows = list(zip(values, shown)) if values is not None else shown
+    as_text = (lambda r: r[1]) if values is not None else (lambda r: r)
+    out, ties, i = [], [], 0
+    while i < len(rows):
+        j = i + 1
+        while j < len(rows) and [as_text(rows[j])[k] for k in keys] == [as_text(rows[i])[k] for k in keys]:
+            j += 1
+        run = sorted(rows[i:j], key=as_text)
+        out.extend(run)
+        if j - i > 1:
+            ties.append((i + 1, j))
+        i = j
+    return out, ties
+
+
+def _multiset_diff(values: list[tuple], actual: list[list[str]], expected: list[list[str]]) -> str:
+    # sort both by text and compare pairwise (floats within the tolerance); on a difference, list
+    # what is missing and what is unexpected by exact text, with counts
+    pairs = sorted(zip(values, actual), key=lambda p: p[1])
+    exp_sorted = sorted(expected)
+    if len(pairs) == len(exp_sorted) and all(
+        len(e) == len(v) and all(same(x, ex) for x, ex in zip(v, e)) for (v, _), e in zip(pairs, exp_sorted)
+    ):
+        return ""
+    got, want = Counter(map(tuple, actual)), Counter(map(tuple, expected))
+    lines = ["rows compared as a multiset (the query has no ORDER BY)"]
+    if len(actual) != len(expected):
+        lines.append(f"row count differs: expected {len(expected)}, got {len(actual)}")
+    for label, counts in (("missing", want - got), ("unexpected", got - want)):
+        for row, n in sorted(counts.items()):
+            lines.append(f"{label}: {list(row)}" + (f" (x{n})" if n > 1 else ""))
+    return _listing(lines)
+
+
+def _listing(lines: list[str]) -> str:
+    shown = lines[:SHOWN]
+    more = [f"... and {len(lines) - SHOWN} more differences"] if len(lines) > SHOWN else []
+    return "\n".join(f"  {p}" for p in shown + more)
+
+
+def note(result: "Result", query: "Query | None") -> str:
+    """What a match rests on, when it is more than rows in order: "" or e.g. ``in any order``."""
+    if len(result.rows) <= 1:
+        return ""
+    is_ordered, keys = order_of(result, query, None)
+    if not is_ordered:
+        return "in any order: the query has no ORDER BY"
+    if keys:
+        _, ties = _ties_sorted(None, [[text(v) for v in row] for row in result.rows], keys)
+        if ties:
+            return f"{len(ties)} run{'s' if len(ties) > 1 else ''} of tied rows compared in any order"
+    return ""

@@ -1,0 +1,106 @@
+"""`sparkify query`: one ad-hoc statement, in the engine's SQL or Redshift's, printed three ways.
+
+The answers are the tricky source's, worked out by hand (tests/helpers/tricky.py: 8 plays).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sparkify import pipeline
+from sparkify.cli import main
+from sparkify.warehouse import connect
+from tests.helpers import tricky
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory) -> str:
+    tmp = tmp_path_factory.mktemp("query")
+    url = f"duckdb:///{tmp / 'tricky.duckdb'}"
+    with connect(url) as wh:
+        pipeline.run(wh, tricky.write(tmp / "source"))
+    return url
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in __import__("os").environ if n.startswith("SPARKIFY_")]:
+        monkeypatch.delenv(name)
+
+
+def sparkify(capsys, *args) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
+
+
+def test_csv(capsys, url):
+    code, out, err = sparkify(capsys, "query", "select count(*) as plays from songplays", "--format", "csv", "-w", url)
+    assert (code, out, err) == (0, "plays\n8\n", "")
+
+
+def test_json(capsys, url):
+    code, out, _ = sparkify(capsys, "query", "select level, count(*) as plays from songplays group by level "
+                            "order by level", "--format", "json", "-w", url)
+    assert (code, out) == (0, '{"query": "query", "description": "", "rows": '
+                              '[{"level": "free", "plays": 4}, {"level": "paid", "plays": 4}]}\n')
+
+
+def test_table_shows_data_as_text_not_markup(capsys, url):
+    code, out, _ = sparkify(capsys, "query", "select '[bold]x[/bold] [feat. X]' as title", "-w", url)
+    assert code == 0
+    text = "[bold]x[/bold] [feat. X]"
+    width = len(text) + 2
+    assert out == (
+        "query\n"
+        f"┏{'━' * width}┓\n"
+        f"┃ {'title'.ljust(len(text))} ┃\n"
+        f"┡{'━' * width}┩\n"
+        f"│ {text} │\n"
+        f"└{'─' * width}┘\n"
+    )
+
+
+def test_the_engines_own_sql_by_default_redshift_on_request(capsys, url):
+    assert sparkify(capsys, "query", "select 7 / 2 as x", "--format", "csv", "-w", url)[1] == "x\n3.5\n"
+    code, out, _ = sparkify(capsys, "query", "--dialect", "redshift", "select 7 / 2 as x", "--format", "csv", "-w", url)
+    assert (code, out) == (0, "x\n3\n")
+
+
+def test_from_a_file_with_show_sql(capsys, url, tmp_path):
+    path = tmp_path / "top.sql"
+    path.write_text("-- the first play\nselect top 1 user_id from songplays order by start_time, user_id\n")
+    code, out, err = sparkify(capsys, "query", "-f", path, "--dialect", "redshift", "--show-sql", "--format", "csv",
+                              "-w", url)
+    assert code == 0
+    assert err.startswith("-- query on duckdb (translated from redshift)\n")  # stderr: the CSV stays clean
+    assert "LIMIT 1" in err
+    # the same answer as the engine's own SQL gives, untranslated
+    _, plain, _ = sparkify(capsys, "query", "select user_id from songplays order by start_time, user_id limit 1",
+                           "--format", "csv", "-w", url)
+    assert plain.count("\n") == 2 and out == plain
+
+
+def test_an_untranslatable_query_is_one_line(capsys, url):
+    code, out, err = sparkify(capsys, "query", "--dialect", "redshift", "select\n  ratio_to_report(session_id) over ()\nfrom songplays",
+                              "-w", url)
+    assert (code, out) == (2, "")
+    assert err.startswith("Error: the query, line 2: RATIO_TO_REPORT has no equivalent here")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [(), ("select 1", "-f", "x.sql")])
+def test_exactly_one_of_sql_and_file(capsys, url, args):
+    code, _, err = sparkify(capsys, "query", *args, "-w", url)
+    assert code == 2
+    assert "Give the query as the SQL argument or with --file FILE (one of them)." in err
+
+
+def test_a_missing_file(capsys, url, tmp_path):
+    code, _, err = sparkify(capsys, "query", "-f", tmp_path / "nope.sql", "-w", url)
+    assert code == 2
+    assert err == f"Error: Cannot read query file {tmp_path / 'nope.sql'}: No such file or directory.\n"

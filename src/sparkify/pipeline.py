@@ -467,12 +467,12 @@ def _load(
 ) -> tuple[str, StageReport, dict[str, int]]:
     started = time.perf_counter()
     progress = progress or NoProgress()
-    ledger.upgrade(wh)  # bookkeeping made by an earlier sparkify: in place, before anything is read
     if wh.copies_from_s3:
         return _load_from_s3(
             wh, s3_prefix(wh, source), max_errors=max_errors, progress=progress, command=command, transform=transform
         )
     src = _open(source)
+    ledger.upgrade(wh)  # bookkeeping made by an earlier sparkify: in place, before anything is read
     _require_tables(
         wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)],
         next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",

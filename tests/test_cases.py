@@ -171,10 +171,10 @@ def test_daily_partition_runs_cli(capsys, cli_warehouse):
     with open_cli_warehouse(cli_warehouse) as wh:
         before = snapshot(wh)
     code, out, err = run("03", "-q")
-    assert (code, out) == (1, "")
+    assert (code, out) == (66, "")  # the source cannot be found or read
     assert err == f"Error: No log files in {days / '03'} (only 1 zero-byte file). Nothing was loaded. Check --log-source.\n"
     code, out, err = run("04", "-q")
-    assert (code, out) == (1, "")
+    assert (code, out) == (66, "")
     assert err == f"Error: {days / '04'} does not exist or is not a folder. Check --log-source.\n"
     with open_cli_warehouse(cli_warehouse) as wh:
         assert snapshot(wh) == before

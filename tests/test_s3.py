@@ -19,7 +19,7 @@ moto_server = pytest.importorskip("moto.server")
 
 from sparkify import pipeline
 from sparkify.cli import main
-from sparkify.errors import BadInputError, ConfigError, SourceError
+from sparkify.errors import BadInputError, ConfigError, SourceError, TransientSourceError
 from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from sparkify.sources import open_source
 from sparkify.sources.s3 import S3Source
@@ -412,7 +412,7 @@ def test_unknown_access_key(loaded, subset, s3_server, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASPARKIFYUNKNOWN1")
     set_auth(s3_server, "0")
     try:
-        with pytest.raises(SourceError) as exc:
+        with pytest.raises(ConfigError) as exc:  # credentials refused: configuration, as in `infra` (exit 2)
             pipeline.run(wh, open_source(subset[0]))
     finally:
         set_auth(s3_server, "inf")
@@ -427,7 +427,7 @@ def test_connection_refused(loaded, subset):
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(SourceError) as exc:
+    with pytest.raises(TransientSourceError) as exc:  # refused: worth retrying later (exit 75)
         pipeline.run(wh, open_source(subset[0], s3_endpoint=f"http://127.0.0.1:{port}"))
     assert_one_line_naming(exc.value, f"Cannot connect to S3 at http://127.0.0.1:{port}", "s3://sparkify-test/subset/")
     assert snapshot(wh) == before
@@ -437,7 +437,7 @@ def test_missing_credentials(loaded, subset, monkeypatch):
     wh, before = loaded
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(SourceError) as exc:
+    with pytest.raises(ConfigError) as exc:
         pipeline.run(wh, open_source(subset[0]))
     assert_one_line_naming(exc.value, "No usable AWS credentials", "s3://sparkify-test/subset/", "AWS_ACCESS_KEY_ID")
     assert snapshot(wh) == before
@@ -492,10 +492,10 @@ def test_cli_errors_are_one_line_and_never_show_credentials(capsys, tmp_path, su
         ["--source", f"s3://{BUCKET}/nothing-here"],
         ["--source", subset[0], "--s3-endpoint", "http://127.0.0.1:9"],
     ]
-    for args in cases:
+    for args, expected in zip(cases, (66, 66, 75)):  # no such bucket, empty prefix: 66; refused: 75
         for debug in ([], ["--debug"]):
             code, out, err = sparkify(capsys, "run", *args, "--warehouse", db, *debug)
-            assert code == 1
+            assert code == expected, err
             assert SECRET_KEY not in out + err
             if not debug:
                 assert err.count("\n") == 1 and err.startswith("Error: ")

@@ -53,7 +53,7 @@ from sparkify.warehouse.postgres import PostgresWarehouse
 
 JSON_PATHS_FILE = "log_json_path.json"
 """The JSONPaths file COPY maps event keys with, expected next to ``log_data/`` in the source prefix
-(the sample ships it: ``data/sparkify-sample/log_json_path.json``)."""
+(the package ships it, ``sparkify/sample/log_json_path.json``, and ``sparkify generate`` writes it)."""
 
 SHOWN_LOAD_ERRORS = 10
 """How many rows of the load-error view a failed COPY reports."""

@@ -173,7 +173,9 @@ def load_settings(
         shown = mask_url(value) if isinstance(value, str) else repr(value)
         if isinstance(value, str):
             shown = repr(shown)
-        raise ConfigError(f"Invalid {key} = {shown} (from {where}): {err['msg'].lower()}.") from exc
+        msg = err["msg"].removeprefix("Value error, ")  # our validators' own words stand as written
+        msg = msg if msg != err["msg"] else msg[:1].lower() + msg[1:]
+        raise ConfigError(f"Invalid {key} = {shown} (from {where}): {msg.rstrip('.')}.") from exc
     settings._origins.update(origin)
     # ~ means the home folder in every setting, from a flag, the environment or sparkify.toml alike
     expanded = {

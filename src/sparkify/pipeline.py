@@ -705,12 +705,14 @@ def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: Base
                     return
                 ledger.record_run(wh, row)
                 return
-            except Exception:  # noqa: BLE001 -- unreachable or a broken session: once more on a fresh one
+            except BaseException:  # noqa: BLE001 -- unreachable, a broken session, or the driver's own
+                # word for the signal already being handled: once more on a fresh one; the caller
+                # re-raises the error that matters (exc)
                 if attempt:
                     return
                 try:
                     wh.reconnect()
-                except Exception:  # noqa: BLE001 -- the error that matters is exc
+                except BaseException:  # noqa: BLE001 -- the error that matters is exc
                     return
 
 

@@ -140,17 +140,19 @@ class DuckDBWarehouse(Warehouse):
             finally:
                 self._depth -= 1
             return
-        self.execute("begin transaction")
-        self._depth = 1
         try:
+            with interrupts.deferred():  # begun and counted together; a signal meanwhile rolls it back
+                self.execute("begin transaction")
+                self._depth = 1
             yield
         except BaseException:
-            self._depth = 0
             with interrupts.deferred():
-                self.con.execute("rollback")
+                if self._depth:
+                    self._depth = 0
+                    self.con.execute("rollback")
             raise
-        self._depth = 0
         with interrupts.deferred():  # a signal now takes effect once the commit is done
+            self._depth = 0
             self.execute("commit")
 
     def table_exists(self, table: str) -> bool:

@@ -328,17 +328,19 @@ class PostgresWarehouse(Warehouse):
             finally:
                 self._depth -= 1
             return
-        self.execute("begin")
-        self._depth = 1
         try:
+            with interrupts.deferred():  # begun and counted together; a signal meanwhile rolls it back
+                self.execute("begin")
+                self._depth = 1
             yield
         except BaseException:
-            self._depth = 0
             with interrupts.deferred():
-                self._rollback()
+                if self._depth:
+                    self._depth = 0
+                    self._rollback()
             raise
-        self._depth = 0
         with interrupts.deferred():  # a signal now takes effect once the commit is done
+            self._depth = 0
             self.execute("commit")
 
     def _rollback(self) -> None:

@@ -143,7 +143,7 @@ class Timeline:
         self.spans[task] = [now, 0.0]
         self.stamps.append((now, f"[{task}: reading files]"))
 
-    def advance(self, task, amount=1):
+    def advance(self, task, amount=1, nbytes=0):
         pass
 
     def finish(self, task):

@@ -31,7 +31,7 @@ def run(script: str, *args: str, timeout: int = 300) -> str:
 
 def test_every_benchmark_has_a_smoke_run():
     scripts = {p.name for p in BENCH.glob("bench_*.py")}
-    smoked = {"bench_duckdb.py", "bench_postgres.py", "bench_compare.py", "bench_s3.py"}
+    smoked = {"bench_duckdb.py", "bench_postgres.py", "bench_compare.py", "bench_s3.py", "bench_scale.py"}
     assert scripts <= smoked, f"benchmarks without a smoke run here: {sorted(scripts - smoked)}"
 
 
@@ -62,3 +62,10 @@ def test_bench_s3(tmp_path):
         "bench_s3.py", "--repeat", "1", "--concurrency", "4", "--loop-concurrency", "4", "--data", str(tmp_path / "d")
     )
     assert "ratio sparkify / boto3" in out
+
+
+def test_bench_scale(tmp_path, postgres_url):
+    out = run("bench_scale.py", "--sizes", "3000:60:20", "--data", str(tmp_path / "d"))
+    for engine in ("duckdb", "postgres"):
+        assert f"3000:60:20 {engine}:" in out
+    assert out.count("incremental;") == 2, out  # the day was added in place on both engines

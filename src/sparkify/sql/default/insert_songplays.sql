@@ -5,8 +5,8 @@
 --   of several matching songs the smallest song_id wins; with no match song_id/artist_id are null.
 -- * songplay_id is numbered in (start_time, user_id, session_id, item_in_session) order, so a
 --   re-run on the same input gives the same ids.
--- An incremental transform reads only the plays from its earliest change on (@scoped) and numbers
--- them after the plays it kept (@id_offset); a full build reads all of staging and counts from 1.
+-- An incremental transform reads only the plays from its earliest change on (macro scoped) and
+-- numbers them after the plays it kept (macro id_offset); a full build reads all of staging from 1.
 insert into songplays (
     songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sparkify.errors import ConfigError
 from sparkify.warehouse.base import Warehouse, quote
@@ -36,7 +36,9 @@ def engine_of(url: str) -> str:
 
 
 def duckdb_path(url: str) -> str:
-    """``duckdb:///rel.duckdb`` -> ``rel.duckdb``; ``duckdb:////abs.duckdb`` -> ``/abs.duckdb``."""
+    """``duckdb:///rel.duckdb`` -> ``rel.duckdb``; ``duckdb:////abs.duckdb`` -> ``/abs.duckdb`` (a
+    ``?setting=value`` query is left out: see :func:`duckdb_settings`)."""
+    url = url.split("?", 1)[0]
     if "://" not in url:
         return url
     rest = url.split("://", 1)[1]
@@ -44,6 +46,14 @@ def duckdb_path(url: str) -> str:
         raise ConfigError(f"Malformed DuckDB URL {url!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb.")
     path = rest[1:]
     return path or ":memory:"
+
+
+def duckdb_settings(url: str) -> dict[str, str]:
+    """The DuckDB settings a URL's query names, e.g. ``duckdb:///w.duckdb?memory_limit=8GB&threads=2``
+    -> ``{"memory_limit": "8GB", "threads": "2"}``; checked by :class:`DuckDBWarehouse`."""
+    if "?" not in url:
+        return {}
+    return dict(parse_qsl(url.split("?", 1)[1], keep_blank_values=True))
 
 
 def engine_class(engine: str) -> type[Warehouse]:
@@ -89,7 +99,7 @@ def connect(
     engine = engine_of(url)
     cls = engine_class(engine)
     if engine == "duckdb":
-        return cls(url, duckdb_path(url), schema=None, wait=wait, on_wait=on_wait)
+        return cls(url, duckdb_path(url), schema=None, wait=wait, on_wait=on_wait, settings=duckdb_settings(url))
     return cls.open(url, schema=schema, wait=wait, on_wait=on_wait, **_options(cls, iam_role, region))
 
 

@@ -415,10 +415,8 @@ def _load(
                         _start_changes(wh)
                     for kind in KINDS:
                         _publish_kind(wh, reader_con, Path(spool), report, kind, capture=report.incremental)
-                    if transform and report.incremental:
-                        _transform_incremental(wh, progress)
-                    elif transform:
-                        _transform(wh, progress)
+                    if transform:
+                        _transform(wh, progress, report.incremental)
                     run_row.update(_accounting(report), status="succeeded", finished_at=_now())
                     wh.insert_row(LOAD_RUNS, run_row)
 
@@ -673,7 +671,12 @@ def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
     )
 
 
-def _transform(wh: Warehouse, progress: Progress) -> None:
+def _transform(wh: Warehouse, progress: Progress, incremental: bool = False) -> None:
+    """Rebuild the star tables from all of staging, or with ``incremental`` update them from the rows
+    this run changed (:func:`_transform_incremental`). Inside the caller's transaction."""
+    if incremental:
+        _transform_incremental(wh, progress)
+        return
     progress.start("transform", len(STAR_TABLES))
     for name, group in transform_steps(wh):
         for statement in group:

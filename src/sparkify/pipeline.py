@@ -540,6 +540,8 @@ def _transform_incremental(wh: Warehouse, progress: Progress) -> None:
     and artists by key; songplays and time from the earliest instant a change can reach, ids numbered
     after the plays kept. Cost follows the changed rows plus one scan of staging_events."""
     progress.start("transform", len(STAR_TABLES))
+    for kind in KINDS:
+        _analyze_temp(wh, f"sparkify_changed_{kind}")
     _fill_scope(wh, "since")
     for table in STAR_TABLES:
         _fill_scope(wh, table.name)
@@ -561,6 +563,14 @@ def _fill_scope(wh: Warehouse, name: str) -> None:
     """(Re)create the temp table ``sparkify_scope_<name>`` with ``scope_<name>.sql``."""
     wh.execute(f"drop table if exists sparkify_scope_{name}")
     wh.execute(wh.statement(f"scope_{name}"))
+    _analyze_temp(wh, f"sparkify_scope_{name}")
+
+
+def _analyze_temp(wh: Warehouse, name: str) -> None:
+    """Give the planner the row count of a fresh temp table (engines that analyze): without it
+    PostgreSQL guesses, and a wrong guess turns a hash join into a nested loop."""
+    if wh.analyze_sql(name):
+        wh.execute(f"analyze {name}")
 
 
 def _delete_except(wh: Warehouse, table: Table, column: str, keep: list[str], *, kind: str | None = None) -> None:

@@ -125,7 +125,7 @@ def test_a_missing_row_fails(capsys, sample_url, perturbed):
 def test_a_missing_expected_file_is_an_error(capsys, sample_url, perturbed):
     (perturbed / "top_songs.csv").unlink()
     code, _, err = sparkify(capsys, "analytics", "top_songs", "--expected", perturbed, "--warehouse", sample_url)
-    assert code == 1
+    assert code == 2  # a wrong --expected folder is a usage error, not a failed comparison
     assert err == f"Error: Expected result {perturbed / 'top_songs.csv'} does not exist.\n"
 
 
@@ -139,10 +139,14 @@ def test_an_unknown_query_name_suggests_the_closest(capsys, sample_url):
 # -- output formats, exact, on the tricky source (answers worked out by hand) -------------------
 
 
-def test_format_csv_prints_every_answer(capsys, tricky_url):
+def test_format_csv_writes_every_answer_to_its_own_file(capsys, tricky_url, tmp_path):
     code, out, err = sparkify(capsys, "analytics", "--format", "csv", "--warehouse", tricky_url)
+    assert code == 2 and out == "" and "pass --out DIR" in err  # one stream of many CSVs cannot be parsed
+    code, out, err = sparkify(capsys, "analytics", "--format", "csv", "--out", str(tmp_path / "r"), "-w", tricky_url)
     assert (code, err) == (0, "")
-    assert out == "".join(tricky.ANSWERS_CSV[name] for name in sorted(tricky.ANSWERS_CSV))
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == sorted(f"{n}.csv" for n in tricky.ANSWERS_CSV)
+    for name, answer in tricky.ANSWERS_CSV.items():
+        assert (tmp_path / "r" / f"{name}.csv").read_text() == answer
 
 
 @pytest.mark.parametrize("name", sorted(tricky.ANSWERS_CSV))

@@ -16,7 +16,7 @@ import pytest
 from sparkify import pipeline
 from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from sparkify.warehouse import connect
-from tests.conftest import TEST_ENGINES
+from tests.conftest import IAM_ROLE, TEST_ENGINES, source_for
 from tests.helpers.fixtures import event, song, write_source
 
 TABLES = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)] + ["load_files", "load_errors"]
@@ -30,13 +30,31 @@ def snapshot(wh) -> dict:
 def target(request, tmp_path):
     """(url, schema) of a fresh warehouse of each engine under test."""
     if request.param == "duckdb":
-        return f"duckdb:///{tmp_path}/w.duckdb", None
-    return request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
+        yield f"duckdb:///{tmp_path}/w.duckdb", None
+        return
+    if request.param == "redshift":
+        from tests.conftest import set_aws_env
+
+        # its own MonkeyPatch: the tests undo theirs midway, and S3 must stay reachable
+        with pytest.MonkeyPatch.context() as mp:
+            set_aws_env(mp, request.getfixturevalue("s3_server"))
+            yield request.getfixturevalue("redshift_standin").url(), request.getfixturevalue("pg_schema")
+        return
+    yield request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
 
 
 def open_target(target):
     url, schema = target
-    return connect(url, schema=schema)
+    return connect(url, schema=schema, iam_role=IAM_ROLE)
+
+
+def staged(wh, src):
+    """The source a run of ``wh`` reads: the folder, or its S3 copy for Redshift (kept in step)."""
+    if wh.copies_from_s3 and not hasattr(wh, "test_s3"):
+        from tests.helpers.s3 import BUCKET
+
+        wh.test_s3 = (os.environ["AWS_ENDPOINT_URL"], f"s3://{BUCKET}/atomicity-{abs(hash(str(src))):x}")
+    return source_for(wh, src)
 
 
 @pytest.fixture
@@ -46,10 +64,11 @@ def loaded(tmp_path, target):
         tmp_path / "src", [event(ts=1541105830796 + i, itemInSession=i) for i in range(20)], [song()]
     )
     with open_target(target) as wh:
-        pipeline.run(wh, src)
+        pipeline.run(wh, staged(wh, src))
         before = snapshot(wh)
-    day2 = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
-    day2.write_text("".join(json.dumps(event(ts=1541200000000 + i, itemInSession=i, sessionId=77, userId="9")) + "\n" for i in range(10)))
+        day2 = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+        day2.write_text("".join(json.dumps(event(ts=1541200000000 + i, itemInSession=i, sessionId=77, userId="9")) + "\n" for i in range(10)))
+        src = staged(wh, src)
     return src, target, before
 
 
@@ -60,12 +79,18 @@ def boom(*args, **kwargs):
 @pytest.mark.parametrize("where", ["reading", "publishing staging", "transforming", "recording the run"])
 def test_an_exception_at_any_step_changes_nothing(loaded, monkeypatch, where):
     src, target, before = loaded
+    s3 = str(src).startswith("s3://")  # Redshift: COPY reads S3 in the warehouse, nothing is read here
     if where == "reading":
-        import sparkify.reader as reader
+        if s3:
+            from sparkify.warehouse.redshift import RedshiftWarehouse
 
-        monkeypatch.setattr(reader.JsonReader, "_fast", boom)
+            monkeypatch.setattr(RedshiftWarehouse, "copy_from_s3", boom)
+        else:
+            import sparkify.reader as reader
+
+            monkeypatch.setattr(reader.JsonReader, "_fast", boom)
     elif where == "publishing staging":
-        monkeypatch.setattr(pipeline, "_insert_many", boom)
+        monkeypatch.setattr(pipeline, "_record_objects" if s3 else "_insert_many", boom)
     elif where == "transforming":
         real = pipeline.Warehouse.statement
 
@@ -101,13 +126,19 @@ SCRIPT = textwrap.dedent(
     from sparkify.warehouse import connect
     from sparkify.warehouse.base import Warehouse
 
-    src, url, schema, where, marker = sys.argv[1:6]
+    src, url, schema, where, marker, iam_role = sys.argv[1:7]
 
     def pause():
         pathlib.Path(marker).write_text("here")
         time.sleep(120)  # killed here
 
-    if where == "stage":
+    if where == "stage" and src.startswith("s3://"):
+        real = pipeline._record_objects
+        def patched(*args):
+            real(*args)
+            pause()
+        pipeline._record_objects = patched
+    elif where == "stage":
         real = pipeline._insert_many
         def patched(wh, reader_con, spool, table, rows):
             real(wh, reader_con, spool, table, rows)
@@ -121,7 +152,7 @@ SCRIPT = textwrap.dedent(
             return real(self, name, *args)
         Warehouse.statement = statement
 
-    with connect(url, schema=schema or None) as wh:
+    with connect(url, schema=schema or None, iam_role=iam_role) as wh:
         pipeline.run(wh, src)
     """
 )
@@ -133,7 +164,7 @@ def test_sigkill_mid_step_changes_nothing(loaded, tmp_path, where):
     marker = tmp_path / "marker"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     url, schema = target
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(src), url, schema or "", where, str(marker)], env=env)
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(src), url, schema or "", where, str(marker), IAM_ROLE], env=env)
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():

@@ -93,19 +93,18 @@ def test_quiet_run_prints_only_the_result(capsys, tmp_path, source):
     code, out, _ = sparkify(capsys, "run", "-q", "--source", str(source), "--warehouse", str(tmp_path / "w.duckdb"))
     assert code == 0
     assert mask_times(out).splitlines() == [
-        "Checks: 26 of 26 passed.",
         f"Loaded 5 records (0 rejected) from {source} into {tmp_path / 'w.duckdb'} in N.Ns.",
     ]
 
 
 def test_steps_one_at_a_time(capsys, tmp_path, source):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
-    assert sparkify(capsys, "transform", "-w", wh)[0] == 1  # no tables yet
+    assert sparkify(capsys, "transform", "-w", wh)[0] == 2  # no tables yet: run `sparkify run` first
     code, out, _ = sparkify(capsys, "create-tables", "-w", wh)
     assert (code, out) == (
         0,
-        "Created 10 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
-        "load_runs, load_files, load_errors\n",
+        "Created 11 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
+        "load_runs, load_files, load_errors, load_schema\n",
     )
     assert sparkify(capsys, "create-tables", "-w", wh)[1] == "All tables already exist.\n"
     code, out, _ = sparkify(capsys, "stage", "-q", "-s", str(source), "-w", wh)
@@ -132,9 +131,14 @@ def test_failed_checks_exit_1_and_name_each_failure(capsys, tmp_path, source):
 
 def test_missing_tables_error_says_what_to_run(capsys, tmp_path):
     code, out, err = sparkify(capsys, "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
-    assert code == 1
-    assert err.startswith("Error: Table ") and err.rstrip().endswith("Run `sparkify create-tables` first.")
+    assert code == 2
+    assert err.startswith("Error: There is no DuckDB database at ") and "Run `sparkify run` first" in err
     assert "Traceback" not in err
+    sparkify(capsys, "create-tables", "-w", f"duckdb:///{tmp_path}/w.duckdb")
+    code, out, err = sparkify(capsys, "stage", "-w", f"duckdb:///{tmp_path}/other.duckdb", "-s", str(tmp_path))
+    assert err.startswith("Error: Table ") and err.rstrip().endswith(
+        "Run `sparkify create-tables` first (or `sparkify run`, which also loads)."
+    )
 
 
 def test_usage_and_config_errors_exit_2(capsys, tmp_path, monkeypatch):
@@ -149,10 +153,10 @@ def test_usage_and_config_errors_exit_2(capsys, tmp_path, monkeypatch):
     assert code == 2 and "Did you mean 'top_songs'" in err
 
 
-def test_bad_input_exits_1_with_one_line_per_problem(capsys, tmp_path, source):
+def test_bad_input_exits_65_with_one_line_per_problem(capsys, tmp_path, source):
     (source / "log_data" / "2018" / "11" / "bad.json").write_text("{oops\n")
     code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
-    assert code == 1
+    assert code == 65  # EX_DATAERR
     assert f"{source}/log_data/2018/11/bad.json:1: malformed JSON" in err
     assert "--max-errors" in err
     code, out, err = sparkify(capsys, "run", "-q", "--max-errors", "1", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
@@ -161,7 +165,7 @@ def test_bad_input_exits_1_with_one_line_per_problem(capsys, tmp_path, source):
 
 def test_debug_shows_the_traceback(capsys, tmp_path):
     code, _, err = sparkify(capsys, "--debug", "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
-    assert code == 1 and "Traceback" in err
+    assert code == 2 and "Traceback" in err
 
 
 def test_env_settings_are_used(capsys, tmp_path, source, monkeypatch):
@@ -174,11 +178,13 @@ def test_env_settings_are_used(capsys, tmp_path, source, monkeypatch):
 def test_analytics_csv_output_is_exact(capsys, tmp_path, source):
     wh = str(tmp_path / "w.duckdb")
     sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)
-    code, out, _ = sparkify(capsys, "analytics", "plays_by_hour", "level_split", "--format", "csv", "-w", wh)
+    code, out, _ = sparkify(
+        capsys, "analytics", "plays_by_hour", "level_split", "--format", "csv", "--out", str(tmp_path / "r"), "-w", wh
+    )
     assert code == 0
     # 3 plays at 20:57 UTC on 2018-11-01: two free by user 7, one paid by user 8
-    assert out == (
-        "hour,plays\n20,3\n"
+    assert (tmp_path / "r" / "plays_by_hour.csv").read_text() == "hour,plays\n20,3\n"
+    assert (tmp_path / "r" / "level_split.csv").read_text() == (
         "level,plays,users,share_of_plays\nfree,2,1,0.6666666666666666\npaid,1,1,0.3333333333333333\n"
     )
 
@@ -208,7 +214,7 @@ def test_files_without_records_are_named(capsys, tmp_path, source):
     (source / "log_data" / "2018" / "11" / "empty.json").write_text("\n\n")
     (source / "log_data" / "2018" / "11" / "_SUCCESS").write_text("")
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
-    assert code == 1  # no tables yet
+    assert code == 2  # no tables yet
     sparkify(capsys, "create-tables", "-w", str(tmp_path / "w.duckdb"))
     code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 0
@@ -231,7 +237,7 @@ def test_files_that_cannot_be_read_are_listed_even_under_quiet(capsys, tmp_path,
     broken.write_bytes(gzip.compress(b'{"ts": 1}\n' * 100)[:20])
     wh = str(tmp_path / "w.duckdb")
     code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)
-    assert code == 1 and str(broken) in err  # a rejected record, not tolerated by default
+    assert code == 65 and str(broken) in err  # a rejected record, not tolerated by default (EX_DATAERR)
     code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh, "--max-errors", "1")
     assert (code, err) == (0, "")
     lines = out.splitlines()

@@ -155,8 +155,9 @@ def test_the_same_warehouse_twice_is_refused(pair, capsys):
 def test_a_warehouse_without_tables(pair, tmp_path, capsys):
     a, _, _ = pair
     code, _, err = sparkify(capsys, "compare", "-w", a, "--against", f"duckdb:///{tmp_path}/empty.duckdb")
-    assert code == 1
-    assert "Run `sparkify create-tables` first." in err
+    assert code == 2  # usage: nothing there to compare (and no empty file is left behind)
+    assert f"There is no DuckDB database at {tmp_path}/empty.duckdb. Run `sparkify run` first" in err
+    assert not (tmp_path / "empty.duckdb").exists()
 
 
 # -- across engines: the same input gives no difference -----------------------------------------

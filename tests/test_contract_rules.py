@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 
 from sparkify import pipeline
+from tests.conftest import sample_for, source_for
 from tests.helpers import NOW, event, rows, song, write_source
 
 T0 = dt.datetime(2018, 11, 1, 20, 57, 10, 796000)
@@ -31,7 +32,7 @@ INERT_EVENT = event(user_id="", page="Home", first_name=None, last_name=None, ge
 
 def run(wh, tmp_path, songs, logs):
     songs, logs = songs or [INERT_SONG], logs or [INERT_EVENT]
-    report = pipeline.run(wh, write_source(tmp_path / "src", songs, logs))
+    report = pipeline.run(wh, source_for(wh, write_source(tmp_path / "src", songs, logs)))
     assert [c.check.name for c in report.checks_failed] == []
     return report
 
@@ -204,10 +205,10 @@ def test_rerun_leaves_every_table_identical(warehouse, tmp_path):
         [song("SOA", title="S", artist_name="A", duration=1.0)],
         [event(item=i, ts=NOW + i, song="S" if i % 2 else "T", artist="A", length=1.0) for i in range(20)],
     )
-    pipeline.run(warehouse, src)
+    pipeline.run(warehouse, source_for(warehouse, src))
     tables = ["users", "songs", "artists", "songplays", "time"]
     first = {t: rows(warehouse, t, _all_columns(t)) for t in tables}
-    pipeline.run(warehouse, src)
+    pipeline.run(warehouse, source_for(warehouse, src))
     assert {t: rows(warehouse, t, _all_columns(t)) for t in tables} == first
     assert len(first["songplays"]) == 20
 
@@ -219,9 +220,9 @@ def _all_columns(table):
 
 
 @pytest.mark.slow
-def test_the_real_sample_gives_the_published_counts(warehouse, sample_dir):
+def test_the_real_sample_gives_the_published_counts(warehouse, request):
     # counts from data/sparkify-sample/SOURCE.md, computed there independently of sparkify
-    report = pipeline.run(warehouse, sample_dir)
+    report = pipeline.run(warehouse, sample_for(warehouse, request))
     assert report.checks_failed == []
     assert report.stage.rows == {"staging_songs": 14896, "staging_events": 8056}
     assert report.rows == {"users": 97, "songs": 14896, "artists": 9553, "songplays": 6820, "time": 6813}

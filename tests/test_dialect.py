@@ -17,6 +17,11 @@ from sparkify import analytics
 from sparkify.analytics.dialect import ordering, translate
 from sparkify.errors import ConfigError, QueryError
 
+pytestmark = pytest.mark.engines(
+    "duckdb", "postgres",
+    reason="Redshift SQL is translated for DuckDB and PostgreSQL; on Redshift it runs as written, and the stand-in (PostgreSQL underneath) does not model Redshift's own functions",
+)
+
 D = dt.datetime
 DOCS = "https://docs.aws.amazon.com/redshift/latest/dg/"
 

@@ -116,7 +116,7 @@ def test_same_seed_same_bytes_even_in_another_process(tmp_path):
            "--songs", "120", "--users", "20", "--seed", "3", "--quiet"]
     subprocess.run(cmd, check=True, env=env, capture_output=True)
     a = tree(tmp_path / "a")
-    assert len(a) == 120 + len(list((tmp_path / "a" / "log_data").rglob("*.json")))
+    assert len(a) == 120 + len(list((tmp_path / "a" / "log_data").rglob("*.json"))) + 1  # + log_json_path.json
     assert a == tree(tmp_path / "b")
     assert a == tree(tmp_path / "c")
 
@@ -178,7 +178,10 @@ def test_cli_generate_says_what_it_wrote_or_what_to_fix(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["generate", "--out", str(tmp_path / "a"), "--events", "500", "--songs", "20", "--users", "9"])
     assert exited.value.code == 0
-    assert re.search(r"Wrote 20 song files and 7 log files \(500 events\) to \S+ in [0-9.]+s", capsys.readouterr().out)
+    assert re.search(
+        r"Wrote 20 song files and 7 log files \(500 events\) and log_json_path.json to \S+ in [0-9.]+s",
+        capsys.readouterr().out,
+    )
     with pytest.raises(SystemExit) as exited:
         main(["generate", "--out", str(tmp_path / "b"), "--events", "5", "--users", "6"])
     assert exited.value.code == 2

@@ -501,7 +501,7 @@ def _stubbed(aws, service: str) -> Stubber:
         ("ec2", "describe_vpcs", "UnauthorizedOperation", lib.AccessDeniedError,
          r"^Not allowed to ec2:DescribeVpcs on the default VPC of us-west-2 .*grant ec2:DescribeVpcs"),
         ("iam", "get_role", "ExpiredToken", lib.CredentialsError, r"^AWS rejected your credentials \(ExpiredToken\)"),
-        ("iam", "get_role", "Throttling", lib.InfraError, r"^iam:GetRole failed on IAM role .*: Throttling: "),
+        ("iam", "get_role", "Throttling", lib.TransientInfraError, r"^AWS is throttling iam:GetRole on IAM role .*Retry later\.$"),
     ],
 )
 def test_botocore_errors_become_one_line_errors_naming_resource_and_fix(aws, spec, service, method, code, error,

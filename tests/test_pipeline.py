@@ -44,7 +44,7 @@ def test_run_twice_leaves_every_table_identical(duckdb_wh, small_source):
 def test_steps_need_their_tables(duckdb_wh, small_source):
     with pytest.raises(MissingTableError, match="sparkify create-tables"):
         pipeline.stage(duckdb_wh, small_source)
-    with pytest.raises(MissingTableError, match="sparkify create-tables"):
+    with pytest.raises(MissingTableError, match="Run `sparkify run` first"):
         pipeline.transform(duckdb_wh)
 
 

@@ -365,3 +365,39 @@ def test_doubles_are_read_as_python_reads_them():
     for text in ["0.1", "1e-7", "123456789012345678901234567890", "2.2250738585072014e-308", "1.7976931348623157e308"]:
         row, problem = type_record("events", {**event(), "length": json.loads(text)})
         assert problem is None and row["length"] == float(text) and math.isfinite(row["length"])
+
+
+def test_a_broken_pretty_printed_object_with_nested_objects_is_one_reject_and_stages_nothing_inside():
+    # a comma missing in an object whose nested array holds an object on lines of its own
+    data = b'{\n"song_id": "SOA" "title": "x",\n"similar": [\n{\n"song_id": "SOPHANTOM"\n}\n]\n}\n{"song_id": "SOB"}\n'
+    got = [(r.line, r.record, r.problem is None) for r in frame(data)]
+    assert got == [(1, None, False), (9, {"song_id": "SOB"}, True)]
+
+
+def test_a_value_on_its_own_line_after_a_key_belongs_to_the_broken_object():
+    data = b'{"a" 1,\n"extra":\n{"ts": 1}\n}\n{"b": 2}\n'
+    assert [(r.line, r.problem is None) for r in frame(data)] == [(1, False), (5, True)]
+
+
+def test_lone_cr_line_ends_count_as_lines_and_one_bad_record_costs_only_itself():
+    crlf = b'{"g": 0}\r\n{"bad"\r\n{"g": 1}\r\n{"g": 2}\r\n'
+    for data in (crlf, crlf.replace(b"\r\n", b"\r")):
+        got = [(r.line, r.record) for r in frame(data)]
+        assert got == [(1, {"g": 0}), (2, None), (3, {"g": 1}), (4, {"g": 2})]
+
+
+def test_an_unterminated_string_costs_only_its_line():
+    got = [(r.line, r.record) for r in frame(b'{"a": "abc\n{"b": 2}\n')]
+    assert got == [(1, None), (2, {"b": 2})]
+
+
+def test_a_rejected_record_s_text_is_storable_on_every_engine():
+    (_, bad) = list(frame(b'{"ts": 1}\n\x00\x00 \xff\n'))
+    assert "\x00" not in bad.raw and bad.raw == "\\x00\\x00 \\xff"
+    (dup,) = list(frame(b'{"a\\u0000": 1, "a\\u0000": 2}'))
+    assert dup.problem[0] == "a\\x00"
+
+
+def test_malformed_json_messages_read_as_english():
+    (raw,) = list(frame(b'{"a": "abc'))
+    assert raw.problem[1] == "malformed JSON: Unterminated string starting at character 7 of the record"

@@ -84,5 +84,5 @@ def test_a_missing_prefix_is_one_clear_error(redshift, prefix):
 
 
 def test_missing_tables_say_what_to_run(redshift):
-    with pytest.raises(MissingTableError, match="Run `sparkify create-tables` first"):
+    with pytest.raises(MissingTableError, match="Run `sparkify run` first"):
         redshift.query(f"select * from {redshift.qualified('songplays')}")

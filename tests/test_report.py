@@ -258,8 +258,11 @@ def test_report_command_writes_the_file_and_prints_its_path(tmp_path, capsys):
 
 
 def test_report_command_on_a_warehouse_without_tables(tmp_path, capsys):
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "x.duckdb")).close()  # a database, without sparkify's tables
     code, out, err = _cli(capsys, "report", "-w", f"duckdb:///{tmp_path}/x.duckdb", "-o", str(tmp_path / "r.html"))
-    assert (code, out) == (1, "")
+    assert (code, out) == (2, "")
     assert err.startswith("Error: Table users, songs, artists, songplays, time does not exist")
     assert "Run `sparkify run` first" in err
     assert not (tmp_path / "r.html").exists()

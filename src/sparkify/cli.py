@@ -24,6 +24,14 @@ class State:
 
     debug = False
     quiet = False
+    settings = None
+    """The settings of the command running, so that an error about a value names where it came from."""
+    summary: dict | None = None
+    """With --json: the summary being filled; printed once, at the end, whatever the outcome."""
+    wait_timeout: float | None = None
+    """--wait-timeout, when the command takes the warehouse options."""
+    verify_content = False
+    """--verify-content (run, stage)."""
 
 
 def _console():
@@ -52,7 +60,18 @@ def warehouse_options(f: Callable) -> Callable:
         help="If another sparkify process is using the warehouse, wait for it (default) or fail at once. "
         "Env SPARKIFY_WAIT.",
     )(f)
-    return f
+
+    @click.option(
+        "--wait-timeout", type=float, metavar="SECONDS",
+        help="Give up waiting for another sparkify process after SECONDS (default 3600), exit 75. "
+        "Env SPARKIFY_WAIT_TIMEOUT.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, wait_timeout, **kwargs):
+        State.wait_timeout = wait_timeout  # merged into the settings by _settings()
+        return f(*args, **kwargs)
+
+    return wrapper
 
 
 def redshift_options(f: Callable) -> Callable:
@@ -78,7 +97,7 @@ def source_options(f: Callable) -> Callable:
         "-s",
         metavar="PATH|URI",
         help="Folder or s3://bucket/prefix holding song_data/ and log_data/ (Redshift: s3:// only). Default: "
-        "the sample shipped in data/. Env SPARKIFY_SOURCE.",
+        "./data/sparkify-sample, else the sample shipped in the package. Env SPARKIFY_SOURCE.",
     )
     @click.option(
         "--song-source", metavar="PATH|URI", help="Where the song files are, if not in <source>/song_data/. "
@@ -140,7 +159,10 @@ def common_options(f: Callable) -> Callable:
 def _settings(**flags: Any):
     from sparkify.config import load_settings
 
-    return load_settings(flags)
+    if "wait" in flags:  # a command that takes the warehouse options, --wait-timeout among them
+        flags = {**flags, "wait_timeout": State.wait_timeout}
+    State.settings = load_settings(flags)
+    return State.settings
 
 
 def _source(settings):
@@ -150,13 +172,7 @@ def _source(settings):
 
     location = settings.source
     if location is None and not (settings.song_source and settings.log_source):
-        found = default_source()
-        if found is None:
-            raise ConfigError(
-                "No --source given and the shipped sample (data/sparkify-sample) was not found. "
-                "Pass --source PATH or set SPARKIFY_SOURCE."
-            )
-        location = str(found)
+        location = str(default_source())
     return open_source(
         location,
         song_source=settings.song_source,
@@ -166,7 +182,8 @@ def _source(settings):
     )
 
 
-def _connect(settings):
+def _connect(settings, *, read_only: bool = False):
+    """Open the warehouse of ``settings``; ``read_only`` commands never create a database file."""
     from sparkify.console import make_console
     from sparkify.warehouse import connect
 
@@ -179,8 +196,11 @@ def _connect(settings):
         schema=settings.schema_name,
         iam_role=settings.iam_role,
         region=settings.region,
+        manifest_prefix=settings.manifest_prefix,
         wait=settings.wait,
+        wait_timeout=settings.wait_timeout,
         on_wait=on_wait,
+        must_exist=read_only,
     )
 
 
@@ -201,10 +221,59 @@ def cli(debug: bool, quiet: bool) -> None:
       sparkify analytics top_songs --format csv
 
     Settings come from flags, then SPARKIFY_* environment variables, then sparkify.toml in the
-    working directory. Exit codes: 0 ok, 1 failed checks or comparison, 2 usage or configuration error.
+    working directory.
+
+    \b
+    Exit codes (the same in every command):
+      0    ok
+      1    checks failed, or an analytics result differs
+      2    usage or configuration error (also: credentials refused, tables not there yet)
+      65   bad input rejected; nothing was changed
+      66   the source cannot be found or read
+      69   the warehouse or AWS refused the operation
+      70   internal error (a bug: --debug shows the traceback)
+      74   a local file could not be written (disk full, permission)
+      75   temporary failure, retry later (busy, connection refused or lost, throttled)
+      130  interrupted (SIGINT); 143 terminated (SIGTERM)
     """
     State.debug = debug
     State.quiet = quiet
+
+
+def json_option(f: Callable) -> Callable:
+    """--json: print one JSON summary (see ``sparkify.summary``) instead of tables and progress."""
+
+    @click.option(
+        "--json", "as_json", is_flag=True,
+        help="Print one line of JSON (counts, rejects, checks, timings, load id, exit code) instead of tables.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, as_json: bool, **kwargs):
+        if as_json:
+            from sparkify import summary
+
+            State.summary = summary.empty(click.get_current_context().info_name)
+            State.quiet = True
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def verify_content_option(f: Callable) -> Callable:
+    """--verify-content: compare a checksum of each local file with the ledger's, for sources whose
+    timestamps cannot be trusted."""
+
+    @click.option(
+        "--verify-content", is_flag=True,
+        help="Also compare each local file's checksum with the one recorded when it was loaded (reads every "
+        "file; for sources whose timestamps cannot be trusted). S3 ETags already change with the content.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, verify_content: bool, **kwargs):
+        State.verify_content = verify_content
+        return f(*args, **kwargs)
+
+    return wrapper
 
 
 def full_refresh_option(f: Callable) -> Callable:
@@ -226,10 +295,12 @@ def full_refresh_option(f: Callable) -> Callable:
 @max_errors_option
 @ts_bounds_options
 @full_refresh_option
+@verify_content_option
 @click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
     help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
 )
+@json_option
 @common_options
 def run_cmd(
     source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune,
@@ -265,14 +336,23 @@ def run_cmd(
         with _progress(console) as progress:
             run_report = pipeline.run(
                 wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
+                verify_content=State.verify_content,
                 rules=settings.record_rules,
             )
-        _print_run(console, run_report)
+        if State.summary is not None:
+            from sparkify import summary
+
+            summary.add_run(State.summary, run_report)
+        else:
+            _print_run(console, run_report)
         if report_path is not None:
             from sparkify import report
 
             report.write(wh, report_path, run_report=run_report)
-            console.print(f"Report: {report_path}", markup=False)
+            if State.summary is None:
+                console.print(f"Report: {report_path}")  # asked for: part of the result, even when quiet
+            else:
+                State.summary["report"] = str(report_path)
     _fail_on_checks(run_report.checks)
 
 
@@ -305,6 +385,8 @@ def create_tables_cmd(warehouse, schema, wait):
 @max_errors_option
 @ts_bounds_options
 @full_refresh_option
+@verify_content_option
+@json_option
 @common_options
 def stage_cmd(
     source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune
@@ -326,13 +408,21 @@ def stage_cmd(
     with _connect(settings) as wh, _progress(console) as progress:
         report = pipeline.stage(
             wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
+            verify_content=State.verify_content,
             rules=settings.record_rules,
         )
+    if State.summary is not None:
+        from sparkify import summary
+
+        summary.add_stage(State.summary, report)
+        State.summary.update(source=src.description, warehouse=wh.display_url)
+        return
     _print_stage(console, report)
 
 
 @cli.command("transform")
 @warehouse_options
+@json_option
 @common_options
 def transform_cmd(warehouse, schema, wait):
     """Rebuild the star tables from the staging tables, in one transaction.
@@ -345,13 +435,19 @@ def transform_cmd(warehouse, schema, wait):
 
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     console = _console()
+    started = time.perf_counter()
     with _connect(settings) as wh, _progress(console) as progress:
         rows = pipeline.transform(wh, progress=progress)
+        shown_url = wh.display_url
+    if State.summary is not None:
+        State.summary.update(warehouse=shown_url, tables=rows, timings={"total": round(time.perf_counter() - started, 3)})
+        return
     _print_rows(console, rows)
 
 
 @cli.command("check")
 @warehouse_options
+@json_option
 @common_options
 def check_cmd(warehouse, schema, wait):
     """Run the quality checks; exit 1 listing every failure.
@@ -363,10 +459,71 @@ def check_cmd(warehouse, schema, wait):
     from sparkify import pipeline
 
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
-    with _connect(settings) as wh:
+    started = time.perf_counter()
+    with _connect(settings, read_only=True) as wh:
+        pipeline.require_star(wh)
         results = pipeline.check(wh)
-    _print_checks(_console(), results, all_rows=True)
+        shown_url = wh.display_url
+    if State.summary is not None:
+        from sparkify import summary
+
+        summary.add_checks(State.summary, results)
+        State.summary.update(warehouse=shown_url, timings={"total": round(time.perf_counter() - started, 3)})
+    else:
+        _print_checks(_console(), results, all_rows=True)
     _fail_on_checks(results)
+
+
+@cli.command("runs")
+@warehouse_options
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON lines instead of a table.")
+@common_options
+def runs_cmd(warehouse, schema, wait, limit, as_json):
+    """List the most recent runs from load_runs, newest first: what each did, without SQL.
+
+    \b
+    Example:
+      sparkify runs
+      sparkify runs -n 1 --json      # the last run, for a script
+    """
+    from sparkify import ledger, pipeline
+    from sparkify.console import printable, table
+    from sparkify.schema import LOAD_RUNS
+
+    settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
+    with _connect(settings, read_only=True) as wh:
+        pipeline.require_tables(wh, [LOAD_RUNS.name])
+        runs = ledger.recent_runs(wh, limit)
+    if as_json:
+        from sparkify import summary
+
+        for run in runs:
+            click.echo(summary.dumps(run))
+        return
+    console = _console()
+    if not runs:
+        console.print("No runs recorded yet. Run `sparkify run` first.")
+        return
+    rows = [
+        [
+            r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else "",
+            r["load_id"][:8], r["command"], r["status"],
+            "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+            r["files_loaded"], (r["songs_staged"] or 0) + (r["events_staged"] or 0),
+            (r["songs_rejected"] or 0) + (r["events_rejected"] or 0),
+            "" if r["checks_failed"] is None else r["checks_failed"],
+        ]
+        for r in runs
+    ]
+    console.print(table(
+        "Recent runs (UTC)",
+        ["started", "load id", "command", "status", "secs", "files", "staged", "rejected", "checks failed"],
+        rows, right={4, 5, 6, 7, 8},
+    ))
+    for r in runs:
+        if r["message"]:
+            console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")
 
 
 @cli.command("sql")
@@ -413,6 +570,11 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
             lines.append(f"-- warehouse: {mask_url(settings.warehouse)}")
         if wh.schema:
             lines.append(f"-- schema: {wh.schema}")
+        # what every session runs first: unqualified names in the statements below resolve in the schema
+        setup = wh.setup_statements()
+        if setup:
+            lines += ["", "-- every connection starts with (replaying in psql needs it too):"]
+            lines += [s.rstrip(";") + ";" for s in setup]
         for step in chosen:
             lines += ["", f"-- == {step} " + "=" * (90 - len(step))]
             for statement in pipeline.statements(wh, step, source=settings.source, max_errors=settings.max_errors):
@@ -465,17 +627,23 @@ def format_option(f: Callable) -> Callable:
 )
 @dialect_option("redshift (the team's target; the catalog is written in it)")
 @show_sql_option
+@click.option(
+    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Write each result to DIR/NAME.csv (or .json, .txt) instead of printing it; needed for "
+    "several queries as CSV.",
+)
 @click.option("--list", "list_only", is_flag=True, help="List the queries and what each answers.")
 @common_options
 def analytics_cmd(
-    names, warehouse, schema, wait, fmt, queries, expected, save_expected, dialect, show_sql, list_only
+    names, warehouse, schema, wait, fmt, queries, expected, save_expected, dialect, show_sql, out, list_only
 ):
     """Run the analytics team's queries (all, or those NAMEd) and print their results.
 
     \b
     Example:
       sparkify analytics --list
-      sparkify analytics top_songs plays_by_hour --format csv
+      sparkify analytics top_songs --format csv > top_songs.csv
+      sparkify analytics top_songs plays_by_hour --format csv --out results/
       sparkify analytics --expected tests/expected/sample
       sparkify analytics --queries team/ --expected team/expected --show-sql
       sparkify analytics --queries team/ --save-expected team/expected
@@ -498,9 +666,18 @@ def analytics_cmd(
         console.print(table(None, ["name", "answers"], [[q.name, q.description] for q in catalog.values()]))
         return
     selected = analytics.select(names, catalog)
+    if fmt == "csv" and len(selected) > 1 and out is None and expected is None and save_expected is None:
+        raise click.UsageError(
+            f"{len(selected)} queries as CSV would make one unparseable stream: pass --out DIR to write "
+            "one file per query (DIR/NAME.csv), or name one query."
+        )
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     failures = []
-    with _connect(settings) as wh:
+    from sparkify import pipeline
+
+    with _connect(settings, read_only=True) as wh:
+        if queries is None:  # the catalog reads the star tables; a folder of team queries may not
+            pipeline.require_star(wh)
         for query in selected:
             sql = analytics.sql_for(wh, query)
             if show_sql:
@@ -525,7 +702,9 @@ def analytics_cmd(
                         markup=False,
                     )
                 continue
-            if save_expected is None:
+            if out is not None and save_expected is None:
+                _write_result(console, out, query, result, fmt)
+            elif save_expected is None:
                 _print_result(console, query, result, fmt)
     if expected is not None:
         if failures:
@@ -563,7 +742,7 @@ def query_cmd(sql, sql_file, warehouse, schema, wait, fmt, dialect, show_sql):
         except OSError as exc:
             raise ConfigError(f"Cannot read query file {sql_file}: {exc.strerror or exc}.") from exc
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
-    with _connect(settings) as wh:
+    with _connect(settings, read_only=True) as wh:
         query = analytics.ad_hoc(sql, dialect=dialect or wh.sql_dialect, origin=str(sql_file or "the query"))
         text = analytics.sql_for(wh, query)
         if show_sql:
@@ -599,8 +778,8 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
     if against == settings.warehouse and (against_schema or settings.schema_name) == settings.schema_name:
         raise ConfigError("--warehouse and --against name the same warehouse: give two different ones.")
     console = _console()
-    with _connect(settings) as left, connect(
-        against, schema=against_schema or settings.schema_name, wait=settings.wait
+    with _connect(settings, read_only=True) as left, connect(
+        against, schema=against_schema or settings.schema_name, wait=settings.wait, must_exist=True
     ) as right:
         results = compare.compare_warehouses(left, right, examples=examples)
         _print_comparison(console, results, left, right)
@@ -629,10 +808,13 @@ def report_cmd(warehouse, schema, wait, out):
     """
     from sparkify import report
 
+    from sparkify import pipeline
+
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
-    with _connect(settings) as wh:
+    with _connect(settings, read_only=True) as wh:
+        pipeline.require_star(wh)
         report.write(wh, out)
-    _console().print(f"Report: {out}", markup=False)
+    _console().print(f"Report: {out}")
 
 
 @cli.command("generate")
@@ -664,7 +846,7 @@ def generate_cmd(out, events, songs, users, seed):
         report = generate(out, events=events, songs=songs, users=users, seed=seed, progress=progress)
     console.print(
         f"Wrote {report.song_files} song files and {report.log_files} log files "
-        f"({report.events} events) to {out} in {time.perf_counter() - started:.1f}s"
+        f"({report.events} events) and log_json_path.json to {out} in {time.perf_counter() - started:.1f}s"
     )
 
 
@@ -748,7 +930,7 @@ def unreadable_files(report) -> list[str]:
 
 def _print_stage(console, report, *, quiet: bool = False) -> None:
     """The staging part of a run's summary. Under ``quiet``, only what was removed or could not be read."""
-    from sparkify.console import table
+    from sparkify.console import printable, table
 
     for plan in report.plans.values():
         line = history_summary(plan)
@@ -785,14 +967,14 @@ def _print_stage(console, report, *, quiet: bool = False) -> None:
     empty = [name for r in report.results.values() for name, c in r.files.items() if c.read == 0]
     if empty:
         shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-        console.print(f"{len(empty)} files held no records: {shown}", markup=False)
+        console.print(f"{len(empty)} files held no records: {printable(shown)}")
     if report.rejected:
         console.print(f"{report.rejected} records rejected (see the load_errors table):")
         for r in report.rejects[:10]:
-            console.print(f"  {r}", markup=False)
+            console.print(f"  {printable(r)}")
     if report.unknown_fields:
         fields = ", ".join(f"{k} ({n})" for k, n in sorted(report.unknown_fields.items()))
-        console.print(f"Unknown fields ignored: {fields}", markup=False)
+        console.print(f"Unknown fields ignored: {printable(fields)}")
 
 
 def _print_rows(console, rows: dict[str, int]) -> None:
@@ -806,7 +988,7 @@ def _print_checks(console, results, all_rows: bool = False) -> None:
 
     failed = [r for r in results if not r.passed]
     shown = results if all_rows else failed
-    if shown:
+    if shown and not State.quiet:  # quiet: the final line, and the error naming each failure
         console.print(
             table(
                 "Checks",
@@ -819,13 +1001,15 @@ def _print_checks(console, results, all_rows: bool = False) -> None:
 
 
 def _print_run(console, report) -> None:
+    from sparkify.console import printable
+
     _print_stage(console, report.stage, quiet=State.quiet)
     if not State.quiet:
         _print_rows(console, report.rows)
-    _print_checks(console, report.checks)
+        _print_checks(console, report.checks)
     console.print(
-        f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from {report.source} "
-        f"into {report.warehouse} in {report.seconds:.1f}s."
+        f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from "
+        f"{printable(report.source)} into {report.warehouse} in {report.seconds:.1f}s."
     )
 
 
@@ -840,6 +1024,32 @@ def _print_result(console, query, result, fmt: str) -> None:
         sys.stdout.write(analytics.to_csv(result))
     else:
         sys.stdout.write(analytics.to_json(query, result) + "\n")
+
+
+def _write_result(console, folder: Path, query, result, fmt: str) -> None:
+    """Write one result to ``folder/NAME.csv`` (``.json``, or ``.txt`` for a table); say where."""
+    from sparkify import analytics
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        path, body = folder / f"{query.name}.csv", analytics.to_csv(result)
+    elif fmt == "json":
+        path, body = folder / f"{query.name}.json", analytics.to_json(query, result) + "\n"
+    else:
+        from rich.console import Console
+
+        from sparkify.console import PLAIN_WIDTH, table
+
+        path = folder / f"{query.name}.txt"
+        with open(path, "w", encoding="utf-8") as fh:
+            Console(file=fh, width=PLAIN_WIDTH, no_color=True, markup=False).print(
+                table(f"{query.name}: {query.description}", result.columns, result.rows)
+            )
+        body = None
+    if body is not None:
+        path.write_text(body, encoding="utf-8")
+    if not State.quiet:
+        console.print(f"{query.name}: {len(result.rows)} rows -> {path}")
 
 
 def _print_sql(query, sql: str, wh) -> None:
@@ -884,28 +1094,119 @@ def _fail_on_checks(results) -> None:
 # -- entry point ----------------------------------------------------------------------------------
 
 
+def _error_text(exc: BaseException) -> str:
+    """The error's message for the terminal: values blamed on where they came from (flag, env,
+    sparkify.toml), every password masked, control characters escaped line by line."""
+    from sparkify.console import printable
+    from sparkify.urls import mask_url
+
+    text = str(exc)
+    if State.settings is not None:
+        text = State.settings.blame(text)
+        text = text.replace(State.settings.warehouse, mask_url(State.settings.warehouse))
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; map errors to one line on stderr and an exit code (0 ok, 1 failed, 2 usage)."""
+    """Run the CLI; end with one line on stderr for any error and the exit code of
+    :class:`sparkify.errors.ExitCode` (the README's table). SIGINT and SIGTERM stop it promptly:
+    the open transaction rolls back, the lock is released, the run is recorded as interrupted, and
+    the process exits 130 or 143."""
+    from sparkify import interrupts
+
     State.debug = State.quiet = False
+    State.settings = State.summary = State.wait_timeout = None
+    State.verify_content = False
+    debug = "--debug" in (argv if argv is not None else sys.argv)
+    interrupts.install()
     try:
-        cli.main(args=argv, prog_name="sparkify", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
+        code = _invoke(argv, debug)
+    finally:
+        interrupts.uninstall()
+    sys.exit(code)
+
+
+def _invoke(argv: list[str] | None, debug: bool) -> int:
+    """Run the command; return the exit code after printing what ended it."""
+    from sparkify.errors import ExitCode, Interrupted
+
+    try:
+        # make_context + invoke, not cli.main(): click would turn an interrupt into Abort (and print a
+        # blank line first); here it reaches the handler below as the Interrupted it is
+        args = list(sys.argv[1:] if argv is None else argv)
+        with cli.make_context("sparkify", args) as ctx:
+            cli.invoke(ctx)
+        code, message = 0, None
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except click.exceptions.Abort:  # a prompt (infra up) answered with Ctrl-C or end of input
+        code, message = ExitCode.INTERRUPTED, "Aborted."
     except click.ClickException as exc:
         exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        code = ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        return _finish_json(code, exc.format_message())
     except SparkifyError as exc:
-        if State.debug or "--debug" in (argv if argv is not None else sys.argv):
+        if State.debug or debug:
             traceback.print_exc()
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        code, message = exc.exit_code, f"Error: {_error_text(exc)}"
+    except KeyboardInterrupt as exc:  # Interrupted (SIGINT, SIGTERM) or a Ctrl-C before install
+        if State.debug or debug:
+            traceback.print_exc()
+        code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
+        committed = getattr(exc, "committed", None)
+        what = "Interrupted" if code == ExitCode.INTERRUPTED else "Terminated"
+        message = (
+            f"{what} after load {committed} was committed; the checks did not run (`sparkify check` runs them)."
+            if committed else f"{what}; nothing was changed."
+        )
+    except (OSError, MemoryError) as exc:
+        if State.debug or debug:
+            traceback.print_exc()
+        code, message = _system_error(exc)
     except Exception as exc:  # noqa: BLE001 -- a bug: say so in one line, traceback with --debug
-        if State.debug or "--debug" in (argv if argv is not None else sys.argv):
+        if State.debug or debug:
             traceback.print_exc()
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback.", err=True)
-        sys.exit(1)
-    sys.exit(0)
+        from sparkify import interrupts
+
+        if interrupts.received() is not None:  # a driver's own error for the signal (DuckDB)
+            name = "Interrupted" if interrupts.received() == 2 else "Terminated"
+            click.echo(f"{name}; nothing was changed.", err=True)
+            return _finish_json(128 + int(interrupts.received()), f"{name}; nothing was changed.")
+        code = ExitCode.INTERNAL
+        message = (
+            f"Error: unexpected {type(exc).__name__}: {_error_text(exc)}. Run again with --debug for the traceback."
+        )
+    if message:
+        click.echo(message, err=True)
+    return _finish_json(int(code), message)
+
+
+def _finish_json(code: int, message: str | None) -> int:
+    """With --json, print the summary (once) with the outcome; return ``code``."""
+    if State.summary is not None:
+        from sparkify import summary
+
+        if code:
+            summary.add_error(State.summary, (message or "").removeprefix("Error: "), code)
+        click.echo(summary.dumps(State.summary))
+        State.summary = None
+    return code
+
+
+def _system_error(exc: BaseException) -> tuple[int, str]:
+    """One line for an operating-system error nothing else mapped: the path, and what to do."""
+    import errno
+
+    from sparkify.errors import ExitCode
+
+    if isinstance(exc, MemoryError):
+        return ExitCode.INTERNAL, "Error: out of memory. Nothing was changed; free memory, or load fewer files at once."
+    path = exc.filename or "a file"
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free space there (or set TMPDIR to a larger disk) and run again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "check who owns it and its permissions, or use another path"
+    else:
+        hint = "check the disk and the path, then run again"
+    return ExitCode.IO_ERROR, f"Error: cannot write {path}: {reason}. Nothing was changed; {hint}."

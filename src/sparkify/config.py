@@ -13,13 +13,17 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+import re
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from sparkify.errors import ConfigError
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
+from sparkify.urls import encoding_hint, mask_url, password_needing_encoding
+
 from sparkify.staging.rules import DEFAULT_TS_MAX, DEFAULT_TS_MIN, RecordRules
+
+__all__ = ["CONFIG_FILE", "ENV_PREFIX", "FIELDS", "Settings", "load_settings", "mask_url", "default_source"]
 
 CONFIG_FILE = "sparkify.toml"
 ENV_PREFIX = "SPARKIFY_"
@@ -55,15 +59,52 @@ class Settings(BaseModel):
     """Events whose ``ts`` falls on or after this date are rejected (e.g. ``ts`` in microseconds)."""
     wait: bool = True
     """When another sparkify process holds the warehouse: wait for it (True) or fail at once."""
+    wait_timeout: float = Field(default=3600.0, ge=0)
+    """Seconds to wait for another sparkify process before giving up (exit 75, worth retrying)."""
     iam_role: str | None = None
     """IAM role ARN that Redshift's COPY assumes to read S3."""
     region: str | None = None
     """AWS region of the cluster and the bucket."""
+    manifest_prefix: str | None = None
+    """Where Redshift runs write the COPY manifest of the objects they load (``s3://bucket/prefix``,
+    readable by the IAM role); default ``<source>/_sparkify/manifests``. Each is deleted after its COPY."""
+
+    @field_validator("ts_min", "ts_max", mode="before")
+    @classmethod
+    def _iso_date(cls, value: Any) -> Any:
+        """A day, written ``YYYY-MM-DD`` (UTC): nothing else is taken for one."""
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip()) if len(value.strip()) == 10 else _not_a_date()
+            except ValueError:
+                _not_a_date()
+        return value
+
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def origin(self, key: str) -> str:
+        """Where setting ``key`` came from, as a person would look for it: ``--warehouse``,
+        ``SPARKIFY_WAREHOUSE`` or ``sparkify.toml key 'warehouse'``; ``the default`` otherwise."""
+        return self._origins.get(key, "the default")
+
+    def blame(self, message: str) -> str:
+        """``message`` (an error about a setting's value that names its flag) with each flag of a
+        setting that did not come from a flag replaced by where it did come from, so that a bad
+        value from SPARKIFY_SOURCE is not blamed on --source."""
+        for key, where in self._origins.items():
+            flag = _flag(key)
+            if where != flag:
+                message = re.sub(re.escape(flag) + r"(?![\w-])", where, message)
+        return message
 
     @property
     def record_rules(self) -> RecordRules:
         """The record rules these settings configure (the plausible range of event times)."""
         return RecordRules(ts_min=self.ts_min, ts_max=self.ts_max)
+
+
+def _not_a_date():
+    raise ValueError("expected a date like 2018-01-01 (YYYY-MM-DD, UTC)")
 
 
 FIELDS = {
@@ -74,6 +115,10 @@ FIELDS = {
 
 def _env_name(key: str) -> str:
     return ENV_PREFIX + key.upper()
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -115,37 +160,58 @@ def load_settings(
     for where, values in layers:
         for key, value in values.items():
             merged[key] = value
-            origin[key] = {"file": str(path), "env": _env_name(key), "flag": "--" + key.replace("_", "-")}[where]
+            origin[key] = {"file": f"{path.name} key {key!r}", "env": _env_name(key), "flag": _flag(key)}[where]
     try:
-        return Settings.model_validate(merged)
+        settings = Settings.model_validate(merged)
     except ValidationError as exc:
         err = exc.errors()[0]
         key = str(err["loc"][0]) if err["loc"] else "?"
         where = origin.get(key, key)
+        if where.startswith(path.name):
+            where = f"{path} key {key!r}"
         value = merged.get(key)
-        shown = "***" if key in ("warehouse",) and value and "@" in str(value) else repr(value)
+        shown = mask_url(value) if isinstance(value, str) else repr(value)
+        if isinstance(value, str):
+            shown = repr(shown)
         raise ConfigError(f"Invalid {key} = {shown} (from {where}): {err['msg'].lower()}.") from exc
+    settings._origins.update(origin)
+    # ~ means the home folder in every setting, from a flag, the environment or sparkify.toml alike
+    expanded = {
+        key: os.path.expanduser(value)
+        for key in ("source", "song_source", "log_source")
+        if isinstance(value := getattr(settings, key), str) and value.startswith("~")
+    }
+    if expanded:
+        settings = settings.model_copy(update=expanded)
+        settings._origins.update(origin)
+    _check_warehouse(settings)
+    return settings
 
 
-def mask_url(url: str) -> str:
-    """``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``: safe to print."""
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    userinfo = netloc[0].split(":", 1)[0] + ":***"
-    return urlunsplit(parts._replace(netloc=f"{userinfo}@{netloc[1]}"))
+def _check_warehouse(settings: Settings) -> None:
+    """The warehouse URL names a known engine and its password needs no percent-encoding."""
+    from sparkify.warehouse import engine_of
+
+    url = settings.warehouse
+    try:
+        engine_of(url)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (warehouse from {settings.origin('warehouse')})") from None
+    bad = password_needing_encoding(url)
+    if bad:
+        raise ConfigError(
+            f"The password in the warehouse URL (from {settings.origin('warehouse')}, {mask_url(url)}) holds "
+            f"{' '.join(repr(c) for c in bad)}, which a URL cannot carry as it is: {encoding_hint(bad)}."
+        )
 
 
-def default_source() -> Path | None:
-    """The sample shipped with the repository: ./data/sparkify-sample, else beside the package."""
-    candidates = [
-        Path.cwd() / "data" / "sparkify-sample",
-        Path(__file__).resolve().parents[2] / "data" / "sparkify-sample",
-    ]
-    for c in candidates:
-        if (c / "song_data").is_dir() and (c / "log_data").is_dir():
-            return c
-    return None
+def default_source() -> Path:
+    """The source when none is given: ``./data/sparkify-sample`` in a checkout of the repository,
+    else the sample shipped inside the package, unpacked on first use into a cache folder
+    (:func:`sparkify.sample.path`) -- so an installed ``sparkify run`` works from any folder."""
+    here = Path.cwd() / "data" / "sparkify-sample"
+    if (here / "song_data").is_dir() and (here / "log_data").is_dir():
+        return here
+    from sparkify import sample
+
+    return sample.path()

@@ -23,6 +23,7 @@ def make_console(stderr: bool = False) -> Console:
         no_color=not is_tty,
         highlight=False,
         emoji=False,
+        markup=False,  # everything printed is plain text: data values are never read as markup
         soft_wrap=not is_tty,
     )
 
@@ -95,13 +96,30 @@ class ProgressReporter:
             self._bars = None
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))}
+"""Control characters (C0, DEL, C1) -> their ``\\xNN`` escape: printed as text, they would move the
+cursor, ring the bell or restyle the terminal."""
+_CONTROL.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
+
+
+def printable(value: object) -> str:
+    """``value`` as a single line of plain text that a terminal shows as it is: control characters
+    become ``\\xNN`` (tab, newline and carriage return ``\\t \\n \\r``); ``None`` becomes ``""``."""
+    return "" if value is None else str(value).translate(_CONTROL)
+
+
+def text(value: object) -> Text:
+    """A value from the data (a song title, a file name) as rich :class:`Text`: never read as markup,
+    so ``[feat. Bruno Mars]`` and ``[/Outro]`` print as they are, and control characters are escaped."""
+    return Text(printable(value))
+
+
 def table(title: str | None, columns: list[str], rows: list[list], *, right: set[int] | None = None) -> Table:
-    """A rich table whose title, headers and cells are shown as text: data such as a song title
-    ``[feat. X]`` is never read as rich markup."""
-    t = Table(title=None if title is None else Text(title), title_justify="left", show_edge=True)
+    """A rich table; every header and cell is plain text (see :func:`text`), never markup."""
+    t = Table(title=None if title is None else text(title), title_justify="left", show_edge=True)
     right = right or set()
     for i, c in enumerate(columns):
-        t.add_column(Text(str(c)), justify="right" if i in right else "left")
+        t.add_column(text(c), justify="right" if i in right else "left")
     for r in rows:
-        t.add_row(*[Text("" if v is None else str(v)) for v in r])
+        t.add_row(*[text(v) for v in r])
     return t

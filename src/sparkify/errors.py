@@ -1,53 +1,177 @@
-"""The exceptions sparkify raises. The CLI turns each into one line and an exit code."""
+"""The exceptions sparkify raises, and the exit code of each. The CLI turns each into one line and
+its code; the same condition gives the same code in every command (``infra`` included).
+
+Exit codes (the README's table is this one):
+
+====  ==================================================================================
+0     ok
+1     checks failed, or an analytics result differs from the expected one
+2     usage or configuration error: a bad flag or setting, credentials or a password
+      refused, a driver missing, the tables not there yet (run ``sparkify run`` first)
+65    bad input rejected (more than ``--max-errors`` records); nothing was changed
+66    the source cannot be found or read (missing folder, bucket, key; access denied)
+69    the warehouse or AWS refused the operation, and retrying it as is will not help
+70    internal error: a bug in sparkify (``--debug`` shows the traceback)
+74    a local file could not be written: disk full, no permission, a foreign lock file
+75    temporary failure worth retrying later (EX_TEMPFAIL): the warehouse is busy
+      (``--no-wait``, ``--wait-timeout``), a connection refused or lost, S3 throttling
+130   interrupted (SIGINT, Ctrl-C); nothing was changed
+143   terminated (SIGTERM); nothing was changed
+====  ==================================================================================
+
+The codes from 64 up follow BSD's sysexits.h where one fits, so that schedulers and ``systemd``
+(``RestartForceExitStatus=75``) can act on them.
+"""
 
 from __future__ import annotations
+
+import difflib
+from enum import IntEnum
+from typing import Iterable
+
+
+class ExitCode(IntEnum):
+    """What a ``sparkify`` process's exit status means."""
+
+    OK = 0
+    CHECKS_FAILED = 1
+    """Quality checks failed, or an analytics comparison differs."""
+    USAGE = 2
+    """Usage or configuration error (also: credentials refused, tables missing)."""
+    BAD_INPUT = 65
+    """EX_DATAERR: input records rejected beyond ``--max-errors``; nothing changed."""
+    NO_INPUT = 66
+    """EX_NOINPUT: the source cannot be found or read."""
+    REFUSED = 69
+    """EX_UNAVAILABLE: the warehouse or AWS refused the operation; retrying as is will not help."""
+    INTERNAL = 70
+    """EX_SOFTWARE: a bug."""
+    IO_ERROR = 74
+    """EX_IOERR: a local file could not be written (disk full, permission, foreign lock file)."""
+    TEMPFAIL = 75
+    """EX_TEMPFAIL: worth retrying later (busy, connection refused or lost, throttled)."""
+    INTERRUPTED = 130
+    """128 + SIGINT."""
+    TERMINATED = 143
+    """128 + SIGTERM."""
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "ok",
+    1: "checks failed, or an analytics result differs from the expected one",
+    2: "usage or configuration error (a bad flag or setting, credentials refused, tables not there yet)",
+    65: "bad input rejected; nothing was changed",
+    66: "the source cannot be found or read",
+    69: "the warehouse or AWS refused the operation (retrying as is will not help)",
+    70: "internal error: a bug (run again with --debug and report the traceback)",
+    74: "a local file could not be written (disk full, no permission, a foreign lock file)",
+    75: "temporary failure: retry later (warehouse busy, connection refused or lost, S3 throttling)",
+    130: "interrupted (SIGINT); nothing was changed",
+    143: "terminated (SIGTERM); nothing was changed",
+}
+"""Exit code -> what it means, for ``--help``, ``--json`` and the README (a test keeps them equal)."""
 
 
 class SparkifyError(Exception):
     """Base class: a problem the user can act on. Its message is one line that says what to do."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.REFUSED
 
 
 class ConfigError(SparkifyError):
     """A setting is missing, unknown or invalid."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class SourceError(SparkifyError):
     """The input cannot be found or read (missing folder, bucket, key, unreadable file)."""
 
-    exit_code = 1
+    exit_code = ExitCode.NO_INPUT
+
+
+class TransientSourceError(SourceError):
+    """Reading the input failed in a way worth retrying later: S3 throttling, a 5xx, a dropped
+    connection or a body cut short, after sparkify's own bounded retries."""
+
+    exit_code = ExitCode.TEMPFAIL
 
 
 class BadInputError(SparkifyError):
     """Input records could not be parsed or typed, and more of them than --max-errors allows."""
 
-    exit_code = 1
+    exit_code = ExitCode.BAD_INPUT
 
 
 class WarehouseError(SparkifyError):
     """The warehouse refused a statement or cannot be reached."""
 
-    exit_code = 1
+    exit_code = ExitCode.REFUSED
 
 
 class TransientWarehouseError(WarehouseError):
     """A failure worth retrying: a lost connection, a serialization failure, a deadlock."""
 
+    exit_code = ExitCode.TEMPFAIL
+
+
+class ChecksNotRun(TransientWarehouseError):
+    """The load committed, then the connection dropped before the checks ran: ``loaded; checks not run``."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """Another sparkify process holds the warehouse (``--no-wait``), or held it past ``--wait-timeout``."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
+class LocalIOError(SparkifyError):
+    """A local file could not be written or locked: disk full, no permission, a foreign lock file.
+    The message names the path and what to do."""
+
+    exit_code = ExitCode.IO_ERROR
+
 
 class MissingTableError(WarehouseError):
     """A table the step needs does not exist yet."""
+
+    exit_code = ExitCode.USAGE
 
 
 class QueryError(SparkifyError):
     """An analytics query cannot be read, or cannot be translated faithfully to the engine's SQL."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class CheckFailed(SparkifyError):
     """One or more quality checks, or an analytics comparison, failed."""
 
-    exit_code = 1
+    exit_code = ExitCode.CHECKS_FAILED
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: stop now, roll back, release the lock, record the run as interrupted.
+
+    A :class:`KeyboardInterrupt` (so a :class:`BaseException`): no ``except Exception`` takes it for a
+    problem of the input and carries on, and psycopg cancels the server's query on it.
+    ``committed`` is the load id of a transaction that committed before the signal took effect.
+    """
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = int(signum)
+        self.name = signal.Signals(signum).name
+        self.committed: str | None = None
+        super().__init__(f"{self.name} received")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` Did you mean 'x'?`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""

@@ -871,4 +871,8 @@ def generate(
         written += len(texts)
         progress.advance(task, 1)
     progress.finish(task)
+    # the JSONPaths file Redshift's COPY reads the events through, as the real bucket has it
+    from sparkify.sample import JSON_PATHS, json_paths_text
+
+    (out / JSON_PATHS).write_text(json_paths_text(), encoding="utf-8")
     return GenerateReport(song_files=songs, log_files=days, events=written)

@@ -23,6 +23,7 @@ rejects, the star tables and the run's accounting change in one transaction. A f
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import tempfile
@@ -30,15 +31,24 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
-from sparkify import quality
-from sparkify.errors import BadInputError, ConfigError, MissingTableError, TransientWarehouseError
+from sparkify import interrupts, ledger, quality
+from sparkify.errors import (
+    BadInputError,
+    ChecksNotRun,
+    ConfigError,
+    Interrupted,
+    LocalIOError,
+    MissingTableError,
+    TransientWarehouseError,
+)
 from sparkify.reader import DUCKDB_TYPE, RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject, drop_result, sql_string
 from sparkify.schema import (
     LOAD_ERRORS,
     LOAD_FILES,
     LOAD_RUNS,
+    LOAD_SCHEMA,
     META_TABLES,
     STAGING_TABLES,
     STAR_TABLES,
@@ -104,6 +114,8 @@ class FilePlan:
     prune: bool = False
     """True: the absent files' rows leave staging. False: they stay."""
     full_refresh: bool = False
+    hashes: dict[str, str] = field(default_factory=dict)
+    """With --verify-content: file -> ``sha256:<hex>`` of its bytes, recorded in the ledger."""
     repair: bool = False
     """True when staging did not hold the rows the ledger says (rows deleted by hand, an UNLOGGED table
     emptied by a crash): every file in the source is reloaded, as with ``full_refresh``."""
@@ -197,7 +209,11 @@ def create_tables(wh: Warehouse) -> list[str]:
         if not wh.table_exists(table.name):
             wh.execute(wh.create_table_sql(table))
             created.append(table.name)
-    return created
+    if LOAD_FILES.name in created:
+        ledger.mark_current(wh)  # a new ledger is written in today's layout
+    else:
+        ledger.upgrade(wh)  # one made by an earlier sparkify is upgraded in place
+    return [name for name in created if name != LOAD_SCHEMA.name or LOAD_FILES.name in created]
 
 
 def stage(
@@ -208,6 +224,7 @@ def stage(
     full_refresh: bool = False,
     prune: bool = False,
     progress: Progress | None = None,
+    verify_content: bool = False,
     rules: RecordRules = DEFAULT_RULES,
 ) -> StageReport:
     """Load the source's new and changed files into the staging tables, in one transaction.
@@ -220,7 +237,7 @@ def stage(
     """
     return _load(
         wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="stage",
-        rules=rules,
+        rules=rules, verify_content=verify_content,
     )[1]
 
 
@@ -239,10 +256,21 @@ def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, i
     return _count_star(wh)
 
 
-def with_retries(wh: Warehouse, transaction, *, retries: int = RETRIES, delay: float = RETRY_DELAY):
+def with_retries(
+    wh: Warehouse,
+    transaction,
+    *,
+    retries: int = RETRIES,
+    delay: float = RETRY_DELAY,
+    committed: Callable[[], bool] | None = None,
+):
     """Run ``transaction`` (a function that does one whole transaction); when it fails with a
     :class:`TransientWarehouseError`, reconnect and run it again, up to ``retries`` more times with
-    exponential backoff. Any other error propagates at once."""
+    exponential backoff. Any other error propagates at once.
+
+    ``committed`` (asked after reconnecting) says whether the failed attempt did commit after all --
+    a connection lost just after the server committed: then it is not run again, and None returns.
+    """
     for attempt in range(retries + 1):
         try:
             return transaction()
@@ -251,6 +279,8 @@ def with_retries(wh: Warehouse, transaction, *, retries: int = RETRIES, delay: f
                 raise
             time.sleep(delay * 2**attempt)
             wh.reconnect()
+            if committed is not None and committed():
+                return None
 
 
 def check(wh: Warehouse) -> list[quality.CheckResult]:
@@ -267,6 +297,7 @@ def run(
     full_refresh: bool = False,
     prune: bool = False,
     progress: Progress | None = None,
+    verify_content: bool = False,
     rules: RecordRules = DEFAULT_RULES,
 ) -> RunReport:
     """Create missing tables, stage what is new, rebuild the star schema, check it.
@@ -276,22 +307,28 @@ def run(
     returns the check results. ``prune`` and ``full_refresh`` are as in :func:`stage`.
     """
     started = time.perf_counter()
-    src = s3_prefix(wh, source) if wh.copies_from_s3 else _open(source)  # checked before anything is created
+    # checked before anything is created
+    src = (source if hasattr(source, "list") else s3_prefix(wh, source)) if wh.copies_from_s3 else _open(source)
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
         wh, src, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="run",
-        transform=True, rules=rules, incremental=not created,
+        transform=True, rules=rules, verify_content=verify_content, incremental=not created,
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
     report.stage = stage_report
     report.rows = rows
-    report.checks = check(wh)
-    failed = len(report.checks_failed)
-    wh.execute(
-        f"update {wh.qualified(LOAD_RUNS.name)} set checks_failed = {wh.param} where load_id = {wh.param}",
-        [failed, load_id],
-    )
+    try:
+        report.checks = check(wh)
+        ledger.set_checks_failed(wh, load_id, len(report.checks_failed))
+    except Interrupted as exc:
+        exc.committed = load_id  # the load stands; only the checks were cut short
+        raise
+    except TransientWarehouseError as exc:
+        raise ChecksNotRun(
+            f"Loaded (load id {load_id}); the checks did not run: {str(exc).rstrip('.')}. "
+            "Run `sparkify check` to run them."
+        ) from exc
     report.seconds = time.perf_counter() - started
     return report
 
@@ -303,51 +340,123 @@ def _open(source: str | Path | Source) -> Source:
     return source if hasattr(source, "list") else open_source(source)
 
 
-def _require_tables(wh: Warehouse, names) -> None:
+RUN_FIRST = "Run `sparkify run` first."
+"""The next step when a warehouse holds no loaded tables: `run` creates *and* loads them
+(`create-tables` alone would leave them empty)."""
+
+
+def _require_tables(wh: Warehouse, names, *, next_step: str = RUN_FIRST) -> None:
+    """Raise :class:`MissingTableError` naming the missing tables and what to do: pass ``--schema``
+    when the tables exist in another schema, else ``next_step``."""
     missing = [n for n in names if not wh.table_exists(n)]
     if missing:
         raise MissingTableError(
-            f"Table {', '.join(missing)} does not exist in {wh.display_url}. Run `sparkify create-tables` first."
+            f"Table {', '.join(missing)} does not exist in {wh.display_url}"
+            f"{f' (schema {wh.schema})' if wh.schema else ''}. {elsewhere_hint(wh, missing) or next_step}"
         )
+
+
+require_tables = _require_tables
+
+
+def require_star(wh: Warehouse) -> None:
+    """Raise :class:`MissingTableError` (saying what to do) unless every star table exists and
+    something was ever loaded into them: for commands that only read them (check, analytics,
+    report). Tables made by ``create-tables`` alone are empty, and their checks would pass."""
+    _require_tables(wh, [t.name for t in STAR_TABLES])
+    if not wh.table_exists(LOAD_RUNS.name):
+        return  # made by other means: nothing to tell
+    _, loaded = wh.query(
+        f"select count(*) from {wh.qualified(LOAD_RUNS.name)} where {quote('status')} = {wh.param}", ["succeeded"]
+    )
+    if int(loaded[0][0]):
+        return
+    if all(int(wh.query(f"select count(*) from {wh.qualified(t.name)}")[1][0][0]) == 0 for t in STAR_TABLES):
+        raise MissingTableError(
+            f"The tables in {wh.display_url}{f' (schema {wh.schema})' if wh.schema else ''} are empty: nothing was "
+            f"ever loaded into them. {RUN_FIRST}"
+        )
+
+
+def elsewhere_hint(wh: Warehouse, missing: list[str]) -> str | None:
+    """``Found the tables in schema 'sparkify': pass --schema sparkify.`` when another schema holds
+    every missing table, else None."""
+    schemas = [s for s in wh.schemas_holding(missing) if s != wh.schema]
+    if not schemas:
+        return None
+    if len(schemas) == 1:
+        return f"Found the tables in schema {schemas[0]!r}: pass --schema {schemas[0]}."
+    shown = ", ".join(repr(s) for s in schemas[:5]) + (f" and {len(schemas) - 5} more" if len(schemas) > 5 else "")
+    return f"Found the tables in schemas {shown}: pass --schema with the one you mean."
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _plan(wh: Warehouse, src: Source, kind: str, full_refresh: bool, prune: bool = False) -> FilePlan:
-    """Which files of ``kind`` this run reads, and what it does with files gone from the source."""
+def _plan(
+    wh: Warehouse, src: Source, kind: str, full_refresh: bool, prune: bool = False, verify_content: bool = False
+) -> FilePlan:
+    """Which files of ``kind`` this run reads, and what it does with files gone from the source.
+
+    A file is read when it is new or changed: another version (mtime, ETag) or size than its ledger
+    entry, or with ``verify_content`` another checksum (:func:`is_changed`)."""
     listed = src.list(kind)
     _, ledger_rows = wh.query(
-        f"select file, version, records_staged from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind]
+        f"select file, version, records_staged, size, content_hash from {wh.qualified(LOAD_FILES.name)} "
+        f"where kind = {wh.param}",
+        [kind],
     )
-    ledger = {file: version for file, version, _ in ledger_rows}
+    known_files = {row[0]: (row[1], row[3], row[4]) for row in ledger_rows}  # file -> (version, size, hash)
     names = {f.name for f in listed}
-    absent = sorted(n for n in ledger if n not in names)
-    absent_rows = sum(int(n or 0) for file, _, n in ledger_rows if file not in names)
+    absent = sorted(n for n in known_files if n not in names)
+    absent_rows = sum(int(row[2] or 0) for row in ledger_rows if row[0] not in names)
     repair = False
     if not full_refresh:
         # Staging must hold exactly the rows the ledger says it does; if not (rows deleted by hand,
         # an UNLOGGED table emptied by a server crash), trust nothing and reload every file.
         _, staged = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
-        expected = sum(int(n) for _, _, n in ledger_rows)
+        expected = sum(int(row[2]) for row in ledger_rows)
         if int(staged[0][0]) != expected:
             full_refresh = repair = True
+    hashes = {f.name: content_hash(f) for f in listed if f.path is not None} if verify_content else {}
     if full_refresh:
         return FilePlan(
             kind, listed, list(listed), new=len(listed), absent=absent, absent_rows=absent_rows, prune=prune,
-            full_refresh=True, repair=repair,
+            full_refresh=True, repair=repair, hashes=hashes,
         )
-    plan = FilePlan(kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune)
+    plan = FilePlan(kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune, hashes=hashes)
     for f in listed:
-        known = ledger.get(f.name)
+        known = known_files.get(f.name)
         if known is None:
             plan.new += 1
             plan.to_read.append(f)
-        elif known != f.version:
+        elif is_changed(known, f, hashes.get(f.name)):
             plan.changed += 1
             plan.to_read.append(f)
     return plan
+
+
+def is_changed(known: tuple, f: SourceFile, digest: str | None) -> bool:
+    """Whether a file differs from its ledger entry ``(version, size, content_hash)``: another
+    version (mtime, ETag) or another size -- a corrected file copied with its timestamp kept
+    (``cp -p``, ``rsync -t``, ``tar x``) mostly changes size -- or, with ``--verify-content``
+    (``digest`` given), another checksum or none recorded yet."""
+    version, size, recorded = known
+    if version != f.version or (size is not None and int(size) != f.size):
+        return True
+    return digest is not None and digest != recorded
+
+
+def content_hash(f: SourceFile) -> str:
+    """``sha256:<hex>`` of a local file's bytes as stored (``--verify-content``)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(f.path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
 
 
 def _load(
@@ -360,6 +469,7 @@ def _load(
     command: str,
     transform: bool = False,
     prune: bool = False,
+    verify_content: bool = False,
     rules: RecordRules = DEFAULT_RULES,
     incremental: bool = False,
 ) -> tuple[str, StageReport, dict[str, int]]:
@@ -369,10 +479,15 @@ def _load(
     progress = progress or NoProgress()
     if wh.copies_from_s3:
         return _load_from_s3(
-            wh, s3_prefix(wh, source), max_errors=max_errors, progress=progress, command=command, transform=transform
+            wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
+            command=command, transform=transform,
         )
     src = _open(source)
-    _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
+    ledger.upgrade(wh)  # bookkeeping made by an earlier sparkify: in place, before anything is read
+    _require_tables(
+        wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)],
+        next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
+    )
     report = StageReport(load_id=uuid.uuid4().hex)
     run_row = {
         "load_id": report.load_id,
@@ -389,7 +504,7 @@ def _load(
             # 1. list every place first (a wrong place fails before anything is read), then read
             #    and check everything before writing anything
             for kind in KINDS:
-                report.plans[kind] = _plan(wh, src, kind, full_refresh, prune)
+                report.plans[kind] = _plan(wh, src, kind, full_refresh, prune, verify_content)
             for kind in KINDS:
                 plan = report.plans[kind]
                 task = f"stage {kind}"
@@ -398,7 +513,8 @@ def _load(
                     reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b), rules=rules
                 )
                 began = time.perf_counter()
-                report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
+                with spool_errors(Path(spool)):
+                    report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
                 report.read_seconds[kind] = time.perf_counter() - began
                 progress.finish(task)
             rejects = report.rejects
@@ -420,9 +536,13 @@ def _load(
                     run_row.update(_accounting(report), status="succeeded", finished_at=_now())
                     wh.insert_row(LOAD_RUNS, run_row)
 
-            with_retries(wh, publish)
+            with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
     except BaseException as exc:
-        _record_failure(wh, run_row, report, exc)
+        # DuckDB turns a signal into its own error (RuntimeError: Query interrupted): it is an interrupt
+        interrupted = None if isinstance(exc, KeyboardInterrupt) else interrupts.pending()
+        _record_outcome(wh, run_row, report, interrupted or exc)
+        if interrupted is not None:
+            raise interrupted from exc
         raise
     finally:
         for kind in KINDS:
@@ -437,6 +557,21 @@ def _load(
         rows = _count_star(wh)
     report.seconds = time.perf_counter() - started
     return report.load_id, report, rows
+
+
+@contextlib.contextmanager
+def spool_errors(spool: Path):
+    """Turn a failed write into the spool folder (a full disk, a quota) into one line naming the
+    folder and the fix, :class:`LocalIOError` (exit 74). Errors that name another file pass."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None and not str(exc.filename).startswith(str(spool)):
+            raise
+        raise LocalIOError(
+            f"Cannot write the spool folder {spool}: {exc.strerror or exc}. Set TMPDIR to a folder on a disk "
+            "with room for about the size of the input, then run again; nothing was changed."
+        ) from exc
 
 
 def _publish_kind(
@@ -480,6 +615,7 @@ def _publish_kind(
             "records_rejected": result.files[f.name].rejected,
             "load_id": report.load_id,
             "loaded_at": now,
+            "content_hash": plan.hashes.get(f.name),
         }
         for f in plan.to_read
     ]
@@ -658,16 +794,34 @@ def _accounting(report: StageReport) -> dict:
     return out
 
 
-def _record_failure(wh: Warehouse, run_row: dict, report: StageReport, exc: BaseException) -> None:
-    """Best effort: note the failed run in load_runs (its own transaction). Never masks ``exc``."""
-    try:
-        row = dict(run_row)
-        row.update(_accounting(report), status="failed", finished_at=_now())
-        row["message"] = (str(exc).splitlines() or [type(exc).__name__])[0][:1000]
-        with wh.transaction():
-            wh.insert_row(LOAD_RUNS, row)
-    except BaseException:  # noqa: BLE001 -- the warehouse may be unreachable: the error that matters is exc
-        pass
+def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: BaseException) -> None:
+    """Note in load_runs how the run ended -- ``interrupted`` (a signal) or ``failed`` -- unless its
+    transaction committed after all (a signal or a lost connection during the commit): then the
+    committed ``succeeded`` row is the one truthful outcome, and an :class:`Interrupted` learns the
+    load id it committed. Best effort (the warehouse may be unreachable); never masks ``exc``."""
+    load_id = run_row["load_id"]
+    status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+    message = (str(exc).splitlines() or [type(exc).__name__])[0][:1000]
+    if isinstance(exc, Interrupted):
+        message = f"{exc.name} received"
+    row = dict(run_row)
+    row.update(_accounting(report), status=status, finished_at=_now(), message=message)
+    with interrupts.deferred():
+        for attempt in range(2):
+            try:
+                if ledger.run_status(wh, load_id) is not None:
+                    if isinstance(exc, Interrupted):
+                        exc.committed = load_id
+                    return
+                ledger.record_run(wh, row)
+                return
+            except Exception:  # noqa: BLE001 -- unreachable or a broken session: once more on a fresh one
+                if attempt:
+                    return
+                try:
+                    wh.reconnect()
+                except Exception:  # noqa: BLE001 -- the error that matters is exc
+                    return
 
 
 def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
@@ -725,29 +879,49 @@ def s3_prefix(wh: Warehouse, source: str | Path | Source) -> str:
 
 
 def _load_from_s3(
-    wh: Warehouse, prefix: str, *, max_errors: int, progress: Progress, command: str, transform: bool
+    wh: Warehouse, source: str | Path | Source, *, max_errors: int, full_refresh: bool, prune: bool,
+    progress: Progress, command: str, transform: bool,
 ) -> tuple[str, StageReport, dict[str, int]]:
-    """Server-side staging (Redshift): one COPY per staging table from ``prefix``; the staging
-    tables are reloaded whole (COPY cannot tell which object a row came from, so there is no
-    per-object ledger). Staging, the star tables and the accounting change in one transaction."""
+    """Server-side staging (Redshift): the objects that are new since the last run are COPYed
+    through a manifest; see :class:`~sparkify.warehouse.redshift.RedshiftWarehouse` for the design.
+    Staging, the ledger, the star tables and the accounting change in one transaction."""
     started = time.perf_counter()
-    _require_tables(wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)])
+    src = source if hasattr(source, "list") else open_source(s3_prefix(wh, source))
+    _require_tables(
+        wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)],
+        next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
+    )
     report = StageReport(load_id=uuid.uuid4().hex)
     run_row = {
         "load_id": report.load_id, "command": command, "status": "running", "started_at": _now(),
-        "source": prefix, "full_refresh": True,
+        "source": src.description, "full_refresh": full_refresh,
     }
 
     def publish() -> None:
         with wh.transaction():
+            for kind in KINDS:  # list both places first: a wrong one fails before any COPY
+                report.plans[kind] = _plan(wh, src, kind, full_refresh, prune)
             for kind in KINDS:
+                plan = report.plans[kind]
                 table = TABLES[STAGING_OF[kind]]
+                # COPY cannot tell which object a row came from: a changed object (or, with prune,
+                # a vanished one) reloads its whole kind; new objects alone are appended. A reload
+                # keeps no rows of objects gone from the source (no lineage to keep them by).
+                if plan.changed or plan.removed:
+                    plan.full_refresh, plan.to_read = True, list(plan.listed)
                 task = f"stage {kind}"
-                progress.start(task, None)
-                result = wh.copy_from_s3(table, f"{prefix}/{FOLDERS[kind]}/", max_errors=max_errors)
-                result.kind = kind
+                progress.start(task, len(plan.to_read))
+                if plan.full_refresh:
+                    wh.execute(f"delete from {wh.qualified(table.name)}")
+                    wh.execute(f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind])
+                result = ReadResult(kind=kind, table=table.name)
+                if plan.to_read:
+                    result = wh.copy_objects(src, kind, table, plan.to_read, load_id=report.load_id, max_errors=max_errors)
+                    result.kind = kind
                 report.results[kind] = result
                 report.rows[table.name] = result.staged
+                _record_objects(wh, plan, result, report.load_id)
+                progress.advance(task, len(plan.to_read), plan.bytes_to_read)
                 progress.finish(task)
             rejects = report.rejects
             if len(rejects) > max_errors:  # each COPY allowed max_errors; together they may not
@@ -761,12 +935,27 @@ def _load_from_s3(
             wh.insert_row(LOAD_RUNS, run_row)
 
     try:
-        with_retries(wh, publish)
+        with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
     except BaseException as exc:
-        _record_failure(wh, run_row, report, exc)
+        _record_outcome(wh, run_row, report, exc)
         raise
+    for kind in KINDS:
+        _, result = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
+        report.rows[STAGING_OF[kind]] = int(result[0][0])
     report.seconds = time.perf_counter() - started
     return report.load_id, report, (_count_star(wh) if transform else {})
+
+
+def _record_objects(wh: Warehouse, plan: FilePlan, result: ReadResult, load_id: str) -> None:
+    """The ledger rows of the objects a COPY loaded, with its per-object counts."""
+    now = _now()
+    for f in plan.to_read:
+        count = result.files.get(f.name)
+        read, staged, rejected = (count.read, count.staged, count.rejected) if count else (0, 0, 0)
+        wh.insert_row(LOAD_FILES, {
+            "file": f.name, "kind": plan.kind, "size": f.size, "version": f.version, "records_read": read,
+            "records_staged": staged, "records_rejected": rejected, "load_id": load_id, "loaded_at": now,
+        })
 
 
 def statements(wh: Warehouse, step: str, *, source: str | None = None, max_errors: int = 0) -> list[str]:

@@ -250,6 +250,7 @@ LOAD_FILES = Table(
         C("records_rejected", "bigint", True),
         C("load_id", "text", True),
         C("loaded_at", "timestamp", True),
+        C("content_hash", "text"),
     ),
     primary_key=("file",),
     kind="meta",
@@ -270,7 +271,18 @@ LOAD_ERRORS = Table(
     description="Every input record rejected by a run that tolerated it (--max-errors).",
 )
 
-META_TABLES: tuple[Table, ...] = (LOAD_RUNS, LOAD_FILES, LOAD_ERRORS)
+LOAD_SCHEMA = Table(
+    "load_schema",
+    (
+        C("version", "integer", True),
+        C("upgraded_at", "timestamp", True),
+    ),
+    primary_key=("version",),
+    kind="meta",
+    description="The version of the bookkeeping tables' layout, one row per upgrade (see ledger.py).",
+)
+
+META_TABLES: tuple[Table, ...] = (LOAD_RUNS, LOAD_FILES, LOAD_ERRORS, LOAD_SCHEMA)
 
 STAGING_TABLES: tuple[Table, ...] = (STAGING_EVENTS, STAGING_SONGS)
 STAR_TABLES: tuple[Table, ...] = (USERS, SONGS, ARTISTS, SONGPLAYS, TIME)

@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sparkify.errors import SparkifyError
+from sparkify.errors import ConfigError
 
 if TYPE_CHECKING:
     from sparkify.analytics import Query, Result
@@ -126,11 +126,11 @@ def compare(
     """Compare a result with an expected CSV. Returns "" when they agree, else a readable diff.
 
     ``ordered`` forces the rule; otherwise ``query`` decides (its header, else its ORDER BY), and
-    with neither rows are compared in order. Raises SparkifyError when the file does not exist.
+    with neither rows are compared in order. Raises ConfigError (exit 2) when the file does not exist.
     """
     path = Path(expected_csv)
     if not path.is_file():
-        raise SparkifyError(f"Expected result {path} does not exist.")
+        raise ConfigError(f"Expected result {path} does not exist.")
     with open(path, newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     if not table:

@@ -29,7 +29,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
-from sparkify.errors import ConfigError, SparkifyError
+from sparkify.errors import ConfigError, ExitCode, SparkifyError
 
 # -- what sparkify builds -------------------------------------------------------------------------
 
@@ -76,7 +76,13 @@ FAILED_STATES = {
 class InfraError(SparkifyError):
     """An AWS call failed, or AWS is in a state sparkify will not change."""
 
-    exit_code = 1
+    exit_code = ExitCode.REFUSED
+
+
+class TransientInfraError(InfraError):
+    """AWS cannot do it *now* (unreachable, throttling, no capacity, a resource busy): retry later."""
+
+    exit_code = ExitCode.TEMPFAIL
 
 
 class CredentialsError(ConfigError):
@@ -222,6 +228,15 @@ _PERMISSION_CODES = {
     "UnauthorizedAccess",
     "DependentServiceAccessDenied",
 }
+_THROTTLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalFailure",
+}
+"""AWS answers that mean "not now", after botocore's own retries: a temporary failure (exit 75)."""
 _QUOTA_CODES = {
     "LimitExceeded",
     "LimitExceededFault",
@@ -270,7 +285,7 @@ def translate(exc: Exception, *, action: str, resource: str, region: str, redact
     if isinstance(exc, bx.NoRegionError):
         return UnknownRegionError("No AWS region set. Pass --region (e.g. us-west-2) or set AWS_REGION.")
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError)):
-        return InfraError(
+        return TransientInfraError(
             f"Cannot reach AWS for {action} on {resource} in region {region}: {_one_line(str(exc))}. "
             "Check your network or proxy, and that the region is right."
         )
@@ -296,18 +311,20 @@ def translate(exc: Exception, *, action: str, resource: str, region: str, redact
                 f"AWS quota reached for {resource} ({code}): {message}. Remove unused resources or "
                 f"request a higher quota in the Service Quotas console for {region}."
             )
+        if code in _THROTTLE_CODES:
+            return TransientInfraError(f"AWS is throttling {action} on {resource} ({code}): {message}. Retry later.")
         if code == "InsufficientClusterCapacity":
-            return InfraError(
+            return TransientInfraError(
                 f"Redshift has no capacity for {resource} in {region} right now: {message}. Retry later, "
                 "or choose another --node-type or --region."
             )
         if code == "InvalidClusterState":
-            return InfraError(
+            return TransientInfraError(
                 f"{resource} is busy ({message}). Wait until it is available (`sparkify infra status`) "
                 "and run the command again."
             )
         if code == "DependencyViolation":
-            return InfraError(
+            return TransientInfraError(
                 f"{resource} is still in use ({message}). Run the command again in a few minutes; if it "
                 "persists, remove what uses it first."
             )

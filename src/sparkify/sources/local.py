@@ -13,6 +13,11 @@ FLAGS = {"songs": "--song-source", "events": "--log-source"}
 KIND_NAMES = {"songs": "song", "events": "log"}
 
 
+def _canonical(folder: Path | str) -> Path:
+    """The folder's one name: ``~`` expanded, absolute, symbolic links and ``..`` resolved."""
+    return Path(folder).expanduser().resolve()
+
+
 class LocalSource:
     """Every file under ``root/song_data`` and ``root/log_data``, whatever its name (see
     :mod:`sparkify.sources`). Symbolic links to files and folders are followed.
@@ -22,10 +27,11 @@ class LocalSource:
     """
 
     def __init__(self, root: Path | None, *, song_dir: Path | None = None, log_dir: Path | None = None):
-        self.root = Path(root) if root is not None else None
+        # one name per file however the folder was spelled (~, relative, symbolic links): the ledger's key
+        self.root = _canonical(root) if root is not None else None
         self.folders: dict[str, Path | None] = {
-            "songs": Path(song_dir) if song_dir is not None else None,
-            "events": Path(log_dir) if log_dir is not None else None,
+            "songs": _canonical(song_dir) if song_dir is not None else None,
+            "events": _canonical(log_dir) if log_dir is not None else None,
         }
         if self.root is None and None in self.folders.values():
             raise ValueError("LocalSource needs a root folder unless both song_dir and log_dir are given")

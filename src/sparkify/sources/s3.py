@@ -13,11 +13,13 @@ are never printed. The endpoint is boto3's own setting (``AWS_ENDPOINT_URL_S3`` 
 
 from __future__ import annotations
 
+import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from sparkify.errors import ConfigError, SourceError
+from sparkify.errors import ConfigError, SourceError, SparkifyError, TransientSourceError
 from sparkify.sources import FOLDERS, Kind, Listing, SourceFile, decompress
 
 DEFAULT_CONCURRENCY = 32
@@ -178,12 +180,23 @@ class S3Source:
 
     def read_bytes(self, file: SourceFile) -> bytes:
         """The object's content, gunzipped when it starts with the gzip magic number (whatever its key).
-        Safe to call from many threads."""
+        Safe to call from many threads.
+
+        A read that fails in a way worth retrying -- throttling or a 5xx that outlasted botocore's own
+        retries, a body cut short, a dropped connection -- is tried again, up to
+        :data:`READ_ATTEMPTS` times in all, after a backoff (:func:`read_backoff`); then it is a
+        :class:`TransientSourceError` (exit 75). Other errors are raised at once.
+        """
         bucket, _, key = file.name[len("s3://") :].partition("/")
-        try:
-            data = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
-            self._raise(exc, bucket, file.name, listed=True)
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                data = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+                break
+            except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
+                if attempt + 1 < READ_ATTEMPTS and is_retryable(exc):
+                    time.sleep(read_backoff(attempt))
+                    continue
+                self._raise(exc, bucket, file.name, listed=True)
         return decompress(file.name, data)
 
     # -- errors -----------------------------------------------------------------------------------
@@ -229,6 +242,32 @@ class S3Source:
         raise error from exc
 
 
+READ_ATTEMPTS = 4
+"""How many times one object is read before giving up (each GET also has botocore's own retries)."""
+READ_BACKOFF_SECONDS = 0.25
+READ_BACKOFF_CAP_SECONDS = 4.0
+
+
+def read_backoff(attempt: int) -> float:
+    """Seconds to wait before read attempt ``attempt + 2``: exponential with full jitter, capped,
+    as botocore's standard retry mode does (0.25 s, 0.5 s, 1 s ... at most 4 s)."""
+    return random.uniform(0, min(READ_BACKOFF_CAP_SECONDS, READ_BACKOFF_SECONDS * 2**attempt))
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for a read failure worth another try: throttling, a 5xx, a timeout, a dropped
+    connection or a body shorter than its Content-Length."""
+    error = s3_error(exc, "", "")
+    return isinstance(error, TransientSourceError)
+
+
+THROTTLED_CODES = (
+    "SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "TooManyRequests",
+    "RequestLimitExceeded", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500",
+)
+"""S3 answers that mean "not now": after botocore's own retries, a temporary failure (exit 75)."""
+
+
 def _passed_over(listing: Listing) -> str:
     """``1 zero-byte object, 2 folder placeholders``."""
     parts = []
@@ -240,7 +279,7 @@ def _passed_over(listing: Listing) -> str:
     return ", ".join(parts)
 
 
-def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> SourceError | None:
+def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> SparkifyError | None:
     """The one-line :class:`SourceError` for a botocore exception, naming ``where`` (an s3:// URI);
     None for any other exception. Every S3 failure is mapped here, and only here.
 
@@ -260,8 +299,12 @@ def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", lis
                 f"{where} was listed but is gone: it was deleted while sparkify read it. Nothing was "
                 "loaded; run again."
             )
+        if code in THROTTLED_CODES or (isinstance(status, int) and status >= 500) or status == 429:
+            return TransientSourceError(
+                f"S3 is throttling or failing ({code or status}) reading {where}, even after retries. Run again later."
+            )
         if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"):
-            return SourceError(f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}")
+            return ConfigError(f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}")
         if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
             need = "s3:GetObject on it" if listed else f"s3:ListBucket on bucket {bucket}"
             return SourceError(f"Access denied to {where} ({code or status}): the AWS credentials need {need}.")
@@ -269,14 +312,18 @@ def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", lis
         detail = f": {message[0]}" if message else ""
         return SourceError(f"S3 error {code or status} reading {where}{detail}.")
     if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError, bce.CredentialRetrievalError)):
-        return SourceError(f"No usable AWS credentials to read {where}. {CREDENTIALS_HINT}")
+        return ConfigError(f"No usable AWS credentials to read {where}. {CREDENTIALS_HINT}")
     if isinstance(exc, (bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ProxyConnectionError)):
-        return SourceError(
+        return TransientSourceError(
             f"Cannot connect to S3 at {_show_endpoint(endpoint)} to read {where}. Check --s3-endpoint, "
             "AWS_ENDPOINT_URL and the network."
         )
-    if isinstance(exc, (bce.ReadTimeoutError, bce.ConnectionClosedError, bce.ResponseStreamingError)):
-        return SourceError(f"S3 at {_show_endpoint(endpoint)} dropped the connection reading {where}. Run again.")
+    if isinstance(
+        exc, (bce.ReadTimeoutError, bce.ConnectionClosedError, bce.ResponseStreamingError, bce.IncompleteReadError)
+    ):
+        return TransientSourceError(
+            f"S3 at {_show_endpoint(endpoint)} dropped the connection reading {where}. Run again."
+        )
     if isinstance(exc, bce.BotoCoreError):
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         return SourceError(f"Cannot read {where}: {first}.")
@@ -299,7 +346,8 @@ def _make_client(endpoint_url: str | None, max_concurrency: int):
         from botocore.config import Config
     except ImportError as exc:
         raise ConfigError("S3 sources need boto3: pip install 'sparkify[aws]'") from exc
-    config = Config(max_pool_connections=max_concurrency)
+    # standard mode: throttling and 5xx are retried with jittered backoff; read_bytes retries again
+    config = Config(max_pool_connections=max_concurrency, retries={"mode": "standard", "max_attempts": 3})
     try:
         # A session of our own: boto3's default session is not safe to share between threads.
         return boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)
@@ -309,3 +357,21 @@ def _make_client(endpoint_url: str | None, max_concurrency: int):
     except Exception as exc:  # noqa: BLE001 -- e.g. an unknown AWS_PROFILE or a malformed ~/.aws/config
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"Cannot set up the S3 client: {first}. Check AWS_PROFILE and ~/.aws/config.") from exc
+
+
+def write_object(source: S3Source, uri: str, body: bytes) -> None:
+    """Put ``body`` at ``uri`` (s3://bucket/key) with the source's client; SourceError if S3 refuses."""
+    bucket, key = parse_s3_uri(uri)
+    try:
+        source.client.put_object(Bucket=bucket, Key=key, Body=body)
+    except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
+        raise (s3_error(exc, bucket, uri) or SourceError(f"Cannot write {uri}: {exc}")) from exc
+
+
+def delete_object(source: S3Source, uri: str) -> None:
+    """Delete the object at ``uri``; a missing one is no error (S3 answers 204 either way)."""
+    bucket, key = parse_s3_uri(uri)
+    try:
+        source.client.delete_object(Bucket=bucket, Key=key)
+    except Exception as exc:  # noqa: BLE001
+        raise (s3_error(exc, bucket, uri) or SourceError(f"Cannot delete {uri}: {exc}")) from exc

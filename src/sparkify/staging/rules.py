@@ -144,34 +144,26 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-class _Float(float):
-    """A JSON number with a fraction or exponent, remembering how the file wrote it (``4.50``)."""
+def _literal_number(base: type) -> type:
+    """A subclass of ``base`` (int or float) whose values remember how the file wrote them
+    (``4.50``, ``-0``, ``1e5``): a number in a text field is stored as written."""
 
-    literal: str
-
-    def __new__(cls, literal: str) -> _Float:
-        value = super().__new__(cls, literal)
+    def new(cls, literal: str):
+        value = base.__new__(cls, literal)
         value.literal = literal
         return value
 
-
-class _Int(int):
-    """A JSON integer, remembering how the file wrote it (``-0``)."""
-
-    literal: str
-
-    def __new__(cls, literal: str) -> _Int:
-        value = super().__new__(cls, literal)
-        value.literal = literal
-        return value
+    return type(f"_Literal{base.__name__.capitalize()}", (base,), {"__new__": new})
 
 
+_Float = _literal_number(float)
+_Int = _literal_number(int)
 _DECODER = json.JSONDecoder(
     parse_constant=_Nonstandard, object_pairs_hook=_pairs, parse_float=_Float, parse_int=_Int
 )
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _NEXT_OBJECT_LINE = re.compile(r"\n[ \t\r]*(?=\{)")
-_STRUCTURE = re.compile(r'\\.|[{}\[\]"]')
+_STRUCTURE = re.compile(r'\\.|[{}\[\]"\n]')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _RAW_BYTE = re.compile("[\udc80-\udcff]")
 """In text decoded with ``surrogateescape``: a byte that is not UTF-8 (a ``\\udc80`` escape in the
@@ -184,6 +176,8 @@ def frame(data: bytes) -> Iterator[RawRecord]:
     if data.startswith(BOM):
         data = data[3:]
     text = data.decode("utf-8", errors="surrogateescape")
+    if "\r" in text:  # a line ends with LF, CRLF or a lone CR (old Mac files): lines are counted alike
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     n = len(text)
     pos = _JSON_WS.match(text, 0).end()
     line, counted = 1, 0  # line number of position `counted`
@@ -197,7 +191,8 @@ def frame(data: bytes) -> Iterator[RawRecord]:
             value, end = _DECODER.raw_decode(text, pos)
         except _DuplicateKey as exc:
             end = _resync(text, start)
-            problem = (exc.key, f"duplicate key {exc.key!r}: RFC 8259 names must be unique")
+            key = storable(exc.key)
+            problem = (key, f"duplicate key {key!r}: RFC 8259 names must be unique")
         except json.JSONDecodeError as exc:
             end = _resync(text, start)
             problem = (None, _malformed(exc, text, start))
@@ -219,7 +214,7 @@ def frame(data: bytes) -> Iterator[RawRecord]:
                 problem = (None, f"record is longer than {MAX_RECORD_BYTES >> 20} MB ({size} bytes)")
             elif not isinstance(value, dict):
                 problem = (None, _not_object(value))
-        shown = _printable(span[:RAW_TEXT_LIMIT])
+        shown = storable(span[:RAW_TEXT_LIMIT])
         yield RawRecord(line, shown, value if problem is None else None, problem)
         pos = _JSON_WS.match(text, end).end()
 
@@ -227,45 +222,68 @@ def frame(data: bytes) -> Iterator[RawRecord]:
 def _resync(text: str, start: int) -> int:
     """Where a value that is not JSON ends, so reading goes on after it.
 
-    A value starting with ``{`` or ``[`` runs to where its brackets close (strings respected) if that
-    comes before the next line beginning with ``{``; otherwise to the end of its first line -- or,
-    when that line holds only the ``{`` (a pretty-printed object), to the next line beginning with
-    ``{``. Any other text runs to the end of its line.
+    A value starting with ``{`` or ``[`` runs to where its brackets close (strings respected),
+    unless a record seems to start first: a line beginning with ``{`` while only the value's own
+    opening bracket is open and the text before it is not a key's ``:``. Then it runs to the end of
+    its first line -- or, when that line holds only the ``{`` (a pretty-printed object), to that
+    next record. Any other text runs to the end of its line. The search stops after
+    :data:`MAX_RECORD_BYTES` characters.
     """
     line_end = text.find("\n", start)
     line_end = len(text) if line_end < 0 else line_end
     if text[start] not in "{[":
         return line_end
-    following = _NEXT_OBJECT_LINE.search(text, start)
-    limit = following.end() if following else len(text)
-    closed = _balanced_end(text, start, limit)
+    closed, next_record = _scan_brackets(text, start, min(len(text), start + MAX_RECORD_BYTES))
     if closed is not None:
         return closed
-    return limit if text[start:line_end].strip() == "{" else line_end
+    if text[start:line_end].strip() == "{" and next_record is not None:
+        return next_record
+    return line_end
 
 
-def _balanced_end(text: str, start: int, limit: int) -> int | None:
-    """The position just after the bracket that closes the one at ``start``, or None before ``limit``."""
+def _scan_brackets(text: str, start: int, limit: int) -> tuple[int | None, int | None]:
+    """(position just after the bracket closing the one at ``start``, or None; where the next
+    record seems to start, or None) -- whichever the scan meets first, before ``limit``."""
     depth, in_string = 0, False
     for m in _STRUCTURE.finditer(text, start, limit):
         ch = m.group()
-        if in_string:
+        if in_string and ch != "\n":  # a string cannot hold a raw line break: one ends it
             if ch == '"':
                 in_string = False
             # a backslash escape is matched whole by the pattern, so it never ends a string
-        elif ch == '"':
+            continue
+        in_string = False
+        if ch == '"':
             in_string = True
+        elif ch == "\n":
+            if depth == 1:
+                after = _JSON_WS.match(text, m.end()).end()
+                before = text[start : m.start()].rstrip(" \t\n")
+                if after < limit and text[after] == "{" and not before.endswith(":"):
+                    return None, after
         elif ch in "{[":
             depth += 1
         elif ch in "}]":
             depth -= 1
             if depth == 0:
-                return m.end()
-    return None
+                return m.end(), None
+    return None, None
+
+
+def storable(text: str) -> str:
+    """``text`` as every warehouse can store it: NUL and bytes that are not UTF-8 (decoded with
+    ``surrogateescape``) or unpaired surrogates shown as escapes (``\\x00``, ``\\xff``, ``\\ud800``)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    shown = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+    shown = shown.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return shown.replace("\x00", "\\x00")
 
 
 def _malformed(exc: json.JSONDecodeError, text: str, start: int) -> str:
-    return f"malformed JSON: {exc.msg} at character {exc.pos - start + 1} of the record"
+    # json's messages end in " at" where they name a place ("Unterminated string starting at")
+    at = "" if exc.msg.endswith(" at") else " at"
+    return f"malformed JSON: {exc.msg}{at} character {exc.pos - start + 1} of the record"
 
 
 def _not_object(value: Any) -> str:
@@ -275,10 +293,6 @@ def _not_object(value: Any) -> str:
             "as Redshift's COPY reads them, not an array"
         )
     return f"expected a JSON object, got {_json_kind(value)}"
-
-
-def _printable(span: str) -> str:
-    return span.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
 
 
 # -- typing -----------------------------------------------------------------------------------------

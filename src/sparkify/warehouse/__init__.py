@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from sparkify.errors import ConfigError
+from sparkify.errors import ConfigError, MissingTableError
 from sparkify.warehouse.base import Warehouse, quote
 
 ENGINES = ("duckdb", "postgres", "redshift")
@@ -17,6 +18,8 @@ __all__ = ["ENGINES", "Warehouse", "connect", "engine_class", "engine_of", "offl
 def engine_of(url: str) -> str:
     """The engine a warehouse URL names: ``duckdb:///x.duckdb`` or a bare ``*.duckdb`` path -> duckdb."""
     scheme = urlsplit(url).scheme if "://" in url else ""
+    if not scheme and url.startswith("duckdb:"):
+        return "duckdb"
     if not scheme:
         if url.endswith(".duckdb") or url.endswith(".db") or url == ":memory:":
             return "duckdb"
@@ -31,21 +34,24 @@ def engine_of(url: str) -> str:
     if scheme == "redshift":
         return "redshift"
     raise ConfigError(
-        f"Unknown warehouse scheme {scheme!r} in --warehouse. Use duckdb://, postgresql:// or redshift://."
+        f"Unknown warehouse scheme {scheme!r}. Use duckdb://, postgresql:// or redshift://."
     )
 
 
 def duckdb_path(url: str) -> str:
-    """``duckdb:///rel.duckdb`` -> ``rel.duckdb``; ``duckdb:////abs.duckdb`` -> ``/abs.duckdb`` (a
+    """The file a DuckDB URL names, ``~`` expanded: ``duckdb:///rel.duckdb`` -> ``rel.duckdb``;
+    ``duckdb:////abs.duckdb`` -> ``/abs.duckdb``; ``duckdb:rel.duckdb`` (what DuckDB itself accepts)
+    -> ``rel.duckdb``; ``duckdb:///~/w.duckdb`` and ``~/w.duckdb`` -> ``/home/me/w.duckdb`` (a
     ``?setting=value`` query is left out: see :func:`duckdb_settings`)."""
     url = url.split("?", 1)[0]
     if "://" not in url:
-        return url
+        path = url[len("duckdb:"):] if url.startswith("duckdb:") else url
+        return os.path.expanduser(path) if path else ":memory:"
     rest = url.split("://", 1)[1]
     if not rest.startswith("/"):
         raise ConfigError(f"Malformed DuckDB URL {url!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb.")
     path = rest[1:]
-    return path or ":memory:"
+    return os.path.expanduser(path) if path else ":memory:"
 
 
 def duckdb_settings(url: str) -> dict[str, str]:
@@ -76,9 +82,11 @@ def engine_class(engine: str) -> type[Warehouse]:
     raise ConfigError(f"Unknown engine {engine!r}.{hint} Engines: {', '.join(ENGINES)}.")
 
 
-def _options(cls: type[Warehouse], iam_role: str | None, region: str | None) -> dict:
+def _options(cls: type[Warehouse], iam_role: str | None, region: str | None, manifest_prefix: str | None = None) -> dict:
     # only Redshift's COPY reads S3: the other engines take no AWS settings
-    return {"iam_role": iam_role, "region": region} if cls.copies_from_s3 else {}
+    if not cls.copies_from_s3:
+        return {}
+    return {"iam_role": iam_role, "region": region, "manifest_prefix": manifest_prefix}
 
 
 def connect(
@@ -87,20 +95,40 @@ def connect(
     schema: str | None = None,
     iam_role: str | None = None,
     region: str | None = None,
+    manifest_prefix: str | None = None,
     wait: bool = True,
+    wait_timeout: float | None = None,
     on_wait: Callable[[str], None] | None = None,
+    must_exist: bool = False,
 ) -> Warehouse:
     """Open the warehouse a URL names. The caller closes it (or uses ``with``).
 
+    ``must_exist`` is for commands that only read: a DuckDB file that does not exist is a
+    :class:`MissingTableError` (saying to run ``sparkify run`` first) instead of a new, empty file.
+
     ``schema`` places every table (PostgreSQL, Redshift; default ``public``); ``iam_role`` and
-    ``region`` are what Redshift's COPY reads S3 with. While another sparkify process holds the
-    warehouse, ``wait`` waits for it (``on_wait`` is told once) or fails at once.
+    ``region`` are what Redshift's COPY reads S3 with, ``manifest_prefix`` where its manifests go.
+    While another sparkify process holds the warehouse, ``wait`` waits for it (``on_wait`` is told
+    once) -- for at most ``wait_timeout`` seconds (None: no limit), then :class:`WarehouseBusyError`
+    -- or fails at once.
     """
     engine = engine_of(url)
     cls = engine_class(engine)
     if engine == "duckdb":
-        return cls(url, duckdb_path(url), schema=None, wait=wait, on_wait=on_wait, settings=duckdb_settings(url))
-    return cls.open(url, schema=schema, wait=wait, on_wait=on_wait, **_options(cls, iam_role, region))
+        path = duckdb_path(url)
+        if must_exist and path != ":memory:" and not os.path.exists(path):
+            raise MissingTableError(
+                f"There is no DuckDB database at {path}. Run `sparkify run` first, or point --warehouse at "
+                "an existing one."
+            )
+        return cls(
+            url, path, schema=None, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait,
+            settings=duckdb_settings(url),
+        )
+    return cls.open(
+        url, schema=schema, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait,
+        **_options(cls, iam_role, region, manifest_prefix),
+    )
 
 
 def offline(

@@ -153,6 +153,11 @@ class Warehouse(ABC):
         """Statements run once per connection before any other (e.g. search_path)."""
         return []
 
+    def schemas_holding(self, tables: list[str]) -> list[str]:
+        """The schemas (other than none) that hold every one of ``tables``, sorted: where to look
+        when they are missing from :attr:`schema`. Engines without schemas return ``[]``."""
+        return []
+
     def create_schema_sql(self) -> str | None:
         """``create schema if not exists`` for :attr:`schema`, or None where there is nothing to create."""
         return None

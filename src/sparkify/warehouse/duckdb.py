@@ -9,9 +9,20 @@ from typing import IO, Any, Callable, ClassVar, Iterator, Sequence
 
 import duckdb
 
+from sparkify import interrupts
 from sparkify.errors import ConfigError, WarehouseError
 from sparkify.schema import Table
 from sparkify.warehouse.base import Warehouse
+from sparkify.warehouse.locking import wait_for
+
+
+def lock_path(database: str) -> Path:
+    """The lock file of a DuckDB database file: beside the file it really is (``~`` expanded,
+    symbolic links and ``..`` resolved), ``<file>.lock`` -- so every spelling of one database
+    shares one lock."""
+    import os
+
+    return Path(os.path.realpath(os.path.expanduser(database)) + ".lock")
 
 
 class DuckDBWarehouse(Warehouse):
@@ -43,6 +54,7 @@ class DuckDBWarehouse(Warehouse):
         *,
         schema: str | None = None,
         wait: bool = True,
+        wait_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
         settings: dict[str, str] | None = None,
     ):
@@ -52,12 +64,17 @@ class DuckDBWarehouse(Warehouse):
         self._lock = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._lock = _acquire_lock(Path(path + ".lock"), wait=wait, on_wait=on_wait)
+            self._lock = _acquire_lock(lock_path(path), wait=wait, timeout=wait_timeout, on_wait=on_wait)
         try:
             self.con = duckdb.connect(path, config=config)
         except duckdb.Error as exc:
             self._release()
-            raise WarehouseError(f"Cannot open DuckDB database {path}: {str(exc).splitlines()[0]}") from exc
+            first = str(exc).splitlines()[0]
+            if isinstance(exc, duckdb.IOException) or "Permission denied" in first:
+                from sparkify.errors import LocalIOError
+
+                raise LocalIOError(f"Cannot open DuckDB database {path}: {first}. {disk_hint(first)}") from exc
+            raise WarehouseError(f"Cannot open DuckDB database {path}: {first}") from exc
         self._depth = 0
 
     @classmethod
@@ -80,12 +97,8 @@ class DuckDBWarehouse(Warehouse):
             self.tracer(statement)
         try:
             self.con.execute(statement, params)
-        except duckdb.CatalogException as exc:
-            from sparkify.errors import MissingTableError
-
-            raise MissingTableError(_missing_table_message(exc)) from exc
-        except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB: {str(exc).splitlines()[0]}") from exc
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _error_for(exc) from exc
 
     def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         if self.tracer:
@@ -94,12 +107,8 @@ class DuckDBWarehouse(Warehouse):
             cur = self.con.execute(statement, params)
             cols = [d[0] for d in cur.description]
             return cols, cur.fetchall()
-        except duckdb.CatalogException as exc:
-            from sparkify.errors import MissingTableError
-
-            raise MissingTableError(_missing_table_message(exc)) from exc
-        except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB: {str(exc).splitlines()[0]}") from exc
+        except (duckdb.Error, RuntimeError) as exc:
+            raise _error_for(exc) from exc
 
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query and fetch its rows ``batch_rows`` at a time (DuckDB streams its results)."""
@@ -133,16 +142,18 @@ class DuckDBWarehouse(Warehouse):
             finally:
                 self._depth -= 1
             return
-        self.con.execute("begin transaction")
+        self.execute("begin transaction")
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self.con.execute("rollback")
+            with interrupts.deferred():
+                self.con.execute("rollback")
             raise
         self._depth = 0
-        self.con.execute("commit")
+        with interrupts.deferred():  # a signal now takes effect once the commit is done
+            self.execute("commit")
 
     def table_exists(self, table: str) -> bool:
         rows = self.con.execute(
@@ -184,26 +195,80 @@ def _settings(given: dict[str, str]) -> dict[str, str]:
     return {**DEFAULT_SETTINGS, **given}
 
 
-def _acquire_lock(path: Path, *, wait: bool, on_wait: Callable[[str], None] | None) -> IO:
+def _acquire_lock(
+    path: Path, *, wait: bool, timeout: float | None, on_wait: Callable[[str], None] | None
+) -> IO:
     """Hold an exclusive lock on the file beside the database, so two sparkify processes never use
-    one DuckDB file at once. With ``wait`` the second one waits; without it, it fails at once."""
-    handle = open(path, "a+")
+    one DuckDB file at once. With ``wait`` the second one waits (at most ``timeout`` seconds);
+    without it, it fails at once. A lock file this user may not open is a LocalIOError naming it."""
+    import errno
+    import os
+
+    from sparkify.errors import LocalIOError
+
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return handle
-    except BlockingIOError:
-        if not wait:
-            handle.close()
-            raise WarehouseError(
-                f"Another sparkify process is using {path.with_suffix('')}. Wait for it to finish, "
-                "or run with --wait to queue behind it."
+        handle = open(path, "a+")
+    except OSError as exc:
+        owner = ""
+        try:
+            import pwd
+
+            owner = f" (it belongs to {pwd.getpwuid(os.stat(path).st_uid).pw_name})"
+        except (OSError, KeyError, ImportError):
+            pass
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise LocalIOError(
+                f"Cannot open the lock file {path}{owner}: {exc.strerror}. Run sparkify as the user who owns "
+                f"the warehouse, or remove {path} if no sparkify process is running."
             ) from None
-    if on_wait:
-        on_wait(f"Waiting for another sparkify process using {path.with_suffix('')} ...")
-    fcntl.flock(handle, fcntl.LOCK_EX)
+        raise LocalIOError(f"Cannot open the lock file {path}: {exc.strerror or exc}. {disk_hint(str(exc))}") from None
+
+    def try_lock() -> bool:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    try:
+        wait_for(try_lock, what=str(path.with_suffix("")), wait=wait, timeout=timeout, on_wait=on_wait)
+    except BaseException:
+        handle.close()
+        raise
     return handle
+
+
+def _error_for(exc: BaseException) -> BaseException:
+    """The sparkify error a DuckDB error means: Interrupted when a signal caused it (DuckDB turns one
+    into ``RuntimeError: Query interrupted``), MissingTableError, LocalIOError for a full disk or a
+    file it may not write, else WarehouseError."""
+    from sparkify.errors import LocalIOError, MissingTableError
+
+    interrupted = interrupts.pending()
+    if interrupted is not None:
+        return interrupted
+    if isinstance(exc, duckdb.CatalogException):
+        return MissingTableError(_missing_table_message(exc))
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return WarehouseError(f"DuckDB ran out of memory: {first}. Free memory, or load fewer files at once.")
+    if isinstance(exc, (duckdb.IOException, duckdb.PermissionException)) or "No space left on device" in first:
+        return LocalIOError(f"DuckDB could not write: {first}. {disk_hint(first)}")
+    if not isinstance(exc, duckdb.Error):
+        return exc  # not DuckDB's: a bug, reported as one
+    return WarehouseError(f"DuckDB: {first}")
+
+
+def disk_hint(message: str) -> str:
+    """What to do about a failed write, from the operating system's words."""
+    lowered = message.lower()
+    if "no space left" in lowered or "disk full" in lowered or "quota" in lowered:
+        return "The disk is full: free space there (or point --warehouse elsewhere) and run again; nothing was changed."
+    if "permission" in lowered or "read-only" in lowered:
+        return "Check the permissions of the file and its folder, or point --warehouse elsewhere."
+    return "Check the disk and the path, then run again."
 
 
 def _missing_table_message(exc: Exception) -> str:
     first = str(exc).splitlines()[0]
-    return f"{first}. Run `sparkify create-tables` first."
+    return f"{first}. Run `sparkify run` first."

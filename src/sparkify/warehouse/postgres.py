@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any, Callable, ClassVar, Iterator, Sequence
-from urllib.parse import urlsplit
 
-from sparkify.errors import ConfigError, MissingTableError, TransientWarehouseError, WarehouseError
+from sparkify import interrupts
+from sparkify.errors import (
+    ConfigError,
+    MissingTableError,
+    TransientWarehouseError,
+    WarehouseError,
+)
 from sparkify.schema import Table
 from sparkify.warehouse.base import Warehouse, quote
+from sparkify.warehouse.locking import wait_for
 
 COPY_BATCH_ROWS = 50_000
 """Rows fetched from DuckDB per batch while streaming a staging table into COPY. With psycopg's
@@ -24,6 +30,23 @@ UNDEFINED_TABLE = "42P01"
 TRANSIENT_SQLSTATES = ("40001", "40P01", "57P01", "57P02", "57P03")
 """serialization failure, deadlock, admin shutdown, crash shutdown, cannot connect now: retried."""
 UNDEFINED_SCHEMA = "3F000"
+
+REFUSED_AT_LOGIN = (
+    "password authentication failed", "authentication failed", "does not exist", "no pg_hba.conf entry",
+    "permission denied", "is not permitted to log in",
+)
+"""What a server says when it answers a login and refuses it for good: wrong password, unknown role
+or database, pg_hba rules. A configuration error (exit 2), not worth retrying."""
+
+BUSY_AT_LOGIN = (
+    "the database system is starting up", "the database system is shutting down",
+    "the database system is in recovery mode", "too many clients", "remaining connection slots",
+    "terminating connection due to administrator command", "the database system is not yet accepting",
+)
+"""What a server says when it cannot take a connection *now*: worth retrying later (exit 75)."""
+
+UNRESOLVED_HOST = ("failed to resolve host", "could not translate host name", "name or service not known")
+"""A host name that does not resolve: almost always a typo in the URL (exit 2)."""
 
 
 class PostgresWarehouse(Warehouse):
@@ -66,10 +89,12 @@ class PostgresWarehouse(Warehouse):
         schema: str | None = None,
         connection: Any = None,
         wait: bool = True,
+        wait_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
     ):
         super().__init__(url, schema=schema or self.default_schema)
         self.wait = wait
+        self.wait_timeout = wait_timeout
         self.on_wait = on_wait
         self.conn = connection
         """The driver connection (autocommit: transactions are opened by :meth:`transaction`), or
@@ -115,17 +140,14 @@ class PostgresWarehouse(Warehouse):
         if not self.locks_with_advisory_lock:
             return
         key = f"sparkify:{self.schema}"
-        _, rows = self.query("select pg_try_advisory_lock(hashtext(%s))", [key])
-        if rows[0][0]:
-            return
-        if not self.wait:
-            raise WarehouseError(
-                f"Another sparkify process is using schema {self.schema} of {self.display_url}. Wait for "
-                "it to finish, or run with --wait to queue behind it."
-            )
-        if self.on_wait:
-            self.on_wait(f"Waiting for another sparkify process using schema {self.schema} of {self.display_url} ...")
-        self.query("select pg_advisory_lock(hashtext(%s))", [key])
+
+        def try_lock() -> bool:
+            return bool(self.query("select pg_try_advisory_lock(hashtext(%s))", [key])[1][0][0])
+
+        wait_for(
+            try_lock, what=f"schema {self.schema} of {self.display_url}", wait=self.wait,
+            timeout=self.wait_timeout, on_wait=self.on_wait,
+        )
 
     def _use_schema(self) -> None:
         try:
@@ -191,14 +213,10 @@ class PostgresWarehouse(Warehouse):
         sqlstate, message = self.error_details(exc)
         message = self._scrub(" ".join(message.split()))  # one line; never the password
         if connecting:
-            return WarehouseError(
-                f"Cannot connect to {self.label} at {self.display_url}: {message}. "
-                f"Check the URL, that the server is running, and the password (in {self.password_from})."
-            )
+            return self._connect_error(message)
         if sqlstate in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
             return MissingTableError(
-                f"{self.label} ({self.display_url}, schema {self.schema}): {message}. "
-                "Run `sparkify create-tables` first."
+                f"{self.label} ({self.display_url}, schema {self.schema}): {message}. Run `sparkify run` first."
             )
         if (sqlstate and sqlstate.startswith("08")) or (sqlstate is None and self._is_connection_error(exc)):
             return TransientWarehouseError(f"Lost the connection to {self.label} at {self.display_url}: {message}.")
@@ -206,14 +224,31 @@ class PostgresWarehouse(Warehouse):
             return TransientWarehouseError(f"{self.label} ({self.display_url}): {message}")
         return WarehouseError(f"{self.label} ({self.display_url}): {message}")
 
+    def _connect_error(self, message: str) -> WarehouseError | ConfigError:
+        """The error for a failed login: a configuration error when the server answered no (wrong
+        password, unknown role or database) or the host does not resolve; a temporary failure when
+        nothing answered (refused, timed out) or the server is starting, stopping or full."""
+        lowered = message.lower()
+        where = f"Cannot connect to {self.label} at {self.display_url}: {message}."
+        if any(m in lowered for m in BUSY_AT_LOGIN):
+            return TransientWarehouseError(f"{where} The server cannot take connections now; retry later.")
+        if any(m in lowered for m in UNRESOLVED_HOST):
+            return ConfigError(f"{where} Check the host name in the URL.")
+        if "fatal:" in lowered or any(m in lowered for m in REFUSED_AT_LOGIN if m):
+            return ConfigError(f"{where} Check the URL and the password (in {self.password_from}).")
+        return TransientWarehouseError(
+            f"{where} Check that the server is running and reachable; a scheduler may retry later."
+        )
+
     def _is_connection_error(self, exc: BaseException) -> bool:
         import psycopg
 
         return isinstance(exc, psycopg.OperationalError)
 
     def _scrub(self, text: str) -> str:
-        password = urlsplit(self.url).password if "://" in self.url else None
-        return text.replace(password, "***") if password else text
+        from sparkify.urls import scrub
+
+        return scrub(text, self.url)
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         import psycopg
@@ -234,7 +269,7 @@ class PostgresWarehouse(Warehouse):
             with self._cursor() as cur:
                 cur.execute(statement, params)
         except self._driver_errors() as exc:
-            raise self.error_for(exc) from exc
+            raise (interrupts.pending() or self.error_for(exc)) from exc
 
     def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         if self.tracer:
@@ -245,7 +280,7 @@ class PostgresWarehouse(Warehouse):
                 cols = [d[0] for d in cur.description]
                 return cols, [tuple(r) for r in cur.fetchall()]
         except self._driver_errors() as exc:
-            raise self.error_for(exc) from exc
+            raise (interrupts.pending() or self.error_for(exc)) from exc
 
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query through a server-side cursor (``DECLARE ... CURSOR``, which PostgreSQL and
@@ -299,10 +334,12 @@ class PostgresWarehouse(Warehouse):
             yield
         except BaseException:
             self._depth = 0
-            self._rollback()
+            with interrupts.deferred():
+                self._rollback()
             raise
         self._depth = 0
-        self.execute("commit")
+        with interrupts.deferred():  # a signal now takes effect once the commit is done
+            self.execute("commit")
 
     def _rollback(self) -> None:
         """Roll back the open transaction; a connection already lost has nothing to roll back."""
@@ -322,6 +359,19 @@ class PostgresWarehouse(Warehouse):
     def schema_exists(self) -> bool:
         _, rows = self.query("select count(*) from pg_catalog.pg_namespace where nspname = %s", [self.schema])
         return bool(rows[0][0])
+
+    def schemas_holding(self, tables: list[str]) -> list[str]:
+        if not tables:
+            return []
+        marks = ", ".join(["%s"] * len(tables))
+        _, rows = self.query(
+            "select n.nspname from pg_catalog.pg_class as c "
+            "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
+            f"where c.relname in ({marks}) and c.relkind in ('r', 'p') "
+            "group by n.nspname having count(distinct c.relname) = %s order by n.nspname",
+            [*tables, len(tables)],
+        )
+        return [r[0] for r in rows]
 
     def create_schema_sql(self) -> str | None:
         return f"create schema if not exists {quote(self.schema)}"

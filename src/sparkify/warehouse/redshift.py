@@ -4,6 +4,26 @@ What differs, and why:
 
 * **Staging is server-side.** ``COPY ... FROM 's3://...'`` with an IAM role loads the JSON where it
   lies; nothing goes through this machine (:attr:`copies_from_s3`).
+* **Staging is incremental, through a manifest.** A run lists the source's objects and compares them
+  with the ``load_files`` ledger (name and ETag), like the other engines. Then, per kind:
+
+  - only new objects: one COPY of exactly those, named in a manifest, appended to staging;
+  - an object changed, or gone with ``--prune`` (or staging disagrees with the ledger, or
+    ``--full-refresh``): COPY
+    cannot say which object a row came from, so the kind's staging rows and ledger entries are
+    deleted and every listed object is COPYed again through one manifest -- the changed object's
+    earlier rows are thereby replaced. (Logs arrive one new object per day; changes are rare.)
+  - nothing new: no COPY at all.
+
+  The manifest (``{"entries": [{"url", "mandatory": true, "meta": {"content_length"}}]}``) is
+  written under ``manifest_prefix`` (default ``<source>/_sparkify/manifests/``, which the IAM role
+  reads like the source; outside ``song_data/`` and ``log_data/``) and deleted after its COPY,
+  failed or not. The ledger's per-object counts come from ``STL_LOAD_COMMITS`` (lines scanned per
+  file of this COPY) and ``STL_LOAD_ERRORS`` (rejected records per file): read = lines scanned,
+  rejected = its load errors, staged = the difference. Their sum is checked against
+  ``pg_last_copy_count()``. Staging, the ledger and the star tables commit together.
+  https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html
+  https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_COMMITS.html
 * **Keys are not enforced**, and ``songplay_id`` is an ``IDENTITY`` column. The transform therefore
   merges each star table in place (:attr:`merges_star_rows`): the rows a run computes (deduplicated
   by the window functions of the ``.sql`` files) go to a temporary table; rows of the star table
@@ -22,8 +42,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from sparkify.errors import BadInputError, ConfigError, WarehouseError
 from sparkify.schema import STAGING_EVENTS, Table
@@ -32,7 +53,7 @@ from sparkify.warehouse.postgres import PostgresWarehouse
 
 JSON_PATHS_FILE = "log_json_path.json"
 """The JSONPaths file COPY maps event keys with, expected next to ``log_data/`` in the source prefix
-(the sample ships it: ``data/sparkify-sample/log_json_path.json``)."""
+(the package ships it, ``sparkify/sample/log_json_path.json``, and ``sparkify generate`` writes it)."""
 
 SHOWN_LOAD_ERRORS = 10
 """How many rows of the load-error view a failed COPY reports."""
@@ -66,6 +87,8 @@ class RedshiftWarehouse(PostgresWarehouse):
     merges_star_rows: ClassVar[bool] = True
     truncates_in_transaction: ClassVar[bool] = False
     default_port: ClassVar[int] = 5439
+    connect_timeout: ClassVar[float] = 30
+    """Seconds to wait for the cluster to accept a connection; statements have no time limit."""
     label: ClassVar[str] = "Redshift"
     extra: ClassVar[str] = "redshift"
     password_from: ClassVar[str] = "the URL, SPARKIFY_REDSHIFT_PASSWORD or PGPASSWORD"
@@ -81,8 +104,10 @@ class RedshiftWarehouse(PostgresWarehouse):
         # staging_events: camelCase keys -> snake_case columns, through a JSONPaths file in the
         # column order. ts stays BIGINT epoch milliseconds (no TIMEFORMAT): the transform converts.
         "staging_events": "format as json '{json_paths}'",
-        # staging_songs: the keys are the column names already
-        "staging_songs": "format as json 'auto ignorecase'",
+        # staging_songs: the keys are the column names already. 'auto' matches them exactly, as
+        # the client-side engines do ("Title" is an unknown key everywhere, not the title):
+        # https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html
+        "staging_songs": "format as json 'auto'",
     }
     """The format clause of each staging table's COPY."""
 
@@ -93,12 +118,15 @@ class RedshiftWarehouse(PostgresWarehouse):
         schema: str | None = None,
         iam_role: str | None = None,
         region: str | None = None,
+        manifest_prefix: str | None = None,
         connection: Any = None,
         **options: Any,
     ):
         super().__init__(url, schema=schema, connection=connection, **options)
         self.iam_role = iam_role
         self.region = region
+        self.manifest_prefix = manifest_prefix.rstrip("/") if manifest_prefix else None
+        """Where COPY manifests are written (``s3://bucket/prefix``); None: under the source."""
 
     @classmethod
     def offline(cls, *, schema: str | None = None, **options) -> "RedshiftWarehouse":
@@ -125,15 +153,20 @@ class RedshiftWarehouse(PostgresWarehouse):
             if parts.password
             else os.environ.get("SPARKIFY_REDSHIFT_PASSWORD") or os.environ.get("PGPASSWORD")
         )
+        ssl = ssl_options(parts.query)
         try:
+            # redshift_connector's ``timeout`` is the socket's, for every statement after connecting
+            # too: a COPY or a transform longer than it would fail. So the server is probed with the
+            # timeout, and the connection itself has none.
+            socket.create_connection((parts.hostname, parts.port or self.default_port), self.connect_timeout).close()
             conn = redshift_connector.connect(
                 host=parts.hostname,
                 port=parts.port or self.default_port,
                 database=unquote(database),
                 user=unquote(parts.username or ""),
                 password=password,
-                timeout=30,
                 application_name="sparkify",
+                **ssl,
             )
             conn.autocommit = True  # transactions are opened by transaction(), as for PostgreSQL
             return conn
@@ -147,6 +180,8 @@ class RedshiftWarehouse(PostgresWarehouse):
         fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else None
         if fields is not None:
             return fields.get("C"), fields.get("M", str(exc))
+        if isinstance(exc, OSError) and exc.strerror:  # the connect probe: say it as the driver does
+            return None, f"communication error: {exc.strerror}"
         # ('communication error', ConnectionRefusedError(111, 'Connection refused')) -> readable text
         parts = [getattr(a, "strerror", None) or str(a) for a in exc.args if str(a)]
         return None, ": ".join(parts) or type(exc).__name__
@@ -203,8 +238,12 @@ class RedshiftWarehouse(PostgresWarehouse):
         cols = ", ".join(quote(c) for c in table.column_names)
         return [f"insert into {self.qualified(table.name)} ({cols}) values (%s, ...), ..."]
 
-    def copy_s3_sql(self, table: Table, uri: str, *, max_errors: int = 0, json_paths: str | None = None) -> str:
-        """The ``COPY`` that loads staging ``table`` from every object under ``uri``."""
+    def copy_s3_sql(
+        self, table: Table, uri: str, *, max_errors: int = 0, json_paths: str | None = None, manifest: bool = False,
+        gzipped: bool = False,
+    ) -> str:
+        """The ``COPY`` that loads staging ``table`` from every object under ``uri`` (``manifest``:
+        from the objects the manifest at ``uri`` names)."""
         if table.name not in self.copy_options:
             raise KeyError(f"no COPY format for {table.name}")
         if json_paths is None:
@@ -225,6 +264,10 @@ class RedshiftWarehouse(PostgresWarehouse):
         if self.region:
             lines.append(f"region {_literal(self.region)}")
         lines.append(self.copy_options[table.name].format(json_paths=json_paths.replace("'", "''")))
+        if manifest:
+            lines.append("manifest")
+        if gzipped:
+            lines.append("gzip")
         if max_errors:
             lines.append(f"maxerror {int(max_errors)}")
         # the staging tables are emptied and refilled on every run: no compression analysis and
@@ -233,12 +276,31 @@ class RedshiftWarehouse(PostgresWarehouse):
         return "\n".join(lines)
 
     def copy_from_s3_sql(self, table: Table, uri: str, *, max_errors: int = 0) -> list[str]:
-        """The statements :meth:`copy_from_s3` runs, in order."""
-        return [self.clear_table_sql(table.name), self.copy_s3_sql(table, uri, max_errors=max_errors)]
+        """The statements a run stages ``table`` with from the objects under ``uri`` (``sparkify sql``):
+        a COPY of the new objects through a manifest (see the module docstring)."""
+        root = uri.rstrip("/").rsplit("/", 1)[0]
+        kind = "events" if table.name == "staging_events" else "songs"
+        manifest = (self.manifest_prefix or f"{root}/_sparkify/manifests") + f"/<load id>-{kind}.manifest"
+        reload = (
+            f"-- {table.name}: only when an object under {uri} changed or vanished since the last run "
+            f"(COPY cannot replace one object's rows): the kind is reloaded, its rows go first\n"
+            f"{self.clear_table_sql(table.name)}"
+        )
+        note = (
+            f"-- {table.name}: the objects new since the last run (every object, on a reload), named in a "
+            f"manifest written for this COPY and deleted after it\n"
+        )
+        return [reload, note + self.copy_s3_sql(
+            table, manifest, max_errors=max_errors, json_paths=f"{root}/{JSON_PATHS_FILE}", manifest=True
+        )]
 
-    def copy_from_s3(self, table: Table, uri: str, *, max_errors: int = 0):
-        """Empty staging ``table`` and ``COPY`` every object under ``uri`` into it, in the open
-        transaction. Returns a :class:`ReadResult` (read = staged + rejected, for the prefix).
+    def copy_from_s3(
+        self, table: Table, uri: str, *, max_errors: int = 0, json_paths: str | None = None,
+        manifest: bool = False, clear: bool = True, gzipped: bool = False,
+    ):
+        """Empty staging ``table`` (``clear``) and ``COPY`` every object under ``uri`` into it (or
+        the objects the manifest at ``uri`` names), in the open transaction. Returns a
+        :class:`ReadResult` (read = staged + rejected, for the whole COPY, under ``uri``).
 
         A COPY that fails (more bad records than ``max_errors``) raises :class:`BadInputError`
         naming file, line, column and reason from the load-error view; the transaction is rolled
@@ -251,8 +313,11 @@ class RedshiftWarehouse(PostgresWarehouse):
                 "Redshift COPY needs an IAM role that can read the bucket: pass --iam-role ARN "
                 "(or set SPARKIFY_IAM_ROLE, or iam_role in sparkify.toml)."
             )
-        clear, copy = self.copy_from_s3_sql(table, uri, max_errors=max_errors)
-        self.execute(clear)
+        if clear:
+            self.execute(self.clear_table_sql(table.name))
+        copy = self.copy_s3_sql(
+            table, uri, max_errors=max_errors, json_paths=json_paths, manifest=manifest, gzipped=gzipped
+        )
         if self.tracer:
             self.tracer(copy)
         try:
@@ -267,6 +332,68 @@ class RedshiftWarehouse(PostgresWarehouse):
         result = ReadResult(kind=table.name, table=table.name)
         result.files[uri] = FileCount(read=staged + len(rejects), staged=staged, rejected=len(rejects))
         result.rejects = rejects
+        return result
+
+    def manifest_uri(self, source, load_id: str, kind: str) -> str:
+        """Where the manifest of one COPY goes: under :attr:`manifest_prefix`, else under the source."""
+        root = self.manifest_prefix or f"s3://{source.bucket}/{source.prefix}".rstrip("/") + "/_sparkify/manifests"
+        return f"{root}/{load_id}-{kind}.manifest"
+
+    def copy_objects(self, source, kind: str, table: Table, files: list, *, load_id: str, max_errors: int = 0):
+        """COPY exactly ``files`` (SourceFiles of an S3 source) into staging ``table``, appending,
+        through a manifest written for the purpose and deleted afterwards. Returns a
+        :class:`ReadResult` with a count per object (see the module docstring).
+
+        COPY's GZIP applies to every file it reads, so ``*.gz`` objects get a COPY (and a manifest)
+        of their own. Objects are told apart by name: COPY cannot sniff content, so an object
+        gzipped under a plain name fails its COPY (the client-side engines read it).
+        https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-file-compression.html"""
+        from sparkify.reader import ReadResult
+
+        result = ReadResult(kind=kind, table=table.name)
+        for gzipped in (False, True):
+            group = [f for f in files if f.name.lower().endswith(".gz") == gzipped]
+            if group:
+                part = self._copy_manifest(source, kind, table, group, load_id=load_id, max_errors=max_errors, gzipped=gzipped)
+                result.files.update(part.files)
+                result.rejects += part.rejects
+        return result
+
+    def _copy_manifest(self, source, kind, table, files, *, load_id: str, max_errors: int, gzipped: bool):
+        from sparkify.reader import FileCount
+        from sparkify.sources.s3 import delete_object, write_object
+
+        bucket, prefix = source.locations["events"]
+        json_paths = f"s3://{bucket}/{prefix}".rstrip("/").rsplit("/", 1)[0] + "/" + JSON_PATHS_FILE
+        manifest = self.manifest_uri(source, load_id, kind + ("-gzip" if gzipped else ""))
+        entries = [{"url": f.name, "mandatory": True, "meta": {"content_length": f.size}} for f in files]
+        write_object(source, manifest, json.dumps({"entries": entries}, indent=1).encode())
+        try:
+            result = self.copy_from_s3(
+                table, manifest, max_errors=max_errors, json_paths=json_paths, manifest=True, clear=False,
+                gzipped=gzipped,
+            )
+        finally:
+            delete_object(source, manifest)
+        if self.is_serverless:
+            return result  # STL tables exist on provisioned clusters only: counts for the whole COPY
+        _, commits = self.query(
+            "select trim(filename), sum(lines_scanned) from stl_load_commits "
+            "where query = pg_last_copy_id() group by 1"
+        )
+        rejected: dict[str, int] = {}
+        for r in result.rejects:
+            rejected[r.source] = rejected.get(r.source, 0) + 1
+        total = result.staged
+        result.files = {}
+        for name, lines in commits:
+            bad = rejected.get(name, 0)
+            result.files[name] = FileCount(read=int(lines), staged=int(lines) - bad, rejected=bad)
+        if result.staged != total:
+            raise WarehouseError(
+                f"Redshift loaded {total} rows into {table.name}, but STL_LOAD_COMMITS accounts for "
+                f"{result.staged}: are the objects JSON records one per line?"
+            )
         return result
 
     def load_errors_sql(self, *, latest_failed: bool) -> str:
@@ -412,6 +539,27 @@ def json_paths_document(table: Table = STAGING_EVENTS) -> str:
     """The JSONPaths file for ``table``'s COPY: one path per column, in column order (schema.py)."""
     paths = [f"$['{c.source}']" for c in table.record_columns]
     return json.dumps({"jsonpaths": paths}, indent=4)
+
+
+SSL_MODES = ("disable", "verify-ca", "verify-full")
+"""The ``?sslmode=`` values a Redshift URL takes (redshift_connector's; default: the driver's,
+verify-full with Redshift's certificate bundle). ``disable`` is for servers without TLS, such as the
+test suite's Redshift stand-in -- never for a real cluster across a network."""
+
+
+def ssl_options(query: str) -> dict:
+    """``sslmode=disable`` -> ``{"ssl": False}``; ``sslmode=verify-ca`` -> ``{"sslmode": "verify-ca"}``;
+    no sslmode -> ``{}``. Another value or parameter is a ConfigError."""
+    params = parse_qs(query, keep_blank_values=True)
+    unknown = sorted(set(params) - {"sslmode"})
+    if unknown:
+        raise ConfigError(f"Unknown Redshift URL parameter {unknown[0]!r}: only ?sslmode= ({', '.join(SSL_MODES)}) is read.")
+    if "sslmode" not in params:
+        return {}
+    mode = params["sslmode"][-1]
+    if mode not in SSL_MODES:
+        raise ConfigError(f"Unknown sslmode {mode!r} in the Redshift URL: use one of {', '.join(SSL_MODES)}.")
+    return {"ssl": False} if mode == "disable" else {"sslmode": mode}
 
 
 def _literal(text: str) -> str:

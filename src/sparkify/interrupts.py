@@ -1,0 +1,103 @@
+"""SIGINT and SIGTERM: stop promptly, and never in the middle of a commit.
+
+:func:`install` (called by the CLI's entry point, main thread only) makes both signals raise
+:class:`Interrupted` -- a :class:`KeyboardInterrupt`, so that no ``except Exception`` swallows it and
+psycopg cancels the running query on the server. The first signal counts; later ones are ignored
+while the process cleans up (rolls back, records the run, releases its lock).
+
+Drivers that run a query in C turn a signal into their own error (DuckDB: ``RuntimeError: Query
+interrupted``); code that maps driver errors calls :func:`pending` first, so that the interrupt is
+reported as one and not as a warehouse or input problem.
+
+Inside :func:`deferred` (a commit, recording a run's outcome) a signal is only noted; it is raised
+when the block ends, so a commit is either wholly done or not begun when the process stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from typing import Iterator
+
+from sparkify.errors import Interrupted
+
+HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+_received: int | None = None
+"""The first signal received, or None."""
+_raised = False
+"""True once :class:`Interrupted` has been raised for it (later calls do not raise it again)."""
+_deferring = 0
+
+
+def install() -> None:
+    """Make SIGINT and SIGTERM raise :class:`Interrupted` (main thread only; elsewhere a no-op)."""
+    global _received, _raised, _deferring
+    _received, _raised, _deferring = None, False, 0
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in HANDLED:
+        signal.signal(signum, _handler)
+
+
+def uninstall() -> None:
+    """Give SIGINT and SIGTERM back their default behaviour (tests calling main() in process)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _handler(signum: int, frame) -> None:
+    global _received, _raised
+    if _received is not None:
+        return  # already stopping: let the cleanup finish
+    _received = signum
+    if _deferring:
+        return  # raised when the deferred block ends
+    _raised = True
+    raise Interrupted(signum)
+
+
+def received() -> int | None:
+    """The signal received (``signal.SIGINT`` or ``signal.SIGTERM``), or None."""
+    return _received
+
+
+def pending() -> Interrupted | None:
+    """An :class:`Interrupted` for the signal received, or None: for code that maps a driver error
+    (``raise interrupts.pending() or WarehouseError(...)``), so an interrupt is never taken for one."""
+    return Interrupted(_received) if _received is not None else None
+
+
+def check() -> None:
+    """Raise :class:`Interrupted` if a signal arrived and has not been raised yet."""
+    global _raised
+    if _received is not None and not _raised and not _deferring:
+        _raised = True
+        raise Interrupted(_received)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Hold off a signal until the block ends (a commit; recording an outcome). Nests."""
+    global _deferring
+    _deferring += 1
+    try:
+        yield
+    finally:
+        _deferring -= 1
+    check()
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """True for errors no fallback may absorb: an interrupt (or a driver error caused by one), running
+    out of memory, an operating-system I/O error. Parsers use it before trying another way."""
+    if _received is not None or isinstance(exc, (KeyboardInterrupt, MemoryError, OSError)):
+        return True
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover -- duckdb is a dependency
+        return False
+    return isinstance(exc, (duckdb.OutOfMemoryException, duckdb.IOException, duckdb.InterruptException))

@@ -1,0 +1,197 @@
+"""The bookkeeping tables -- ``load_runs``, ``load_files``, ``load_errors`` -- read and written here.
+
+Every query on them that is not part of staging's bulk work lives in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from sparkify.schema import LOAD_FILES, LOAD_RUNS, LOAD_SCHEMA, Column, Table
+from sparkify.warehouse.base import Warehouse, quote
+
+RUN_COLUMNS = (
+    "load_id", "command", "status", "started_at", "finished_at", "source", "files_loaded",
+    "songs_staged", "events_staged", "songs_rejected", "events_rejected", "checks_failed", "message",
+)
+"""The columns of ``load_runs`` that :func:`recent_runs` returns, in order."""
+
+
+def recent_runs(wh: Warehouse, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest ``limit`` rows of ``load_runs``, newest first, as dicts of :data:`RUN_COLUMNS`
+    plus ``seconds`` (finished - started, None while running). Raises MissingTableError when the
+    table does not exist."""
+    cols = ", ".join(quote(c) for c in RUN_COLUMNS)
+    _, rows = wh.query(
+        f"select {cols} from {wh.qualified(LOAD_RUNS.name)} order by {quote('started_at')} desc, "
+        f"{quote('finished_at')} desc limit {int(limit)}"
+    )
+    out = []
+    for row in rows:
+        run = dict(zip(RUN_COLUMNS, row))
+        started, finished = run["started_at"], run["finished_at"]
+        run["seconds"] = (
+            round((finished - started).total_seconds(), 1)
+            if isinstance(started, dt.datetime) and isinstance(finished, dt.datetime)
+            else None
+        )
+        out.append(run)
+    return out
+
+
+def run_status(wh: Warehouse, load_id: str) -> str | None:
+    """The status ``load_runs`` holds for ``load_id`` (``succeeded``, ``failed``, ``interrupted``),
+    or None when no row for it was committed -- how a run whose connection dropped, or that a signal
+    stopped, at commit time finds out whether its transaction committed."""
+    _, rows = wh.query(
+        f"select {quote('status')} from {wh.qualified(LOAD_RUNS.name)} where {quote('load_id')} = {wh.param}",
+        [load_id],
+    )
+    return str(rows[0][0]) if rows else None
+
+
+def record_run(wh: Warehouse, row: dict[str, Any]) -> None:
+    """Insert one ``load_runs`` row in its own transaction."""
+    with wh.transaction():
+        wh.insert_row(LOAD_RUNS, row)
+
+
+def set_checks_failed(wh: Warehouse, load_id: str, failed: int) -> None:
+    """Note how many checks failed after the run ``load_id``."""
+    wh.execute(
+        f"update {wh.qualified(LOAD_RUNS.name)} set {quote('checks_failed')} = {wh.param} "
+        f"where {quote('load_id')} = {wh.param}",
+        [failed, load_id],
+    )
+
+
+# -- the layout's version, and upgrades in place -----------------------------------------------------
+
+SCHEMA_VERSION = 2
+"""The layout of the bookkeeping tables this code writes.
+
+1. (no ``load_schema`` table) ``load_files`` keyed by the path as typed.
+2. ``load_files.file`` is the canonical location (resolved absolute path, ``s3://bucket/key``), as are
+   ``staging_*.source_file`` and ``load_errors.source``; ``load_files.content_hash`` (``--verify-content``).
+"""
+
+
+def canonical(location: str, cwd: Path | None = None) -> str:
+    """The one name of a file however it was spelled: ``s3://`` URIs as they are; local paths with
+    ``~`` expanded, made absolute (against ``cwd``, default the working directory) and resolved
+    (symbolic links, ``..``)."""
+    if location.startswith("s3://"):
+        return location
+    path = Path(os.path.expanduser(location))
+    if not path.is_absolute():
+        path = (cwd or Path.cwd()) / path
+    return os.path.realpath(path)
+
+
+def version(wh: Warehouse) -> int | None:
+    """The layout version of ``wh``'s bookkeeping tables; None when there are none yet."""
+    if not wh.table_exists(LOAD_FILES.name):
+        return None
+    if not wh.table_exists(LOAD_SCHEMA.name):
+        return 1
+    _, rows = wh.query(f"select max({quote('version')}) from {wh.qualified(LOAD_SCHEMA.name)}")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 1
+
+
+def upgrade(wh: Warehouse, *, cwd: Path | None = None) -> list[str]:
+    """Bring bookkeeping tables made by an earlier sparkify to :data:`SCHEMA_VERSION`, in place and
+    in one transaction; return what was done (empty when nothing was needed). Never reloads,
+    duplicates or drops a loaded file: ledger keys are canonicalised together with the
+    ``source_file`` of their staged rows, so the next run finds them already loaded.
+
+    Relative ledger keys are resolved against ``cwd`` (default: the working directory); one that
+    names no file there is left as it is (the file is then seen as new, and its old rows leave with
+    its old key). Raises ConfigError when the tables were made by a newer sparkify.
+    """
+    from sparkify.errors import ConfigError
+
+    found = version(wh)
+    if found is None or found == SCHEMA_VERSION:
+        return []
+    if found > SCHEMA_VERSION:
+        raise ConfigError(
+            f"The bookkeeping tables of {wh.display_url} have layout version {found}, made by a newer sparkify "
+            f"(this one writes {SCHEMA_VERSION}). Upgrade sparkify: pip install -U sparkify."
+        )
+    done: list[str] = []
+    with wh.transaction():
+        if "content_hash" not in columns(wh, LOAD_FILES.name):
+            wh.execute(f"alter table {wh.qualified(LOAD_FILES.name)} add column {quote('content_hash')} "
+                       f"{wh.type_map['text']}")
+            done.append("load_files.content_hash added")
+        renamed, dropped = _canonicalise_keys(wh, cwd)
+        if renamed:
+            done.append(f"{renamed} ledger keys canonicalised")
+        if dropped:
+            done.append(f"{dropped} duplicate ledger entries removed")
+        if not wh.table_exists(LOAD_SCHEMA.name):
+            wh.execute(wh.create_table_sql(LOAD_SCHEMA))
+        wh.insert_row(LOAD_SCHEMA, {"version": SCHEMA_VERSION, "upgraded_at": _now()})
+    return done
+
+
+def mark_current(wh: Warehouse) -> None:
+    """Record :data:`SCHEMA_VERSION` in freshly created bookkeeping tables (nothing to upgrade)."""
+    _, rows = wh.query(f"select count(*) from {wh.qualified(LOAD_SCHEMA.name)}")
+    if not int(rows[0][0]):
+        wh.insert_row(LOAD_SCHEMA, {"version": SCHEMA_VERSION, "upgraded_at": _now()})
+
+
+def columns(wh: Warehouse, table: str) -> list[str]:
+    """The column names of ``table``."""
+    cols, _ = wh.query(f"select * from {wh.qualified(table)} limit 0")
+    return cols
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _canonicalise_keys(wh: Warehouse, cwd: Path | None) -> tuple[int, int]:
+    """Rename every ledger key (and the staged rows' ``source_file``) to its canonical form; where two
+    keys name one file, keep the newer load. Returns (keys renamed, duplicates removed)."""
+    from sparkify.schema import LOAD_ERRORS, STAGING_TABLES
+
+    _, rows = wh.query(
+        f"select {quote('file')}, {quote('loaded_at')} from {wh.qualified(LOAD_FILES.name)} "
+        f"order by {quote('loaded_at')} desc, {quote('file')}"
+    )
+    target: dict[str, str] = {}  # canonical key -> the ledger key kept for it (the newest load)
+    stale: list[str] = []
+    mapping: list[tuple[str, str]] = []
+    for file, _ in rows:
+        key = canonical(file, cwd)
+        if not key.startswith("s3://") and not os.path.exists(key):
+            key = file  # nothing there to name it by: leave it
+        if key in target:
+            stale.append(file)
+            continue
+        target[key] = file
+        if key != file:
+            mapping.append((file, key))
+    staging = [t for t in STAGING_TABLES]
+    if stale:
+        for table in staging:
+            wh.delete_where_in(table, "source_file", stale)
+        wh.delete_where_in(LOAD_FILES, "file", stale)
+    if mapping:
+        keymap = Table("load_key_map", (Column("old", "text", True), Column("new", "text", True)), kind="meta")
+        wh.execute(wh.create_table_sql(keymap))
+        for old, new in mapping:
+            wh.insert_row(keymap, {"old": old, "new": new})
+        m = wh.qualified(keymap.name)
+        for table, column in [(t.name, "source_file") for t in staging] + [(LOAD_FILES.name, "file"), (LOAD_ERRORS.name, "source")]:
+            wh.execute(
+                f"update {wh.qualified(table)} set {quote(column)} = {m}.{quote('new')} from {m} "
+                f"where {wh.qualified(table)}.{quote(column)} = {m}.{quote('old')}"
+            )
+        wh.execute(f"drop table {m}")
+    return len(mapping), len(stale)

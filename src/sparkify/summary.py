@@ -1,0 +1,102 @@
+"""Machine-readable summaries of a command's outcome (``--json``): plain dicts of JSON types.
+
+Shape (every key always present for its command; counts are integers, times seconds as floats)::
+
+    {"command": "run", "status": "ok" | "checks_failed" | "failed" | "interrupted",
+     "exit_code": 0, "load_id": "…" | null, "source": "…" | null, "warehouse": "… (password masked)",
+     "staged": {"songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0}, …},
+     "rejects": ["file:line: reason", …],          # at most 10
+     "tables": {"users": 97, …},                   # star tables (run, transform) and staging (stage)
+     "checks": {"passed": 26, "failed": 0, "failures": [{"name": "…", "offending": 3}]},
+     "timings": {"stage songs": 0.7, "stage events": 0.2, "total": 3.2},
+     "error": null | "one line"}
+
+Imports nothing that prints.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sparkify.errors import ExitCode
+
+SHOWN_REJECTS = 10
+
+
+def empty(command: str) -> dict[str, Any]:
+    """The summary skeleton of ``command``: every key present, nothing known yet."""
+    return {
+        "command": command,
+        "status": "ok",
+        "exit_code": 0,
+        "load_id": None,
+        "source": None,
+        "warehouse": None,
+        "staged": {},
+        "rejects": [],
+        "tables": {},
+        "checks": None,
+        "timings": {},
+        "error": None,
+    }
+
+
+def add_stage(out: dict[str, Any], report) -> dict[str, Any]:
+    """Fill ``out`` from a :class:`pipeline.StageReport`."""
+    out["load_id"] = report.load_id or None
+    for kind, result in report.results.items():
+        out["staged"][kind] = {
+            "files_read": len(result.files),
+            "records_read": result.read,
+            "staged": result.staged,
+            "rejected": result.rejected,
+        }
+    out["rejects"] = [str(r) for r in report.rejects[:SHOWN_REJECTS]]
+    out["tables"].update({k: int(v) for k, v in report.rows.items()})
+    for kind, seconds in report.read_seconds.items():
+        out["timings"][f"stage {kind}"] = round(seconds, 3)
+    out["timings"]["total"] = round(report.seconds, 3)
+    return out
+
+
+def add_checks(out: dict[str, Any], results) -> dict[str, Any]:
+    """Fill ``out`` from a list of :class:`quality.CheckResult`; status becomes checks_failed if any failed."""
+    failed = [r for r in results if not r.passed]
+    out["checks"] = {
+        "passed": len(results) - len(failed),
+        "failed": len(failed),
+        "failures": [{"name": r.check.name, "offending": int(r.failures)} for r in failed],
+    }
+    if failed and out["status"] == "ok":
+        out["status"] = "checks_failed"
+        out["exit_code"] = int(ExitCode.CHECKS_FAILED)
+    return out
+
+
+def add_run(out: dict[str, Any], report) -> dict[str, Any]:
+    """Fill ``out`` from a :class:`pipeline.RunReport`."""
+    if report.stage is not None:
+        add_stage(out, report.stage)
+    out["load_id"] = report.load_id or out["load_id"]
+    out["source"] = report.source
+    out["warehouse"] = report.warehouse
+    out["tables"].update({k: int(v) for k, v in report.rows.items()})
+    add_checks(out, report.checks)
+    out["timings"]["total"] = round(report.seconds, 3)
+    return out
+
+
+def add_error(out: dict[str, Any], message: str, exit_code: int) -> dict[str, Any]:
+    """Mark ``out`` as ended by an error (or a signal: exit code 130/143)."""
+    out["status"] = "interrupted" if exit_code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) else "failed"
+    if exit_code == ExitCode.CHECKS_FAILED:
+        out["status"] = "checks_failed"
+    out["exit_code"] = int(exit_code)
+    out["error"] = message
+    return out
+
+
+def dumps(out: dict[str, Any]) -> str:
+    """One line of JSON."""
+    return json.dumps(out, default=str, ensure_ascii=False, sort_keys=False)

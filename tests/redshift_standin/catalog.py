@@ -1,0 +1,63 @@
+"""The stand-in's system tables, views and functions, in schema ``sparkify_standin`` of each
+database a client uses. Redshift keeps them in its catalog; here client SQL naming them is pointed
+at this schema (see ``rewrite.py``). Written by the stand-in over a connection of its own, so load
+errors survive the rollback of the COPY that failed, as on Redshift.
+"""
+
+from __future__ import annotations
+
+from tests.redshift_standin.rewrite import SCHEMA
+
+STATEMENTS = [
+    f"create schema if not exists {SCHEMA}",
+    f"create sequence if not exists {SCHEMA}.query_ids start with 1000",
+    # one row per COPY the stand-in prepared; run_copy() performs it in the client's session
+    f"""create table if not exists {SCHEMA}.copy_jobs (
+        query bigint primary key, pid integer not null, target regclass, columns text, select_list text,
+        rows_loaded bigint, error_code text, error_message text, started timestamp default now())""",
+    f"create table if not exists {SCHEMA}.copy_rows (query bigint not null, record json not null)",
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_ERRORS.html (CHAR columns, blank-padded)
+    f"""create table if not exists {SCHEMA}.stl_load_errors (
+        userid integer, slice integer, tbl integer, starttime timestamp, session integer, query integer,
+        filename char(256), line_number bigint, colname char(127), type char(10), col_length char(10),
+        position integer, raw_line char(1024), raw_field_value char(1024), err_code integer,
+        err_reason char(100), is_partial integer, start_offset bigint)""",
+    # https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_ERROR_DETAIL.html
+    f"""create or replace view {SCHEMA}.sys_load_error_detail as
+        select userid as user_id, query::bigint as query_id, session as session_id,
+            current_database()::char(64) as database_name, tbl as table_id, starttime as start_time,
+            filename as file_name, line_number, colname as column_name, type as column_type,
+            col_length as column_length, position, err_code as error_code,
+            err_reason::char(512) as error_message, raw_line, raw_field_value
+        from {SCHEMA}.stl_load_errors""",
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_COMMITS.html (one row per file)
+    f"""create table if not exists {SCHEMA}.stl_load_commits (
+        userid integer, query integer, slice integer, name char(256), filename char(256),
+        byte_offset integer, lines_scanned integer, errors integer, curtime timestamp, status integer,
+        file_format char(16), is_partial integer, start_offset bigint)""",
+    # PG_LAST_COPY_COUNT / PG_LAST_COPY_ID: the last COPY of this session that completed; -1 if none.
+    # https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html
+    # https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html
+    f"""create or replace function {SCHEMA}.pg_last_copy_count() returns bigint language sql stable as $f$
+        select coalesce((select rows_loaded from {SCHEMA}.copy_jobs
+            where pid = pg_backend_pid() and error_message is null order by query desc limit 1), -1)::bigint $f$""",
+    f"""create or replace function {SCHEMA}.pg_last_copy_id() returns integer language sql stable as $f$
+        select coalesce((select query from {SCHEMA}.copy_jobs
+            where pid = pg_backend_pid() and error_message is null order by query desc limit 1), -1)::integer $f$""",
+    # Runs in the client's session and transaction: fails it with the COPY's error (so the
+    # transaction aborts, as on Redshift), or inserts the rows the stand-in prepared.
+    f"""create or replace function {SCHEMA}.run_copy() returns bigint language plpgsql as $f$
+        declare j record; n bigint;
+        begin
+            select * into j from {SCHEMA}.copy_jobs where pid = pg_backend_pid() order by query desc limit 1;
+            if not found then raise exception 'stand-in: no COPY was prepared for this session'; end if;
+            if j.error_message is not null then
+                raise exception using message = j.error_message, errcode = j.error_code;
+            end if;
+            execute format('insert into %s (%s) select %s from {SCHEMA}.copy_rows as r '
+                           'cross join lateral json_populate_record(null::%s, r.record) as x where r.query = %s',
+                           j.target, j.columns, j.select_list, j.target, j.query);
+            get diagnostics n = row_count;
+            return n;
+        end $f$""",
+]

@@ -1,0 +1,162 @@
+"""Exit codes a scheduler can act on, through real processes of the installed `sparkify`; `--json`
+summaries; `sparkify runs`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sparkify.errors import EXIT_CODES
+from tests.helpers.fixtures import event, song, write_source
+
+SPARKIFY = str(Path(sys.executable).parent / "sparkify")
+
+
+def sparkify(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")} | (env or {})
+    return subprocess.run([SPARKIFY, *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300)
+
+
+@pytest.fixture
+def src(tmp_path):
+    return write_source(tmp_path / "src", [event(), event(ts=1541105831796, itemInSession=1)], [song()])
+
+
+def test_readme_and_help_list_every_exit_code():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = dict(re.findall(r"^\| (\d+) \| (.+) \|$", readme, flags=re.M))
+    assert {int(k): v for k, v in table.items()} == EXIT_CODES
+    out = sparkify("--help").stdout
+    for code in EXIT_CODES:
+        assert re.search(rf"^\s+{code}\s", out, flags=re.M) or f"; {code} " in out, code
+
+
+def test_ok_checks_failed_bad_input_and_missing_source(tmp_path, src):
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    assert sparkify("run", "-q", "-s", str(src), "-w", wh).returncode == 0
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("delete from time")
+    con.close()
+    assert sparkify("check", "-q", "-w", wh).returncode == 1
+    (src / "log_data" / "bad.json").write_text("{oops\n")
+    proc = sparkify("run", "-q", "-s", str(src), "-w", wh)
+    assert proc.returncode == 65, proc.stderr
+    proc = sparkify("run", "-q", "-s", str(tmp_path / "nowhere"), "-w", wh)
+    assert proc.returncode == 66, proc.stderr
+
+
+def test_usage_and_configuration_errors_are_2(tmp_path, src):
+    assert sparkify("run", "--no-such-flag").returncode == 2
+    assert sparkify("run", "-s", str(src), cwd=tmp_path, env={"SPARKIFY_MAX_ERRORS": "lots"}).returncode == 2
+    import duckdb
+
+    duckdb.connect(str(tmp_path / "empty.duckdb")).close()
+    proc = sparkify("check", "-w", str(tmp_path / "empty.duckdb"))  # never loaded
+    assert proc.returncode == 2 and "Run `sparkify run` first." in proc.stderr
+
+
+def test_lock_busy_with_no_wait_is_a_temporary_failure(tmp_path, src):
+    from sparkify.warehouse import connect
+
+    db = tmp_path / "w.duckdb"
+    with connect(str(db)):
+        proc = sparkify("run", "-q", "--no-wait", "-s", str(src), "-w", str(db))
+    assert proc.returncode == 75, proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_postgres_refused_busy_and_unknown_role(tmp_path, src, postgres_url, pg_schema):
+    from sparkify.warehouse import connect
+
+    proc = sparkify("check", "-w", "postgresql://someone@127.0.0.1:1/nothing")  # nothing listens on port 1
+    assert proc.returncode == 75, proc.stderr
+    proc = sparkify("check", "-w", postgres_url.replace("postgres@", "no_such_role_xyz@"))
+    assert proc.returncode == 2 and "no_such_role_xyz" in proc.stderr, proc.stderr
+    with connect(postgres_url, schema=pg_schema):  # holds the schema's lock
+        proc = sparkify("run", "-q", "--no-wait", "-s", str(src), "-w", postgres_url, "--schema", pg_schema)
+    assert proc.returncode == 75, proc.stderr
+
+
+def test_the_same_condition_gives_the_same_code_in_s3_and_infra():
+    """Connection refused, throttling and refused credentials, met reading S3 or provisioning."""
+    from botocore import exceptions as bce
+
+    from sparkify.infra.aws import translate
+    from sparkify.sources.s3 import s3_error
+
+    def client_error(code: str, status: int) -> bce.ClientError:
+        return bce.ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+    # condition: (what S3 answers, what AWS's control plane answers), and the one exit code for both
+    cases = {
+        "connection refused": (bce.EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),) * 2 + (75,),
+        "throttled": (client_error("SlowDown", 503), client_error("Throttling", 400), 75),
+        "no credentials": (bce.NoCredentialsError(), bce.NoCredentialsError(), 2),
+        "credentials refused": (client_error("InvalidAccessKeyId", 403), client_error("InvalidClientTokenId", 403), 2),
+    }
+    for condition, (s3_exc, aws_exc, code) in cases.items():
+        via_s3 = s3_error(s3_exc, "b", "s3://b/k")
+        via_infra = translate(aws_exc, action="iam:GetRole", resource="r", region="us-west-2")
+        assert (via_s3.exit_code, via_infra.exit_code) == (code, code), condition
+
+
+def test_json_summaries(tmp_path, src):
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    proc = sparkify("run", "--json", "-s", str(src), "-w", wh)
+    assert proc.returncode == 0 and proc.stderr == ""
+    [line] = proc.stdout.splitlines()
+    out = json.loads(line)
+    assert out["command"] == "run" and out["status"] == "ok" and out["exit_code"] == 0
+    assert out["staged"] == {
+        "songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0},
+        "events": {"files_read": 1, "records_read": 2, "staged": 2, "rejected": 0},
+    }
+    assert out["tables"]["songplays"] == 2 and out["tables"]["users"] == 1
+    assert out["checks"] == {"passed": 26, "failed": 0, "failures": []}
+    assert len(out["load_id"]) == 32 and out["timings"]["total"] >= 0 and out["error"] is None
+
+    (src / "log_data" / "bad.json").write_text("{oops\n")
+    proc = sparkify("stage", "--json", "-s", str(src), "-w", wh)
+    assert proc.returncode == 65
+    out = json.loads(proc.stdout)
+    assert (out["command"], out["status"], out["exit_code"]) == ("stage", "failed", 65)
+    assert "input records could not be loaded" in out["error"]
+    assert proc.stderr.startswith("Error: 1 input records could not be loaded")
+
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("delete from time")
+    con.close()
+    proc = sparkify("check", "--json", "-w", wh)
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 1 and (out["status"], out["exit_code"]) == ("checks_failed", 1)
+    assert out["checks"]["failures"] == [{"name": "relationship:songplays.start_time->time.start_time", "offending": 2}]
+    proc = sparkify("transform", "--json", "-w", wh)
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0 and out["tables"]["time"] == 2
+
+
+def test_runs_lists_what_the_last_runs_did(tmp_path, src):
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    first = json.loads(sparkify("run", "--json", "-s", str(src), "-w", wh).stdout)
+    (src / "log_data" / "bad.json").write_text("{oops\n")
+    assert sparkify("run", "-q", "-s", str(src), "-w", wh).returncode == 65
+    proc = sparkify("runs", "--json", "-w", wh)
+    assert proc.returncode == 0
+    runs = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["command"], r["status"]) for r in runs] == [("run", "failed"), ("run", "succeeded")]
+    assert runs[1]["load_id"] == first["load_id"] and runs[1]["events_staged"] == 2 and runs[1]["checks_failed"] == 0
+    assert "input records could not be loaded" in runs[0]["message"]
+    proc = sparkify("runs", "-n", "1", "-w", wh)
+    assert proc.returncode == 0 and "failed" in proc.stdout and "succeeded" not in proc.stdout
+    proc = sparkify("runs", "-w", str(tmp_path / "none.duckdb"))
+    assert proc.returncode == 2 and not (tmp_path / "none.duckdb").exists()

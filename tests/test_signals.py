@@ -1,0 +1,152 @@
+"""SIGINT and SIGTERM sent to real `sparkify run` processes at several moments, on DuckDB and
+PostgreSQL: the process stops with one line and 130/143, the warehouse is as the last successful
+run left it (or, if the signal came after the commit, holds that load and says so), the lock is
+released, and every load id has exactly one outcome in load_runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_ENGINES
+from tests.helpers.fixtures import event, song, write_source
+
+SPARKIFY = str(Path(sys.executable).parent / "sparkify")
+
+MOMENTS = [
+    # (the progress line after which the signal is sent, what runs then, the signal)
+    ("stage songs:", "reading and checking the log files", signal.SIGINT),
+    ("stage events:", "publishing: staging, ledger and star tables in one transaction", signal.SIGTERM),
+    ("transform:", "the commit, then the checks", signal.SIGINT),
+    ("stage events:", "publishing", signal.SIGINT),
+]
+"""Progress lines are printed (unbuffered, not a terminal) as each step finishes."""
+
+TABLES = ("staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time", "load_files")
+
+
+@pytest.fixture(scope="module")
+def big_source(tmp_path_factory) -> Path:
+    """Generated data large enough that each step takes a moment (60k events, 2k songs)."""
+    out = tmp_path_factory.mktemp("big") / "src"
+    proc = subprocess.run(
+        [SPARKIFY, "generate", "--out", str(out), "--events", "60000", "--songs", "2000", "-q"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+class Target:
+    """One warehouse under test: the CLI arguments that name it, and a way to read it afterwards."""
+
+    def __init__(self, engine: str, tmp_path: Path, request):
+        self.engine = engine
+        if engine == "duckdb":
+            self.path = tmp_path / "w.duckdb"
+            self.args = ["-w", f"duckdb:///{self.path}"]
+        else:
+            self.url = request.getfixturevalue("postgres_url")
+            self.schema = request.getfixturevalue("pg_schema")
+            self.args = ["-w", self.url, "--schema", self.schema]
+
+    def query(self, sql: str) -> list[tuple]:
+        if self.engine == "duckdb":
+            import duckdb
+
+            con = duckdb.connect(str(self.path), read_only=True)
+            try:
+                return con.execute(sql).fetchall()
+            finally:
+                con.close()
+        import psycopg
+
+        with psycopg.connect(self.url) as con:
+            con.execute(f'set search_path to "{self.schema}"')
+            return [tuple(r) for r in con.execute(sql).fetchall()]
+
+    def snapshot(self) -> dict[str, int]:
+        return {t: self.query(f"select count(*) from {t}")[0][0] for t in TABLES}
+
+    def runs(self) -> list[tuple[str, str]]:
+        return sorted(self.query("select load_id, status from load_runs"))
+
+
+def start(*args: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")} | {"PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([SPARKIFY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def signal_after(proc: subprocess.Popen, marker: str, signum: int) -> tuple[str, str]:
+    """Send ``signum`` once ``proc`` prints a line starting with ``marker``; return its stdout, stderr."""
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith(marker):
+            proc.send_signal(signum)
+            break
+    out, err = proc.communicate(timeout=300)
+    return "".join(seen) + out, err
+
+
+@pytest.mark.parametrize("engine", TEST_ENGINES)
+def test_signals_at_several_moments_leave_one_truthful_outcome(engine, tmp_path, request, big_source):
+    target = Target(engine, tmp_path, request)
+    small = write_source(tmp_path / "small", [event(), event(ts=1541105831796, itemInSession=1)], [song()])
+    proc = subprocess.run([SPARKIFY, "run", "-q", "-s", str(small), *target.args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    before, runs_before = target.snapshot(), target.runs()
+    interrupted = 0
+    for marker, what, signum in MOMENTS:
+        proc = start("run", "-s", str(big_source), *target.args)
+        out, err = signal_after(proc, marker, signum)
+        after, runs_after = target.snapshot(), target.runs()
+        new = [r for r in runs_after if r not in runs_before]
+        # one outcome per load id, always
+        assert len({load_id for load_id, _ in runs_after}) == len(runs_after), runs_after
+        assert len(new) == 1, (what, new)
+        [(load_id, status)] = new
+        name = "Interrupted" if signum == signal.SIGINT else "Terminated"
+        if proc.returncode == 0:
+            # the run finished before the signal took effect: only possible once it was committing
+            assert marker == "transform:", (what, err)
+            assert status == "succeeded"
+            before, runs_before = after, runs_after
+            continue
+        assert proc.returncode == 128 + signum, (what, proc.returncode, err)
+        assert err.count("\n") == 1, (what, err)  # one line, no traceback
+        if err == f"{name}; nothing was changed.\n":
+            interrupted += 1
+            assert status == "interrupted", what
+            assert after == before, what  # the warehouse as the last successful run left it
+        else:
+            # the signal came after the commit: the load stands, and the line says so
+            assert err == (
+                f"{name} after load {load_id} was committed; the checks did not run (`sparkify check` runs them).\n"
+            ), (what, err)
+            assert status == "succeeded"
+            before = after
+        runs_before = runs_after
+        # the lock was released: a run that refuses to wait gets the warehouse at once
+        check = subprocess.run([SPARKIFY, "check", "-q", "--no-wait", *target.args], capture_output=True, text=True)
+        assert check.returncode in (0, 1), (what, check.stderr)
+    assert interrupted >= 3  # the signals during reading and publishing stopped their runs
+    # and the next run completes normally, loading everything
+    proc = subprocess.run([SPARKIFY, "run", "-q", "-s", str(big_source), *target.args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert target.snapshot()["staging_events"] == 60000
+
+
+def test_no_fallback_to_the_record_by_record_reader_on_an_interrupt(tmp_path, big_source):
+    """The reader's fast path failing because of a signal must not be retried line by line."""
+    db = tmp_path / "w.duckdb"
+    subprocess.run([SPARKIFY, "create-tables", "-q", "-w", str(db)], check=True, capture_output=True)
+    proc = start("stage", "-s", str(big_source), "-w", str(db))
+    out, err = signal_after(proc, "stage songs:", signal.SIGINT)
+    assert proc.returncode == 130 and err == "Interrupted; nothing was changed.\n", err
+    assert "stage events:" not in out  # it stopped reading: no fallback read finished the events

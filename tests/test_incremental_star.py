@@ -81,6 +81,9 @@ def generated(tmp_path) -> tuple[Path, Path]:
     return everything, tmp_path / "src"
 
 
+@pytest.mark.engines(
+    "duckdb", "postgres", reason="Redshift reloads staging whole from S3 with COPY: there is no increment"
+)
 def test_a_sequence_of_increments_equals_the_reference_at_every_step(warehouse, generated):
     everything, src = generated
     days = sorted((everything / "log_data").rglob("*.json"))

@@ -88,7 +88,7 @@ class Timer:
     def start(self, task, total):
         self._started[task] = time.perf_counter()
 
-    def advance(self, task, amount=1):
+    def advance(self, task, amount=1, nbytes=0):
         pass
 
     def finish(self, task):
@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/sparkify-bench"))
     ap.add_argument("--insert-subset", type=int, default=20_000)
     ap.add_argument("--keep", action="store_true", help="reuse --out if it already holds the input")
+    ap.add_argument("--schema", default="sparkify_bench", help="schema to load into (dropped before and after)")
     args = ap.parse_args(argv)
 
     marker = args.out / f".built-{args.events}-{args.songs}"
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"input: reusing {args.out} ({marker.read_text()})")
 
-    schema = "sparkify_bench"
+    schema = args.schema
     with psycopg.connect(args.url, autocommit=True) as pg:
         pg.execute(f'drop schema if exists "{schema}" cascade')
     baselines = {}

@@ -157,9 +157,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(fast: bool) -> tuple[subprocess.Popen, str, int]:
+def start_server(fast: bool, root: Path = SAMPLE) -> tuple[subprocess.Popen, str, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER, str(SAMPLE), BUCKET, PREFIX, "1" if fast else "0"],
+        [sys.executable, "-c", SERVER, str(root), BUCKET, PREFIX, "1" if fast else "0"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -188,14 +188,15 @@ def main() -> None:
         "--loop-concurrency", type=int, nargs="+", default=[8, 16, 32, 64], help="the boto3 loop's thread counts"
     )
     parser.add_argument("--fast-dispatch", action="store_true", help="memoize moto's per-request module listing")
+    parser.add_argument("--data", type=Path, default=SAMPLE, help="the source put into the bucket (default: the sample)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
-    server, endpoint, objects = start_server(args.fast_dispatch)
+    server, endpoint, objects = start_server(args.fast_dispatch, args.data)
     try:
         print(f"moto server at {endpoint}: {objects} objects put in {time.perf_counter() - t0:.1f}s"
               f"{' (fast dispatch)' if args.fast_dispatch else ''}")
-        root = SAMPLE
+        root = args.data
         keys = sorted(
             f"{PREFIX}/{p.relative_to(root).as_posix()}"
             for folder in ("song_data", "log_data")

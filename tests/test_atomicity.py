@@ -94,10 +94,10 @@ def test_an_exception_at_any_step_changes_nothing(loaded, monkeypatch, where):
     elif where == "transforming":
         real = pipeline.Warehouse.statement
 
-        def statement(self, name):
+        def statement(self, name, *args):
             if name == "insert_time":  # after songplays was rebuilt
                 raise RuntimeError("injected failure")
-            return real(self, name)
+            return real(self, name, *args)
 
         monkeypatch.setattr(pipeline.Warehouse, "statement", statement)
     else:
@@ -146,10 +146,10 @@ SCRIPT = textwrap.dedent(
         pipeline._insert_many = patched
     else:
         real = Warehouse.statement
-        def statement(self, name):
+        def statement(self, name, *args):
             if name == "insert_time":
                 pause()
-            return real(self, name)
+            return real(self, name, *args)
         Warehouse.statement = statement
 
     with connect(url, schema=schema or None, iam_role=iam_role) as wh:
@@ -191,9 +191,9 @@ def test_transient_errors_are_retried_and_terminal_ones_are_not(loaded, monkeypa
     calls = {"n": 0}
     real = pipeline._transform
 
-    def flaky(wh, progress):
+    def flaky(wh, progress, *args):
         calls["n"] += 1
-        real(wh, progress)
+        real(wh, progress, *args)
         if calls["n"] <= 2:  # fails after doing the work: the rollback must undo it
             raise TransientWarehouseError("server closed the connection unexpectedly")
 
@@ -204,7 +204,7 @@ def test_transient_errors_are_retried_and_terminal_ones_are_not(loaded, monkeypa
         assert report.rows["songplays"] == 30
         assert wh.query("select count(*) from staging_events")[1] == [(30,)]  # not loaded thrice
 
-    def terminal(wh, progress):
+    def terminal(wh, progress, *args):
         calls["n"] += 1
         raise WarehouseError("permission denied for table songplays")
 

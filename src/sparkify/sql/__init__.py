@@ -12,6 +12,20 @@ from importlib import resources
 
 MACRO = re.compile(r"@(\w+)\(([^()]*)\)")
 
+FULL_SCOPE = {
+    "scoped": "{0}",
+    "id_offset": "0",
+}
+"""The transform's scope macros for a full build: ``@scoped(staging_events, users)`` reads the whole
+table named first; ``@id_offset(songplays)`` numbers ids from 1."""
+
+INCREMENTAL_SCOPE = {
+    "scoped": "sparkify_scope_{1}",
+}
+"""For an incremental transform: ``@scoped(table, name)`` reads the temp table ``sparkify_scope_<name>``
+that ``scope_<name>.sql`` filled with the rows the changed ones can affect; ``@id_offset`` is the
+number of plays kept, bound by the pipeline."""
+
 
 @lru_cache(maxsize=None)
 def _read(folder: str, name: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from sparkify.errors import ConfigError, MissingTableError
 from sparkify.warehouse.base import Warehouse, quote
@@ -41,7 +41,9 @@ def engine_of(url: str) -> str:
 def duckdb_path(url: str) -> str:
     """The file a DuckDB URL names, ``~`` expanded: ``duckdb:///rel.duckdb`` -> ``rel.duckdb``;
     ``duckdb:////abs.duckdb`` -> ``/abs.duckdb``; ``duckdb:rel.duckdb`` (what DuckDB itself accepts)
-    -> ``rel.duckdb``; ``duckdb:///~/w.duckdb`` and ``~/w.duckdb`` -> ``/home/me/w.duckdb``."""
+    -> ``rel.duckdb``; ``duckdb:///~/w.duckdb`` and ``~/w.duckdb`` -> ``/home/me/w.duckdb`` (a
+    ``?setting=value`` query is left out: see :func:`duckdb_settings`)."""
+    url = url.split("?", 1)[0]
     if "://" not in url:
         path = url[len("duckdb:"):] if url.startswith("duckdb:") else url
         return os.path.expanduser(path) if path else ":memory:"
@@ -50,6 +52,14 @@ def duckdb_path(url: str) -> str:
         raise ConfigError(f"Malformed DuckDB URL {url!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb.")
     path = rest[1:]
     return os.path.expanduser(path) if path else ":memory:"
+
+
+def duckdb_settings(url: str) -> dict[str, str]:
+    """The DuckDB settings a URL's query names, e.g. ``duckdb:///w.duckdb?memory_limit=8GB&threads=2``
+    -> ``{"memory_limit": "8GB", "threads": "2"}``; checked by :class:`DuckDBWarehouse`."""
+    if "?" not in url:
+        return {}
+    return dict(parse_qsl(url.split("?", 1)[1], keep_blank_values=True))
 
 
 def engine_class(engine: str) -> type[Warehouse]:
@@ -111,7 +121,10 @@ def connect(
                 f"There is no DuckDB database at {path}. Run `sparkify run` first, or point --warehouse at "
                 "an existing one."
             )
-        return cls(url, path, schema=None, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait)
+        return cls(
+            url, path, schema=None, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait,
+            settings=duckdb_settings(url),
+        )
     return cls.open(
         url, schema=schema, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait,
         **_options(cls, iam_role, region, manifest_prefix),

@@ -126,9 +126,12 @@ class Warehouse(ABC):
 
     # -- statements ---------------------------------------------------------------------------------
 
-    def statement(self, name: str) -> str:
-        """The text of ``sql/<folder>/<name>.sql`` for this engine, macros expanded."""
-        return sqlfiles.load(name, self.sql_folders, self.macros)
+    def statement(self, name: str, scope: dict[str, str] | None = None) -> str:
+        """The text of ``sql/<folder>/<name>.sql`` for this engine, macros expanded.
+
+        ``scope`` overrides the transform's scope macros (:data:`sparkify.sql.FULL_SCOPE`): an
+        incremental transform passes :data:`sparkify.sql.INCREMENTAL_SCOPE` and the id offset."""
+        return sqlfiles.load(name, self.sql_folders, {**sqlfiles.FULL_SCOPE, **self.macros, **(scope or {})})
 
     def qualified(self, table: str) -> str:
         return quote(table) if not self.schema else f"{quote(self.schema)}.{quote(table)}"

@@ -21,7 +21,7 @@ ranked as (
                 s.song_id nulls last,
                 s.artist_name nulls last
         ) as pick
-    from staging_songs as s
+    from @scoped(staging_songs, artists) as s
     where s.artist_id is not null and s.artist_id <> ''
 )
 

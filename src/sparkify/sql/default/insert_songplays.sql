@@ -5,6 +5,8 @@
 --   of several matching songs the smallest song_id wins; with no match song_id/artist_id are null.
 -- * songplay_id is numbered in (start_time, user_id, session_id, item_in_session) order, so a
 --   re-run on the same input gives the same ids.
+-- An incremental transform reads only the plays from its earliest change on (macro scoped) and
+-- numbers them after the plays it kept (macro id_offset); a full build reads all of staging from 1.
 insert into songplays (
     songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
 )
@@ -22,7 +24,7 @@ logged_in_plays as (
         e.length,
         e.location,
         e.user_agent
-    from staging_events as e
+    from @scoped(staging_events, songplays) as e
     where e.page = 'NextSong' and e.user_id is not null and e.user_id <> ''
 ),
 
@@ -58,7 +60,7 @@ song_artist as (
 select
     row_number() over (
         order by p.ts, cast(p.user_id as integer), p.session_id, p.item_in_session
-    ) as songplay_id,
+    ) + @id_offset(songplays) as songplay_id,
     @ts_to_timestamp(p.ts) as start_time,
     p.user_id,
     p.level,

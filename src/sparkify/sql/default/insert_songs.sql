@@ -16,7 +16,7 @@ ranked as (
             order by s.title nulls last, s.artist_id nulls last, s.duration nulls last,
                 s.year nulls last
         ) as pick
-    from staging_songs as s
+    from @scoped(staging_songs, songs) as s
     where s.song_id is not null and s.song_id <> ''
 )
 

@@ -4,7 +4,7 @@ insert into time (start_time, hour, day, week, month, year, weekday)
 with
 
 instants as (
-    select distinct start_time from songplays
+    select distinct start_time from @scoped(songplays, time)
 )
 
 select

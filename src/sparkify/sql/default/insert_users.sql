@@ -17,7 +17,7 @@ ranked as (
                 e.level nulls last, e.first_name nulls last, e.last_name nulls last,
                 e.gender nulls last
         ) as recency
-    from staging_events as e
+    from @scoped(staging_events, users) as e
     where e.user_id is not null and e.user_id <> ''
 )
 

@@ -1,0 +1,228 @@
+"""How sparkify scales: fresh build, peak RSS and one day's increment, against the bare pipeline.
+
+    python benchmarks/bench_scale.py                                 # 100k and 1M events, DuckDB + PostgreSQL
+    python benchmarks/bench_scale.py --sizes 10m --engines duckdb    # the 10M-event warehouse
+    python benchmarks/bench_scale.py --sizes 100k --data /tmp/scale  # data generated once, reused
+
+For each size (100k events + 2k songs, 1M + 20k, 10M + 100k; ``sparkify generate``, seed 0) the newest
+day file is held back. Then, each in its own child process (peak RSS and CPU from ``os.wait4``):
+
+* ``fresh``: ``pipeline.run`` into an empty warehouse (a new DuckDB file, a new PostgreSQL schema);
+* ``day``: the held-back day put back, ``pipeline.run`` again on that warehouse (incremental);
+* ``bare``: DuckDB: ``read_json`` + ``create table as`` with the same rules (bench_duckdb.py's bare
+  side); PostgreSQL: the star tables built as ``create table as`` from sparkify's staging tables,
+  the transform's rules as bare SQL (no JSON parse: PostgreSQL cannot read it).
+
+It prints wall and CPU seconds, peak RSS, events/s and the ratios. Nothing passes or fails.
+``--memory-limit`` is passed to DuckDB (``duckdb:///file?memory_limit=...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+sys.path.insert(0, str(SRC))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+SIZES = {"100k": (100_000, 2_000, 200), "1m": (1_000_000, 20_000, 1_000), "10m": (10_000_000, 100_000, 5_000)}
+"""size name -> (events, songs, users)."""
+
+PG_URL = os.environ.get("SPARKIFY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+# -- children -------------------------------------------------------------------------------------
+
+
+def child_run(url: str, source: str, schema: str | None) -> dict:
+    """One ``pipeline.run``; its wall and CPU seconds (this process only) and whether it was incremental."""
+    from sparkify import pipeline
+    from sparkify.warehouse import connect
+
+    class Spans:
+        """Progress that keeps when each task started and finished."""
+
+        def __init__(self):
+            self.spans: dict[str, list[float]] = {}
+
+        def start(self, task, total):
+            self.spans[task] = [time.perf_counter(), 0.0]
+
+        def advance(self, task, amount=1, nbytes=0):
+            pass
+
+        def finish(self, task):
+            self.spans[task][1] = time.perf_counter()
+
+    spans = Spans()
+    started, cpu = time.perf_counter(), time.process_time()
+    with connect(url, schema=schema) if schema else connect(url) as wh:
+        report = pipeline.run(wh, source, progress=spans)
+    transform = spans.spans.get("transform", [0.0, 0.0])
+    return {
+        "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+        "transform": transform[1] - transform[0],
+        "events": report.stage.results["events"].staged, "incremental": report.stage.incremental,
+        "rows": report.rows, "failed": [c.check.name for c in report.checks_failed],
+    }
+
+
+def child_bare_pg(url: str, schema: str) -> dict:
+    """The transform's rules as bare ``create table as`` over sparkify's staging tables in ``schema``."""
+    import psycopg
+
+    from sparkify import sql as sqlfiles
+    from sparkify.warehouse.postgres import PostgresWarehouse
+
+    bare = f"{schema}_bare"
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f'drop schema if exists "{bare}" cascade')
+        con.execute(f'create schema "{bare}"')
+        con.execute(f'set search_path to "{bare}", "{schema}"')
+        for table in ("users", "songs", "artists", "songplays", "time"):
+            text = sqlfiles.load(f"insert_{table}", (), {**sqlfiles.FULL_SCOPE, **PostgresWarehouse.macros})
+            head, body = text.split(f"insert into {table} (", 1)
+            body = body.split(")", 1)[1]
+            con.execute(f'create table "{bare}"."{table}" as {body}')
+            con.execute(f'analyze "{bare}"."{table}"')  # as sparkify does: the next table's plan needs it
+        seconds = time.perf_counter() - started
+        con.execute(f'drop schema "{bare}" cascade')
+    return {"seconds": seconds}
+
+
+def child_bare_duckdb(data: str, db: str) -> dict:
+    import bench_duckdb
+
+    return bench_duckdb.child_bare(Path(data), Path(db), songs_as_text=True)
+
+
+def spawn(*args: str) -> dict:
+    """Run this script as a child; its JSON result plus wall, cpu (user + system, whole child) and rss (MB)."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"child {' '.join(args)} failed")
+    result = json.loads(out.strip().splitlines()[-1])
+    result.update(
+        wall=time.perf_counter() - started, child_cpu=usage.ru_utime + usage.ru_stime, rss=usage.ru_maxrss / 1024
+    )
+    return result
+
+
+# -- the parent -----------------------------------------------------------------------------------
+
+
+def prepare(root: Path, size: str) -> tuple[Path, Path]:
+    """Generate the data of ``size`` under ``root`` (once); return the source without its newest day,
+    and that day's file (kept beside the source)."""
+    events, songs, users = SIZES[size]
+    data = root / size
+    held = root / f"{size}-newest-day.json"
+    if not held.exists():
+        shutil.rmtree(data, ignore_errors=True)
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "sparkify", "generate", "--out", str(data), "--events", str(events), "--songs",
+             str(songs), "--users", str(users), "--seed", "0", "--quiet"],
+            env={**os.environ, "PYTHONPATH": str(SRC)}, check=True, stdout=subprocess.DEVNULL,
+        )
+        newest = sorted((data / "log_data").rglob("*.json"))[-1]
+        shutil.move(newest, held)
+        (root / f"{size}-newest-day.path").write_text(str(newest.relative_to(data)))
+        print(f"{size}: generated in {time.perf_counter() - started:.0f} s")
+    return data, held
+
+
+def bench(size: str, engine: str, data: Path, held: Path, memory_limit: str | None, tmp: Path) -> None:
+    day_path = data / (held.parent / f"{size}-newest-day.path").read_text()
+    schema = None
+    if engine == "duckdb":
+        db = tmp / f"{size}.duckdb"
+        url = f"duckdb:///{db}" + (f"?memory_limit={memory_limit}" if memory_limit else "")
+    else:
+        url, schema = PG_URL, f"sparkify_scale_{uuid.uuid4().hex[:8]}"
+    print(f"{size} {engine}:", flush=True)
+    try:
+        fresh = spawn("run", url, str(data), schema or "")
+        events = fresh["events"]
+        print(f"  fresh build  {fresh['seconds']:7.1f} s wall ({fresh['wall']:.1f} s with start-up), "
+              f"{fresh['child_cpu']:7.1f} s CPU, peak RSS {fresh['rss']:7.0f} MB, {events:,} events, "
+              f"{events / fresh['seconds']:9,.0f} events/s (transform {fresh['transform']:.1f} s)"
+              f"{'' if not fresh['failed'] else ' FAILED CHECKS ' + ', '.join(fresh['failed'])}", flush=True)
+        shutil.copy(held, day_path)
+        try:
+            day = spawn("run", url, str(data), schema or "")
+        finally:
+            day_path.unlink()
+        print(f"  one more day {day['seconds']:7.1f} s wall, {day['child_cpu']:7.1f} s CPU, peak RSS {day['rss']:7.0f} MB, "
+              f"{day['events']:,} new events, {'incremental' if day['incremental'] else 'REBUILT'}; "
+              f"day / fresh {day['seconds'] / fresh['seconds']:.3f} wall, {day['child_cpu'] / fresh['child_cpu']:.3f} CPU",
+              flush=True)
+        if engine == "duckdb":
+            bare = spawn("bare-duckdb", str(data), str(tmp / f"{size}-bare.duckdb"))
+        else:
+            bare = spawn("bare-pg", url, schema)
+        bare_what = "read_json + CTAS" if engine == "duckdb" else "star CTAS over staging (transform only)"
+        print(f"  bare         {bare['seconds']:7.1f} s wall, {bare['child_cpu']:7.1f} s CPU, peak RSS {bare['rss']:7.0f} MB"
+              f"  ({bare_what}); fresh / bare {fresh['seconds'] / bare['seconds']:.2f}"
+              + (f", transform / bare {fresh['transform'] / bare['seconds']:.2f}" if engine == "postgres" else ""),
+              flush=True)
+    finally:
+        if engine == "duckdb":
+            for p in tmp.glob(f"{size}*.duckdb*"):
+                p.unlink()
+        else:
+            import psycopg
+
+            with psycopg.connect(PG_URL, autocommit=True) as con:
+                con.execute(f'drop schema if exists "{schema}" cascade')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=["100k", "1m"], help="100k, 1m, 10m, or EVENTS:SONGS:USERS")
+    parser.add_argument("--engines", nargs="+", default=["duckdb", "postgres"], choices=["duckdb", "postgres"])
+    parser.add_argument("--data", type=Path, help="where generated data is kept and reused (default: a temp dir)")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit for sparkify's runs, e.g. 1GB")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        if kind == "run":
+            url, source, *schema = rest
+            result = child_run(url, source, (schema or [""])[0] or None)
+        elif kind == "bare-duckdb":
+            result = child_bare_duckdb(*rest)
+        else:
+            result = child_bare_pg(*rest)
+        print(json.dumps(result))
+        return
+    for size in args.sizes:
+        if size not in SIZES:
+            events, songs, users = (int(x) for x in size.split(":"))
+            SIZES[size] = (events, songs, users)
+    with tempfile.TemporaryDirectory(prefix="sparkify-scale-") as tmp:
+        root = args.data or Path(tmp) / "data"
+        root.mkdir(parents=True, exist_ok=True)
+        print(f"load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} cores")
+        for size in args.sizes:
+            data, held = prepare(root, size)
+            for engine in args.engines:
+                bench(size, engine, data, held, args.memory_limit, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

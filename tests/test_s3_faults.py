@@ -19,7 +19,7 @@ from sparkify import pipeline  # noqa: E402
 from sparkify.errors import TransientSourceError  # noqa: E402
 from sparkify.sources import open_source  # noqa: E402
 from sparkify.warehouse import connect  # noqa: E402
-from tests.test_s3 import BUCKET, aws_env, s3_server, snapshot, subset  # noqa: E402,F401 -- fixtures
+from tests.test_s3 import BUCKET, snapshot, subset  # noqa: E402,F401 -- fixtures (aws_env, s3_server: conftest)
 
 SLOW_DOWN = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>'
 

@@ -13,6 +13,8 @@ are never printed. The endpoint is boto3's own setting (``AWS_ENDPOINT_URL_S3`` 
 
 from __future__ import annotations
 
+import difflib
+
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -224,14 +226,19 @@ class S3Source:
             parent = parent.rpartition("/")[0]
             folder = _folder(parent)
             try:
-                page = self.client.list_objects_v2(Bucket=bucket, Prefix=folder, Delimiter="/", MaxKeys=NEARBY)
+                page = self.client.list_objects_v2(Bucket=bucket, Prefix=folder, Delimiter="/")
             except Exception:  # noqa: BLE001 -- only a hint: the error that matters is the empty prefix
                 return ""
             names = [p["Prefix"][len(folder) :] for p in page.get("CommonPrefixes", ())]
             names += [o["Key"][len(folder) :] for o in page.get("Contents", ())]
             if names:
-                more = ", ..." if page.get("IsTruncated") else ""
-                return f"; s3://{bucket}/{folder} holds {', '.join(sorted(names)[:NEARBY])}{more}"
+                # the name closest to what was typed first (a typo), then the others in order
+                typed = prefix[len(folder) :].split("/")[0] + "/"
+                close = difflib.get_close_matches(typed, names, n=1)
+                shown = close + sorted(n for n in names if n not in close)
+                more = ", ..." if len(shown) > NEARBY or page.get("IsTruncated") else ""
+                hint = f"; s3://{bucket}/{folder} holds {', '.join(shown[:NEARBY])}{more}"
+                return hint + (f" (did you mean s3://{bucket}/{folder}{close[0]}?)" if close else "")
         return f"; bucket {bucket} is empty" if not parent else ""
 
     def _raise(self, exc: Exception, bucket: str, where: str, *, listed: bool = False) -> NoReturn:

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test clean
+.PHONY: run test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	@if [ "$$CI" = "true" ]; then bash scripts/install-chromium.sh; fi
 	$(BIN)/python -m pytest
+
+# Lint: ruff (rules and format, configured in pyproject.toml) and mypy on src/.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) sparkify.duckdb sparkify.duckdb.wal sparkify.duckdb.lock report.html

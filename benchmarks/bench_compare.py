@@ -66,7 +66,9 @@ def build(folder: Path, rows: int) -> tuple[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--dir", type=Path, default=None, help="where to build the two files (default: a temp dir)")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where to build the two files (default: a temp dir)"
+    )
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="bench-compare-"))
     folder.mkdir(parents=True, exist_ok=True)

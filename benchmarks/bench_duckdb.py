@@ -40,19 +40,35 @@ STAR_ORDER = ("users", "songs", "artists", "songplays", "time")
 """Build order for the bare side: songplays reads songs (for artist_id), time reads songplays."""
 
 EVENT_COLUMNS = [  # (JSON key, staging column, DuckDB type), as in sparkify's schema.py
-    ("artist", "artist", "VARCHAR"), ("auth", "auth", "VARCHAR"), ("firstName", "first_name", "VARCHAR"),
-    ("gender", "gender", "VARCHAR"), ("itemInSession", "item_in_session", "INTEGER"),
-    ("lastName", "last_name", "VARCHAR"), ("length", "length", "DOUBLE"), ("level", "level", "VARCHAR"),
-    ("location", "location", "VARCHAR"), ("method", "method", "VARCHAR"), ("page", "page", "VARCHAR"),
-    ("registration", "registration", "DOUBLE"), ("sessionId", "session_id", "INTEGER"),
-    ("song", "song", "VARCHAR"), ("status", "status", "INTEGER"), ("ts", "ts", "BIGINT"),
-    ("userAgent", "user_agent", "VARCHAR"), ("userId", "user_id", "VARCHAR"),
+    ("artist", "artist", "VARCHAR"),
+    ("auth", "auth", "VARCHAR"),
+    ("firstName", "first_name", "VARCHAR"),
+    ("gender", "gender", "VARCHAR"),
+    ("itemInSession", "item_in_session", "INTEGER"),
+    ("lastName", "last_name", "VARCHAR"),
+    ("length", "length", "DOUBLE"),
+    ("level", "level", "VARCHAR"),
+    ("location", "location", "VARCHAR"),
+    ("method", "method", "VARCHAR"),
+    ("page", "page", "VARCHAR"),
+    ("registration", "registration", "DOUBLE"),
+    ("sessionId", "session_id", "INTEGER"),
+    ("song", "song", "VARCHAR"),
+    ("status", "status", "INTEGER"),
+    ("ts", "ts", "BIGINT"),
+    ("userAgent", "user_agent", "VARCHAR"),
+    ("userId", "user_id", "VARCHAR"),
 ]
 SONG_COLUMNS = [
-    ("num_songs", "num_songs", "INTEGER"), ("artist_id", "artist_id", "VARCHAR"),
-    ("artist_latitude", "artist_latitude", "DOUBLE"), ("artist_longitude", "artist_longitude", "DOUBLE"),
-    ("artist_location", "artist_location", "VARCHAR"), ("artist_name", "artist_name", "VARCHAR"),
-    ("song_id", "song_id", "VARCHAR"), ("title", "title", "VARCHAR"), ("duration", "duration", "DOUBLE"),
+    ("num_songs", "num_songs", "INTEGER"),
+    ("artist_id", "artist_id", "VARCHAR"),
+    ("artist_latitude", "artist_latitude", "DOUBLE"),
+    ("artist_longitude", "artist_longitude", "DOUBLE"),
+    ("artist_location", "artist_location", "VARCHAR"),
+    ("artist_name", "artist_name", "VARCHAR"),
+    ("song_id", "song_id", "VARCHAR"),
+    ("title", "title", "VARCHAR"),
+    ("duration", "duration", "DOUBLE"),
     ("year", "year", "INTEGER"),
 ]
 
@@ -63,10 +79,7 @@ SONG_COLUMNS = [
 def _read_json(glob: str, columns) -> str:
     spec = ", ".join(f"\"{key}\": '{typ}'" for key, _, typ in columns)
     select = ", ".join(f'"{key}" as {name}' for key, name, _ in columns)
-    return (
-        f"select {select} from read_json('{glob}', columns = {{{spec}}}, "
-        "format = 'newline_delimited')"
-    )
+    return f"select {select} from read_json('{glob}', columns = {{{spec}}}, format = 'newline_delimited')"
 
 
 def _ctas(table: str) -> str:
@@ -92,8 +105,10 @@ def _read_text(glob: str, columns) -> str:
 def bare_statements(data: Path, songs_as_text: bool = False) -> list[tuple[str, str]]:
     songs = (_read_text if songs_as_text else _read_json)(f"{data}/song_data/**/*.json", SONG_COLUMNS)
     return [
-        ("staging_events", "create table staging_events as "
-         + _read_json(f"{data}/log_data/**/*.json", EVENT_COLUMNS)),
+        (
+            "staging_events",
+            "create table staging_events as " + _read_json(f"{data}/log_data/**/*.json", EVENT_COLUMNS),
+        ),
         ("staging_songs", "create table staging_songs as " + songs),
         *[(t, _ctas(t)) for t in STAR_ORDER],
     ]
@@ -224,7 +239,9 @@ def main() -> None:
     parser.add_argument("--songs", type=int, default=20_000)
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data", type=Path, help="Folder for the generated data; reused when it already holds it.")
+    parser.add_argument(
+        "--data", type=Path, help="Folder for the generated data; reused when it already holds it."
+    )
     parser.add_argument("--repeat", type=int, default=1, help="Runs per side; the fastest counts.")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="cProfile the sparkify run into FILE.")
     parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
@@ -246,15 +263,33 @@ def main() -> None:
         else:
             started = time.perf_counter()
             gen = subprocess.Popen(
-                [sys.executable, "-m", "sparkify", "generate", "--out", str(data), "--events", str(args.events),
-                 "--songs", str(args.songs), "--users", str(args.users), "--seed", str(args.seed), "--quiet"],
-                env={**os.environ, "PYTHONPATH": str(SRC)}, stdout=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "sparkify",
+                    "generate",
+                    "--out",
+                    str(data),
+                    "--events",
+                    str(args.events),
+                    "--songs",
+                    str(args.songs),
+                    "--users",
+                    str(args.users),
+                    "--seed",
+                    str(args.seed),
+                    "--quiet",
+                ],
+                env={**os.environ, "PYTHONPATH": str(SRC)},
+                stdout=subprocess.DEVNULL,
             )
             _, status, usage = os.wait4(gen.pid, 0)
             if os.waitstatus_to_exitcode(status) != 0:
                 sys.exit("sparkify generate failed")
-            print(f"data: generated into {data} in {time.perf_counter() - started:.1f} s "
-                  f"(peak RSS {usage.ru_maxrss / 1024:.0f} MB)")
+            print(
+                f"data: generated into {data} in {time.perf_counter() - started:.1f} s "
+                f"(peak RSS {usage.ru_maxrss / 1024:.0f} MB)"
+            )
         events = 0
         for path in (data / "log_data").rglob("*.json"):
             text = path.read_bytes()
@@ -269,16 +304,22 @@ def main() -> None:
             for side in SIDES if i % 2 == 0 else SIDES[::-1]:
                 db = Path(tmp) / f"{side}-{i}.duckdb"
                 extra = ["--profile", str(args.profile)] if side == "sparkify" and args.profile else []
-                result, wall, cpu, rss = run_child(["--child", side, "--data", str(data), "--db", str(db), *extra])
+                result, wall, cpu, rss = run_child(
+                    ["--child", side, "--data", str(data), "--db", str(db), *extra]
+                )
                 db.unlink(missing_ok=True)
                 Path(f"{db}.wal").unlink(missing_ok=True)
-                print(f"  run {i + 1} {side:10} {result['seconds']:7.2f} s  cpu {cpu:6.2f} s  peak {rss:6.0f} MB")
+                print(
+                    f"  run {i + 1} {side:10} {result['seconds']:7.2f} s  cpu {cpu:6.2f} s  peak {rss:6.0f} MB"
+                )
                 if side not in best or result["seconds"] < best[side][0]["seconds"]:
                     best[side] = (result, wall, cpu, max(rss, best.get(side, (None, 0, 0, 0))[3]))
 
     s, b, t = best["sparkify"], best["bare"], best["bare-text"]
     print()
-    print(f"fastest of {args.repeat} run(s) per side; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"fastest of {args.repeat} run(s) per side; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'':26}{'sparkify':>11}{'bare':>11}{'bare-text':>11}")
     print(f"{'time (s)':26}" + "".join(f"{x[0]['seconds']:>11.2f}" for x in (s, b, t)))
     print(f"{'time incl. start-up (s)':26}" + "".join(f"{x[1]:>11.2f}" for x in (s, b, t)))
@@ -286,8 +327,10 @@ def main() -> None:
     print(f"{'events per second':26}" + "".join(f"{events / x[0]['seconds']:>11,.0f}" for x in (s, b, t)))
     print(f"{'peak RSS (MB)':26}" + "".join(f"{x[3]:>11.0f}" for x in (s, b, t)))
     print(f"ratio sparkify / bare:      {s[0]['seconds'] / b[0]['seconds']:.2f} (target <= 1.0)")
-    print(f"ratio sparkify / bare-text: {s[0]['seconds'] / t[0]['seconds']:.2f} "
-          "(bare with song files through read_text: the strongest baseline)")
+    print(
+        f"ratio sparkify / bare-text: {s[0]['seconds'] / t[0]['seconds']:.2f} "
+        "(bare with song files through read_text: the strongest baseline)"
+    )
     print()
     for name, x in (("sparkify phases", s), ("bare", b), ("bare-text", t)):
         print(f"{name + ' (s):':22}" + ", ".join(f"{k} {v:.2f}" for k, v in x[0]["phases"].items()))
@@ -295,7 +338,9 @@ def main() -> None:
     for seconds, sql in s[0]["slow_statements"]:
         print(f"  {seconds:7.2f}  {sql}")
     same = s[0]["rows"] == b[0]["rows"] == t[0]["rows"]
-    print(f"star rows: sparkify {s[0]['rows']}; bare and bare-text {'the same' if same else (b[0]['rows'], t[0]['rows'])}")
+    print(
+        f"star rows: sparkify {s[0]['rows']}; bare and bare-text {'the same' if same else (b[0]['rows'], t[0]['rows'])}"
+    )
     if s[0]["checks_failed"]:
         print(f"sparkify checks FAILED: {', '.join(s[0]['checks_failed'])}")
     if args.profile:

@@ -190,7 +190,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/sparkify-bench"))
     ap.add_argument("--insert-subset", type=int, default=20_000)
     ap.add_argument("--keep", action="store_true", help="reuse --out if it already holds the input")
-    ap.add_argument("--schema", default="sparkify_bench", help="schema to load into (dropped before and after)")
+    ap.add_argument(
+        "--schema", default="sparkify_bench", help="schema to load into (dropped before and after)"
+    )
     args = ap.parse_args(argv)
 
     marker = args.out / f".built-{args.events}-{args.songs}"
@@ -200,7 +202,9 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         how = build_input(args.out, args.events, args.songs)
         marker.write_text(how)
-        print(f"input: {args.events:,} events, {args.songs:,} songs ({how}) in {time.perf_counter() - started:.1f}s")
+        print(
+            f"input: {args.events:,} events, {args.songs:,} songs ({how}) in {time.perf_counter() - started:.1f}s"
+        )
     else:
         print(f"input: reusing {args.out} ({marker.read_text()})")
 
@@ -210,8 +214,11 @@ def main(argv: list[str] | None = None) -> None:
     baselines = {}
     try:
         r = run_sparkify(args.url, args.out, schema)
-        for mode, subset in (("loop", args.insert_subset), ("executemany", args.insert_subset),
-                             ("autocommit", max(1, args.insert_subset // 4))):
+        for mode, subset in (
+            ("loop", args.insert_subset),
+            ("executemany", args.insert_subset),
+            ("autocommit", max(1, args.insert_subset // 4)),
+        ):
             baselines[mode] = row_by_row(args.url, args.out, schema, subset, mode)
     finally:
         with psycopg.connect(args.url, autocommit=True) as pg:
@@ -220,21 +227,29 @@ def main(argv: list[str] | None = None) -> None:
     stage_eps = r["events"] / r["stage_s"]
     run_eps = r["events"] / r["run_s"]
     print(f"sparkify run into {args.url} (schema {schema}), load average {os.getloadavg()[0]:.1f}:")
-    print(f"  staged {r['events']:,} events + {r['songs']:,} songs in {r['stage_s']:.1f}s: {stage_eps:,.0f} events/s "
-          f"(JSON parse in DuckDB {r['parse_s']:.1f}s, COPY and analyze {r['stage_s'] - r['parse_s']:.1f}s)")
+    print(
+        f"  staged {r['events']:,} events + {r['songs']:,} songs in {r['stage_s']:.1f}s: {stage_eps:,.0f} events/s "
+        f"(JSON parse in DuckDB {r['parse_s']:.1f}s, COPY and analyze {r['stage_s'] - r['parse_s']:.1f}s)"
+    )
     print(f"  whole run (create, stage, transform, check) {r['run_s']:.1f}s: {run_eps:,.0f} events/s")
     client_cpu, server_cpu = r["stage_cpu"]
-    print(f"  staging CPU: {client_cpu:.1f}s sparkify (DuckDB parse, CSV render) + {server_cpu:.1f}s PostgreSQL "
-          f"backend (COPY, analyze) = {client_cpu + server_cpu:.1f}s -> with both cores free, "
-          f"{r['events'] / (client_cpu + server_cpu):,.0f} to {2 * r['events'] / (client_cpu + server_cpu):,.0f} events/s")
+    print(
+        f"  staging CPU: {client_cpu:.1f}s sparkify (DuckDB parse, CSV render) + {server_cpu:.1f}s PostgreSQL "
+        f"backend (COPY, analyze) = {client_cpu + server_cpu:.1f}s -> with both cores free, "
+        f"{r['events'] / (client_cpu + server_cpu):,.0f} to {2 * r['events'] / (client_cpu + server_cpu):,.0f} events/s"
+    )
     print(f"  peak memory of this process: {r['peak_rss_mb']:,.0f} MB")
-    print(f"  star rows: {', '.join(f'{k} {v:,}' for k, v in r['rows'].items())}; "
-          f"failed checks: {', '.join(r['checks_failed']) or 'none'}")
+    print(
+        f"  star rows: {', '.join(f'{k} {v:,}' for k, v in r['rows'].items())}; "
+        f"failed checks: {', '.join(r['checks_failed']) or 'none'}"
+    )
     print("row-by-row INSERT loaders (json.loads + one INSERT per event), measured on a subset:")
     for mode, (n, s) in baselines.items():
         eps = n / s
-        print(f"  {mode:<12} {n:>7,} events in {s:5.1f}s: {eps:>9,.0f} events/s -> "
-              f"{r['events'] / eps:6.0f}s extrapolated; staging is {stage_eps / eps:5.1f}x faster")
+        print(
+            f"  {mode:<12} {n:>7,} events in {s:5.1f}s: {eps:>9,.0f} events/s -> "
+            f"{r['events'] / eps:6.0f}s extrapolated; staging is {stage_eps / eps:5.1f}x faster"
+        )
     sys.stdout.flush()
 
 

@@ -174,7 +174,9 @@ def start_server(fast: bool, root: Path = SAMPLE) -> tuple[subprocess.Popen, str
 
 def child(code: str, *args: str, endpoint: str) -> dict:
     env = {**os.environ, **ENV, "AWS_ENDPOINT_URL": endpoint, "PYTHONPATH": str(SRC)}
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
+    )
     if out.returncode != 0:
         raise SystemExit(f"child failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -183,19 +185,31 @@ def child(code: str, *args: str, endpoint: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the fastest counts (default 3)")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[32], help="sparkify's s3_concurrency values")
     parser.add_argument(
-        "--loop-concurrency", type=int, nargs="+", default=[8, 16, 32, 64], help="the boto3 loop's thread counts"
+        "--concurrency", type=int, nargs="+", default=[32], help="sparkify's s3_concurrency values"
     )
-    parser.add_argument("--fast-dispatch", action="store_true", help="memoize moto's per-request module listing")
-    parser.add_argument("--data", type=Path, default=SAMPLE, help="the source put into the bucket (default: the sample)")
+    parser.add_argument(
+        "--loop-concurrency",
+        type=int,
+        nargs="+",
+        default=[8, 16, 32, 64],
+        help="the boto3 loop's thread counts",
+    )
+    parser.add_argument(
+        "--fast-dispatch", action="store_true", help="memoize moto's per-request module listing"
+    )
+    parser.add_argument(
+        "--data", type=Path, default=SAMPLE, help="the source put into the bucket (default: the sample)"
+    )
     args = parser.parse_args()
 
     t0 = time.perf_counter()
     server, endpoint, objects = start_server(args.fast_dispatch, args.data)
     try:
-        print(f"moto server at {endpoint}: {objects} objects put in {time.perf_counter() - t0:.1f}s"
-              f"{' (fast dispatch)' if args.fast_dispatch else ''}")
+        print(
+            f"moto server at {endpoint}: {objects} objects put in {time.perf_counter() - t0:.1f}s"
+            f"{' (fast dispatch)' if args.fast_dispatch else ''}"
+        )
         root = args.data
         keys = sorted(
             f"{PREFIX}/{p.relative_to(root).as_posix()}"
@@ -219,7 +233,9 @@ def main() -> None:
                     r = child(BOTO3, BUCKET, keys_file, str(c), per_thread, endpoint=endpoint)
                     assert r["objects"] == len(keys), r
                 times.setdefault(f"{side} x{c}", []).append(r["seconds"])
-                print(f"  round {round_no + 1}: {side:16} concurrency {c:3}: {r['seconds']:6.2f}s", flush=True)
+                print(
+                    f"  round {round_no + 1}: {side:16} concurrency {c:3}: {r['seconds']:6.2f}s", flush=True
+                )
         os.unlink(keys_file)
     finally:
         server.stdin.close()
@@ -229,8 +245,10 @@ def main() -> None:
     spark = min((v, k) for k, v in best.items() if k.startswith("sparkify"))
     loop = min((v, k) for k, v in best.items() if k.startswith("boto3"))
     print()
-    print(f"objects: {len(keys)} ({sum(1 for k in keys if '/song_data/' in k)} song, "
-          f"{sum(1 for k in keys if '/log_data/' in k)} log), best of {args.repeat}")
+    print(
+        f"objects: {len(keys)} ({sum(1 for k in keys if '/song_data/' in k)} song, "
+        f"{sum(1 for k in keys if '/log_data/' in k)} log), best of {args.repeat}"
+    )
     for name, ts in best.items():
         print(f"  {name:22} {ts:6.2f}s  ({len(keys) / ts:,.0f} objects/s)")
     print(f"sparkify stage ({spark[1]}): {spark[0]:.2f}s")

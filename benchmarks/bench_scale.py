@@ -70,10 +70,13 @@ def child_run(url: str, source: str, schema: str | None) -> dict:
         report = pipeline.run(wh, source, progress=spans)
     transform = spans.spans.get("transform", [0.0, 0.0])
     return {
-        "seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu,
+        "seconds": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
         "transform": transform[1] - transform[0],
-        "events": report.stage.results["events"].staged, "incremental": report.stage.incremental,
-        "rows": report.rows, "failed": [c.check.name for c in report.checks_failed],
+        "events": report.stage.results["events"].staged,
+        "incremental": report.stage.incremental,
+        "rows": report.rows,
+        "failed": [c.check.name for c in report.checks_failed],
     }
 
 
@@ -117,7 +120,9 @@ def spawn(*args: str) -> dict:
         sys.exit(f"child {' '.join(args)} failed")
     result = json.loads(out.strip().splitlines()[-1])
     result.update(
-        wall=time.perf_counter() - started, child_cpu=usage.ru_utime + usage.ru_stime, rss=usage.ru_maxrss / 1024
+        wall=time.perf_counter() - started,
+        child_cpu=usage.ru_utime + usage.ru_stime,
+        rss=usage.ru_maxrss / 1024,
     )
     return result
 
@@ -135,9 +140,26 @@ def prepare(root: Path, size: str) -> tuple[Path, Path]:
         shutil.rmtree(data, ignore_errors=True)
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "sparkify", "generate", "--out", str(data), "--events", str(events), "--songs",
-             str(songs), "--users", str(users), "--seed", "0", "--quiet"],
-            env={**os.environ, "PYTHONPATH": str(SRC)}, check=True, stdout=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "sparkify",
+                "generate",
+                "--out",
+                str(data),
+                "--events",
+                str(events),
+                "--songs",
+                str(songs),
+                "--users",
+                str(users),
+                "--seed",
+                "0",
+                "--quiet",
+            ],
+            env={**os.environ, "PYTHONPATH": str(SRC)},
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         newest = sorted((data / "log_data").rglob("*.json"))[-1]
         shutil.move(newest, held)
@@ -158,28 +180,39 @@ def bench(size: str, engine: str, data: Path, held: Path, memory_limit: str | No
     try:
         fresh = spawn("run", url, str(data), schema or "")
         events = fresh["events"]
-        print(f"  fresh build  {fresh['seconds']:7.1f} s wall ({fresh['wall']:.1f} s with start-up), "
-              f"{fresh['child_cpu']:7.1f} s CPU, peak RSS {fresh['rss']:7.0f} MB, {events:,} events, "
-              f"{events / fresh['seconds']:9,.0f} events/s (transform {fresh['transform']:.1f} s)"
-              f"{'' if not fresh['failed'] else ' FAILED CHECKS ' + ', '.join(fresh['failed'])}", flush=True)
+        print(
+            f"  fresh build  {fresh['seconds']:7.1f} s wall ({fresh['wall']:.1f} s with start-up), "
+            f"{fresh['child_cpu']:7.1f} s CPU, peak RSS {fresh['rss']:7.0f} MB, {events:,} events, "
+            f"{events / fresh['seconds']:9,.0f} events/s (transform {fresh['transform']:.1f} s)"
+            f"{'' if not fresh['failed'] else ' FAILED CHECKS ' + ', '.join(fresh['failed'])}",
+            flush=True,
+        )
         shutil.copy(held, day_path)
         try:
             day = spawn("run", url, str(data), schema or "")
         finally:
             day_path.unlink()
-        print(f"  one more day {day['seconds']:7.1f} s wall, {day['child_cpu']:7.1f} s CPU, peak RSS {day['rss']:7.0f} MB, "
-              f"{day['events']:,} new events, {'incremental' if day['incremental'] else 'REBUILT'}; "
-              f"day / fresh {day['seconds'] / fresh['seconds']:.3f} wall, {day['child_cpu'] / fresh['child_cpu']:.3f} CPU",
-              flush=True)
+        print(
+            f"  one more day {day['seconds']:7.1f} s wall, {day['child_cpu']:7.1f} s CPU, peak RSS {day['rss']:7.0f} MB, "
+            f"{day['events']:,} new events, {'incremental' if day['incremental'] else 'REBUILT'}; "
+            f"day / fresh {day['seconds'] / fresh['seconds']:.3f} wall, {day['child_cpu'] / fresh['child_cpu']:.3f} CPU",
+            flush=True,
+        )
         if engine == "duckdb":
             bare = spawn("bare-duckdb", str(data), str(tmp / f"{size}-bare.duckdb"))
         else:
             bare = spawn("bare-pg", url, schema)
         bare_what = "read_json + CTAS" if engine == "duckdb" else "star CTAS over staging (transform only)"
-        print(f"  bare         {bare['seconds']:7.1f} s wall, {bare['child_cpu']:7.1f} s CPU, peak RSS {bare['rss']:7.0f} MB"
-              f"  ({bare_what}); fresh / bare {fresh['seconds'] / bare['seconds']:.2f}"
-              + (f", transform / bare {fresh['transform'] / bare['seconds']:.2f}" if engine == "postgres" else ""),
-              flush=True)
+        print(
+            f"  bare         {bare['seconds']:7.1f} s wall, {bare['child_cpu']:7.1f} s CPU, peak RSS {bare['rss']:7.0f} MB"
+            f"  ({bare_what}); fresh / bare {fresh['seconds'] / bare['seconds']:.2f}"
+            + (
+                f", transform / bare {fresh['transform'] / bare['seconds']:.2f}"
+                if engine == "postgres"
+                else ""
+            ),
+            flush=True,
+        )
     finally:
         if engine == "duckdb":
             for p in tmp.glob(f"{size}*.duckdb*"):
@@ -193,9 +226,15 @@ def bench(size: str, engine: str, data: Path, held: Path, memory_limit: str | No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["100k", "1m"], help="100k, 1m, 10m, or EVENTS:SONGS:USERS")
-    parser.add_argument("--engines", nargs="+", default=["duckdb", "postgres"], choices=["duckdb", "postgres"])
-    parser.add_argument("--data", type=Path, help="where generated data is kept and reused (default: a temp dir)")
+    parser.add_argument(
+        "--sizes", nargs="+", default=["100k", "1m"], help="100k, 1m, 10m, or EVENTS:SONGS:USERS"
+    )
+    parser.add_argument(
+        "--engines", nargs="+", default=["duckdb", "postgres"], choices=["duckdb", "postgres"]
+    )
+    parser.add_argument(
+        "--data", type=Path, help="where generated data is kept and reused (default: a temp dir)"
+    )
     parser.add_argument("--memory-limit", help="DuckDB memory_limit for sparkify's runs, e.g. 1GB")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()

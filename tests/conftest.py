@@ -10,13 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.s3 import ACCESS_KEY as S3_ACCESS_KEY, BUCKET as S3_BUCKET, SECRET_KEY as S3_SECRET_KEY
+from tests.helpers.s3 import ACCESS_KEY as S3_ACCESS_KEY
+from tests.helpers.s3 import BUCKET as S3_BUCKET
+from tests.helpers.s3 import SECRET_KEY as S3_SECRET_KEY
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sparkify-sample"
 
 TEST_ENGINES = tuple(
-    e.strip() for e in os.environ.get("SPARKIFY_TEST_ENGINES", "duckdb,postgres,redshift").split(",") if e.strip()
+    e.strip()
+    for e in os.environ.get("SPARKIFY_TEST_ENGINES", "duckdb,postgres,redshift").split(",")
+    if e.strip()
 )
 """Engines the ``warehouse`` fixture runs each test on (env SPARKIFY_TEST_ENGINES, comma-separated)."""
 
@@ -100,7 +104,9 @@ def s3_server():
 
         server, endpoint = start_server()
     except ImportError as exc:
-        _unavailable(f"moto[server] and boto3 are needed for S3 and Redshift tests: pip install -e '.[dev]' ({exc})")
+        _unavailable(
+            f"moto[server] and boto3 are needed for S3 and Redshift tests: pip install -e '.[dev]' ({exc})"
+        )
     yield endpoint
     server.stop()
 
@@ -159,9 +165,14 @@ def open_engine(engine: str, request, tmp_path):
         standin = request.getfixturevalue("redshift_standin")
         request.getfixturevalue("aws_env")  # sparkify lists and writes S3 objects (moto) too
         wh = connect(standin.url(), schema=request.getfixturevalue("pg_schema"), iam_role=IAM_ROLE)
-        wh.test_s3 = (request.getfixturevalue("s3_server"), f"s3://{S3_BUCKET}/redshift-{uuid.uuid4().hex[:10]}")
+        wh.test_s3 = (
+            request.getfixturevalue("s3_server"),
+            f"s3://{S3_BUCKET}/redshift-{uuid.uuid4().hex[:10]}",
+        )
         return wh
-    raise pytest.UsageError(f"SPARKIFY_TEST_ENGINES names {engine!r}; the fixture knows duckdb, postgres and redshift")
+    raise pytest.UsageError(
+        f"SPARKIFY_TEST_ENGINES names {engine!r}; the fixture knows duckdb, postgres and redshift"
+    )
 
 
 @pytest.fixture(params=TEST_ENGINES)
@@ -172,7 +183,9 @@ def warehouse(request, tmp_path):
     only those engines have: on the others it is reported skipped with that reason."""
     marker = request.node.get_closest_marker("engines")
     if marker is not None and request.param not in marker.args:
-        pytest.skip(f"{request.param}: {marker.kwargs.get('reason', 'not an engine this behaviour applies to')}")
+        pytest.skip(
+            f"{request.param}: {marker.kwargs.get('reason', 'not an engine this behaviour applies to')}"
+        )
     wh = open_engine(request.param, request, tmp_path)
     yield wh
     wh.close()
@@ -189,13 +202,17 @@ def source_for(wh, local: Path) -> str | Path:
     for folder in ("song_data", "log_data"):
         if not any((Path(local) / folder).rglob("*.json")):
             # S3 sources refuse an empty place on every engine (sources/s3.py: almost always a typo)
-            pytest.skip(f"no {folder} objects: an S3 source refuses an empty prefix, so {wh.name} cannot load this input")
+            pytest.skip(
+                f"no {folder} objects: an S3 source refuses an empty prefix, so {wh.name} cannot load this input"
+            )
     endpoint, uri = wh.test_s3
     sync(endpoint, local, uri)
     if not (Path(local) / "log_json_path.json").exists():
-        bucket, _, prefix = uri[len("s3://"):].partition("/")
+        bucket, _, prefix = uri[len("s3://") :].partition("/")
         client(endpoint).put_object(
-            Bucket=bucket, Key=f"{prefix}/log_json_path.json", Body=(SAMPLE / "log_json_path.json").read_bytes()
+            Bucket=bucket,
+            Key=f"{prefix}/log_json_path.json",
+            Body=(SAMPLE / "log_json_path.json").read_bytes(),
         )
     return uri
 

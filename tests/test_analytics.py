@@ -70,6 +70,7 @@ def test_sample_matches_the_expected_results(capsys, sample_url):
     code, out, err = sparkify(capsys, "analytics", "--expected", EXPECTED, "--warehouse", sample_url)
     names = list(analytics.catalog())
     assert err == ""
+
     def matches(n: str) -> str:
         rows = _csv_rows(EXPECTED / f"{n}.csv")
         return f"{n}: matches ({rows} row{'' if rows == 1 else 's'})\n"
@@ -96,27 +97,38 @@ def test_a_wrong_count_fails_with_a_diff_naming_the_row(capsys, sample_url, pert
     _edit(perturbed / "row_counts.csv", "users,97\n", "users,98\n")
     code, out, err = sparkify(capsys, "analytics", "--expected", perturbed, "--warehouse", sample_url)
     assert code == 1
-    assert f"row_counts: DIFFERS from {perturbed / 'row_counts.csv'}\n  row 2: expected ['users', '98'], got ['users', '97']\n" in out
+    assert (
+        f"row_counts: DIFFERS from {perturbed / 'row_counts.csv'}\n  row 2: expected ['users', '98'], got ['users', '97']\n"
+        in out
+    )
     assert "top_songs: matches (10 rows)" in out
     assert err == "Error: 1 of 10 analytics results differ: row_counts\n"
 
 
 def test_a_float_beyond_the_tolerance_fails(capsys, sample_url, perturbed):
     _edit(perturbed / "matched_share.csv", "6820,319,0.0467741935483871", "6820,319,0.04677419")
-    code, out, _ = sparkify(capsys, "analytics", "matched_share", "--expected", perturbed, "--warehouse", sample_url)
+    code, out, _ = sparkify(
+        capsys, "analytics", "matched_share", "--expected", perturbed, "--warehouse", sample_url
+    )
     assert code == 1
-    assert "  row 1: expected ['6820', '319', '0.04677419'], got ['6820', '319', '0.0467741935483871']\n" in out
+    assert (
+        "  row 1: expected ['6820', '319', '0.04677419'], got ['6820', '319', '0.0467741935483871']\n" in out
+    )
 
 
 def test_a_float_within_the_tolerance_passes(capsys, sample_url, perturbed):
     _edit(perturbed / "matched_share.csv", "0.0467741935483871", "0.04677419354838712")
-    code, out, _ = sparkify(capsys, "analytics", "matched_share", "--expected", perturbed, "--warehouse", sample_url)
+    code, out, _ = sparkify(
+        capsys, "analytics", "matched_share", "--expected", perturbed, "--warehouse", sample_url
+    )
     assert (code, out.splitlines()[0]) == (0, "matched_share: matches (1 row)")
 
 
 def test_a_missing_row_fails(capsys, sample_url, perturbed):
     _edit(perturbed / "plays_by_weekday.csv", "0,Sunday,396\n", "")
-    code, out, _ = sparkify(capsys, "analytics", "plays_by_weekday", "--expected", perturbed, "--warehouse", sample_url)
+    code, out, _ = sparkify(
+        capsys, "analytics", "plays_by_weekday", "--expected", perturbed, "--warehouse", sample_url
+    )
     assert code == 1
     assert "  row count differs: expected 6, got 7\n" in out
     assert "  row 1: expected ['1', 'Monday', '1014'], got ['0', 'Sunday', '396']\n" in out
@@ -124,7 +136,9 @@ def test_a_missing_row_fails(capsys, sample_url, perturbed):
 
 def test_a_missing_expected_file_is_an_error(capsys, sample_url, perturbed):
     (perturbed / "top_songs.csv").unlink()
-    code, _, err = sparkify(capsys, "analytics", "top_songs", "--expected", perturbed, "--warehouse", sample_url)
+    code, _, err = sparkify(
+        capsys, "analytics", "top_songs", "--expected", perturbed, "--warehouse", sample_url
+    )
     assert code == 2  # a wrong --expected folder is a usage error, not a failed comparison
     assert err == f"Error: Expected result {perturbed / 'top_songs.csv'} does not exist.\n"
 
@@ -133,7 +147,10 @@ def test_an_unknown_query_name_suggests_the_closest(capsys, sample_url):
     code, out, err = sparkify(capsys, "analytics", "top_song", "--warehouse", sample_url)
     assert code == 2
     assert out == ""
-    assert err == "Error: No analytics query named 'top_song'. Did you mean 'top_songs'? See `sparkify analytics --list`.\n"
+    assert (
+        err
+        == "Error: No analytics query named 'top_song'. Did you mean 'top_songs'? See `sparkify analytics --list`.\n"
+    )
 
 
 # -- output formats, exact, on the tricky source (answers worked out by hand) -------------------
@@ -142,9 +159,13 @@ def test_an_unknown_query_name_suggests_the_closest(capsys, sample_url):
 def test_format_csv_writes_every_answer_to_its_own_file(capsys, tricky_url, tmp_path):
     code, out, err = sparkify(capsys, "analytics", "--format", "csv", "--warehouse", tricky_url)
     assert code == 2 and out == "" and "pass --out DIR" in err  # one stream of many CSVs cannot be parsed
-    code, out, err = sparkify(capsys, "analytics", "--format", "csv", "--out", str(tmp_path / "r"), "-w", tricky_url)
+    code, out, err = sparkify(
+        capsys, "analytics", "--format", "csv", "--out", str(tmp_path / "r"), "-w", tricky_url
+    )
     assert (code, err) == (0, "")
-    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == sorted(f"{n}.csv" for n in tricky.ANSWERS_CSV)
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == sorted(
+        f"{n}.csv" for n in tricky.ANSWERS_CSV
+    )
     for name, answer in tricky.ANSWERS_CSV.items():
         assert (tmp_path / "r" / f"{name}.csv").read_text() == answer
 
@@ -157,7 +178,15 @@ def test_format_csv_one_query(capsys, tricky_url, name):
 
 def test_format_json(capsys, tricky_url):
     code, out, err = sparkify(
-        capsys, "analytics", "plays_per_day", "matched_share", "top_songs", "--format", "json", "--warehouse", tricky_url
+        capsys,
+        "analytics",
+        "plays_per_day",
+        "matched_share",
+        "top_songs",
+        "--format",
+        "json",
+        "--warehouse",
+        tricky_url,
     )
     assert (code, err) == (0, "")
     assert out == (
@@ -247,7 +276,9 @@ def test_compare_unordered_still_counts_duplicates(tmp_path):
 
 def test_compare_column_mismatch(tmp_path):
     path = _expect(tmp_path, "a,b\n1,2\n")
-    assert compare(Result(["a", "c"], [(1, 2)]), path) == "columns differ: expected ['a', 'b'], got ['a', 'c']"
+    assert (
+        compare(Result(["a", "c"], [(1, 2)]), path) == "columns differ: expected ['a', 'b'], got ['a', 'c']"
+    )
     assert compare(Result(["b", "a"], [(2, 1)]), path).startswith("columns differ")
 
 
@@ -346,8 +377,10 @@ def test_the_header_can_declare_the_order_open():
 
 
 def test_saved_results_compare_equal(tmp_path):
-    result = Result(["day", "share", "name", "gone"],
-                    [(dt.date(2018, 11, 1), 0.1 + 0.2, "a, \"b\"", None), (dt.date(2018, 11, 2), 1e-300, "", None)])
+    result = Result(
+        ["day", "share", "name", "gone"],
+        [(dt.date(2018, 11, 1), 0.1 + 0.2, 'a, "b"', None), (dt.date(2018, 11, 2), 1e-300, "", None)],
+    )
     path = analytics.save_expected(result, tmp_path / "pinned", "q")
     assert path.read_text(encoding="utf-8") == (
         # an empty text and NULL are both the empty field: the format cannot tell them apart
@@ -366,7 +399,9 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 ANSWER_ROWS = st.lists(
-    st.tuples(st.integers(-5, 5), st.one_of(st.none(), st.text(alphabet="ab,\"é ", max_size=3)), st.floats(0, 1)),
+    st.tuples(
+        st.integers(-5, 5), st.one_of(st.none(), st.text(alphabet='ab,"é ', max_size=3)), st.floats(0, 1)
+    ),
     max_size=12,
 )
 

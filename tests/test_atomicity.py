@@ -67,7 +67,12 @@ def loaded(tmp_path, target):
         pipeline.run(wh, staged(wh, src))
         before = snapshot(wh)
         day2 = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
-        day2.write_text("".join(json.dumps(event(ts=1541200000000 + i, itemInSession=i, sessionId=77, userId="9")) + "\n" for i in range(10)))
+        day2.write_text(
+            "".join(
+                json.dumps(event(ts=1541200000000 + i, itemInSession=i, sessionId=77, userId="9")) + "\n"
+                for i in range(10)
+            )
+        )
         src = staged(wh, src)
     return src, target, before
 
@@ -164,7 +169,9 @@ def test_sigkill_mid_step_changes_nothing(loaded, tmp_path, where):
     marker = tmp_path / "marker"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     url, schema = target
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(src), url, schema or "", where, str(marker), IAM_ROLE], env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(src), url, schema or "", where, str(marker), IAM_ROLE], env=env
+    )
     try:
         deadline = time.monotonic() + 60
         while not marker.exists():
@@ -210,9 +217,8 @@ def test_transient_errors_are_retried_and_terminal_ones_are_not(loaded, monkeypa
 
     calls["n"] = 0
     monkeypatch.setattr(pipeline, "_transform", terminal)
-    with open_target(target) as wh:
-        with pytest.raises(WarehouseError, match="permission denied"):
-            pipeline.run(wh, src, full_refresh=True)
+    with open_target(target) as wh, pytest.raises(WarehouseError, match="permission denied"):
+        pipeline.run(wh, src, full_refresh=True)
     assert calls["n"] == 1
 
 

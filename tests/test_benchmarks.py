@@ -22,10 +22,16 @@ ENV = {**os.environ, "PYTHONPATH": str(REPO / "src")}
 def run(script: str, *args: str, timeout: int = 300) -> str:
     """Run ``benchmarks/<script>`` with ``args``; return its stdout. Fails the test on a non-zero exit."""
     proc = subprocess.run(
-        [sys.executable, str(BENCH / script), *args], cwd=REPO, env=ENV, capture_output=True, text=True,
+        [sys.executable, str(BENCH / script), *args],
+        cwd=REPO,
+        env=ENV,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
-    assert proc.returncode == 0, f"{script} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{script} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc.stdout
 
 
@@ -36,14 +42,27 @@ def test_every_benchmark_has_a_smoke_run():
 
 
 def test_bench_duckdb(tmp_path):
-    out = run("bench_duckdb.py", "--events", "3000", "--songs", "60", "--users", "20", "--data", str(tmp_path / "d"))
+    out = run(
+        "bench_duckdb.py", "--events", "3000", "--songs", "60", "--users", "20", "--data", str(tmp_path / "d")
+    )
     assert "sparkify / bare" in out
 
 
 def test_bench_postgres(tmp_path, postgres_url, pg_schema):
     out = run(
-        "bench_postgres.py", "--events", "3000", "--songs", "60", "--insert-subset", "40", "--url", postgres_url,
-        "--out", str(tmp_path / "d"), "--schema", pg_schema,
+        "bench_postgres.py",
+        "--events",
+        "3000",
+        "--songs",
+        "60",
+        "--insert-subset",
+        "40",
+        "--url",
+        postgres_url,
+        "--out",
+        str(tmp_path / "d"),
+        "--schema",
+        pg_schema,
     )
     assert "events/s" in out and "failed checks: none" in out
 
@@ -53,13 +72,23 @@ def test_bench_compare(tmp_path):
     assert "differences found: 1" in out
 
 
-@pytest.mark.skipif(importlib.util.find_spec("moto") is None, reason="bench_s3 needs moto (pip install moto[server])")
+@pytest.mark.skipif(
+    importlib.util.find_spec("moto") is None, reason="bench_s3 needs moto (pip install moto[server])"
+)
 def test_bench_s3(tmp_path):
     from sparkify.generate import generate
 
     generate(tmp_path / "d", events=300, songs=20, users=10, seed=1)
     out = run(
-        "bench_s3.py", "--repeat", "1", "--concurrency", "4", "--loop-concurrency", "4", "--data", str(tmp_path / "d")
+        "bench_s3.py",
+        "--repeat",
+        "1",
+        "--concurrency",
+        "4",
+        "--loop-concurrency",
+        "4",
+        "--data",
+        str(tmp_path / "d"),
     )
     assert "ratio sparkify / boto3" in out
 

@@ -129,7 +129,8 @@ def test_daily_partition_runs(warehouse):
     second = run("02")
     assert second.rows["songplays"] == 11 + 17 == 28
     assert (second.stage.plans["events"].kept, second.stage.plans["events"].absent_rows) == (
-        [str(days / "01" / "2018-11-01-events.json")], 15,
+        [str(days / "01" / "2018-11-01-events.json")],
+        15,
     )
     again = run("02")
     assert again.rows["songplays"] == 28 and again.stage.read == 0
@@ -142,7 +143,8 @@ def test_daily_partition_runs(warehouse):
     pruned = run("02", prune=True)
     assert pruned.rows["songplays"] == 17
     assert (pruned.stage.plans["events"].removed, pruned.stage.plans["events"].absent_rows) == (
-        [str(days / "01" / "2018-11-01-events.json")], 15,
+        [str(days / "01" / "2018-11-01-events.json")],
+        15,
     )
     assert count(warehouse, "staging_events") == 20
 
@@ -152,7 +154,9 @@ def test_daily_partition_runs_cli(capsys, cli_warehouse):
     days = root / "log_data" / "2018" / "11"
 
     def run(day: str, *flags: str):
-        return sparkify(capsys, "run", "-s", str(root), "--log-source", str(days / day), *cli_warehouse, *flags)
+        return sparkify(
+            capsys, "run", "-s", str(root), "--log-source", str(days / day), *cli_warehouse, *flags
+        )
 
     def songplays() -> int:
         with open_cli_warehouse(cli_warehouse) as wh:
@@ -164,7 +168,10 @@ def test_daily_partition_runs_cli(capsys, cli_warehouse):
     assert (code, err, songplays()) == (0, "", 28)
     lines = out.splitlines()
     assert "events: 1 files: 1 new" in lines
-    assert "events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune to remove them)" in lines
+    assert (
+        "events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune to remove them)"
+        in lines
+    )
     code, out, err = run("02", "-q")
     assert (code, err, songplays()) == (0, "", 28)
     assert "no longer in the source" not in out  # nothing removed: --quiet stays quiet
@@ -172,7 +179,10 @@ def test_daily_partition_runs_cli(capsys, cli_warehouse):
         before = snapshot(wh)
     code, out, err = run("03", "-q")
     assert (code, out) == (66, "")  # the source cannot be found or read
-    assert err == f"Error: No log files in {days / '03'} (only 1 zero-byte file). Nothing was loaded. Check --log-source.\n"
+    assert (
+        err
+        == f"Error: No log files in {days / '03'} (only 1 zero-byte file). Nothing was loaded. Check --log-source.\n"
+    )
     code, out, err = run("04", "-q")
     assert (code, out) == (66, "")
     assert err == f"Error: {days / '04'} does not exist or is not a folder. Check --log-source.\n"
@@ -191,12 +201,16 @@ def test_daily_partition_runs_from_s3(warehouse, s3_server, aws_env):
     root = f"s3://{BUCKET}/{prefix}"
 
     def run(day: str, **kwargs):
-        return pipeline.run(warehouse, open_source(root, log_source=f"{root}/log_data/2018/11/{day}/"), **kwargs)
+        return pipeline.run(
+            warehouse, open_source(root, log_source=f"{root}/log_data/2018/11/{day}/"), **kwargs
+        )
 
     assert run("01").rows["songplays"] == 11
     assert run("02").rows["songplays"] == 28
     before = snapshot(warehouse)
-    with pytest.raises(SourceError, match=rf"No log objects under {root}/log_data/2018/11/03/ \(only 1 zero-byte object\)"):
+    with pytest.raises(
+        SourceError, match=rf"No log objects under {root}/log_data/2018/11/03/ \(only 1 zero-byte object\)"
+    ):
         run("03")
     assert snapshot(warehouse) == before
 
@@ -207,7 +221,10 @@ def test_daily_partition_runs_from_s3(warehouse, s3_server, aws_env):
 def test_no_json_suffix_from_s3(warehouse, s3_server, aws_env):
     """All 95 events from S3 too; there, the gzip object is named without .gz and a plain one with it."""
     prefix = f"suffix-{uuid.uuid4().hex[:8]}"
-    renamed = {"2018-11-25-events.gz": "2018-11-25-events", "2018-11-01-events.json": "2018-11-01-events.json.gz"}
+    renamed = {
+        "2018-11-25-events.gz": "2018-11-25-events",
+        "2018-11-01-events.json": "2018-11-01-events.json.gz",
+    }
     put_tree(s3_server, CASES / "no-json-suffix", prefix, renamed)
     client = s3_client(s3_server)
     client.put_object(Bucket=BUCKET, Key=f"{prefix}/log_data/2018/", Body=b"")  # a console's "folder"
@@ -228,7 +245,9 @@ def test_utf8_bom_loads_as_if_absent(warehouse):
     # the mark is not part of the first key: the first field of every song file is artist_id
     _, rows = warehouse.query(f"select artist_id from {warehouse.qualified('staging_songs')} order by 1")
     assert rows == [("ARHUC691187B9AD27F",), ("ARRP7LB1187B99A343",)]
-    _, rows = warehouse.query(f"select count(*) from {warehouse.qualified('staging_events')} where artist is null")
+    _, rows = warehouse.query(
+        f"select count(*) from {warehouse.qualified('staging_events')} where artist is null"
+    )
     assert rows == [(4,)]  # `grep -c '"artist":null'` on the day file: its first record starts after the mark
 
 
@@ -245,7 +264,8 @@ from tests.test_s3 import BUCKET  # noqa: E402 -- s3_server and aws_env are conf
 from tests.test_s3 import _client as s3_client  # noqa: E402
 
 pytestmark = pytest.mark.engines(
-    "duckdb", "postgres",
+    "duckdb",
+    "postgres",
     reason="these cases read local folders on the client (names without .json, gzip known by content, a --log-source per day); Redshift's COPY reads S3 itself",
 )
 

@@ -17,7 +17,8 @@ from sparkify import pipeline
 from sparkify.errors import BadInputError
 
 pytestmark = pytest.mark.engines(
-    "duckdb", "postgres",
+    "duckdb",
+    "postgres",
     reason="the record rules run on the client (staging/rules.py); Redshift's COPY converts records itself "
     "(modelled and tested in test_redshift_standin.py)",
 )
@@ -47,7 +48,8 @@ def plays(path: Path, skip_lines: set[int] = frozenset()) -> int:
 def rejected(wh, load_id: str) -> list[tuple]:
     """The run's rejects as the warehouse recorded them (load_errors): (file name, line, field)."""
     _, rows = wh.query(
-        f"select source, line, field from load_errors where load_id = {wh.param} order by source, line", [load_id]
+        f"select source, line, field from load_errors where load_id = {wh.param} order by source, line",
+        [load_id],
     )
     return [(Path(s).name, line, field) for s, line, field in rows]
 
@@ -78,7 +80,9 @@ def test_nan_and_infinity_are_rejected_whatever_else_is_in_the_source(warehouse,
     with pytest.raises(BadInputError) as caught:
         pipeline.run(warehouse, src)
     assert "2018-11-01-events.json:3: field 'length': NaN is not a JSON number" in str(caught.value)
-    assert "2018-11-01-events.json:5: field 'registration': Infinity is not a JSON number" in str(caught.value)
+    assert "2018-11-01-events.json:5: field 'registration': Infinity is not a JSON number" in str(
+        caught.value
+    )
     report = pipeline.run(warehouse, src, max_errors=2)
     assert (report.stage.staged, report.stage.rejected) == (15, 2)
     assert report.rows["songplays"] == expected_plays
@@ -95,8 +99,11 @@ def test_ts_in_seconds_is_flagged_and_kept_out_of_the_star_schema(warehouse, tmp
     src = copy_case("ts-in-seconds", tmp_path)
     seconds_day = src / DAY
     n_seconds = sum(1 for line in seconds_day.read_text().splitlines() if line.strip())
-    with pytest.raises(BadInputError, match=r"2018-11-01-events.json:1: field 'ts': ts 1541105830 looks like epoch "
-                                            r"seconds; expected milliseconds"):
+    with pytest.raises(
+        BadInputError,
+        match=r"2018-11-01-events.json:1: field 'ts': ts 1541105830 looks like epoch "
+        r"seconds; expected milliseconds",
+    ):
         pipeline.run(warehouse, src)
     assert not warehouse.table_exists("songplays") or star_count(warehouse, "songplays") == 0
     report = pipeline.run(warehouse, src, max_errors=n_seconds)
@@ -108,14 +115,18 @@ def test_ts_in_seconds_is_flagged_and_kept_out_of_the_star_schema(warehouse, tmp
 
 def test_a_nul_character_is_a_rejected_record_on_every_engine(warehouse, tmp_path):
     src = copy_case("nul-escape", tmp_path)
-    with pytest.raises(BadInputError, match=r"2018-11-01-events.json:3: field 'song': text holds a NUL character"):
+    with pytest.raises(
+        BadInputError, match=r"2018-11-01-events.json:3: field 'song': text holds a NUL character"
+    ):
         pipeline.run(warehouse, src)
     report = pipeline.run(warehouse, src, max_errors=1)
     assert (report.stage.staged, report.stage.rejected) == (16, 1)
     assert report.rows["songplays"] == plays(src / DAY, skip_lines={3})
     assert rejected(warehouse, report.load_id) == [("2018-11-01-events.json", 3, "song")]
     if warehouse.name == "duckdb":  # DuckDB could store a NUL: it must not
-        assert warehouse.query("select count(*) from staging_events where contains(song, chr(0))")[1] == [(0,)]
+        assert warehouse.query("select count(*) from staging_events where contains(song, chr(0))")[1] == [
+            (0,)
+        ]
 
 
 def test_a_byte_order_mark_is_read_as_if_absent(warehouse, tmp_path):

@@ -25,7 +25,9 @@ def all_commands(group: click.Group, prefix=()):
             yield from all_commands(cmd, (*prefix, name))
 
 
-@pytest.mark.parametrize("path,cmd", list(all_commands(cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else "")
+@pytest.mark.parametrize(
+    "path,cmd", list(all_commands(cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
 def test_every_command_has_help_with_an_example(capsys, path, cmd):
     code, out, _ = sparkify(capsys, *path, "--help")
     assert code == 0
@@ -61,7 +63,9 @@ def test_run_prints_counts_rejects_checks_and_time(capsys, tmp_path, source):
     db = tmp_path / "w.duckdb"
     code, out, err = sparkify(capsys, "run", "--source", str(source), "--warehouse", f"duckdb:///{db}")
     assert code == 0, err
-    assert mask_times(out) == f"""\
+    assert (
+        mask_times(out)
+        == f"""\
 stage songs: 1 files, 208 B in N.Ns
 stage events: 1 files, 1.4 kB in N.Ns
 transform: 5 tables in N.Ns
@@ -87,10 +91,13 @@ Star schema
 Checks: 26 of 26 passed.
 Loaded 5 records (0 rejected) from {source} into duckdb:///{db} in N.Ns.
 """
+    )
 
 
 def test_quiet_run_prints_only_the_result(capsys, tmp_path, source):
-    code, out, _ = sparkify(capsys, "run", "-q", "--source", str(source), "--warehouse", str(tmp_path / "w.duckdb"))
+    code, out, _ = sparkify(
+        capsys, "run", "-q", "--source", str(source), "--warehouse", str(tmp_path / "w.duckdb")
+    )
     assert code == 0
     assert mask_times(out).splitlines() == [
         f"Loaded 5 records (0 rejected) from {source} into {tmp_path / 'w.duckdb'} in N.Ns.",
@@ -135,7 +142,9 @@ def test_missing_tables_error_says_what_to_run(capsys, tmp_path):
     assert err.startswith("Error: There is no DuckDB database at ") and "Run `sparkify run` first" in err
     assert "Traceback" not in err
     sparkify(capsys, "create-tables", "-w", f"duckdb:///{tmp_path}/w.duckdb")
-    code, out, err = sparkify(capsys, "stage", "-w", f"duckdb:///{tmp_path}/other.duckdb", "-s", str(tmp_path))
+    code, out, err = sparkify(
+        capsys, "stage", "-w", f"duckdb:///{tmp_path}/other.duckdb", "-s", str(tmp_path)
+    )
     assert err.startswith("Error: Table ") and err.rstrip().endswith(
         "Run `sparkify create-tables` first (or `sparkify run`, which also loads)."
     )
@@ -159,7 +168,9 @@ def test_bad_input_exits_65_with_one_line_per_problem(capsys, tmp_path, source):
     assert code == 65  # EX_DATAERR
     assert f"{source}/log_data/2018/11/bad.json:1: malformed JSON" in err
     assert "--max-errors" in err
-    code, out, err = sparkify(capsys, "run", "-q", "--max-errors", "1", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
+    code, out, err = sparkify(
+        capsys, "run", "-q", "--max-errors", "1", "-s", str(source), "-w", str(tmp_path / "w.duckdb")
+    )
     assert code == 0 and "(1 rejected)" in out
 
 
@@ -179,7 +190,16 @@ def test_analytics_csv_output_is_exact(capsys, tmp_path, source):
     wh = str(tmp_path / "w.duckdb")
     sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)
     code, out, _ = sparkify(
-        capsys, "analytics", "plays_by_hour", "level_split", "--format", "csv", "--out", str(tmp_path / "r"), "-w", wh
+        capsys,
+        "analytics",
+        "plays_by_hour",
+        "level_split",
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path / "r"),
+        "-w",
+        wh,
     )
     assert code == 0
     # 3 plays at 20:57 UTC on 2018-11-01: two free by user 7, one paid by user 8
@@ -226,7 +246,11 @@ def test_human_bytes():
     from sparkify.console import human_bytes
 
     assert [human_bytes(n) for n in (0, 999, 1000, 3_716_227, 4_400_000_000)] == [
-        "0 B", "999 B", "1.0 kB", "3.7 MB", "4.4 GB"
+        "0 B",
+        "999 B",
+        "1.0 kB",
+        "3.7 MB",
+        "4.4 GB",
     ]
 
 

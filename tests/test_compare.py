@@ -84,8 +84,11 @@ def test_one_changed_value_in_a_million_rows_is_found(tmp_path, capsys):
     shutil.copy(tmp_path / "a.duckdb", tmp_path / "b.duckdb")
     b = f"duckdb:///{tmp_path / 'b.duckdb'}"
     # B numbers its plays differently (the surrogate key is not compared) and has one changed value
-    edit(b, "update songplays set songplay_id = songplay_id + 5000000",
-         "update songplays set location = 'Elsewhere, ST' where songplay_id = 5000000 + 765433")
+    edit(
+        b,
+        "update songplays set songplay_id = songplay_id + 5000000",
+        "update songplays set location = 'Elsewhere, ST' where songplay_id = 5000000 + 765433",
+    )
     code, out, err = sparkify(capsys, "compare", "--warehouse", a, "--against", b)
     assert code == 1
     assert out == (
@@ -108,17 +111,28 @@ def test_identical_warehouses_exit_0(pair, capsys):
     code, out, err = sparkify(capsys, "compare", "-w", a, "--against", b)
     assert (code, err) == (0, "")
     assert out.splitlines()[-3:] == [
-        "songplays: identical (1,000 rows)", "time: identical (0 rows)", "All 5 star tables are identical.",
+        "songplays: identical (1,000 rows)",
+        "time: identical (0 rows)",
+        "All 5 star tables are identical.",
     ]
 
 
 def test_a_missing_row_and_a_doubled_row_are_counted(pair):
     a, b, _ = pair
-    edit(b, "delete from songplays where songplay_id = 10",
-         "insert into songplays select 5000, start_time, user_id, level, song_id, artist_id, session_id, location, "
-         "user_agent from songplays where songplay_id = 20")
+    edit(
+        b,
+        "delete from songplays where songplay_id = 10",
+        "insert into songplays select 5000, start_time, user_id, level, song_id, artist_id, session_id, location, "
+        "user_agent from songplays where songplay_id = 20",
+    )
     (r,) = [r for r in run_compare(a, b).values() if not r.is_identical]
-    assert (r.table, r.left_count, r.right_count, r.only_left, r.only_right) == ("songplays", 1000, 1000, 1, 1)
+    assert (r.table, r.left_count, r.right_count, r.only_left, r.only_right) == (
+        "songplays",
+        1000,
+        1000,
+        1,
+        1,
+    )
     # sorted on start_time first: play 9 (id 10) comes before play 19 (id 20)
     assert [side for side, _ in r.examples] == ["<", ">"]
     assert r.examples[0][1][0] == dt.datetime(2018, 11, 1, 0, 0, 9)
@@ -191,7 +205,11 @@ def test_postgres_streams_in_batches(request, tmp_path):
     try:
         columns, batches = wh.stream("select i from generate_series(1, 25) as s(i)", batch_rows=10)
         assert columns == ["i"]
-        assert [[r[0] for r in b] for b in batches] == [list(range(1, 11)), list(range(11, 21)), list(range(21, 26))]
+        assert [[r[0] for r in b] for b in batches] == [
+            list(range(1, 11)),
+            list(range(11, 21)),
+            list(range(21, 26)),
+        ]
         assert wh.query("select 1")[1] == [(1,)]  # the connection is usable afterwards
         with wh.transaction():  # inside a transaction: the cursor is closed, the transaction kept
             _, batches = wh.stream("select 1 as one", batch_rows=10)
@@ -244,11 +262,24 @@ def test_missing_table_on_one_side(tmp_path):
 
 def test_the_benchmark_runs(tmp_path):
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "bench_compare.py"), "--rows", "2000", "--dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "bench_compare.py"),
+            "--rows",
+            "2000",
+            "--dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "rows per side: 2,000" in proc.stdout and "peak RSS" in proc.stdout and "differences found: 1" in proc.stdout
+    assert (
+        "rows per side: 2,000" in proc.stdout
+        and "peak RSS" in proc.stdout
+        and "differences found: 1" in proc.stdout
+    )
 
 
 # -- the merge, property-based: any two multisets of rows ---------------------------------------
@@ -261,7 +292,10 @@ from hypothesis import strategies as st  # noqa: E402
 from sparkify.schema import Column, Table  # noqa: E402
 
 ROWS = st.lists(
-    st.tuples(st.one_of(st.none(), st.integers(-3, 3)), st.one_of(st.none(), st.sampled_from(["", "a", "B", "é", "ab"]))),
+    st.tuples(
+        st.one_of(st.none(), st.integers(-3, 3)),
+        st.one_of(st.none(), st.sampled_from(["", "a", "B", "é", "ab"])),
+    ),
     max_size=30,
 )
 
@@ -303,13 +337,17 @@ def test_the_merge_counts_exactly_the_multiset_difference(left, right, batch):
 
 def test_the_cli_names_the_schema_of_a_server_warehouse(request, tmp_path, capsys, postgres_url):
     duck, pg = open_engine("duckdb", request, tmp_path), open_engine("postgres", request, tmp_path)
-    source = write_source(tmp_path / "src", [song("SO1")], [event(song="A Song", artist="Artist A", length=200.5)])
+    source = write_source(
+        tmp_path / "src", [song("SO1")], [event(song="A Song", artist="Artist A", length=200.5)]
+    )
     for wh in (duck, pg):
         pipeline.run(wh, source)
     duck_url, schema = duck.url, pg.schema
     duck.close()
     pg.close()
-    code, out, err = sparkify(capsys, "compare", "-w", duck_url, "--against", postgres_url, "--against-schema", schema)
+    code, out, err = sparkify(
+        capsys, "compare", "-w", duck_url, "--against", postgres_url, "--against-schema", schema
+    )
     assert (code, err) == (0, "")
     assert out.splitlines()[:2] == [f"< {duck_url}", f"> {postgres_url} (schema {schema})"]
     assert "songplays: identical (1 row)" in out

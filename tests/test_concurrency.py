@@ -15,7 +15,11 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
 def sparkify(*args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "sparkify", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+        [sys.executable, "-m", "sparkify", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
     )
 
 
@@ -32,7 +36,10 @@ def test_no_wait_fails_at_once_while_another_process_holds_the_warehouse(tmp_pat
         proc = sparkify("run", "-q", "--no-wait", "-s", str(source(tmp_path)), "-w", str(db))
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 75  # EX_TEMPFAIL: worth retrying later
-        assert err.strip() == f"Error: Another sparkify process is using {db}. Wait for it to finish, or run with --wait to queue behind it."
+        assert (
+            err.strip()
+            == f"Error: Another sparkify process is using {db}. Wait for it to finish, or run with --wait to queue behind it."
+        )
     finally:
         holder.close()
 
@@ -87,7 +94,9 @@ def test_postgres_no_wait_fails_and_wait_queues(tmp_path, postgres_url, pg_schem
 
 def test_postgres_two_runs_at_once_never_duplicate(tmp_path, postgres_url, pg_schema):
     src = source(tmp_path)
-    procs = [sparkify("run", "-q", "-s", str(src), "-w", postgres_url, "--schema", pg_schema) for _ in range(2)]
+    procs = [
+        sparkify("run", "-q", "-s", str(src), "-w", postgres_url, "--schema", pg_schema) for _ in range(2)
+    ]
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err

@@ -39,14 +39,22 @@ def run(wh, tmp_path, songs, logs):
 
 def test_numbers_where_text_belongs_take_their_text_form(warehouse, tmp_path):
     run(
-        warehouse, tmp_path,
-        [song("SOA", title=66, artist_id="ARA", artist_name=1999, duration=100.0),
-         song("SOB", title=3.5, artist_id="ARB", artist_name="Band", duration=50.25)],
-        [event(item=0, song="66", artist="1999", length=100.0),
-         event(item=1, ts=NOW + 1000, song="3.5", artist="Band", length=50.25)],
+        warehouse,
+        tmp_path,
+        [
+            song("SOA", title=66, artist_id="ARA", artist_name=1999, duration=100.0),
+            song("SOB", title=3.5, artist_id="ARB", artist_name="Band", duration=50.25),
+        ],
+        [
+            event(item=0, song="66", artist="1999", length=100.0),
+            event(item=1, ts=NOW + 1000, song="3.5", artist="Band", length=50.25),
+        ],
     )
     assert rows(warehouse, "songs") == [("SOA", "66", "ARA", 2000, 100.0), ("SOB", "3.5", "ARB", 2000, 50.25)]
-    assert rows(warehouse, "artists") == [("ARA", "1999", None, None, None), ("ARB", "Band", None, None, None)]
+    assert rows(warehouse, "artists") == [
+        ("ARA", "1999", None, None, None),
+        ("ARB", "Band", None, None, None),
+    ]
     assert rows(warehouse, "songplays", ["start_time", "song_id", "artist_id"]) == [
         (T0, "SOA", "ARA"),
         (T0 + dt.timedelta(seconds=1), "SOB", "ARB"),
@@ -55,12 +63,15 @@ def test_numbers_where_text_belongs_take_their_text_form(warehouse, tmp_path):
 
 def test_several_matching_songs_the_smallest_song_id_wins(warehouse, tmp_path):
     run(
-        warehouse, tmp_path,
-        [song("SOZ", title="Twin", artist_id="ARZ", artist_name="Same", duration=180.0),
-         song("SOM", title="Twin", artist_id="ARM", artist_name="Same", duration=180.0),
-         song("SOB", title="Twin", artist_id="ARB", artist_name="Same", duration=180.0),
-         song("SOA", title="Twin", artist_id="ARA", artist_name="Same", duration=180.5),  # length differs
-         song("SO0", title="twin", artist_id="AR0", artist_name="Same", duration=180.0)],  # case differs
+        warehouse,
+        tmp_path,
+        [
+            song("SOZ", title="Twin", artist_id="ARZ", artist_name="Same", duration=180.0),
+            song("SOM", title="Twin", artist_id="ARM", artist_name="Same", duration=180.0),
+            song("SOB", title="Twin", artist_id="ARB", artist_name="Same", duration=180.0),
+            song("SOA", title="Twin", artist_id="ARA", artist_name="Same", duration=180.5),  # length differs
+            song("SO0", title="twin", artist_id="AR0", artist_name="Same", duration=180.0),
+        ],  # case differs
         [event(song="Twin", artist="Same", length=180.0)],
     )
     assert rows(warehouse, "songplays", ["user_id", "song_id", "artist_id"]) == [(10, "SOB", "ARB")]
@@ -68,20 +79,30 @@ def test_several_matching_songs_the_smallest_song_id_wins(warehouse, tmp_path):
 
 def test_unmatched_play_has_null_song_and_artist(warehouse, tmp_path):
     run(
-        warehouse, tmp_path,
+        warehouse,
+        tmp_path,
         [song("SOA", title="Real", artist_name="Band", duration=10.0)],
-        [event(song="Real", artist="Band", length=10.000001), event(item=1, song="Other", artist="Band", length=10.0)],
+        [
+            event(song="Real", artist="Band", length=10.000001),
+            event(item=1, song="Other", artist="Band", length=10.0),
+        ],
     )
-    assert rows(warehouse, "songplays", ["song_id", "artist_id", "level"]) == [(None, None, "free"), (None, None, "free")]
+    assert rows(warehouse, "songplays", ["song_id", "artist_id", "level"]) == [
+        (None, None, "free"),
+        (None, None, "free"),
+    ]
 
 
 def test_an_event_delivered_twice_is_one_play(warehouse, tmp_path):
     play = event(user_id="5", session_id=3, item=4, song="S", artist="A", length=1.0)
     run(
-        warehouse, tmp_path,
+        warehouse,
+        tmp_path,
         [song("SOA", title="S", artist_name="A", duration=1.0)],
-        {"2018-11-01-events.json": [play, event(user_id="5", session_id=3, item=5, ts=NOW + 10)],
-         "2018-11-02-events.json": [play]},  # the same event again, in another file
+        {
+            "2018-11-01-events.json": [play, event(user_id="5", session_id=3, item=5, ts=NOW + 10)],
+            "2018-11-02-events.json": [play],
+        },  # the same event again, in another file
     )
     assert rows(warehouse, "songplays", ["start_time", "user_id", "session_id", "song_id"]) == [
         (T0, 5, 3, "SOA"),
@@ -92,12 +113,24 @@ def test_an_event_delivered_twice_is_one_play(warehouse, tmp_path):
 
 def test_logged_out_next_song_is_no_play_and_no_user(warehouse, tmp_path):
     run(
-        warehouse, tmp_path,
+        warehouse,
+        tmp_path,
         [],
-        [event(user_id="", first_name=None, last_name=None, gender=None, location=None, user_agent=None,
-               song="S", artist="A", length=1.0),
-         event(user_id="20", page="Home", first_name="Bo", last_name="Ng", gender="M", level="paid"),
-         event(user_id="10", item=1, ts=NOW + 1)],
+        [
+            event(
+                user_id="",
+                first_name=None,
+                last_name=None,
+                gender=None,
+                location=None,
+                user_agent=None,
+                song="S",
+                artist="A",
+                length=1.0,
+            ),
+            event(user_id="20", page="Home", first_name="Bo", last_name="Ng", gender="M", level="paid"),
+            event(user_id="10", item=1, ts=NOW + 1),
+        ],
     )
     assert rows(warehouse, "songplays", ["user_id", "level"]) == [(10, "free")]
     assert rows(warehouse, "users") == [(10, "Ann", "Lee", "F", "free"), (20, "Bo", "Ng", "M", "paid")]
@@ -105,13 +138,22 @@ def test_logged_out_next_song_is_no_play_and_no_user(warehouse, tmp_path):
 
 def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_item(warehouse, tmp_path):
     run(
-        warehouse, tmp_path,
+        warehouse,
+        tmp_path,
         [],
         [
             # user 7: two events at the same ts; the larger session_id (5) wins
             event(user_id="7", ts=NOW, session_id=4, item=9, level="free", first_name="Old", page="Home"),
             event(user_id="7", ts=NOW, session_id=5, item=1, level="paid", first_name="New", page="Home"),
-            event(user_id="7", ts=NOW - 1000, session_id=9, item=50, level="free", first_name="Older", page="Home"),
+            event(
+                user_id="7",
+                ts=NOW - 1000,
+                session_id=9,
+                item=50,
+                level="free",
+                first_name="Older",
+                page="Home",
+            ),
             # user 8: same ts and session; the larger item_in_session (7) wins
             event(user_id="8", ts=NOW, session_id=3, item=2, level="paid", last_name="Two"),
             event(user_id="8", ts=NOW, session_id=3, item=7, level="free", last_name="Seven", page="Home"),
@@ -139,7 +181,8 @@ def test_year_zero_is_null(warehouse, tmp_path):
 
 def test_artists_take_the_most_complete_record_and_empty_location_is_null(warehouse, tmp_path):
     run(
-        warehouse, tmp_path,
+        warehouse,
+        tmp_path,
         [
             # ARX: the record with coordinates wins over the one with a location
             song("SOX1", artist_id="ARX", artist_name="X plain", location="Paris"),
@@ -165,10 +208,15 @@ def test_artists_take_the_most_complete_record_and_empty_location_is_null(wareho
 
 def test_start_time_keeps_milliseconds(warehouse, tmp_path):
     run(
-        warehouse, tmp_path,
+        warehouse,
+        tmp_path,
         [],
-        [event(ts=1541105830796), event(item=1, ts=1541105830001), event(item=2, ts=1541105830999),
-         event(item=3, ts=946684800000)],  # 2000-01-01 00:00:00.000
+        [
+            event(ts=1541105830796),
+            event(item=1, ts=1541105830001),
+            event(item=2, ts=1541105830999),
+            event(item=3, ts=946684800000),
+        ],  # 2000-01-01 00:00:00.000
     )
     assert rows(warehouse, "songplays", ["start_time"]) == [
         (dt.datetime(2000, 1, 1, 0, 0, 0),),

@@ -57,9 +57,19 @@ TRICKY_TEXT = [
     "'; drop table songs; --",
     "x" * 20_000,
     "NULL",
-    "\"\"",
+    '""',
 ]
-TRICKY_DOUBLES = [0.1, 0.1 + 0.2, 1 / 3, 1e-300, 1.7976931348623157e308, 5e-324, 218.77506, 1540919166796.0, -12.5]
+TRICKY_DOUBLES = [
+    0.1,
+    0.1 + 0.2,
+    1 / 3,
+    1e-300,
+    1.7976931348623157e308,
+    5e-324,
+    218.77506,
+    1540919166796.0,
+    -12.5,
+]
 
 
 def tricky_input(root):
@@ -68,12 +78,34 @@ def tricky_input(root):
     songs, events = [], []
     for i, text in enumerate(TRICKY_TEXT):
         dur = TRICKY_DOUBLES[i % len(TRICKY_DOUBLES)]
-        songs.append(song(f"SO{i:03d}", title=text, artist_id=f"AR{i % 4}", artist_name=text, duration=dur,
-                          location=text, latitude=dur if i % 3 else None, longitude=-dur if i % 3 else None,
-                          year=i % 2 * 1990))
-        events.append(event(user_id=str(100 + i % 5), session_id=i // 3, item=i, ts=NOW + i * 997,
-                            song=text, artist=text, length=dur, location=text, user_agent=text,
-                            first_name=text, last_name=text[::-1]))
+        songs.append(
+            song(
+                f"SO{i:03d}",
+                title=text,
+                artist_id=f"AR{i % 4}",
+                artist_name=text,
+                duration=dur,
+                location=text,
+                latitude=dur if i % 3 else None,
+                longitude=-dur if i % 3 else None,
+                year=i % 2 * 1990,
+            )
+        )
+        events.append(
+            event(
+                user_id=str(100 + i % 5),
+                session_id=i // 3,
+                item=i,
+                ts=NOW + i * 997,
+                song=text,
+                artist=text,
+                length=dur,
+                location=text,
+                user_agent=text,
+                first_name=text,
+                last_name=text[::-1],
+            )
+        )
     # ids that differ only in case: bytewise, "SOB" < "SOa" < "SOb"; a locale collation says otherwise
     for sid in ("SOb", "SOB", "SOa"):
         songs.append(song(sid, title="Case", artist_id="AR" + sid[2], artist_name="Case", duration=1.0))
@@ -90,8 +122,12 @@ def tricky_input(root):
     events.append(event(user_id="9", item=2, session_id=4, ts=NOW, level=None, first_name=None, page="Home"))
     # duplicate delivery and logged-out plays
     events.append(events[0])
-    events.append(event(user_id="", item=99, first_name=None, last_name=None, song="Case", artist="Case", length=1.0))
-    return write_source(root, songs, {"2018-11-01-events.json": events[::2], "2018-11-02-events.json": events[1::2]})
+    events.append(
+        event(user_id="", item=99, first_name=None, last_name=None, song="Case", artist="Case", length=1.0)
+    )
+    return write_source(
+        root, songs, {"2018-11-01-events.json": events[::2], "2018-11-02-events.json": events[1::2]}
+    )
 
 
 def test_tricky_input_gives_identical_rows(both, tmp_path):
@@ -102,7 +138,11 @@ def test_tricky_input_gives_identical_rows(both, tmp_path):
         assert report.checks_failed == []
     assert_same_tables(duck, pg)
     # and the rules held, by hand: the case-differing ids match bytewise-smallest "SOB"
-    (play,) = [r for r in rows(pg, "songplays", ["user_id", "start_time", "song_id"]) if r[0] == 7 and r[2] != "SONUM"]
+    (play,) = [
+        r
+        for r in rows(pg, "songplays", ["user_id", "start_time", "song_id"])
+        if r[0] == 7 and r[2] != "SONUM"
+    ]
     assert play[2] == "SOB"
     texts = {r[0] for r in rows(pg, "songs", ["title"])}
     assert set(TRICKY_TEXT) | {"Case", "1234567890123"} == texts

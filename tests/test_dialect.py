@@ -18,86 +18,219 @@ from sparkify.analytics.dialect import ordering, translate
 from sparkify.errors import ConfigError, QueryError
 
 pytestmark = pytest.mark.engines(
-    "duckdb", "postgres",
+    "duckdb",
+    "postgres",
     reason="Redshift SQL is translated for DuckDB and PostgreSQL; on Redshift it runs as written, and the stand-in (PostgreSQL underneath) does not model Redshift's own functions",
 )
 
 D = dt.datetime
 DOCS = "https://docs.aws.amazon.com/redshift/latest/dg/"
 
-NUMBERS = "(select 1 as n, 'a' as g union all select 2, 'a' union all select 3, 'b' union all select 4, 'b') as t"
+NUMBERS = (
+    "(select 1 as n, 'a' as g union all select 2, 'a' union all select 3, 'b' union all select 4, 'b') as t"
+)
 
 CONSTRUCTS = [
     # (id, Redshift SQL, expected first row, documentation page)
     ("top", f"select top 2 n from {NUMBERS} order by n desc", [(4,), (3,)], "r_TOP.html: TOP n rows"),
-    ("to_char_iso", "select to_char(timestamp '2009-12-31 23:15:59', 'YYYY-MM-DD HH24:MI:SS')",
-     [("2009-12-31 23:15:59",)], "r_FORMAT_strings.html"),
-    ("to_char_month", "select to_char(timestamp '2009-12-31 23:15:59', 'YYYY-MM')", [("2009-12",)], "r_TO_CHAR.html"),
-    ("to_char_day_of_year", "select to_char(timestamp '2009-12-31 23:15:59', 'DDD')", [("365",)], "r_TO_CHAR.html"),
-    ("to_char_12h", "select to_char(timestamp '2008-01-25 14:30:00', 'HH12:MI:SS')", [("02:30:00",)],
-     "r_TO_CHAR.html"),
+    (
+        "to_char_iso",
+        "select to_char(timestamp '2009-12-31 23:15:59', 'YYYY-MM-DD HH24:MI:SS')",
+        [("2009-12-31 23:15:59",)],
+        "r_FORMAT_strings.html",
+    ),
+    (
+        "to_char_month",
+        "select to_char(timestamp '2009-12-31 23:15:59', 'YYYY-MM')",
+        [("2009-12",)],
+        "r_TO_CHAR.html",
+    ),
+    (
+        "to_char_day_of_year",
+        "select to_char(timestamp '2009-12-31 23:15:59', 'DDD')",
+        [("365",)],
+        "r_TO_CHAR.html",
+    ),
+    (
+        "to_char_12h",
+        "select to_char(timestamp '2008-01-25 14:30:00', 'HH12:MI:SS')",
+        [("02:30:00",)],
+        "r_TO_CHAR.html",
+    ),
     ("nvl", "select nvl(null, 'none'), nvl('x', 'none')", [("none", "x")], "r_NVL_function.html"),
     ("nvl2", "select nvl2(null, 'has', 'null'), nvl2(1, 'has', 'null')", [("null", "has")], "r_NVL2.html"),
-    ("decode", "select decode(2, 1, 'one', 2, 'two', 'other'), decode(9, 1, 'one', 'other')", [("two", "other")],
-     "r_DECODE_expression.html"),
-    ("decode_null", "select decode(g, null, 'none', 'a', 'is a', 'other') from (select cast(null as varchar) as g) as t",
-     [("none",)], "r_DECODE_expression.html: expression and search both NULL give the result"),
-    ("dateadd_month", "select dateadd(month, 18, '2008-02-28')", [(D(2009, 8, 28),)], "r_DATEADD_function.html"),
-    ("dateadd_m_is_minutes", "select dateadd(m, 30, '2008-02-28')", [(D(2008, 2, 28, 0, 30),)],
-     "r_DATEADD_function.html: m is minutes"),
+    (
+        "decode",
+        "select decode(2, 1, 'one', 2, 'two', 'other'), decode(9, 1, 'one', 'other')",
+        [("two", "other")],
+        "r_DECODE_expression.html",
+    ),
+    (
+        "decode_null",
+        "select decode(g, null, 'none', 'a', 'is a', 'other') from (select cast(null as varchar) as g) as t",
+        [("none",)],
+        "r_DECODE_expression.html: expression and search both NULL give the result",
+    ),
+    (
+        "dateadd_month",
+        "select dateadd(month, 18, '2008-02-28')",
+        [(D(2009, 8, 28),)],
+        "r_DATEADD_function.html",
+    ),
+    (
+        "dateadd_m_is_minutes",
+        "select dateadd(m, 30, '2008-02-28')",
+        [(D(2008, 2, 28, 0, 30),)],
+        "r_DATEADD_function.html: m is minutes",
+    ),
     ("dateadd_day", "select dateadd(day, 30, '2008-11-01')", [(D(2008, 12, 1),)], "r_DATEADD_function.html"),
     ("add_months_clamped", "select add_months('2008-03-31', 1)", [(D(2008, 4, 30),)], "r_ADD_MONTHS.html"),
-    ("add_months_month_end", "select add_months('2008-04-30', 1)", [(D(2008, 5, 31),)],
-     "r_ADD_MONTHS.html: the last day of a month gives the last day of the result's"),
-    ("add_months_time_kept", "select add_months('2008-01-01 05:07:30', 1)", [(D(2008, 2, 1, 5, 7, 30),)],
-     "r_ADD_MONTHS.html"),
-    ("add_months_negative", "select add_months(date '2008-01-31', -2)", [(D(2007, 11, 30),)],
-     "r_ADD_MONTHS.html: a negative number subtracts"),
-    ("to_date", "select to_date('20080131', 'YYYYMMDD')", [(dt.date(2008, 1, 31),)], "r_TO_DATE_function.html"),
-    ("to_timestamp", "select to_timestamp('2008-01-31 13:05:00', 'YYYY-MM-DD HH24:MI:SS')",
-     [(D(2008, 1, 31, 13, 5),)], "r_TO_TIMESTAMP.html (a TIMESTAMPTZ; shown in UTC)"),
-    ("extract_epoch", "select extract(epoch from timestamp '2008-01-01 00:00:00')", [(1199145600,)],
-     "r_Dateparts_for_datetime_functions.html: epoch seconds"),
-    ("epoch_plus_ts", "select timestamp 'epoch' + 1541105830796 / 1000 * interval '1 second'",
-     [(D(2018, 11, 1, 20, 57, 10),)], "r_arithmetic_operators.html: ts / 1000 is integer division"),
+    (
+        "add_months_month_end",
+        "select add_months('2008-04-30', 1)",
+        [(D(2008, 5, 31),)],
+        "r_ADD_MONTHS.html: the last day of a month gives the last day of the result's",
+    ),
+    (
+        "add_months_time_kept",
+        "select add_months('2008-01-01 05:07:30', 1)",
+        [(D(2008, 2, 1, 5, 7, 30),)],
+        "r_ADD_MONTHS.html",
+    ),
+    (
+        "add_months_negative",
+        "select add_months(date '2008-01-31', -2)",
+        [(D(2007, 11, 30),)],
+        "r_ADD_MONTHS.html: a negative number subtracts",
+    ),
+    (
+        "to_date",
+        "select to_date('20080131', 'YYYYMMDD')",
+        [(dt.date(2008, 1, 31),)],
+        "r_TO_DATE_function.html",
+    ),
+    (
+        "to_timestamp",
+        "select to_timestamp('2008-01-31 13:05:00', 'YYYY-MM-DD HH24:MI:SS')",
+        [(D(2008, 1, 31, 13, 5),)],
+        "r_TO_TIMESTAMP.html (a TIMESTAMPTZ; shown in UTC)",
+    ),
+    (
+        "extract_epoch",
+        "select extract(epoch from timestamp '2008-01-01 00:00:00')",
+        [(1199145600,)],
+        "r_Dateparts_for_datetime_functions.html: epoch seconds",
+    ),
+    (
+        "epoch_plus_ts",
+        "select timestamp 'epoch' + 1541105830796 / 1000 * interval '1 second'",
+        [(D(2018, 11, 1, 20, 57, 10),)],
+        "r_arithmetic_operators.html: ts / 1000 is integer division",
+    ),
     ("dateadd_week", "select dateadd(week, 1, '2008-01-31')", [(D(2008, 2, 7),)], "r_DATEADD_function.html"),
-    ("date_trunc_month_quarter",
-     "select date_trunc('month', timestamp '2008-02-10 10:00:00'), date_trunc('quarter', timestamp '2008-05-10 10:00:00')",
-     [(D(2008, 2, 1), D(2008, 4, 1))], "r_DATE_TRUNC.html"),
-    ("datediff_month_quarter_minute",
-     "select datediff(month, '2008-01-31', '2008-02-01'), datediff(quarter, '2008-03-31', '2008-04-01'), "
-     "datediff(minute, '2008-01-01 10:00:59', '2008-01-01 10:01:00')", [(1, 1, 1)],
-     "r_DATEDIFF_function.html: boundaries crossed, one day or second apart"),
-    ("similar_to", "select 'abc' similar to 'a%', 'a.c' similar to 'a.%', 'abc' similar to 'a.%', "
-     "'xy' not similar to '(x|y)_'", [(True, True, False, False)], "pattern-matching-conditions-similar-to.html"),
+    (
+        "date_trunc_month_quarter",
+        "select date_trunc('month', timestamp '2008-02-10 10:00:00'), date_trunc('quarter', timestamp '2008-05-10 10:00:00')",
+        [(D(2008, 2, 1), D(2008, 4, 1))],
+        "r_DATE_TRUNC.html",
+    ),
+    (
+        "datediff_month_quarter_minute",
+        "select datediff(month, '2008-01-31', '2008-02-01'), datediff(quarter, '2008-03-31', '2008-04-01'), "
+        "datediff(minute, '2008-01-01 10:00:59', '2008-01-01 10:01:00')",
+        [(1, 1, 1)],
+        "r_DATEDIFF_function.html: boundaries crossed, one day or second apart",
+    ),
+    (
+        "similar_to",
+        "select 'abc' similar to 'a%', 'a.c' similar to 'a.%', 'abc' similar to 'a.%', "
+        "'xy' not similar to '(x|y)_'",
+        [(True, True, False, False)],
+        "pattern-matching-conditions-similar-to.html",
+    ),
     ("regexp_substr", "select regexp_substr('abc123def456', '[0-9]+')", [("123",)], "REGEXP_SUBSTR.html"),
-    ("more_strings", "select concat('a', 'b'), replace('abc', 'b', 'x'), reverse('abc'), repeat('ab', 2), "
-     "trim('  a  '), position('b' in 'abc')", [("ab", "axc", "cba", "abab", "a", 2)], "String functions"),
-    ("conditionals", "select coalesce(null, 2), nullif(1, 1), greatest(1, 3, 2), least(1, 3, 2)",
-     [(2, None, 3, 1)], "r_COALESCE.html, r_NULLIF_function.html, r_GREATEST_LEAST.html"),
-    ("more_windows", "select ntile(2) over (order by n), dense_rank() over (order by g), lead(n, 1, 0) over (order by n), "
-     f"first_value(n) over (partition by g order by n desc rows between unbounded preceding and unbounded following) "
-     f"from {NUMBERS} order by n", [(1, 1, 2, 2), (1, 1, 3, 2), (2, 2, 4, 4), (2, 2, 0, 4)],
-     "r_WF_NTILE.html, r_WF_DENSE_RANK.html, r_WF_LEAD.html, r_WF_first_value.html"),
-    ("percentile_cont", f"select percentile_cont(0.5) within group (order by n) from {NUMBERS}", [(2.5,)],
-     "r_PERCENTILE_CONT.html"),
-    ("datediff_week", "select datediff(week, '2009-01-01', '2009-12-31')", [(52,)], "r_DATEDIFF_function.html"),
-    ("datediff_hour", "select datediff(hour, '2023-01-01', '2023-01-03 05:04:03')", [(53,)],
-     "r_DATEDIFF_function.html"),
-    ("datediff_hour_boundaries", "select datediff(hour, '2009-01-01 08:30:00', '2009-01-01 10:00:00')", [(2,)],
-     "r_DATEDIFF_function.html: boundaries crossed, 8:30 to 10:00 is 2 hours"),
-    ("datediff_year_boundaries", "select datediff(year, '2008-12-31', '2009-01-01')", [(1,)],
-     "r_DATEDIFF_function.html: 12-31-2008 to 01-01-2009 is 1 year"),
-    ("datediff_week_boundary", "select datediff(week, '2024-01-06', '2024-01-08')", [(1,)],
-     "r_DATEDIFF_function.html: a week boundary (Monday, as DATE_TRUNC('week')) is crossed"),
-    ("datediff_day_negative", "select datediff(day, '2008-07-04', '2008-06-01')", [(-33,)],
-     "r_DATEDIFF_function.html: second earlier than first is negative"),
-    ("cast_colons", "select '2008-01-31'::date, '42'::int + 1", [(dt.date(2008, 1, 31), 43)],
-     "r_CAST_function.html"),
-    ("ilike", "select 'Sparkify' ilike 'spark%', 'Sparkify' like 'spark%'", [(True, False)],
-     "r_patternmatching_condition_like.html"),
+    (
+        "more_strings",
+        "select concat('a', 'b'), replace('abc', 'b', 'x'), reverse('abc'), repeat('ab', 2), "
+        "trim('  a  '), position('b' in 'abc')",
+        [("ab", "axc", "cba", "abab", "a", 2)],
+        "String functions",
+    ),
+    (
+        "conditionals",
+        "select coalesce(null, 2), nullif(1, 1), greatest(1, 3, 2), least(1, 3, 2)",
+        [(2, None, 3, 1)],
+        "r_COALESCE.html, r_NULLIF_function.html, r_GREATEST_LEAST.html",
+    ),
+    (
+        "more_windows",
+        "select ntile(2) over (order by n), dense_rank() over (order by g), lead(n, 1, 0) over (order by n), "
+        f"first_value(n) over (partition by g order by n desc rows between unbounded preceding and unbounded following) "
+        f"from {NUMBERS} order by n",
+        [(1, 1, 2, 2), (1, 1, 3, 2), (2, 2, 4, 4), (2, 2, 0, 4)],
+        "r_WF_NTILE.html, r_WF_DENSE_RANK.html, r_WF_LEAD.html, r_WF_first_value.html",
+    ),
+    (
+        "percentile_cont",
+        f"select percentile_cont(0.5) within group (order by n) from {NUMBERS}",
+        [(2.5,)],
+        "r_PERCENTILE_CONT.html",
+    ),
+    (
+        "datediff_week",
+        "select datediff(week, '2009-01-01', '2009-12-31')",
+        [(52,)],
+        "r_DATEDIFF_function.html",
+    ),
+    (
+        "datediff_hour",
+        "select datediff(hour, '2023-01-01', '2023-01-03 05:04:03')",
+        [(53,)],
+        "r_DATEDIFF_function.html",
+    ),
+    (
+        "datediff_hour_boundaries",
+        "select datediff(hour, '2009-01-01 08:30:00', '2009-01-01 10:00:00')",
+        [(2,)],
+        "r_DATEDIFF_function.html: boundaries crossed, 8:30 to 10:00 is 2 hours",
+    ),
+    (
+        "datediff_year_boundaries",
+        "select datediff(year, '2008-12-31', '2009-01-01')",
+        [(1,)],
+        "r_DATEDIFF_function.html: 12-31-2008 to 01-01-2009 is 1 year",
+    ),
+    (
+        "datediff_week_boundary",
+        "select datediff(week, '2024-01-06', '2024-01-08')",
+        [(1,)],
+        "r_DATEDIFF_function.html: a week boundary (Monday, as DATE_TRUNC('week')) is crossed",
+    ),
+    (
+        "datediff_day_negative",
+        "select datediff(day, '2008-07-04', '2008-06-01')",
+        [(-33,)],
+        "r_DATEDIFF_function.html: second earlier than first is negative",
+    ),
+    (
+        "cast_colons",
+        "select '2008-01-31'::date, '42'::int + 1",
+        [(dt.date(2008, 1, 31), 43)],
+        "r_CAST_function.html",
+    ),
+    (
+        "ilike",
+        "select 'Sparkify' ilike 'spark%', 'Sparkify' like 'spark%'",
+        [(True, False)],
+        "r_patternmatching_condition_like.html",
+    ),
     ("len", "select len('Sparkify'), length('abc')", [(8, 3)], "r_LEN.html"),
-    ("charindex", "select charindex('fish', 'dogfish'), charindex('dog', 'fish')", [(4, 0)], "r_CHARINDEX.html"),
+    (
+        "charindex",
+        "select charindex('fish', 'dogfish'), charindex('dog', 'fish')",
+        [(4, 0)],
+        "r_CHARINDEX.html",
+    ),
     ("strpos", "select strpos('dogfish', 'fish')", [(4,)], "r_STRPOS.html"),
     ("split_part", "select split_part('abc$def$ghi', '$', 2)", [("def",)], "SPLIT_PART.html"),
     ("substring", "select substring('caterpillar', 6, 4)", [("pill",)], "r_SUBSTRING.html"),
@@ -105,58 +238,135 @@ CONSTRUCTS = [
     ("btrim", "select btrim('xyzaxyzbxyzcxyz', 'xyz')", [("axyzbxyzc",)], "r_BTRIM.html"),
     ("lpad", "select lpad('7', 3, '0')", [("007",)], "r_LPAD.html"),
     ("initcap", "select initcap('hello sparkify world')", [("Hello Sparkify World",)], "r_INITCAP.html"),
-    ("concat_pipes", "select 'a' || 'b' || 'c', upper('ab'), lower('AB')", [("abc", "AB", "ab")],
-     "r_concat_op.html"),
-    ("integer_division", "select 7 / 2, -7 / 2, 7 % 3", [(3, -3, 1)],
-     "r_arithmetic_operators.html: integer division truncates"),
+    (
+        "concat_pipes",
+        "select 'a' || 'b' || 'c', upper('ab'), lower('AB')",
+        [("abc", "AB", "ab")],
+        "r_concat_op.html",
+    ),
+    (
+        "integer_division",
+        "select 7 / 2, -7 / 2, 7 % 3",
+        [(3, -3, 1)],
+        "r_arithmetic_operators.html: integer division truncates",
+    ),
     ("float_division", "select 7 / 2.0::float", [(3.5,)], "r_arithmetic_operators.html"),
     ("count_division", f"select count(*) / 3 from {NUMBERS}", [(1,)], "r_arithmetic_operators.html"),
-    ("column_division", f"select sum(n) / count(*), max(n) / 3 from {NUMBERS}", [(2, 1)],
-     "r_arithmetic_operators.html: types inferred through the subquery"),
-    ("row_number", f"select n, row_number() over (partition by g order by n desc) from {NUMBERS} order by n",
-     [(1, 2), (2, 1), (3, 2), (4, 1)], "r_WF_ROW_NUMBER.html"),
-    ("rank_lag_sum", f"select n, rank() over (order by g), lag(n) over (order by n), "
-     f"sum(n) over (order by n rows unbounded preceding) from {NUMBERS} order by n",
-     [(1, 1, None, 1), (2, 1, 1, 3), (3, 3, 2, 6), (4, 3, 3, 10)], "r_WF_RANK.html, r_WF_LAG.html"),
+    (
+        "column_division",
+        f"select sum(n) / count(*), max(n) / 3 from {NUMBERS}",
+        [(2, 1)],
+        "r_arithmetic_operators.html: types inferred through the subquery",
+    ),
+    (
+        "row_number",
+        f"select n, row_number() over (partition by g order by n desc) from {NUMBERS} order by n",
+        [(1, 2), (2, 1), (3, 2), (4, 1)],
+        "r_WF_ROW_NUMBER.html",
+    ),
+    (
+        "rank_lag_sum",
+        f"select n, rank() over (order by g), lag(n) over (order by n), "
+        f"sum(n) over (order by n rows unbounded preceding) from {NUMBERS} order by n",
+        [(1, 1, None, 1), (2, 1, 1, 3), (3, 3, 2, 6), (4, 3, 3, 10)],
+        "r_WF_RANK.html, r_WF_LAG.html",
+    ),
     ("median", f"select median(n) from {NUMBERS}", [(2.5,)], "r_MEDIAN.html"),
-    ("listagg", f"select listagg(g, ',') within group (order by n) from {NUMBERS}", [("a,a,b,b",)],
-     "r_LISTAGG.html"),
-    ("listagg_no_delimiter", f"select listagg(g) within group (order by n desc) from {NUMBERS}", [("bbaa",)],
-     "r_LISTAGG.html: the delimiter defaults to none"),
-    ("listagg_distinct", f"select listagg(distinct g, '-') within group (order by g) from {NUMBERS}", [("a-b",)],
-     "r_LISTAGG.html"),
-    ("trunc_timestamp_and_number", "select trunc(timestamp '2008-02-10 10:00:00'), trunc(-2.7)",
-     [(dt.date(2008, 2, 10), -2)], "r_TRUNC_date.html: a DATE; r_TRUNC.html: toward zero"),
-    ("date_part_dow", "select date_part(dow, timestamp '2008-01-05 14:00:00')", [(6,)],
-     "r_DATE_PART_function.html: dow 0 (Sunday) to 6"),
-    ("extract_week", "select extract(week from timestamp '2009-12-31 10:00:00')", [(53,)],
-     "r_Dateparts_for_datetime_functions.html: ISO week"),
-    ("date_trunc_week", "select date_trunc('week', timestamp '2009-12-31 10:00:00')", [(D(2009, 12, 28),)],
-     "r_DATE_TRUNC.html: weeks start on Monday"),
-    ("convert_timezone", "select convert_timezone('EST', 'PST', '2008-03-05 12:25:29')",
-     [(D(2008, 3, 5, 9, 25, 29),)], "CONVERT_TIMEZONE.html"),
-    ("convert_timezone_from_utc", "select convert_timezone('America/New_York', '2008-03-05 12:25:29')",
-     [(D(2008, 3, 5, 7, 25, 29),)], "CONVERT_TIMEZONE.html: source defaults to UTC"),
+    (
+        "listagg",
+        f"select listagg(g, ',') within group (order by n) from {NUMBERS}",
+        [("a,a,b,b",)],
+        "r_LISTAGG.html",
+    ),
+    (
+        "listagg_no_delimiter",
+        f"select listagg(g) within group (order by n desc) from {NUMBERS}",
+        [("bbaa",)],
+        "r_LISTAGG.html: the delimiter defaults to none",
+    ),
+    (
+        "listagg_distinct",
+        f"select listagg(distinct g, '-') within group (order by g) from {NUMBERS}",
+        [("a-b",)],
+        "r_LISTAGG.html",
+    ),
+    (
+        "trunc_timestamp_and_number",
+        "select trunc(timestamp '2008-02-10 10:00:00'), trunc(-2.7)",
+        [(dt.date(2008, 2, 10), -2)],
+        "r_TRUNC_date.html: a DATE; r_TRUNC.html: toward zero",
+    ),
+    (
+        "date_part_dow",
+        "select date_part(dow, timestamp '2008-01-05 14:00:00')",
+        [(6,)],
+        "r_DATE_PART_function.html: dow 0 (Sunday) to 6",
+    ),
+    (
+        "extract_week",
+        "select extract(week from timestamp '2009-12-31 10:00:00')",
+        [(53,)],
+        "r_Dateparts_for_datetime_functions.html: ISO week",
+    ),
+    (
+        "date_trunc_week",
+        "select date_trunc('week', timestamp '2009-12-31 10:00:00')",
+        [(D(2009, 12, 28),)],
+        "r_DATE_TRUNC.html: weeks start on Monday",
+    ),
+    (
+        "convert_timezone",
+        "select convert_timezone('EST', 'PST', '2008-03-05 12:25:29')",
+        [(D(2008, 3, 5, 9, 25, 29),)],
+        "CONVERT_TIMEZONE.html",
+    ),
+    (
+        "convert_timezone_from_utc",
+        "select convert_timezone('America/New_York', '2008-03-05 12:25:29')",
+        [(D(2008, 3, 5, 7, 25, 29),)],
+        "CONVERT_TIMEZONE.html: source defaults to UTC",
+    ),
 ]
 
 REFUSED = [
     # (id, Redshift SQL, {engine: what the one-line error must name})
-    ("to_char_names", "select\n  to_char(timestamp '2009-12-31 23:15:59', 'MONTH-DY-DD-YYYY HH12:MIPM')",
-     {"duckdb": "line 2: TO_CHAR format element 'MONTH'"}),
-    ("ratio_to_report", f"select 1,\n\n  ratio_to_report(n) over () from {NUMBERS}",
-     {"duckdb": "line 3: RATIO_TO_REPORT", "postgres": "line 3: RATIO_TO_REPORT"}),
-    ("untyped_division", "select\n  amount / 2\nfrom team_budget",  # a table schema.py does not know
-     {"duckdb": "line 2: cannot tell whether amount / 2 divides integers"}),
-    ("months_between", "select months_between('1969-03-18', '1969-01-18')", {"postgres": "line 1: MONTHS_BETWEEN"}),
-    ("trunc_unknown", "select trunc(x)\nfrom team_budget", {"duckdb": "line 1: cannot tell whether TRUNC(x)",
-                                                           "postgres": "line 1: cannot tell whether TRUNC(x)"}),
+    (
+        "to_char_names",
+        "select\n  to_char(timestamp '2009-12-31 23:15:59', 'MONTH-DY-DD-YYYY HH12:MIPM')",
+        {"duckdb": "line 2: TO_CHAR format element 'MONTH'"},
+    ),
+    (
+        "ratio_to_report",
+        f"select 1,\n\n  ratio_to_report(n) over () from {NUMBERS}",
+        {"duckdb": "line 3: RATIO_TO_REPORT", "postgres": "line 3: RATIO_TO_REPORT"},
+    ),
+    (
+        "untyped_division",
+        "select\n  amount / 2\nfrom team_budget",  # a table schema.py does not know
+        {"duckdb": "line 2: cannot tell whether amount / 2 divides integers"},
+    ),
+    (
+        "months_between",
+        "select months_between('1969-03-18', '1969-01-18')",
+        {"postgres": "line 1: MONTHS_BETWEEN"},
+    ),
+    (
+        "trunc_unknown",
+        "select trunc(x)\nfrom team_budget",
+        {
+            "duckdb": "line 1: cannot tell whether TRUNC(x)",
+            "postgres": "line 1: cannot tell whether TRUNC(x)",
+        },
+    ),
     ("syntax", "select from where", {"duckdb": "line 1: cannot parse", "postgres": "line 1: cannot parse"}),
 ]
 
 DOCUMENTED_ON_POSTGRES = [
     # TO_CHAR goes to PostgreSQL as written: the documented name formats hold there
-    ("select to_char(timestamp '2009-12-31 23:15:59', 'MONTH-DY-DD-YYYY HH12:MIPM')",
-     "DECEMBER -THU-31-2009 11:15PM"),
+    (
+        "select to_char(timestamp '2009-12-31 23:15:59', 'MONTH-DY-DD-YYYY HH12:MIPM')",
+        "DECEMBER -THU-31-2009 11:15PM",
+    ),
     ("select to_char(timestamp '2008-01-25 14:30:00', 'MON-DD-YYYY HH12:MIPM')", "JAN-25-2008 02:30PM"),
 ]
 
@@ -190,9 +400,9 @@ def test_to_char_names_on_postgres(warehouse, sql, expected):
 
 
 def test_getdate_is_now_in_utc_to_the_second_and_sysdate_has_microseconds(warehouse):
-    before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     ((getdate, sysdate, as_date),) = run(warehouse, "select getdate(), sysdate, getdate()::date")
-    after = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     assert isinstance(getdate, dt.datetime) and getdate.tzinfo is None
     assert getdate.microsecond == 0
     assert before - dt.timedelta(seconds=1) <= getdate <= after

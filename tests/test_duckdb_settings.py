@@ -28,7 +28,9 @@ def test_a_warehouse_bounds_duckdb_memory_by_default(tmp_path):
 
 def test_the_url_query_sets_memory_and_threads(tmp_path):
     with connect(f"duckdb:///{tmp_path}/w.duckdb?memory_limit=3GB&threads=1") as wh:
-        assert wh.query(SHOWN)[1][0] == as_duckdb_shows({**DEFAULT_SETTINGS, "memory_limit": "3GB", "threads": "1"})
+        assert wh.query(SHOWN)[1][0] == as_duckdb_shows(
+            {**DEFAULT_SETTINGS, "memory_limit": "3GB", "threads": "1"}
+        )
     assert (tmp_path / "w.duckdb").exists()  # the query is not part of the file name
 
 

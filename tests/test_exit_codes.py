@@ -20,7 +20,9 @@ SPARKIFY = str(Path(sys.executable).parent / "sparkify")
 
 def sparkify(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")} | (env or {})
-    return subprocess.run([SPARKIFY, *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300)
+    return subprocess.run(
+        [SPARKIFY, *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=300
+    )
 
 
 @pytest.fixture
@@ -93,14 +95,20 @@ def test_the_same_condition_gives_the_same_code_in_s3_and_infra():
     from sparkify.sources.s3 import s3_error
 
     def client_error(code: str, status: int) -> bce.ClientError:
-        return bce.ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+        return bce.ClientError(
+            {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op"
+        )
 
     # condition: (what S3 answers, what AWS's control plane answers), and the one exit code for both
     cases = {
         "connection refused": (bce.EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),) * 2 + (75,),
         "throttled": (client_error("SlowDown", 503), client_error("Throttling", 400), 75),
         "no credentials": (bce.NoCredentialsError(), bce.NoCredentialsError(), 2),
-        "credentials refused": (client_error("InvalidAccessKeyId", 403), client_error("InvalidClientTokenId", 403), 2),
+        "credentials refused": (
+            client_error("InvalidAccessKeyId", 403),
+            client_error("InvalidClientTokenId", 403),
+            2,
+        ),
     }
     for condition, (s3_exc, aws_exc, code) in cases.items():
         via_s3 = s3_error(s3_exc, "b", "s3://b/k")
@@ -139,7 +147,9 @@ def test_json_summaries(tmp_path, src):
     proc = sparkify("check", "--json", "-w", wh)
     out = json.loads(proc.stdout)
     assert proc.returncode == 1 and (out["status"], out["exit_code"]) == ("checks_failed", 1)
-    assert out["checks"]["failures"] == [{"name": "relationship:songplays.start_time->time.start_time", "offending": 2}]
+    assert out["checks"]["failures"] == [
+        {"name": "relationship:songplays.start_time->time.start_time", "offending": 2}
+    ]
     proc = sparkify("transform", "--json", "-w", wh)
     out = json.loads(proc.stdout)
     assert proc.returncode == 0 and out["tables"]["time"] == 2
@@ -154,7 +164,11 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
     assert proc.returncode == 0
     runs = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [(r["command"], r["status"]) for r in runs] == [("run", "failed"), ("run", "succeeded")]
-    assert runs[1]["load_id"] == first["load_id"] and runs[1]["events_staged"] == 2 and runs[1]["checks_failed"] == 0
+    assert (
+        runs[1]["load_id"] == first["load_id"]
+        and runs[1]["events_staged"] == 2
+        and runs[1]["checks_failed"] == 0
+    )
     assert "input records could not be loaded" in runs[0]["message"]
     proc = sparkify("runs", "-n", "1", "-w", wh)
     assert proc.returncode == 0 and "failed" in proc.stdout and "succeeded" not in proc.stdout

@@ -65,7 +65,9 @@ def test_connection_lost_right_after_the_commit_is_not_loaded_twice(postgres_url
         assert not report.checks_failed
 
 
-def test_connection_lost_during_the_checks_says_loaded_checks_not_run(postgres_url, pg_schema, src, monkeypatch):
+def test_connection_lost_during_the_checks_says_loaded_checks_not_run(
+    postgres_url, pg_schema, src, monkeypatch
+):
     from sparkify import quality
 
     run_checks = quality.run_checks
@@ -75,9 +77,8 @@ def test_connection_lost_during_the_checks_says_loaded_checks_not_run(postgres_u
         return run_checks(wh)
 
     monkeypatch.setattr(quality, "run_checks", cut_then_check)
-    with connect(postgres_url, schema=pg_schema) as wh:
-        with pytest.raises(ChecksNotRun) as exc:
-            pipeline.run(wh, src)
+    with connect(postgres_url, schema=pg_schema) as wh, pytest.raises(ChecksNotRun) as exc:
+        pipeline.run(wh, src)
     message = str(exc.value)
     assert message.startswith("Loaded (load id ") and "; the checks did not run: " in message
     assert "terminating connection due to administrator command" in message  # what the server said
@@ -113,7 +114,9 @@ def test_wait_timeout_gives_up_with_the_temporary_failure_code(engine, tmp_path,
         "Retry later, or find the process that holds it."
     )
     assert env_proc.returncode == 75 and "waiting 0.2s" in env_proc.stderr
-    assert sparkify("run", "-q", "--wait-timeout", "0.5", "-s", str(src), *target).returncode == 0  # free again
+    assert (
+        sparkify("run", "-q", "--wait-timeout", "0.5", "-s", str(src), *target).returncode == 0
+    )  # free again
 
 
 # -- full disks, foreign lock files -----------------------------------------------------------------
@@ -123,7 +126,9 @@ def test_wait_timeout_gives_up_with_the_temporary_failure_code(engine, tmp_path,
 def tiny_disk(size: str):
     """A fresh tmpfs of ``size`` (needs root: skipped, and reported as skipped, without)."""
     mount = Path(tempfile.mkdtemp(prefix="sparkify-tiny-"))
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True
+    )
     if done.returncode != 0:
         mount.rmdir()
         pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
@@ -140,7 +145,11 @@ def test_disk_full_at_commit_is_one_line_naming_the_file(tmp_path, src, sample_d
         assert sparkify("run", "-q", "-s", str(src), "-w", str(db)).returncode == 0
         proc = sparkify("run", "-q", "-s", str(sample_dir), "-w", str(db))  # 65 MB of JSON: no room
         assert proc.returncode == 74, proc.stderr
-        assert proc.stderr.count("\n") == 1 and str(db) in proc.stderr and "No space left on device" in proc.stderr
+        assert (
+            proc.stderr.count("\n") == 1
+            and str(db) in proc.stderr
+            and "No space left on device" in proc.stderr
+        )
         assert "The disk is full: free space there" in proc.stderr
         runs = sparkify("runs", "--json", "-w", str(db))
         assert runs.returncode == 0 and runs.stdout.count('"succeeded"') == 1  # the earlier load stands
@@ -149,7 +158,9 @@ def test_disk_full_at_commit_is_one_line_naming_the_file(tmp_path, src, sample_d
 
 def test_a_full_spool_folder_is_one_line_naming_it(tmp_path, sample_dir):
     with tiny_disk("1m") as disk:
-        proc = sparkify("run", "-q", "-s", str(sample_dir), "-w", str(tmp_path / "w.duckdb"), env={"TMPDIR": str(disk)})
+        proc = sparkify(
+            "run", "-q", "-s", str(sample_dir), "-w", str(tmp_path / "w.duckdb"), env={"TMPDIR": str(disk)}
+        )
     assert proc.returncode == 74, proc.stderr
     assert proc.stderr.startswith(f"Error: Cannot write the spool folder {disk}/sparkify-spool-")
     assert "No space left on device. Set TMPDIR to a folder on a disk with room" in proc.stderr
@@ -166,8 +177,14 @@ def test_a_lock_file_owned_by_another_user_is_named(src):
         assert sparkify("run", "-q", "-s", str(src), "-w", str(db)).returncode == 0  # root's lock file
         nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")} | {"HOME": str(shared)}
-        proc = subprocess.run([*nobody, SPARKIFY, "check", "-w", str(db)], capture_output=True, text=True, env=env,
-                              cwd=shared, timeout=120)
+        proc = subprocess.run(
+            [*nobody, SPARKIFY, "check", "-w", str(db)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=shared,
+            timeout=120,
+        )
         assert proc.returncode == 74, proc.stderr
         assert proc.stderr == (
             f"Error: Cannot open the lock file {db}.lock (it belongs to root): Permission denied. Run sparkify as "

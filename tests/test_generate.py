@@ -14,7 +14,7 @@ import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -80,7 +80,7 @@ def canonical(obj: dict) -> bytes:
 
 
 def day_of(ts: int) -> date:
-    return datetime.fromtimestamp(ts / 1000, tz=timezone.utc).date()
+    return datetime.fromtimestamp(ts / 1000, tz=UTC).date()
 
 
 @pytest.fixture(scope="module")
@@ -112,11 +112,28 @@ def test_same_seed_same_bytes_even_in_another_process(tmp_path):
     generate(tmp_path / "b", **args)
     # another interpreter with another string-hash seed must write the same bytes too
     env = {**os.environ, "PYTHONHASHSEED": "12345", "PYTHONPATH": str(REPO / "src")}
-    cmd = [sys.executable, "-m", "sparkify", "generate", "--out", str(tmp_path / "c"), "--events", "1500",
-           "--songs", "120", "--users", "20", "--seed", "3", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sparkify",
+        "generate",
+        "--out",
+        str(tmp_path / "c"),
+        "--events",
+        "1500",
+        "--songs",
+        "120",
+        "--users",
+        "20",
+        "--seed",
+        "3",
+        "--quiet",
+    ]
     subprocess.run(cmd, check=True, env=env, capture_output=True)
     a = tree(tmp_path / "a")
-    assert len(a) == 120 + len(list((tmp_path / "a" / "log_data").rglob("*.json"))) + 1  # + log_json_path.json
+    assert (
+        len(a) == 120 + len(list((tmp_path / "a" / "log_data").rglob("*.json"))) + 1
+    )  # + log_json_path.json
     assert a == tree(tmp_path / "b")
     assert a == tree(tmp_path / "c")
 
@@ -203,7 +220,9 @@ def test_song_files_have_the_real_layout_and_key_order(raw, real):
         record = json.loads(data)
         assert list(record) == real_keys
         assert data == canonical(record), f"{rel} is not written like the real files"
-        assert re.fullmatch(r"SO[A-Z0-9]{16}", record["song_id"]) and re.fullmatch(r"AR[A-Z0-9]{16}", record["artist_id"])
+        assert re.fullmatch(r"SO[A-Z0-9]{16}", record["song_id"]) and re.fullmatch(
+            r"AR[A-Z0-9]{16}", record["artist_id"]
+        )
         assert record["num_songs"] == 1 and isinstance(record["duration"], float)
     # the canonical form really is the real files' form
     for data in real.song_bytes.values():
@@ -222,7 +241,11 @@ def test_log_files_have_the_real_layout_and_key_order(raw, real):
     for (path, line), e in zip(raw.lines, raw.events):
         assert list(e) == real_keys
         assert line == canonical(e)
-        assert isinstance(e["ts"], int) and isinstance(e["sessionId"], int) and isinstance(e["itemInSession"], int)
+        assert (
+            isinstance(e["ts"], int)
+            and isinstance(e["sessionId"], int)
+            and isinstance(e["itemInSession"], int)
+        )
         assert isinstance(e["userId"], str) and re.fullmatch(r"[0-9]*", e["userId"])
         if e["registration"] is not None:
             assert isinstance(e["registration"], float)
@@ -283,7 +306,9 @@ def test_song_quirks(raw):
     assert any(b"\\/" in data for data in raw.song_bytes.values())
     details = defaultdict(set)
     for s in songs:
-        details[s["artist_id"]].add((s["artist_name"], s["artist_location"], s["artist_latitude"], s["artist_longitude"]))
+        details[s["artist_id"]].add(
+            (s["artist_name"], s["artist_location"], s["artist_latitude"], s["artist_longitude"])
+        )
     assert any(len(d) > 1 for d in details.values()), "an artist_id with conflicting details"
     assert len(details) < len(songs), "artists with several songs"
     same = Counter((str(s["title"]), str(s["artist_name"]), s["duration"]) for s in songs)
@@ -295,7 +320,9 @@ def test_event_quirks(raw):
     out = [e for e in events if e["userId"] == ""]
     assert out and all(e["auth"] == "Logged Out" for e in out)
     for e in out:
-        assert [e[k] for k in ("firstName", "lastName", "gender", "location", "registration", "userAgent")] == [None] * 6
+        assert [
+            e[k] for k in ("firstName", "lastName", "gender", "location", "registration", "userAgent")
+        ] == [None] * 6
     assert all(e["auth"] == "Logged In" for e in events if e["userId"] != "")
     agents = [e["userAgent"] for e in events if e["userAgent"]]
     assert any(a.startswith('"') and a.endswith('"') for a in agents), "userAgent with literal quotes"
@@ -337,7 +364,11 @@ def test_plays_match_songs_for_a_realistic_share(raw):
     loose = {(str(s["title"]), str(s["artist_name"])) for s in raw.songs}
     plays = [e for e in raw.unique_events() if e["page"] == "NextSong"]
     matched = [e for e in plays if (e["song"], e["artist"], e["length"]) in exact]
-    near = [e for e in plays if (e["song"], e["artist"]) in loose and (e["song"], e["artist"], e["length"]) not in exact]
+    near = [
+        e
+        for e in plays
+        if (e["song"], e["artist"]) in loose and (e["song"], e["artist"], e["length"]) not in exact
+    ]
     assert 0.2 < len(matched) / len(plays) < 0.45
     assert len(plays) - len(matched) - len(near) > len(plays) / 2, "most plays are of songs outside the files"
     assert near, "same title and artist, another length"
@@ -389,7 +420,9 @@ def expected_tables(raw: Raw) -> dict:
             key = (e["ts"], e["sessionId"], e["itemInSession"])
             if e["userId"] not in latest or key > latest[e["userId"]][0]:
                 latest[e["userId"]] = (key, e)
-    users = sorted((int(u), e["firstName"], e["lastName"], e["gender"], e["level"]) for u, (_, e) in latest.items())
+    users = sorted(
+        (int(u), e["firstName"], e["lastName"], e["gender"], e["level"]) for u, (_, e) in latest.items()
+    )
     return {
         "staging_events": len(raw.lines),
         "staging_songs": len(raw.songs),
@@ -415,15 +448,16 @@ def test_sparkify_run_on_generated_data(raw, tmp_path):
     assert expected["users"] and len(expected["users"]) == SIZE["users"]
     assert sum(expected["songplays"].values()) < sum(1 for e in raw.events if e["page"] == "NextSong")
     with connect(f"duckdb:///{db}") as wh:
+
         def count(table: str) -> int:
             return wh.query(f'select count(*) from "{table}"')[1][0][0]
 
         for table in ("staging_events", "staging_songs", "songs", "artists", "time"):
             assert count(table) == expected[table], table
-        _, users = wh.query("select user_id, first_name, last_name, gender, level from users order by user_id")
-        assert users == expected["users"]
-        _, plays = wh.query(
-            "select user_id, session_id, epoch_ms(start_time), song_id from songplays"
+        _, users = wh.query(
+            "select user_id, first_name, last_name, gender, level from users order by user_id"
         )
+        assert users == expected["users"]
+        _, plays = wh.query("select user_id, session_id, epoch_ms(start_time), song_id from songplays")
         assert Counter(plays) == expected["songplays"]
         assert count("songplays") == sum(expected["songplays"].values())

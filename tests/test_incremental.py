@@ -38,8 +38,13 @@ def full_refresh_star(tmp_path, src) -> dict:
 
 def day_events(day: int, users=("7", "8"), n=5) -> list[dict]:
     return [
-        event(ts=T0 + day * DAY + i * 1000, itemInSession=i, sessionId=100 + day, userId=users[i % len(users)],
-              level="paid" if day >= 2 else "free")
+        event(
+            ts=T0 + day * DAY + i * 1000,
+            itemInSession=i,
+            sessionId=100 + day,
+            userId=users[i % len(users)],
+            level="paid" if day >= 2 else "free",
+        )
         for i in range(n)
     ]
 
@@ -61,12 +66,17 @@ def write_day(src, name, events):
 
 def test_second_run_reads_only_the_new_day_and_equals_a_full_refresh(tmp_path, duckdb_wh, src):
     first = pipeline.run(duckdb_wh, src)
-    assert {k: (p.new, p.unchanged) for k, p in first.stage.plans.items()} == {"songs": (2, 0), "events": (2, 0)}
+    assert {k: (p.new, p.unchanged) for k, p in first.stage.plans.items()} == {
+        "songs": (2, 0),
+        "events": (2, 0),
+    }
     write_day(src, "2018-11-03-events.json", day_events(2, users=("7", "9")))
     second = pipeline.run(duckdb_wh, src)
     events = second.stage.plans["events"]
     assert (len(events.listed), events.new, events.changed, events.unchanged) == (3, 1, 0, 2)
-    assert list(second.stage.results["events"].files) == [str(src / "log_data/2018/11/2018-11-03-events.json")]
+    assert list(second.stage.results["events"].files) == [
+        str(src / "log_data/2018/11/2018-11-03-events.json")
+    ]
     assert second.stage.results["songs"].files == {}
     assert star(duckdb_wh) == full_refresh_star(tmp_path, src)
     # user 7's level follows their latest event, which came in the new file
@@ -91,7 +101,12 @@ def test_a_vanished_file_keeps_its_rows_until_pruned(tmp_path, duckdb_wh, src):
     gone.unlink()
     kept = pipeline.run(duckdb_wh, src)
     events = kept.stage.plans["events"]
-    assert (events.absent, events.absent_rows, events.kept, events.removed) == ([str(gone)], 5, [str(gone)], [])
+    assert (events.absent, events.absent_rows, events.kept, events.removed) == (
+        [str(gone)],
+        5,
+        [str(gone)],
+        [],
+    )
     assert star(duckdb_wh) == before and kept.rows["songplays"] == first.rows["songplays"] == 10
     assert duckdb_wh.query("select count(*) from load_files where kind = 'events'")[1] == [(2,)]
     # --full-refresh reloads the source and still keeps what is not in it
@@ -99,14 +114,19 @@ def test_a_vanished_file_keeps_its_rows_until_pruned(tmp_path, duckdb_wh, src):
     assert again.stage.read == 7 and again.stage.plans["events"].kept == [str(gone)]
     assert star(duckdb_wh) == before
     pruned = pipeline.run(duckdb_wh, src, prune=True)
-    assert (pruned.stage.plans["events"].removed, pruned.stage.plans["events"].absent_rows) == ([str(gone)], 5)
+    assert (pruned.stage.plans["events"].removed, pruned.stage.plans["events"].absent_rows) == (
+        [str(gone)],
+        5,
+    )
     assert star(duckdb_wh) == full_refresh_star(tmp_path, src) and pruned.rows["songplays"] == 5
     assert duckdb_wh.query("select count(*) from load_files where kind = 'events'")[1] == [(1,)]
     assert pipeline.run(duckdb_wh, src, prune=True).stage.plans["events"].absent == []
 
 
 @pytest.mark.engines(
-    "duckdb", "postgres", reason="rows are kept by their source_file lineage, which Redshift's COPY cannot fill"
+    "duckdb",
+    "postgres",
+    reason="rows are kept by their source_file lineage, which Redshift's COPY cannot fill",
 )
 def test_repair_keeps_the_rows_of_vanished_files_that_survive(warehouse, src):
     """The staging-vs-ledger check still forces a reload of the source when rows go missing, and
@@ -124,8 +144,12 @@ def test_repair_keeps_the_rows_of_vanished_files_that_survive(warehouse, src):
     repaired = pipeline.run(wh, src)
     plan = repaired.stage.plans["events"]
     assert (plan.repair, plan.full_refresh, plan.kept) == (True, True, [str(gone)])
-    assert wh.query(f"select count(*) from {wh.qualified('staging_events')}")[1] == [(8,)]  # 5 reloaded + 3 kept
-    ledger = wh.query(f"select records_staged from {wh.qualified('load_files')} where file = {p}", [str(gone)])
+    assert wh.query(f"select count(*) from {wh.qualified('staging_events')}")[1] == [
+        (8,)
+    ]  # 5 reloaded + 3 kept
+    ledger = wh.query(
+        f"select records_staged from {wh.qualified('load_files')} where file = {p}", [str(gone)]
+    )
     assert ledger[1] == [(3,)]
     assert repaired.rows["songplays"] == 8
     after = pipeline.run(wh, src).stage.plans["events"]
@@ -227,4 +251,6 @@ def test_postgres_staging_tables_are_unlogged_and_the_rest_logged():
     for name, table in TABLES.items():
         ddl = pg.create_table_sql(table)
         assert ddl.startswith("create unlogged table") == (table.kind == "staging"), name
-    assert all(not offline("duckdb").create_table_sql(t).startswith("create unlogged") for t in TABLES.values())
+    assert all(
+        not offline("duckdb").create_table_sql(t).startswith("create unlogged") for t in TABLES.values()
+    )

@@ -185,10 +185,24 @@ LENGTHS = (200.5, 180.0)
 
 events_st = st.builds(
     lambda user, session, item, sec, page, level, title, artist, length, first: {
-        "artist": artist, "auth": "Logged In" if user else "Logged Out", "firstName": first, "gender": "F",
-        "itemInSession": item, "lastName": "Lee", "length": length, "level": level, "location": "Here, CA",
-        "method": "PUT", "page": page, "registration": 1540919166796.0, "sessionId": session, "song": title,
-        "status": 200, "ts": T0 + sec * 1000, "userAgent": "Mozilla", "userId": user,
+        "artist": artist,
+        "auth": "Logged In" if user else "Logged Out",
+        "firstName": first,
+        "gender": "F",
+        "itemInSession": item,
+        "lastName": "Lee",
+        "length": length,
+        "level": level,
+        "location": "Here, CA",
+        "method": "PUT",
+        "page": page,
+        "registration": 1540919166796.0,
+        "sessionId": session,
+        "song": title,
+        "status": 200,
+        "ts": T0 + sec * 1000,
+        "userAgent": "Mozilla",
+        "userId": user,
     },
     user=st.sampled_from(["7", "8", "07", ""]),
     session=st.integers(1, 2),
@@ -204,9 +218,16 @@ events_st = st.builds(
 
 songs_st = st.builds(
     lambda song_id, artist_id, title, artist, length, located: {
-        "artist_id": artist_id, "artist_latitude": 1.5 if located else None, "artist_location": "Paris" if located else "",
-        "artist_longitude": 2.5 if located else None, "artist_name": artist, "duration": length, "num_songs": 1,
-        "song_id": song_id, "title": title, "year": 2009,
+        "artist_id": artist_id,
+        "artist_latitude": 1.5 if located else None,
+        "artist_location": "Paris" if located else "",
+        "artist_longitude": 2.5 if located else None,
+        "artist_name": artist,
+        "duration": length,
+        "num_songs": 1,
+        "song_id": song_id,
+        "title": title,
+        "year": 2009,
     },
     song_id=st.sampled_from(["SO1", "SO2", "SO3"]),
     artist_id=st.sampled_from(["AR1", "AR2"]),
@@ -234,7 +255,11 @@ def _write(src: Path, kind: str, i: int, records: list[dict]) -> None:
     touch(path)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(
     first_events=st.lists(events_st, min_size=1, max_size=6),
     first_songs=st.lists(songs_st, min_size=1, max_size=2),
@@ -260,7 +285,9 @@ def test_random_increments_equal_one_full_load(first_events, first_songs, steps)
                 except reference.ReferenceInputError:  # a play re-delivered with other details
                     want = None
                 if want is not None:
-                    assert star_rows(wh) == want, f"{kind} file {i} {'removed' if records is None else 'written'}"
+                    assert star_rows(wh) == want, (
+                        f"{kind} file {i} {'removed' if records is None else 'written'}"
+                    )
             incremental = star_rows(wh)
         with connect(f"duckdb:///{tmp}/full.duckdb") as wh:
             pipeline.run(wh, src)

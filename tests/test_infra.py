@@ -13,7 +13,7 @@ import re
 import stat
 import sys
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -107,8 +107,11 @@ def untagged_role(aws, name: str) -> None:
 
 def untagged_cluster(aws, name: str) -> None:
     aws.redshift.create_cluster(
-        ClusterIdentifier=name, NodeType="ra3.large", ClusterType="single-node",
-        MasterUsername="admin", MasterUserPassword="Abcdefgh1",
+        ClusterIdentifier=name,
+        NodeType="ra3.large",
+        ClusterType="single-node",
+        MasterUsername="admin",
+        MasterUserPassword="Abcdefgh1",
     )
 
 
@@ -117,7 +120,8 @@ def snapshot(aws) -> dict:
     roles = {r["RoleName"]: r["AssumeRolePolicyDocument"] for r in aws.iam.list_roles()["Roles"]}
     policies = {
         name: aws.iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
-        for name in roles for p in aws.iam.list_role_policies(RoleName=name)["PolicyNames"]
+        for name in roles
+        for p in aws.iam.list_role_policies(RoleName=name)["PolicyNames"]
     }
     groups = aws.ec2.describe_security_groups()["SecurityGroups"]
     rules = aws.ec2.describe_security_group_rules()["SecurityGroupRules"]
@@ -138,7 +142,10 @@ def test_up_creates_exactly_the_role_group_rule_and_cluster(aws, spec):
     before = snapshot(aws)
     changes = lib.up(aws, spec, password=fixed_password())
     assert [(c.resource, c.action) for c in changes] == [
-        ("IAM role", "create"), ("security group", "create"), ("ingress rule", "create"), ("cluster", "create")
+        ("IAM role", "create"),
+        ("security group", "create"),
+        ("ingress rule", "create"),
+        ("cluster", "create"),
     ]
     after = snapshot(aws)
     assert set(after["roles"]) - set(before["roles"]) == {lib.DEFAULT_ROLE}
@@ -167,11 +174,21 @@ def test_up_creates_exactly_the_role_group_rule_and_cluster(aws, spec):
     group = aws.ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
     assert group["GroupName"] == lib.DEFAULT_GROUP and lib.TAG in group["Tags"]
     assert group["VpcId"] == lib.default_vpc(aws)
-    ingress = [r for r in aws.ec2.describe_security_group_rules(
-        Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"] if not r["IsEgress"]]
+    ingress = [
+        r
+        for r in aws.ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])[
+            "SecurityGroupRules"
+        ]
+        if not r["IsEgress"]
+    ]
     assert len(ingress) == 1
     rule = ingress[0]
-    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIpv4"]) == ("tcp", 5439, 5439, CIDR)
+    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"], rule["CidrIpv4"]) == (
+        "tcp",
+        5439,
+        5439,
+        CIDR,
+    )
     assert rule["Tags"] == [lib.TAG]
 
     # the cluster: tagged, encrypted, private, with the role and the group
@@ -181,7 +198,11 @@ def test_up_creates_exactly_the_role_group_rule_and_cluster(aws, spec):
     assert [r["IamRoleArn"] for r in cluster["IamRoles"]] == [role["Arn"]]
     assert [g["VpcSecurityGroupId"] for g in cluster["VpcSecurityGroups"]] == [group_id]
     assert (cluster["NodeType"], cluster["NumberOfNodes"], cluster["DBName"], cluster["MasterUsername"]) == (
-        "ra3.large", 1, "sparkify", "sparkify")
+        "ra3.large",
+        1,
+        "sparkify",
+        "sparkify",
+    )
     assert changes[0].ref == role["Arn"]
 
 
@@ -204,7 +225,11 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do(aws, spec):
 def test_multi_node_cluster_and_public_flag(aws):
     lib.up(aws, lib.Spec(cidr=CIDR, nodes=2, node_type="ra3.xlplus", public=True), password=fixed_password())
     cluster = lib.describe_cluster(aws, "sparkify")
-    assert (cluster["NumberOfNodes"], cluster["NodeType"], cluster["PubliclyAccessible"]) == (2, "ra3.xlplus", True)
+    assert (cluster["NumberOfNodes"], cluster["NodeType"], cluster["PubliclyAccessible"]) == (
+        2,
+        "ra3.xlplus",
+        True,
+    )
 
 
 def test_other_buckets_and_all_buckets(aws):
@@ -217,14 +242,20 @@ def test_other_buckets_and_all_buckets(aws):
     assert change.action == "update" and "every S3 bucket" in change.detail
     doc = aws.iam.get_role_policy(RoleName=lib.DEFAULT_ROLE, PolicyName=lib.POLICY_NAME)["PolicyDocument"]
     assert {r for s in doc["Statement"] for r in s["Resource"]} == {"*"}
-    assert {a for s in doc["Statement"] for a in s["Action"]} == {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject"}
+    assert {a for s in doc["Statement"] for a in s["Action"]} == {
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "s3:GetObject",
+    }
 
 
 def test_existing_resources_with_sparkifys_names_but_not_its_tag_are_refused(aws, spec):
     untagged_role(aws, lib.DEFAULT_ROLE)
     before = snapshot(aws)
-    with pytest.raises(lib.NotSparkifysError, match=f"IAM role {lib.DEFAULT_ROLE} exists but was not created by "
-                       "sparkify.*--role-name"):
+    with pytest.raises(
+        lib.NotSparkifysError,
+        match=f"IAM role {lib.DEFAULT_ROLE} exists but was not created by sparkify.*--role-name",
+    ):
         lib.up(aws, spec, password=fixed_password())
     assert snapshot(aws) == before
 
@@ -236,8 +267,17 @@ def test_existing_resources_with_sparkifys_names_but_not_its_tag_are_refused(aws
 def test_rule_on_a_named_existing_group(aws):
     vpc = lib.default_vpc(aws)
     gid = aws.ec2.create_security_group(GroupName="team-db", Description="theirs", VpcId=vpc)["GroupId"]
-    aws.ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 5439, "ToPort": 5439, "IpRanges": [{"CidrIp": "198.51.100.0/24"}]}])
+    aws.ec2.authorize_security_group_ingress(
+        GroupId=gid,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5439,
+                "ToPort": 5439,
+                "IpRanges": [{"CidrIp": "198.51.100.0/24"}],
+            }
+        ],
+    )
     spec = lib.Spec(cidr=CIDR, security_group="team-db")
     changes = lib.up(aws, spec, password=fixed_password())
     assert [c.action for c in changes] == ["create", "keep", "create", "create"]
@@ -313,7 +353,9 @@ def test_wait_stops_at_a_state_that_will_not_become_available(aws, spec, state):
 def test_wait_on_a_paused_cluster_says_resume_it(aws, spec):
     lib.up(aws, spec, password=fixed_password())
     _moto_cluster().status = "paused"
-    with pytest.raises(lib.InfraError, match="is paused. Resume it .*resume-cluster --cluster-identifier sparkify"):
+    with pytest.raises(
+        lib.InfraError, match="is paused. Resume it .*resume-cluster --cluster-identifier sparkify"
+    ):
         lib.wait_for_cluster(aws, "sparkify", sleep=lambda s: pytest.fail("must not wait"))
 
 
@@ -331,7 +373,7 @@ def test_down_removes_sparkifys_resources_and_leaves_the_rest(aws, spec):
     untagged_cluster(aws, "prod")
     lib.up(aws, spec, password=fixed_password())
 
-    when = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
+    when = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
     cluster = lib.teardown_cluster(aws, spec, now=when)
     assert (cluster.action, cluster.ref) == ("delete", "sparkify-final-20240506-070809")
     lib.wait_for_cluster(aws, "sparkify", deleted=True)
@@ -342,8 +384,12 @@ def test_down_removes_sparkifys_resources_and_leaves_the_rest(aws, spec):
     after = snapshot(aws)
     assert set(after["roles"]) == {"analytics-role"}
     assert set(after["clusters"]) == {"prod"}
-    assert not aws.ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [lib.DEFAULT_GROUP]}])["SecurityGroups"]
-    snaps = aws.redshift.describe_cluster_snapshots(SnapshotIdentifier="sparkify-final-20240506-070809")["Snapshots"]
+    assert not aws.ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [lib.DEFAULT_GROUP]}]
+    )["SecurityGroups"]
+    snaps = aws.redshift.describe_cluster_snapshots(SnapshotIdentifier="sparkify-final-20240506-070809")[
+        "Snapshots"
+    ]
     assert [s["ClusterIdentifier"] for s in snaps] == ["sparkify"]
 
     # and again: nothing left to do
@@ -388,7 +434,10 @@ def test_down_dry_run_changes_nothing(aws, spec):
 
 def test_status_reports_each_resource(aws, spec):
     assert [(r.resource, r.state) for r in lib.status(aws, spec)] == [
-        ("IAM role", "absent"), ("security group", "absent"), ("cluster", "absent")]
+        ("IAM role", "absent"),
+        ("security group", "absent"),
+        ("cluster", "absent"),
+    ]
     lib.up(aws, spec, password=fixed_password())
     rows = {r.resource: r for r in lib.status(aws, spec)}
     assert rows["IAM role"].state == "present" and "reads s3://udacity-dend" in rows["IAM role"].detail
@@ -496,19 +545,46 @@ def _stubbed(aws, service: str) -> Stubber:
 @pytest.mark.parametrize(
     "service,method,code,error,expected",
     [
-        ("iam", "get_role", "AccessDenied", lib.AccessDeniedError,
-         r"^Not allowed to iam:GetRole on IAM role sparkify-redshift-s3-read \(AccessDenied\): .*grant iam:GetRole"),
-        ("ec2", "describe_vpcs", "UnauthorizedOperation", lib.AccessDeniedError,
-         r"^Not allowed to ec2:DescribeVpcs on the default VPC of us-west-2 .*grant ec2:DescribeVpcs"),
-        ("iam", "get_role", "ExpiredToken", lib.CredentialsError, r"^AWS rejected your credentials \(ExpiredToken\)"),
-        ("iam", "get_role", "Throttling", lib.TransientInfraError, r"^AWS is throttling iam:GetRole on IAM role .*Retry later\.$"),
+        (
+            "iam",
+            "get_role",
+            "AccessDenied",
+            lib.AccessDeniedError,
+            r"^Not allowed to iam:GetRole on IAM role sparkify-redshift-s3-read \(AccessDenied\): .*grant iam:GetRole",
+        ),
+        (
+            "ec2",
+            "describe_vpcs",
+            "UnauthorizedOperation",
+            lib.AccessDeniedError,
+            r"^Not allowed to ec2:DescribeVpcs on the default VPC of us-west-2 .*grant ec2:DescribeVpcs",
+        ),
+        (
+            "iam",
+            "get_role",
+            "ExpiredToken",
+            lib.CredentialsError,
+            r"^AWS rejected your credentials \(ExpiredToken\)",
+        ),
+        (
+            "iam",
+            "get_role",
+            "Throttling",
+            lib.TransientInfraError,
+            r"^AWS is throttling iam:GetRole on IAM role .*Retry later\.$",
+        ),
     ],
 )
-def test_botocore_errors_become_one_line_errors_naming_resource_and_fix(aws, spec, service, method, code, error,
-                                                                        expected):
+def test_botocore_errors_become_one_line_errors_naming_resource_and_fix(
+    aws, spec, service, method, code, error, expected
+):
     stubber = _stubbed(aws, service)
-    stubber.add_client_error(method, service_error_code=code, service_message="User: arn:x is not\nauthorized",
-                             http_status_code=403)
+    stubber.add_client_error(
+        method,
+        service_error_code=code,
+        service_message="User: arn:x is not\nauthorized",
+        http_status_code=403,
+    )
     with pytest.raises(error, match=expected) as exc:
         lib.up(aws, spec, password=fixed_password(), dry_run=True)
     assert "\n" not in str(exc.value)
@@ -523,11 +599,20 @@ def test_quota_and_capacity_errors_and_the_password_never_shows(aws, spec):
     role_arn = lib.ensure_role(aws, spec).ref
     stubber = _stubbed(aws, "redshift")
     for code in ("ClusterQuotaExceeded", "InsufficientClusterCapacity"):
-        stubber.add_client_error("describe_clusters", service_error_code="ClusterNotFound", http_status_code=404)
+        stubber.add_client_error(
+            "describe_clusters", service_error_code="ClusterNotFound", http_status_code=404
+        )
         # AWS does not echo passwords, but if a message ever did, it must not reach the terminal.
-        stubber.add_client_error("create_cluster", service_error_code=code,
-                                 service_message=f"Limit reached for request with {secret}", http_status_code=400)
-    with pytest.raises(lib.QuotaError, match=r"AWS quota reached for Redshift cluster sparkify \(ClusterQuotaExceeded\).*Service Quotas") as exc:
+        stubber.add_client_error(
+            "create_cluster",
+            service_error_code=code,
+            service_message=f"Limit reached for request with {secret}",
+            http_status_code=400,
+        )
+    with pytest.raises(
+        lib.QuotaError,
+        match=r"AWS quota reached for Redshift cluster sparkify \(ClusterQuotaExceeded\).*Service Quotas",
+    ) as exc:
         lib.ensure_cluster(aws, spec, role_arn=role_arn, group_id=group, password=fixed_password(secret))
     assert secret not in str(exc.value) and "***" in str(exc.value)
     assert exc.value.__cause__ is None and exc.value.__suppress_context__  # --debug shows no original
@@ -542,8 +627,12 @@ def test_a_new_role_not_yet_visible_to_redshift_is_retried(aws, spec):
     role_arn = lib.ensure_role(aws, spec).ref
     stubber = _stubbed(aws, "redshift")
     stubber.add_client_error("describe_clusters", service_error_code="ClusterNotFound", http_status_code=404)
-    stubber.add_client_error("create_cluster", service_error_code="InvalidParameterValue",
-                             service_message="The IAM role is not valid", http_status_code=400)
+    stubber.add_client_error(
+        "create_cluster",
+        service_error_code="InvalidParameterValue",
+        service_message="The IAM role is not valid",
+        http_status_code=400,
+    )
     stubber.add_response("create_cluster", {"Cluster": {"ClusterIdentifier": "sparkify"}})
     change = lib.ensure_cluster(aws, spec, role_arn=role_arn, group_id=group, password=fixed_password())
     assert change.action == "create"
@@ -597,7 +686,11 @@ def test_update_settings_file_keeps_other_keys_and_comments(tmp_path):
 
     path = tmp_path / "sparkify.toml"
     path.write_text('# my settings\nsource = "/data"\nregion = "eu-west-1"  # old\nmax_errors = 3')
-    values = {"warehouse": "redshift://u@h:5439/db", "iam_role": "arn:aws:iam::1:role/r", "region": "us-west-2"}
+    values = {
+        "warehouse": "redshift://u@h:5439/db",
+        "iam_role": "arn:aws:iam::1:role/r",
+        "region": "us-west-2",
+    }
     assert lib.update_settings_file(path, values, dry_run=True) == ["warehouse", "iam_role", "region"]
     assert "us-west-2" not in path.read_text()
     assert lib.update_settings_file(path, values) == ["warehouse", "iam_role", "region"]
@@ -605,7 +698,12 @@ def test_update_settings_file_keeps_other_keys_and_comments(tmp_path):
     assert text.startswith('# my settings\nsource = "/data"\nregion = "us-west-2"\nmax_errors = 3\n')
     settings = load_settings({}, env={}, config_file=path)
     assert (settings.source, settings.max_errors, settings.warehouse, settings.iam_role, settings.region) == (
-        "/data", 3, values["warehouse"], values["iam_role"], "us-west-2")
+        "/data",
+        3,
+        values["warehouse"],
+        values["iam_role"],
+        "us-west-2",
+    )
     assert lib.update_settings_file(path, values) == []
     assert path.read_text() == text
 
@@ -657,9 +755,11 @@ def test_cli_world_cidr_warns(capsys):
 def test_cli_unknown_region_is_one_line_exit_2(capsys):
     code, out, err = sparkify(capsys, "infra", "status", "--region", "us-wset-2")
     assert code == 2 and out == ""
-    assert err == ("Error: Unknown AWS region 'us-wset-2' (did you mean 'us-west-2'?): Redshift does not run there "
-                   "as far as this botocore knows. Pass --region with a region such as us-west-2, or upgrade boto3 "
-                   "if the region is new.\n")
+    assert err == (
+        "Error: Unknown AWS region 'us-wset-2' (did you mean 'us-west-2'?): Redshift does not run there "
+        "as far as this botocore knows. Pass --region with a region such as us-west-2, or upgrade boto3 "
+        "if the region is new.\n"
+    )
 
 
 def test_cli_missing_credentials_is_one_line_exit_2(capsys, monkeypatch):
@@ -708,7 +808,7 @@ def moto_server(monkeypatch):
 
 def test_end_to_end_up_up_status_down(capsys, tmp_path, moto_server):
     config = tmp_path / "sparkify.toml"
-    config.write_text('# team settings\nmax_errors = 5\n')
+    config.write_text("# team settings\nmax_errors = 5\n")
     outputs = []
 
     def run(*args):
@@ -722,9 +822,14 @@ def test_end_to_end_up_up_status_down(capsys, tmp_path, moto_server):
     plan = out.split("Password:")[0]
     for resource in ("IAM role", "security group", "ingress rule", "cluster", "settings file"):
         assert re.search(rf"│ {resource} +│ .* │ (create|update) +│", plan), resource
-    assert "created IAM role sparkify-redshift-s3-read (arn:aws:iam::123456789012:role/sparkify-redshift-s3-read)" in out
+    assert (
+        "created IAM role sparkify-redshift-s3-read (arn:aws:iam::123456789012:role/sparkify-redshift-s3-read)"
+        in out
+    )
     assert f"created ingress rule tcp 5439 from {CIDR}" in out
-    assert re.search(r"Cluster sparkify is available at sparkify\.\w+\.us-west-2\.redshift\.amazonaws\.com:5439\.", out)
+    assert re.search(
+        r"Cluster sparkify is available at sparkify\.\w+\.us-west-2\.redshift\.amazonaws\.com:5439\.", out
+    )
 
     password_file = tmp_path / "xdg" / "sparkify" / "sparkify.redshift-password"
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
@@ -746,8 +851,10 @@ def test_end_to_end_up_up_status_down(capsys, tmp_path, moto_server):
     # up again: nothing to do, and it says so
     code, out, err = run("infra", "up", "--cidr", CIDR, "--yes")
     assert code == 0, err
-    assert "Nothing to change: the IAM role, security group, ingress rule and cluster exist, and sparkify.toml " \
-           "is up to date." in out
+    assert (
+        "Nothing to change: the IAM role, security group, ingress rule and cluster exist, and sparkify.toml "
+        "is up to date." in out
+    )
     assert " create " not in out and " update " not in out
 
     # status
@@ -757,14 +864,21 @@ def test_end_to_end_up_up_status_down(capsys, tmp_path, moto_server):
     assert re.search(r"│ ingress rule +│ tcp 5439 from +│ open +│ sparkify", out) and CIDR in out
     assert re.search(r"│ cluster +│ sparkify +│ available +│ sparkify +│ database sparkify", out)
     assert f"Endpoint of cluster sparkify: {host}:5439\n" in out
-    assert f"ARN of IAM role sparkify-redshift-s3-read: arn:aws:iam::{ACCOUNT}:role/sparkify-redshift-s3-read\n" in out
+    assert (
+        f"ARN of IAM role sparkify-redshift-s3-read: arn:aws:iam::{ACCOUNT}:role/sparkify-redshift-s3-read\n"
+        in out
+    )
 
     # someone else's role and cluster in the same account
     client = boto3.client("iam", region_name=REGION)
     client.create_role(RoleName="analytics-role", AssumeRolePolicyDocument=json.dumps(lib.trust_policy()))
     boto3.client("redshift", region_name=REGION).create_cluster(
-        ClusterIdentifier="prod", NodeType="ra3.large", ClusterType="single-node",
-        MasterUsername="admin", MasterUserPassword="Abcdefgh1")
+        ClusterIdentifier="prod",
+        NodeType="ra3.large",
+        ClusterType="single-node",
+        MasterUsername="admin",
+        MasterUserPassword="Abcdefgh1",
+    )
 
     # down, twice
     code, out, err = run("infra", "down", "--yes")

@@ -74,7 +74,9 @@ def test_merge_gives_the_rows_a_rebuild_gives_and_a_rerun_changes_nothing(mergin
     assert star(merging) == star(duckdb_wh)
 
 
-def test_merge_follows_a_changed_input_and_keeps_the_ids_of_unchanged_plays(merging, duckdb_wh, sample_dir, tmp_path):
+def test_merge_follows_a_changed_input_and_keeps_the_ids_of_unchanged_plays(
+    merging, duckdb_wh, sample_dir, tmp_path
+):
     first = copy_sample(sample_dir, tmp_path / "first", range(1, 16))  # Nov 1-15
     second = copy_sample(sample_dir, tmp_path / "second", range(10, 31))  # Nov 10-30
     pipeline.run(merging, first)
@@ -93,7 +95,11 @@ def test_plays_sharing_user_session_and_time_are_kept_apart(merging, duckdb_wh, 
     src = write_source(
         tmp_path / "src",
         [song("SOA", title="S", artist_name="A", duration=1.0)],
-        [event(item=1, song="S", artist="A", length=1.0), event(item=2), event(item=3, song="S", artist="A", length=1.0)],
+        [
+            event(item=1, song="S", artist="A", length=1.0),
+            event(item=2),
+            event(item=3, song="S", artist="A", length=1.0),
+        ],
     )
     for wh in (merging, duckdb_wh):
         pipeline.run(wh, src)
@@ -106,10 +112,17 @@ def test_plays_sharing_user_session_and_time_are_kept_apart(merging, duckdb_wh, 
 
 
 def test_a_changed_dimension_row_is_replaced(merging, tmp_path):
-    one = write_source(tmp_path / "one", [song("SOA", year=0)], [event(user_id="3", level="free", page="Home")])
-    two = write_source(tmp_path / "two", [song("SOA", year=1999)],
-                       [event(user_id="3", level="free", page="Home"),
-                        event(user_id="3", item=1, ts=NOW + 1, level="paid", page="Home")])
+    one = write_source(
+        tmp_path / "one", [song("SOA", year=0)], [event(user_id="3", level="free", page="Home")]
+    )
+    two = write_source(
+        tmp_path / "two",
+        [song("SOA", year=1999)],
+        [
+            event(user_id="3", level="free", page="Home"),
+            event(user_id="3", item=1, ts=NOW + 1, level="paid", page="Home"),
+        ],
+    )
     pipeline.run(merging, one)
     assert rows(merging, "users") == [(3, "Ann", "Lee", "F", "free")]
     assert rows(merging, "songs", ["song_id", "year"]) == [("SOA", None)]

@@ -29,9 +29,13 @@ def sparkify(capsys, *args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def tricky_source(tmp_path):
     """Four songs whose titles hold brackets, backslashes and control characters, each played once."""
-    songs = [song(song_id=f"SO{i}", title=t, artist_id=f"AR{i}", artist_name=f"Band {i}") for i, t in enumerate(TITLES)]
+    songs = [
+        song(song_id=f"SO{i}", title=t, artist_id=f"AR{i}", artist_name=f"Band {i}")
+        for i, t in enumerate(TITLES)
+    ]
     events = [
-        event(song=t, artist=f"Band {i}", ts=1541105830796 + i * 1000, itemInSession=i) for i, t in enumerate(TITLES)
+        event(song=t, artist=f"Band {i}", ts=1541105830796 + i * 1000, itemInSession=i)
+        for i, t in enumerate(TITLES)
     ]
     return write_source(tmp_path / "src", events, songs)
 
@@ -69,8 +73,10 @@ def test_read_only_commands_never_create_a_database(capsys, tmp_path):
     for args in (["check"], ["analytics", "top_songs"], ["report", "-o", str(tmp_path / "r.html")]):
         code, _, err = sparkify(capsys, *args, "-w", f"duckdb:///{missing}")
         assert code != 0
-        assert err == f"Error: There is no DuckDB database at {missing}. Run `sparkify run` first, or point " \
+        assert (
+            err == f"Error: There is no DuckDB database at {missing}. Run `sparkify run` first, or point "
             "--warehouse at an existing one.\n"
+        )
     assert not missing.parent.exists()
     assert not (tmp_path / "r.html").exists()
 
@@ -89,7 +95,10 @@ def test_empty_warehouse_says_run_first_not_create_tables(capsys, tmp_path):
         assert "create-tables" not in err
         code, _, err = sparkify(capsys, *args, "-w", wh)  # tables made by create-tables, never loaded
         assert code == 2
-        assert err == f"Error: The tables in {wh} are empty: nothing was ever loaded into them. Run `sparkify run` first.\n"
+        assert (
+            err
+            == f"Error: The tables in {wh} are empty: nothing was ever loaded into them. Run `sparkify run` first.\n"
+        )
 
 
 def test_tables_in_another_schema_are_pointed_at(capsys, tmp_path, postgres_url, pg_schema):
@@ -103,7 +112,8 @@ def test_tables_in_another_schema_are_pointed_at(capsys, tmp_path, postgres_url,
             code, _, err = sparkify(capsys, *args, "-w", postgres_url, "--schema", pg_schema)
             assert code == 2
             assert f"Found the tables in schema '{schema}': pass --schema {schema}." in err or (
-                f"Found the tables in schemas '{schema}', " in err and "pass --schema with the one you mean" in err
+                f"Found the tables in schemas '{schema}', " in err
+                and "pass --schema with the one you mean" in err
             ), err
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as con:
@@ -154,7 +164,16 @@ def test_several_csv_results_need_a_folder(capsys, tmp_path, tricky_source):
     code, out, err = sparkify(capsys, "analytics", "top_songs", "plays_by_hour", "--format", "csv", "-w", wh)
     assert code == 2 and out == "" and "--out DIR" in err
     code, out, err = sparkify(
-        capsys, "analytics", "top_songs", "plays_by_hour", "--format", "csv", "--out", str(tmp_path / "res"), "-w", wh
+        capsys,
+        "analytics",
+        "top_songs",
+        "plays_by_hour",
+        "--format",
+        "csv",
+        "--out",
+        str(tmp_path / "res"),
+        "-w",
+        wh,
     )
     assert code == 0, err
     with open(tmp_path / "res" / "top_songs.csv", newline="") as fh:

@@ -63,7 +63,7 @@ def test_bad_input_fails_before_anything_changes(duckdb_wh, small_source, tmp_pa
 
 def test_max_errors_tolerates_and_reports_rejects(duckdb_wh, small_source):
     bad = small_source / "log_data" / "2018" / "11" / "2018-11-02-events.json"
-    bad.write_text(f'not json\n{__import__("json").dumps(event(ts=1541105999000, itemInSession=99))}\n')
+    bad.write_text(f"not json\n{__import__('json').dumps(event(ts=1541105999000, itemInSession=99))}\n")
     with pytest.raises(BadInputError):
         pipeline.run(duckdb_wh, small_source, max_errors=0)
     report = pipeline.run(duckdb_wh, small_source, max_errors=1)
@@ -91,8 +91,11 @@ def test_checks_find_broken_tables(duckdb_wh, small_source):
 def test_user_ids_with_leading_zeros_are_one_user(duckdb_wh, tmp_path):
     src = write_source(
         tmp_path / "z",
-        [event(userId="7", ts=1541105830001, firstName="Old"), event(userId="007", ts=1541105830002, firstName="New"),
-         event(userId="007", ts=1541105830003, itemInSession=0, firstName="New")],  # the first play, delivered again
+        [
+            event(userId="7", ts=1541105830001, firstName="Old"),
+            event(userId="007", ts=1541105830002, firstName="New"),
+            event(userId="007", ts=1541105830003, itemInSession=0, firstName="New"),
+        ],  # the first play, delivered again
         [song()],
     )
     report = pipeline.run(duckdb_wh, src)

@@ -39,8 +39,19 @@ def test_schema_is_created_and_holds_every_table(postgres_url, pg_schema):
         created = pipeline.create_tables(wh)
         assert pipeline.create_tables(wh) == []  # safe to run twice
     assert sorted(created) == sorted(
-        ["staging_events", "staging_songs", "users", "songs", "artists", "songplays", "time",
-         "load_runs", "load_files", "load_errors", "load_schema"]
+        [
+            "staging_events",
+            "staging_songs",
+            "users",
+            "songs",
+            "artists",
+            "songplays",
+            "time",
+            "load_runs",
+            "load_files",
+            "load_errors",
+            "load_schema",
+        ]
     )
     with psycopg.connect(postgres_url) as con:
         found = con.execute(
@@ -74,8 +85,12 @@ def test_default_schema_is_public():
 def test_schema_from_the_environment_through_the_cli(postgres_url, pg_schema, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     code, out, err = cli(
-        capsys, "create-tables", "--warehouse", postgres_url,
-        env={"SPARKIFY_SCHEMA": pg_schema}, monkeypatch=monkeypatch,
+        capsys,
+        "create-tables",
+        "--warehouse",
+        postgres_url,
+        env={"SPARKIFY_SCHEMA": pg_schema},
+        monkeypatch=monkeypatch,
     )
     assert (code, err) == (0, "")
     assert out.startswith(
@@ -89,9 +104,14 @@ def test_schema_from_the_environment_through_the_cli(postgres_url, pg_schema, ca
 
 def test_sparkify_run_on_postgres_through_the_cli(postgres_url, pg_schema, capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
-    src = write_source(tmp_path / "src", [song("SOA", title="S", artist_name="A", duration=2.0)],
-                       [event(song="S", artist="A", length=2.0), event(item=1, page="Home")])
-    code, out, err = cli(capsys, "run", "-q", "--source", str(src), "--warehouse", postgres_url, "--schema", pg_schema)
+    src = write_source(
+        tmp_path / "src",
+        [song("SOA", title="S", artist_name="A", duration=2.0)],
+        [event(song="S", artist="A", length=2.0), event(item=1, page="Home")],
+    )
+    code, out, err = cli(
+        capsys, "run", "-q", "--source", str(src), "--warehouse", postgres_url, "--schema", pg_schema
+    )
     assert (code, err) == (0, "")
     lines = out.strip().splitlines()
     assert len(lines) == 1  # quiet: only the final line
@@ -105,7 +125,9 @@ def test_password_is_never_shown(capsys, monkeypatch, tmp_path):
         connect(url)
     message = str(err.value)
     assert "s3cret-pw" not in message and "someone:***@127.0.0.1:9" in message
-    assert message.startswith("Cannot connect to PostgreSQL at postgresql://someone:***@127.0.0.1:9/nowhere: ")
+    assert message.startswith(
+        "Cannot connect to PostgreSQL at postgresql://someone:***@127.0.0.1:9/nowhere: "
+    )
     code, out, errtext = cli(capsys, "check", "--warehouse", url)
     assert code == 75 and "s3cret-pw" not in out + errtext  # refused: worth retrying later
     assert errtext.count("\n") == 1 and errtext.startswith("Error: Cannot connect to PostgreSQL")
@@ -124,17 +146,20 @@ def test_missing_tables_say_what_to_run(postgres_url, pg_schema):
 
 
 def test_other_errors_are_one_line_warehouse_errors(postgres_url, pg_schema):
-    with connect(postgres_url, schema=pg_schema) as wh:
-        with pytest.raises(WarehouseError) as err:
-            wh.query("select 1 +")
-    assert str(err.value) == f'PostgreSQL ({postgres_url}): syntax error at end of input'
+    with connect(postgres_url, schema=pg_schema) as wh, pytest.raises(WarehouseError) as err:
+        wh.query("select 1 +")
+    assert str(err.value) == f"PostgreSQL ({postgres_url}): syntax error at end of input"
     assert not isinstance(err.value, MissingTableError)
 
 
-def test_copy_streams_in_batches_and_keeps_every_value(postgres_url, pg_schema, tmp_path, monkeypatch, duckdb_wh):
+def test_copy_streams_in_batches_and_keeps_every_value(
+    postgres_url, pg_schema, tmp_path, monkeypatch, duckdb_wh
+):
     monkeypatch.setattr(pg_engine, "COPY_BATCH_ROWS", 7)  # 50 events: 8 batches
-    events = [event(item=i, ts=NOW + i, song=f'"q{i}",\n\\.', length=i / 7, first_name=None if i % 2 else "")
-              for i in range(50)]
+    events = [
+        event(item=i, ts=NOW + i, song=f'"q{i}",\n\\.', length=i / 7, first_name=None if i % 2 else "")
+        for i in range(50)
+    ]
     src = write_source(tmp_path / "src", [song("SOA")], events)
     with connect(postgres_url, schema=pg_schema) as wh:
         pipeline.create_tables(wh)
@@ -148,7 +173,9 @@ def test_copy_streams_in_batches_and_keeps_every_value(postgres_url, pg_schema, 
     assert firsts == [None, ""]
 
 
-def test_nul_characters_are_refused_with_a_clear_message_and_nothing_changes(postgres_url, pg_schema, tmp_path):
+def test_nul_characters_are_refused_with_a_clear_message_and_nothing_changes(
+    postgres_url, pg_schema, tmp_path
+):
     good = write_source(tmp_path / "good", [song("SOA")], [event()])
     bad = tmp_path / "bad"
     write_source(bad, [song("SOA")], [event(song="nul\u0000here")])
@@ -156,14 +183,19 @@ def test_nul_characters_are_refused_with_a_clear_message_and_nothing_changes(pos
         pipeline.run(wh, good)
         before = {t: rows(wh, t) for t in ("staging_events", "staging_songs", "songplays")}
         # a rejected record naming file, line and field (the record rules), not an engine error
-        with pytest.raises(BadInputError, match=r"2018-11-01-events.json:1: field 'song': text holds a NUL character"):
+        with pytest.raises(
+            BadInputError, match=r"2018-11-01-events.json:1: field 'song': text holds a NUL character"
+        ):
             pipeline.run(wh, bad)
         assert {t: rows(wh, t) for t in before} == before
 
 
 def test_a_failed_transform_changes_nothing_visible(warehouse, tmp_path):
-    src = write_source(tmp_path / "a", [song("SOA", title="S", artist_name="A", duration=1.0)],
-                       [event(song="S", artist="A", length=1.0)])
+    src = write_source(
+        tmp_path / "a",
+        [song("SOA", title="S", artist_name="A", duration=1.0)],
+        [event(song="S", artist="A", length=1.0)],
+    )
     pipeline.run(warehouse, source_for(warehouse, src))
     before = {t: rows(warehouse, t) for t in ("users", "songs", "songplays", "time")}
     b = write_source(tmp_path / "b", [song("SOB")], [event(user_id="42", item=3)])

@@ -5,8 +5,6 @@ The answers are the tricky source's, worked out by hand (tests/helpers/tricky.py
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from sparkify import pipeline
@@ -39,15 +37,27 @@ def sparkify(capsys, *args) -> tuple[int, str, str]:
 
 
 def test_csv(capsys, url):
-    code, out, err = sparkify(capsys, "query", "select count(*) as plays from songplays", "--format", "csv", "-w", url)
+    code, out, err = sparkify(
+        capsys, "query", "select count(*) as plays from songplays", "--format", "csv", "-w", url
+    )
     assert (code, out, err) == (0, "plays\n8\n", "")
 
 
 def test_json(capsys, url):
-    code, out, _ = sparkify(capsys, "query", "select level, count(*) as plays from songplays group by level "
-                            "order by level", "--format", "json", "-w", url)
-    assert (code, out) == (0, '{"query": "query", "description": "", "rows": '
-                              '[{"level": "free", "plays": 4}, {"level": "paid", "plays": 4}]}\n')
+    code, out, _ = sparkify(
+        capsys,
+        "query",
+        "select level, count(*) as plays from songplays group by level order by level",
+        "--format",
+        "json",
+        "-w",
+        url,
+    )
+    assert (code, out) == (
+        0,
+        '{"query": "query", "description": "", "rows": '
+        '[{"level": "free", "plays": 4}, {"level": "paid", "plays": 4}]}\n',
+    )
 
 
 def test_table_shows_data_as_text_not_markup(capsys, url):
@@ -67,27 +77,44 @@ def test_table_shows_data_as_text_not_markup(capsys, url):
 
 def test_the_engines_own_sql_by_default_redshift_on_request(capsys, url):
     assert sparkify(capsys, "query", "select 7 / 2 as x", "--format", "csv", "-w", url)[1] == "x\n3.5\n"
-    code, out, _ = sparkify(capsys, "query", "--dialect", "redshift", "select 7 / 2 as x", "--format", "csv", "-w", url)
+    code, out, _ = sparkify(
+        capsys, "query", "--dialect", "redshift", "select 7 / 2 as x", "--format", "csv", "-w", url
+    )
     assert (code, out) == (0, "x\n3\n")
 
 
 def test_from_a_file_with_show_sql(capsys, url, tmp_path):
     path = tmp_path / "top.sql"
     path.write_text("-- the first play\nselect top 1 user_id from songplays order by start_time, user_id\n")
-    code, out, err = sparkify(capsys, "query", "-f", path, "--dialect", "redshift", "--show-sql", "--format", "csv",
-                              "-w", url)
+    code, out, err = sparkify(
+        capsys, "query", "-f", path, "--dialect", "redshift", "--show-sql", "--format", "csv", "-w", url
+    )
     assert code == 0
     assert err.startswith("-- query on duckdb (translated from redshift)\n")  # stderr: the CSV stays clean
     assert "LIMIT 1" in err
     # the same answer as the engine's own SQL gives, untranslated
-    _, plain, _ = sparkify(capsys, "query", "select user_id from songplays order by start_time, user_id limit 1",
-                           "--format", "csv", "-w", url)
+    _, plain, _ = sparkify(
+        capsys,
+        "query",
+        "select user_id from songplays order by start_time, user_id limit 1",
+        "--format",
+        "csv",
+        "-w",
+        url,
+    )
     assert plain.count("\n") == 2 and out == plain
 
 
 def test_an_untranslatable_query_is_one_line(capsys, url):
-    code, out, err = sparkify(capsys, "query", "--dialect", "redshift", "select\n  ratio_to_report(session_id) over ()\nfrom songplays",
-                              "-w", url)
+    code, out, err = sparkify(
+        capsys,
+        "query",
+        "--dialect",
+        "redshift",
+        "select\n  ratio_to_report(session_id) over ()\nfrom songplays",
+        "-w",
+        url,
+    )
     assert (code, out) == (2, "")
     assert err.startswith("Error: the query, line 2: RATIO_TO_REPORT has no equivalent here")
     assert err.count("\n") == 1

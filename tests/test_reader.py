@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sparkify.reader import JsonReader, MAX_LINE_BYTES
+from sparkify.reader import MAX_LINE_BYTES, JsonReader
 from sparkify.sources.local import LocalSource
 from tests.helpers.fixtures import event, song
 
@@ -60,7 +60,9 @@ def test_clean_events_take_the_fast_path_and_keep_types(tmp_path):
 
 def test_numbers_in_text_fields_take_their_text_form(tmp_path):
     src = make_source(
-        tmp_path / "src", {}, {"TR1.json": json.dumps(song(title=66, artist_name=4.6, artist_location=12)).encode()}
+        tmp_path / "src",
+        {},
+        {"TR1.json": json.dumps(song(title=66, artist_name=4.6, artist_location=12)).encode()},
     )
     result, rows = read(tmp_path, "songs", src)
     assert result.staged == 1
@@ -139,13 +141,21 @@ def test_truncated_gzip_file_is_rejected_as_a_whole_and_named(tmp_path):
 
 
 def test_gzip_files_are_read_transparently(tmp_path):
-    src = make_source(tmp_path / "src", {"day.json.gz": gzip.compress(ndjson(event(ts=T + 1), event(ts=T + 2)))})
+    src = make_source(
+        tmp_path / "src", {"day.json.gz": gzip.compress(ndjson(event(ts=T + 1), event(ts=T + 2)))}
+    )
     result, rows = read(tmp_path, "events", src)
     assert (result.read, result.staged, result.rejected) == (2, 2, 0)
 
 
 def test_bom_and_crlf_and_blank_lines_are_not_records(tmp_path):
-    data = b"\xef\xbb\xbf" + json.dumps(event(ts=T + 1)).encode() + b"\r\n\r\n" + json.dumps(event(ts=T + 2)).encode() + b"\r\n"
+    data = (
+        b"\xef\xbb\xbf"
+        + json.dumps(event(ts=T + 1)).encode()
+        + b"\r\n\r\n"
+        + json.dumps(event(ts=T + 2)).encode()
+        + b"\r\n"
+    )
     src = make_source(tmp_path / "src", {"day.json": data})
     result, rows = read(tmp_path, "events", src)
     assert (result.read, result.staged, result.rejected) == (2, 2, 0)
@@ -162,7 +172,12 @@ def test_empty_file_has_no_records(tmp_path):
 
 def test_pretty_printed_song_file_is_one_record(tmp_path):
     src = make_source(
-        tmp_path / "src", {}, {"TR1.json": json.dumps(song(), indent=2).encode(), "TR2.json": json.dumps(song(song_id="SO2")).encode()}
+        tmp_path / "src",
+        {},
+        {
+            "TR1.json": json.dumps(song(), indent=2).encode(),
+            "TR2.json": json.dumps(song(song_id="SO2")).encode(),
+        },
     )
     result, rows = read(tmp_path, "songs", src)
     assert (result.read, result.staged, result.rejected) == (2, 2, 0)
@@ -178,7 +193,9 @@ def test_song_file_with_several_objects_one_per_line(tmp_path):
 
 
 def test_unknown_fields_are_counted_on_the_precise_path(tmp_path):
-    src = make_source(tmp_path / "src", {"d.json": ndjson(event(extra=1), event(extra=2, other=3)) + b"oops\n"})
+    src = make_source(
+        tmp_path / "src", {"d.json": ndjson(event(extra=1), event(extra=2, other=3)) + b"oops\n"}
+    )
     result, _ = read(tmp_path, "events", src)
     assert result.unknown_fields == {"extra": 2, "other": 1}
 
@@ -193,7 +210,11 @@ bad_lines = st.sampled_from([line for line, _, _ in BAD_LINES] + [b"{oops", b"nu
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.one_of(good_events.map(lambda e: ("good", e)), bad_lines.map(lambda b: ("bad", b))), max_size=25))
+@given(
+    st.lists(
+        st.one_of(good_events.map(lambda e: ("good", e)), bad_lines.map(lambda b: ("bad", b))), max_size=25
+    )
+)
 def test_accounting_identity_every_good_record_staged_every_bad_one_rejected(tmp_path_factory, items):
     root = tmp_path_factory.mktemp("prop")
     lines = [json.dumps(x).encode() if kind == "good" else x for kind, x in items]
@@ -233,7 +254,9 @@ def test_unknown_fields_are_counted_on_the_fast_path_too(tmp_path):
 
 
 def test_no_unknown_fields_in_clean_data(tmp_path):
-    src = make_source(tmp_path / "src", {"a.json": ndjson(event(), {k: v for k, v in event().items() if k != "song"})})
+    src = make_source(
+        tmp_path / "src", {"a.json": ndjson(event(), {k: v for k, v in event().items() if k != "song"})}
+    )
     result, _ = read(tmp_path, "events", src)
     assert result.unknown_fields == {}
 

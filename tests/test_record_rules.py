@@ -82,7 +82,20 @@ def assert_same(kind, source, spool):
 
 # -- generated records --------------------------------------------------------------------------
 
-SPECIAL_TEXT = ["", "Café", "a\"b\\c", "\u0000", "x\u0000y", "😀", "\ud800", "[feat. X]", "NaN", "nan, inf", "a,}", "\x7f"]
+SPECIAL_TEXT = [
+    "",
+    "Café",
+    'a"b\\c',
+    "\u0000",
+    "x\u0000y",
+    "😀",
+    "\ud800",
+    "[feat. X]",
+    "NaN",
+    "nan, inf",
+    "a,}",
+    "\x7f",
+]
 text_values = st.one_of(
     st.sampled_from(SPECIAL_TEXT),
     st.text(max_size=12),
@@ -102,7 +115,9 @@ int_values = st.one_of(
 )
 ts_values = st.one_of(
     st.integers(T - 10**6, T + 10**6),
-    st.sampled_from([1541105830, 1541105830796000, 946684800000, 946684799999, 4102444800000, 4102444799999, 0, -1]),
+    st.sampled_from(
+        [1541105830, 1541105830796000, 946684800000, 946684799999, 4102444800000, 4102444799999, 0, -1]
+    ),
     st.integers(-(2**64), 2**64),
     st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from(["1541105830796", None]),
@@ -112,7 +127,9 @@ double_values = st.one_of(
     st.integers(-(2**70), 2**70),
     st.sampled_from([10**400, "1.5", None, True, 1e308]),
 )
-user_ids = st.one_of(st.sampled_from(["", "7", "007", "123456789", "1234567890", "-1", " 7", "abc"]), st.integers(0, 99))
+user_ids = st.one_of(
+    st.sampled_from(["", "7", "007", "123456789", "1234567890", "-1", " 7", "abc"]), st.integers(0, 99)
+)
 
 FIELD_VALUES = {
     "ts": ts_values,
@@ -182,7 +199,9 @@ def record_text(draw):
         del record[draw(st.sampled_from(["ts", "page", "sessionId", "userAgent"]))]
     indent = draw(st.sampled_from([None, None, None, 2]))
     sep = draw(st.sampled_from([(", ", ": "), (",", ":"), (" ,\t", " :  ")]))
-    text = json.dumps(record, indent=indent, separators=sep if indent is None else None, ensure_ascii=draw(st.booleans()))
+    text = json.dumps(
+        record, indent=indent, separators=sep if indent is None else None, ensure_ascii=draw(st.booleans())
+    )
     if draw(st.integers(0, 3)) == 2:
         old, new = draw(st.sampled_from(NONSTANDARD))
         if old in text:
@@ -191,14 +210,28 @@ def record_text(draw):
 
 
 raw_lines = st.sampled_from(
-    [b"not json", b"{", b"{oops", b"[1, 2]", b"null", b'"text"', b"42", b"{}", b"\xff\xfe", b'{"ts": "\xe9"}', b"\x0c"]
+    [
+        b"not json",
+        b"{",
+        b"{oops",
+        b"[1, 2]",
+        b"null",
+        b'"text"',
+        b"42",
+        b"{}",
+        b"\xff\xfe",
+        b'{"ts": "\xe9"}',
+        b"\x0c",
+    ]
 )
 separators = st.sampled_from([b"\n", b"\n", b"\r\n", b"\n\n", b"", b" ", b"\n  \t", b"\x0c\n"])
 
 
 @st.composite
 def files(draw):
-    parts = draw(st.lists(st.one_of(record_text(), record_text(), record_text(), raw_lines), min_size=0, max_size=8))
+    parts = draw(
+        st.lists(st.one_of(record_text(), record_text(), record_text(), raw_lines), min_size=0, max_size=8)
+    )
     out = b"\xef\xbb\xbf" if draw(st.integers(0, 9)) == 0 else b""
     for part in parts:
         out += part + draw(separators)
@@ -206,12 +239,16 @@ def files(draw):
 
 
 common = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 
 @settings(common, max_examples=80)
-@given(parts=st.lists(st.one_of(record_text(), record_text(), raw_lines), min_size=1, max_size=6), data=files())
+@given(
+    parts=st.lists(st.one_of(record_text(), record_text(), raw_lines), min_size=1, max_size=6), data=files()
+)
 def test_reader_stages_and_rejects_exactly_what_the_rules_say(tmp_path_factory, parts, data):
     # each part alone in a file (so the fast path decides on that one record), and a file of many
     root = tmp_path_factory.mktemp("one")
@@ -237,7 +274,9 @@ def test_a_file_s_outcome_does_not_depend_on_a_broken_file_beside_it(tmp_path_fa
         return canonical([{k: v for k, v in r.items() if k != "source_file"} for r in rows])
 
     def lines(rejects, name):
-        return sorted(((line, fld, reason) for src, line, fld, reason in rejects if src.endswith(name)), key=str)
+        return sorted(
+            ((line, fld, reason) for src, line, fld, reason in rejects if src.endswith(name)), key=str
+        )
 
     assert strip(rows_mixed) == strip(rows_alone)
     assert lines(rejects_mixed, "a.json") == lines(rejects_alone, "a.json")
@@ -252,7 +291,11 @@ def test_song_like_files_too(tmp_path_factory, records):
     root = tmp_path_factory.mktemp("songs")
     out = {}
     for i, text in enumerate(records):
-        mapped = text.replace(b'"song"', b'"song_id"').replace(b'"length"', b'"duration"').replace(b'"status"', b'"year"')
+        mapped = (
+            text.replace(b'"song"', b'"song_id"')
+            .replace(b'"length"', b'"duration"')
+            .replace(b'"status"', b'"year"')
+        )
         out[f"TR{i}.json"] = mapped
     source = write(root, "songs", out)
     assert_same("songs", source, root / "spool")
@@ -272,14 +315,26 @@ def reject_of(line: bytes, kind: str = "events"):
     "text,field,reason",
     [
         (b'{"ts": NaN}', "ts", "NaN is not a JSON number"),
-        (json.dumps(event()).replace('"length": 200.5', '"length": Infinity').encode(), "length", "Infinity is not"),
+        (
+            json.dumps(event()).replace('"length": 200.5', '"length": Infinity').encode(),
+            "length",
+            "Infinity is not",
+        ),
         (json.dumps(event()).replace('"length": 200.5', '"length": nan').encode(), None, "malformed JSON"),
         (json.dumps(event()).replace("}", ",}").encode(), None, "malformed JSON"),
-        (json.dumps(event()).replace('"status": 200', '"status": 200, "status": 404').encode(), "status", "duplicate key"),
+        (
+            json.dumps(event()).replace('"status": 200', '"status": 200, "status": 404').encode(),
+            "status",
+            "duplicate key",
+        ),
         (json.dumps(event(song="a\u0000b")).encode(), "song", "NUL character"),
         (json.dumps(event(song="x" * 65536)).encode(), "song", "65536 bytes"),
         (json.dumps(event(song="é" * 32768)).encode(), "song", "65536 bytes"),
-        (json.dumps(event(ts=1541105830)).encode(), "ts", "ts 1541105830 looks like epoch seconds; expected milliseconds"),
+        (
+            json.dumps(event(ts=1541105830)).encode(),
+            "ts",
+            "ts 1541105830 looks like epoch seconds; expected milliseconds",
+        ),
         (json.dumps(event(ts=1541105830796000)).encode(), "ts", "looks like epoch microseconds"),
         (json.dumps(event(ts=0)).encode(), "ts", "before 2000-01-01"),
         (json.dumps(event(ts=2**63)).encode(), "ts", "out of range for BIGINT"),
@@ -326,8 +381,11 @@ def test_framing_objects_over_lines_back_to_back_and_after_garbage():
     one = json.dumps(event(ts=T + 1))
     two = json.dumps(event(ts=T + 2), indent=4)
     three = json.dumps(event(ts=T + 3))
-    data = f"{one}{three}\n{two}\n  {one} {three}\nnot json\n{{\"ts\": 5, broken\n{three}\n".encode()
-    got = [(r.line, r.record["ts"] if r.record else None, r.problem[1][:14] if r.problem else None) for r in frame(data)]
+    data = f'{one}{three}\n{two}\n  {one} {three}\nnot json\n{{"ts": 5, broken\n{three}\n'.encode()
+    got = [
+        (r.line, r.record["ts"] if r.record else None, r.problem[1][:14] if r.problem else None)
+        for r in frame(data)
+    ]
     n = two.count("\n")
     assert got == [
         (1, T + 1, None),
@@ -362,7 +420,13 @@ def test_invalid_utf8_is_named_with_its_byte():
 
 
 def test_doubles_are_read_as_python_reads_them():
-    for text in ["0.1", "1e-7", "123456789012345678901234567890", "2.2250738585072014e-308", "1.7976931348623157e308"]:
+    for text in [
+        "0.1",
+        "1e-7",
+        "123456789012345678901234567890",
+        "2.2250738585072014e-308",
+        "1.7976931348623157e308",
+    ]:
         row, problem = type_record("events", {**event(), "length": json.loads(text)})
         assert problem is None and row["length"] == float(text) and math.isfinite(row["length"])
 

@@ -11,11 +11,13 @@ import pytest
 
 from sparkify import pipeline
 from tests.conftest import TEST_ENGINES, open_engine, source_for
+from tests.helpers.fixtures import song, write_source
 from tests.helpers.s3 import BUCKET, OTHER_BUCKET, client
 from tests.test_incremental import day_events, full_refresh_star, star, write_day
-from tests.helpers.fixtures import song, write_source
 
-pytestmark = pytest.mark.skipif("redshift" not in TEST_ENGINES, reason="SPARKIFY_TEST_ENGINES leaves out redshift")
+pytestmark = pytest.mark.skipif(
+    "redshift" not in TEST_ENGINES, reason="SPARKIFY_TEST_ENGINES leaves out redshift"
+)
 
 
 @pytest.fixture
@@ -36,7 +38,9 @@ def local(tmp_path):
 
 def copies(wh) -> list[str]:
     """The objects the session's last COPY read (STL_LOAD_COMMITS), sorted."""
-    _, rows = wh.query("select trim(filename) from stl_load_commits where query = pg_last_copy_id() order by 1")
+    _, rows = wh.query(
+        "select trim(filename) from stl_load_commits where query = pg_last_copy_id() order by 1"
+    )
     return [r[0] for r in rows]
 
 
@@ -51,7 +55,9 @@ def keys(bucket: str, prefix: str, s3_server: str) -> list[str]:
     return [o["Key"] for o in page.get("Contents", [])]
 
 
-def test_a_new_day_is_the_only_object_copied_and_the_star_equals_a_full_refresh(rs, local, tmp_path, s3_server):
+def test_a_new_day_is_the_only_object_copied_and_the_star_equals_a_full_refresh(
+    rs, local, tmp_path, s3_server
+):
     uri = source_for(rs, local)
     first = pipeline.run(rs, uri)
     assert first.stage.rows == {"staging_events": 10, "staging_songs": 2}
@@ -76,7 +82,7 @@ def test_a_new_day_is_the_only_object_copied_and_the_star_equals_a_full_refresh(
         ("2018-11-03-events.json", 4, 4, 0, True),
     ]
     assert star(rs) == full_refresh_star(tmp_path, local)
-    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
     assert keys(bucket, f"{prefix}/_sparkify/", s3_server) == []  # the manifests are deleted
 
 
@@ -93,7 +99,9 @@ def test_a_changed_object_replaces_its_rows(rs, local, tmp_path):
     pipeline.run(rs, source_for(rs, local))
     write_day(local, "2018-11-02-events.json", day_events(1, users=("9",), n=3))  # rewritten, fewer rows
     report = pipeline.run(rs, source_for(rs, local))
-    assert report.stage.plans["events"].full_refresh  # the kind is reloaded: COPY cannot replace one object's rows
+    assert report.stage.plans[
+        "events"
+    ].full_refresh  # the kind is reloaded: COPY cannot replace one object's rows
     _, staged = rs.query(f"select count(*) from {rs.qualified('staging_events')}")
     assert staged == [(8,)]
     assert star(rs) == full_refresh_star(tmp_path, local)
@@ -108,7 +116,9 @@ def test_the_manifest_goes_where_manifest_prefix_says_and_is_deleted(request, tm
     standin = request.getfixturevalue("redshift_standin")
     request.getfixturevalue("aws_env")
     place = f"s3://{OTHER_BUCKET}/manifests-{tmp_path.name}"
-    wh = connect(standin.url(), schema=request.getfixturevalue("pg_schema"), iam_role=IAM_ROLE, manifest_prefix=place)
+    wh = connect(
+        standin.url(), schema=request.getfixturevalue("pg_schema"), iam_role=IAM_ROLE, manifest_prefix=place
+    )
     wh.test_s3 = (s3_server, f"s3://{BUCKET}/elsewhere-{tmp_path.name}")
     try:
         statements = traced(wh)
@@ -133,14 +143,15 @@ def test_a_failed_copy_deletes_its_manifest_and_changes_nothing(rs, local, s3_se
         pipeline.run(rs, uri)
     assert "2018-11-03-events.json" in str(exc.value)
     assert star(rs) == before
-    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
     assert keys(bucket, f"{prefix}/_sparkify/", s3_server) == []
 
 
 def test_max_errors_lets_bad_records_through_and_records_them_from_stl_load_errors(rs, local):
     (local / "log_data" / "2018" / "11" / "2018-11-02-events.json").write_text(
         "".join(json.dumps(e) + "\n" for e in day_events(1)[:2])
-        + json.dumps({**day_events(1)[2], "sessionId": 1.5}) + "\n"
+        + json.dumps({**day_events(1)[2], "sessionId": 1.5})
+        + "\n"
     )
     uri = source_for(rs, local)
     bad_object = f"{uri}/log_data/2018/11/2018-11-02-events.json"
@@ -153,7 +164,9 @@ def test_max_errors_lets_bad_records_through_and_records_them_from_stl_load_erro
     report = pipeline.run(rs, uri, max_errors=1)
     assert report.stage.rows["staging_events"] == 7
     _, errors = rs.query(f"select source, line, field, reason from {rs.qualified('load_errors')}")
-    assert [tuple(e) for e in errors] == [(bad_object, 3, "session_id", "Invalid digit, Value '.', Pos 1, Type: Integer")]
+    assert [tuple(e) for e in errors] == [
+        (bad_object, 3, "session_id", "Invalid digit, Value '.', Pos 1, Type: Integer")
+    ]
     _, ledger = rs.query(
         f"select records_read, records_staged, records_rejected from {rs.qualified('load_files')} where file = %s",
         [bad_object],
@@ -182,14 +195,16 @@ def test_gzip_objects_get_a_copy_of_their_own(rs, local, tmp_path):
     uri = source_for(rs, local)  # .json files only: the .gz goes up by hand
     from tests.helpers.s3 import client
 
-    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
     client(rs.test_s3[0]).put_object(
         Bucket=bucket, Key=f"{prefix}/log_data/2018/11/{packed.name}", Body=packed.read_bytes()
     )
     statements = traced(rs)
     report = pipeline.run(rs, uri)
     assert report.stage.rows["staging_events"] == 10
-    assert sum(s.rstrip().endswith("compupdate off statupdate off") and "\ngzip\n" in s for s in statements) == 1
+    assert (
+        sum(s.rstrip().endswith("compupdate off statupdate off") and "\ngzip\n" in s for s in statements) == 1
+    )
     day.write_bytes(gzip.decompress(packed.read_bytes()))  # the reference reads the plain file
     packed.unlink()
     assert star(rs) == full_refresh_star(tmp_path, local)

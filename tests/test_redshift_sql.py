@@ -51,8 +51,20 @@ def sql_cli(capsys, *args) -> str:
 
 @pytest.mark.parametrize("step", pipeline.STEPS)
 def test_every_statement_sparkify_sql_prints_for_redshift_parses(capsys, step):
-    output = sql_cli(capsys, "--engine", "redshift", step, "--source", "s3://b/p", "--iam-role", ROLE,
-                     "--region", "us-west-2", "--max-errors", "5")
+    output = sql_cli(
+        capsys,
+        "--engine",
+        "redshift",
+        step,
+        "--source",
+        "s3://b/p",
+        "--iam-role",
+        ROLE,
+        "--region",
+        "us-west-2",
+        "--max-errors",
+        "5",
+    )
     wh = RedshiftWarehouse.offline(iam_role=ROLE, region="us-west-2")
     expected = pipeline.statements(wh, step, source="s3://b/p", max_errors=5)
     for statement in expected:
@@ -71,7 +83,7 @@ def test_sparkify_sql_prints_every_step_by_default_and_the_steps_statements(caps
     trees = parse(output, "redshift")
     setup = len(wh.setup_statements())  # set search_path first
     assert setup == 1 and len(trees) == setup + len(expected)
-    assert [type(t).__name__ for t in trees[setup:setup + 3]] == ["Create", "Create", "Create"]
+    assert [type(t).__name__ for t in trees[setup : setup + 3]] == ["Create", "Create", "Create"]
     assert [line for line in output.splitlines() if line.startswith("-- ==")] == [
         f"-- == {step} " + "=" * (90 - len(step)) for step in pipeline.STEPS
     ]
@@ -197,7 +209,10 @@ def test_copy_without_an_iam_role_says_how_to_give_one():
 def test_load_errors_come_from_stl_or_sys_views():
     provisioned = RedshiftWarehouse("redshift://u@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev")
     serverless = RedshiftWarehouse("redshift://u@wg.123.us-west-2.redshift-serverless.amazonaws.com:5439/dev")
-    for wh, view, cols in ((provisioned, "stl_load_errors", "filename"), (serverless, "sys_load_error_detail", "file_name")):
+    for wh, view, cols in (
+        (provisioned, "stl_load_errors", "filename"),
+        (serverless, "sys_load_error_detail", "file_name"),
+    ):
         for latest_failed in (True, False):
             sql = wh.load_errors_sql(latest_failed=latest_failed)
             assert f"from {view}" in sql and cols in sql
@@ -216,8 +231,14 @@ def test_sparkify_sql_never_prints_a_password(capsys):
 
 def test_sparkify_sql_names_an_unknown_step_or_engine(capsys):
     for args, message in (
-        (["transfrom"], "Error: Unknown step 'transfrom'. Did you mean 'transform'? Steps: create-tables, stage, transform, check.\n"),
-        (["--engine", "redshfit"], "Error: Unknown engine 'redshfit'. Did you mean 'redshift'? Engines: duckdb, postgres, redshift.\n"),
+        (
+            ["transfrom"],
+            "Error: Unknown step 'transfrom'. Did you mean 'transform'? Steps: create-tables, stage, transform, check.\n",
+        ),
+        (
+            ["--engine", "redshfit"],
+            "Error: Unknown engine 'redshfit'. Did you mean 'redshift'? Engines: duckdb, postgres, redshift.\n",
+        ),
     ):
         with pytest.raises(SystemExit) as exit_:
             main(["sql", *args])

@@ -22,8 +22,12 @@ redshift_connector = pytest.importorskip("redshift_connector")
 def rs(redshift_standin, pg_schema):
     """A redshift_connector connection to the stand-in (autocommit), in a fresh schema."""
     con = redshift_connector.connect(
-        host=redshift_standin.host, port=redshift_standin.port, database="test", user="postgres",
-        password="unused", ssl=False,
+        host=redshift_standin.host,
+        port=redshift_standin.port,
+        database="test",
+        user="postgres",
+        password="unused",
+        ssl=False,
     )
     con.autocommit = True
     cur = con.cursor()
@@ -83,8 +87,13 @@ def test_a_plain_postgresql_client_can_connect_and_inspect(redshift_standin, rs,
     psycopg = pytest.importorskip("psycopg")
     run(rs, "create table t (a integer)")
     run(rs, "insert into t values (7)")
-    with psycopg.connect(host=redshift_standin.host, port=redshift_standin.port, dbname="test",
-                         user="postgres", sslmode="disable") as con:
+    with psycopg.connect(
+        host=redshift_standin.host,
+        port=redshift_standin.port,
+        dbname="test",
+        user="postgres",
+        sslmode="disable",
+    ) as con:
         assert con.info.parameter_status("server_version") == "8.0.2"
         assert con.execute(f'select a from "{pg_schema}".t').fetchall() == [(7,)]
 
@@ -92,17 +101,26 @@ def test_a_plain_postgresql_client_can_connect_and_inspect(redshift_standin, rs,
 def test_command_line_prints_ready_and_serves(tmp_path, s3_server):
     from tests.conftest import _postgres_server
 
-    env = {**os.environ, "AWS_ENDPOINT_URL": s3_server, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"}
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": s3_server,
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.redshift_standin", "--postgres", _postgres_server(), "--port", "0"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         line = proc.stdout.readline()
         assert "ready" in line
         port = int(line.split(" on ", 1)[1].split(";")[0].rsplit(":", 1)[1])
-        con = redshift_connector.connect(host="127.0.0.1", port=port, database="test", user="postgres",
-                                         password="unused", ssl=False)
+        con = redshift_connector.connect(
+            host="127.0.0.1", port=port, database="test", user="postgres", password="unused", ssl=False
+        )
         assert dict(con.parameter_statuses)[b"server_version"] == b"8.0.2"
         con.close()
     finally:
@@ -114,11 +132,14 @@ def test_command_line_prints_ready_and_serves(tmp_path, s3_server):
 
 
 def test_distribution_sort_keys_and_encodings_are_accepted(rs):
-    run(rs, """create table t (
+    run(
+        rs,
+        """create table t (
         id bigint identity(0, 1),
         k integer encode az64 distkey,
         v varchar(10) encode zstd
-    ) diststyle key distkey (k) compound sortkey (k, v)""")
+    ) diststyle key distkey (k) compound sortkey (k, v)""",
+    )
     run(rs, "create table u (a integer) diststyle all sortkey auto")
     run(rs, "create table w (a integer) diststyle even")
     run(rs, "insert into t (k, v) values (5, 'a'), (6, 'b'), (7, 'c')")
@@ -214,13 +235,18 @@ SONGS = "create table s (song_id varchar(18), title varchar(256), year integer, 
 
 def test_copy_json_auto_matches_keys_to_columns_and_ignores_the_rest(rs, s3, prefix):
     run(rs, SONGS)
-    src = put(s3, f"{prefix}/a.json", [
-        {"song_id": "SO1", "title": "One", "year": 2001, "duration": 1.5, "extra": "ignored"},
-        {"song_id": "SO2", "title": 42, "Year": 1999},  # a number into VARCHAR is its text; Year != year
-    ])
+    src = put(
+        s3,
+        f"{prefix}/a.json",
+        [
+            {"song_id": "SO1", "title": "One", "year": 2001, "duration": 1.5, "extra": "ignored"},
+            {"song_id": "SO2", "title": 42, "Year": 1999},  # a number into VARCHAR is its text; Year != year
+        ],
+    )
     copy(rs, "s", src)
     assert rows(rs, "select song_id, title, year, duration from s order by song_id") == [
-        ("SO1", "One", 2001, 1.5), ("SO2", "42", None, None),
+        ("SO1", "One", 2001, 1.5),
+        ("SO2", "42", None, None),
     ]
     assert rows(rs, "select pg_last_copy_count()") == [(2,)]
 
@@ -240,8 +266,11 @@ def test_copy_reads_every_object_whose_key_starts_with_the_prefix(rs, s3, prefix
     put(s3, f"{prefix}/other.json", [{"song_id": "D"}])
     copy(rs, "s", f"s3://{BUCKET}/{prefix}/log")
     assert rows(rs, "select song_id from s order by 1") == [("A",), ("B",), ("C",)]
-    commits = rows(rs, "select trim(filename), lines_scanned from stl_load_commits "
-                       "where query = pg_last_copy_id() order by 1")
+    commits = rows(
+        rs,
+        "select trim(filename), lines_scanned from stl_load_commits "
+        "where query = pg_last_copy_id() order by 1",
+    )
     assert commits == [
         (f"s3://{BUCKET}/{prefix}/log-1.json", 1),
         (f"s3://{BUCKET}/{prefix}/log-2.json", 1),
@@ -251,7 +280,9 @@ def test_copy_reads_every_object_whose_key_starts_with_the_prefix(rs, s3, prefix
 
 def test_copy_with_a_column_list_and_jsonpaths_maps_paths_in_order(rs, s3, prefix):
     run(rs, "create table e (id bigint identity(0, 1), user_id varchar(10), ts bigint, page varchar(20))")
-    paths = put(s3, f"{prefix}/paths.json", text=json.dumps({"jsonpaths": ["$['userId']", "$.ts", "$['page']"]}))
+    paths = put(
+        s3, f"{prefix}/paths.json", text=json.dumps({"jsonpaths": ["$['userId']", "$.ts", "$['page']"]})
+    )
     src = put(s3, f"{prefix}/data/e.json", [{"ts": 1541105830796, "page": "NextSong", "userId": 7}])
     copy(rs, "e (user_id, ts, page)", src, f"format as json '{paths}' compupdate off statupdate off")
     assert rows(rs, "select id, user_id, ts, page from e") == [(0, "7", 1541105830796, "NextSong")]
@@ -280,13 +311,19 @@ def test_copy_gzip_manifest_and_region(rs, s3, prefix):
     a = put(s3, f"{prefix}/a.json.gz", [{"song_id": "A"}], gz=True)
     put(s3, f"{prefix}/b.json.gz", [{"song_id": "B"}], gz=True)  # not in the manifest
     c = put(s3, f"{prefix}/c.json.gz", [{"song_id": "C"}], gz=True)
-    manifest = put(s3, f"{prefix}/load.manifest", text=json.dumps(
-        {"entries": [{"url": a, "mandatory": True}, {"url": c, "mandatory": True}]}))
+    manifest = put(
+        s3,
+        f"{prefix}/load.manifest",
+        text=json.dumps({"entries": [{"url": a, "mandatory": True}, {"url": c, "mandatory": True}]}),
+    )
     copy(rs, "s", manifest, "region 'us-east-1' format as json 'auto' manifest gzip")
     assert rows(rs, "select song_id from s order by 1") == [("A",), ("C",)]
 
-    missing = put(s3, f"{prefix}/missing.manifest", text=json.dumps(
-        {"entries": [{"url": f"s3://{BUCKET}/{prefix}/nope.json.gz", "mandatory": True}]}))
+    missing = put(
+        s3,
+        f"{prefix}/missing.manifest",
+        text=json.dumps({"entries": [{"url": f"s3://{BUCKET}/{prefix}/nope.json.gz", "mandatory": True}]}),
+    )
     with pytest.raises(redshift_connector.ProgrammingError) as exc:
         copy(rs, "s", missing, "format as json 'auto' manifest gzip")
     assert "mandatory" in str(exc.value)
@@ -303,9 +340,9 @@ def test_copy_timeformat_epochmillisecs(rs, s3, prefix):
 
 BAD = [
     {"song_id": "SO1", "year": 2001},
-    {"song_id": "SO2", "year": 12.5},             # not an integer
-    {"song_id": "S" * 19, "year": 2002},          # 19 bytes into VARCHAR(18)
-    {"song_id": "SO4", "year": 99999999999},      # out of INTEGER's range
+    {"song_id": "SO2", "year": 12.5},  # not an integer
+    {"song_id": "S" * 19, "year": 2002},  # 19 bytes into VARCHAR(18)
+    {"song_id": "SO4", "year": 99999999999},  # out of INTEGER's range
     {"song_id": "SO5", "year": 2005},
 ]
 
@@ -319,21 +356,29 @@ def test_values_that_do_not_fit_fail_the_copy_and_their_errors_survive_the_rollb
     assert "Load into table 's' failed.  Check 'stl_load_errors' system table for details." in str(exc.value)
     run(rs, "rollback")
     assert rows(rs, "select count(*) from s") == [(0,)]
-    errors = rows(rs, """select trim(filename), line_number, trim(colname), err_code, trim(raw_line)
+    errors = rows(
+        rs,
+        """select trim(filename), line_number, trim(colname), err_code, trim(raw_line)
         from stl_load_errors where session = pg_backend_pid()
         and query = (select max(query) from stl_load_errors where session = pg_backend_pid())
-        order by line_number""")
+        order by line_number""",
+    )
     assert errors == [
         (src, 2, "year", 1207, json.dumps(BAD[1])),
         (src, 3, "song_id", 1204, json.dumps(BAD[2])),
         (src, 4, "year", 1216, json.dumps(BAD[3])),
     ]
-    reasons = rows(rs, "select trim(err_reason) from stl_load_errors where session = pg_backend_pid() "
-                       "order by line_number")
+    reasons = rows(
+        rs,
+        "select trim(err_reason) from stl_load_errors where session = pg_backend_pid() order by line_number",
+    )
     assert reasons[0] == ("Invalid digit, Value '.', Pos 2, Type: Integer",)
     assert reasons[1] == ("String length exceeds DDL length",)
-    detail = rows(rs, """select trim(file_name), line_number, trim(column_name), trim(error_message)
-        from sys_load_error_detail where session_id = pg_backend_pid() order by line_number""")
+    detail = rows(
+        rs,
+        """select trim(file_name), line_number, trim(column_name), trim(error_message)
+        from sys_load_error_detail where session_id = pg_backend_pid() order by line_number""",
+    )
     assert [d[:3] for d in detail] == [e[:3] for e in errors]
 
 
@@ -346,10 +391,14 @@ def test_maxerror_skips_that_many_bad_records(rs, s3, prefix):
     assert rows(rs, "select song_id, year from s order by 1") == [("SO1", 2001), ("SO5", 2005)]
     assert rows(rs, "select pg_last_copy_count()") == [(2,)]
     (copy_id,) = rows(rs, "select pg_last_copy_id()")[0]
-    assert rows(rs, "select count(*), min(session) = pg_backend_pid() from stl_load_errors "
-                    "where query = %s", [copy_id]) == [(3, True)]
-    assert rows(rs, "select trim(filename), lines_scanned, errors from stl_load_commits where query = %s",
-                [copy_id]) == [(src, 5, 3)]
+    assert rows(
+        rs,
+        "select count(*), min(session) = pg_backend_pid() from stl_load_errors where query = %s",
+        [copy_id],
+    ) == [(3, True)]
+    assert rows(
+        rs, "select trim(filename), lines_scanned, errors from stl_load_commits where query = %s", [copy_id]
+    ) == [(src, 5, 3)]
 
 
 def test_broken_json_is_a_load_error_on_its_line(rs, s3, prefix):

@@ -90,7 +90,8 @@ def hostile_load(tmp_path_factory):
     logs.mkdir(parents=True)
     events = [_event(i, HOSTILE_TITLE, HOSTILE_ARTIST, 200.5) for i in range(3)]
     events += [
-        _event(i, LONG_TITLE, "Band & Co", 100.25, user="8", first="Ann", last="Lee", level="free") for i in (3, 4)
+        _event(i, LONG_TITLE, "Band & Co", 100.25, user="8", first="Ann", last="Lee", level="free")
+        for i in (3, 4)
     ]
     (logs / "2018-11-01-events.json").write_text("\n".join(json.dumps(e) for e in events) + "\n")
     (logs / HOSTILE_FILE).write_text("{not json\n")
@@ -202,8 +203,10 @@ def test_report_shows_the_newest_run_and_its_rejects(tmp_path):
     assert "src &lt;&amp;&gt; x" in summary
     assert '<div class="figure">2</div>' in summary  # rejected records of the newest run
     assert "bad &lt;b&gt;.json:1: malformed JSON" in summary
-    assert "bad &lt;b&gt;.json:2: field &#x27;ts&#x27;: required field is missing" in summary or \
-        "bad &lt;b&gt;.json:2: field 'ts': required field is missing" in summary
+    assert (
+        "bad &lt;b&gt;.json:2: field &#x27;ts&#x27;: required field is missing" in summary
+        or "bad &lt;b&gt;.json:2: field 'ts': required field is missing" in summary
+    )
 
 
 def test_report_on_empty_tables(tmp_path):
@@ -215,7 +218,10 @@ def test_report_on_empty_tables(tmp_path):
 
 
 def test_report_needs_the_star_tables(tmp_path):
-    with connect(f"duckdb:///{tmp_path}/none.duckdb") as wh, pytest.raises(MissingTableError, match="sparkify run"):
+    with (
+        connect(f"duckdb:///{tmp_path}/none.duckdb") as wh,
+        pytest.raises(MissingTableError, match="sparkify run"),
+    ):
         report.build(wh)
 
 
@@ -261,7 +267,9 @@ def test_report_command_on_a_warehouse_without_tables(tmp_path, capsys):
     import duckdb
 
     duckdb.connect(str(tmp_path / "x.duckdb")).close()  # a database, without sparkify's tables
-    code, out, err = _cli(capsys, "report", "-w", f"duckdb:///{tmp_path}/x.duckdb", "-o", str(tmp_path / "r.html"))
+    code, out, err = _cli(
+        capsys, "report", "-w", f"duckdb:///{tmp_path}/x.duckdb", "-o", str(tmp_path / "r.html")
+    )
     assert (code, out) == (2, "")
     assert err.startswith("Error: Table users, songs, artists, songplays, time does not exist")
     assert "Run `sparkify run` first" in err
@@ -305,7 +313,7 @@ def _events(sample_dir: Path) -> list[dict]:
 
 
 def _utc(ts: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ts / 1000, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ts / 1000, tz=dt.UTC)
 
 
 def expected_results(sample_dir: Path, wh) -> dict[str, list[tuple]]:
@@ -355,7 +363,10 @@ def expected_results(sample_dir: Path, wh) -> dict[str, list[tuple]]:
     def sql(text):
         return [tuple(r) for r in wh.query(text)[1]]
 
-    counts = {t: sql(f'select count(*) from "{t}"')[0][0] for t in ("songplays", "users", "songs", "artists", "time")}
+    counts = {
+        t: sql(f'select count(*) from "{t}"')[0][0]
+        for t in ("songplays", "users", "songs", "artists", "time")
+    }
     out["row_counts"] = list(counts.items())
     (matched,) = sql("select count(*) from songplays where song_id is not null")[0]
     out["matched_share"] = [(len(plays), matched, matched / len(plays))]
@@ -439,7 +450,9 @@ class Visit:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.page.on("request", lambda r: self.requests.append(r.url))
-        self.page.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(f"{m.type}: {m.text}"))
+        self.page.on(
+            "console", lambda m: m.type in ("error", "warning") and self.errors.append(f"{m.type}: {m.text}")
+        )
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
         self.page.goto(self.url, wait_until="load")
@@ -569,7 +582,9 @@ def test_tables_show_the_independently_computed_numbers(sample_page, sample_load
         assert len(shown["rows"]) == len(want), name
         for row_shown, row_want in zip(shown["rows"], want):
             values = [_parse(v) for v in row_shown]
-            assert all(_same(s, w) for s, w in zip(values, row_want)), f"{name}: shows {row_shown}, expected {row_want}"
+            assert all(_same(s, w) for s, w in zip(values, row_want)), (
+                f"{name}: shows {row_shown}, expected {row_want}"
+            )
     # the run's inputs and the checks
     assert [r[0] for r in tables["inputs"]["rows"]] == ["songs", "events"]
     assert [_parse(v) for v in tables["inputs"]["rows"][1][1:]] == [30, 8056, 8056, 0]
@@ -606,7 +621,9 @@ def test_chart_bars_draw_the_independently_computed_numbers(sample_page, sample_
 
     days = charts["plays_per_day"]["bars"]
     assert [b["value"] for b in days if b["series"] == "paid"] == [p for *_, p in expected["plays_per_day"]]
-    assert [b["value"] for b in days if b["series"] == "free"] == [f for _, _, f, _ in expected["plays_per_day"]]
+    assert [b["value"] for b in days if b["series"] == "free"] == [
+        f for _, _, f, _ in expected["plays_per_day"]
+    ]
 
     songs = charts["top_songs"]["bars"]
     assert [(b["label"], b["value"]) for b in songs] == [(t, n) for _, t, _, n in expected["top_songs"]]

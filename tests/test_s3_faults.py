@@ -15,11 +15,11 @@ import pytest
 pytest.importorskip("boto3")
 pytest.importorskip("moto.server")
 
-from sparkify import pipeline  # noqa: E402
-from sparkify.errors import TransientSourceError  # noqa: E402
-from sparkify.sources import open_source  # noqa: E402
-from sparkify.warehouse import connect  # noqa: E402
-from tests.test_s3 import BUCKET, snapshot, subset  # noqa: E402,F401 -- fixtures (aws_env, s3_server: conftest)
+from sparkify import pipeline
+from sparkify.errors import TransientSourceError
+from sparkify.sources import open_source
+from sparkify.warehouse import connect
+from tests.test_s3 import BUCKET, snapshot, subset  # noqa: F401 -- fixtures (aws_env, s3_server: conftest)
 
 SLOW_DOWN = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>'
 
@@ -118,11 +118,13 @@ def proxy(s3_server):
 
 def test_throttling_and_bodies_cut_short_are_retried(tmp_path, subset, aws_env, proxy):
     uri, local = subset
-    faulty = proxy({
-        "2018-11-05-events.json": ["503"] * 4,  # outlasts botocore's 3 attempts: sparkify reads again
-        "2018-11-12-events.json": ["cut"],
-        "2018-11-20-events.json": ["cut", "503", "cut"],
-    })
+    faulty = proxy(
+        {
+            "2018-11-05-events.json": ["503"] * 4,  # outlasts botocore's 3 attempts: sparkify reads again
+            "2018-11-12-events.json": ["cut"],
+            "2018-11-20-events.json": ["cut", "503", "cut"],
+        }
+    )
     with connect(f"duckdb:///{tmp_path}/s3.duckdb") as wh:
         report = pipeline.run(wh, open_source(uri, s3_endpoint=faulty.endpoint, s3_concurrency=4))
         got = snapshot(wh)
@@ -136,7 +138,9 @@ def test_throttling_and_bodies_cut_short_are_retried(tmp_path, subset, aws_env, 
     assert {t: len(rows) for t, rows in got.items()} == {t: len(rows) for t, rows in expected.items()}
 
 
-def test_an_object_that_never_reads_is_a_temporary_failure_that_changes_nothing(tmp_path, subset, aws_env, proxy, monkeypatch):
+def test_an_object_that_never_reads_is_a_temporary_failure_that_changes_nothing(
+    tmp_path, subset, aws_env, proxy, monkeypatch
+):
     from sparkify.sources import s3
 
     monkeypatch.setattr(s3, "read_backoff", lambda attempt: 0.0)  # no waiting in the test

@@ -40,7 +40,9 @@ def test_a_password_in_the_url_appears_nowhere(capsys, tmp_path, postgres_url, p
     assert PASSWORD in url
     src = write_source(tmp_path / "src", [event()], [song()])
     (src / "log_data" / "bad.json").write_text("{oops\n")
-    code, out = sparkify(capsys, "run", "--debug", "--max-errors", "1", "-s", str(src), "-w", url, "--schema", pg_schema)
+    code, out = sparkify(
+        capsys, "run", "--debug", "--max-errors", "1", "-s", str(src), "-w", url, "--schema", pg_schema
+    )
     assert code == 0, out
     assert "postgres:***@" in out
     assert_clean(out)
@@ -72,10 +74,14 @@ def test_a_password_in_a_redshift_url_appears_nowhere(capsys, tmp_path, monkeypa
     url = standin.url().replace("postgres@", f"postgres:{PASSWORD}@")  # the stand-in ignores passwords
     src = write_source(tmp_path / "src", [event()], [song()])
     (src / "log_data" / "bad.json").write_text("{oops\n")
-    (src / "log_json_path.json").write_bytes((REPO / "data" / "sparkify-sample" / "log_json_path.json").read_bytes())
+    (src / "log_json_path.json").write_bytes(
+        (REPO / "data" / "sparkify-sample" / "log_json_path.json").read_bytes()
+    )
     uri = sync(endpoint, src, f"s3://{BUCKET}/secrets-{pg_schema}")
     common = ["-w", url, "--schema", pg_schema]
-    code, out = sparkify(capsys, "run", "--debug", "--max-errors", "1", "-s", uri, "--iam-role", IAM_ROLE, *common)
+    code, out = sparkify(
+        capsys, "run", "--debug", "--max-errors", "1", "-s", uri, "--iam-role", IAM_ROLE, *common
+    )
     assert code == 0, out
     assert "postgres:***@" in out
     assert_clean(out)
@@ -104,8 +110,16 @@ def test_errors_never_show_the_password(capsys):
 def test_sparkify_sql_masks_secrets(capsys):
     for engine in ("duckdb", "postgres", "redshift"):
         code, out = sparkify(
-            capsys, "sql", "--engine", engine, "-w", f"redshift://u:{PASSWORD}@h:5439/db",
-            "--source", "s3://bucket/prefix", "--iam-role", "arn:aws:iam::123456789012:role/r",
+            capsys,
+            "sql",
+            "--engine",
+            engine,
+            "-w",
+            f"redshift://u:{PASSWORD}@h:5439/db",
+            "--source",
+            "s3://bucket/prefix",
+            "--iam-role",
+            "arn:aws:iam::123456789012:role/r",
         )
         assert code == 0, out
         assert_clean(out)
@@ -113,7 +127,9 @@ def test_sparkify_sql_masks_secrets(capsys):
 
 def test_a_bad_config_value_does_not_echo_a_password(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "sparkify.toml").write_text(f'warehouse = "postgresql://u:{PASSWORD}@h/db"\nmax_errors = "many"\n')
+    (tmp_path / "sparkify.toml").write_text(
+        f'warehouse = "postgresql://u:{PASSWORD}@h/db"\nmax_errors = "many"\n'
+    )
     code, out = sparkify(capsys, "check")
     assert code == 2 and "max_errors" in out
     assert_clean(out)
@@ -144,17 +160,26 @@ def assert_no_password(text: str):
         assert secret not in text, secret
 
 
-def test_every_libpq_password_form_is_masked_everywhere(capsys, tmp_path, postgres_url, pg_schema, monkeypatch):
+def test_every_libpq_password_form_is_masked_everywhere(
+    capsys, tmp_path, postgres_url, pg_schema, monkeypatch
+):
     monkeypatch.delenv("PGPASSWORD")
     src = write_source(tmp_path / "src", [event()], [song()])
     (src / "log_data" / "bad.json").write_text("{oops\n")
     for i, url in enumerate(url_forms(postgres_url)):
         schema = f"{pg_schema}_{i}" if i else pg_schema
-        code, out = sparkify(capsys, "run", "--max-errors", "1", "-s", str(src), "-w", url, "--schema", schema)
+        code, out = sparkify(
+            capsys, "run", "--max-errors", "1", "-s", str(src), "-w", url, "--schema", schema
+        )
         assert code == 0, out
         assert "***" in out
         assert_no_password(out)
-        for args in (["check"], ["analytics", "top_songs"], ["report", "-o", str(tmp_path / "r.html")], ["sql"]):
+        for args in (
+            ["check"],
+            ["analytics", "top_songs"],
+            ["report", "-o", str(tmp_path / "r.html")],
+            ["sql"],
+        ):
             code, out = sparkify(capsys, *args, "-w", url, "--schema", schema)
             assert code == 0, out
             assert_no_password(out)
@@ -190,11 +215,18 @@ def test_mask_url_forms():
 
     assert mask_url("postgresql://u:s3cret@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert mask_url("postgresql://u@h/db?password=s3cret") == "postgresql://u@h/db?password=***"
-    assert mask_url("postgresql://u@h/db?sslmode=require&PASSWORD=s3&x=1") == "postgresql://u@h/db?sslmode=require&PASSWORD=***&x=1"
+    assert (
+        mask_url("postgresql://u@h/db?sslmode=require&PASSWORD=s3&x=1")
+        == "postgresql://u@h/db?sslmode=require&PASSWORD=***&x=1"
+    )
     assert mask_url("host=h password=s3cret dbname=d") == "host=h password=*** dbname=d"
     assert mask_url("host=h password='s3 cret' dbname=d") == "host=h password=*** dbname=d"
-    for leaky in ("postgresql://u:pa/ss@h/db", "postgresql://u:pa#ss@h/db", "postgresql://u:p@ss@h/db",
-                  "postgresql://u:pa?ss@h/db"):
+    for leaky in (
+        "postgresql://u:pa/ss@h/db",
+        "postgresql://u:pa#ss@h/db",
+        "postgresql://u:p@ss@h/db",
+        "postgresql://u:pa?ss@h/db",
+    ):
         masked = mask_url(leaky)
         assert masked == "postgresql://u:***@h/db", masked
     assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"

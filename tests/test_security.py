@@ -21,7 +21,10 @@ def test_hostile_file_names_are_data_not_sql(tmp_path, duckdb_wh, name, big):
     folder.mkdir(parents=True)
     # in-place files are those of 1 MB or more: pad with Home events
     n = 4000 if big else 1
-    lines = [json.dumps(event(ts=1541105830796 + i, itemInSession=i, page="NextSong" if i == 0 else "Home")) for i in range(n)]
+    lines = [
+        json.dumps(event(ts=1541105830796 + i, itemInSession=i, page="NextSong" if i == 0 else "Home"))
+        for i in range(n)
+    ]
     (folder / f"{name}.json").write_text("\n".join(lines) + "\n")
     report = pipeline.run(duckdb_wh, root)
     assert report.stage.results["events"].read == n

@@ -36,7 +36,9 @@ def big_source(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("big") / "src"
     proc = subprocess.run(
         [SPARKIFY, "generate", "--out", str(out), "--events", "60000", "--songs", "2000", "-q"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
     return out
@@ -79,7 +81,9 @@ class Target:
 
 def start(*args: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")} | {"PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([SPARKIFY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [SPARKIFY, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def signal_after(proc: subprocess.Popen, marker: str, signum: int) -> tuple[str, str]:
@@ -98,7 +102,9 @@ def signal_after(proc: subprocess.Popen, marker: str, signum: int) -> tuple[str,
 def test_signals_at_several_moments_leave_one_truthful_outcome(engine, tmp_path, request, big_source):
     target = Target(engine, tmp_path, request)
     small = write_source(tmp_path / "small", [event(), event(ts=1541105831796, itemInSession=1)], [song()])
-    proc = subprocess.run([SPARKIFY, "run", "-q", "-s", str(small), *target.args], capture_output=True, text=True)
+    proc = subprocess.run(
+        [SPARKIFY, "run", "-q", "-s", str(small), *target.args], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     before, runs_before = target.snapshot(), target.runs()
     interrupted = 0
@@ -133,11 +139,15 @@ def test_signals_at_several_moments_leave_one_truthful_outcome(engine, tmp_path,
             before = after
         runs_before = runs_after
         # the lock was released: a run that refuses to wait gets the warehouse at once
-        check = subprocess.run([SPARKIFY, "check", "-q", "--no-wait", *target.args], capture_output=True, text=True)
+        check = subprocess.run(
+            [SPARKIFY, "check", "-q", "--no-wait", *target.args], capture_output=True, text=True
+        )
         assert check.returncode in (0, 1), (what, check.stderr)
     assert interrupted >= 3  # the signals during reading and publishing stopped their runs
     # and the next run completes normally, loading everything
-    proc = subprocess.run([SPARKIFY, "run", "-q", "-s", str(big_source), *target.args], capture_output=True, text=True)
+    proc = subprocess.run(
+        [SPARKIFY, "run", "-q", "-s", str(big_source), *target.args], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     # the big source's 60,000 events, and the first run's 2: a file gone from the source keeps its rows
     assert target.snapshot()["staging_events"] == 60000 + 2

@@ -71,7 +71,10 @@ def test_source_settings_come_from_flags_env_and_file(tmp_path):
     env = {"SPARKIFY_LOG_SOURCE": "s3://b/logs", "SPARKIFY_S3_CONCURRENCY": "16"}
     settings = load_settings({"s3_endpoint": "http://127.0.0.1:9000"}, env=env, config_file=toml)
     assert (settings.song_source, settings.log_source, settings.s3_endpoint, settings.s3_concurrency) == (
-        "s3://a/songs", "s3://b/logs", "http://127.0.0.1:9000", 16,
+        "s3://a/songs",
+        "s3://b/logs",
+        "http://127.0.0.1:9000",
+        16,
     )
     assert load_settings({}, env={}, config_file=tmp_path / "none.toml").s3_concurrency == 32
     with pytest.raises(ConfigError, match=r"Invalid s3_concurrency = '0' \(from SPARKIFY_S3_CONCURRENCY\)"):
@@ -87,7 +90,9 @@ def days_elsewhere(tmp_path, n: int) -> tuple[Path, list[str]]:
     folder.mkdir(parents=True)
     names = ["day1", "day2.jsonl", "day3.NDJSON", "day4.json"][:n]
     for i, name in enumerate(names):
-        (folder / name).write_text(json.dumps(event(ts=1543622400000 + i * 1000, itemInSession=i, sessionId=20)) + "\n")
+        (folder / name).write_text(
+            json.dumps(event(ts=1543622400000 + i * 1000, itemInSession=i, sessionId=20)) + "\n"
+        )
     return folder, names
 
 
@@ -144,7 +149,9 @@ def test_a_folder_that_cannot_be_read_is_an_error_naming_it(source, monkeypatch)
         return real(path)
 
     monkeypatch.setattr(os, "scandir", scandir)  # the tests run as root: chmod would not stop them
-    with pytest.raises(SourceError, match=rf"^Cannot read folder {locked} \(Permission denied\): its files would be missed"):
+    with pytest.raises(
+        SourceError, match=rf"^Cannot read folder {locked} \(Permission denied\): its files would be missed"
+    ):
         open_source(source).list("events")
 
 
@@ -168,7 +175,10 @@ def test_zero_byte_files_are_passed_over_and_counted(source):
     (source / "log_data" / ".keep").write_bytes(b"")
     listing = open_source(source).list("events")
     assert [f.name for f in listing] == [str(source / "log_data" / "2018" / "11" / "2018-11-01-events.json")]
-    assert listing.empty == [str(source / "log_data" / ".keep"), str(source / "log_data" / "2018" / "11" / "_SUCCESS")]
+    assert listing.empty == [
+        str(source / "log_data" / ".keep"),
+        str(source / "log_data" / "2018" / "11" / "_SUCCESS"),
+    ]
     assert listing.passed_over == 2
 
 
@@ -186,5 +196,8 @@ def test_a_place_with_no_file_to_read_is_an_error_that_changes_nothing(tmp_path,
         src, fix = open_source(empty), "Check --source (or pass --log-source)."
     with pytest.raises(SourceError) as exc:
         pipeline.run(duckdb_wh, src)
-    assert str(exc.value) == f"No log files in {empty / 'log_data'} (only 1 zero-byte file). Nothing was loaded. {fix}"
+    assert (
+        str(exc.value)
+        == f"No log files in {empty / 'log_data'} (only 1 zero-byte file). Nothing was loaded. {fix}"
+    )
     assert duckdb_wh.query("select count(*) from songplays")[1] == before == [(2,)]

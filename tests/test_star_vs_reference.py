@@ -76,10 +76,14 @@ def test_star_table_equals_reference(loaded, table):
 def test_column_types_are_the_contracts(loaded):
     """Equal values of another type (Decimal for int, str for datetime) would be a contract break too."""
     for table in STAR:
-        for got, want in zip(sorted(loaded.tables[table], key=_key), sorted(loaded.reference.table(table), key=_key)):
+        for got, want in zip(
+            sorted(loaded.tables[table], key=_key), sorted(loaded.reference.table(table), key=_key)
+        ):
             for column, g, w in zip(reference.COLUMNS[table], got, want):
                 if g is not None and w is not None:
-                    assert type(g) is type(w), f"{table}.{column}: {type(g).__name__}, expected {type(w).__name__}"
+                    assert type(g) is type(w), (
+                        f"{table}.{column}: {type(g).__name__}, expected {type(w).__name__}"
+                    )
 
 
 def test_songplay_ids_are_unique_and_not_null(loaded):
@@ -91,7 +95,9 @@ def test_songplay_ids_are_unique_and_not_null(loaded):
 def test_songplay_ids_number_plays_in_time_then_natural_key_order(loaded):
     """insert_songplays.sql numbers plays in (start_time, user_id, session_id, item_in_session) order,
     so a re-run gives the same ids. user_id orders as the INTEGER it is: user 9 before user 10."""
-    want = [(i, t, u, sess, song) for i, t, u, _, song, _, sess, _, _ in loaded.reference.songplays_with_ids()]
+    want = [
+        (i, t, u, sess, song) for i, t, u, _, song, _, sess, _, _ in loaded.reference.songplays_with_ids()
+    ]
     got = loaded.songplays_with_ids
     first = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), None)
     assert got == want, f"first difference at position {first}: got {got[first]}, expected {want[first]}"

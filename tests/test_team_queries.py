@@ -85,7 +85,9 @@ def test_the_catalog_matches_the_golden_results_on_every_engine(capsys, loaded):
 
 
 def test_saved_results_are_the_reference_answers(capsys, loaded, tmp_path):
-    code, out, _ = sparkify(capsys, "analytics", "--queries", TEAM, "--save-expected", tmp_path / "pinned", *loaded)
+    code, out, _ = sparkify(
+        capsys, "analytics", "--queries", TEAM, "--save-expected", tmp_path / "pinned", *loaded
+    )
     assert code == 0
     assert f"top_free_users: 5 rows saved to {tmp_path / 'pinned' / 'top_free_users.csv'}" in out
     saved = {p.stem: p.read_text(encoding="utf-8") for p in sorted((tmp_path / "pinned").glob("*.csv"))}
@@ -97,7 +99,9 @@ def test_a_wrong_row_in_a_multiset_result_is_named(capsys, loaded, tmp_path):
     path = expected / "matched_by_level.csv"
     text = path.read_text(encoding="utf-8")
     path.write_text(text.replace("paid,5330,261", "paid,5330,262"), encoding="utf-8")
-    code, out, err = sparkify(capsys, "analytics", "matched_by_level", "--queries", TEAM, "--expected", expected, *loaded)
+    code, out, err = sparkify(
+        capsys, "analytics", "matched_by_level", "--queries", TEAM, "--expected", expected, *loaded
+    )
     assert code == 1
     assert out == (
         f"matched_by_level: DIFFERS from {path}\n"
@@ -109,8 +113,9 @@ def test_a_wrong_row_in_a_multiset_result_is_named(capsys, loaded, tmp_path):
 
 
 def test_show_sql_prints_what_ran(capsys, loaded):
-    code, out, err = sparkify(capsys, "analytics", "top_free_users", "--queries", TEAM, "--show-sql", "--format", "csv",
-                              *loaded)
+    code, out, err = sparkify(
+        capsys, "analytics", "top_free_users", "--queries", TEAM, "--show-sql", "--format", "csv", *loaded
+    )
     assert code == 0
     engine = "duckdb" if loaded[1].startswith("duckdb") else "postgres"
     assert err.startswith(f"-- top_free_users on {engine} (translated from redshift)\n")

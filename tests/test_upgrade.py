@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkify import ledger, pipeline
+from sparkify import ledger
 from sparkify.cli import main
 from sparkify.warehouse import connect
 from tests.helpers.fixtures import event, song, write_source
@@ -44,7 +44,8 @@ def table_rows(path: Path) -> dict[str, list]:
     try:
         return {
             t: sorted(map(repr, con.execute(f"select * exclude (source_file) from {t}").fetchall()))
-            if t.startswith("staging") else sorted(map(repr, con.execute(f"select * from {t}").fetchall()))
+            if t.startswith("staging")
+            else sorted(map(repr, con.execute(f"select * from {t}").fetchall()))
             for t in ("staging_events", "staging_songs", "users", "songs", "artists", "songplays", "time")
         }
     finally:
@@ -57,25 +58,34 @@ def test_the_fixture_is_what_the_earlier_code_made(old_warehouse):
     con = duckdb.connect("old.duckdb", read_only=True)
     tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     keys = sorted(r[0] for r in con.execute("select file from load_files").fetchall())
-    columns = [r[0] for r in con.execute("select column_name from information_schema.columns where table_name = 'load_files'").fetchall()]
+    columns = [
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_name = 'load_files'"
+        ).fetchall()
+    ]
     con.close()
     assert "load_schema" not in tables and "content_hash" not in columns
     assert keys[0] == "src/log_data/2018/11/2018-11-01-events.json"  # as typed: relative
 
 
 @pytest.mark.parametrize("spelling", ["relative", "absolute", "dotted", "home"])
-def test_an_old_warehouse_is_upgraded_in_place_and_nothing_is_reloaded(capsys, old_warehouse, spelling, monkeypatch):
+def test_an_old_warehouse_is_upgraded_in_place_and_nothing_is_reloaded(
+    capsys, old_warehouse, spelling, monkeypatch
+):
     before = table_rows(old_warehouse / "old.duckdb")
     source = {
         "relative": "src",
         "absolute": str(old_warehouse / "src"),
-        "dotted": f"./src/../src/",
+        "dotted": "./src/../src/",
         "home": "~/src",
     }[spelling]
     monkeypatch.setenv("HOME", str(old_warehouse))
     code, out, err = sparkify(capsys, "run", "-s", source, "-w", "duckdb:///old.duckdb")
     assert code == 0, err
-    assert "songs: 2 files: 0 new, 2 already loaded" in out and "events: 2 files: 0 new, 2 already loaded" in out
+    assert (
+        "songs: 2 files: 0 new, 2 already loaded" in out and "events: 2 files: 0 new, 2 already loaded" in out
+    )
     assert table_rows(old_warehouse / "old.duckdb") == before  # nothing reloaded, duplicated or lost
     with connect("duckdb:///old.duckdb") as wh:
         assert ledger.version(wh) == ledger.SCHEMA_VERSION
@@ -83,10 +93,14 @@ def test_an_old_warehouse_is_upgraded_in_place_and_nothing_is_reloaded(capsys, o
         _, staged = wh.query("select distinct source_file from staging_events order by 1")
         _, runs = wh.query("select status from load_runs order by started_at")
     root = os.path.realpath(old_warehouse / "src")
-    expected = sorted(f"{root}/{p.removeprefix('src/')}" for p in json.loads((FIXTURE / "mtimes.json").read_text()))
+    expected = sorted(
+        f"{root}/{p.removeprefix('src/')}" for p in json.loads((FIXTURE / "mtimes.json").read_text())
+    )
     assert [k for (k,) in keys] == expected
-    assert [s for (s,) in staged] == [f"{root}/log_data/2018/11/2018-11-01-events.json",
-                                      f"{root}/log_data/2018/11/2018-11-02-events.json"]
+    assert [s for (s,) in staged] == [
+        f"{root}/log_data/2018/11/2018-11-01-events.json",
+        f"{root}/log_data/2018/11/2018-11-02-events.json",
+    ]
     assert runs == [("succeeded",), ("succeeded",)]  # the old run's row kept, the new one added
 
 
@@ -97,12 +111,16 @@ def test_an_old_postgres_warehouse_is_upgraded_in_place(capsys, old_warehouse, p
     with psycopg.connect(postgres_url, autocommit=True) as con:
         con.execute(dump)
         con.execute(f'set search_path to "{pg_schema}"')
-        before = {t: sorted(map(repr, con.execute(f'select * from "{t}"').fetchall()))
-                  for t in ("users", "songs", "artists", "songplays", "time")}
+        before = {
+            t: sorted(map(repr, con.execute(f'select * from "{t}"').fetchall()))
+            for t in ("users", "songs", "artists", "songplays", "time")
+        }
         assert con.execute("select count(*) from load_files where file like 'src/%'").fetchone() == (4,)
     code, out, err = sparkify(capsys, "run", "-s", "src", "-w", postgres_url, "--schema", pg_schema)
     assert code == 0, err
-    assert "songs: 2 files: 0 new, 2 already loaded" in out and "events: 2 files: 0 new, 2 already loaded" in out
+    assert (
+        "songs: 2 files: 0 new, 2 already loaded" in out and "events: 2 files: 0 new, 2 already loaded" in out
+    )
     root = os.path.realpath(old_warehouse / "src")
     with psycopg.connect(postgres_url) as con:
         con.execute(f'set search_path to "{pg_schema}"')
@@ -139,15 +157,16 @@ def test_one_file_however_it_is_spelled(capsys, tmp_path, monkeypatch):
     assert code == 0 and "events: 1 files: 0 new, 1 already loaded" in out
 
 
-@pytest.mark.parametrize("spelling", ["duckdb:w.duckdb", "duckdb:///w.duckdb", "w.duckdb", "./w.duckdb", "~/w.duckdb"])
+@pytest.mark.parametrize(
+    "spelling", ["duckdb:w.duckdb", "duckdb:///w.duckdb", "w.duckdb", "./w.duckdb", "~/w.duckdb"]
+)
 def test_the_lock_file_follows_the_database_file(tmp_path, monkeypatch, spelling):
     from sparkify.errors import WarehouseBusyError
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
-    with connect(str(tmp_path / "w.duckdb")):
-        with pytest.raises(WarehouseBusyError):
-            connect(spelling, wait=False)
+    with connect(str(tmp_path / "w.duckdb")), pytest.raises(WarehouseBusyError):
+        connect(spelling, wait=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb", "w.duckdb.lock"]
 
 

@@ -43,10 +43,13 @@ def test_the_archive_holds_exactly_the_sample_folder():
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:xz") as tar:
         for member in tar:
             assert member.isfile(), member.name
-            shipped[member.name.removeprefix("sparkify-sample/")] = hashlib.sha256(tar.extractfile(member).read()).hexdigest()
+            shipped[member.name.removeprefix("sparkify-sample/")] = hashlib.sha256(
+                tar.extractfile(member).read()
+            ).hexdigest()
     on_disk = {
         p.relative_to(SAMPLE).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in SAMPLE.rglob("*") if p.is_file()
+        for p in SAMPLE.rglob("*")
+        if p.is_file()
     }
     assert shipped == on_disk  # re-pack with scripts/pack-sample.py when the folder changes
     assert "SOURCE.md" in shipped
@@ -84,14 +87,23 @@ def installed(tmp_path_factory) -> Path:
     .pth file, so no network is needed; sparkify itself comes only from the wheel."""
     root = tmp_path_factory.mktemp("wheel")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(REPO)], check=True, capture_output=True
+    )
     [wheel] = (root / "dist").glob("sparkify-*.whl")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
     python = root / "venv" / "bin" / "python"
-    subprocess.run([*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)],
-                   check=True, capture_output=True)
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        [*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     (Path(site) / "borrowed-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     return root / "venv"
 
@@ -104,15 +116,27 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
 def test_wheel_installs_and_runs_from_an_empty_folder(installed, tmp_path):
     env = clean_env(tmp_path)
     python = installed / "bin" / "python"
-    where = subprocess.run([str(python), "-c", "import sparkify, pathlib; print(pathlib.Path(sparkify.__file__).parent)"],
-                           capture_output=True, text=True, env=env, cwd=tmp_path, check=True).stdout.strip()
+    where = subprocess.run(
+        [str(python), "-c", "import sparkify, pathlib; print(pathlib.Path(sparkify.__file__).parent)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    ).stdout.strip()
     assert where.startswith(str(installed)), where  # the installed package, not this checkout
     assert (Path(where) / "py.typed").is_file()
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    proc = subprocess.run([str(installed / "bin" / "sparkify"), "run"], capture_output=True, text=True, env=env,
-                          cwd=empty, timeout=600)
+    proc = subprocess.run(
+        [str(installed / "bin" / "sparkify"), "run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=empty,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     for table, rows in readme_star_rows().items():
         assert re.search(rf"│ {table} +│ +{rows} │", proc.stdout), (table, rows)
@@ -123,11 +147,15 @@ def test_wheel_installs_and_runs_from_an_empty_folder(installed, tmp_path):
     api = tmp_path / "api"
     api.mkdir()
     (api / "example.py").write_text(readme_python_example())
-    proc = subprocess.run([str(python), "example.py"], capture_output=True, text=True, env=env, cwd=api, timeout=600)
+    proc = subprocess.run(
+        [str(python), "example.py"], capture_output=True, text=True, env=env, cwd=api, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr
     first, columns, top = proc.stdout.splitlines()
     load_id, songplays, failed = first.split()
-    assert len(load_id) == 32 and songplays == readme_star_rows()["songplays"].replace(",", "") and failed == "0"
+    assert (
+        len(load_id) == 32 and songplays == readme_star_rows()["songplays"].replace(",", "") and failed == "0"
+    )
     assert columns == "['song_id', 'title', 'artist_name', 'plays']"
     expected_top = (REPO / "tests" / "expected" / "sample" / "top_songs.csv").read_text().splitlines()[1]
     assert top.startswith(f"('{expected_top.split(',')[0]}', ")

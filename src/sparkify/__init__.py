@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sparkify.warehouse.base import Warehouse
 
 
-def connect(url: str = "duckdb:///sparkify.duckdb", **options: Any) -> "Warehouse":
+def connect(url: str = "duckdb:///sparkify.duckdb", **options: Any) -> Warehouse:
     """Open the warehouse ``url`` names (``duckdb:///file.duckdb``, ``postgresql://...``,
     ``redshift://...``); use it in a ``with`` block. Options as :func:`sparkify.warehouse.connect`
     (``schema=``, ``wait=``, ...)."""
@@ -36,22 +36,24 @@ def connect(url: str = "duckdb:///sparkify.duckdb", **options: Any) -> "Warehous
 
 
 def run(
-    wh: "Warehouse",
-    source: "str | Path | Source | None" = None,
+    wh: Warehouse,
+    source: str | Path | Source | None = None,
     *,
     max_errors: int = 0,
     full_refresh: bool = False,
-) -> "RunReport":
+) -> RunReport:
     """Create missing tables, stage what is new in ``source`` (default: the shipped sample), rebuild
     the star schema and check it: what ``sparkify run`` does. Returns the :class:`RunReport`
     (``.stage``, ``.rows``, ``.checks``, ``.load_id``); raises :class:`sparkify.errors.BadInputError`
     when more than ``max_errors`` records are rejected (nothing changes then)."""
     from sparkify import pipeline
 
-    return pipeline.run(wh, sample_path() if source is None else source, max_errors=max_errors, full_refresh=full_refresh)
+    return pipeline.run(
+        wh, sample_path() if source is None else source, max_errors=max_errors, full_refresh=full_refresh
+    )
 
 
-def query(wh: "Warehouse", name: str) -> "Result":
+def query(wh: Warehouse, name: str) -> Result:
     """Run the analytics query ``name`` (``sparkify analytics --list`` lists them) and return its
     result: ``.columns`` (names) and ``.rows`` (tuples). Raises ConfigError for an unknown name."""
     from sparkify import analytics

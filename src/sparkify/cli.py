@@ -7,8 +7,9 @@ import functools
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -62,7 +63,9 @@ def warehouse_options(f: Callable) -> Callable:
     )(f)
 
     @click.option(
-        "--wait-timeout", type=float, metavar="SECONDS",
+        "--wait-timeout",
+        type=float,
+        metavar="SECONDS",
         help="Give up waiting for another sparkify process after SECONDS (default 3600), exit 75. "
         "Env SPARKIFY_WAIT_TIMEOUT.",
     )
@@ -76,11 +79,13 @@ def warehouse_options(f: Callable) -> Callable:
 
 def redshift_options(f: Callable) -> Callable:
     f = click.option(
-        "--iam-role", metavar="ARN",
+        "--iam-role",
+        metavar="ARN",
         help="IAM role Redshift's COPY assumes to read the S3 source. Env SPARKIFY_IAM_ROLE.",
     )(f)
     f = click.option(
-        "--region", metavar="NAME",
+        "--region",
+        metavar="NAME",
         help="AWS region of the S3 source, when it differs from the cluster's. Env SPARKIFY_REGION.",
     )(f)
     return f
@@ -100,20 +105,26 @@ def source_options(f: Callable) -> Callable:
         "./data/sparkify-sample, else the sample shipped in the package. Env SPARKIFY_SOURCE.",
     )
     @click.option(
-        "--song-source", metavar="PATH|URI", help="Where the song files are, if not in <source>/song_data/. "
-        "Env SPARKIFY_SONG_SOURCE.",
+        "--song-source",
+        metavar="PATH|URI",
+        help="Where the song files are, if not in <source>/song_data/. Env SPARKIFY_SONG_SOURCE.",
     )
     @click.option(
-        "--log-source", metavar="PATH|URI", help="Where the log files are, if not in <source>/log_data/. "
-        "Env SPARKIFY_LOG_SOURCE.",
+        "--log-source",
+        metavar="PATH|URI",
+        help="Where the log files are, if not in <source>/log_data/. Env SPARKIFY_LOG_SOURCE.",
     )
     @click.option(
-        "--s3-endpoint", metavar="URL", help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: "
+        "--s3-endpoint",
+        metavar="URL",
+        help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: "
         "AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. Env SPARKIFY_S3_ENDPOINT.",
     )
     @click.option(
-        "--s3-concurrency", type=int, metavar="N", help=f"S3 objects read at once (default {DEFAULT_CONCURRENCY}). "
-        "Env SPARKIFY_S3_CONCURRENCY.",
+        "--s3-concurrency",
+        type=int,
+        metavar="N",
+        help=f"S3 objects read at once (default {DEFAULT_CONCURRENCY}). Env SPARKIFY_S3_CONCURRENCY.",
     )
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -135,11 +146,13 @@ def max_errors_option(f: Callable) -> Callable:
 def ts_bounds_options(f: Callable) -> Callable:
     """--ts-min / --ts-max: the plausible range of event times (dates, UTC)."""
     f = click.option(
-        "--ts-max", metavar="DATE",
+        "--ts-max",
+        metavar="DATE",
         help="Reject events whose ts is on or after DATE (default 2100-01-01). Env SPARKIFY_TS_MAX.",
     )(f)
     return click.option(
-        "--ts-min", metavar="DATE",
+        "--ts-min",
+        metavar="DATE",
         help="Reject events whose ts is before DATE, e.g. epoch seconds (default 2000-01-01). Env SPARKIFY_TS_MIN.",
     )(f)
 
@@ -244,7 +257,9 @@ def json_option(f: Callable) -> Callable:
     """--json: print one JSON summary (see ``sparkify.summary``) instead of tables and progress."""
 
     @click.option(
-        "--json", "as_json", is_flag=True,
+        "--json",
+        "as_json",
+        is_flag=True,
         help="Print one line of JSON (counts, rejects, checks, timings, load id, exit code) instead of tables.",
     )
     @functools.wraps(f)
@@ -264,7 +279,8 @@ def verify_content_option(f: Callable) -> Callable:
     timestamps cannot be trusted."""
 
     @click.option(
-        "--verify-content", is_flag=True,
+        "--verify-content",
+        is_flag=True,
         help="Also compare each local file's checksum with the one recorded when it was loaded (reads every "
         "file; for sources whose timestamps cannot be trusted). S3 ETags already change with the content.",
     )
@@ -278,11 +294,13 @@ def verify_content_option(f: Callable) -> Callable:
 
 def full_refresh_option(f: Callable) -> Callable:
     f = click.option(
-        "--prune", is_flag=True,
+        "--prune",
+        is_flag=True,
         help="Remove the rows of files loaded earlier that are no longer in the source (kept otherwise).",
     )(f)
     return click.option(
-        "--full-refresh", is_flag=True,
+        "--full-refresh",
+        is_flag=True,
         help="Reload every file in the source, not only those new or changed since the last run. Files no "
         "longer in the source keep their rows unless --prune.",
     )(f)
@@ -297,13 +315,26 @@ def full_refresh_option(f: Callable) -> Callable:
 @full_refresh_option
 @verify_content_option
 @click.option(
-    "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
     help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
 )
 @json_option
 @common_options
 def run_cmd(
-    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune,
+    source_flags,
+    warehouse,
+    schema,
+    wait,
+    iam_role,
+    region,
+    max_errors,
+    ts_min,
+    ts_max,
+    full_refresh,
+    prune,
     report_path,
 ):
     """Create missing tables, stage what is new, build the star schema, run the checks.
@@ -327,15 +358,27 @@ def run_cmd(
     from sparkify import pipeline
 
     settings = _settings(
-        **source_flags, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
-        max_errors=max_errors, ts_min=ts_min, ts_max=ts_max,
+        **source_flags,
+        warehouse=warehouse,
+        schema=schema,
+        wait=wait,
+        iam_role=iam_role,
+        region=region,
+        max_errors=max_errors,
+        ts_min=ts_min,
+        ts_max=ts_max,
     )
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh:
         with _progress(console) as progress:
             run_report = pipeline.run(
-                wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
+                wh,
+                src,
+                max_errors=settings.max_errors,
+                full_refresh=full_refresh,
+                prune=prune,
+                progress=progress,
                 verify_content=State.verify_content,
                 rules=settings.record_rules,
             )
@@ -400,14 +443,26 @@ def stage_cmd(
     from sparkify import pipeline
 
     settings = _settings(
-        **source_flags, warehouse=warehouse, schema=schema, wait=wait, iam_role=iam_role, region=region,
-        max_errors=max_errors, ts_min=ts_min, ts_max=ts_max,
+        **source_flags,
+        warehouse=warehouse,
+        schema=schema,
+        wait=wait,
+        iam_role=iam_role,
+        region=region,
+        max_errors=max_errors,
+        ts_min=ts_min,
+        ts_max=ts_max,
     )
     src = _source(settings)
     console = _console()
     with _connect(settings) as wh, _progress(console) as progress:
         report = pipeline.stage(
-            wh, src, max_errors=settings.max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
+            wh,
+            src,
+            max_errors=settings.max_errors,
+            full_refresh=full_refresh,
+            prune=prune,
+            progress=progress,
             verify_content=State.verify_content,
             rules=settings.record_rules,
         )
@@ -440,7 +495,9 @@ def transform_cmd(warehouse, schema, wait):
         rows = pipeline.transform(wh, progress=progress)
         shown_url = wh.display_url
     if State.summary is not None:
-        State.summary.update(warehouse=shown_url, tables=rows, timings={"total": round(time.perf_counter() - started, 3)})
+        State.summary.update(
+            warehouse=shown_url, tables=rows, timings={"total": round(time.perf_counter() - started, 3)}
+        )
         return
     _print_rows(console, rows)
 
@@ -476,7 +533,9 @@ def check_cmd(warehouse, schema, wait):
 
 @cli.command("runs")
 @warehouse_options
-@click.option("--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs to list.")
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs to list."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON lines instead of a table.")
 @common_options
 def runs_cmd(warehouse, schema, wait, limit, as_json):
@@ -508,19 +567,35 @@ def runs_cmd(warehouse, schema, wait, limit, as_json):
     rows = [
         [
             r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else "",
-            r["load_id"][:8], r["command"], r["status"],
+            r["load_id"][:8],
+            r["command"],
+            r["status"],
             "" if r["seconds"] is None else f"{r['seconds']:.1f}",
-            r["files_loaded"], (r["songs_staged"] or 0) + (r["events_staged"] or 0),
+            r["files_loaded"],
+            (r["songs_staged"] or 0) + (r["events_staged"] or 0),
             (r["songs_rejected"] or 0) + (r["events_rejected"] or 0),
             "" if r["checks_failed"] is None else r["checks_failed"],
         ]
         for r in runs
     ]
-    console.print(table(
-        "Recent runs (UTC)",
-        ["started", "load id", "command", "status", "secs", "files", "staged", "rejected", "checks failed"],
-        rows, right={4, 5, 6, 7, 8},
-    ))
+    console.print(
+        table(
+            "Recent runs (UTC)",
+            [
+                "started",
+                "load id",
+                "command",
+                "status",
+                "secs",
+                "files",
+                "staged",
+                "rejected",
+                "checks failed",
+            ],
+            rows,
+            right={4, 5, 6, 7, 8},
+        )
+    )
     for r in runs:
         if r["message"]:
             console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")
@@ -529,7 +604,8 @@ def runs_cmd(warehouse, schema, wait, limit, as_json):
 @cli.command("sql")
 @click.argument("steps", nargs=-1, metavar="[STEP]...")
 @click.option(
-    "--engine", metavar="NAME",
+    "--engine",
+    metavar="NAME",
     help="duckdb, postgres or redshift. Default: the engine of --warehouse (duckdb).",
 )
 @source_options
@@ -554,7 +630,12 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
     from sparkify.warehouse import engine_of, offline
 
     settings = _settings(
-        **source_flags, warehouse=warehouse, schema=schema, iam_role=iam_role, region=region, max_errors=max_errors
+        **source_flags,
+        warehouse=warehouse,
+        schema=schema,
+        iam_role=iam_role,
+        region=region,
+        max_errors=max_errors,
     )
     chosen = steps or pipeline.STEPS
     for step in chosen:
@@ -577,7 +658,9 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
             lines += [s.rstrip(";") + ";" for s in setup]
         for step in chosen:
             lines += ["", f"-- == {step} " + "=" * (90 - len(step))]
-            for statement in pipeline.statements(wh, step, source=settings.source, max_errors=settings.max_errors):
+            for statement in pipeline.statements(
+                wh, step, source=settings.source, max_errors=settings.max_errors
+            ):
                 lines += ["", statement.rstrip().rstrip(";") + ";"]
     finally:
         wh.close()
@@ -588,7 +671,9 @@ def dialect_option(default_help: str) -> Callable:
     from sparkify.analytics.dialect import DIALECTS
 
     return click.option(
-        "--dialect", type=click.Choice(DIALECTS), default=None,
+        "--dialect",
+        type=click.Choice(DIALECTS),
+        default=None,
         help=f"The SQL dialect the queries are written in; on another engine they are translated "
         f"(sqlglot) before they run. Default: {default_help}.",
     )
@@ -602,7 +687,11 @@ def show_sql_option(f: Callable) -> Callable:
 
 def format_option(f: Callable) -> Callable:
     return click.option(
-        "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "csv", "json"]),
+        default="table",
+        show_default=True,
         help="How to print each result.",
     )(f)
 
@@ -612,23 +701,32 @@ def format_option(f: Callable) -> Callable:
 @warehouse_options
 @format_option
 @click.option(
-    "--queries", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    "--queries",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     help="Run the NAME.sql files in DIR (one query each, a leading comment as its description) "
     "instead of the shipped catalog.",
 )
 @click.option(
-    "--expected", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    "--expected",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     help="Compare each result with DIR/NAME.csv; exit 1 with a diff when one differs. Rows are "
     "compared in order only where the query orders them.",
 )
 @click.option(
-    "--save-expected", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    "--save-expected",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     help="Write each result to DIR/NAME.csv, the expected files of a later --expected run.",
 )
 @dialect_option("redshift (the team's target; the catalog is written in it)")
 @show_sql_option
 @click.option(
-    "--out", "-o", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     help="Write each result to DIR/NAME.csv (or .json, .txt) instead of printing it; needed for "
     "several queries as CSV.",
 )
@@ -687,12 +785,16 @@ def analytics_cmd(
                 path = analytics.save_expected(result, save_expected, query.name, query=query)
                 if not State.quiet and expected is None:
                     n = len(result.rows)
-                    console.print(f"{query.name}: {n} row{'' if n == 1 else 's'} saved to {path}", markup=False)
+                    console.print(
+                        f"{query.name}: {n} row{'' if n == 1 else 's'} saved to {path}", markup=False
+                    )
             if expected is not None:
                 diff = analytics.compare(result, expected / f"{query.name}.csv", query=query)
                 if diff:
                     failures.append(query.name)
-                    console.print(f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}", markup=False)
+                    console.print(
+                        f"{query.name}: DIFFERS from {expected / (query.name + '.csv')}", markup=False
+                    )
                     console.print(diff, markup=False)
                 elif not State.quiet:
                     n = len(result.rows)
@@ -708,14 +810,20 @@ def analytics_cmd(
                 _print_result(console, query, result, fmt)
     if expected is not None:
         if failures:
-            raise CheckFailed(f"{len(failures)} of {len(selected)} analytics results differ: {', '.join(failures)}")
+            raise CheckFailed(
+                f"{len(failures)} of {len(selected)} analytics results differ: {', '.join(failures)}"
+            )
         console.print(f"All {len(selected)} analytics results match {expected}.", markup=False)
 
 
 @cli.command("query")
 @click.argument("sql", required=False)
 @click.option(
-    "--file", "-f", "sql_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    "--file",
+    "-f",
+    "sql_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
     help="Read the query from FILE instead of the SQL argument.",
 )
 @warehouse_options
@@ -754,12 +862,22 @@ def query_cmd(sql, sql_file, warehouse, schema, wait, fmt, dialect, show_sql):
 @cli.command("compare")
 @warehouse_options
 @click.option(
-    "--against", required=True, metavar="URL",
+    "--against",
+    required=True,
+    metavar="URL",
     help="The other warehouse: duckdb:///file.duckdb, postgresql://... or redshift://...",
 )
-@click.option("--against-schema", metavar="NAME", help="Schema of the --against warehouse (default: --schema).")
-@click.option("--examples", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
-              help="Differing rows shown per table.")
+@click.option(
+    "--against-schema", metavar="NAME", help="Schema of the --against warehouse (default: --schema)."
+)
+@click.option(
+    "--examples",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="N",
+    help="Differing rows shown per table.",
+)
 @common_options
 def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
     """Compare the star tables of two warehouses: row counts, then every row (all columns but the
@@ -778,9 +896,12 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
     if against == settings.warehouse and (against_schema or settings.schema_name) == settings.schema_name:
         raise ConfigError("--warehouse and --against name the same warehouse: give two different ones.")
     console = _console()
-    with _connect(settings, read_only=True) as left, connect(
-        against, schema=against_schema or settings.schema_name, wait=settings.wait, must_exist=True
-    ) as right:
+    with (
+        _connect(settings, read_only=True) as left,
+        connect(
+            against, schema=against_schema or settings.schema_name, wait=settings.wait, must_exist=True
+        ) as right,
+    ):
         results = compare.compare_warehouses(left, right, examples=examples)
         _print_comparison(console, results, left, right)
     differ = [r.table for r in results if not r.is_identical]
@@ -792,8 +913,13 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
 @cli.command("report")
 @warehouse_options
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html"), show_default=True,
-    metavar="PATH", help="Where to write the HTML file (replaced if it exists).",
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("report.html"),
+    show_default=True,
+    metavar="PATH",
+    help="Where to write the HTML file (replaced if it exists).",
 )
 @common_options
 def report_cmd(warehouse, schema, wait, out):
@@ -806,9 +932,7 @@ def report_cmd(warehouse, schema, wait, out):
       sparkify report
       sparkify report --warehouse duckdb:///sparkify.duckdb --out /tmp/report.html
     """
-    from sparkify import report
-
-    from sparkify import pipeline
+    from sparkify import pipeline, report
 
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     with _connect(settings, read_only=True) as wh:
@@ -818,7 +942,9 @@ def report_cmd(warehouse, schema, wait, out):
 
 
 @cli.command("generate")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write into.")
+@click.option(
+    "--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder to write into."
+)
 @click.option("--events", type=int, default=10_000, show_default=True, help="Number of log events.")
 @click.option("--songs", type=int, default=1_000, show_default=True, help="Number of song files.")
 @click.option("--users", type=int, default=100, show_default=True, help="Number of users.")
@@ -896,8 +1022,11 @@ def passed_over_summary(plan) -> str | None:
     """``events: passed over 1 zero-byte file`` -- what the listing did not read; None if nothing."""
     listing = plan.listed
     parts = []
-    for attr, noun in (("empty", "zero-byte file"), ("placeholders", "folder placeholder"),
-                       ("repeated", "folder reached again through a link")):
+    for attr, noun in (
+        ("empty", "zero-byte file"),
+        ("placeholders", "folder placeholder"),
+        ("repeated", "folder reached again through a link"),
+    ):
         names = getattr(listing, attr, ())
         if names:
             parts.append(_n(len(names), noun))
@@ -925,7 +1054,11 @@ def history_summary(plan) -> str | None:
 def unreadable_files(report) -> list[str]:
     """``name: reason`` of every file whose bytes could not be decoded as a whole (a broken gzip
     stream): the reader rejects it as one record with no line, its reason starting "cannot be read"."""
-    return [f"{r.source}: {r.reason}" for r in report.rejects if r.line is None and r.reason.startswith("cannot be read")]
+    return [
+        f"{r.source}: {r.reason}"
+        for r in report.rejects
+        if r.line is None and r.reason.startswith("cannot be read")
+    ]
 
 
 def _print_stage(console, report, *, quiet: bool = False) -> None:
@@ -942,7 +1075,9 @@ def _print_stage(console, report, *, quiet: bool = False) -> None:
         for line in unreadable[:SHOWN]:
             console.print(f"  {line}", markup=False)
         if len(unreadable) > SHOWN:
-            console.print(f"  ... and {len(unreadable) - SHOWN} more (see the load_errors table)", markup=False)
+            console.print(
+                f"  ... and {len(unreadable) - SHOWN} more (see the load_errors table)", markup=False
+            )
     if quiet:
         return
     rows = []
@@ -980,7 +1115,9 @@ def _print_stage(console, report, *, quiet: bool = False) -> None:
 def _print_rows(console, rows: dict[str, int]) -> None:
     from sparkify.console import table
 
-    console.print(table("Star schema", ["table", "rows"], [[k, f"{v:,}"] for k, v in rows.items()], right={1}))
+    console.print(
+        table("Star schema", ["table", "rows"], [[k, f"{v:,}"] for k, v in rows.items()], right={1})
+    )
 
 
 def _print_checks(console, results, all_rows: bool = False) -> None:
@@ -1055,7 +1192,11 @@ def _write_result(console, folder: Path, query, result, fmt: str) -> None:
 def _print_sql(query, sql: str, wh) -> None:
     """``--show-sql``: the text that runs, after a header saying what it was translated from. On
     stderr, so results piped as CSV or JSON stay clean."""
-    how = f"{query.dialect}, as written" if query.dialect == wh.sql_dialect else f"translated from {query.dialect}"
+    how = (
+        f"{query.dialect}, as written"
+        if query.dialect == wh.sql_dialect
+        else f"translated from {query.dialect}"
+    )
     click.echo(f"-- {query.name} on {wh.name} ({how})\n{sql.strip()}\n", err=True)
 
 
@@ -1069,7 +1210,9 @@ def _print_comparison(console, results, left, right) -> None:
     console.print(f"< {name(left)}\n> {name(right)}", markup=False)
     for r in results:
         if r.is_identical:
-            console.print(f"{r.table}: identical ({r.left_count:,} row{'' if r.left_count == 1 else 's'})", markup=False)
+            console.print(
+                f"{r.table}: identical ({r.left_count:,} row{'' if r.left_count == 1 else 's'})", markup=False
+            )
             continue
         console.print(
             f"{r.table}: DIFFERS: {r.left_count:,} rows <, {r.right_count:,} rows >; "
@@ -1082,7 +1225,9 @@ def _print_comparison(console, results, left, right) -> None:
             console.print(f"  {side} {cells}", markup=False)
         shown = len(r.examples)
         if r.only_left + r.only_right > shown:
-            console.print(f"  ... and {r.only_left + r.only_right - shown:,} more differing rows", markup=False)
+            console.print(
+                f"  ... and {r.only_left + r.only_right - shown:,} more differing rows", markup=False
+            )
 
 
 def _fail_on_checks(results) -> None:
@@ -1157,13 +1302,14 @@ def _invoke(argv: list[str] | None, debug: bool) -> int:
         what = "Interrupted" if code == ExitCode.INTERRUPTED else "Terminated"
         message = (
             f"{what} after load {committed} was committed; the checks did not run (`sparkify check` runs them)."
-            if committed else f"{what}; nothing was changed."
+            if committed
+            else f"{what}; nothing was changed."
         )
     except (OSError, MemoryError) as exc:
         if State.debug or debug:
             traceback.print_exc()
         code, message = _system_error(exc)
-    except Exception as exc:  # noqa: BLE001 -- a bug: say so in one line, traceback with --debug
+    except Exception as exc:
         if State.debug or debug:
             traceback.print_exc()
         from sparkify import interrupts
@@ -1173,9 +1319,7 @@ def _invoke(argv: list[str] | None, debug: bool) -> int:
             click.echo(f"{name}; nothing was changed.", err=True)
             return _finish_json(128 + int(interrupts.received()), f"{name}; nothing was changed.")
         code = ExitCode.INTERNAL
-        message = (
-            f"Error: unexpected {type(exc).__name__}: {_error_text(exc)}. Run again with --debug for the traceback."
-        )
+        message = f"Error: unexpected {type(exc).__name__}: {_error_text(exc)}. Run again with --debug for the traceback."
     if message:
         click.echo(message, err=True)
     return _finish_json(int(code), message)
@@ -1200,7 +1344,10 @@ def _system_error(exc: BaseException) -> tuple[int, str]:
     from sparkify.errors import ExitCode
 
     if isinstance(exc, MemoryError):
-        return ExitCode.INTERNAL, "Error: out of memory. Nothing was changed; free memory, or load fewer files at once."
+        return (
+            ExitCode.INTERNAL,
+            "Error: out of memory. Nothing was changed; free memory, or load fewer files at once.",
+        )
     path = exc.filename or "a file"
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):

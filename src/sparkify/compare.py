@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from sparkify.errors import WarehouseError
 from sparkify.schema import STAR_TABLES, Table
@@ -81,14 +82,17 @@ def compare_warehouses(
     :class:`~sparkify.errors.WarehouseError` when a side returns rows out of order.
     """
     results = [
-        TableComparison(t.name, compared_columns(t), count_rows(left, t), count_rows(right, t)) for t in tables
+        TableComparison(t.name, compared_columns(t), count_rows(left, t), count_rows(right, t))
+        for t in tables
     ]
     for table, result in zip(tables, results):
         _compare_rows(left, right, table, result, examples=examples, batch_rows=batch_rows)
     return results
 
 
-def _compare_rows(left, right, table: Table, result: TableComparison, *, examples: int, batch_rows: int) -> None:
+def _compare_rows(
+    left, right, table: Table, result: TableComparison, *, examples: int, batch_rows: int
+) -> None:
     # both sides advance together, each through its own connection; runs of equal rows are skipped
     # a slice at a time (compared in C), and only around a difference is each row normalized, keyed
     # and merged one by one
@@ -165,8 +169,10 @@ class _SortedSide:
         """Move past ``n`` rows (all in the current batch); the last one is the new ``previous``."""
         self.pos += n
         last = self.buf[self.pos - 1]
-        self.previous = self._head[0] if (n == 1 and self._head is not None) else sort_key(
-            tuple(normalize(v) for v in last)
+        self.previous = (
+            self._head[0]
+            if (n == 1 and self._head is not None)
+            else sort_key(tuple(normalize(v) for v in last))
         )
         self._head = None
 
@@ -186,7 +192,7 @@ def normalize(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

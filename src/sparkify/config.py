@@ -10,20 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
-import re
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from sparkify.errors import ConfigError
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
+from sparkify.staging.rules import DEFAULT_TS_MAX, DEFAULT_TS_MIN, RecordRules
 from sparkify.urls import encoding_hint, mask_url, password_needing_encoding
 
-from sparkify.staging.rules import DEFAULT_TS_MAX, DEFAULT_TS_MIN, RecordRules
-
-__all__ = ["CONFIG_FILE", "ENV_PREFIX", "FIELDS", "Settings", "load_settings", "mask_url", "default_source"]
+__all__ = ["CONFIG_FILE", "ENV_PREFIX", "FIELDS", "Settings", "default_source", "load_settings", "mask_url"]
 
 CONFIG_FILE = "sparkify.toml"
 ENV_PREFIX = "SPARKIFY_"
@@ -107,9 +106,7 @@ def _not_a_date():
     raise ValueError("expected a date like 2018-01-01 (YYYY-MM-DD, UTC)")
 
 
-FIELDS = {
-    (info.alias or name): name for name, info in Settings.model_fields.items()
-}
+FIELDS = {(info.alias or name): name for name, info in Settings.model_fields.items()}
 """Setting key (as in sparkify.toml and SPARKIFY_<KEY>) -> attribute name."""
 
 
@@ -131,7 +128,9 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
     for key in data:
         if key not in FIELDS:
-            raise ConfigError(f"{path}: unknown key {key!r}{_did_you_mean(key)}. Known keys: {', '.join(FIELDS)}.")
+            raise ConfigError(
+                f"{path}: unknown key {key!r}{_did_you_mean(key)}. Known keys: {', '.join(FIELDS)}."
+            )
     return data
 
 
@@ -160,7 +159,9 @@ def load_settings(
     for where, values in layers:
         for key, value in values.items():
             merged[key] = value
-            origin[key] = {"file": f"{path.name} key {key!r}", "env": _env_name(key), "flag": _flag(key)}[where]
+            origin[key] = {"file": f"{path.name} key {key!r}", "env": _env_name(key), "flag": _flag(key)}[
+                where
+            ]
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:

@@ -26,8 +26,8 @@ The codes from 64 up follow BSD's sysexits.h where one fits, so that schedulers 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from enum import IntEnum
-from typing import Iterable
 
 
 class ExitCode(IntEnum):

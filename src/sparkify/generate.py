@@ -37,13 +37,13 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sparkify.errors import ConfigError
 from sparkify.pipeline import NoProgress, Progress
 
-START = datetime(2018, 11, 1, tzinfo=timezone.utc)
+START = datetime(2018, 11, 1, tzinfo=UTC)
 """The first day of the log files, as in the real data."""
 
 START_MS = int(START.timestamp() * 1000)
@@ -78,52 +78,315 @@ SESSION_MAX = 200
 
 # -- word lists -----------------------------------------------------------------------------------
 
-_TITLE_WORDS = (
-    "Love Heart Night Day Rain Fire Dream Light Shadow River Road Home Time Song Blues Dance Star "
-    "Sun Moon City Girl Boy Baby World Life Soul Wind Sky Ocean Summer Winter Angel Money Train "
-    "Window Mirror Secret Promise Freedom Gold Silver Stone Thunder Heaven Island Garden Memory "
-    "Letter Ghost Highway Morning Midnight Tears Kiss Smile Storm Echo Bridge Paradise Revolution"
-).split()
-_TITLE_ADJ = (
-    "Sweet Lonely Blue Golden Broken Crazy Little Wild Silent Electric Beautiful Dark Last First "
-    "Lost Burning Endless Hollow Secret Young Old Cold Bright Strange Holy Easy Dirty Perfect"
-).split()
-_TITLE_VERBS = "Take Hold Kiss Tell Show Leave Call Save Love Free Wake Follow Catch Remember".split()
+_TITLE_WORDS = [
+    "Love",
+    "Heart",
+    "Night",
+    "Day",
+    "Rain",
+    "Fire",
+    "Dream",
+    "Light",
+    "Shadow",
+    "River",
+    "Road",
+    "Home",
+    "Time",
+    "Song",
+    "Blues",
+    "Dance",
+    "Star",
+    "Sun",
+    "Moon",
+    "City",
+    "Girl",
+    "Boy",
+    "Baby",
+    "World",
+    "Life",
+    "Soul",
+    "Wind",
+    "Sky",
+    "Ocean",
+    "Summer",
+    "Winter",
+    "Angel",
+    "Money",
+    "Train",
+    "Window",
+    "Mirror",
+    "Secret",
+    "Promise",
+    "Freedom",
+    "Gold",
+    "Silver",
+    "Stone",
+    "Thunder",
+    "Heaven",
+    "Island",
+    "Garden",
+    "Memory",
+    "Letter",
+    "Ghost",
+    "Highway",
+    "Morning",
+    "Midnight",
+    "Tears",
+    "Kiss",
+    "Smile",
+    "Storm",
+    "Echo",
+    "Bridge",
+    "Paradise",
+    "Revolution",
+]
+_TITLE_ADJ = [
+    "Sweet",
+    "Lonely",
+    "Blue",
+    "Golden",
+    "Broken",
+    "Crazy",
+    "Little",
+    "Wild",
+    "Silent",
+    "Electric",
+    "Beautiful",
+    "Dark",
+    "Last",
+    "First",
+    "Lost",
+    "Burning",
+    "Endless",
+    "Hollow",
+    "Secret",
+    "Young",
+    "Old",
+    "Cold",
+    "Bright",
+    "Strange",
+    "Holy",
+    "Easy",
+    "Dirty",
+    "Perfect",
+]
+_TITLE_VERBS = [
+    "Take",
+    "Hold",
+    "Kiss",
+    "Tell",
+    "Show",
+    "Leave",
+    "Call",
+    "Save",
+    "Love",
+    "Free",
+    "Wake",
+    "Follow",
+    "Catch",
+    "Remember",
+]
 _FOREIGN = (
-    "Café", "Mañana", "Corazón", "Tränen", "Für Dich", "Été", "Ça Va", "Déjà Vu", "Niño", "Señorita",
-    "Søndag", "Liebe", "Amour Fou", "Canção", "Mädchen", "Garçon", "Città", "Москва", "Ночь", "Ελπίδα",
-    "Sehnsucht", "Coração", "Rêverie", "Smörgåsbord", "Zürich", "Kærlighed", "Año Nuevo",
+    "Café",
+    "Mañana",
+    "Corazón",
+    "Tränen",
+    "Für Dich",
+    "Été",
+    "Ça Va",
+    "Déjà Vu",
+    "Niño",
+    "Señorita",
+    "Søndag",
+    "Liebe",
+    "Amour Fou",
+    "Canção",
+    "Mädchen",
+    "Garçon",
+    "Città",
+    "Москва",
+    "Ночь",
+    "Ελπίδα",
+    "Sehnsucht",
+    "Coração",
+    "Rêverie",
+    "Smörgåsbord",
+    "Zürich",
+    "Kærlighed",
+    "Año Nuevo",
 )
 _SUFFIXES = (
-    " (Album Version)", " (LP Version)", " (Live)", " (Remix)", " (Remastered)", " - Single Version",
-    " (2006 Digital Remaster)", " (Radio Edit)", " (Acoustic)", " (feat. MC Flow)", " [Demo]",
-    " (Explicit)", " (7\" Version)", " (Instrumental)",
+    " (Album Version)",
+    " (LP Version)",
+    " (Live)",
+    " (Remix)",
+    " (Remastered)",
+    " - Single Version",
+    " (2006 Digital Remaster)",
+    " (Radio Edit)",
+    " (Acoustic)",
+    " (feat. MC Flow)",
+    " [Demo]",
+    " (Explicit)",
+    ' (7" Version)',
+    " (Instrumental)",
 )
-_FIRST_M = (
-    "Walter Jacob Ryan Aiden Noah Liam Ethan Lucas Mason Logan Elijah Oliver Kevin Brian Tegan Adler "
-    "Jordan Cameron Samuel Theodore Wyatt Jayden Dylan Colin Stefany Martin Carlos Miguel Hugo"
-).split() + ["José", "Björn", "Łukasz", "Zoltán", "François", "Jürgen", "Søren", "Ólafur"]
-_FIRST_F = (
-    "Kaylee Lily Chloe Sophia Ava Layla Jacqueline Rylan Kate Aleena Amiya Anabelle Katherine Jizelle "
-    "Emily Madison Harper Morgan Sara Mia Isabella Jasmine Avery Lauren Hannah Olivia Ella"
-).split() + ["Zoë", "Renée", "Chloé", "Inés", "Björk", "Ángela", "Noémie", "Dagný"]
-_LAST = (
-    "Frye Summers Koch Morris Williams Smith Johnson Brown Jones Garcia Miller Davis Rodriguez Martinez "
-    "Hernandez Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson "
-    "White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott Cruz Owen"
-).split() + ["Müller", "García", "Ødegaard", "Núñez", "Kowalczyk", "Dvořák", "Saint-Éloi", "O'Brien"]
-_BAND_NOUNS = (
-    "Kings Wolves Lovers Strangers Saints Ghosts Rebels Brothers Sisters Machines Horses Tigers Keys "
-    "Echoes Pilots Thieves Dreamers Ramblers Shadows Hearts Riders Monkeys Vampires Owls"
-).split()
+_FIRST_M = [
+    "Walter",
+    "Jacob",
+    "Ryan",
+    "Aiden",
+    "Noah",
+    "Liam",
+    "Ethan",
+    "Lucas",
+    "Mason",
+    "Logan",
+    "Elijah",
+    "Oliver",
+    "Kevin",
+    "Brian",
+    "Tegan",
+    "Adler",
+    "Jordan",
+    "Cameron",
+    "Samuel",
+    "Theodore",
+    "Wyatt",
+    "Jayden",
+    "Dylan",
+    "Colin",
+    "Stefany",
+    "Martin",
+    "Carlos",
+    "Miguel",
+    "Hugo",
+] + ["José", "Björn", "Łukasz", "Zoltán", "François", "Jürgen", "Søren", "Ólafur"]
+_FIRST_F = [
+    "Kaylee",
+    "Lily",
+    "Chloe",
+    "Sophia",
+    "Ava",
+    "Layla",
+    "Jacqueline",
+    "Rylan",
+    "Kate",
+    "Aleena",
+    "Amiya",
+    "Anabelle",
+    "Katherine",
+    "Jizelle",
+    "Emily",
+    "Madison",
+    "Harper",
+    "Morgan",
+    "Sara",
+    "Mia",
+    "Isabella",
+    "Jasmine",
+    "Avery",
+    "Lauren",
+    "Hannah",
+    "Olivia",
+    "Ella",
+] + ["Zoë", "Renée", "Chloé", "Inés", "Björk", "Ángela", "Noémie", "Dagný"]
+_LAST = [
+    "Frye",
+    "Summers",
+    "Koch",
+    "Morris",
+    "Williams",
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Cruz",
+    "Owen",
+] + ["Müller", "García", "Ødegaard", "Núñez", "Kowalczyk", "Dvořák", "Saint-Éloi", "O'Brien"]
+_BAND_NOUNS = [
+    "Kings",
+    "Wolves",
+    "Lovers",
+    "Strangers",
+    "Saints",
+    "Ghosts",
+    "Rebels",
+    "Brothers",
+    "Sisters",
+    "Machines",
+    "Horses",
+    "Tigers",
+    "Keys",
+    "Echoes",
+    "Pilots",
+    "Thieves",
+    "Dreamers",
+    "Ramblers",
+    "Shadows",
+    "Hearts",
+    "Riders",
+    "Monkeys",
+    "Vampires",
+    "Owls",
+]
 _USER_LOCATIONS = (
-    "San Francisco-Oakland-Hayward, CA", "Portland-South Portland, ME", "Lansing-East Lansing, MI",
-    "Chicago-Naperville-Elgin, IL-IN-WI", "Atlanta-Sandy Springs-Roswell, GA", "Waterloo-Cedar Falls, IA",
-    "Lake Havasu City-Kingman, AZ", "San Jose-Sunnyvale-Santa Clara, CA", "Phoenix-Mesa-Scottsdale, AZ",
-    "New York-Newark-Jersey City, NY-NJ-PA", "Houston-The Woodlands-Sugar Land, TX", "Tampa-St. Petersburg-Clearwater, FL",
-    "Birmingham-Hoover, AL", "Janesville-Beloit, WI", "Marinette, WI-MI", "Red Bluff, CA", "Winston-Salem, NC",
-    "Los Angeles-Long Beach-Anaheim, CA", "Seattle-Tacoma-Bellevue, WA", "Miami-Fort Lauderdale-West Palm Beach, FL",
-    "Mayagüez, PR", "Cañon City, CO", "Española, NM", "Boston-Cambridge-Newton, MA-NH", "Detroit-Warren-Dearborn, MI",
+    "San Francisco-Oakland-Hayward, CA",
+    "Portland-South Portland, ME",
+    "Lansing-East Lansing, MI",
+    "Chicago-Naperville-Elgin, IL-IN-WI",
+    "Atlanta-Sandy Springs-Roswell, GA",
+    "Waterloo-Cedar Falls, IA",
+    "Lake Havasu City-Kingman, AZ",
+    "San Jose-Sunnyvale-Santa Clara, CA",
+    "Phoenix-Mesa-Scottsdale, AZ",
+    "New York-Newark-Jersey City, NY-NJ-PA",
+    "Houston-The Woodlands-Sugar Land, TX",
+    "Tampa-St. Petersburg-Clearwater, FL",
+    "Birmingham-Hoover, AL",
+    "Janesville-Beloit, WI",
+    "Marinette, WI-MI",
+    "Red Bluff, CA",
+    "Winston-Salem, NC",
+    "Los Angeles-Long Beach-Anaheim, CA",
+    "Seattle-Tacoma-Bellevue, WA",
+    "Miami-Fort Lauderdale-West Palm Beach, FL",
+    "Mayagüez, PR",
+    "Cañon City, CO",
+    "Española, NM",
+    "Boston-Cambridge-Newton, MA-NH",
+    "Detroit-Warren-Dearborn, MI",
 )
 _USER_AGENTS = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_9_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/36.0.1985.143 Safari/537.36",
@@ -141,21 +404,36 @@ _USER_AGENTS = (
     "Mozilla/5.0 (X11; Linux x86_64; rv:31.0) Gecko/20100101 Firefox/31.0",
 )
 _PLACES = (  # artist locations with their coordinates
-    ("London, England", 51.50632, -0.12714), ("New York, NY", 40.71455, -74.00712),
-    ("Los Angeles, CA", 34.05349, -118.24532), ("Chicago, IL", 41.88415, -87.63241),
-    ("Berlin, Germany", 52.51607, 13.37698), ("GERMANY", 51.16418, 10.45415),
-    ("Melbourne, Australia", -37.81753, 144.96715), ("Kingston, Ontario, Canada", 44.23153, -76.47933),
-    ("São Paulo, Brasil", -23.56287, -46.65468), ("Montréal, Québec, Canada", 45.51228, -73.55439),
-    ("Reykjavík, Iceland", 64.13548, -21.89541), ("Nashville, TN", 36.16778, -86.77836),
-    ("Memphis, TN", 35.14968, -90.04892), ("San Francisco, CA", 37.77916, -122.42005),
-    ("Paris, France", 48.85693, 2.3412), ("Stockholm, Sweden", 59.33217, 18.06243),
-    ("Kingston, Jamaica", 17.99702, -76.79358), ("Seattle, WA", 47.60356, -122.32944),
-    ("Dublin, Ireland", 53.34376, -6.24953), ("Tokyo, Japan", 35.67009, 139.7709),
-    ("Bogotá, Colombia", 4.59805, -74.07597), ("Zürich, Switzerland", 47.37706, 8.53955),
-    ("Detroit, MI", 42.33168, -83.04792), ("Manchester, England", 53.47962, -2.24881),
-    ("Ciudad de México", 19.43195, -99.13315), ("Oslo, Norway", 59.91228, 10.74998),
-    ("Atlanta, GA", 33.74831, -84.39111), ("Austin, TX", 30.26759, -97.74299),
-    ("Kraków, Poland", 50.06045, 19.93242), ("Osaka, Japan", 34.69367, 135.50217),
+    ("London, England", 51.50632, -0.12714),
+    ("New York, NY", 40.71455, -74.00712),
+    ("Los Angeles, CA", 34.05349, -118.24532),
+    ("Chicago, IL", 41.88415, -87.63241),
+    ("Berlin, Germany", 52.51607, 13.37698),
+    ("GERMANY", 51.16418, 10.45415),
+    ("Melbourne, Australia", -37.81753, 144.96715),
+    ("Kingston, Ontario, Canada", 44.23153, -76.47933),
+    ("São Paulo, Brasil", -23.56287, -46.65468),
+    ("Montréal, Québec, Canada", 45.51228, -73.55439),
+    ("Reykjavík, Iceland", 64.13548, -21.89541),
+    ("Nashville, TN", 36.16778, -86.77836),
+    ("Memphis, TN", 35.14968, -90.04892),
+    ("San Francisco, CA", 37.77916, -122.42005),
+    ("Paris, France", 48.85693, 2.3412),
+    ("Stockholm, Sweden", 59.33217, 18.06243),
+    ("Kingston, Jamaica", 17.99702, -76.79358),
+    ("Seattle, WA", 47.60356, -122.32944),
+    ("Dublin, Ireland", 53.34376, -6.24953),
+    ("Tokyo, Japan", 35.67009, 139.7709),
+    ("Bogotá, Colombia", 4.59805, -74.07597),
+    ("Zürich, Switzerland", 47.37706, 8.53955),
+    ("Detroit, MI", 42.33168, -83.04792),
+    ("Manchester, England", 53.47962, -2.24881),
+    ("Ciudad de México", 19.43195, -99.13315),
+    ("Oslo, Norway", 59.91228, 10.74998),
+    ("Atlanta, GA", 33.74831, -84.39111),
+    ("Austin, TX", 30.26759, -97.74299),
+    ("Kraków, Poland", 50.06045, 19.93242),
+    ("Osaka, Japan", 34.69367, 135.50217),
 )
 
 # -- pages ----------------------------------------------------------------------------------------
@@ -163,10 +441,19 @@ _PLACES = (  # artist locations with their coordinates
 _PAGE = {  # page -> the "method" and "page" fragment, and the status
     page: (f'"method":"{method}","page":"{page}"', status)
     for page, method, status in (
-        ("NextSong", "PUT", 200), ("Home", "GET", 200), ("Login", "PUT", 307), ("Logout", "PUT", 307),
-        ("Downgrade", "GET", 200), ("Settings", "GET", 200), ("Help", "GET", 200), ("About", "GET", 200),
-        ("Upgrade", "GET", 200), ("Save Settings", "PUT", 307), ("Error", "GET", 404),
-        ("Submit Upgrade", "PUT", 307), ("Submit Downgrade", "PUT", 307),
+        ("NextSong", "PUT", 200),
+        ("Home", "GET", 200),
+        ("Login", "PUT", 307),
+        ("Logout", "PUT", 307),
+        ("Downgrade", "GET", 200),
+        ("Settings", "GET", 200),
+        ("Help", "GET", 200),
+        ("About", "GET", 200),
+        ("Upgrade", "GET", 200),
+        ("Save Settings", "PUT", 307),
+        ("Error", "GET", 404),
+        ("Submit Upgrade", "PUT", 307),
+        ("Submit Downgrade", "PUT", 307),
     )
 }
 
@@ -181,8 +468,15 @@ def _cumulative(pairs):
     return out
 
 
-_BROWSE = [("NextSong", 0.845), ("Home", 0.07), ("Settings", 0.008), ("Help", 0.007), ("About", 0.004),
-           ("Error", 0.0015), ("Logout", 0.013)]
+_BROWSE = [
+    ("NextSong", 0.845),
+    ("Home", 0.07),
+    ("Settings", 0.008),
+    ("Help", 0.007),
+    ("About", 0.004),
+    ("Error", 0.0015),
+    ("Logout", 0.013),
+]
 _NEXT_PAGE = {  # logged-in user's next page, by level
     "free": _cumulative(_BROWSE + [("Upgrade", 0.009)]),
     "paid": _cumulative(_BROWSE + [("Downgrade", 0.009)]),
@@ -193,14 +487,42 @@ _ANONYMOUS_PAGE = _cumulative([("Home", 0.75), ("About", 0.15), ("Help", 0.1)])
 # Scripted first sessions of the first users: they make sure even a small set holds every quirk.
 # (page, logged in) pairs; the session goes on at random after them.
 _SCRIPTS: dict[int, tuple[tuple[str, bool], ...]] = {
-    0: (("Home", True), ("NextSong", True), ("Upgrade", True), ("Submit Upgrade", True), ("Home", True),
-        ("NextSong", True)),  # a free user becomes paid; Home and NextSong share a ts
-    1: (("NextSong", True), ("Downgrade", True), ("Submit Downgrade", True), ("Home", True),
-        ("NextSong", True)),  # a paid user becomes free
-    2: (("Home", True), ("NextSong", True), ("Logout", True), ("Home", False), ("Login", False),
-        ("Home", True), ("NextSong", True)),  # logs out and back in within the session
-    3: (("Home", False), ("Login", False), ("Home", True), ("NextSong", True), ("Settings", True),
-        ("Save Settings", True), ("Help", True), ("About", True), ("Error", True), ("NextSong", True)),
+    0: (
+        ("Home", True),
+        ("NextSong", True),
+        ("Upgrade", True),
+        ("Submit Upgrade", True),
+        ("Home", True),
+        ("NextSong", True),
+    ),  # a free user becomes paid; Home and NextSong share a ts
+    1: (
+        ("NextSong", True),
+        ("Downgrade", True),
+        ("Submit Downgrade", True),
+        ("Home", True),
+        ("NextSong", True),
+    ),  # a paid user becomes free
+    2: (
+        ("Home", True),
+        ("NextSong", True),
+        ("Logout", True),
+        ("Home", False),
+        ("Login", False),
+        ("Home", True),
+        ("NextSong", True),
+    ),  # logs out and back in within the session
+    3: (
+        ("Home", False),
+        ("Login", False),
+        ("Home", True),
+        ("NextSong", True),
+        ("Settings", True),
+        ("Save Settings", True),
+        ("Help", True),
+        ("About", True),
+        ("Error", True),
+        ("NextSong", True),
+    ),
 }
 _SCRIPT_LEVEL = {0: "free", 1: "paid"}
 
@@ -462,8 +784,17 @@ def _flatten(values):
 
 def _song_quirks(songs: int) -> dict:
     """Which song index carries which scripted quirk (only those that fit in ``songs``)."""
-    names = ["int_title", "non_ascii", "int_artist", "conflict", "twice", "float_title", "int_location",
-             "null_location", "empty_location"]
+    names = [
+        "int_title",
+        "non_ascii",
+        "int_artist",
+        "conflict",
+        "twice",
+        "float_title",
+        "int_location",
+        "null_location",
+        "empty_location",
+    ]
     out: dict = {}
     i = 0
     for name in names:
@@ -501,7 +832,11 @@ def _users(users: int, seed: int, joined_ms: list[int]) -> list[_User]:
         if "," in agent:
             agent = f'"{agent}"'  # kept its CSV quotes, as in the real files
         # registered before the first session: long before for users already there on day 0
-        before = rng.randrange(3_600_000, 90 * DAY_MS) if joined_ms[k] == START_MS else rng.randrange(1000, 2 * DAY_MS)
+        before = (
+            rng.randrange(3_600_000, 90 * DAY_MS)
+            if joined_ms[k] == START_MS
+            else rng.randrange(1000, 2 * DAY_MS)
+        )
         registration = float(joined_ms[k] - before)
         level = _SCRIPT_LEVEL.get(k) or ("paid" if rng.random() < 0.3 else "free")
         fixed = {
@@ -691,7 +1026,11 @@ class _Events:
                 if prev == "NextSong":
                     t += int(prev_seconds * 1000) if rng.random() > 0.1 else rng.randrange(5000, 60000)
                     t += rng.randrange(0, 1500)
-                elif page == "NextSong" and prev == "Home" and (item < len(script or ()) or rng.random() < 0.35):
+                elif (
+                    page == "NextSong"
+                    and prev == "Home"
+                    and (item < len(script or ()) or rng.random() < 0.35)
+                ):
                     pass
                 else:
                     t += 1000 + int(rng.expovariate(1 / 45000))
@@ -700,7 +1039,9 @@ class _Events:
             if logged_in:
                 if page == "NextSong":
                     artist, song, length_text, prev_seconds = self._play()
-                    events.append((t, user.next_tpl % (artist, item, length_text, level, sid, song), user.suffix))
+                    events.append(
+                        (t, user.next_tpl % (artist, item, length_text, level, sid, song), user.suffix)
+                    )
                 else:
                     frag, status = _PAGE[page]
                     events.append((t, user.page_tpl % (item, level, frag, sid, status), user.suffix))
@@ -767,11 +1108,15 @@ class _Events:
             if span > DAY_MS - 1:  # too much for one day: squeeze (shared ts become more common)
                 scale = (DAY_MS - 1) / span
                 offset = day_start
-                out.extend((offset + int(rel * scale), prefix + str(offset + int(rel * scale)) + suffix)
-                           for rel, prefix, suffix in events)
+                out.extend(
+                    (offset + int(rel * scale), prefix + str(offset + int(rel * scale)) + suffix)
+                    for rel, prefix, suffix in events
+                )
             else:
                 offset = day_start + rng.randrange(0, DAY_MS - span)
-                out.extend((offset + rel, f"{prefix}{offset + rel}{suffix}") for rel, prefix, suffix in events)
+                out.extend(
+                    (offset + rel, f"{prefix}{offset + rel}{suffix}") for rel, prefix, suffix in events
+                )
         out.sort(key=_ts)  # stable: a user's events with the same ts keep their order
         return out
 

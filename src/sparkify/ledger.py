@@ -14,8 +14,19 @@ from sparkify.schema import LOAD_FILES, LOAD_RUNS, LOAD_SCHEMA, Column, Table
 from sparkify.warehouse.base import Warehouse, quote
 
 RUN_COLUMNS = (
-    "load_id", "command", "status", "started_at", "finished_at", "source", "files_loaded",
-    "songs_staged", "events_staged", "songs_rejected", "events_rejected", "checks_failed", "message",
+    "load_id",
+    "command",
+    "status",
+    "started_at",
+    "finished_at",
+    "source",
+    "files_loaded",
+    "songs_staged",
+    "events_staged",
+    "songs_rejected",
+    "events_rejected",
+    "checks_failed",
+    "message",
 )
 """The columns of ``load_runs`` that :func:`recent_runs` returns, in order."""
 
@@ -124,8 +135,10 @@ def upgrade(wh: Warehouse, *, cwd: Path | None = None) -> list[str]:
     done: list[str] = []
     with wh.transaction():
         if "content_hash" not in columns(wh, LOAD_FILES.name):
-            wh.execute(f"alter table {wh.qualified(LOAD_FILES.name)} add column {quote('content_hash')} "
-                       f"{wh.type_map['text']}")
+            wh.execute(
+                f"alter table {wh.qualified(LOAD_FILES.name)} add column {quote('content_hash')} "
+                f"{wh.type_map['text']}"
+            )
             done.append("load_files.content_hash added")
         renamed, dropped = _canonicalise_keys(wh, cwd)
         if renamed:
@@ -152,7 +165,7 @@ def columns(wh: Warehouse, table: str) -> list[str]:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _canonicalise_keys(wh: Warehouse, cwd: Path | None) -> tuple[int, int]:
@@ -183,12 +196,17 @@ def _canonicalise_keys(wh: Warehouse, cwd: Path | None) -> tuple[int, int]:
             wh.delete_where_in(table, "source_file", stale)
         wh.delete_where_in(LOAD_FILES, "file", stale)
     if mapping:
-        keymap = Table("load_key_map", (Column("old", "text", True), Column("new", "text", True)), kind="meta")
+        keymap = Table(
+            "load_key_map", (Column("old", "text", True), Column("new", "text", True)), kind="meta"
+        )
         wh.execute(wh.create_table_sql(keymap))
         for old, new in mapping:
             wh.insert_row(keymap, {"old": old, "new": new})
         m = wh.qualified(keymap.name)
-        for table, column in [(t.name, "source_file") for t in staging] + [(LOAD_FILES.name, "file"), (LOAD_ERRORS.name, "source")]:
+        for table, column in [(t.name, "source_file") for t in staging] + [
+            (LOAD_FILES.name, "file"),
+            (LOAD_ERRORS.name, "source"),
+        ]:
             wh.execute(
                 f"update {wh.qualified(table)} set {quote(column)} = {m}.{quote('new')} from {m} "
                 f"where {wh.qualified(table)}.{quote(column)} = {m}.{quote('old')}"

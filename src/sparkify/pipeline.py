@@ -29,9 +29,10 @@ import json
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from sparkify import interrupts, ledger, quality
 from sparkify.errors import (
@@ -43,7 +44,14 @@ from sparkify.errors import (
     MissingTableError,
     TransientWarehouseError,
 )
-from sparkify.reader import DUCKDB_TYPE, RAW_TEXT_LIMIT, JsonReader, ReadResult, Reject, drop_result, sql_string
+from sparkify.reader import (
+    DUCKDB_TYPE,
+    JsonReader,
+    ReadResult,
+    Reject,
+    drop_result,
+    sql_string,
+)
 from sparkify.schema import (
     LOAD_ERRORS,
     LOAD_FILES,
@@ -57,7 +65,7 @@ from sparkify.schema import (
 )
 from sparkify.sources import FOLDERS, Source, SourceFile, open_source
 from sparkify.sql import INCREMENTAL_SCOPE
-from sparkify.staging.rules import DEFAULT_RULES, RecordRules
+from sparkify.staging.rules import DEFAULT_RULES, RAW_TEXT_LIMIT, RecordRules
 from sparkify.warehouse.base import Warehouse, quote
 
 SHOWN_REJECTS = 10
@@ -236,8 +244,15 @@ def stage(
     changing nothing, when a kind has no file in the source.
     """
     return _load(
-        wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="stage",
-        rules=rules, verify_content=verify_content,
+        wh,
+        source,
+        max_errors=max_errors,
+        full_refresh=full_refresh,
+        prune=prune,
+        progress=progress,
+        command="stage",
+        rules=rules,
+        verify_content=verify_content,
     )[1]
 
 
@@ -308,11 +323,22 @@ def run(
     """
     started = time.perf_counter()
     # checked before anything is created
-    src = (source if hasattr(source, "list") else s3_prefix(wh, source)) if wh.copies_from_s3 else _open(source)
+    src = (
+        (source if hasattr(source, "list") else s3_prefix(wh, source)) if wh.copies_from_s3 else _open(source)
+    )
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
-        wh, src, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress, command="run",
-        transform=True, rules=rules, verify_content=verify_content, incremental=not created,
+        wh,
+        src,
+        max_errors=max_errors,
+        full_refresh=full_refresh,
+        prune=prune,
+        progress=progress,
+        command="run",
+        transform=True,
+        rules=rules,
+        verify_content=verify_content,
+        incremental=not created,
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
@@ -367,7 +393,8 @@ def require_star(wh: Warehouse) -> None:
     if not wh.table_exists(LOAD_RUNS.name):
         return  # made by other means: nothing to tell
     _, loaded = wh.query(
-        f"select count(*) from {wh.qualified(LOAD_RUNS.name)} where {quote('status')} = {wh.param}", ["succeeded"]
+        f"select count(*) from {wh.qualified(LOAD_RUNS.name)} where {quote('status')} = {wh.param}",
+        ["succeeded"],
     )
     if int(loaded[0][0]):
         return
@@ -386,16 +413,23 @@ def elsewhere_hint(wh: Warehouse, missing: list[str]) -> str | None:
         return None
     if len(schemas) == 1:
         return f"Found the tables in schema {schemas[0]!r}: pass --schema {schemas[0]}."
-    shown = ", ".join(repr(s) for s in schemas[:5]) + (f" and {len(schemas) - 5} more" if len(schemas) > 5 else "")
+    shown = ", ".join(repr(s) for s in schemas[:5]) + (
+        f" and {len(schemas) - 5} more" if len(schemas) > 5 else ""
+    )
     return f"Found the tables in schemas {shown}: pass --schema with the one you mean."
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _plan(
-    wh: Warehouse, src: Source, kind: str, full_refresh: bool, prune: bool = False, verify_content: bool = False
+    wh: Warehouse,
+    src: Source,
+    kind: str,
+    full_refresh: bool,
+    prune: bool = False,
+    verify_content: bool = False,
 ) -> FilePlan:
     """Which files of ``kind`` this run reads, and what it does with files gone from the source.
 
@@ -422,8 +456,16 @@ def _plan(
     hashes = {f.name: content_hash(f) for f in listed if f.path is not None} if verify_content else {}
     if full_refresh:
         return FilePlan(
-            kind, listed, list(listed), new=len(listed), absent=absent, absent_rows=absent_rows, prune=prune,
-            full_refresh=True, repair=repair, hashes=hashes,
+            kind,
+            listed,
+            list(listed),
+            new=len(listed),
+            absent=absent,
+            absent_rows=absent_rows,
+            prune=prune,
+            full_refresh=True,
+            repair=repair,
+            hashes=hashes,
         )
     plan = FilePlan(kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune, hashes=hashes)
     for f in listed:
@@ -479,13 +521,20 @@ def _load(
     progress = progress or NoProgress()
     if wh.copies_from_s3:
         return _load_from_s3(
-            wh, source, max_errors=max_errors, full_refresh=full_refresh, prune=prune, progress=progress,
-            command=command, transform=transform,
+            wh,
+            source,
+            max_errors=max_errors,
+            full_refresh=full_refresh,
+            prune=prune,
+            progress=progress,
+            command=command,
+            transform=transform,
         )
     src = _open(source)
     ledger.upgrade(wh)  # bookkeeping made by an earlier sparkify: in place, before anything is read
     _require_tables(
-        wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)],
+        wh,
+        [t.name for t in (*STAGING_TABLES, *META_TABLES)],
         next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
     )
     report = StageReport(load_id=uuid.uuid4().hex)
@@ -510,7 +559,10 @@ def _load(
                 task = f"stage {kind}"
                 progress.start(task, len(plan.to_read))
                 reader = JsonReader(
-                    reader_con, Path(spool) / kind, progress=lambda n, b, t=task: progress.advance(t, n, b), rules=rules
+                    reader_con,
+                    Path(spool) / kind,
+                    progress=lambda n, b, t=task: progress.advance(t, n, b),
+                    rules=rules,
                 )
                 began = time.perf_counter()
                 with spool_errors(Path(spool)):
@@ -521,9 +573,13 @@ def _load(
             if len(rejects) > max_errors:
                 raise BadInputError(_rejects_message(rejects, max_errors))
             report.incremental = (
-                transform and incremental and not wh.merges_star_rows
-                and not any(p.full_refresh for p in report.plans.values()) and _star_matches_staging(wh)
+                transform
+                and incremental
+                and not wh.merges_star_rows
+                and not any(p.full_refresh for p in report.plans.values())
+                and _star_matches_staging(wh)
             )
+
             # 2. publish in one transaction
             def publish() -> None:
                 with wh.transaction():
@@ -548,7 +604,7 @@ def _load(
         for kind in KINDS:
             try:
                 drop_result(reader_con, f"sparkify_read_{kind}")
-            except Exception:  # noqa: BLE001 -- the connection may be gone; nothing to clean then
+            except Exception:
                 pass
     for kind in KINDS:
         _, result = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
@@ -651,7 +707,9 @@ def _start_changes(wh: Warehouse) -> None:
         name = f"sparkify_changed_{kind}"
         wh.execute(f"drop table if exists {name}")
         cols = ", ".join(quote(c) for c in CHANGED_COLUMNS[kind])
-        wh.execute(f"create temp table {name} as select {cols} from {wh.qualified(STAGING_OF[kind])} where 1 = 0")
+        wh.execute(
+            f"create temp table {name} as select {cols} from {wh.qualified(STAGING_OF[kind])} where 1 = 0"
+        )
 
 
 def _capture_changes(wh: Warehouse, kind: str, files: list[str]) -> None:
@@ -709,11 +767,14 @@ def _analyze_temp(wh: Warehouse, name: str) -> None:
         wh.execute(f"analyze {name}")
 
 
-def _delete_except(wh: Warehouse, table: Table, column: str, keep: list[str], *, kind: str | None = None) -> None:
+def _delete_except(
+    wh: Warehouse, table: Table, column: str, keep: list[str], *, kind: str | None = None
+) -> None:
     """``delete from table where column not in (keep)`` (rows where it is null too; and ``kind =
     kind`` when given), one statement, values bound. ``keep`` is not empty."""
     marks = " and ".join(
-        f"{quote(column)} not in ({', '.join([wh.param] * len(keep[i : i + 500]))})" for i in range(0, len(keep), 500)
+        f"{quote(column)} not in ({', '.join([wh.param] * len(keep[i : i + 500]))})"
+        for i in range(0, len(keep), 500)
     )
     marks = f"({quote(column)} is null or ({marks}))"
     where = f"kind = {wh.param} and " if kind is not None else ""
@@ -725,7 +786,9 @@ def _recount_kept(wh: Warehouse, staging: Table, kind: str, kept: list[str]) -> 
     """Make the ledger entries of ``kept`` files count the staging rows they still have (dropping
     those with none), so the staging-vs-ledger check holds after a repair. Staging holds only the
     kept files' rows when this runs."""
-    _, rows = wh.query(f"select {quote('source_file')}, count(*) from {wh.qualified(staging.name)} group by 1")
+    _, rows = wh.query(
+        f"select {quote('source_file')}, count(*) from {wh.qualified(staging.name)} group by 1"
+    )
     actual = {file: int(n) for file, n in rows}
     _, ledger = wh.query(
         f"select file, records_staged from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind]
@@ -784,7 +847,9 @@ def _accounting(report: StageReport) -> dict:
     out: dict = {
         "files_listed": sum(len(p.listed) for p in report.plans.values()),
         "files_loaded": sum(len(p.to_read) for p in report.plans.values()),
-        "unknown_fields": json.dumps(report.unknown_fields, sort_keys=True) if report.unknown_fields else None,
+        "unknown_fields": json.dumps(report.unknown_fields, sort_keys=True)
+        if report.unknown_fields
+        else None,
     }
     for kind in KINDS:
         r = report.results.get(kind)
@@ -815,14 +880,14 @@ def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: Base
                     return
                 ledger.record_run(wh, row)
                 return
-            except BaseException:  # noqa: BLE001 -- unreachable, a broken session, or the driver's own
+            except BaseException:
                 # word for the signal already being handled: once more on a fresh one; the caller
                 # re-raises the error that matters (exc)
                 if attempt:
                     return
                 try:
                     wh.reconnect()
-                except BaseException:  # noqa: BLE001 -- the error that matters is exc
+                except BaseException:
                     return
 
 
@@ -881,8 +946,15 @@ def s3_prefix(wh: Warehouse, source: str | Path | Source) -> str:
 
 
 def _load_from_s3(
-    wh: Warehouse, source: str | Path | Source, *, max_errors: int, full_refresh: bool, prune: bool,
-    progress: Progress, command: str, transform: bool,
+    wh: Warehouse,
+    source: str | Path | Source,
+    *,
+    max_errors: int,
+    full_refresh: bool,
+    prune: bool,
+    progress: Progress,
+    command: str,
+    transform: bool,
 ) -> tuple[str, StageReport, dict[str, int]]:
     """Server-side staging (Redshift): the objects that are new since the last run are COPYed
     through a manifest; see :class:`~sparkify.warehouse.redshift.RedshiftWarehouse` for the design.
@@ -890,13 +962,18 @@ def _load_from_s3(
     started = time.perf_counter()
     src = source if hasattr(source, "list") else open_source(s3_prefix(wh, source))
     _require_tables(
-        wh, [t.name for t in (*STAGING_TABLES, *META_TABLES)],
+        wh,
+        [t.name for t in (*STAGING_TABLES, *META_TABLES)],
         next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
     )
     report = StageReport(load_id=uuid.uuid4().hex)
     run_row = {
-        "load_id": report.load_id, "command": command, "status": "running", "started_at": _now(),
-        "source": src.description, "full_refresh": full_refresh,
+        "load_id": report.load_id,
+        "command": command,
+        "status": "running",
+        "started_at": _now(),
+        "source": src.description,
+        "full_refresh": full_refresh,
     }
 
     def publish() -> None:
@@ -918,7 +995,9 @@ def _load_from_s3(
                     wh.execute(f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind])
                 result = ReadResult(kind=kind, table=table.name)
                 if plan.to_read:
-                    result = wh.copy_objects(src, kind, table, plan.to_read, load_id=report.load_id, max_errors=max_errors)
+                    result = wh.copy_objects(
+                        src, kind, table, plan.to_read, load_id=report.load_id, max_errors=max_errors
+                    )
                     result.kind = kind
                 report.results[kind] = result
                 report.rows[table.name] = result.staged
@@ -954,10 +1033,20 @@ def _record_objects(wh: Warehouse, plan: FilePlan, result: ReadResult, load_id: 
     for f in plan.to_read:
         count = result.files.get(f.name)
         read, staged, rejected = (count.read, count.staged, count.rejected) if count else (0, 0, 0)
-        wh.insert_row(LOAD_FILES, {
-            "file": f.name, "kind": plan.kind, "size": f.size, "version": f.version, "records_read": read,
-            "records_staged": staged, "records_rejected": rejected, "load_id": load_id, "loaded_at": now,
-        })
+        wh.insert_row(
+            LOAD_FILES,
+            {
+                "file": f.name,
+                "kind": plan.kind,
+                "size": f.size,
+                "version": f.version,
+                "records_read": read,
+                "records_staged": staged,
+                "records_rejected": rejected,
+                "load_id": load_id,
+                "loaded_at": now,
+            },
+        )
 
 
 def statements(wh: Warehouse, step: str, *, source: str | None = None, max_errors: int = 0) -> list[str]:
@@ -978,7 +1067,11 @@ def statements(wh: Warehouse, step: str, *, source: str | None = None, max_error
         for kind in KINDS:
             table = TABLES[STAGING_OF[kind]]
             if wh.copies_from_s3:
-                prefix = str(source).rstrip("/") if source and str(source).startswith("s3://") else "s3://bucket/prefix"
+                prefix = (
+                    str(source).rstrip("/")
+                    if source and str(source).startswith("s3://")
+                    else "s3://bucket/prefix"
+                )
                 out += wh.copy_from_s3_sql(table, f"{prefix}/{FOLDERS[kind]}/", max_errors=max_errors)
             else:
                 relation = f"sparkify_read_{kind}"

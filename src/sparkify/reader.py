@@ -24,20 +24,17 @@ For each file, ``read == staged + rejected``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
-
-import duckdb
 
 from sparkify.schema import Table
 from sparkify.sources import CorruptFileError, Kind, Source, SourceFile
 from sparkify.staging.rules import (
     DEFAULT_RULES,
     MAX_RECORD_BYTES,
-    RAW_TEXT_LIMIT,
     TABLE_FOR,
     RecordRules,
     fast_ok_sql,
@@ -211,14 +208,22 @@ class JsonReader:
         # fractional id is seen, not silently cast or rounded. Lines DuckDB cannot parse come back
         # as NULL (ignore_errors): their file goes to the precise path.
         struct = json.dumps(
-            {c.source: ("VARCHAR" if c.type == "text" else "JSON") for c in spec.record_columns} | {SOURCE_KEY: "VARCHAR"}
+            {c.source: ("VARCHAR" if c.type == "text" else "JSON") for c in spec.record_columns}
+            | {SOURCE_KEY: "VARCHAR"}
         )
         columns = [c.source for c in spec.record_columns]
-        mapping = " ".join(f"when {sql_string(p)} then {sql_string(n)}" for p, n in paths.items() if n is not None)
+        mapping = " ".join(
+            f"when {sql_string(p)} then {sql_string(n)}" for p, n in paths.items() if n is not None
+        )
         by_path = f"case filename {mapping} end" if mapping else "null"
         ok = fast_ok_sql(
-            kind, self.rules, json_col="json", record_bytes=RECORD_BYTES, is_object=IS_OBJECT,
-            keys_unique=KEYS_UNIQUE, suspect=SUSPECT,
+            kind,
+            self.rules,
+            json_col="json",
+            record_bytes=RECORD_BYTES,
+            is_object=IS_OBJECT,
+            keys_unique=KEYS_UNIQUE,
+            suspect=SUSPECT,
         )
         # A record with exactly the staging columns' keys (and the spool's file tag) -- nearly all
         # of them -- has every key once and no other: the costlier checks are for the rest.
@@ -321,7 +326,7 @@ class JsonReader:
                     precise.add(f, data)
                     continue
                 if data.startswith(BOM):
-                    data = data[len(BOM):]
+                    data = data[len(BOM) :]
                 if len(data) >= SMALL_FILE:
                     if data and not data.endswith(b"\n"):
                         data += b"\n"
@@ -375,7 +380,10 @@ class JsonReader:
         )
 
     def _create_empty(self, spec: Table, table: str) -> None:
-        cols = ", ".join(f"{c.name} {DUCKDB_TYPE[c.type]}" for c in spec.record_columns) + ", source_file VARCHAR"
+        cols = (
+            ", ".join(f"{c.name} {DUCKDB_TYPE[c.type]}" for c in spec.record_columns)
+            + ", source_file VARCHAR"
+        )
         self.con.execute(f"create or replace temp table {table} ({cols})")
 
 
@@ -428,14 +436,14 @@ class _PreciseReader:
             self._out = None
 
 
-
 def drop_result(con, table: str) -> None:
     """Drop what a read left in ``con`` under the name ``table`` (views over the fast path's raw
     table and the precise path's table, or a plain table)."""
     names = [table, f"{table}__fast", f"{table}__raw", f"{table}__precise", f"{table}__refused"]
     kinds = dict(
         con.execute(
-            "select table_name, table_type from information_schema.tables where table_name in (?, ?, ?, ?, ?)", names
+            "select table_name, table_type from information_schema.tables where table_name in (?, ?, ?, ?, ?)",
+            names,
         ).fetchall()
     )
     for name in names:  # views first: they depend on the tables

@@ -23,9 +23,10 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from sparkify import __version__, analytics, pipeline
 from sparkify.analytics import Query, Result
@@ -257,7 +258,9 @@ def column_chart(
     return "".join(out)
 
 
-def _text(cls: str, x: float, y: float, text: str, size: float, anchor: str = "start", tip: str | None = None) -> str:
+def _text(
+    cls: str, x: float, y: float, text: str, size: float, anchor: str = "start", tip: str | None = None
+) -> str:
     """One SVG text element; ``text`` (and the ``tip`` tooltip) escaped here."""
     tooltip = f"<title>{esc(tip)}</title>" if tip is not None else ""
     return (
@@ -269,7 +272,9 @@ def _text(cls: str, x: float, y: float, text: str, size: float, anchor: str = "s
 def _legend(items: list[tuple[str, str]], x: float, y: float) -> str:
     out = []
     for name, color in items:
-        out.append(f'<rect class="swatch" x="{_num(x)}" y="{_num(y - 10)}" width="12" height="12" fill="{color}"/>')
+        out.append(
+            f'<rect class="swatch" x="{_num(x)}" y="{_num(y - 10)}" width="12" height="12" fill="{color}"/>'
+        )
         out.append(_text("legend", x + 17, y, name, LABEL_SIZE))
         x += 17 + text_width(name, LABEL_SIZE) + 20
     return "".join(out)
@@ -318,7 +323,11 @@ def bar_chart(
         )
         out.append(_text("value", xs(v) + 5, cy + 4, f"{v:,.0f}", TICK_SIZE))
         ly = cy - 2 if sublabels else cy + 4.5
-        out.append(_text("label", left - 10, ly, truncate(label, text_room, LABEL_SIZE), LABEL_SIZE, "end", tip=label))
+        out.append(
+            _text(
+                "label", left - 10, ly, truncate(label, text_room, LABEL_SIZE), LABEL_SIZE, "end", tip=label
+            )
+        )
         if sublabels:
             sub = truncate(sublabels[i], text_room, SUBLABEL_SIZE)
             out.append(_text("sublabel", left - 10, cy + 13, sub, SUBLABEL_SIZE, "end", tip=sublabels[i]))
@@ -423,7 +432,9 @@ def _days(result: Result) -> Figure | None:
         return None
     by_day = {_as_date(d): (f, p) for d, f, p in rows}
     first, last = min(by_day), max(by_day)
-    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]  # days without plays show as 0
+    days = [
+        first + dt.timedelta(days=i) for i in range((last - first).days + 1)
+    ]  # days without plays show as 0
     free = [by_day.get(d, (0, 0))[0] for d in days]
     paid = [by_day.get(d, (0, 0))[1] for d in days]
     labels = [_day(d) if i == 0 or d.day == 1 else str(d.day) for i, d in enumerate(days)]
@@ -479,7 +490,9 @@ def _matched(result: Result) -> Figure | None:
         title="Share of plays matched to a known song",
         unit="plays",
     )
-    return Figure(svg, f"{matched:,} of {plays:,} plays ({_percent(matched, plays)}) matched a song in the catalog.")
+    return Figure(
+        svg, f"{matched:,} of {plays:,} plays ({_percent(matched, plays)}) matched a song in the catalog."
+    )
 
 
 def _top_songs(result: Result) -> Figure | None:
@@ -575,8 +588,17 @@ class LoadInfo:
 
 
 HISTORY_COLUMNS = (
-    "started_at", "command", "status", "source", "files_loaded",
-    "songs_read", "songs_staged", "songs_rejected", "events_read", "events_staged", "events_rejected",
+    "started_at",
+    "command",
+    "status",
+    "source",
+    "files_loaded",
+    "songs_read",
+    "songs_staged",
+    "songs_rejected",
+    "events_read",
+    "events_staged",
+    "events_rejected",
     "checks_failed",
 )
 """The columns of ``load_runs`` (see schema.LOAD_RUNS) the report shows, newest run first."""
@@ -599,7 +621,9 @@ def _history_table(runs: list[dict]) -> Result:
         ["started", "command", "status", "read", "staged", "rejected", "checks failed"],
         [
             (
-                r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else None, r["command"], r["status"],
+                r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else None,
+                r["command"],
+                r["status"],
                 (r["songs_read"] or 0) + (r["events_read"] or 0),
                 (r["songs_staged"] or 0) + (r["events_staged"] or 0),
                 (r["songs_rejected"] or 0) + (r["events_rejected"] or 0),
@@ -658,7 +682,8 @@ def _load_info(wh: Warehouse, run_report: pipeline.RunReport | None, generated_a
                 [latest["load_id"]],
             )
             info.rejects = [
-                f"{src}:{line}: " + (f"field {fld!r}: " if fld else "") + reason for src, line, fld, reason in errs
+                f"{src}:{line}: " + (f"field {fld!r}: " if fld else "") + reason
+                for src, line, fld, reason in errs
             ]
         return info
     info = LoadInfo("warehouse")
@@ -674,7 +699,7 @@ def _load_info(wh: Warehouse, run_report: pipeline.RunReport | None, generated_a
 
 
 def _stamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -693,7 +718,7 @@ def build(
     Without it, the report shows the newest rows of a ``load_runs`` table if one exists, or else only
     what the tables say. Raises :class:`MissingTableError` if the star tables do not exist yet.
     """
-    generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
+    generated_at = generated_at or dt.datetime.now(dt.UTC)
     missing = [t.name for t in STAR_TABLES if not wh.table_exists(t.name)]
     if missing:
         raise MissingTableError(
@@ -827,7 +852,12 @@ def _summary(catalog, results, checks, load: LoadInfo) -> str:
         cards.append(_card("rejected records", "–", "not recorded"))
     else:
         cards.append(
-            _card("rejected records", f"{load.rejected:,}", "input records not loaded", "fail" if load.rejected else "")
+            _card(
+                "rejected records",
+                f"{load.rejected:,}",
+                "input records not loaded",
+                "fail" if load.rejected else "",
+            )
         )
 
     origin = {
@@ -850,7 +880,9 @@ def _summary(catalog, results, checks, load: LoadInfo) -> str:
             cols = ["staging table", "files", "records read", "rows", "rejected"]
         keep = [i for i in range(len(cols)) if any(r[i] is not None for r in load.inputs)]
         parts.append(
-            _data_table(Result([cols[i] for i in keep], [tuple(r[i] for i in keep) for r in load.inputs]), "inputs")
+            _data_table(
+                Result([cols[i] for i in keep], [tuple(r[i] for i in keep) for r in load.inputs]), "inputs"
+            )
         )
     if load.rejects:
         more = (load.rejected or 0) - len(load.rejects)
@@ -925,7 +957,7 @@ def _data_table(result: Result, name: str) -> str:
         values = [r[i] for r in result.rows if r[i] is not None]
         if values and all(_is_number(v) for v in values):
             kinds.append("num")
-        elif values and all(isinstance(v, dt.date) for v in values) or column.endswith("_id"):
+        elif (values and all(isinstance(v, dt.date) for v in values)) or column.endswith("_id"):
             kinds.append("nowrap")
         else:
             kinds.append("")

@@ -11,27 +11,71 @@ NOW = 1541105830796
 """2018-11-01 20:57:10.796 UTC, a ts of the real sample."""
 
 
-def song(song_id: str, title="A Song", artist_id="ARA", artist_name="Artist A", duration=200.5, year=2000,
-         latitude=None, longitude=None, location="", **extra) -> dict:
+def song(
+    song_id: str,
+    title="A Song",
+    artist_id="ARA",
+    artist_name="Artist A",
+    duration=200.5,
+    year=2000,
+    latitude=None,
+    longitude=None,
+    location="",
+    **extra,
+) -> dict:
     """One song record with the real keys; anything not given is plausible."""
     rec = {
-        "num_songs": 1, "artist_id": artist_id, "artist_latitude": latitude, "artist_longitude": longitude,
-        "artist_location": location, "artist_name": artist_name, "song_id": song_id, "title": title,
-        "duration": duration, "year": year,
+        "num_songs": 1,
+        "artist_id": artist_id,
+        "artist_latitude": latitude,
+        "artist_longitude": longitude,
+        "artist_location": location,
+        "artist_name": artist_name,
+        "song_id": song_id,
+        "title": title,
+        "duration": duration,
+        "year": year,
     }
     rec.update(extra)
     return rec
 
 
-def event(user_id="10", session_id=1, item=0, ts=NOW, page="NextSong", song=None, artist=None, length=None,
-          level="free", first_name="Ann", last_name="Lee", gender="F", location="Here, CA",
-          user_agent="Mozilla/5.0", **extra) -> dict:
+def event(
+    user_id="10",
+    session_id=1,
+    item=0,
+    ts=NOW,
+    page="NextSong",
+    song=None,
+    artist=None,
+    length=None,
+    level="free",
+    first_name="Ann",
+    last_name="Lee",
+    gender="F",
+    location="Here, CA",
+    user_agent="Mozilla/5.0",
+    **extra,
+) -> dict:
     """One log event with the real keys; a logged-out event when ``user_id`` is ""."""
     rec = {
-        "artist": artist, "auth": "Logged In" if user_id else "Logged Out", "firstName": first_name,
-        "gender": gender, "itemInSession": item, "lastName": last_name, "length": length, "level": level,
-        "location": location, "method": "PUT", "page": page, "registration": 1540919166796.0,
-        "sessionId": session_id, "song": song, "status": 200, "ts": ts, "userAgent": user_agent,
+        "artist": artist,
+        "auth": "Logged In" if user_id else "Logged Out",
+        "firstName": first_name,
+        "gender": gender,
+        "itemInSession": item,
+        "lastName": last_name,
+        "length": length,
+        "level": level,
+        "location": location,
+        "method": "PUT",
+        "page": page,
+        "registration": 1540919166796.0,
+        "sessionId": session_id,
+        "song": song,
+        "status": 200,
+        "ts": ts,
+        "userAgent": user_agent,
         "userId": user_id,
     }
     rec.update(extra)

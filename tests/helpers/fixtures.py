@@ -9,10 +9,24 @@ from pathlib import Path
 def event(**over) -> dict:
     """A logged-in NextSong event; override any key."""
     e = {
-        "artist": "Muse", "auth": "Logged In", "firstName": "Ann", "gender": "F", "itemInSession": 0,
-        "lastName": "Lee", "length": 200.5, "level": "free", "location": "Here, CA", "method": "PUT",
-        "page": "NextSong", "registration": 1540919166796.0, "sessionId": 10, "song": "Uprising",
-        "status": 200, "ts": 1541105830796, "userAgent": "Mozilla", "userId": "7",
+        "artist": "Muse",
+        "auth": "Logged In",
+        "firstName": "Ann",
+        "gender": "F",
+        "itemInSession": 0,
+        "lastName": "Lee",
+        "length": 200.5,
+        "level": "free",
+        "location": "Here, CA",
+        "method": "PUT",
+        "page": "NextSong",
+        "registration": 1540919166796.0,
+        "sessionId": 10,
+        "song": "Uprising",
+        "status": 200,
+        "ts": 1541105830796,
+        "userAgent": "Mozilla",
+        "userId": "7",
     }
     e.update(over)
     return e
@@ -21,8 +35,15 @@ def event(**over) -> dict:
 def song(**over) -> dict:
     """A song record; override any key."""
     s = {
-        "artist_id": "AR1", "artist_latitude": 1.5, "artist_location": "Paris", "artist_longitude": 2.5,
-        "artist_name": "Muse", "duration": 200.5, "num_songs": 1, "song_id": "SO1", "title": "Uprising",
+        "artist_id": "AR1",
+        "artist_latitude": 1.5,
+        "artist_location": "Paris",
+        "artist_longitude": 2.5,
+        "artist_name": "Muse",
+        "duration": 200.5,
+        "num_songs": 1,
+        "song_id": "SO1",
+        "title": "Uprising",
         "year": 2009,
     }
     s.update(over)

@@ -29,12 +29,22 @@ import datetime as dt
 import gzip
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-SONGPLAYS_COLUMNS = ("start_time", "user_id", "level", "song_id", "artist_id", "session_id", "location", "user_agent")
+SONGPLAYS_COLUMNS = (
+    "start_time",
+    "user_id",
+    "level",
+    "song_id",
+    "artist_id",
+    "session_id",
+    "location",
+    "user_agent",
+)
 USERS_COLUMNS = ("user_id", "first_name", "last_name", "gender", "level")
 SONGS_COLUMNS = ("song_id", "title", "artist_id", "year", "duration")
 ARTISTS_COLUMNS = ("artist_id", "name", "location", "latitude", "longitude")
@@ -60,7 +70,7 @@ class _JsonFloat(float):
 
     literal: str
 
-    def __new__(cls, literal: str) -> "_JsonFloat":
+    def __new__(cls, literal: str) -> _JsonFloat:
         value = super().__new__(cls, literal)
         value.literal = literal
         return value

@@ -46,7 +46,7 @@ def start_server():
 def sync(endpoint: str, root: Path, uri: str, *, gzipped: bool = False) -> str:
     """Make ``uri`` (s3://bucket/prefix) hold exactly the .json files under ``root``: put each at
     ``prefix/<relative path>`` (gzipped: .json.gz), delete keys no file matches. Returns ``uri``."""
-    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
     prefix = prefix.strip("/")
     s3 = client(endpoint)
     paths = sorted(p for p in Path(root).rglob("*.json") if p.is_file())
@@ -78,7 +78,7 @@ def put_directly(endpoint: str, root: Path, uri: str) -> str:
     """Like :func:`sync` into an empty prefix, but straight into the in-process moto server's S3
     backend: 15,000 HTTP PUTs would add a minute. Falls back to :func:`sync` should moto's
     internals move. Returns ``uri``."""
-    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
     try:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.s3.models import s3_backends
@@ -88,7 +88,7 @@ def put_directly(endpoint: str, root: Path, uri: str) -> str:
         for path in sorted(p for p in Path(root).rglob("*.json") if p.is_file()):
             backend.put_object(bucket, f"{prefix}/{path.relative_to(root).as_posix()}", path.read_bytes())
         return uri
-    except Exception:  # noqa: BLE001 -- any change in moto's internals: take the slow, public road
+    except Exception:
         return sync(endpoint, root, uri)
 
 
@@ -98,7 +98,7 @@ class MotoStore:
     15,000 sample objects in seconds instead of minutes of HTTP under one GIL. Same answers as moto
     over HTTP; use :func:`standin_s3` to fall back to a boto3 client when moto's internals move."""
 
-    class exceptions:  # noqa: N801 -- boto3's spelling
+    class exceptions:
         class NoSuchKey(Exception):
             pass
 
@@ -108,7 +108,7 @@ class MotoStore:
 
         self.backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
 
-    def get_object(self, Bucket: str, Key: str) -> dict:  # noqa: N803
+    def get_object(self, Bucket: str, Key: str) -> dict:
         import io
 
         key = self.backend.get_object(Bucket, Key)
@@ -120,7 +120,7 @@ class MotoStore:
         assert name == "list_objects_v2"
         return self
 
-    def paginate(self, Bucket: str, Prefix: str = ""):  # noqa: N803
+    def paginate(self, Bucket: str, Prefix: str = ""):
         names = sorted(k for k in self.backend.get_bucket(Bucket).keys.keys() if k.startswith(Prefix))
         yield {"Contents": [{"Key": k} for k in names]}
 
@@ -130,6 +130,6 @@ def standin_s3(endpoint: str):
     try:
         store = MotoStore()
         store.backend.get_bucket(BUCKET)
-    except Exception:  # noqa: BLE001 -- moto's internals moved: the public road
+    except Exception:
         return lambda region: client(endpoint, region=region)
     return lambda region: store

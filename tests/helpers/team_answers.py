@@ -18,8 +18,8 @@ import datetime as dt
 import re
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from tests.helpers import reference
@@ -91,7 +91,9 @@ def the_artists(star) -> Answer:
 
 def weekday_hour(star) -> Answer:
     counts = Counter((p["start_time"].isoweekday() % 7, p["start_time"].hour) for p in _plays(star))
-    return ["weekday", "hour", "plays"], sorted((d, h, n) for (d, h), n in counts.items())  # open order: sorted
+    return ["weekday", "hour", "plays"], sorted(
+        (d, h, n) for (d, h), n in counts.items()
+    )  # open order: sorted
 
 
 def top_users_per_level(star) -> Answer:
@@ -125,7 +127,7 @@ def first_play_los_angeles(star) -> Answer:
     la = ZoneInfo("America/Los_Angeles")
 
     def local(t: dt.datetime) -> dt.datetime:
-        return t.replace(tzinfo=dt.timezone.utc).astimezone(la).replace(tzinfo=None)
+        return t.replace(tzinfo=dt.UTC).astimezone(la).replace(tzinfo=None)
 
     return ["first_play", "last_play"], [(local(min(times)), local(max(times)))]
 
@@ -133,8 +135,16 @@ def first_play_los_angeles(star) -> Answer:
 ANSWERS: dict[str, Callable[[reference.Star], Answer]] = {
     f.__name__: f
     for f in (
-        top_free_users, plays_per_month, matched_by_level, longest_sessions, last_week_plays, the_artists,
-        weekday_hour, top_users_per_level, paid_percent_by_day, first_play_los_angeles,
+        top_free_users,
+        plays_per_month,
+        matched_by_level,
+        longest_sessions,
+        last_week_plays,
+        the_artists,
+        weekday_hour,
+        top_users_per_level,
+        paid_percent_by_day,
+        first_play_los_angeles,
     )
 }
 """Every team query's answer, by query name (the file name in tests/team_queries/)."""

@@ -13,7 +13,7 @@ import gzip
 import json
 from pathlib import Path
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def ms(*parts: int) -> int:
@@ -22,7 +22,9 @@ def ms(*parts: int) -> int:
     return int(dt.datetime(*date_time, tzinfo=UTC).timestamp()) * 1000 + milli
 
 
-def song(song_id, title, artist_id, artist_name, duration, year=2000, location="", lat=None, lon=None) -> dict:
+def song(
+    song_id, title, artist_id, artist_name, duration, year=2000, location="", lat=None, lon=None
+) -> dict:
     return {
         "artist_id": artist_id,
         "artist_latitude": lat,
@@ -65,8 +67,22 @@ SONGS = {
 }
 
 
-def event(user_id, ts, session, item, page="NextSong", level="free", first="Ann", last="Lee", gender="F",
-          song=None, artist=None, length=None, location="Paris, FR", agent='"Mozilla/5.0"') -> dict:
+def event(
+    user_id,
+    ts,
+    session,
+    item,
+    page="NextSong",
+    level="free",
+    first="Ann",
+    last="Lee",
+    gender="F",
+    song=None,
+    artist=None,
+    length=None,
+    location="Paris, FR",
+    agent='"Mozilla/5.0"',
+) -> dict:
     logged_out = user_id == ""
     return {
         "artist": artist,
@@ -110,8 +126,19 @@ EVENTS = {
     "2021/01/2021-01-01-events.json": [
         PLAY_A,  # the same event delivered twice
         # user 11: title and artist match SOBBB's but the length does not -> no match.
-        event("11", T_NEW_YEAR, 5, 0, level="paid", first="Bo", last="Ng", gender="M",
-              song="Song A", artist="Band X", length=200.25),
+        event(
+            "11",
+            T_NEW_YEAR,
+            5,
+            0,
+            level="paid",
+            first="Bo",
+            last="Ng",
+            gender="M",
+            song="Song A",
+            artist="Band X",
+            length=200.25,
+        ),
         # user 11's latest events share T_LATE: the larger session_id (6) wins over (5, item 9).
         event("11", T_LATE, 5, 9, page="Home", level="free", first="Old", last="Ng", gender="M"),
         event("11", T_LATE, 6, 0, page="Home", level="paid", first="New", last="Ng", gender="M"),
@@ -120,10 +147,34 @@ EVENTS = {
     ],
     "2021/01/2021-01-03-events.json.gz": [
         # user 12: exact float equality -- 0.3 does not match SOJJJ, 0.30000000000000004 does.
-        event("12", T_SUNDAY, 3, 0, level="paid", first="Cy", last="Do", gender="M",
-              song="Float", artist="F band", length=0.3, location=None),
-        event("12", T_SUNDAY, 3, 1, level="paid", first="Cy", last="Do", gender="M",
-              song="Float", artist="F band", length=0.1 + 0.2, location=None),
+        event(
+            "12",
+            T_SUNDAY,
+            3,
+            0,
+            level="paid",
+            first="Cy",
+            last="Do",
+            gender="M",
+            song="Float",
+            artist="F band",
+            length=0.3,
+            location=None,
+        ),
+        event(
+            "12",
+            T_SUNDAY,
+            3,
+            1,
+            level="paid",
+            first="Cy",
+            last="Do",
+            gender="M",
+            song="Float",
+            artist="F band",
+            length=0.1 + 0.2,
+            location=None,
+        ),
         # user 12's latest events: same ts, same session; the larger item_in_session (2) wins.
         event("12", T_MONDAY, 3, 2, page="Home", level="free", first="Cyd", last="Do", gender="M"),
         event("12", T_MONDAY, 3, 1, page="Home", level="paid", first="Cyrus", last="Do", gender="M"),
@@ -135,8 +186,19 @@ EVENTS = {
         # number (9 before 10), not as text ('10' < '9').
         event("9", T_MONDAY, 4, 0, first="Fay", last="Gu", song="E", artist="W", length=10.0),
         # user 13: a play with nothing to match.
-        event("13", T_MONDAY, 8, 4, first="Di", last="Oz", song="Unknown", artist="Nobody", length=99.0,
-              location="Oslo, NO", agent="curl"),
+        event(
+            "13",
+            T_MONDAY,
+            8,
+            4,
+            first="Di",
+            last="Oz",
+            song="Unknown",
+            artist="Nobody",
+            length=99.0,
+            location="Oslo, NO",
+            agent="curl",
+        ),
         # user 10 upgrades later: users.level follows the latest event (a Home page, not a play).
         event("10", T_LATE, 2, 5, page="Home", level="paid"),
         # user 14 only ever visits Home: a user (users cover all events) without plays.

@@ -15,9 +15,15 @@ from tests.redshift_standin import Standin
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.redshift_standin", description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", required=True, help="the backing PostgreSQL server, postgresql://user@host:port/db")
-    parser.add_argument("--port", type=int, default=5439, help="the port to listen on (0: any free one; default 5439)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.redshift_standin", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--postgres", required=True, help="the backing PostgreSQL server, postgresql://user@host:port/db"
+    )
+    parser.add_argument(
+        "--port", type=int, default=5439, help="the port to listen on (0: any free one; default 5439)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
     args = parser.parse_args(argv)
     server = Standin(args.postgres, host=args.host, port=args.port).start()

@@ -68,7 +68,8 @@ def parse(sql: str) -> CopySpec:
     text = mask(sql, literals=False)
     m = re.match(
         rf"\s*copy\s+(?:({IDENT})\s*\.\s*)?({IDENT})\s*(?:\(([^)]*)\))?\s*from\s+('(?:[^']|'')*')(.*?)\s*;?\s*$",
-        text, re.I | re.S,
+        text,
+        re.I | re.S,
     )
     if not m:
         raise CopyError('syntax error at or near "copy"', "42601")
@@ -210,11 +211,13 @@ def json_paths(s3, uri: str) -> list[list[Any]]:
     except Exception:
         raise CopyError(f"Invalid JSONPath format or file not found: {uri}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("jsonpaths"), list):
-        raise CopyError("Invalid JSONPath format: the file must hold one object with a \"jsonpaths\" array")
+        raise CopyError('Invalid JSONPath format: the file must hold one object with a "jsonpaths" array')
     return [_parse_path(p) for p in doc["jsonpaths"]]
 
 
-PATH_PART = re.compile(r"\.([A-Za-z_][\w]*)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]|\[\s*(\d+)\s*\]")
+PATH_PART = re.compile(
+    r"\.([A-Za-z_][\w]*)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]|\[\s*(\d+)\s*\]"
+)
 
 
 def _parse_path(path: str) -> list[Any]:
@@ -337,7 +340,9 @@ def convert(value: Any, column: Column, time_format: str | None) -> Any:
             shown = text if text is not None else json.dumps(value)
             bad = next((k for k, ch in enumerate(shown) if not (ch.isdigit() or (k == 0 and ch in "+-"))), 0)
             raise LoadError(
-                1207, f"Invalid digit, Value '{shown[bad:bad + 1]}', Pos {bad}, Type: {TYPE_NAMES[t]}", shown
+                1207,
+                f"Invalid digit, Value '{shown[bad : bad + 1]}', Pos {bad}, Type: {TYPE_NAMES[t]}",
+                shown,
             )
         number = int(text)
         if not -INT_RANGES[t] <= number < INT_RANGES[t]:
@@ -349,7 +354,9 @@ def convert(value: Any, column: Column, time_format: str | None) -> Any:
                 raise ValueError
             number = float(str(value))
         except ValueError:
-            raise LoadError(1208, f"Invalid digit, Value '{str(value)[:1]}', Pos 0, Type: Double", str(value)) from None
+            raise LoadError(
+                1208, f"Invalid digit, Value '{str(value)[:1]}', Pos 0, Type: Double", str(value)
+            ) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise LoadError(1208, "Invalid float value", str(value))
         return float(str(value))
@@ -357,7 +364,9 @@ def convert(value: Any, column: Column, time_format: str | None) -> Any:
         try:
             return str(Decimal(str(value)))
         except InvalidOperation:
-            raise LoadError(1209, f"Invalid digit, Value '{str(value)[:1]}', Pos 0, Type: Decimal", str(value)) from None
+            raise LoadError(
+                1209, f"Invalid digit, Value '{str(value)[:1]}', Pos 0, Type: Decimal", str(value)
+            ) from None
     if t == "boolean":
         if isinstance(value, bool):
             return value
@@ -386,7 +395,9 @@ def _timestamp(value: Any, time_format: str | None, t: str) -> str:
         else:
             raise ValueError
     except (ValueError, InvalidOperation, OverflowError):
-        raise LoadError(1206, f"Invalid timestamp format or value [{fmt or 'YYYY-MM-DD HH24:MI:SS'}]", str(value)) from None
+        raise LoadError(
+            1206, f"Invalid timestamp format or value [{fmt or 'YYYY-MM-DD HH24:MI:SS'}]", str(value)
+        ) from None
     return stamp.date().isoformat() if t == "date" else stamp.isoformat(sep=" ")
 
 
@@ -441,7 +452,9 @@ def load(s3, spec: CopySpec, columns: list[Column]) -> Outcome:
                 f"JSONPath size: {len(paths)}, Number of columns in table or column list: {len(columns)}"
             )
     else:
-        raise CopyError(f"Invalid value for JSON option: '{fmt}'. Use 'auto', 'auto ignorecase' or a JSONPaths file")
+        raise CopyError(
+            f"Invalid value for JSON option: '{fmt}'. Use 'auto', 'auto ignorecase' or a JSONPaths file"
+        )
     ignore_case = fmt.lower() == "auto ignorecase"
     out = Outcome()
     for uri, data in objects(s3, spec):

@@ -51,9 +51,11 @@ def parse_startup_params(body: bytes) -> dict[str, str]:
 
 
 def startup_message(params: dict[str, str]) -> bytes:
-    body = struct.pack("!i", PROTOCOL_3) + b"".join(
-        k.encode() + b"\0" + v.encode() + b"\0" for k, v in params.items()
-    ) + b"\0"
+    body = (
+        struct.pack("!i", PROTOCOL_3)
+        + b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in params.items())
+        + b"\0"
+    )
     return struct.pack("!i", len(body) + 4) + body
 
 
@@ -87,8 +89,8 @@ def error_response(message_text: str, sqlstate: str = "XX000", severity: str = "
 def error_fields(body: bytes) -> dict[str, str]:
     """The fields of an ErrorResponse/NoticeResponse body: {"C": sqlstate, "M": message, ...}."""
     out, i = {}, 0
-    while i < len(body) and body[i:i + 1] != b"\0":
-        key = body[i:i + 1].decode()
+    while i < len(body) and body[i : i + 1] != b"\0":
+        key = body[i : i + 1].decode()
         value, i = cstring(body, i + 1)
         out[key] = value
     return out

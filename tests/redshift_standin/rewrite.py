@@ -78,7 +78,7 @@ def mask(sql: str, *, literals: bool = True) -> str:
                     break
                 j += 1
             if literals:
-                out[i + 1:j] = " " * (j - i - 1)
+                out[i + 1 : j] = " " * (j - i - 1)
             i = j + 1
         elif c == "$":
             m = re.match(r"\$[A-Za-z_]?\w*\$", sql[i:])
@@ -87,7 +87,7 @@ def mask(sql: str, *, literals: bool = True) -> str:
                 j = sql.find(tag, i + len(tag))
                 j = n if j < 0 else j
                 if literals:
-                    out[i + len(tag):j] = " " * (j - i - len(tag))
+                    out[i + len(tag) : j] = " " * (j - i - len(tag))
                 i = j + len(tag)
             else:
                 i += 1
@@ -122,7 +122,11 @@ REFUSALS: list[tuple[re.Pattern, str, str]] = [
         "function {0}(bigint) does not exist",
     ),
     # No UNLOGGED tables. https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
-    (re.compile(r"\bcreate\s+(?:(?:global|local)\s+)?unlogged\b"), "42601", 'syntax error at or near "unlogged"'),
+    (
+        re.compile(r"\bcreate\s+(?:(?:global|local)\s+)?unlogged\b"),
+        "42601",
+        'syntax error at or near "unlogged"',
+    ),
     # Arrays are unsupported data types.
     # https://docs.aws.amazon.com/redshift/latest/dg/c_unsupported-postgresql-datatypes.html
     (re.compile(r"\w\s*\[\s*\]|\barray\s*\["), "0A000", "Array types are not supported by Redshift"),
@@ -148,9 +152,11 @@ def refusal(masked_lower: str, original: str) -> Refused | None:
         if m:
             return Refused(sqlstate, message.format(*(g for g in m.groups() if g)))
     for m in COLLATE.finditer(masked_lower):
-        name = original[m.start(1):m.end(1)].strip('"').lower()
+        name = original[m.start(1) : m.end(1)].strip('"').lower()
         if name not in ("case_sensitive", "case_insensitive"):
-            return Refused("42704", f'collation "{original[m.start(1):m.end(1)].strip(chr(34))}" does not exist')
+            return Refused(
+                "42704", f'collation "{original[m.start(1) : m.end(1)].strip(chr(34))}" does not exist'
+            )
     for m in VARCHAR.finditer(masked_lower):
         if m.group(1) != "max" and int(m.group(1)) > MAX_VARCHAR:
             return Refused("22023", f"length for type varchar cannot exceed {MAX_VARCHAR}")
@@ -191,12 +197,15 @@ def _rewrite_create_table(sql: str, masked: str) -> str:
     for m in IDENTITY.finditer(low):
         seed, step = int(m.group(2)), int(m.group(3))
         how = "by default" if m.group(1) else "always"
-        edits.append((
-            m.start(), m.end(),
-            f"generated {how} as identity (start with {seed} increment by {step} minvalue {min(seed, 1)})",
-        ))
+        edits.append(
+            (
+                m.start(),
+                m.end(),
+                f"generated {how} as identity (start with {seed} increment by {step} minvalue {min(seed, 1)})",
+            )
+        )
     for m in COLUMN_TYPE.finditer(low):
-        column = sql[m.start(1):m.end(1)]
+        column = sql[m.start(1) : m.end(1)]
         if column.lower() in ("table", "create", "exists", "not"):
             continue
         size = m.group(3)
@@ -205,10 +214,13 @@ def _rewrite_create_table(sql: str, masked: str) -> str:
             n = TEXT_LENGTH  # VARCHAR without a length is VARCHAR(256)
         # VARCHAR lengths are bytes, not characters: a check on octet_length models that.
         # https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html
-        edits.append((
-            m.start(2), m.end(),
-            f"varchar({n}) check (octet_length({column}) <= {n})",
-        ))
+        edits.append(
+            (
+                m.start(2),
+                m.end(),
+                f"varchar({n}) check (octet_length({column}) <= {n})",
+            )
+        )
     return _apply(sql, edits)
 
 
@@ -238,8 +250,11 @@ def classify(sql: str) -> Statement:
         return Statement("refused", raise_statement(refused.sqlstate, refused.message), refusal=refused)
     stripped = low.strip()
     if re.match(r"^copy\b", stripped) and re.search(r"\bfrom\s+'", low):
-        return Statement("copy", f"do $sparkify_copy$ begin perform {SCHEMA}.run_copy(); end $sparkify_copy$",
-                         copy_text=sql)
+        return Statement(
+            "copy",
+            f"do $sparkify_copy$ begin perform {SCHEMA}.run_copy(); end $sparkify_copy$",
+            copy_text=sql,
+        )
     edits = [(m.start(1), m.end(1), f"{SCHEMA}.{m.group(1)}") for m in SYSTEM.finditer(low)]
     edits += [(m.start(1), m.end(1), f"{SCHEMA}.{m.group(1)}") for m in FUNCTIONS.finditer(low)]
     text = _apply(sql, edits)

@@ -16,7 +16,7 @@ import logging
 import socket
 import struct
 import threading
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
 from tests.redshift_standin import catalog, copy, protocol
@@ -29,7 +29,14 @@ SERVER_VERSION = "8.0.2"
 """What Redshift reports as ``server_version``; clients (redshift_connector) parse it strictly.
 https://docs.aws.amazon.com/redshift/latest/dg/c_redshift-and-postgres-sql.html"""
 
-FORWARDED_PARAMS = ("application_name", "client_encoding", "datestyle", "timezone", "extra_float_digits", "options")
+FORWARDED_PARAMS = (
+    "application_name",
+    "client_encoding",
+    "datestyle",
+    "timezone",
+    "extra_float_digits",
+    "options",
+)
 """Start-up parameters passed on to PostgreSQL; Redshift-only ones (``client_protocol_version``,
 ``driver_version``, ``os_version``, ``plugin_name``, ...) stay with the stand-in."""
 
@@ -44,7 +51,11 @@ class Standin:
     """
 
     def __init__(
-        self, postgres_url: str, *, host: str = "127.0.0.1", port: int = 0,
+        self,
+        postgres_url: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
         s3_client: Callable[[str | None], object] | None = None,
     ):
         parts = urlsplit(postgres_url)
@@ -59,17 +70,19 @@ class Standin:
         self._listener = socket.create_server((host, port))
         self.host, self.port = self._listener.getsockname()[:2]
         self._threads: list[threading.Thread] = []
-        self._sessions: set["Session"] = set()
+        self._sessions: set[Session] = set()
         self._lock = threading.Lock()
         self._ready_databases: set[str] = set()
         self._stopping = False
 
     def url(self, database: str | None = None, user: str | None = None) -> str:
         """A ``redshift://`` URL for sparkify (SSL off: the stand-in speaks plain TCP)."""
-        return (f"redshift://{user or self.backend['user']}@{self.host}:{self.port}/"
-                f"{database or self.backend['database']}?sslmode=disable")
+        return (
+            f"redshift://{user or self.backend['user']}@{self.host}:{self.port}/"
+            f"{database or self.backend['database']}?sslmode=disable"
+        )
 
-    def start(self) -> "Standin":
+    def start(self) -> Standin:
         thread = threading.Thread(target=self._accept, name="redshift-standin-accept", daemon=True)
         thread.start()
         self._threads.append(thread)
@@ -101,7 +114,7 @@ class Standin:
                 self._sessions.add(session)
             threading.Thread(target=session.run, name="redshift-standin-session", daemon=True).start()
 
-    def forget(self, session: "Session") -> None:
+    def forget(self, session: Session) -> None:
         with self._lock:
             self._sessions.discard(session)
 
@@ -111,8 +124,13 @@ class Standin:
 
         b = self.backend
         con = psycopg.connect(
-            host=b["host"], port=b["port"], user=b["user"], password=b["password"], dbname=database,
-            autocommit=True, application_name="redshift-standin",
+            host=b["host"],
+            port=b["port"],
+            user=b["user"],
+            password=b["password"],
+            dbname=database,
+            autocommit=True,
+            application_name="redshift-standin",
         )
         with self._lock:
             ready = database in self._ready_databases
@@ -161,7 +179,7 @@ class Session:
                 self._serve()
         except (Closed, OSError):
             pass
-        except Exception:  # noqa: BLE001 -- a stand-in bug: log it, drop this client only
+        except Exception:
             log.exception("redshift stand-in session failed")
         finally:
             self.close()
@@ -178,8 +196,11 @@ class Session:
                     sock.close()
         if self._side is not None:
             with contextlib.suppress(Exception):
-                self._side.execute(f"delete from {SCHEMA}.copy_rows where query in "
-                                   f"(select query from {SCHEMA}.copy_jobs where pid = %s)", [self.pid])
+                self._side.execute(
+                    f"delete from {SCHEMA}.copy_rows where query in "
+                    f"(select query from {SCHEMA}.copy_jobs where pid = %s)",
+                    [self.pid],
+                )
                 self._side.close()
             self._side = None
 
@@ -205,7 +226,9 @@ class Session:
         for sock in (self.client, self.backend):  # one small message at a time: no Nagle delays
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         forwarded = {k: v for k, v in params.items() if k.lower() in FORWARDED_PARAMS}
-        self.backend.sendall(protocol.startup_message({"user": b["user"], "database": self.database, **forwarded}))
+        self.backend.sendall(
+            protocol.startup_message({"user": b["user"], "database": self.database, **forwarded})
+        )
         while True:  # authenticate to PostgreSQL as the URL's user
             kind, body = protocol.read_message(self.backend)
             if kind == b"E":
@@ -224,8 +247,12 @@ class Session:
                 outer = b"md5" + hashlib.md5(inner + body[4:8]).hexdigest().encode()
                 self.backend.sendall(message(b"p", outer + b"\0"))
             else:
-                self.client.sendall(protocol.error_response(
-                    "the Redshift stand-in authenticates to PostgreSQL with trust, password or md5 only", "28000"))
+                self.client.sendall(
+                    protocol.error_response(
+                        "the Redshift stand-in authenticates to PostgreSQL with trust, password or md5 only",
+                        "28000",
+                    )
+                )
                 return False
         # Redshift's own start-up: authentication done, then parameters, key data, ready
         self.client.sendall(message(b"R", struct.pack("!i", 0)))
@@ -378,9 +405,20 @@ class Session:
                 f"insert into {SCHEMA}.stl_load_errors (userid, slice, tbl, starttime, session, query, filename, "
                 "line_number, colname, type, col_length, position, raw_line, raw_field_value, err_code, err_reason, "
                 "is_partial, start_offset) values (100, 0, %s, now(), %s, %s, %s, %s, %s, %s, %s, 0, %s, %s, %s, %s, 0, 0)",
-                [table_oid, self.pid, query, uri[:256], line, column[:127],
-                 next((c.type for c in columns if c.name == column), "")[:10], "", raw[:1024],
-                 str(value)[:1024], code, reason[:100]],
+                [
+                    table_oid,
+                    self.pid,
+                    query,
+                    uri[:256],
+                    line,
+                    column[:127],
+                    next((c.type for c in columns if c.name == column), "")[:10],
+                    "",
+                    raw[:1024],
+                    str(value)[:1024],
+                    code,
+                    reason[:100],
+                ],
             )
         for f in outcome.files:
             side.execute(
@@ -397,10 +435,18 @@ class Session:
         side.execute(
             f"insert into {SCHEMA}.copy_jobs (query, pid, target, columns, select_list, rows_loaded, error_code, "
             "error_message) values (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [query, self.pid, table_oid, names, select, 0 if failed else len(outcome.rows),
-             "XX000" if failed else None,
-             f"Load into table '{spec.table}' failed.  Check 'stl_load_errors' system table for details."
-             if failed else None],
+            [
+                query,
+                self.pid,
+                table_oid,
+                names,
+                select,
+                0 if failed else len(outcome.rows),
+                "XX000" if failed else None,
+                f"Load into table '{spec.table}' failed.  Check 'stl_load_errors' system table for details."
+                if failed
+                else None,
+            ],
         )
         if not failed and outcome.rows:
             with side.cursor().copy(f"copy {SCHEMA}.copy_rows (query, record) from stdin") as out:
@@ -418,7 +464,8 @@ class Session:
             raise copy.CopyError(f'relation "{spec.table}" does not exist', "42P01")
         cols = side.execute(
             "select attname, format_type(atttypid, atttypmod), attnotnull, attidentity from pg_attribute "
-            "where attrelid = %s and attnum > 0 and not attisdropped order by attnum", [row[0]],
+            "where attrelid = %s and attnum > 0 and not attisdropped order by attnum",
+            [row[0]],
         ).fetchall()
         by_name = {c[0]: c for c in cols}
         if spec.columns is None:
@@ -426,7 +473,9 @@ class Session:
         else:
             missing = [c for c in spec.columns if c not in by_name]
             if missing:
-                raise copy.CopyError(f'column "{missing[0]}" of relation "{spec.table}" does not exist', "42703")
+                raise copy.CopyError(
+                    f'column "{missing[0]}" of relation "{spec.table}" does not exist', "42703"
+                )
             chosen = [by_name[c] for c in spec.columns]
         return row[0], [copy.Column(c[0], c[1], c[2]) for c in chosen]
 

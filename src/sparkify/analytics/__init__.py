@@ -27,8 +27,23 @@ from sparkify.analytics.expected import FLOAT_TOLERANCE, compare, save_expected,
 from sparkify.errors import ConfigError, QueryError
 
 __all__ = [
-    "DIALECTS", "FLOAT_TOLERANCE", "Query", "Result", "catalog", "compare", "load_queries", "parse_query",
-    "ad_hoc", "run_query", "run_sql", "save_expected", "select", "sql_for", "to_csv", "to_json", "translate",
+    "DIALECTS",
+    "FLOAT_TOLERANCE",
+    "Query",
+    "Result",
+    "ad_hoc",
+    "catalog",
+    "compare",
+    "load_queries",
+    "parse_query",
+    "run_query",
+    "run_sql",
+    "save_expected",
+    "select",
+    "sql_for",
+    "to_csv",
+    "to_json",
+    "translate",
 ]
 
 CATALOG_DIALECT = "redshift"
@@ -82,7 +97,9 @@ def catalog() -> dict[str, Query]:
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
         if entry.name.endswith(".sql"):
             name = entry.name[:-4]
-            out[name] = parse_query(name, entry.read_text(encoding="utf-8"), origin=f"catalog query {entry.name}")
+            out[name] = parse_query(
+                name, entry.read_text(encoding="utf-8"), origin=f"catalog query {entry.name}"
+            )
     return out
 
 
@@ -94,11 +111,16 @@ def load_queries(folder: Path | str, *, dialect: str = CATALOG_DIALECT) -> dict[
     folder = Path(folder)
     dialect = check_dialect(dialect)
     if not folder.is_dir():
-        raise ConfigError(f"Query folder {folder} does not exist. Pass --queries DIR, a folder of NAME.sql files.")
+        raise ConfigError(
+            f"Query folder {folder} does not exist. Pass --queries DIR, a folder of NAME.sql files."
+        )
     files = sorted(p for p in folder.iterdir() if p.suffix == ".sql" and p.is_file())
     if not files:
         raise ConfigError(f"{folder} holds no .sql file. Put one query per NAME.sql in it.")
-    return {p.stem: parse_query(p.stem, p.read_text(encoding="utf-8"), dialect=dialect, origin=str(p)) for p in files}
+    return {
+        p.stem: parse_query(p.stem, p.read_text(encoding="utf-8"), dialect=dialect, origin=str(p))
+        for p in files
+    }
 
 
 def select(names: tuple[str, ...] | list[str], queries: dict[str, Query] | None = None) -> list[Query]:
@@ -120,7 +142,9 @@ def select(names: tuple[str, ...] | list[str], queries: dict[str, Query] | None 
 def sql_for(wh, query: Query, *, dialect: str | None = None) -> str:
     """The text that runs on ``wh`` for ``query``: translated from ``dialect`` (default the query's
     own) to the engine's. Raises QueryError when it cannot be translated faithfully."""
-    return translate(query.sql, source=dialect or query.dialect, target=wh.sql_dialect, origin=query.origin or query.name)
+    return translate(
+        query.sql, source=dialect or query.dialect, target=wh.sql_dialect, origin=query.origin or query.name
+    )
 
 
 def run_query(wh, query: Query, *, dialect: str | None = None) -> Result:
@@ -146,9 +170,13 @@ def run_sql(wh, sql: str, *, origin: str = "") -> Result:
 
 def _normalize(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        return (
+            int(value)
+            if value == value.to_integral_value() and value.as_tuple().exponent >= 0
+            else float(value)
+        )
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     return value
 
 

@@ -33,8 +33,8 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache, lru_cache
 
 from sparkify.errors import ConfigError, QueryError
 
@@ -68,7 +68,9 @@ among them: such a format is refused on DuckDB."""
 _FORMAT_ELEMENT = re.compile("|".join(sorted(map(re.escape, DUCKDB_TIME_FORMAT), key=len, reverse=True)))
 _FORMAT_LITERAL = re.compile(r"[-:/., T_]+")
 
-INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UINT", "UBIGINT"})
+INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UINT", "UBIGINT"}
+)
 
 
 def check_dialect(name: str) -> str:
@@ -133,7 +135,7 @@ def ordering(sql: str, dialect: str, columns: list[str]) -> tuple[bool, list[int
 
     try:
         tree = sqlglot.parse_one(sql, read=_reader(check_dialect(dialect)))
-    except Exception:  # noqa: BLE001 -- unparsable here means the engine ran it: assume ordered
+    except Exception:
         return True, None
     order = tree.args.get("order")
     if order is None:
@@ -153,7 +155,7 @@ def ordering(sql: str, dialect: str, columns: list[str]) -> tuple[bool, list[int
 # -- Redshift to the others -----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _reader(dialect: str):
     """The sqlglot dialect to parse with: Redshift keeps TO_CHAR and ADD_MONTHS as written, so the
     fixes below see the original call."""
@@ -169,7 +171,10 @@ def _reader(dialect: str):
         class Parser(Redshift.Parser):
             FUNCTIONS = {
                 **Redshift.Parser.FUNCTIONS,
-                **{name: keep(name) for name in ("TO_CHAR", "ADD_MONTHS", "RATIO_TO_REPORT", "MONTHS_BETWEEN")},
+                **{
+                    name: keep(name)
+                    for name in ("TO_CHAR", "ADD_MONTHS", "RATIO_TO_REPORT", "MONTHS_BETWEEN")
+                },
             }
 
     return SparkifyRedshift
@@ -247,10 +252,29 @@ BOUNDARY_DIFF = {
 """DATEDIFF(part, a, b) as Redshift counts it -- the part boundaries crossed from a to b -- where the
 engine's own function counts otherwise. Weeks start on Monday, as Redshift's DATE_TRUNC('week')."""
 
-_UNIT_NAMES = {"WEEKS": "WEEK", "W": "WEEK", "WK": "WEEK", "DAYS": "DAY", "D": "DAY", "HOURS": "HOUR", "H": "HOUR",
-               "MINUTES": "MINUTE", "M": "MINUTE", "MIN": "MINUTE", "SECONDS": "SECOND", "S": "SECOND",
-               "SEC": "SECOND", "MONTHS": "MONTH", "MON": "MONTH", "YEARS": "YEAR", "Y": "YEAR", "YR": "YEAR",
-               "QUARTERS": "QUARTER", "QTR": "QUARTER", "Q": "QUARTER"}
+_UNIT_NAMES = {
+    "WEEKS": "WEEK",
+    "W": "WEEK",
+    "WK": "WEEK",
+    "DAYS": "DAY",
+    "D": "DAY",
+    "HOURS": "HOUR",
+    "H": "HOUR",
+    "MINUTES": "MINUTE",
+    "M": "MINUTE",
+    "MIN": "MINUTE",
+    "SECONDS": "SECOND",
+    "S": "SECOND",
+    "SEC": "SECOND",
+    "MONTHS": "MONTH",
+    "MON": "MONTH",
+    "YEARS": "YEAR",
+    "Y": "YEAR",
+    "YR": "YEAR",
+    "QUARTERS": "QUARTER",
+    "QTR": "QUARTER",
+    "Q": "QUARTER",
+}
 
 
 def _datediff(node, target: str, sql: str, origin: str):
@@ -267,6 +291,7 @@ def _datediff(node, target: str, sql: str, origin: str):
                 "translation here (redshift to postgres)."
             )
         return node  # DuckDB's date_diff counts boundaries as Redshift does
+
     def ts(e):
         if isinstance(e, exp.Literal) and e.is_string:
             e = exp.cast(e, "timestamp")
@@ -290,7 +315,9 @@ def _add_months(node, target: str, sql: str, origin: str):
     from sqlglot import exp
 
     if len(node.expressions) != 2:
-        raise QueryError(f"{origin}, line {_line_of(sql, 'ADD_MONTHS')}: ADD_MONTHS takes a date and a number of months.")
+        raise QueryError(
+            f"{origin}, line {_line_of(sql, 'ADD_MONTHS')}: ADD_MONTHS takes a date and a number of months."
+        )
     x, n = node.expressions
     x_sql = exp.cast(x.copy(), "timestamp").sql(dialect=target)
     return sqlglot.parse_one(f"({ADD_MONTHS.format(x=x_sql, n=n.sql(dialect=target))})", read=target)
@@ -310,7 +337,8 @@ def _regexp_substr(node, sql: str, origin: str):
             "with two arguments and a literal pattern without groups (redshift to postgres)."
         )
     return sqlglot.parse_one(
-        f"substring({node.this.sql(dialect='postgres')} from {pattern.sql(dialect='postgres')})", read="postgres"
+        f"substring({node.this.sql(dialect='postgres')} from {pattern.sql(dialect='postgres')})",
+        read="postgres",
     )
 
 
@@ -338,7 +366,9 @@ def _to_char(node, target: str, sql: str, origin: str):
     args = node.expressions
     fmt = args[1] if len(args) == 2 else None
     if not (isinstance(fmt, exp.Literal) and fmt.is_string):
-        raise QueryError(f"{origin}, line {_line_of(sql, 'TO_CHAR')}: TO_CHAR needs a literal format on {target}.")
+        raise QueryError(
+            f"{origin}, line {_line_of(sql, 'TO_CHAR')}: TO_CHAR needs a literal format on {target}."
+        )
     out, text, i = [], fmt.this, 0
     while i < len(text):
         element = _FORMAT_ELEMENT.match(text, i)
@@ -351,7 +381,7 @@ def _to_char(node, target: str, sql: str, origin: str):
             i = literal.end()
         else:
             raise QueryError(
-                f"{origin}, line {_line_of(sql, 'TO_CHAR')}: TO_CHAR format element {text[i:i + 5]!r} in "
+                f"{origin}, line {_line_of(sql, 'TO_CHAR')}: TO_CHAR format element {text[i : i + 5]!r} in "
                 f"{text!r} has no {target} equivalent here; elements translated: "
                 f"{', '.join(DUCKDB_TIME_FORMAT)}."
             )
@@ -372,10 +402,16 @@ def _typed_twins(tree, classes: tuple) -> dict[int, object]:
         return {}
     schema = _star_schema()
     try:
-        typed = qualify(tree.copy(), schema=schema, dialect="redshift", validate_qualify_columns=False,
-                        quote_identifiers=False, identify=False)
+        typed = qualify(
+            tree.copy(),
+            schema=schema,
+            dialect="redshift",
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+            identify=False,
+        )
         typed = annotate_types(typed, schema=schema)
-    except Exception:  # noqa: BLE001 -- sqlglot could not qualify the query: type it as written
+    except Exception:
         typed = annotate_types(tree.copy(), schema=schema)
     twins = [n for n in typed.find_all(*classes)]
     if [type(n) for n in twins] != [type(n) for n in originals]:
@@ -464,8 +500,15 @@ def _star_schema():
 
     from sparkify.schema import TABLES
 
-    types = {"text": "varchar", "integer": "int", "bigint": "bigint", "identity": "bigint",
-             "double": "double precision", "timestamp": "timestamp", "boolean": "boolean"}
+    types = {
+        "text": "varchar",
+        "integer": "int",
+        "bigint": "bigint",
+        "identity": "bigint",
+        "double": "double precision",
+        "timestamp": "timestamp",
+        "boolean": "boolean",
+    }
     mapping = {t.name: {c.name: types[c.type] for c in t.columns} for t in TABLES.values()}
     return MappingSchema(mapping, dialect="redshift")
 

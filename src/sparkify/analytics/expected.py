@@ -49,7 +49,7 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def to_csv(result: "Result") -> str:
+def to_csv(result: Result) -> str:
     """The result as an expected file: header row, then one line per row."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -59,16 +59,21 @@ def to_csv(result: "Result") -> str:
     return buf.getvalue()
 
 
-def to_json(query: "Query", result: "Result") -> str:
+def to_json(query: Query, result: Result) -> str:
     """One JSON object on one line: the query's name, description and rows (objects by column)."""
     rows = [
-        {c: (v if isinstance(v, (int, float, str)) or v is None else text(v)) for c, v in zip(result.columns, row)}
+        {
+            c: (v if isinstance(v, (int, float, str)) or v is None else text(v))
+            for c, v in zip(result.columns, row)
+        }
         for row in result.rows
     ]
-    return json.dumps({"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False)
+    return json.dumps(
+        {"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False
+    )
 
 
-def save_expected(result: "Result", folder: Path | str, name: str, *, query: "Query | None" = None) -> Path:
+def save_expected(result: Result, folder: Path | str, name: str, *, query: Query | None = None) -> Path:
     """Write ``folder/NAME.csv`` (folder created, file replaced) for a later ``--expected`` run.
 
     A result whose order ``query`` leaves open is written sorted by value (NULLs last), so pinning
@@ -107,7 +112,7 @@ def same(actual: Any, expected: str) -> bool:
     return text(actual) == expected
 
 
-def order_of(result: "Result", query: "Query | None", ordered: bool | None) -> tuple[bool, list[int] | None]:
+def order_of(result: Result, query: Query | None, ordered: bool | None) -> tuple[bool, list[int] | None]:
     """(compared in order, the ORDER BY columns whose ties are compared as multisets, if known)."""
     if ordered is not None:
         return ordered, None
@@ -121,7 +126,7 @@ def order_of(result: "Result", query: "Query | None", ordered: bool | None) -> t
 
 
 def compare(
-    result: "Result", expected_csv: Path, *, ordered: bool | None = None, query: "Query | None" = None
+    result: Result, expected_csv: Path, *, ordered: bool | None = None, query: Query | None = None
 ) -> str:
     """Compare a result with an expected CSV. Returns "" when they agree, else a readable diff.
 
@@ -205,7 +210,7 @@ def _listing(lines: list[str]) -> str:
     return "\n".join(f"  {p}" for p in shown + more)
 
 
-def note(result: "Result", query: "Query | None") -> str:
+def note(result: Result, query: Query | None) -> str:
     """What a match rests on, when it is more than rows in order: "" or e.g. ``in any order``."""
     if len(result.rows) <= 1:
         return ""

@@ -23,11 +23,12 @@ import time
 import tomllib
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from sparkify.errors import ConfigError, ExitCode, SparkifyError
 
@@ -147,7 +148,7 @@ class Aws:
         """``aws``, ``aws-cn`` or ``aws-us-gov``: the first field of every ARN in this region."""
         try:
             return self.session.get_partition_for_region(self.region)
-        except Exception:  # noqa: BLE001 -- older boto3, or a region botocore does not know yet
+        except Exception:
             if self.region.startswith("cn-"):
                 return "aws-cn"
             return "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
@@ -257,7 +258,9 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()).rstrip(" .")
 
 
-def translate(exc: Exception, *, action: str, resource: str, region: str, redact: tuple[str, ...] = ()) -> Exception:
+def translate(
+    exc: Exception, *, action: str, resource: str, region: str, redact: tuple[str, ...] = ()
+) -> Exception:
     """The SparkifyError a botocore exception means for ``resource``; other exceptions are returned as is.
 
     ``action`` is the IAM action name (``redshift:CreateCluster``): it is what an administrator must
@@ -281,7 +284,9 @@ def translate(exc: Exception, *, action: str, resource: str, region: str, redact
             "AWS_SECRET_ACCESS_KEY."
         )
     if isinstance(exc, (bx.TokenRetrievalError, bx.SSOTokenLoadError, bx.UnauthorizedSSOTokenError)):
-        return CredentialsError(f"Your AWS SSO session has expired ({action} on {resource}). Run `aws sso login`.")
+        return CredentialsError(
+            f"Your AWS SSO session has expired ({action} on {resource}). Run `aws sso login`."
+        )
     if isinstance(exc, bx.NoRegionError):
         return UnknownRegionError("No AWS region set. Pass --region (e.g. us-west-2) or set AWS_REGION.")
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError)):
@@ -312,7 +317,9 @@ def translate(exc: Exception, *, action: str, resource: str, region: str, redact
                 f"request a higher quota in the Service Quotas console for {region}."
             )
         if code in _THROTTLE_CODES:
-            return TransientInfraError(f"AWS is throttling {action} on {resource} ({code}): {message}. Retry later.")
+            return TransientInfraError(
+                f"AWS is throttling {action} on {resource} ({code}): {message}. Retry later."
+            )
         if code == "InsufficientClusterCapacity":
             return TransientInfraError(
                 f"Redshift has no capacity for {resource} in {region} right now: {message}. Retry later, "
@@ -365,7 +372,9 @@ def call(
                 if retry_if is not None and attempt < RETRIES and retry_if(code, message):
                     time.sleep(RETRY_SECONDS)
                     continue
-            error = translate(exc, action=action, resource=resource, region=client.meta.region_name, redact=redact)
+            error = translate(
+                exc, action=action, resource=resource, region=client.meta.region_name, redact=redact
+            )
             # --debug prints the chained original: leave it out if it holds a secret.
             raise error from (None if any(r and r in str(exc) for r in redact) else exc)
     raise AssertionError("unreachable")  # pragma: no cover
@@ -404,14 +413,30 @@ class Spec:
 
     def __post_init__(self) -> None:
         checks = [
-            (_CLUSTER_ID.match(self.cluster_id), "--cluster-id", self.cluster_id,
-             "1-63 lowercase letters, digits and single hyphens, starting with a letter"),
-            (_DB_NAME.match(self.db_name), "--db-name", self.db_name,
-             "1-64 lowercase letters, digits and underscores, starting with a letter"),
-            (_USER.match(self.master_user), "--master-user", self.master_user,
-             "1-128 letters, digits and underscores, starting with a letter"),
-            (_ROLE_NAME.match(self.role_name), "--role-name", self.role_name,
-             "1-64 letters, digits and +=,.@_-"),
+            (
+                _CLUSTER_ID.match(self.cluster_id),
+                "--cluster-id",
+                self.cluster_id,
+                "1-63 lowercase letters, digits and single hyphens, starting with a letter",
+            ),
+            (
+                _DB_NAME.match(self.db_name),
+                "--db-name",
+                self.db_name,
+                "1-64 lowercase letters, digits and underscores, starting with a letter",
+            ),
+            (
+                _USER.match(self.master_user),
+                "--master-user",
+                self.master_user,
+                "1-128 letters, digits and underscores, starting with a letter",
+            ),
+            (
+                _ROLE_NAME.match(self.role_name),
+                "--role-name",
+                self.role_name,
+                "1-64 letters, digits and +=,.@_-",
+            ),
             (1 <= self.nodes <= 128, "--nodes", self.nodes, "a number of nodes from 1 to 128"),
             (1150 <= self.port <= 65535, "--port", self.port, "a port from 1150 to 65535"),
         ]
@@ -510,7 +535,12 @@ def s3_read_policy(buckets: tuple[str, ...], *, all_buckets: bool = False, parti
                 "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
                 "Resource": bucket_arns,
             },
-            {"Sid": "ReadSourceObjects", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": object_arns},
+            {
+                "Sid": "ReadSourceObjects",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": object_arns,
+            },
         ],
     }
 
@@ -587,8 +617,11 @@ def password_problem(password: str) -> str | None:
     """Why Redshift would refuse ``password`` as a master password, or None. Never quotes it."""
     if not 8 <= len(password) <= 64:
         return "it must be 8 to 64 characters long"
-    if not (any(c.isupper() for c in password) and any(c.islower() for c in password)
-            and any(c.isdigit() for c in password)):
+    if not (
+        any(c.isupper() for c in password)
+        and any(c.islower() for c in password)
+        and any(c.isdigit() for c in password)
+    ):
         return "it needs an uppercase letter, a lowercase letter and a digit"
     if any(c in _PASSWORD_FORBIDDEN or not 33 <= ord(c) <= 126 for c in password):
         return "it may hold only printable ASCII other than ' \" \\ / @ and space"
@@ -651,8 +684,14 @@ class Password:
             self._write(value)
         problem = password_problem(value)
         if problem:
-            fix = f"set a valid one, or unset {PASSWORD_ENV}" if self.from_env else "fix it, or delete the file to generate one"
-            raise ConfigError(f"The Redshift password in {where} is not valid: {problem}. {fix.capitalize()}.")
+            fix = (
+                f"set a valid one, or unset {PASSWORD_ENV}"
+                if self.from_env
+                else "fix it, or delete the file to generate one"
+            )
+            raise ConfigError(
+                f"The Redshift password in {where} is not valid: {problem}. {fix.capitalize()}."
+            )
         return value
 
     def _write(self, value: str) -> None:
@@ -685,14 +724,23 @@ def ensure_role(aws: Aws, spec: Spec, *, dry_run: bool = False) -> Change:
         arn = None
         if not dry_run:
             created = call(
-                iam, "create_role", what,
+                iam,
+                "create_role",
+                what,
                 RoleName=name,
                 AssumeRolePolicyDocument=json.dumps(trust),
                 Description="Lets Amazon Redshift read sparkify's source data from S3. Managed by sparkify.",
                 Tags=[TAG],
             )
             arn = created["Role"]["Arn"]
-            call(iam, "put_role_policy", what, RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(access))
+            call(
+                iam,
+                "put_role_policy",
+                what,
+                RoleName=name,
+                PolicyName=POLICY_NAME,
+                PolicyDocument=json.dumps(access),
+            )
         return Change("IAM role", name, "create", detail, ref=arn)
     role = found["Role"]
     tags = call(iam, "list_role_tags", what, RoleName=name)["Tags"]
@@ -703,11 +751,20 @@ def ensure_role(aws: Aws, spec: Spec, *, dry_run: bool = False) -> Change:
         updated.append("trust policy")
         if not dry_run:
             call(iam, "update_assume_role_policy", what, RoleName=name, PolicyDocument=json.dumps(trust))
-    current = call(iam, "get_role_policy", what, missing=("NoSuchEntity",), RoleName=name, PolicyName=POLICY_NAME)
+    current = call(
+        iam, "get_role_policy", what, missing=("NoSuchEntity",), RoleName=name, PolicyName=POLICY_NAME
+    )
     if current is None or not _same_policy(current["PolicyDocument"], access):
         updated.append(f"S3 policy ({spec.reads})")
         if not dry_run:
-            call(iam, "put_role_policy", what, RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(access))
+            call(
+                iam,
+                "put_role_policy",
+                what,
+                RoleName=name,
+                PolicyName=POLICY_NAME,
+                PolicyDocument=json.dumps(access),
+            )
     if updated:
         return Change("IAM role", name, "update", "set " + " and ".join(updated), ref=role["Arn"])
     return Change("IAM role", name, "keep", detail, ref=role["Arn"])
@@ -715,8 +772,12 @@ def ensure_role(aws: Aws, spec: Spec, *, dry_run: bool = False) -> Change:
 
 def default_vpc(aws: Aws) -> str | None:
     """The id of the region's default VPC, where sparkify launches the cluster; None when there is none."""
-    found = call(aws.ec2, "describe_vpcs", f"the default VPC of {aws.region}",
-                 Filters=[{"Name": "is-default", "Values": ["true"]}])
+    found = call(
+        aws.ec2,
+        "describe_vpcs",
+        f"the default VPC of {aws.region}",
+        Filters=[{"Name": "is-default", "Values": ["true"]}],
+    )
     vpcs = found.get("Vpcs", [])
     return vpcs[0]["VpcId"] if vpcs else None
 
@@ -735,15 +796,25 @@ def find_group(aws: Aws, spec: Spec, vpc: str | None) -> dict | None:
     """The security group ``spec`` names (an ``sg-`` id anywhere, else a name in ``vpc``), or None."""
     what = f"security group {spec.group_name}"
     if spec.group_name.startswith("sg-"):
-        found = call(aws.ec2, "describe_security_groups", what, missing=("InvalidGroup.NotFound",),
-                     GroupIds=[spec.group_name])
+        found = call(
+            aws.ec2,
+            "describe_security_groups",
+            what,
+            missing=("InvalidGroup.NotFound",),
+            GroupIds=[spec.group_name],
+        )
     elif vpc is None:
         return None
     else:
-        found = call(aws.ec2, "describe_security_groups", what, Filters=[
-            {"Name": "group-name", "Values": [spec.group_name]},
-            {"Name": "vpc-id", "Values": [vpc]},
-        ])
+        found = call(
+            aws.ec2,
+            "describe_security_groups",
+            what,
+            Filters=[
+                {"Name": "group-name", "Values": [spec.group_name]},
+                {"Name": "vpc-id", "Values": [vpc]},
+            ],
+        )
     groups = (found or {}).get("SecurityGroups", [])
     return groups[0] if groups else None
 
@@ -764,38 +835,63 @@ def ensure_security_group(aws: Aws, spec: Spec, *, dry_run: bool = False) -> Cha
                 f"Security group {spec.group_name} not found in {aws.region} (default VPC {vpc}). Check the "
                 "name or id, or drop --security-group to let sparkify create its own."
             )
-        return Change("security group", f"{group['GroupName']} ({group['GroupId']})", "keep",
-                      "yours: sparkify only adds its rule", ref=group["GroupId"])
+        return Change(
+            "security group",
+            f"{group['GroupName']} ({group['GroupId']})",
+            "keep",
+            "yours: sparkify only adds its rule",
+            ref=group["GroupId"],
+        )
     if group is not None:
         if not _is_sparkifys(group.get("Tags")):
             raise _not_sparkifys(what, "--security-group")
-        return Change("security group", f"{group['GroupName']} ({group['GroupId']})", "keep",
-                      f"in default VPC {vpc}", ref=group["GroupId"])
+        return Change(
+            "security group",
+            f"{group['GroupName']} ({group['GroupId']})",
+            "keep",
+            f"in default VPC {vpc}",
+            ref=group["GroupId"],
+        )
     group_id = None
     if not dry_run:
         created = call(
-            aws.ec2, "create_security_group", what,
+            aws.ec2,
+            "create_security_group",
+            what,
             GroupName=spec.group_name,
             Description="Who may connect to sparkify's Redshift cluster. Managed by sparkify.",
             VpcId=vpc,
-            TagSpecifications=[{"ResourceType": "security-group", "Tags": [TAG, {"Key": "Name", "Value": spec.group_name}]}],
+            TagSpecifications=[
+                {"ResourceType": "security-group", "Tags": [TAG, {"Key": "Name", "Value": spec.group_name}]}
+            ],
         )
         group_id = created["GroupId"]
     return Change("security group", spec.group_name, "create", f"in default VPC {vpc}", ref=group_id)
 
 
 def _ingress_rules(aws: Aws, group_id: str, port: int) -> list[dict]:
-    found = call(aws.ec2, "describe_security_group_rules", f"the rules of security group {group_id}",
-                 Filters=[{"Name": "group-id", "Values": [group_id]}])
+    found = call(
+        aws.ec2,
+        "describe_security_group_rules",
+        f"the rules of security group {group_id}",
+        Filters=[{"Name": "group-id", "Values": [group_id]}],
+    )
     return [
-        r for r in found.get("SecurityGroupRules", [])
-        if not r.get("IsEgress") and r.get("IpProtocol") == "tcp"
-        and r.get("FromPort") == port and r.get("ToPort") == port
+        r
+        for r in found.get("SecurityGroupRules", [])
+        if not r.get("IsEgress")
+        and r.get("IpProtocol") == "tcp"
+        and r.get("FromPort") == port
+        and r.get("ToPort") == port
     ]
 
 
 def _rule_cidr(rule: dict) -> str:
-    return rule.get("CidrIpv4") or rule.get("CidrIpv6") or rule.get("ReferencedGroupInfo", {}).get("GroupId", "?")
+    return (
+        rule.get("CidrIpv4")
+        or rule.get("CidrIpv6")
+        or rule.get("ReferencedGroupInfo", {}).get("GroupId", "?")
+    )
 
 
 def ensure_ingress(aws: Aws, spec: Spec, group_id: str | None, *, dry_run: bool = False) -> Change:
@@ -809,7 +905,13 @@ def ensure_ingress(aws: Aws, spec: Spec, group_id: str | None, *, dry_run: bool 
         for rule in _ingress_rules(aws, group_id, spec.port):
             if _rule_cidr(rule) == spec.cidr:
                 owner = "" if _is_sparkifys(rule.get("Tags")) else "; not sparkify's, down leaves it"
-                return Change("ingress rule", spec.rule_name, "keep", f"on {group_id}{owner}", ref=rule["SecurityGroupRuleId"])
+                return Change(
+                    "ingress rule",
+                    spec.rule_name,
+                    "keep",
+                    f"on {group_id}{owner}",
+                    ref=rule["SecurityGroupRuleId"],
+                )
     detail = f"on {group_id or spec.group_name}" + ("; the whole internet" if is_world(spec.cidr) else "")
     rule_id = None
     if not dry_run:
@@ -817,12 +919,18 @@ def ensure_ingress(aws: Aws, spec: Spec, group_id: str | None, *, dry_run: bool 
         family = "Ipv6Ranges" if ":" in spec.cidr else "IpRanges"
         key = "CidrIpv6" if ":" in spec.cidr else "CidrIp"
         added = call(
-            aws.ec2, "authorize_security_group_ingress", f"security group {group_id}",
+            aws.ec2,
+            "authorize_security_group_ingress",
+            f"security group {group_id}",
             GroupId=group_id,
-            IpPermissions=[{
-                "IpProtocol": "tcp", "FromPort": spec.port, "ToPort": spec.port,
-                family: [{key: spec.cidr, "Description": "Redshift access, managed by sparkify"}],
-            }],
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": spec.port,
+                    "ToPort": spec.port,
+                    family: [{key: spec.cidr, "Description": "Redshift access, managed by sparkify"}],
+                }
+            ],
             TagSpecifications=[{"ResourceType": "security-group-rule", "Tags": [TAG]}],
         )
         rules = added.get("SecurityGroupRules") or [{}]
@@ -832,8 +940,13 @@ def ensure_ingress(aws: Aws, spec: Spec, group_id: str | None, *, dry_run: bool 
 
 def describe_cluster(aws: Aws, cluster_id: str) -> dict | None:
     """The cluster's description (as DescribeClusters gives it), or None when there is no such cluster."""
-    found = call(aws.redshift, "describe_clusters", f"Redshift cluster {cluster_id}",
-                 missing=("ClusterNotFound",), ClusterIdentifier=cluster_id)
+    found = call(
+        aws.redshift,
+        "describe_clusters",
+        f"Redshift cluster {cluster_id}",
+        missing=("ClusterNotFound",),
+        ClusterIdentifier=cluster_id,
+    )
     clusters = (found or {}).get("Clusters", [])
     return clusters[0] if clusters else None
 
@@ -864,8 +977,10 @@ def ensure_cluster(
     cluster = describe_cluster(aws, cid)
     shape = f"{spec.node_type} x{spec.nodes}"
     if cluster is None:
-        detail = (f"{shape}, database {spec.db_name}, user {spec.master_user}, port {spec.port}, encrypted, "
-                  + ("public" if spec.public else "private"))
+        detail = (
+            f"{shape}, database {spec.db_name}, user {spec.master_user}, port {spec.port}, encrypted, "
+            + ("public" if spec.public else "private")
+        )
         if not dry_run:
             assert role_arn is not None and group_id is not None
             secret = password()
@@ -941,7 +1056,9 @@ def up(aws: Aws, spec: Spec, *, password: Callable[[], str], dry_run: bool = Fal
     role = ensure_role(aws, spec, dry_run=dry_run)
     group = ensure_security_group(aws, spec, dry_run=dry_run)
     rule = ensure_ingress(aws, spec, group.ref, dry_run=dry_run)
-    cluster = ensure_cluster(aws, spec, role_arn=role.ref, group_id=group.ref, password=password, dry_run=dry_run)
+    cluster = ensure_cluster(
+        aws, spec, role_arn=role.ref, group_id=group.ref, password=password, dry_run=dry_run
+    )
     return [role, group, rule, cluster]
 
 
@@ -983,13 +1100,17 @@ def wait_for_cluster(
             response = exc.last_response or {}
             error = response.get("Error") or {}
             clusters = response.get("Clusters") or [{}]
-            state = clusters[0].get("ClusterStatus", "not there yet" if error.get("Code") == "ClusterNotFound" else "?")
+            state = clusters[0].get(
+                "ClusterStatus", "not there yet" if error.get("Code") == "ClusterNotFound" else "?"
+            )
             if error and error.get("Code") != "ClusterNotFound":
                 from botocore.exceptions import ClientError
 
                 raise translate(
                     ClientError(response, "DescribeClusters"),
-                    action="redshift:DescribeClusters", resource=what, region=aws.region,
+                    action="redshift:DescribeClusters",
+                    resource=what,
+                    region=aws.region,
                 ) from exc
             if state == "paused" and not deleted:
                 raise InfraError(
@@ -1028,10 +1149,12 @@ def teardown_cluster(
     if cluster is None:
         return Change("cluster", cid, "absent")
     if not _is_sparkifys(cluster.get("Tags")):
-        return Change("cluster", cid, "skip", f"not sparkify's (no tag {TAG['Key']}={TAG['Value']}): left alone")
+        return Change(
+            "cluster", cid, "skip", f"not sparkify's (no tag {TAG['Key']}={TAG['Value']}): left alone"
+        )
     if cluster.get("ClusterStatus") in ("deleting", "final-snapshot"):
         return Change("cluster", cid, "delete", "already being deleted")
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
     snapshot = f"{cid}-final-{stamp}"
     detail = f"final snapshot {snapshot}" if final_snapshot else "no final snapshot: its data is lost"
     if not dry_run:
@@ -1063,16 +1186,34 @@ def teardown_ingress(aws: Aws, spec: Spec, *, dry_run: bool = False) -> list[Cha
         else:
             changes.append(Change("ingress rule", name, "skip", f"on {gid}; not sparkify's: left alone"))
     if ours and not dry_run:
-        call(aws.ec2, "revoke_security_group_ingress", f"security group {label}", GroupId=gid, SecurityGroupRuleIds=ours)
+        call(
+            aws.ec2,
+            "revoke_security_group_ingress",
+            f"security group {label}",
+            GroupId=gid,
+            SecurityGroupRuleIds=ours,
+        )
     if not spec.owns_group:
         changes.append(Change("security group", label, "skip", "yours: only sparkify's rules are removed"))
     elif not _is_sparkifys(group.get("Tags")):
-        changes.append(Change("security group", label, "skip", f"not sparkify's (no tag {TAG['Key']}={TAG['Value']}): left alone"))
+        changes.append(
+            Change(
+                "security group",
+                label,
+                "skip",
+                f"not sparkify's (no tag {TAG['Key']}={TAG['Value']}): left alone",
+            )
+        )
     else:
         if not dry_run:
             # The cluster's network interfaces can outlive it by a minute or two.
-            call(aws.ec2, "delete_security_group", f"security group {label}", GroupId=gid,
-                 retry_if=lambda code, _: code == "DependencyViolation")
+            call(
+                aws.ec2,
+                "delete_security_group",
+                f"security group {label}",
+                GroupId=gid,
+                retry_if=lambda code, _: code == "DependencyViolation",
+            )
         changes.append(Change("security group", label, "delete"))
     return changes
 
@@ -1087,15 +1228,22 @@ def teardown_role(aws: Aws, spec: Spec, *, dry_run: bool = False) -> Change:
         return Change("IAM role", name, "absent")
     tags = call(iam, "list_role_tags", what, RoleName=name)["Tags"]
     if not _is_sparkifys(tags):
-        return Change("IAM role", name, "skip", f"not sparkify's (no tag {TAG['Key']}={TAG['Value']}): left alone")
+        return Change(
+            "IAM role", name, "skip", f"not sparkify's (no tag {TAG['Key']}={TAG['Value']}): left alone"
+        )
     if not dry_run:
         for policy in call(iam, "list_role_policies", what, RoleName=name)["PolicyNames"]:
             call(iam, "delete_role_policy", what, RoleName=name, PolicyName=policy)
         for policy in call(iam, "list_attached_role_policies", what, RoleName=name)["AttachedPolicies"]:
             call(iam, "detach_role_policy", what, RoleName=name, PolicyArn=policy["PolicyArn"])
         for profile in call(iam, "list_instance_profiles_for_role", what, RoleName=name)["InstanceProfiles"]:
-            call(iam, "remove_role_from_instance_profile", what, RoleName=name,
-                 InstanceProfileName=profile["InstanceProfileName"])
+            call(
+                iam,
+                "remove_role_from_instance_profile",
+                what,
+                RoleName=name,
+                InstanceProfileName=profile["InstanceProfileName"],
+            )
         call(iam, "delete_role", what, RoleName=name)
     return Change("IAM role", name, "delete", found["Role"]["Arn"], ref=found["Role"]["Arn"])
 
@@ -1110,27 +1258,58 @@ def _owner(tags: list[dict] | None) -> str:
 def status(aws: Aws, spec: Spec) -> list[Status]:
     """What exists of the role, security group, ingress rules and cluster ``spec`` names. Changes nothing."""
     rows = []
-    found = call(aws.iam, "get_role", f"IAM role {spec.role_name}", missing=("NoSuchEntity",), RoleName=spec.role_name)
+    found = call(
+        aws.iam, "get_role", f"IAM role {spec.role_name}", missing=("NoSuchEntity",), RoleName=spec.role_name
+    )
     if found is None:
         rows.append(Status("IAM role", spec.role_name, "absent", ""))
     else:
         tags = call(aws.iam, "list_role_tags", f"IAM role {spec.role_name}", RoleName=spec.role_name)["Tags"]
-        policy = call(aws.iam, "get_role_policy", f"IAM role {spec.role_name}", missing=("NoSuchEntity",),
-                      RoleName=spec.role_name, PolicyName=POLICY_NAME)
+        policy = call(
+            aws.iam,
+            "get_role_policy",
+            f"IAM role {spec.role_name}",
+            missing=("NoSuchEntity",),
+            RoleName=spec.role_name,
+            PolicyName=POLICY_NAME,
+        )
         reads = _policy_reads(policy["PolicyDocument"]) if policy else "no sparkify S3 policy"
-        rows.append(Status("IAM role", spec.role_name, "present", _owner(tags), f"reads {reads}", ref=found["Role"]["Arn"]))
+        rows.append(
+            Status(
+                "IAM role",
+                spec.role_name,
+                "present",
+                _owner(tags),
+                f"reads {reads}",
+                ref=found["Role"]["Arn"],
+            )
+        )
     vpc = default_vpc(aws) if not spec.group_name.startswith("sg-") else None
     group = find_group(aws, spec, vpc)
     if group is None:
         rows.append(Status("security group", spec.group_name, "absent", ""))
     else:
         gid = group["GroupId"]
-        rows.append(Status("security group", f"{group['GroupName']} ({gid})", "present", _owner(group.get("Tags")),
-                           f"VPC {group.get('VpcId', '?')}"))
+        rows.append(
+            Status(
+                "security group",
+                f"{group['GroupName']} ({gid})",
+                "present",
+                _owner(group.get("Tags")),
+                f"VPC {group.get('VpcId', '?')}",
+            )
+        )
         rules = _ingress_rules(aws, gid, spec.port)
         for rule in rules:
-            rows.append(Status("ingress rule", f"tcp {spec.port} from {_rule_cidr(rule)}", "open",
-                               _owner(rule.get("Tags")), f"on {gid}"))
+            rows.append(
+                Status(
+                    "ingress rule",
+                    f"tcp {spec.port} from {_rule_cidr(rule)}",
+                    "open",
+                    _owner(rule.get("Tags")),
+                    f"on {gid}",
+                )
+            )
         if not rules:
             rows.append(Status("ingress rule", f"tcp {spec.port}", "absent", "", f"nothing open on {gid}"))
     cluster = describe_cluster(aws, spec.cluster_id)
@@ -1143,8 +1322,16 @@ def status(aws: Aws, spec: Spec) -> list[Status]:
             "encrypted" if cluster.get("Encrypted") else "NOT encrypted",
             "public" if cluster.get("PubliclyAccessible") else "private",
         ]
-        rows.append(Status("cluster", spec.cluster_id, cluster.get("ClusterStatus", "?"), _owner(cluster.get("Tags")),
-                           "; ".join(parts), ref=endpoint_of(cluster)))
+        rows.append(
+            Status(
+                "cluster",
+                spec.cluster_id,
+                cluster.get("ClusterStatus", "?"),
+                _owner(cluster.get("Tags")),
+                "; ".join(parts),
+                ref=endpoint_of(cluster),
+            )
+        )
     return rows
 
 
@@ -1217,7 +1404,9 @@ def update_settings_file(path: Path, values: dict[str, str], *, dry_run: bool = 
         ok = False
     if not ok:
         wanted = ", ".join(f"{k} = {json.dumps(values[k])}" for k in changed)
-        raise ConfigError(f"Could not update {path} safely (unusual layout). Set these keys by hand: {wanted}")
+        raise ConfigError(
+            f"Could not update {path} safely (unusual layout). Set these keys by hand: {wanted}"
+        )
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

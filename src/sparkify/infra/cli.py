@@ -7,17 +7,30 @@ the group), so it can be imported first; ``State`` is looked up when a command r
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
 from sparkify.infra import aws as lib
 
-DONE = {"create": "created", "update": "updated", "keep": "exists", "delete": "deleted",
-        "skip": "left alone", "absent": "absent"}
-PLANNED = {"create": "create", "update": "update", "keep": "exists", "delete": "delete",
-           "skip": "leave alone", "absent": "absent"}
+DONE = {
+    "create": "created",
+    "update": "updated",
+    "keep": "exists",
+    "delete": "deleted",
+    "skip": "left alone",
+    "absent": "absent",
+}
+PLANNED = {
+    "create": "create",
+    "update": "update",
+    "keep": "exists",
+    "delete": "delete",
+    "skip": "leave alone",
+    "absent": "absent",
+}
 
 
 # -- options --------------------------------------------------------------------------------------
@@ -37,22 +50,47 @@ def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 def aws_options(f: Callable) -> Callable:
     """Options naming the account, region and resources; shared by up, status and down."""
     options = [
-        click.option("--region", metavar="NAME",
-                     help="AWS region, e.g. us-west-2. Default: SPARKIFY_REGION, `region` in sparkify.toml, "
-                     "then AWS_REGION or the profile's region."),
-        click.option("--profile", metavar="NAME", help="AWS profile from ~/.aws/config. Default: AWS_PROFILE."),
-        click.option("--cluster-id", default=lib.DEFAULT_CLUSTER, show_default=True, metavar="ID",
-                     help="Redshift cluster identifier."),
-        click.option("--role-name", default=lib.DEFAULT_ROLE, show_default=True, metavar="NAME",
-                     help="IAM role Redshift assumes to read S3."),
-        click.option("--security-group", metavar="NAME|ID",
-                     help=f"Add the ingress rule to this existing group (default VPC) instead of sparkify's "
-                     f"own group {lib.DEFAULT_GROUP!r}."),
+        click.option(
+            "--region",
+            metavar="NAME",
+            help="AWS region, e.g. us-west-2. Default: SPARKIFY_REGION, `region` in sparkify.toml, "
+            "then AWS_REGION or the profile's region.",
+        ),
+        click.option(
+            "--profile", metavar="NAME", help="AWS profile from ~/.aws/config. Default: AWS_PROFILE."
+        ),
+        click.option(
+            "--cluster-id",
+            default=lib.DEFAULT_CLUSTER,
+            show_default=True,
+            metavar="ID",
+            help="Redshift cluster identifier.",
+        ),
+        click.option(
+            "--role-name",
+            default=lib.DEFAULT_ROLE,
+            show_default=True,
+            metavar="NAME",
+            help="IAM role Redshift assumes to read S3.",
+        ),
+        click.option(
+            "--security-group",
+            metavar="NAME|ID",
+            help=f"Add the ingress rule to this existing group (default VPC) instead of sparkify's "
+            f"own group {lib.DEFAULT_GROUP!r}.",
+        ),
         click.option("--port", type=int, default=lib.DEFAULT_PORT, show_default=True, help="Cluster port."),
-        click.option("--quiet", "-q", is_flag=True, expose_value=False, callback=_set_flag,
-                     help="Print nothing but errors and the final result."),
-        click.option("--debug", is_flag=True, expose_value=False, callback=_set_flag,
-                     help="Show tracebacks on errors."),
+        click.option(
+            "--quiet",
+            "-q",
+            is_flag=True,
+            expose_value=False,
+            callback=_set_flag,
+            help="Print nothing but errors and the final result.",
+        ),
+        click.option(
+            "--debug", is_flag=True, expose_value=False, callback=_set_flag, help="Show tracebacks on errors."
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -123,7 +161,9 @@ def _wait(console, handle: lib.Aws, cluster_id: str, *, deleted: bool, timeout_m
     try:
         if status is not None:
             status.start()
-        return lib.wait_for_cluster(handle, cluster_id, deleted=deleted, timeout=timeout_min * 60, on_poll=on_poll)
+        return lib.wait_for_cluster(
+            handle, cluster_id, deleted=deleted, timeout=timeout_min * 60, on_poll=on_poll
+        )
     except KeyboardInterrupt:
         if deleted:
             then = "run `sparkify infra down` again to finish removing the rule and the role"
@@ -156,26 +196,64 @@ def infra() -> None:
 
 @infra.command("up")
 @aws_options
-@click.option("--cidr", metavar="RANGE",
-              help="Who may connect to the cluster port. Default: your public address as /32 (looked up "
-              "online). 0.0.0.0/0 opens it to everyone; only if you type it.")
-@click.option("--bucket", "buckets", multiple=True, metavar="NAME",
-              help=f"Bucket the role may read (repeatable). Default: {lib.DEFAULT_BUCKET}.")
+@click.option(
+    "--cidr",
+    metavar="RANGE",
+    help="Who may connect to the cluster port. Default: your public address as /32 (looked up "
+    "online). 0.0.0.0/0 opens it to everyone; only if you type it.",
+)
+@click.option(
+    "--bucket",
+    "buckets",
+    multiple=True,
+    metavar="NAME",
+    help=f"Bucket the role may read (repeatable). Default: {lib.DEFAULT_BUCKET}.",
+)
 @click.option("--all-buckets", is_flag=True, help="Let the role read every S3 bucket instead.")
 @click.option("--node-type", default=lib.DEFAULT_NODE_TYPE, show_default=True, help="Redshift node type.")
 @click.option("--nodes", type=int, default=1, show_default=True, help="Number of nodes (1: single-node).")
 @click.option("--db-name", default="sparkify", show_default=True, help="Database to create.")
 @click.option("--master-user", default="sparkify", show_default=True, help="Master user name.")
-@click.option("--public", is_flag=True,
-              help="Give the cluster a public address (needed to connect from outside its VPC).")
-@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
-              help=f"Where a generated master password is kept (mode 0600). Default: "
-              f"~/.config/sparkify/CLUSTER.redshift-password. ${lib.PASSWORD_ENV} takes precedence.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=30, show_default=True, metavar="MINUTES",
-              help="How long to wait for the cluster.")
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Give the cluster a public address (needed to connect from outside its VPC).",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help=f"Where a generated master password is kept (mode 0600). Default: "
+    f"~/.config/sparkify/CLUSTER.redshift-password. ${lib.PASSWORD_ENV} takes precedence.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=30,
+    show_default=True,
+    metavar="MINUTES",
+    help="How long to wait for the cluster.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Apply the plan without asking.")
-def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, buckets, all_buckets,
-           node_type, nodes, db_name, master_user, public, password_file, timeout, yes):
+def up_cmd(
+    region,
+    profile,
+    cluster_id,
+    role_name,
+    security_group,
+    port,
+    cidr,
+    buckets,
+    all_buckets,
+    node_type,
+    nodes,
+    db_name,
+    master_user,
+    public,
+    password_file,
+    timeout,
+    yes,
+):
     """Create what is missing (role, rule, cluster), wait for the cluster, write sparkify.toml.
 
     Shows the plan and asks before changing anything. Safe to run twice: the second run changes
@@ -195,9 +273,17 @@ def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, b
     console = _console()
     spec = lib.Spec(
         cidr=lib.normalize_cidr(cidr) if cidr else "",
-        role_name=role_name, buckets=tuple(buckets) or (lib.DEFAULT_BUCKET,), all_buckets=all_buckets,
-        security_group=security_group, cluster_id=cluster_id, node_type=node_type, nodes=nodes,
-        db_name=db_name, master_user=master_user, port=port, public=public,
+        role_name=role_name,
+        buckets=tuple(buckets) or (lib.DEFAULT_BUCKET,),
+        all_buckets=all_buckets,
+        security_group=security_group,
+        cluster_id=cluster_id,
+        node_type=node_type,
+        nodes=nodes,
+        db_name=db_name,
+        master_user=master_user,
+        port=port,
+        public=public,
     )
     handle, who = _connect(region, profile)
     if not spec.cidr:
@@ -211,25 +297,41 @@ def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, b
     pending_keys: list[str] | None = None  # None: not known until the cluster is available
     if existing is not None and existing.get("ClusterStatus") == "available" and role.ref:
         pending_keys = lib.update_settings_file(
-            config_path, lib.settings_for(handle, existing, role.ref), dry_run=True)
-    toml_row = ["settings file", str(config_path), "update" if pending_keys is None or pending_keys else "exists",
-                "sets " + ", ".join(pending_keys) if pending_keys
-                else "up to date" if pending_keys is not None
-                else "sets warehouse, iam_role, region once the cluster is available"]
+            config_path, lib.settings_for(handle, existing, role.ref), dry_run=True
+        )
+    toml_row = [
+        "settings file",
+        str(config_path),
+        "update" if pending_keys is None or pending_keys else "exists",
+        "sets " + ", ".join(pending_keys)
+        if pending_keys
+        else "up to date"
+        if pending_keys is not None
+        else "sets warehouse, iam_role, region once the cluster is available",
+    ]
     if not (State.quiet and yes):
         _header(console, handle, who)
         console.print(_changes_table("Plan", plan, PLANNED, extra=[toml_row]))
         if cluster.action == "create":
             _say(console, f"Password: {password.source}. It is never printed.")
         if lib.is_world(spec.cidr):
-            _say(console, f"Warning: --cidr {spec.cidr} opens port {spec.port} to the whole internet; "
-                 "anyone can try passwords against the cluster.")
+            _say(
+                console,
+                f"Warning: --cidr {spec.cidr} opens port {spec.port} to the whole internet; "
+                "anyone can try passwords against the cluster.",
+            )
         if not spec.public and cluster.action == "create":
-            _say(console, f"Note: the cluster will be private (reachable only from inside its VPC); pass --public "
-                 f"to connect from {spec.cidr}.")
+            _say(
+                console,
+                f"Note: the cluster will be private (reachable only from inside its VPC); pass --public "
+                f"to connect from {spec.cidr}.",
+            )
     if not any(c.changes for c in plan) and pending_keys == []:
-        _say(console, "Nothing to change: the IAM role, security group, ingress rule and cluster exist, "
-             "and sparkify.toml is up to date.")
+        _say(
+            console,
+            "Nothing to change: the IAM role, security group, ingress rule and cluster exist, "
+            "and sparkify.toml is up to date.",
+        )
         return
     if not yes:
         click.confirm("Apply this plan?", default=False, abort=True)
@@ -250,7 +352,7 @@ def up_cmd(region, profile, cluster_id, role_name, security_group, port, cidr, b
         _say(console, f"{config_path} already up to date.")
     if cluster.action == "create" and not password.from_env:
         _say(console, f"The master password is in {password.file} (mode 0600). Before `sparkify run`:")
-        _say(console, f"  export {lib.PASSWORD_ENV}=\"$(cat {password.file})\"")
+        _say(console, f'  export {lib.PASSWORD_ENV}="$(cat {password.file})"')
 
 
 @infra.command("status")
@@ -268,8 +370,13 @@ def status_cmd(region, profile, cluster_id, role_name, security_group, port):
     handle, who = _connect(region, profile)
     rows = lib.status(handle, spec)
     _header(console, handle, who)
-    console.print(_table("sparkify infra", ["resource", "name", "state", "managed by", "details"],
-                        [[r.resource, r.name, r.state, r.owner, r.detail] for r in rows]))
+    console.print(
+        _table(
+            "sparkify infra",
+            ["resource", "name", "state", "managed by", "details"],
+            [[r.resource, r.name, r.state, r.owner, r.detail] for r in rows],
+        )
+    )
     for row in rows:
         if row.ref:
             label = "Endpoint of cluster" if row.resource == "cluster" else f"ARN of {row.resource}"
@@ -278,10 +385,19 @@ def status_cmd(region, profile, cluster_id, role_name, security_group, port):
 
 @infra.command("down")
 @aws_options
-@click.option("--skip-final-snapshot", is_flag=True,
-              help="Delete the cluster without a final snapshot: its data is lost for good.")
-@click.option("--timeout", type=click.FloatRange(min=1), default=30, show_default=True, metavar="MINUTES",
-              help="How long to wait for the cluster to go.")
+@click.option(
+    "--skip-final-snapshot",
+    is_flag=True,
+    help="Delete the cluster without a final snapshot: its data is lost for good.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=30,
+    show_default=True,
+    metavar="MINUTES",
+    help="How long to wait for the cluster to go.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
 def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_final_snapshot, timeout, yes):
     """Delete the cluster (after a final snapshot), then sparkify's ingress rule, group and role.
@@ -302,9 +418,11 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
     handle, who = _connect(region, profile)
     final = not skip_final_snapshot
 
-    plan = [lib.teardown_cluster(handle, spec, final_snapshot=final, dry_run=True),
-            *lib.teardown_ingress(handle, spec, dry_run=True),
-            lib.teardown_role(handle, spec, dry_run=True)]
+    plan = [
+        lib.teardown_cluster(handle, spec, final_snapshot=final, dry_run=True),
+        *lib.teardown_ingress(handle, spec, dry_run=True),
+        lib.teardown_role(handle, spec, dry_run=True),
+    ]
     if not (State.quiet and yes):
         _header(console, handle, who)
         console.print(_changes_table("Plan", plan, PLANNED))
@@ -328,4 +446,6 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
     _say(console, f"Removed {len(removed)} resources." + (f" Left alone: {', '.join(kept)}." if kept else ""))
     config_path = Path.cwd() / CONFIG_FILE
     if done[0].action == "delete" and config_path.is_file() and f"@{cluster_id}." in config_path.read_text():
-        _say(console, f"{config_path} still names the deleted cluster: change `warehouse` before the next run.")
+        _say(
+            console, f"{config_path} still names the deleted cluster: change `warehouse` before the next run."
+        )

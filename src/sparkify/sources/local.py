@@ -98,8 +98,10 @@ class LocalSource:
         try:
             data = Path(file.name).read_bytes()
         except OSError as exc:
-            raise SourceError(f"Cannot read {file.name}: {exc.strerror or exc}. Fix its permissions, or move it "
-                              "out of the source.") from exc
+            raise SourceError(
+                f"Cannot read {file.name}: {exc.strerror or exc}. Fix its permissions, or move it "
+                "out of the source."
+            ) from exc
         return decompress(file.name, data)
 
 

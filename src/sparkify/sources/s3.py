@@ -14,7 +14,6 @@ are never printed. The endpoint is boto3's own setting (``AWS_ENDPOINT_URL_S3`` 
 from __future__ import annotations
 
 import difflib
-
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -126,7 +125,7 @@ class S3Source:
         bucket, prefix = self.locations[kind]
         try:
             objects = self._list_objects(bucket, prefix)
-        except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
+        except Exception as exc:
             self._raise(exc, bucket, f"s3://{bucket}/{prefix}")
         files, empty, placeholders = [], [], []
         for obj in objects:
@@ -194,7 +193,7 @@ class S3Source:
             try:
                 data = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
                 break
-            except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
+            except Exception as exc:
                 if attempt + 1 < READ_ATTEMPTS and is_retryable(exc):
                     time.sleep(read_backoff(attempt))
                     continue
@@ -227,7 +226,7 @@ class S3Source:
             folder = _folder(parent)
             try:
                 page = self.client.list_objects_v2(Bucket=bucket, Prefix=folder, Delimiter="/")
-            except Exception:  # noqa: BLE001 -- only a hint: the error that matters is the empty prefix
+            except Exception:
                 return ""
             names = [p["Prefix"][len(folder) :] for p in page.get("CommonPrefixes", ())]
             names += [o["Key"][len(folder) :] for o in page.get("Contents", ())]
@@ -269,8 +268,17 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 THROTTLED_CODES = (
-    "SlowDown", "Throttling", "ThrottlingException", "RequestThrottled", "TooManyRequests",
-    "RequestLimitExceeded", "ServiceUnavailable", "InternalError", "RequestTimeout", "503", "500",
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestThrottled",
+    "TooManyRequests",
+    "RequestLimitExceeded",
+    "ServiceUnavailable",
+    "InternalError",
+    "RequestTimeout",
+    "503",
+    "500",
 )
 """S3 answers that mean "not now": after botocore's own retries, a temporary failure (exit 75)."""
 
@@ -286,7 +294,9 @@ def _passed_over(listing: Listing) -> str:
     return ", ".join(parts)
 
 
-def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False) -> SparkifyError | None:
+def s3_error(
+    exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False
+) -> SparkifyError | None:
     """The one-line :class:`SourceError` for a botocore exception, naming ``where`` (an s3:// URI);
     None for any other exception. Every S3 failure is mapped here, and only here.
 
@@ -300,7 +310,9 @@ def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", lis
         code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if code == "NoSuchBucket":
-            return SourceError(f"Bucket {bucket} does not exist (reading {where}). Check --source and the AWS account.")
+            return SourceError(
+                f"Bucket {bucket} does not exist (reading {where}). Check --source and the AWS account."
+            )
         if code in ("NoSuchKey", "404", "NotFound") and listed:
             return SourceError(
                 f"{where} was listed but is gone: it was deleted while sparkify read it. Nothing was "
@@ -310,11 +322,21 @@ def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", lis
             return TransientSourceError(
                 f"S3 is throttling or failing ({code or status}) reading {where}, even after retries. Run again later."
             )
-        if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"):
-            return ConfigError(f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}")
+        if code in (
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "ExpiredToken",
+            "InvalidToken",
+            "TokenRefreshRequired",
+        ):
+            return ConfigError(
+                f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}"
+            )
         if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
             need = "s3:GetObject on it" if listed else f"s3:ListBucket on bucket {bucket}"
-            return SourceError(f"Access denied to {where} ({code or status}): the AWS credentials need {need}.")
+            return SourceError(
+                f"Access denied to {where} ({code or status}): the AWS credentials need {need}."
+            )
         message = str(error.get("Message") or "").splitlines()[0:1]
         detail = f": {message[0]}" if message else ""
         return SourceError(f"S3 error {code or status} reading {where}{detail}.")
@@ -326,7 +348,13 @@ def s3_error(exc: Exception, bucket: str, where: str, *, endpoint: str = "", lis
             "AWS_ENDPOINT_URL and the network."
         )
     if isinstance(
-        exc, (bce.ReadTimeoutError, bce.ConnectionClosedError, bce.ResponseStreamingError, bce.IncompleteReadError)
+        exc,
+        (
+            bce.ReadTimeoutError,
+            bce.ConnectionClosedError,
+            bce.ResponseStreamingError,
+            bce.IncompleteReadError,
+        ),
     ):
         return TransientSourceError(
             f"S3 at {_show_endpoint(endpoint)} dropped the connection reading {where}. Run again."
@@ -360,10 +388,14 @@ def _make_client(endpoint_url: str | None, max_concurrency: int):
         return boto3.session.Session().client("s3", endpoint_url=endpoint_url or None, config=config)
     except ValueError as exc:  # botocore: "Invalid endpoint: ..."
         where = "--s3-endpoint" if endpoint_url else "AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3"
-        raise ConfigError(f"The S3 endpoint from {where} is not a valid URL. Give one like http://127.0.0.1:9000.") from exc
-    except Exception as exc:  # noqa: BLE001 -- e.g. an unknown AWS_PROFILE or a malformed ~/.aws/config
+        raise ConfigError(
+            f"The S3 endpoint from {where} is not a valid URL. Give one like http://127.0.0.1:9000."
+        ) from exc
+    except Exception as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"Cannot set up the S3 client: {first}. Check AWS_PROFILE and ~/.aws/config.") from exc
+        raise ConfigError(
+            f"Cannot set up the S3 client: {first}. Check AWS_PROFILE and ~/.aws/config."
+        ) from exc
 
 
 def write_object(source: S3Source, uri: str, body: bytes) -> None:
@@ -371,7 +403,7 @@ def write_object(source: S3Source, uri: str, body: bytes) -> None:
     bucket, key = parse_s3_uri(uri)
     try:
         source.client.put_object(Bucket=bucket, Key=key, Body=body)
-    except Exception as exc:  # noqa: BLE001 -- botocore errors are mapped in one place
+    except Exception as exc:
         raise (s3_error(exc, bucket, uri) or SourceError(f"Cannot write {uri}: {exc}")) from exc
 
 
@@ -380,5 +412,5 @@ def delete_object(source: S3Source, uri: str) -> None:
     bucket, key = parse_s3_uri(uri)
     try:
         source.client.delete_object(Bucket=bucket, Key=key)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise (s3_error(exc, bucket, uri) or SourceError(f"Cannot delete {uri}: {exc}")) from exc

@@ -7,7 +7,7 @@ A file may use macros that each engine defines as data (``Warehouse.macros``), e
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 MACRO = re.compile(r"@(\w+)\(([^()]*)\)")
@@ -27,7 +27,7 @@ that ``scope_<name>.sql`` filled with the rows the changed ones can affect; ``@i
 number of plays kept, bound by the pipeline."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(folder: str, name: str) -> str | None:
     path = resources.files("sparkify.sql").joinpath(folder, f"{name}.sql")
     return path.read_text(encoding="utf-8") if path.is_file() else None

@@ -22,8 +22,9 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from sparkify.schema import EVENT_REQUIRED, SONG_REQUIRED, STAGING_EVENTS, STAGING_SONGS, Column, Table
 
@@ -209,7 +210,11 @@ def frame(data: bytes) -> Iterator[RawRecord]:
             offset = len(span[: bad_bytes.start()].encode("utf-8", errors="surrogateescape"))
             problem, value = (None, f"invalid UTF-8 at byte {offset} of the record"), None
         elif problem is None:
-            size = len(span.encode("utf-8", errors="surrogateescape")) if len(span) * 4 > MAX_RECORD_BYTES else len(span)
+            size = (
+                len(span.encode("utf-8", errors="surrogateescape"))
+                if len(span) * 4 > MAX_RECORD_BYTES
+                else len(span)
+            )
             if size > MAX_RECORD_BYTES:
                 problem = (None, f"record is longer than {MAX_RECORD_BYTES >> 20} MB ({size} bytes)")
             elif not isinstance(value, dict):
@@ -298,7 +303,9 @@ def _not_object(value: Any) -> str:
 # -- typing -----------------------------------------------------------------------------------------
 
 
-def type_record(kind: str, record: dict, rules: RecordRules = DEFAULT_RULES) -> tuple[dict, tuple[str, str] | None]:
+def type_record(
+    kind: str, record: dict, rules: RecordRules = DEFAULT_RULES
+) -> tuple[dict, tuple[str, str] | None]:
     """The staging row (column name -> value) for one record, or the first (field, reason) that stops it.
 
     Checks, in order: no ``NaN``/``Infinity`` anywhere; required keys present and not null; each
@@ -323,7 +330,7 @@ def type_record(kind: str, record: dict, rules: RecordRules = DEFAULT_RULES) -> 
     if kind == "events":
         uid = row["user_id"]
         if uid is not None and not USER_ID.fullmatch(uid):
-            return row, ("userId", f"expected a string of digits or \"\", got {_show(record.get('userId'))}")
+            return row, ("userId", f'expected a string of digits or "", got {_show(record.get("userId"))}')
         problem = rules.ts_problem(row["ts"])
         if problem:
             return row, ("ts", problem)
@@ -370,12 +377,18 @@ def _text_problem(text: str) -> tuple[Any, str | None]:
     if not text.isascii():
         surrogate = _SURROGATE.search(text)
         if surrogate:
-            return None, f"text holds an unpaired surrogate \\u{ord(surrogate.group()):04x}, which is not Unicode"
+            return (
+                None,
+                f"text holds an unpaired surrogate \\u{ord(surrogate.group()):04x}, which is not Unicode",
+            )
         size = len(text.encode("utf-8")) if len(text) * 4 > MAX_TEXT_BYTES else len(text)
     else:
         size = len(text)
     if size > MAX_TEXT_BYTES:
-        return None, f"text is {size} bytes; warehouses store at most {MAX_TEXT_BYTES} (Redshift VARCHAR(65535))"
+        return (
+            None,
+            f"text is {size} bytes; warehouses store at most {MAX_TEXT_BYTES} (Redshift VARCHAR(65535))",
+        )
     return text, None
 
 
@@ -452,7 +465,14 @@ def _sql(text: str) -> str:
 
 
 def fast_ok_sql(
-    kind: str, rules: RecordRules, *, json_col: str, record_bytes: str, is_object: str, keys_unique: str, suspect: str
+    kind: str,
+    rules: RecordRules,
+    *,
+    json_col: str,
+    record_bytes: str,
+    is_object: str,
+    keys_unique: str,
+    suspect: str,
 ) -> str:
     """SQL (DuckDB) over one row of the fast path's scan, true only when :func:`type_record` would stage
     the record and DuckDB's casts give the same values. The row has one column per JSON key (text
@@ -493,6 +513,10 @@ def fast_ok_sql(
         conds.append(f'"{key}" is not null')
     if kind == "events":
         # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER
-        conds.append("(\"userId\" is null or (ltrim(\"userId\", '0123456789') = '' and length(\"userId\") <= 9))")
-        conds.append(f'try_cast("ts" as BIGINT) >= {rules.ts_min_ms} and try_cast("ts" as BIGINT) < {rules.ts_max_ms}')
+        conds.append(
+            '("userId" is null or (ltrim("userId", \'0123456789\') = \'\' and length("userId") <= 9))'
+        )
+        conds.append(
+            f'try_cast("ts" as BIGINT) >= {rules.ts_min_ms} and try_cast("ts" as BIGINT) < {rules.ts_max_ms}'
+        )
     return " and ".join(conds)

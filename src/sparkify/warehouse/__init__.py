@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from sparkify.errors import ConfigError, MissingTableError
@@ -33,9 +33,7 @@ def engine_of(url: str) -> str:
         return "postgres"
     if scheme == "redshift":
         return "redshift"
-    raise ConfigError(
-        f"Unknown warehouse scheme {scheme!r}. Use duckdb://, postgresql:// or redshift://."
-    )
+    raise ConfigError(f"Unknown warehouse scheme {scheme!r}. Use duckdb://, postgresql:// or redshift://.")
 
 
 def duckdb_path(url: str) -> str:
@@ -45,11 +43,13 @@ def duckdb_path(url: str) -> str:
     ``?setting=value`` query is left out: see :func:`duckdb_settings`)."""
     url = url.split("?", 1)[0]
     if "://" not in url:
-        path = url[len("duckdb:"):] if url.startswith("duckdb:") else url
+        path = url[len("duckdb:") :] if url.startswith("duckdb:") else url
         return os.path.expanduser(path) if path else ":memory:"
     rest = url.split("://", 1)[1]
     if not rest.startswith("/"):
-        raise ConfigError(f"Malformed DuckDB URL {url!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb.")
+        raise ConfigError(
+            f"Malformed DuckDB URL {url!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb."
+        )
     path = rest[1:]
     return os.path.expanduser(path) if path else ":memory:"
 
@@ -82,7 +82,9 @@ def engine_class(engine: str) -> type[Warehouse]:
     raise ConfigError(f"Unknown engine {engine!r}.{hint} Engines: {', '.join(ENGINES)}.")
 
 
-def _options(cls: type[Warehouse], iam_role: str | None, region: str | None, manifest_prefix: str | None = None) -> dict:
+def _options(
+    cls: type[Warehouse], iam_role: str | None, region: str | None, manifest_prefix: str | None = None
+) -> dict:
     # only Redshift's COPY reads S3: the other engines take no AWS settings
     if not cls.copies_from_s3:
         return {}
@@ -122,11 +124,20 @@ def connect(
                 "an existing one."
             )
         return cls(
-            url, path, schema=None, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait,
+            url,
+            path,
+            schema=None,
+            wait=wait,
+            wait_timeout=wait_timeout,
+            on_wait=on_wait,
             settings=duckdb_settings(url),
         )
     return cls.open(
-        url, schema=schema, wait=wait, wait_timeout=wait_timeout, on_wait=on_wait,
+        url,
+        schema=schema,
+        wait=wait,
+        wait_timeout=wait_timeout,
+        on_wait=on_wait,
         **_options(cls, iam_role, region, manifest_prefix),
     )
 

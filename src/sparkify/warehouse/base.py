@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
 
 from sparkify import sql as sqlfiles
 from sparkify.schema import Table
@@ -65,7 +66,7 @@ class Warehouse(ABC):
         """Called with every statement before it runs (like sqlite-utils' ``tracer=``)."""
 
     @classmethod
-    def offline(cls, *, schema: str | None = None, **options) -> "Warehouse":
+    def offline(cls, *, schema: str | None = None, **options) -> Warehouse:
         """An instance that renders this engine's statements without reaching any warehouse
         (``sparkify sql``, tests). Running a statement on it raises :class:`WarehouseError`."""
         raise NotImplementedError
@@ -99,9 +100,7 @@ class Warehouse(ABC):
     def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run one query; return its column names and rows."""
 
-    def stream(
-        self, statement: str, *, batch_rows: int = 50_000
-    ) -> tuple[list[str], Iterator[list[tuple]]]:
+    def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query; return its column names and an iterator over its rows in batches of at
         most ``batch_rows``, so a caller can walk millions of rows in bounded memory. Consume the
         iterator before running another statement on this warehouse.
@@ -147,7 +146,9 @@ class Warehouse(ABC):
         if table.primary_key and self.declares_primary_keys:
             cols.append(f"primary key ({', '.join(quote(k) for k in table.primary_key)})")
         kind = "unlogged table" if table.kind == "staging" and self.unlogged_staging else "table"
-        return f"create {kind} if not exists {self.qualified(table.name)} (\n    " + ",\n    ".join(cols) + "\n)"
+        return (
+            f"create {kind} if not exists {self.qualified(table.name)} (\n    " + ",\n    ".join(cols) + "\n)"
+        )
 
     def setup_statements(self) -> list[str]:
         """Statements run once per connection before any other (e.g. search_path)."""
@@ -195,7 +196,9 @@ class Warehouse(ABC):
         """Insert one row; values are bound parameters."""
         cols = ", ".join(quote(c) for c in values)
         marks = ", ".join([self.param] * len(values))
-        self.execute(f"insert into {self.qualified(table.name)} ({cols}) values ({marks})", list(values.values()))
+        self.execute(
+            f"insert into {self.qualified(table.name)} ({cols}) values ({marks})", list(values.values())
+        )
 
     def delete_where_in(self, table: Table, column: str, values: list[Any], *, extra: str = "") -> None:
         """``delete from table where column in (values)``, in chunks, values bound."""

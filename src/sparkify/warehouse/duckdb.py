@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 import fcntl
-from typing import IO, Any, Callable, ClassVar, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, ClassVar
 
 import duckdb
 
@@ -73,12 +74,14 @@ class DuckDBWarehouse(Warehouse):
             if isinstance(exc, duckdb.IOException) or "Permission denied" in first:
                 from sparkify.errors import LocalIOError
 
-                raise LocalIOError(f"Cannot open DuckDB database {path}: {first}. {disk_hint(first)}") from exc
+                raise LocalIOError(
+                    f"Cannot open DuckDB database {path}: {first}. {disk_hint(first)}"
+                ) from exc
             raise WarehouseError(f"Cannot open DuckDB database {path}: {first}") from exc
         self._depth = 0
 
     @classmethod
-    def offline(cls, *, schema: str | None = None, **options) -> "DuckDBWarehouse":
+    def offline(cls, *, schema: str | None = None, **options) -> DuckDBWarehouse:
         return cls("duckdb:///:memory:", ":memory:")  # in memory: nothing on disk is touched, no lock
 
     def close(self) -> None:
@@ -183,7 +186,13 @@ resident memory (DuckDB's own default is 80% of RAM); more lets big joins and so
 ``preserve_insertion_order = false`` lets DuckDB stream inserts and window results without keeping
 rows in input order (every sparkify query that shows rows orders them itself)."""
 
-SETTINGS = ("memory_limit", "threads", "preserve_insertion_order", "temp_directory", "max_temp_directory_size")
+SETTINGS = (
+    "memory_limit",
+    "threads",
+    "preserve_insertion_order",
+    "temp_directory",
+    "max_temp_directory_size",
+)
 """The DuckDB settings a warehouse URL may name."""
 
 
@@ -223,7 +232,9 @@ def _acquire_lock(
                 f"Cannot open the lock file {path}{owner}: {exc.strerror}. Run sparkify as the user who owns "
                 f"the warehouse, or remove {path} if no sparkify process is running."
             ) from None
-        raise LocalIOError(f"Cannot open the lock file {path}: {exc.strerror or exc}. {disk_hint(str(exc))}") from None
+        raise LocalIOError(
+            f"Cannot open the lock file {path}: {exc.strerror or exc}. {disk_hint(str(exc))}"
+        ) from None
 
     def try_lock() -> bool:
         try:
@@ -254,7 +265,10 @@ def _error_for(exc: BaseException) -> BaseException:
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, duckdb.OutOfMemoryException):
         return WarehouseError(f"DuckDB ran out of memory: {first}. Free memory, or load fewer files at once.")
-    if isinstance(exc, (duckdb.IOException, duckdb.PermissionException)) or "No space left on device" in first:
+    if (
+        isinstance(exc, (duckdb.IOException, duckdb.PermissionException))
+        or "No space left on device" in first
+    ):
         return LocalIOError(f"DuckDB could not write: {first}. {disk_hint(first)}")
     if not isinstance(exc, duckdb.Error):
         return exc  # not DuckDB's: a bug, reported as one

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from sparkify import interrupts
 from sparkify.errors import WarehouseBusyError
@@ -41,6 +41,8 @@ def wait_for(
                 f"Gave up after waiting {timeout:g}s (--wait-timeout) for another sparkify process using {what}. "
                 "Retry later, or find the process that holds it."
             )
-        time.sleep(POLL_SECONDS if deadline is None else max(0.0, min(POLL_SECONDS, deadline - time.monotonic())))
+        time.sleep(
+            POLL_SECONDS if deadline is None else max(0.0, min(POLL_SECONDS, deadline - time.monotonic()))
+        )
         if try_lock():
             return

@@ -7,7 +7,8 @@ so statements can be rendered (``sparkify sql``) without it.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
 
 from sparkify import interrupts
 from sparkify.errors import (
@@ -32,16 +33,24 @@ TRANSIENT_SQLSTATES = ("40001", "40P01", "57P01", "57P02", "57P03")
 UNDEFINED_SCHEMA = "3F000"
 
 REFUSED_AT_LOGIN = (
-    "password authentication failed", "authentication failed", "does not exist", "no pg_hba.conf entry",
-    "permission denied", "is not permitted to log in",
+    "password authentication failed",
+    "authentication failed",
+    "does not exist",
+    "no pg_hba.conf entry",
+    "permission denied",
+    "is not permitted to log in",
 )
 """What a server says when it answers a login and refuses it for good: wrong password, unknown role
 or database, pg_hba rules. A configuration error (exit 2), not worth retrying."""
 
 BUSY_AT_LOGIN = (
-    "the database system is starting up", "the database system is shutting down",
-    "the database system is in recovery mode", "too many clients", "remaining connection slots",
-    "terminating connection due to administrator command", "the database system is not yet accepting",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "too many clients",
+    "remaining connection slots",
+    "terminating connection due to administrator command",
+    "the database system is not yet accepting",
 )
 """What a server says when it cannot take a connection *now*: worth retrying later (exit 75)."""
 
@@ -105,11 +114,11 @@ class PostgresWarehouse(Warehouse):
     # -- connection ---------------------------------------------------------------------------------
 
     @classmethod
-    def offline(cls, *, schema: str | None = None, **options) -> "PostgresWarehouse":
+    def offline(cls, *, schema: str | None = None, **options) -> PostgresWarehouse:
         return cls(f"{cls.name}://user@host/db", schema=schema, **options)
 
     @classmethod
-    def open(cls, url: str, *, schema: str | None = None, **options) -> "PostgresWarehouse":
+    def open(cls, url: str, *, schema: str | None = None, **options) -> PostgresWarehouse:
         """Connect to the server ``url`` names and point the session at ``schema``.
 
         The URL goes to libpq as it is, so a password missing from it is taken from ``PGPASSWORD``
@@ -145,8 +154,11 @@ class PostgresWarehouse(Warehouse):
             return bool(self.query("select pg_try_advisory_lock(hashtext(%s))", [key])[1][0][0])
 
         wait_for(
-            try_lock, what=f"schema {self.schema} of {self.display_url}", wait=self.wait,
-            timeout=self.wait_timeout, on_wait=self.on_wait,
+            try_lock,
+            what=f"schema {self.schema} of {self.display_url}",
+            wait=self.wait,
+            timeout=self.wait_timeout,
+            on_wait=self.on_wait,
         )
 
     def _use_schema(self) -> None:
@@ -169,10 +181,13 @@ class PostgresWarehouse(Warehouse):
             ) from exc
         conninfo = self.url
         if conninfo.startswith("postgres://"):
-            conninfo = "postgresql://" + conninfo[len("postgres://"):]
+            conninfo = "postgresql://" + conninfo[len("postgres://") :]
         try:
             return psycopg.connect(
-                conninfo, autocommit=True, application_name="sparkify", client_encoding="utf8",
+                conninfo,
+                autocommit=True,
+                application_name="sparkify",
+                client_encoding="utf8",
                 connect_timeout=10,
             )
         except psycopg.Error as exc:
@@ -219,7 +234,9 @@ class PostgresWarehouse(Warehouse):
                 f"{self.label} ({self.display_url}, schema {self.schema}): {message}. Run `sparkify run` first."
             )
         if (sqlstate and sqlstate.startswith("08")) or (sqlstate is None and self._is_connection_error(exc)):
-            return TransientWarehouseError(f"Lost the connection to {self.label} at {self.display_url}: {message}.")
+            return TransientWarehouseError(
+                f"Lost the connection to {self.label} at {self.display_url}: {message}."
+            )
         if sqlstate in TRANSIENT_SQLSTATES:
             return TransientWarehouseError(f"{self.label} ({self.display_url}): {message}")
         return WarehouseError(f"{self.label} ({self.display_url}): {message}")
@@ -345,9 +362,8 @@ class PostgresWarehouse(Warehouse):
 
     def _rollback(self) -> None:
         """Roll back the open transaction; a connection already lost has nothing to roll back."""
-        with contextlib.suppress(Exception):
-            with self._cursor() as cur:
-                cur.execute("rollback")
+        with contextlib.suppress(Exception), self._cursor() as cur:
+            cur.execute("rollback")
 
     def table_exists(self, table: str) -> bool:
         _, rows = self.query(
@@ -455,8 +471,13 @@ def _refuse_nul(table: Table, reader_con, relation: str, label: str) -> None:
     hits = " or ".join(f"contains({quote(c)}, chr(0))" for c in text_cols)
     count = reader_con.execute(f"select count(*) from {relation} where {hits}").fetchone()[0]
     if count:
-        cols = [c for c in text_cols if reader_con.execute(
-            f"select count(*) from {relation} where contains({quote(c)}, chr(0))").fetchone()[0]]
+        cols = [
+            c
+            for c in text_cols
+            if reader_con.execute(
+                f"select count(*) from {relation} where contains({quote(c)}, chr(0))"
+            ).fetchone()[0]
+        ]
         raise WarehouseError(
             f"{count} records for {table.name} hold the NUL character (\\u0000) in {', '.join(cols)}, "
             f"which {label} text cannot store. Remove it from the input, or load into DuckDB."

@@ -129,7 +129,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         """Where COPY manifests are written (``s3://bucket/prefix``); None: under the source."""
 
     @classmethod
-    def offline(cls, *, schema: str | None = None, **options) -> "RedshiftWarehouse":
+    def offline(cls, *, schema: str | None = None, **options) -> RedshiftWarehouse:
         return cls("redshift://user@cluster:5439/dev", schema=schema, **options)
 
     # -- connection ---------------------------------------------------------------------------------
@@ -158,7 +158,9 @@ class RedshiftWarehouse(PostgresWarehouse):
             # redshift_connector's ``timeout`` is the socket's, for every statement after connecting
             # too: a COPY or a transform longer than it would fail. So the server is probed with the
             # timeout, and the connection itself has none.
-            socket.create_connection((parts.hostname, parts.port or self.default_port), self.connect_timeout).close()
+            socket.create_connection(
+                (parts.hostname, parts.port or self.default_port), self.connect_timeout
+            ).close()
             conn = redshift_connector.connect(
                 host=parts.hostname,
                 port=parts.port or self.default_port,
@@ -229,7 +231,8 @@ class RedshiftWarehouse(PostgresWarehouse):
         while batch := result.fetchmany(500):
             rows = ", ".join("(" + ", ".join([self.param] * width) + ")" for _ in batch)
             self.execute(
-                f"insert into {self.qualified(table.name)} ({cols}) values {rows}", [v for row in batch for v in row]
+                f"insert into {self.qualified(table.name)} ({cols}) values {rows}",
+                [v for row in batch for v in row],
             )
             loaded += len(batch)
         return loaded
@@ -239,7 +242,13 @@ class RedshiftWarehouse(PostgresWarehouse):
         return [f"insert into {self.qualified(table.name)} ({cols}) values (%s, ...), ..."]
 
     def copy_s3_sql(
-        self, table: Table, uri: str, *, max_errors: int = 0, json_paths: str | None = None, manifest: bool = False,
+        self,
+        table: Table,
+        uri: str,
+        *,
+        max_errors: int = 0,
+        json_paths: str | None = None,
+        manifest: bool = False,
         gzipped: bool = False,
     ) -> str:
         """The ``COPY`` that loads staging ``table`` from every object under ``uri`` (``manifest``:
@@ -290,13 +299,24 @@ class RedshiftWarehouse(PostgresWarehouse):
             f"-- {table.name}: the objects new since the last run (every object, on a reload), named in a "
             f"manifest written for this COPY and deleted after it\n"
         )
-        return [reload, note + self.copy_s3_sql(
-            table, manifest, max_errors=max_errors, json_paths=f"{root}/{JSON_PATHS_FILE}", manifest=True
-        )]
+        return [
+            reload,
+            note
+            + self.copy_s3_sql(
+                table, manifest, max_errors=max_errors, json_paths=f"{root}/{JSON_PATHS_FILE}", manifest=True
+            ),
+        ]
 
     def copy_from_s3(
-        self, table: Table, uri: str, *, max_errors: int = 0, json_paths: str | None = None,
-        manifest: bool = False, clear: bool = True, gzipped: bool = False,
+        self,
+        table: Table,
+        uri: str,
+        *,
+        max_errors: int = 0,
+        json_paths: str | None = None,
+        manifest: bool = False,
+        clear: bool = True,
+        gzipped: bool = False,
     ):
         """Empty staging ``table`` (``clear``) and ``COPY`` every object under ``uri`` into it (or
         the objects the manifest at ``uri`` names), in the open transaction. Returns a
@@ -336,10 +356,15 @@ class RedshiftWarehouse(PostgresWarehouse):
 
     def manifest_uri(self, source, load_id: str, kind: str) -> str:
         """Where the manifest of one COPY goes: under :attr:`manifest_prefix`, else under the source."""
-        root = self.manifest_prefix or f"s3://{source.bucket}/{source.prefix}".rstrip("/") + "/_sparkify/manifests"
+        root = (
+            self.manifest_prefix
+            or f"s3://{source.bucket}/{source.prefix}".rstrip("/") + "/_sparkify/manifests"
+        )
         return f"{root}/{load_id}-{kind}.manifest"
 
-    def copy_objects(self, source, kind: str, table: Table, files: list, *, load_id: str, max_errors: int = 0):
+    def copy_objects(
+        self, source, kind: str, table: Table, files: list, *, load_id: str, max_errors: int = 0
+    ):
         """COPY exactly ``files`` (SourceFiles of an S3 source) into staging ``table``, appending,
         through a manifest written for the purpose and deleted afterwards. Returns a
         :class:`ReadResult` with a count per object (see the module docstring).
@@ -354,7 +379,9 @@ class RedshiftWarehouse(PostgresWarehouse):
         for gzipped in (False, True):
             group = [f for f in files if f.name.lower().endswith(".gz") == gzipped]
             if group:
-                part = self._copy_manifest(source, kind, table, group, load_id=load_id, max_errors=max_errors, gzipped=gzipped)
+                part = self._copy_manifest(
+                    source, kind, table, group, load_id=load_id, max_errors=max_errors, gzipped=gzipped
+                )
                 result.files.update(part.files)
                 result.rejects += part.rejects
         return result
@@ -370,7 +397,12 @@ class RedshiftWarehouse(PostgresWarehouse):
         write_object(source, manifest, json.dumps({"entries": entries}, indent=1).encode())
         try:
             result = self.copy_from_s3(
-                table, manifest, max_errors=max_errors, json_paths=json_paths, manifest=True, clear=False,
+                table,
+                manifest,
+                max_errors=max_errors,
+                json_paths=json_paths,
+                manifest=True,
+                clear=False,
                 gzipped=gzipped,
             )
         finally:
@@ -411,7 +443,8 @@ class RedshiftWarehouse(PostgresWarehouse):
             )
         query = (
             "(select max(query) from stl_load_errors where session = pg_backend_pid())"
-            if latest_failed else "pg_last_copy_id()"
+            if latest_failed
+            else "pg_last_copy_id()"
         )
         return (
             "select trim(filename), line_number, trim(colname), trim(err_reason) "
@@ -423,7 +456,9 @@ class RedshiftWarehouse(PostgresWarehouse):
 
         _, rows = self.query(self.load_errors_sql(latest_failed=latest_failed))
         return [
-            Reject(source=str(f or "?"), line=int(line) if line else None, field=col or None, reason=str(reason))
+            Reject(
+                source=str(f or "?"), line=int(line) if line else None, field=col or None, reason=str(reason)
+            )
             for f, line, col, reason in rows
         ]
 
@@ -440,7 +475,9 @@ class RedshiftWarehouse(PostgresWarehouse):
         if not rejects:
             return self.error_for(exc)
         shown = "\n".join(f"  {r}" for r in rejects[:SHOWN_LOAD_ERRORS])
-        more = f"\n  ... and {len(rejects) - SHOWN_LOAD_ERRORS} more" if len(rejects) > SHOWN_LOAD_ERRORS else ""
+        more = (
+            f"\n  ... and {len(rejects) - SHOWN_LOAD_ERRORS} more" if len(rejects) > SHOWN_LOAD_ERRORS else ""
+        )
         view = "sys_load_error_detail" if self.is_serverless else "stl_load_errors"
         return BadInputError(
             f"Redshift could not load {uri} into {table.name}; nothing was changed:\n{shown}{more}\n"
@@ -465,9 +502,13 @@ class RedshiftWarehouse(PostgresWarehouse):
         others = [c for c in cols if c not in key]
         col_list = ", ".join(quote(c) for c in cols)
         n_cols = ", ".join(f"n.{quote(c)}" for c in cols)
-        same = "\n    and ".join(
-            f"(o.{quote(c)} = n.{quote(c)} or (o.{quote(c)} is null and n.{quote(c)} is null))" for c in others
-        ) or "true"
+        same = (
+            "\n    and ".join(
+                f"(o.{quote(c)} = n.{quote(c)} or (o.{quote(c)} is null and n.{quote(c)} is null))"
+                for c in others
+            )
+            or "true"
+        )
 
         if not identity:
             if len(key) != 1:
@@ -501,7 +542,9 @@ class RedshiftWarehouse(PostgresWarehouse):
         on = " and ".join(f"o.{quote(c)} = n.{quote(c)}" for c in match)
         on_kept = " and ".join(f"k.{quote(c)} = n.{quote(c)}" for c in match)
         kept_cols = ", ".join(f"n.{quote(c)}" for c in match)
-        numbered = f"row_number() over (partition by {', '.join(quote(c) for c in key)} order by {rid}) as copy_no"
+        numbered = (
+            f"row_number() over (partition by {', '.join(quote(c) for c in key)} order by {rid}) as copy_no"
+        )
         return [
             f"{comments}create temp table {rows} as\n{query}",
             (
@@ -532,7 +575,7 @@ def split_insert(insert_sql: str) -> tuple[str, str]:
     m = INSERT_HEADER.search(insert_sql)
     if m is None:
         raise ValueError("expected an `insert into <table> (<columns>)` statement")
-    return insert_sql[: m.start()], insert_sql[m.end():].strip()
+    return insert_sql[: m.start()], insert_sql[m.end() :].strip()
 
 
 def json_paths_document(table: Table = STAGING_EVENTS) -> str:
@@ -553,7 +596,9 @@ def ssl_options(query: str) -> dict:
     params = parse_qs(query, keep_blank_values=True)
     unknown = sorted(set(params) - {"sslmode"})
     if unknown:
-        raise ConfigError(f"Unknown Redshift URL parameter {unknown[0]!r}: only ?sslmode= ({', '.join(SSL_MODES)}) is read.")
+        raise ConfigError(
+            f"Unknown Redshift URL parameter {unknown[0]!r}: only ?sslmode= ({', '.join(SSL_MODES)}) is read."
+        )
     if "sslmode" not in params:
         return {}
     mode = params["sslmode"][-1]

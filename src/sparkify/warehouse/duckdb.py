@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import Any, ClassVar
 
 import duckdb
+from filelock import FileLock, Timeout
 
 from sparkify import interrupts
 from sparkify.errors import ConfigError, WarehouseError
@@ -62,7 +62,7 @@ class DuckDBWarehouse(Warehouse):
         super().__init__(url, schema=schema)
         config = _settings(settings or {})
         self.path = path
-        self._lock = None
+        self._lock: FileLock | None = None
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._lock = _acquire_lock(lock_path(path), wait=wait, timeout=wait_timeout, on_wait=on_wait)
@@ -92,7 +92,7 @@ class DuckDBWarehouse(Warehouse):
 
     def _release(self) -> None:
         if self._lock is not None:
-            self._lock.close()  # closing the descriptor releases the flock
+            self._lock.release()
             self._lock = None
 
     def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
@@ -208,47 +208,46 @@ def _settings(given: dict[str, str]) -> dict[str, str]:
 
 def _acquire_lock(
     path: Path, *, wait: bool, timeout: float | None, on_wait: Callable[[str], None] | None
-) -> IO:
+) -> FileLock:
     """Hold an exclusive lock on the file beside the database, so two sparkify processes never use
     one DuckDB file at once. With ``wait`` the second one waits (at most ``timeout`` seconds);
-    without it, it fails at once. A lock file this user may not open is a LocalIOError naming it."""
+    without it, it fails at once. A lock file this user may not open is a LocalIOError naming it.
+
+    The lock is :mod:`filelock`'s: ``flock`` on POSIX, ``msvcrt.locking`` on Windows; the operating
+    system releases it when the process ends, however it ends."""
     import errno
     import os
 
     from sparkify.errors import LocalIOError
 
-    try:
-        handle = open(path, "a+")
-    except OSError as exc:
-        owner = ""
-        try:
-            import pwd
-
-            owner = f" (it belongs to {pwd.getpwuid(os.stat(path).st_uid).pw_name})"
-        except (OSError, KeyError, ImportError):
-            pass
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise LocalIOError(
-                f"Cannot open the lock file {path}{owner}: {exc.strerror}. Run sparkify as the user who owns "
-                f"the warehouse, or remove {path} if no sparkify process is running."
-            ) from None
-        raise LocalIOError(
-            f"Cannot open the lock file {path}: {exc.strerror or exc}. {disk_hint(str(exc))}"
-        ) from None
+    # thread_local=False: the warehouse may be closed from another thread than the one that opened it
+    lock = FileLock(path, thread_local=False)
 
     def try_lock() -> bool:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock.acquire(blocking=False)
             return True
-        except BlockingIOError:
+        except Timeout:
             return False
+        except OSError as exc:
+            owner = ""
+            try:
+                import pwd
 
-    try:
-        wait_for(try_lock, what=str(path.with_suffix("")), wait=wait, timeout=timeout, on_wait=on_wait)
-    except BaseException:
-        handle.close()
-        raise
-    return handle
+                owner = f" (it belongs to {pwd.getpwuid(os.stat(path).st_uid).pw_name})"
+            except (OSError, KeyError, ImportError):
+                pass
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise LocalIOError(
+                    f"Cannot open the lock file {path}{owner}: {exc.strerror}. Run sparkify as the user who owns "
+                    f"the warehouse, or remove {path} if no sparkify process is running."
+                ) from None
+            raise LocalIOError(
+                f"Cannot open the lock file {path}: {exc.strerror or exc}. {disk_hint(str(exc))}"
+            ) from None
+
+    wait_for(try_lock, what=str(path.with_suffix("")), wait=wait, timeout=timeout, on_wait=on_wait)
+    return lock
 
 
 def _error_for(exc: BaseException) -> BaseException:

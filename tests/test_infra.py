@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import sys
+import tomllib
 import urllib.request
 from datetime import UTC, datetime
 
@@ -695,7 +696,7 @@ def test_update_settings_file_keeps_other_keys_and_comments(tmp_path):
     assert "us-west-2" not in path.read_text()
     assert lib.update_settings_file(path, values) == ["warehouse", "iam_role", "region"]
     text = path.read_text()
-    assert text.startswith('# my settings\nsource = "/data"\nregion = "us-west-2"\nmax_errors = 3\n')
+    assert text.startswith('# my settings\nsource = "/data"\nregion = "us-west-2"  # old\nmax_errors = 3\n')
     settings = load_settings({}, env={}, config_file=path)
     assert (settings.source, settings.max_errors, settings.warehouse, settings.iam_role, settings.region) == (
         "/data",
@@ -708,13 +709,29 @@ def test_update_settings_file_keeps_other_keys_and_comments(tmp_path):
     assert path.read_text() == text
 
 
-def test_update_settings_file_refuses_a_layout_it_cannot_edit_safely(tmp_path):
+def test_update_settings_file_edits_any_valid_layout(tmp_path):
+    # a multi-line string, a quoted key, a table after the top-level keys: the regular expressions
+    # this replaced could not edit these; the file must read back as the old settings plus the new
     path = tmp_path / "sparkify.toml"
-    original = 'region = """\neu-west-1"""\n'
-    path.write_text(original)
-    with pytest.raises(ConfigError, match='Set these keys by hand: region = "us-west-2"'):
+    path.write_text('"region" = """\neu-west-1"""\nsource = "/data"\n\n[extra]\nkey = 1\n')
+    assert lib.update_settings_file(path, {"region": "us-west-2", "iam_role": 'arn:"x"'}) == [
+        "region",
+        "iam_role",
+    ]
+    assert tomllib.loads(path.read_text()) == {
+        "region": "us-west-2",
+        "source": "/data",
+        "iam_role": 'arn:"x"',
+        "extra": {"key": 1},
+    }
+
+
+def test_update_settings_file_names_a_broken_file(tmp_path):
+    path = tmp_path / "sparkify.toml"
+    path.write_text("region = \n")
+    with pytest.raises(ConfigError, match=f"{re.escape(str(path))} is not valid TOML"):
         lib.update_settings_file(path, {"region": "us-west-2"})
-    assert path.read_text() == original
+    assert path.read_text() == "region = \n"
 
 
 # -- the CLI --------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Settings from flags, environment and ``sparkify.toml``, validated.
+"""Settings from flags, environment and ``sparkify.toml``, validated; ``sparkify.toml`` written.
 
 Precedence: command-line flags > environment (``SPARKIFY_<KEY>``) > ``sparkify.toml`` in the working
 directory > defaults. A bad or unknown key is a :class:`ConfigError` naming the key, where it came
@@ -8,15 +8,19 @@ from, and the fix.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+import tomlkit.exceptions
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from sparkify.errors import ConfigError, did_you_mean
+from sparkify.files import write_atomically
 from sparkify.schema import FILE_KINDS
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
 from sparkify.staging.rules import DEFAULT_TS_MAX, DEFAULT_TS_MIN, RecordRules
@@ -212,3 +216,37 @@ def default_source() -> Path:
     from sparkify import sample
 
     return sample.path()
+
+
+def update_settings_file(path: Path, values: dict[str, str], *, dry_run: bool = False) -> list[str]:
+    """Set top-level keys of a TOML file (created if missing), keeping every other key, comment and
+    line as it is (:mod:`tomlkit` edits the document, not its text); return the keys whose value
+    changed (none: the file is not touched). With ``dry_run`` nothing is written.
+
+    The new text is parsed back before it replaces the file (atomically); if it does not read as the
+    old settings plus ``values``, nothing is written and ConfigError says which keys to set by hand.
+    A file that is not valid TOML is a ConfigError naming it.
+    """
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    try:
+        current = tomllib.loads(text)
+        document = tomlkit.parse(text)
+    except (tomllib.TOMLDecodeError, tomlkit.exceptions.ParseError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
+    changed = [k for k, v in values.items() if current.get(k) != v]
+    if not changed or dry_run:
+        return changed
+    for key in changed:
+        document[key] = values[key]
+    new_text = tomlkit.dumps(document)
+    try:
+        ok = tomllib.loads(new_text) == {**current, **values}
+    except tomllib.TOMLDecodeError:
+        ok = False
+    if not ok:
+        wanted = ", ".join(f"{k} = {json.dumps(values[k])}" for k in changed)
+        raise ConfigError(
+            f"Could not update {path} safely (unusual layout). Set these keys by hand: {wanted}"
+        )
+    write_atomically(path, new_text)
+    return changed

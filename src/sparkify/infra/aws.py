@@ -19,7 +19,6 @@ import re
 import secrets
 import string
 import time
-import tomllib
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
@@ -29,8 +28,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from sparkify.config import (
+    update_settings_file as update_settings_file,  # re-exported: infra writes sparkify.toml
+)
 from sparkify.errors import ConfigError, ExitCode, SparkifyError, did_you_mean
-from sparkify.files import write_atomically
 
 # -- what sparkify builds -------------------------------------------------------------------------
 
@@ -1360,49 +1361,3 @@ def warehouse_url(cluster: dict) -> str:
 def settings_for(aws: Aws, cluster: dict, role_arn: str) -> dict[str, str]:
     """The sparkify.toml keys that let ``sparkify run`` use the cluster with nothing more."""
     return {"warehouse": warehouse_url(cluster), "iam_role": role_arn, "region": aws.region}
-
-
-_TABLE_HEADER = re.compile(r"^\s*\[")
-
-
-def update_settings_file(path: Path, values: dict[str, str], *, dry_run: bool = False) -> list[str]:
-    """Set top-level keys of a TOML file (created if missing), keeping every other key, comment and
-    line as it is; return the keys whose value changed (none: the file is not touched).
-
-    The new text is parsed back before it replaces the file (atomically); if it does not read as the
-    old settings plus ``values``, nothing is written and ConfigError says which keys to set by hand.
-    """
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    try:
-        current = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
-    changed = [k for k, v in values.items() if current.get(k) != v]
-    if not changed or dry_run:
-        return changed
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    top = next((i for i, line in enumerate(lines) if _TABLE_HEADER.match(line)), len(lines))
-    for key in changed:
-        # json.dumps gives a TOML basic string: the same quoting and escapes.
-        new_line = f"{key} = {json.dumps(values[key], ensure_ascii=False)}\n"
-        pattern = re.compile(rf"^\s*(?:{re.escape(key)}|\"{re.escape(key)}\")\s*=")
-        index = next((i for i in range(top) if pattern.match(lines[i])), None)
-        if index is None:
-            lines.insert(top, new_line)
-            top += 1
-        else:
-            lines[index] = new_line
-    new_text = "".join(lines)
-    try:
-        ok = tomllib.loads(new_text) == {**current, **values}
-    except tomllib.TOMLDecodeError:
-        ok = False
-    if not ok:
-        wanted = ", ".join(f"{k} = {json.dumps(values[k])}" for k in changed)
-        raise ConfigError(
-            f"Could not update {path} safely (unusual layout). Set these keys by hand: {wanted}"
-        )
-    write_atomically(path, new_text)
-    return changed

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -140,17 +141,17 @@ def _read_file(path: Path) -> dict[str, Any]:
 def load_settings(
     flags: dict[str, Any] | None = None,
     *,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
 ) -> Settings:
     """Merge flags, environment and the config file into validated :class:`Settings`.
 
     ``flags`` holds only the options given on the command line (None means not given).
     """
-    env = os.environ if env is None else env
+    environ: Mapping[str, str] = os.environ if env is None else env
     path = Path(config_file) if config_file else Path.cwd() / CONFIG_FILE
     layers: list[tuple[str, dict[str, Any]]] = [("file", _read_file(path))]
-    layers.append(("env", {k: env[_env_name(k)] for k in FIELDS if _env_name(k) in env}))
+    layers.append(("env", {k: environ[_env_name(k)] for k in FIELDS if _env_name(k) in environ}))
     layers.append(("flag", {k: v for k, v in (flags or {}).items() if v is not None}))
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}

@@ -1,16 +1,20 @@
 """The bookkeeping tables -- ``load_runs``, ``load_files``, ``load_errors`` -- read and written here.
 
-Every query on them that is not part of staging's bulk work lives in this module.
+Every query on them lives in this module; the pipeline and the report call it. The one exception is
+staging's bulk insert of a run's ``load_files`` and ``load_errors`` rows through the reader's DuckDB
+(``pipeline._insert_many``), which is a bulk load, not a query.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sparkify.schema import LOAD_FILES, LOAD_RUNS, LOAD_SCHEMA, Column, Table
+from sparkify.schema import LOAD_ERRORS, LOAD_FILES, LOAD_RUNS, LOAD_SCHEMA, Column, Table
 from sparkify.warehouse.base import Warehouse, quote
 
 RUN_COLUMNS = (
@@ -31,18 +35,20 @@ RUN_COLUMNS = (
 """The columns of ``load_runs`` that :func:`recent_runs` returns, in order."""
 
 
-def recent_runs(wh: Warehouse, limit: int = 10) -> list[dict[str, Any]]:
-    """The newest ``limit`` rows of ``load_runs``, newest first, as dicts of :data:`RUN_COLUMNS`
-    plus ``seconds`` (finished - started, None while running). Raises MissingTableError when the
-    table does not exist."""
-    cols = ", ".join(quote(c) for c in RUN_COLUMNS)
+def recent_runs(
+    wh: Warehouse, limit: int = 10, *, columns: Sequence[str] = RUN_COLUMNS
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` rows of ``load_runs``, newest first, as dicts of ``columns`` (default
+    :data:`RUN_COLUMNS`; ``started_at`` and ``finished_at`` among them) plus ``seconds`` (finished -
+    started, None while running). Raises MissingTableError when the table does not exist."""
+    cols = ", ".join(quote(c) for c in columns)
     _, rows = wh.query(
         f"select {cols} from {wh.qualified(LOAD_RUNS.name)} order by {quote('started_at')} desc, "
         f"{quote('finished_at')} desc limit {int(limit)}"
     )
     out = []
     for row in rows:
-        run = dict(zip(RUN_COLUMNS, row))
+        run = dict(zip(columns, row))
         started, finished = run["started_at"], run["finished_at"]
         run["seconds"] = (
             round((finished - started).total_seconds(), 1)
@@ -67,7 +73,120 @@ def run_status(wh: Warehouse, load_id: str) -> str | None:
 def record_run(wh: Warehouse, row: dict[str, Any]) -> None:
     """Insert one ``load_runs`` row in its own transaction."""
     with wh.transaction():
-        wh.insert_row(LOAD_RUNS, row)
+        insert_run(wh, row)
+
+
+def insert_run(wh: Warehouse, row: dict[str, Any]) -> None:
+    """Insert one ``load_runs`` row (columns of schema.LOAD_RUNS) in the open transaction."""
+    wh.insert_row(LOAD_RUNS, row)
+
+
+def succeeded_runs(wh: Warehouse) -> int | None:
+    """How many runs ``load_runs`` records as succeeded; None when there is no such table (tables
+    made by other means than sparkify)."""
+    if not wh.table_exists(LOAD_RUNS.name):
+        return None
+    _, rows = wh.query(
+        f"select count(*) from {wh.qualified(LOAD_RUNS.name)} where {quote('status')} = {wh.param}",
+        ["succeeded"],
+    )
+    return int(rows[0][0])
+
+
+def last_succeeded_command(wh: Warehouse) -> str | None:
+    """The command (``run``, ``stage``, ...) of the newest succeeded run, or None when none succeeded."""
+    _, rows = wh.query(
+        f"select {quote('command')} from {wh.qualified(LOAD_RUNS.name)} where {quote('status')} = 'succeeded' "
+        f"order by {quote('started_at')} desc limit 1"
+    )
+    return str(rows[0][0]) if rows else None
+
+
+def rejects(wh: Warehouse, load_id: str, limit: int) -> list[tuple[str, int | None, str | None, str]]:
+    """The first ``limit`` records run ``load_id`` rejected, as (source file, line, field or None,
+    reason), by file and line; empty when there is no ``load_errors`` table."""
+    if not wh.table_exists(LOAD_ERRORS.name):
+        return []
+    _, rows = wh.query(
+        f"select {quote('source')}, {quote('line')}, {quote('field')}, {quote('reason')} "
+        f"from {wh.qualified(LOAD_ERRORS.name)} where {quote('load_id')} = {wh.param} "
+        f"order by {quote('source')}, {quote('line')} limit {int(limit)}",
+        [load_id],
+    )
+    return [(str(src), line, fld, str(reason)) for src, line, fld, reason in rows]
+
+
+def record_error(wh: Warehouse, row: dict[str, Any]) -> None:
+    """Insert one ``load_errors`` row (columns of schema.LOAD_ERRORS) in the open transaction."""
+    wh.insert_row(LOAD_ERRORS, row)
+
+
+# -- load_files: which file version is in staging, with how many rows --------------------------------
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One ``load_files`` row: a file whose records are in staging."""
+
+    file: str
+    """Its canonical name (see :func:`canonical`)."""
+    version: str
+    """mtime (local) or ETag (S3) when it was loaded."""
+    records_staged: int
+    """How many staging rows it has."""
+    size: int
+    """Bytes, when it was loaded."""
+    content_hash: str | None
+    """``sha256:<hex>`` with ``--verify-content``, else None."""
+
+
+def entries(wh: Warehouse, kind: str) -> list[FileEntry]:
+    """The ledger's files of ``kind`` (``songs``/``events``), in no particular order."""
+    _, rows = wh.query(
+        f"select {quote('file')}, {quote('version')}, {quote('records_staged')}, {quote('size')}, "
+        f"{quote('content_hash')} from {wh.qualified(LOAD_FILES.name)} where {quote('kind')} = {wh.param}",
+        [kind],
+    )
+    return [FileEntry(f, v, int(n or 0), size, h) for f, v, n, size, h in rows]
+
+
+def record_file(wh: Warehouse, row: dict[str, Any]) -> None:
+    """Insert one ``load_files`` row (columns of schema.LOAD_FILES) in the open transaction."""
+    wh.insert_row(LOAD_FILES, row)
+
+
+def forget_kind(wh: Warehouse, kind: str) -> None:
+    """Delete every ledger entry of ``kind`` (a full refresh reloads them all)."""
+    wh.execute(f"delete from {wh.qualified(LOAD_FILES.name)} where {quote('kind')} = {wh.param}", [kind])
+
+
+def forget_files(wh: Warehouse, files: list[str]) -> None:
+    """Delete the ledger entries of ``files`` (about to be reloaded, or gone from the source)."""
+    wh.delete_where_in(LOAD_FILES, "file", files)
+
+
+def keep_only(wh: Warehouse, kind: str, kept: list[str]) -> None:
+    """Delete every entry of ``kind`` but those of ``kept`` (not empty): a repair keeps these."""
+    wh.delete_where_not_in(LOAD_FILES, "file", kept, kind=kind)
+
+
+def recount(wh: Warehouse, kind: str, staged: dict[str, int]) -> None:
+    """Make the entries of ``kind`` count the staging rows ``staged`` says each file has (file ->
+    rows); an entry whose file has none is deleted."""
+    for entry in entries(wh, kind):
+        now = staged.get(entry.file, 0)
+        if now == 0:
+            wh.execute(
+                f"delete from {wh.qualified(LOAD_FILES.name)} where {quote('kind')} = {wh.param} "
+                f"and {quote('file')} = {wh.param}",
+                [kind, entry.file],
+            )
+        elif now != entry.records_staged:
+            wh.execute(
+                f"update {wh.qualified(LOAD_FILES.name)} set {quote('records_staged')} = {wh.param} "
+                f"where {quote('kind')} = {wh.param} and {quote('file')} = {wh.param}",
+                [now, kind, entry.file],
+            )
 
 
 def set_checks_failed(wh: Warehouse, load_id: str, failed: int) -> None:
@@ -171,7 +290,7 @@ def _now() -> dt.datetime:
 def _canonicalise_keys(wh: Warehouse, cwd: Path | None) -> tuple[int, int]:
     """Rename every ledger key (and the staged rows' ``source_file``) to its canonical form; where two
     keys name one file, keep the newer load. Returns (keys renamed, duplicates removed)."""
-    from sparkify.schema import LOAD_ERRORS, STAGING_TABLES
+    from sparkify.schema import STAGING_TABLES
 
     _, rows = wh.query(
         f"select {quote('file')}, {quote('loaded_at')} from {wh.qualified(LOAD_FILES.name)} "
@@ -203,13 +322,12 @@ def _canonicalise_keys(wh: Warehouse, cwd: Path | None) -> tuple[int, int]:
         for old, new in mapping:
             wh.insert_row(keymap, {"old": old, "new": new})
         m = wh.qualified(keymap.name)
-        for table, column in [(t.name, "source_file") for t in staging] + [
-            (LOAD_FILES.name, "file"),
-            (LOAD_ERRORS.name, "source"),
-        ]:
+        renames = [(t.name, "source_file") for t in staging]
+        renames += [(LOAD_FILES.name, "file"), (LOAD_ERRORS.name, "source")]
+        for name, column in renames:
             wh.execute(
-                f"update {wh.qualified(table)} set {quote(column)} = {m}.{quote('new')} from {m} "
-                f"where {wh.qualified(table)}.{quote(column)} = {m}.{quote('old')}"
+                f"update {wh.qualified(name)} set {quote(column)} = {m}.{quote('new')} from {m} "
+                f"where {wh.qualified(name)}.{quote(column)} = {m}.{quote('old')}"
             )
         wh.execute(f"drop table {m}")
     return len(mapping), len(stale)

@@ -56,7 +56,6 @@ from sparkify.schema import (
     FILE_KINDS,
     LOAD_ERRORS,
     LOAD_FILES,
-    LOAD_RUNS,
     LOAD_SCHEMA,
     META_TABLES,
     STAGING_TABLES,
@@ -391,14 +390,9 @@ def require_star(wh: Warehouse) -> None:
     something was ever loaded into them: for commands that only read them (check, analytics,
     report). Tables made by ``create-tables`` alone are empty, and their checks would pass."""
     _require_tables(wh, [t.name for t in STAR_TABLES])
-    if not wh.table_exists(LOAD_RUNS.name):
-        return  # made by other means: nothing to tell
-    _, loaded = wh.query(
-        f"select count(*) from {wh.qualified(LOAD_RUNS.name)} where {quote('status')} = {wh.param}",
-        ["succeeded"],
-    )
-    if int(loaded[0][0]):
-        return
+    succeeded = ledger.succeeded_runs(wh)
+    if succeeded is None or succeeded:
+        return  # made by other means (nothing to tell), or loaded
     if all(int(wh.query(f"select count(*) from {wh.qualified(t.name)}")[1][0][0]) == 0 for t in STAR_TABLES):
         raise MissingTableError(
             f"The tables in {wh.display_url}{f' (schema {wh.schema})' if wh.schema else ''} are empty: nothing was "
@@ -437,21 +431,19 @@ def _plan(
     A file is read when it is new or changed: another version (mtime, ETag) or size than its ledger
     entry, or with ``verify_content`` another checksum (:func:`is_changed`)."""
     listed = src.list(kind)
-    _, ledger_rows = wh.query(
-        f"select file, version, records_staged, size, content_hash from {wh.qualified(LOAD_FILES.name)} "
-        f"where kind = {wh.param}",
-        [kind],
-    )
-    known_files = {row[0]: (row[1], row[3], row[4]) for row in ledger_rows}  # file -> (version, size, hash)
+    entries = ledger.entries(wh, kind)
+    known_files = {
+        e.file: (e.version, e.size, e.content_hash) for e in entries
+    }  # file -> (version, size, hash)
     names = {f.name for f in listed}
     absent = sorted(n for n in known_files if n not in names)
-    absent_rows = sum(int(row[2] or 0) for row in ledger_rows if row[0] not in names)
+    absent_rows = sum(e.records_staged for e in entries if e.file not in names)
     repair = False
     if not full_refresh:
         # Staging must hold exactly the rows the ledger says it does; if not (rows deleted by hand,
         # an UNLOGGED table emptied by a server crash), trust nothing and reload every file.
         _, staged = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
-        expected = sum(int(row[2]) for row in ledger_rows)
+        expected = sum(e.records_staged for e in entries)
         if int(staged[0][0]) != expected:
             full_refresh = repair = True
     hashes = {f.name: content_hash(f) for f in listed if f.path is not None} if verify_content else {}
@@ -591,7 +583,7 @@ def _load(
                     if transform:
                         _transform(wh, progress, report.incremental)
                     run_row.update(_accounting(report), status="succeeded", finished_at=_now())
-                    wh.insert_row(LOAD_RUNS, run_row)
+                    ledger.insert_run(wh, run_row)
 
             with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
     except BaseException as exc:
@@ -644,24 +636,24 @@ def _publish_kind(
     if plan.full_refresh and plan.kept:
         # Everything but the kept files' rows goes (rows of no ledger entry too), then their ledger
         # entries are made to count what staging really holds: after a repair, some may be gone.
-        _delete_except(wh, staging, "source_file", plan.kept)
-        _delete_except(wh, LOAD_FILES, "file", plan.kept, kind=kind)
-        _recount_kept(wh, staging, kind, plan.kept)
+        wh.delete_where_not_in(staging, "source_file", plan.kept)
+        ledger.keep_only(wh, kind, plan.kept)
+        _recount_kept(wh, staging, kind)
     elif plan.full_refresh:
         wh.execute(f"delete from {wh.qualified(staging.name)}")
-        wh.execute(f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind])
+        ledger.forget_kind(wh, kind)
     else:
         replaced = [f.name for f in plan.to_read] + plan.removed
         if capture:
             _capture_changes(wh, kind, replaced)
         wh.delete_where_in(staging, "source_file", replaced)
-        wh.delete_where_in(LOAD_FILES, "file", replaced)
+        ledger.forget_files(wh, replaced)
     if result.staged:
         wh.insert_from_reader(staging, reader_con, result.table)
         if capture:
             _capture_changes(wh, kind, [f.name for f in plan.to_read])
     now = _now()
-    ledger = [
+    files = [
         {
             "file": f.name,
             "kind": kind,
@@ -676,7 +668,7 @@ def _publish_kind(
         }
         for f in plan.to_read
     ]
-    _insert_many(wh, reader_con, spool, LOAD_FILES, ledger)
+    _insert_many(wh, reader_con, spool, LOAD_FILES, files)
     _insert_many(wh, reader_con, spool, LOAD_ERRORS, _error_rows(report, kind))
 
 
@@ -694,11 +686,7 @@ SCOPES = ("since", "users", "songs", "artists", "songplays", "time")
 def _star_matches_staging(wh: Warehouse) -> bool:
     """True when the star tables were last built from staging as it is now: the last successful load
     was a ``run`` (a ``stage`` alone changes staging and leaves the star tables behind)."""
-    _, rows = wh.query(
-        f"select command from {wh.qualified(LOAD_RUNS.name)} where status = 'succeeded' "
-        "order by started_at desc limit 1"
-    )
-    return bool(rows) and rows[0][0] == "run"
+    return ledger.last_succeeded_command(wh) == "run"
 
 
 def _start_changes(wh: Warehouse) -> None:
@@ -768,45 +756,14 @@ def _analyze_temp(wh: Warehouse, name: str) -> None:
         wh.execute(f"analyze {name}")
 
 
-def _delete_except(
-    wh: Warehouse, table: Table, column: str, keep: list[str], *, kind: str | None = None
-) -> None:
-    """``delete from table where column not in (keep)`` (rows where it is null too; and ``kind =
-    kind`` when given), one statement, values bound. ``keep`` is not empty."""
-    marks = " and ".join(
-        f"{quote(column)} not in ({', '.join([wh.param] * len(keep[i : i + 500]))})"
-        for i in range(0, len(keep), 500)
-    )
-    marks = f"({quote(column)} is null or ({marks}))"
-    where = f"kind = {wh.param} and " if kind is not None else ""
-    params = ([kind] if kind is not None else []) + list(keep)
-    wh.execute(f"delete from {wh.qualified(table.name)} where {where}{marks}", params)
-
-
-def _recount_kept(wh: Warehouse, staging: Table, kind: str, kept: list[str]) -> None:
-    """Make the ledger entries of ``kept`` files count the staging rows they still have (dropping
+def _recount_kept(wh: Warehouse, staging: Table, kind: str) -> None:
+    """Make the ledger entries of the kept files count the staging rows they still have (dropping
     those with none), so the staging-vs-ledger check holds after a repair. Staging holds only the
     kept files' rows when this runs."""
     _, rows = wh.query(
         f"select {quote('source_file')}, count(*) from {wh.qualified(staging.name)} group by 1"
     )
-    actual = {file: int(n) for file, n in rows}
-    _, ledger = wh.query(
-        f"select file, records_staged from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind]
-    )
-    for file, staged in ledger:
-        now = actual.get(file, 0)
-        if now == 0:
-            wh.execute(
-                f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param} and file = {wh.param}",
-                [kind, file],
-            )
-        elif now != int(staged or 0):
-            wh.execute(
-                f"update {wh.qualified(LOAD_FILES.name)} set records_staged = {wh.param} "
-                f"where kind = {wh.param} and file = {wh.param}",
-                [now, kind, file],
-            )
+    ledger.recount(wh, kind, {file: int(n) for file, n in rows})
 
 
 def _error_rows(report: StageReport, kind: str) -> list[dict]:
@@ -993,7 +950,7 @@ def _load_from_s3(
                 progress.start(task, len(plan.to_read))
                 if plan.full_refresh:
                     wh.execute(f"delete from {wh.qualified(table.name)}")
-                    wh.execute(f"delete from {wh.qualified(LOAD_FILES.name)} where kind = {wh.param}", [kind])
+                    ledger.forget_kind(wh, kind)
                 result = ReadResult(kind=kind, table=table.name)
                 if plan.to_read:
                     result = wh.copy_objects(
@@ -1010,11 +967,11 @@ def _load_from_s3(
                 raise BadInputError(_rejects_message(rejects, max_errors))
             for kind in KINDS:  # COPY's rejects are few (at most max_errors): one INSERT each
                 for row in _error_rows(report, kind):
-                    wh.insert_row(LOAD_ERRORS, row)
+                    ledger.record_error(wh, row)
             if transform:
                 _transform(wh, progress)
             run_row.update(_accounting(report), status="succeeded", finished_at=_now())
-            wh.insert_row(LOAD_RUNS, run_row)
+            ledger.insert_run(wh, run_row)
 
     try:
         with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
@@ -1034,8 +991,8 @@ def _record_objects(wh: Warehouse, plan: FilePlan, result: ReadResult, load_id: 
     for f in plan.to_read:
         count = result.files.get(f.name)
         read, staged, rejected = (count.read, count.staged, count.rejected) if count else (0, 0, 0)
-        wh.insert_row(
-            LOAD_FILES,
+        ledger.record_file(
+            wh,
             {
                 "file": f.name,
                 "kind": plan.kind,

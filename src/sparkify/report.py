@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sparkify import __version__, analytics, pipeline
+from sparkify import __version__, analytics, ledger, pipeline
 from sparkify.analytics import Query, Result
 from sparkify.errors import MissingTableError, SparkifyError
 from sparkify.files import write_atomically
 from sparkify.schema import FILE_KINDS, STAGING_TABLES, STAR_TABLES
 from sparkify.values import normalize
-from sparkify.warehouse.base import Warehouse, quote
+from sparkify.warehouse.base import Warehouse
 
 LOAD_RUNS_TABLE = "load_runs"
 """The optional table of past loads. If it exists, the report shows its latest rows."""
@@ -607,11 +607,8 @@ def _load_runs(wh: Warehouse) -> list[dict] | None:
     """The latest rows of ``load_runs`` as dicts, newest first, or None when there is no such table."""
     if not wh.table_exists(LOAD_RUNS_TABLE):
         return None
-    cols = ", ".join(quote(c) for c in ("load_id", *HISTORY_COLUMNS, "finished_at"))
-    columns, rows = wh.query(
-        f"select {cols} from {wh.qualified(LOAD_RUNS_TABLE)} order by started_at desc limit {SHOWN_LOAD_RUNS}"
-    )
-    return [dict(zip(columns, (normalize(v) for v in r))) for r in rows]
+    runs = ledger.recent_runs(wh, SHOWN_LOAD_RUNS, columns=("load_id", *HISTORY_COLUMNS, "finished_at"))
+    return [{column: normalize(value) for column, value in run.items()} for run in runs]
 
 
 def _history_table(runs: list[dict]) -> Result:
@@ -667,15 +664,10 @@ def _load_info(wh: Warehouse, run_report: pipeline.RunReport | None, generated_a
                 [kind, "", latest[f"{kind}_read"], latest[f"{kind}_staged"], latest[f"{kind}_rejected"]]
             )
         info.rejected = int((latest["songs_rejected"] or 0) + (latest["events_rejected"] or 0))
-        if info.rejected and wh.table_exists("load_errors"):
-            _, errs = wh.query(
-                f"select source, line, field, reason from {wh.qualified('load_errors')} "
-                f"where load_id = {wh.param} order by source, line limit {SHOWN_REJECTS}",
-                [latest["load_id"]],
-            )
+        if info.rejected:
             info.rejects = [
                 f"{src}:{line}: " + (f"field {fld!r}: " if fld else "") + reason
-                for src, line, fld, reason in errs
+                for src, line, fld, reason in ledger.rejects(wh, latest["load_id"], SHOWN_REJECTS)
             ]
         return info
     info = LoadInfo("warehouse")

@@ -207,6 +207,20 @@ class Warehouse(ABC):
                 f"delete from {self.qualified(table.name)} where {quote(column)} in ({marks}){extra}", chunk
             )
 
+    def delete_where_not_in(
+        self, table: Table, column: str, keep: list[Any], *, kind: str | None = None
+    ) -> None:
+        """``delete from table where column not in (keep)`` (rows where it is null too; and ``kind =
+        kind`` when given), one statement, values bound. ``keep`` is not empty."""
+        marks = " and ".join(
+            f"{quote(column)} not in ({', '.join([self.param] * len(keep[i : i + 500]))})"
+            for i in range(0, len(keep), 500)
+        )
+        marks = f"({quote(column)} is null or ({marks}))"
+        where = f"{quote('kind')} = {self.param} and " if kind is not None else ""
+        params = ([kind] if kind is not None else []) + list(keep)
+        self.execute(f"delete from {self.qualified(table.name)} where {where}{marks}", params)
+
     def insert_from_reader_sql(self, table: Table, relation: str) -> list[str]:
         """The statements :meth:`insert_from_reader` runs on the warehouse, in order (``sparkify sql``)."""
         cols = ", ".join(quote(c) for c in table.column_names)

@@ -8,7 +8,7 @@ import click
 import pytest
 
 from sparkify.cli import cli, main
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 
 def sparkify(capsys, *args: str) -> tuple[int, str, str]:
@@ -44,13 +44,13 @@ def test_top_level_help_lists_every_command(capsys):
 def source(tmp_path):
     return write_source(
         tmp_path / "src",
-        [
+        songs=[song()],
+        events=[
             event(ts=1541105830796, itemInSession=0),
             event(ts=1541105831796, itemInSession=1, song="Nope"),
             event(ts=1541105832796, itemInSession=0, userId="8", level="paid", sessionId=11),
             event(ts=1541105833000, page="Home", userId="", auth="Logged Out", firstName=None),
         ],
-        [song()],
     )
 
 

@@ -15,7 +15,7 @@ from sparkify.errors import BadInputError
 from sparkify.schema import STAR_TABLES
 from sparkify.warehouse import connect
 from tests.conftest import source_for
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 DAY = 86_400_000
 T0 = 1541030400000  # 2018-11-01 00:00:00 UTC
@@ -53,8 +53,11 @@ def day_events(day: int, users=("7", "8"), n=5) -> list[dict]:
 def src(tmp_path):
     return write_source(
         tmp_path / "src",
-        {"2018-11-01-events.json": day_events(0), "2018-11-02-events.json": day_events(1)},
-        [song(), song(song_id="SO2", artist_id="AR2", title="B")],
+        songs=[song(), song(song_id="SO2", artist_id="AR2", title="B")],
+        events={
+            "2018/11/2018-11-01-events.json": day_events(0),
+            "2018/11/2018-11-02-events.json": day_events(1),
+        },
     )
 
 

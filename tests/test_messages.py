@@ -9,7 +9,7 @@ import io
 import pytest
 
 from sparkify.cli import main
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 TITLES = [
     "Just the Way You Are [feat. Bruno Mars]",
@@ -37,7 +37,7 @@ def tricky_source(tmp_path):
         event(song=t, artist=f"Band {i}", ts=1541105830796 + i * 1000, itemInSession=i)
         for i, t in enumerate(TITLES)
     ]
-    return write_source(tmp_path / "src", events, songs)
+    return write_source(tmp_path / "src", songs=songs, events=events)
 
 
 def test_titles_print_as_text_never_as_markup(capsys, tmp_path, tricky_source):
@@ -105,7 +105,7 @@ def test_tables_in_another_schema_are_pointed_at(capsys, tmp_path, postgres_url,
     import psycopg
 
     schema = f"aaa_{pg_schema}"  # listed first, should other tests' schemas hold the tables too
-    src = write_source(tmp_path / "src", [event()], [song()])
+    src = write_source(tmp_path / "src", songs=[song()], events=[event()])
     try:
         assert sparkify(capsys, "run", "-q", "-s", str(src), "-w", postgres_url, "--schema", schema)[0] == 0
         for args in (["check"], ["analytics", "top_songs"], ["runs"]):

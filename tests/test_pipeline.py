@@ -7,7 +7,7 @@ import pytest
 from sparkify import pipeline
 from sparkify.errors import BadInputError, MissingTableError
 from sparkify.schema import META_TABLES, STAGING_TABLES, STAR_TABLES
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 ALL_TABLES = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)]
 CREATED = [t.name for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES)]
@@ -25,9 +25,9 @@ def snapshot(wh) -> dict[str, list[tuple]]:
 def small_source(tmp_path):
     return write_source(
         tmp_path / "src",
-        [event(ts=1541105830796 + i * 1000, itemInSession=i, userId=str(7 + i % 2)) for i in range(6)]
+        songs=[song(), song(song_id="SO2", title="Other", artist_id="AR2", artist_name="Someone")],
+        events=[event(ts=1541105830796 + i * 1000, itemInSession=i, userId=str(7 + i % 2)) for i in range(6)]
         + [event(page="Home", userId="", auth="Logged Out", firstName=None, ts=1541105830000)],
-        [song(), song(song_id="SO2", title="Other", artist_id="AR2", artist_name="Someone")],
     )
 
 
@@ -91,12 +91,12 @@ def test_checks_find_broken_tables(duckdb_wh, small_source):
 def test_user_ids_with_leading_zeros_are_one_user(duckdb_wh, tmp_path):
     src = write_source(
         tmp_path / "z",
-        [
+        songs=[song()],
+        events=[
             event(userId="7", ts=1541105830001, firstName="Old"),
             event(userId="007", ts=1541105830002, firstName="New"),
             event(userId="007", ts=1541105830003, itemInSession=0, firstName="New"),
-        ],  # the first play, delivered again
-        [song()],
+        ],
     )
     report = pipeline.run(duckdb_wh, src)
     assert duckdb_wh.query("select user_id, first_name from users")[1] == [(7, "New")]

@@ -8,7 +8,7 @@ import pytest
 
 from sparkify import pipeline
 from sparkify.warehouse import quote
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 HOSTILE = ["a'b", 'q"x', "semi;colon", "$$dollar$$", "glob*[1]?{a,b}", "drop table users; --"]
 
@@ -16,7 +16,7 @@ HOSTILE = ["a'b", 'q"x', "semi;colon", "$$dollar$$", "glob*[1]?{a,b}", "drop tab
 @pytest.mark.parametrize("name", HOSTILE)
 @pytest.mark.parametrize("big", [False, True], ids=["spooled", "in-place"])
 def test_hostile_file_names_are_data_not_sql(tmp_path, duckdb_wh, name, big):
-    root = write_source(tmp_path / "src", [], [song()])
+    root = write_source(tmp_path / "src", songs=[song()], events=[])
     folder = root / "log_data" / name
     folder.mkdir(parents=True)
     # in-place files are those of 1 MB or more: pad with Home events
@@ -34,7 +34,7 @@ def test_hostile_file_names_are_data_not_sql(tmp_path, duckdb_wh, name, big):
 
 
 def test_hostile_file_names_in_rejects_are_reported_verbatim(tmp_path, duckdb_wh):
-    root = write_source(tmp_path / "src", [], [song()])
+    root = write_source(tmp_path / "src", songs=[song()], events=[])
     bad = root / "log_data" / "x'; drop table users; --.json"
     bad.write_text("{not json\n")
     pipeline.create_tables(duckdb_wh)

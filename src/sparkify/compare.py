@@ -13,14 +13,12 @@ order the other engines use is an error, never a silent false difference.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from sparkify.errors import WarehouseError
 from sparkify.schema import STAR_TABLES, Table
+from sparkify.values import normalize
 from sparkify.warehouse.base import Warehouse, quote
 
 SURROGATE_KEYS = frozenset({"songplay_id"})
@@ -184,16 +182,6 @@ def _sorted_rows(wh: Warehouse, statement: str, batch_rows: int, what: str) -> I
         head = side.head()
         side.skip(1)
         yield head
-
-
-def normalize(value: Any) -> Any:
-    """A driver's value in the form every engine agrees on: integral Decimals as int, other Decimals
-    as float, aware datetimes as naive UTC."""
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
 
 
 def sort_key(row: tuple) -> tuple:

@@ -8,7 +8,6 @@ from, and the fix.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import os
 import re
 import tomllib
@@ -17,7 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from sparkify.errors import ConfigError
+from sparkify.errors import ConfigError, did_you_mean
+from sparkify.schema import FILE_KINDS
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
 from sparkify.staging.rules import DEFAULT_TS_MAX, DEFAULT_TS_MIN, RecordRules
 from sparkify.urls import encoding_hint, mask_url, password_needing_encoding
@@ -128,15 +128,9 @@ def _read_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
     for key in data:
         if key not in FIELDS:
-            raise ConfigError(
-                f"{path}: unknown key {key!r}{_did_you_mean(key)}. Known keys: {', '.join(FIELDS)}."
-            )
+            hint = did_you_mean(key.replace("-", "_"), FIELDS, aside=True)
+            raise ConfigError(f"{path}: unknown key {key!r}{hint}. Known keys: {', '.join(FIELDS)}.")
     return data
-
-
-def _did_you_mean(key: str) -> str:
-    close = difflib.get_close_matches(key.replace("-", "_"), list(FIELDS), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def load_settings(
@@ -181,7 +175,7 @@ def load_settings(
     # ~ means the home folder in every setting, from a flag, the environment or sparkify.toml alike
     expanded = {
         key: os.path.expanduser(value)
-        for key in ("source", "song_source", "log_source")
+        for key in ("source", *(kind.setting for kind in FILE_KINDS.values()))
         if isinstance(value := getattr(settings, key), str) and value.startswith("~")
     }
     if expanded:
@@ -213,7 +207,7 @@ def default_source() -> Path:
     else the sample shipped inside the package, unpacked on first use into a cache folder
     (:func:`sparkify.sample.path`) -- so an installed ``sparkify run`` works from any folder."""
     here = Path.cwd() / "data" / "sparkify-sample"
-    if (here / "song_data").is_dir() and (here / "log_data").is_dir():
+    if all((here / kind.folder).is_dir() for kind in FILE_KINDS.values()):
         return here
     from sparkify import sample
 

@@ -171,7 +171,18 @@ class Interrupted(KeyboardInterrupt):
         return 128 + self.signum
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """`` Did you mean 'x'?`` for the closest of ``choices``, or ``""``."""
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` closest to ``name`` (a typo's likely meaning), or None when none is
+    close enough (:func:`difflib.get_close_matches`' default cutoff, 0.6)."""
     close = difflib.get_close_matches(name, list(choices), n=1)
-    return f" Did you mean {close[0]!r}?" if close else ""
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, choices: Iterable[str], *, aside: bool = False) -> str:
+    """The hint for an unknown ``name``: `` Did you mean 'x'?`` for the closest of ``choices``
+    (`` (did you mean 'x'?)`` with ``aside``, for the middle of a sentence), or ``""`` when none
+    is close. The one "did you mean" of every message."""
+    close = closest(name, choices)
+    if close is None:
+        return ""
+    return f" (did you mean {close!r}?)" if aside else f" Did you mean {close!r}?"

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from sparkify.errors import ConfigError
 from sparkify.pipeline import NoProgress, Progress
+from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
 
 START = datetime(2018, 11, 1, tzinfo=UTC)
 """The first day of the log files, as in the real data."""
@@ -1165,15 +1166,15 @@ def generate(
         )
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file. Give a folder to write into.")
-    for folder in ("song_data", "log_data"):
-        path = out / folder
+    for kind in FILE_KINDS.values():
+        path = out / kind.folder
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise ConfigError(
                 f"{path} already exists. Generate into a new folder, or remove {path} first, so that "
                 "old and new files do not mix."
             )
 
-    catalogue = _write_songs(out / "song_data", songs, seed, progress)
+    catalogue = _write_songs(out / SONG_FILES.folder, songs, seed, progress)
 
     plan_rng = random.Random(f"sparkify-generate:{seed}:plan")
     days = day_count(events)
@@ -1209,7 +1210,7 @@ def generate(
             texts.insert(rng.randrange(0, len(texts) + 1), line)
         carried = picked if d < days - 1 else []
         day = START + timedelta(days=d)
-        path = out / "log_data" / f"{day:%Y}" / f"{day:%m}" / f"{day:%Y-%m-%d}-events.json"
+        path = out / EVENT_FILES.folder / f"{day:%Y}" / f"{day:%m}" / f"{day:%Y-%m-%d}-events.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "w", encoding="ascii", newline="") as f:
             f.write("\n".join(texts))

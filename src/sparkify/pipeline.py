@@ -44,15 +44,16 @@ from sparkify.errors import (
     MissingTableError,
     TransientWarehouseError,
 )
+from sparkify.quoting import literal
 from sparkify.reader import (
     DUCKDB_TYPE,
     JsonReader,
     ReadResult,
     Reject,
     drop_result,
-    sql_string,
 )
 from sparkify.schema import (
+    FILE_KINDS,
     LOAD_ERRORS,
     LOAD_FILES,
     LOAD_RUNS,
@@ -63,7 +64,7 @@ from sparkify.schema import (
     TABLES,
     Table,
 )
-from sparkify.sources import FOLDERS, Source, SourceFile, open_source
+from sparkify.sources import Source, SourceFile, open_source
 from sparkify.sql import INCREMENTAL_SCOPE
 from sparkify.staging.rules import DEFAULT_RULES, RAW_TEXT_LIMIT, RecordRules
 from sparkify.warehouse.base import Warehouse, quote
@@ -77,8 +78,8 @@ tried again, after 0.5 s, 1 s, 2 s. Terminal errors are never retried."""
 
 RETRY_DELAY = 0.5
 
-KINDS = ("songs", "events")
-STAGING_OF = {"events": "staging_events", "songs": "staging_songs"}
+KINDS = tuple(FILE_KINDS)
+STAGING_OF = {name: kind.staging.name for name, kind in FILE_KINDS.items()}
 
 STEPS = ("create-tables", "stage", "transform", "check")
 """The steps of a run, in order; ``sparkify sql STEP`` prints the statements of each."""
@@ -831,11 +832,11 @@ def _insert_many(wh: Warehouse, reader_con, spool: Path, table: Table, rows: lis
     with open(path, "w", encoding="utf-8") as out:
         for row in rows:
             out.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
-    columns = ", ".join(f"{sql_string(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in table.columns)
+    columns = ", ".join(f"{literal(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in table.columns)
     relation = f"sparkify_rows_{table.name}"
     reader_con.execute(
         f"create or replace temp table {relation} as select * from read_json("
-        f"{sql_string(str(path))}, columns = {{{columns}}}, format = 'newline_delimited')"
+        f"{literal(str(path))}, columns = {{{columns}}}, format = 'newline_delimited')"
     )
     try:
         wh.insert_from_reader(table, reader_con, relation)
@@ -1072,13 +1073,15 @@ def statements(wh: Warehouse, step: str, *, source: str | None = None, max_error
                     if source and str(source).startswith("s3://")
                     else "s3://bucket/prefix"
                 )
-                out += wh.copy_from_s3_sql(table, f"{prefix}/{FOLDERS[kind]}/", max_errors=max_errors)
+                out += wh.copy_from_s3_sql(
+                    table, f"{prefix}/{FILE_KINDS[kind].folder}/", max_errors=max_errors
+                )
             else:
                 relation = f"sparkify_read_{kind}"
                 first, *rest = wh.insert_from_reader_sql(table, relation)
                 note = (
                     f"-- {table.name}: the rows of files new or changed since the last run (and, with --prune, "
-                    f"of files gone from the source) leave staging, then the new rows of {FOLDERS[kind]}/, parsed by "
+                    f"of files gone from the source) leave staging, then the new rows of {FILE_KINDS[kind].folder}/, parsed by "
                     f"DuckDB on this machine (table {relation}), come in:\n"
                 )
                 out += [

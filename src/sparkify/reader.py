@@ -30,6 +30,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sparkify.quoting import literal
 from sparkify.schema import Table
 from sparkify.sources import CorruptFileError, Kind, Source, SourceFile
 from sparkify.staging.rules import (
@@ -212,9 +213,7 @@ class JsonReader:
             | {SOURCE_KEY: "VARCHAR"}
         )
         columns = [c.source for c in spec.record_columns]
-        mapping = " ".join(
-            f"when {sql_string(p)} then {sql_string(n)}" for p, n in paths.items() if n is not None
-        )
+        mapping = " ".join(f"when {literal(p)} then {literal(n)}" for p, n in paths.items() if n is not None)
         by_path = f"case filename {mapping} end" if mapping else "null"
         ok = fast_ok_sql(
             kind,
@@ -235,7 +234,7 @@ class JsonReader:
             f"create or replace temp table {raw} as "
             f"select * exclude (json), coalesce({ok}, false) as {RECORD_OK}, "
             f'coalesce("{SOURCE_KEY}", {by_path}) as {RECORD_SOURCE} '
-            f"from (select unnest(json_transform(case when {IS_OBJECT} then json end, {sql_string(struct)})), "
+            f"from (select unnest(json_transform(case when {IS_OBJECT} then json end, {literal(struct)})), "
             f"json, {IS_OBJECT}, {KNOWN_KEYS}, {KEYS_UNIQUE}, {SUSPECT}, {RECORD_BYTES}, filename "
             f"from (select json, {IS_OBJECT}, {RECORD_BYTES}, filename, "
             # CASE, not OR: DuckDB computes only the rows a branch is for
@@ -246,7 +245,7 @@ class JsonReader:
             f"from (select *, {complete} as complete "
             f"from (select *, case when {IS_OBJECT} then json_keys(json) end as keys "
             # a line DuckDB parsed (json not NULL) that starts with { is an object: no second parse
-            f"from (select json, coalesce(starts_with(ltrim(json, {sql_string(JSON_WS)}), '{{'), false) as {IS_OBJECT}, "
+            f"from (select json, coalesce(starts_with(ltrim(json, {literal(JSON_WS)}), '{{'), false) as {IS_OBJECT}, "
             f"strlen(json) as {RECORD_BYTES}, filename "
             f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
             f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2}))))))"
@@ -364,11 +363,11 @@ class JsonReader:
         precise_table = f"{table}__precise"
         precise.close()
         if precise.staged:
-            columns = ", ".join(f"{sql_string(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.record_columns)
+            columns = ", ".join(f"{literal(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in spec.record_columns)
             columns += ", 'source_file': 'VARCHAR'"
             self.con.execute(
                 f"create or replace temp table {precise_table} as select * from read_json("
-                f"{sql_string(str(precise.path))}, columns = {{{columns}}}, format = 'newline_delimited', "
+                f"{literal(str(precise.path))}, columns = {{{columns}}}, format = 'newline_delimited', "
                 f"maximum_object_size = {MAX_LINE_BYTES * 2})"
             )
         else:
@@ -501,13 +500,8 @@ def _readable_in_place(f: SourceFile) -> bool:
         return False
 
 
-def sql_string(text: str) -> str:
-    """A DuckDB string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _sql_list(items: Iterable[str]) -> str:
-    return "[" + ", ".join(sql_string(i) for i in items) + "]"
+    return "[" + ", ".join(literal(i) for i in items) + "]"
 
 
 def _count_records(data: bytes) -> int:

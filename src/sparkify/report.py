@@ -16,12 +16,9 @@ This module uses only the warehouse interface, through the analytics catalog and
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import html
 import math
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +28,9 @@ from typing import Any
 from sparkify import __version__, analytics, pipeline
 from sparkify.analytics import Query, Result
 from sparkify.errors import MissingTableError, SparkifyError
-from sparkify.schema import STAGING_TABLES, STAR_TABLES
+from sparkify.files import write_atomically
+from sparkify.schema import FILE_KINDS, STAGING_TABLES, STAR_TABLES
+from sparkify.values import normalize
 from sparkify.warehouse.base import Warehouse, quote
 
 LOAD_RUNS_TABLE = "load_runs"
@@ -612,7 +611,7 @@ def _load_runs(wh: Warehouse) -> list[dict] | None:
     columns, rows = wh.query(
         f"select {cols} from {wh.qualified(LOAD_RUNS_TABLE)} order by started_at desc limit {SHOWN_LOAD_RUNS}"
     )
-    return [dict(zip(columns, (_plain(v) for v in r))) for r in rows]
+    return [dict(zip(columns, (normalize(v) for v in r))) for r in rows]
 
 
 def _history_table(runs: list[dict]) -> Result:
@@ -632,13 +631,6 @@ def _history_table(runs: list[dict]) -> Result:
             for r in runs
         ],
     )
-
-
-def _plain(value: Any) -> Any:
-    """Decimals (PostgreSQL and Redshift numerics) as int or float, like the catalog's results."""
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
 
 
 def _first(row: dict[str, Any], names: Sequence[str]) -> Any:
@@ -670,7 +662,7 @@ def _load_info(wh: Warehouse, run_report: pipeline.RunReport | None, generated_a
             ("Source", format_value("source", latest["source"]) if latest["source"] else "not recorded"),
             ("Loaded", f"{format_value('when', when)} ({latest['command']}, {latest['status']})"),
         ]
-        for kind in ("songs", "events"):
+        for kind in FILE_KINDS:
             info.inputs.append(
                 [kind, "", latest[f"{kind}_read"], latest[f"{kind}_staged"], latest[f"{kind}_rejected"]]
             )
@@ -744,25 +736,12 @@ def write(
     """
     text = build(wh, run_report=run_report)
     target = Path(path)
-    tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a new file's usual mode
-        os.replace(tmp, target)
+        write_atomically(target, text)
     except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         raise SparkifyError(f"Cannot write the report to {target}: {exc.strerror or exc}.") from exc
     return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _page(wh, catalog, results, checks, load: LoadInfo, generated_at: dt.datetime) -> str:

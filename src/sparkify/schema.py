@@ -115,6 +115,46 @@ SONG_REQUIRED = ("song_id",)
 """Song keys without which a record is rejected."""
 
 
+@dataclass(frozen=True)
+class FileKind:
+    """One kind of input file, as every layer names it: the source folder, the CLI flag and
+    setting that move it elsewhere, the staging table it loads into, its required keys."""
+
+    name: str
+    """``songs`` or ``events``: the key in the ledger, run reports, summaries and manifests."""
+    noun: str
+    """What messages call one file: ``song`` (``No song files in ...``) or ``log``."""
+    folder: str
+    """The folder under a source root that holds these files: ``song_data`` or ``log_data``."""
+    flag: str
+    """The CLI flag that takes these files from a place of their own: ``--song-source``."""
+    setting: str
+    """The same as a setting (``sparkify.toml`` key, ``SPARKIFY_<SETTING>``): ``song_source``."""
+    staging: Table
+    """The staging table its records load into."""
+    required: tuple[str, ...]
+    """JSON keys without which a record is rejected."""
+
+
+SONG_FILES = FileKind(
+    "songs", "song", "song_data", "--song-source", "song_source", STAGING_SONGS, SONG_REQUIRED
+)
+EVENT_FILES = FileKind(
+    "events", "log", "log_data", "--log-source", "log_source", STAGING_EVENTS, EVENT_REQUIRED
+)
+
+FILE_KINDS: dict[str, FileKind] = {k.name: k for k in (SONG_FILES, EVENT_FILES)}
+"""The kinds of input file by name, songs first (the order runs stage them and reports list them)."""
+
+
+def file_kind_of(staging_table: str) -> FileKind:
+    """The kind of file whose records load into ``staging_table``; KeyError for another table."""
+    for kind in FILE_KINDS.values():
+        if kind.staging.name == staging_table:
+            return kind
+    raise KeyError(staging_table)
+
+
 def C(name: str, typ: str, not_null: bool = False) -> Column:
     return Column(name, typ, not_null=not_null)
 

@@ -13,18 +13,15 @@ catalog is Redshift SQL too (``top 10``, ``trunc(start_time)``), written once fo
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import difflib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from sparkify.analytics.dialect import DIALECTS, check_dialect, translate
 from sparkify.analytics.expected import FLOAT_TOLERANCE, compare, save_expected, to_csv, to_json
-from sparkify.errors import ConfigError, QueryError
+from sparkify.errors import ConfigError, QueryError, did_you_mean
+from sparkify.values import normalize
 
 __all__ = [
     "DIALECTS",
@@ -132,8 +129,7 @@ def select(names: tuple[str, ...] | list[str], queries: dict[str, Query] | None 
     chosen = []
     for n in names:
         if n not in cat:
-            close = difflib.get_close_matches(n, list(cat), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(n, cat)
             raise ConfigError(f"No analytics query named {n!r}.{hint} See `sparkify analytics --list`.")
         chosen.append(cat[n])
     return chosen
@@ -165,19 +161,7 @@ def run_sql(wh, sql: str, *, origin: str = "") -> Result:
         if not origin:
             raise
         raise type(exc)(f"{origin}: {exc}") from exc
-    return Result(list(columns), [tuple(_normalize(v) for v in row) for row in rows])
-
-
-def _normalize(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return (
-            int(value)
-            if value == value.to_integral_value() and value.as_tuple().exponent >= 0
-            else float(value)
-        )
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value
+    return Result(list(columns), [tuple(normalize(v) for v in row) for row in rows])
 
 
 def ad_hoc(sql: str, *, dialect: str, origin: str = "query") -> Query:

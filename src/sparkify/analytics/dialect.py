@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable
 from functools import cache, lru_cache
 
-from sparkify.errors import ConfigError, QueryError
+from sparkify.errors import ConfigError, QueryError, did_you_mean
 
 DIALECTS = ("redshift", "postgres", "duckdb")
 """What ``--dialect`` accepts: the dialect a query is written in (sqlglot's names)."""
@@ -76,12 +76,9 @@ INTEGER_TYPES = frozenset(
 def check_dialect(name: str) -> str:
     """``name`` if it is one of :data:`DIALECTS` (``postgresql`` taken for ``postgres``), else a
     ConfigError with a did-you-mean."""
-    import difflib
-
     name = {"postgresql": "postgres"}.get(name, name)
     if name not in DIALECTS:
-        close = difflib.get_close_matches(name, DIALECTS, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(name, DIALECTS)
         raise ConfigError(f"Unknown SQL dialect {name!r}.{hint} Dialects: {', '.join(DIALECTS)}.")
     return name
 

@@ -18,7 +18,6 @@ import os
 import re
 import secrets
 import string
-import tempfile
 import time
 import tomllib
 import urllib.parse
@@ -30,7 +29,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sparkify.errors import ConfigError, ExitCode, SparkifyError
+from sparkify.errors import ConfigError, ExitCode, SparkifyError, did_you_mean
+from sparkify.files import write_atomically
 
 # -- what sparkify builds -------------------------------------------------------------------------
 
@@ -195,15 +195,12 @@ def connect(region: str | None = None, profile: str | None = None) -> Aws:
 
 def check_region(session: Any, region: str) -> None:
     """Raise UnknownRegionError unless botocore knows Redshift in ``region``, suggesting a close name."""
-    import difflib
-
     known: set[str] = set()
     for partition in session.get_available_partitions():
         known.update(session.get_available_regions("redshift", partition_name=partition))
     if region in known:
         return
-    close = difflib.get_close_matches(region, sorted(known), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(region, sorted(known), aside=True)
     raise UnknownRegionError(
         f"Unknown AWS region {region!r}{hint}: Redshift does not run there as far as this botocore "
         "knows. Pass --region with a region such as us-west-2, or upgrade boto3 if the region is new."
@@ -1407,16 +1404,5 @@ def update_settings_file(path: Path, values: dict[str, str], *, dry_run: bool = 
         raise ConfigError(
             f"Could not update {path} safely (unusual layout). Set these keys by hand: {wanted}"
         )
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new_text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, new_text)
     return changed

@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-Kind = Literal["songs", "events"]
+from sparkify.schema import EVENT_FILES, SONG_FILES
 
-FOLDERS: dict[str, str] = {"songs": "song_data", "events": "log_data"}
-"""The folder under a source root that holds each kind of file."""
+Kind = Literal["songs", "events"]
 
 
 @dataclass(frozen=True)
@@ -142,16 +141,13 @@ def open_source(
     ``location`` may be None). All three must be local, or all ``s3://``. ``s3_endpoint`` and
     ``s3_concurrency`` apply to S3 only. Raises ConfigError when the combination makes no sense.
     """
-    given = {
-        "--source": location,
-        "--song-source": song_source,
-        "--log-source": log_source,
-    }
+    songs, events = SONG_FILES.flag, EVENT_FILES.flag
+    given = {"--source": location, songs: song_source, events: log_source}
     given = {flag: str(value) for flag, value in given.items() if value is not None and str(value) != ""}
-    if "--source" not in given and not ("--song-source" in given and "--log-source" in given):
+    if "--source" not in given and not (songs in given and events in given):
         from sparkify.errors import ConfigError
 
-        raise ConfigError("No source given: pass --source, or both --song-source and --log-source.")
+        raise ConfigError(f"No source given: pass --source, or both {songs} and {events}.")
     remote = {flag for flag, value in given.items() if value.startswith("s3://")}
     if remote and remote != set(given):
         from sparkify.errors import ConfigError
@@ -161,12 +157,12 @@ def open_source(
     if remote:
         from sparkify.sources.s3 import DEFAULT_CONCURRENCY, S3Source, parse_s3_uri
 
-        bucket, prefix = parse_s3_uri(given.get("--source") or given["--song-source"])
+        bucket, prefix = parse_s3_uri(given.get("--source") or given[songs])
         return S3Source(
             bucket,
             prefix,
-            song_prefix=given.get("--song-source"),
-            log_prefix=given.get("--log-source"),
+            song_prefix=given.get(songs),
+            log_prefix=given.get(events),
             endpoint_url=s3_endpoint,
             max_concurrency=s3_concurrency or DEFAULT_CONCURRENCY,
         )
@@ -174,8 +170,8 @@ def open_source(
 
     return LocalSource(
         Path(given["--source"]) if "--source" in given else None,
-        song_dir=Path(given["--song-source"]) if "--song-source" in given else None,
-        log_dir=Path(given["--log-source"]) if "--log-source" in given else None,
+        song_dir=Path(given[songs]) if songs in given else None,
+        log_dir=Path(given[events]) if events in given else None,
     )
 
 

@@ -7,10 +7,8 @@ import stat
 from pathlib import Path
 
 from sparkify.errors import SourceError
-from sparkify.sources import FOLDERS, Kind, Listing, SourceFile, decompress
-
-FLAGS = {"songs": "--song-source", "events": "--log-source"}
-KIND_NAMES = {"songs": "song", "events": "log"}
+from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
+from sparkify.sources import Kind, Listing, SourceFile, decompress
 
 
 def _canonical(folder: Path | str) -> Path:
@@ -41,7 +39,7 @@ class LocalSource:
             self.description = " and ".join(str(self._folder(kind)) for kind in ("songs", "events"))
 
     def _folder(self, kind: Kind) -> Path:
-        return self.folders[kind] or self.root / FOLDERS[kind]
+        return self.folders[kind] or self.root / FILE_KINDS[kind].folder
 
     def list(self, kind: Kind) -> Listing:
         """Every non-empty file under the kind's folder, sorted by name; zero-byte files are counted
@@ -53,21 +51,23 @@ class LocalSource:
         folder = self.folders[kind]
         if folder is not None:
             if not folder.is_dir():
-                raise SourceError(f"{folder} does not exist or is not a folder. Check {FLAGS[kind]}.")
-            fix = f"Check {FLAGS[kind]}."
+                raise SourceError(
+                    f"{folder} does not exist or is not a folder. Check {FILE_KINDS[kind].flag}."
+                )
+            fix = f"Check {FILE_KINDS[kind].flag}."
         else:
             if not self.root.is_dir():
                 raise SourceError(
                     f"Source folder {self.root} does not exist. Pass --source with a folder that holds "
                     "song_data/ and log_data/."
                 )
-            folder = self.root / FOLDERS[kind]
+            folder = self.root / FILE_KINDS[kind].folder
             if not folder.is_dir():
                 raise SourceError(
-                    f"{folder} does not exist: a source folder must hold {FOLDERS['songs']}/ and "
-                    f"{FOLDERS['events']}/."
+                    f"{folder} does not exist: a source folder must hold {SONG_FILES.folder}/ and "
+                    f"{EVENT_FILES.folder}/."
                 )
-            fix = f"Check --source (or pass {FLAGS[kind]})."
+            fix = f"Check --source (or pass {FILE_KINDS[kind].flag})."
         files, empty, repeated = [], [], []
         for path in _walk(folder, repeated):
             try:
@@ -89,7 +89,9 @@ class LocalSource:
         listing = Listing(files, place=str(folder), empty=empty, repeated=repeated)
         if not listing:
             passed = f" (only {len(empty)} zero-byte file{'s' if len(empty) != 1 else ''})" if empty else ""
-            raise SourceError(f"No {KIND_NAMES[kind]} files in {folder}{passed}. Nothing was loaded. {fix}")
+            raise SourceError(
+                f"No {FILE_KINDS[kind].noun} files in {folder}{passed}. Nothing was loaded. {fix}"
+            )
         return listing
 
     def read_bytes(self, file: SourceFile) -> bytes:

@@ -13,21 +13,18 @@ are never printed. The endpoint is boto3's own setting (``AWS_ENDPOINT_URL_S3`` 
 
 from __future__ import annotations
 
-import difflib
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from sparkify.errors import ConfigError, SourceError, SparkifyError, TransientSourceError
-from sparkify.sources import FOLDERS, Kind, Listing, SourceFile, decompress
+from sparkify.errors import ConfigError, SourceError, SparkifyError, TransientSourceError, closest
+from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
+from sparkify.sources import Kind, Listing, SourceFile, decompress
 
 DEFAULT_CONCURRENCY = 32
 """How many objects are read at once by default. See benchmarks/bench_s3.py."""
-
-KIND_NAMES = {"songs": "song", "events": "log"}
-KIND_FLAGS = {"songs": "--song-source", "events": "--log-source"}
 
 LIST_FANOUT = 16
 """A listing is split into this many "folders" listed at once, when the keys form a tree that deep."""
@@ -101,7 +98,7 @@ class S3Source:
         self.overridden = {"songs": song_prefix is not None, "events": log_prefix is not None}
         for kind, override in (("songs", song_prefix), ("events", log_prefix)):
             if override is None:
-                self.locations[kind] = (bucket, _folder(f"{self.prefix}/{FOLDERS[kind]}"))
+                self.locations[kind] = (bucket, _folder(f"{self.prefix}/{FILE_KINDS[kind].folder}"))
             elif override.startswith("s3://"):
                 other_bucket, other_prefix = parse_s3_uri(override)
                 self.locations[kind] = (other_bucket, _folder(other_prefix))
@@ -203,15 +200,15 @@ class S3Source:
     # -- errors -----------------------------------------------------------------------------------
 
     def _empty_message(self, kind: str, bucket: str, prefix: str, listing: Listing) -> str:
-        what = f"No {KIND_NAMES[kind]} objects under s3://{bucket}/{prefix}"
+        what = f"No {FILE_KINDS[kind].noun} objects under s3://{bucket}/{prefix}"
         if listing.passed_over:
             what += f" (only {_passed_over(listing)})"
         if self.overridden[kind]:
-            fix = f"Check {KIND_FLAGS[kind]}."
+            fix = f"Check {FILE_KINDS[kind].flag}."
         else:
             fix = (
-                f"Check --source: it must be the prefix that holds {FOLDERS['songs']}/ and "
-                f"{FOLDERS['events']}/ (or pass {KIND_FLAGS[kind]})."
+                f"Check --source: it must be the prefix that holds {SONG_FILES.folder}/ and "
+                f"{EVENT_FILES.folder}/ (or pass {FILE_KINDS[kind].flag})."
             )
         return f"{what}{self._nearby(bucket, prefix)}. Nothing was loaded. {fix}"
 
@@ -233,11 +230,11 @@ class S3Source:
             if names:
                 # the name closest to what was typed first (a typo), then the others in order
                 typed = prefix[len(folder) :].split("/")[0] + "/"
-                close = difflib.get_close_matches(typed, names, n=1)
-                shown = close + sorted(n for n in names if n not in close)
+                close = closest(typed, names)
+                shown = ([close] if close else []) + sorted(n for n in names if n != close)
                 more = ", ..." if len(shown) > NEARBY or page.get("IsTruncated") else ""
                 hint = f"; s3://{bucket}/{folder} holds {', '.join(shown[:NEARBY])}{more}"
-                return hint + (f" (did you mean s3://{bucket}/{folder}{close[0]}?)" if close else "")
+                return hint + (f" (did you mean s3://{bucket}/{folder}{close}?)" if close else "")
         return f"; bucket {bucket} is empty" if not parent else ""
 
     def _raise(self, exc: Exception, bucket: str, where: str, *, listed: bool = False) -> NoReturn:

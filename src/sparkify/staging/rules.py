@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sparkify.schema import EVENT_REQUIRED, SONG_REQUIRED, STAGING_EVENTS, STAGING_SONGS, Column, Table
+from sparkify.quoting import literal
+from sparkify.schema import FILE_KINDS, Column, Table
 
 MAX_RECORD_BYTES = 4 << 20
 """A record (its JSON text) longer than this many bytes is rejected rather than parsed."""
@@ -40,8 +41,8 @@ RAW_TEXT_LIMIT = 1000
 INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 """The values each integer column type holds (the same on every engine)."""
 
-TABLE_FOR: dict[str, Table] = {"events": STAGING_EVENTS, "songs": STAGING_SONGS}
-REQUIRED: dict[str, tuple[str, ...]] = {"events": EVENT_REQUIRED, "songs": SONG_REQUIRED}
+TABLE_FOR: dict[str, Table] = {name: kind.staging for name, kind in FILE_KINDS.items()}
+REQUIRED: dict[str, tuple[str, ...]] = {name: kind.required for name, kind in FILE_KINDS.items()}
 
 USER_ID = re.compile(r"[0-9]{0,9}")
 """A userId is a string of digits (at most 9, so it fits an INTEGER) or empty (logged out)."""
@@ -453,15 +454,11 @@ def suspect_sql(json_col: str, complete: str) -> str:
     the staging columns (``complete`` false), where no typed column would show it -- a NaN or
     Infinity literal. False alarms only cost time: the file goes to the precise path."""
     return (
-        f"case when contains({json_col}, '\\u') then regexp_matches({json_col}, {_sql(UNICODE_ESCAPE_PATTERN)}) "
+        f"case when contains({json_col}, '\\u') then regexp_matches({json_col}, {literal(UNICODE_ESCAPE_PATTERN)}) "
         f"else false end "
-        f"or regexp_matches({json_col}, {_sql(TRAILING_COMMA_PATTERN)}) "
-        f"or case when {complete} then false else regexp_matches({json_col}, {_sql(NONSTANDARD_PATTERN)}) end"
+        f"or regexp_matches({json_col}, {literal(TRAILING_COMMA_PATTERN)}) "
+        f"or case when {complete} then false else regexp_matches({json_col}, {literal(NONSTANDARD_PATTERN)}) end"
     )
-
-
-def _sql(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def fast_ok_sql(

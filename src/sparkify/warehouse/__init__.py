@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from sparkify.errors import ConfigError, MissingTableError
+from sparkify.errors import ConfigError, MissingTableError, did_you_mean
 from sparkify.warehouse.base import Warehouse, quote
 
 ENGINES = ("duckdb", "postgres", "redshift")
@@ -77,8 +76,7 @@ def engine_class(engine: str) -> type[Warehouse]:
         from sparkify.warehouse.redshift import RedshiftWarehouse
 
         return RedshiftWarehouse
-    close = difflib.get_close_matches(engine, ENGINES, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(engine, ENGINES)
     raise ConfigError(f"Unknown engine {engine!r}.{hint} Engines: {', '.join(ENGINES)}.")
 
 

@@ -8,12 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from sparkify import sql as sqlfiles
+from sparkify.quoting import quote
 from sparkify.schema import Table
 
-
-def quote(identifier: str) -> str:
-    """The one identifier-quoting function: double quotes, embedded quotes doubled."""
-    return '"' + identifier.replace('"', '""') + '"'
+__all__ = ["Warehouse", "quote"]
 
 
 class Warehouse(ABC):

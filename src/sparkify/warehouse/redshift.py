@@ -47,7 +47,8 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sparkify.errors import BadInputError, ConfigError, WarehouseError
-from sparkify.schema import STAGING_EVENTS, Table
+from sparkify.quoting import literal
+from sparkify.schema import STAGING_EVENTS, Table, file_kind_of
 from sparkify.warehouse.base import quote
 from sparkify.warehouse.postgres import PostgresWarehouse
 
@@ -267,11 +268,11 @@ class RedshiftWarehouse(PostgresWarehouse):
             )
         lines += [
             f"copy {self.qualified(table.name)} ({cols})",
-            f"from {_literal(uri)}",
-            f"iam_role {_literal(self.iam_role or ROLE_PLACEHOLDER)}",
+            f"from {literal(uri)}",
+            f"iam_role {literal(self.iam_role or ROLE_PLACEHOLDER)}",
         ]
         if self.region:
-            lines.append(f"region {_literal(self.region)}")
+            lines.append(f"region {literal(self.region)}")
         lines.append(self.copy_options[table.name].format(json_paths=json_paths.replace("'", "''")))
         if manifest:
             lines.append("manifest")
@@ -288,7 +289,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         """The statements a run stages ``table`` with from the objects under ``uri`` (``sparkify sql``):
         a COPY of the new objects through a manifest (see the module docstring)."""
         root = uri.rstrip("/").rsplit("/", 1)[0]
-        kind = "events" if table.name == "staging_events" else "songs"
+        kind = file_kind_of(table.name).name
         manifest = (self.manifest_prefix or f"{root}/_sparkify/manifests") + f"/<load id>-{kind}.manifest"
         reload = (
             f"-- {table.name}: only when an object under {uri} changed or vanished since the last run "
@@ -605,7 +606,3 @@ def ssl_options(query: str) -> dict:
     if mode not in SSL_MODES:
         raise ConfigError(f"Unknown sslmode {mode!r} in the Redshift URL: use one of {', '.join(SSL_MODES)}.")
     return {"ssl": False} if mode == "disable" else {"sslmode": mode}
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

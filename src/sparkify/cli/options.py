@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from sparkify.cli.app import state
+from sparkify.schema import FILE_KINDS
 from sparkify.sources.s3 import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
@@ -71,46 +72,53 @@ def redshift_options(f: Callable) -> Callable:
     return f
 
 
-SOURCE_FLAGS = ("source", "song_source", "log_source", "s3_endpoint", "s3_concurrency")
+SOURCE_FLAGS = ("source", *(kind.setting for kind in FILE_KINDS.values()), "s3_endpoint", "s3_concurrency")
+"""The settings :func:`source_options` gathers into ``source_flags``."""
 
 
 def source_options(f: Callable) -> Callable:
-    """--source and its companions; the command receives them as one dict, ``source_flags``."""
+    """--source, a place of its own for each kind of file (--song-source, --log-source: from
+    :data:`sparkify.schema.FILE_KINDS`), --s3-endpoint, --s3-concurrency; the command receives them
+    as one dict, ``source_flags``."""
+    folders = " and ".join(f"{kind.folder}/" for kind in FILE_KINDS.values())
+    options = [
+        click.option(
+            "--source",
+            "-s",
+            metavar="PATH|URI",
+            help=f"Folder or s3://bucket/prefix holding {folders} (Redshift: s3:// only). Default: "
+            "./data/sparkify-sample, else the sample shipped in the package. Env SPARKIFY_SOURCE.",
+        ),
+        *(
+            click.option(
+                kind.flag,
+                metavar="PATH|URI",
+                help=f"Where the {kind.noun} files are, if not in <source>/{kind.folder}/. "
+                f"Env SPARKIFY_{kind.setting.upper()}.",
+            )
+            for kind in FILE_KINDS.values()
+        ),
+        click.option(
+            "--s3-endpoint",
+            metavar="URL",
+            help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: "
+            "AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. Env SPARKIFY_S3_ENDPOINT.",
+        ),
+        click.option(
+            "--s3-concurrency",
+            type=int,
+            metavar="N",
+            help=f"S3 objects read at once (default {DEFAULT_CONCURRENCY}). Env SPARKIFY_S3_CONCURRENCY.",
+        ),
+    ]
 
-    @click.option(
-        "--source",
-        "-s",
-        metavar="PATH|URI",
-        help="Folder or s3://bucket/prefix holding song_data/ and log_data/ (Redshift: s3:// only). Default: "
-        "./data/sparkify-sample, else the sample shipped in the package. Env SPARKIFY_SOURCE.",
-    )
-    @click.option(
-        "--song-source",
-        metavar="PATH|URI",
-        help="Where the song files are, if not in <source>/song_data/. Env SPARKIFY_SONG_SOURCE.",
-    )
-    @click.option(
-        "--log-source",
-        metavar="PATH|URI",
-        help="Where the log files are, if not in <source>/log_data/. Env SPARKIFY_LOG_SOURCE.",
-    )
-    @click.option(
-        "--s3-endpoint",
-        metavar="URL",
-        help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: "
-        "AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. Env SPARKIFY_S3_ENDPOINT.",
-    )
-    @click.option(
-        "--s3-concurrency",
-        type=int,
-        metavar="N",
-        help=f"S3 objects read at once (default {DEFAULT_CONCURRENCY}). Env SPARKIFY_S3_CONCURRENCY.",
-    )
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
         kwargs["source_flags"] = {name: kwargs.pop(name) for name in SOURCE_FLAGS}
         return f(*args, **kwargs)
 
+    for option in reversed(options):
+        wrapper = option(wrapper)
     return wrapper
 
 

@@ -34,6 +34,7 @@ def say(console, text: str) -> None:
 
 
 def header(console, handle: lib.Aws, who: dict[str, str]) -> None:
+    """``AWS account ID, region R, as ARN``: whose account a plan or status is about."""
     say(console, f"AWS account {who['account']}, region {handle.region}, as {who['arn']}")
 
 
@@ -59,6 +60,7 @@ def changes_table(
 
 
 def print_done(console, change: lib.Change) -> None:
+    """One applied change: ``created role sparkify-redshift-s3 (ARN): detail``."""
     ref = f" ({change.ref})" if change.ref and change.action in ("create", "keep", "update") else ""
     detail = f": {change.detail}" if change.detail else ""
     say(console, f"{DONE[change.action]} {change.resource} {change.name}{ref}{detail}")

@@ -59,6 +59,7 @@ def warehouse_options(f: Callable) -> Callable:
 
 
 def redshift_options(f: Callable) -> Callable:
+    """--iam-role and --region: what Redshift's COPY needs to read S3."""
     f = click.option(
         "--iam-role",
         metavar="ARN",
@@ -123,6 +124,7 @@ def source_options(f: Callable) -> Callable:
 
 
 def max_errors_option(f: Callable) -> Callable:
+    """--max-errors N: rejected input records tolerated."""
     return click.option(
         "--max-errors",
         type=int,
@@ -201,6 +203,7 @@ def verify_content_option(f: Callable) -> Callable:
 
 
 def full_refresh_option(f: Callable) -> Callable:
+    """--full-refresh and --prune: which files a run reloads, and whether gone files lose their rows."""
     f = click.option(
         "--prune",
         is_flag=True,
@@ -215,6 +218,7 @@ def full_refresh_option(f: Callable) -> Callable:
 
 
 def dialect_option(default_help: str) -> Callable[[Callable], Callable]:
+    """--dialect: the SQL dialect queries are written in; ``default_help`` says the default."""
     from sparkify.analytics.dialect import DIALECTS
 
     return click.option(
@@ -227,12 +231,14 @@ def dialect_option(default_help: str) -> Callable[[Callable], Callable]:
 
 
 def show_sql_option(f: Callable) -> Callable:
+    """--show-sql: print the SQL that runs, after translation, on stderr."""
     return click.option(
         "--show-sql", is_flag=True, help="Print the SQL that actually runs, after translation (on stderr)."
     )(f)
 
 
 def format_option(f: Callable) -> Callable:
+    """--format table|csv|json: how results print."""
     return click.option(
         "--format",
         "fmt",

@@ -125,6 +125,7 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
 
 
 def print_rows(console, rows: dict[str, int]) -> None:
+    """The ``Star schema`` table: each star table and its row count."""
     from sparkify.console import table
 
     console.print(
@@ -165,6 +166,7 @@ def print_run(console, report, *, quiet: bool = False) -> None:
 
 
 def print_result(console, query, result, fmt: str) -> None:
+    """One query's result on stdout: a table titled with its description, CSV, or one JSON document."""
     from sparkify import analytics
     from sparkify.console import table
 

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean
+.PHONY: run test test-fast lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	@if [ "$$CI" = "true" ]; then bash scripts/install-chromium.sh; fi
 	$(BIN)/python -m pytest
+
+# A fast subset while developing: DuckDB only, without the end-to-end runs marked slow. `make test`
+# (and CI) still run everything.
+test-fast: $(VENV)/.installed-dev
+	SPARKIFY_TEST_ENGINES=duckdb $(BIN)/python -m pytest -m "not slow"
 
 # Lint: ruff (rules and format, configured in pyproject.toml) and mypy on src/.
 lint: $(VENV)/.installed-dev

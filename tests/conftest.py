@@ -32,6 +32,19 @@ POSTGRES_URL = os.environ.get("SPARKIFY_TEST_POSTGRES_URL", "postgresql://postgr
 """The PostgreSQL server the tests use (env SPARKIFY_TEST_POSTGRES_URL)."""
 
 
+SLOW_MODULES = frozenset({"test_signals", "test_wheel", "test_benchmarks"})
+"""Modules whose every test starts sparkify processes and signals them, builds and installs the wheel,
+or runs a benchmark: marked ``slow`` here, so ``make test-fast`` (``-m "not slow"``) leaves them out.
+``make test`` and CI run them."""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test of :data:`SLOW_MODULES` slow (beside those marked slow one by one)."""
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     """The real Sparkify sample shipped in the repo."""

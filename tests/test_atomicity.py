@@ -17,7 +17,7 @@ from sparkify import pipeline
 from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from sparkify.warehouse import connect
 from tests.conftest import IAM_ROLE, TEST_ENGINES, source_for
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 TABLES = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)] + ["load_files", "load_errors"]
 
@@ -61,7 +61,9 @@ def staged(wh, src):
 def loaded(tmp_path, target):
     """A warehouse after one successful run, and a source with a new day added since."""
     src = write_source(
-        tmp_path / "src", [event(ts=1541105830796 + i, itemInSession=i) for i in range(20)], [song()]
+        tmp_path / "src",
+        songs=[song()],
+        events=[event(ts=1541105830796 + i, itemInSession=i) for i in range(20)],
     )
     with open_target(target) as wh:
         pipeline.run(wh, staged(wh, src))

@@ -1,4 +1,7 @@
-"""The CLI through its entry point: exact output, exit codes, help with examples."""
+"""The CLI through click's CliRunner (in process, as sqlite-utils tests its CLI): exact output, exit
+codes, help with examples. The group's own ``main`` handles every error, so the runner sees exactly
+what a terminal would; tests of real process behaviour (signals, ``python -m``, the wheel) use
+subprocesses elsewhere."""
 
 from __future__ import annotations
 
@@ -6,16 +9,16 @@ import re
 
 import click
 import pytest
+from click.testing import CliRunner
 
-from sparkify.cli import cli, main
-from tests.helpers.fixtures import event, song, write_source
+from sparkify.cli import cli
+from tests.helpers.records import event, song, write_source
 
 
-def sparkify(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
+def sparkify(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run ``sparkify ARGS...``: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(cli, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
 
 
 def all_commands(group: click.Group, prefix=()):
@@ -28,14 +31,15 @@ def all_commands(group: click.Group, prefix=()):
 @pytest.mark.parametrize(
     "path,cmd", list(all_commands(cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
 )
-def test_every_command_has_help_with_an_example(capsys, path, cmd):
-    code, out, _ = sparkify(capsys, *path, "--help")
+def test_every_command_has_help_with_an_example(path, cmd):
+    code, out, _ = sparkify(*path, "--help")
     assert code == 0
     assert "Example:" in out and "sparkify " in out.split("Example:", 1)[1]
 
 
-def test_top_level_help_lists_every_command(capsys):
-    code, out, _ = sparkify(capsys, "--help")
+def test_top_level_help_lists_every_command():
+    code, out, _ = sparkify("--help")
+    assert code == 0
     for name in cli.commands:
         assert name in out
 
@@ -44,13 +48,13 @@ def test_top_level_help_lists_every_command(capsys):
 def source(tmp_path):
     return write_source(
         tmp_path / "src",
-        [
+        songs=[song()],
+        events=[
             event(ts=1541105830796, itemInSession=0),
             event(ts=1541105831796, itemInSession=1, song="Nope"),
             event(ts=1541105832796, itemInSession=0, userId="8", level="paid", sessionId=11),
             event(ts=1541105833000, page="Home", userId="", auth="Logged Out", firstName=None),
         ],
-        [song()],
     )
 
 
@@ -59,9 +63,9 @@ def mask_times(text: str) -> str:
     return re.sub(r"\d+\.\d+s", "N.Ns", text)
 
 
-def test_run_prints_counts_rejects_checks_and_time(capsys, tmp_path, source):
+def test_run_prints_counts_rejects_checks_and_time(tmp_path, source):
     db = tmp_path / "w.duckdb"
-    code, out, err = sparkify(capsys, "run", "--source", str(source), "--warehouse", f"duckdb:///{db}")
+    code, out, err = sparkify("run", "--source", str(source), "--warehouse", f"duckdb:///{db}")
     assert code == 0, err
     assert (
         mask_times(out)
@@ -94,103 +98,98 @@ Loaded 5 records (0 rejected) from {source} into duckdb:///{db} in N.Ns.
     )
 
 
-def test_quiet_run_prints_only_the_result(capsys, tmp_path, source):
-    code, out, _ = sparkify(
-        capsys, "run", "-q", "--source", str(source), "--warehouse", str(tmp_path / "w.duckdb")
-    )
+def test_quiet_run_prints_only_the_result(tmp_path, source):
+    code, out, _ = sparkify("run", "-q", "--source", str(source), "--warehouse", str(tmp_path / "w.duckdb"))
     assert code == 0
     assert mask_times(out).splitlines() == [
         f"Loaded 5 records (0 rejected) from {source} into {tmp_path / 'w.duckdb'} in N.Ns.",
     ]
 
 
-def test_steps_one_at_a_time(capsys, tmp_path, source):
+def test_steps_one_at_a_time(tmp_path, source):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
-    assert sparkify(capsys, "transform", "-w", wh)[0] == 2  # no tables yet: run `sparkify run` first
-    code, out, _ = sparkify(capsys, "create-tables", "-w", wh)
+    assert sparkify("transform", "-w", wh)[0] == 2  # no tables yet: run `sparkify run` first
+    code, out, _ = sparkify("create-tables", "-w", wh)
     assert (code, out) == (
         0,
         "Created 11 tables: staging_events, staging_songs, users, songs, artists, songplays, time, "
         "load_runs, load_files, load_errors, load_schema\n",
     )
-    assert sparkify(capsys, "create-tables", "-w", wh)[1] == "All tables already exist.\n"
-    code, out, _ = sparkify(capsys, "stage", "-q", "-s", str(source), "-w", wh)
+    assert sparkify("create-tables", "-w", wh)[1] == "All tables already exist.\n"
+    code, out, _ = sparkify("stage", "-q", "-s", str(source), "-w", wh)
     assert code == 0 and "│ events │          1 │ 0.0 │            4 │      4 │        0 │" in out
-    code, out, _ = sparkify(capsys, "transform", "-q", "-w", wh)
+    code, out, _ = sparkify("transform", "-q", "-w", wh)
     assert code == 0 and "│ songplays │    3 │" in out
-    code, out, _ = sparkify(capsys, "check", "-w", wh)
+    code, out, _ = sparkify("check", "-w", wh)
     assert code == 0 and out.endswith("Checks: 26 of 26 passed.\n") and "not_null:songplays.start_time" in out
 
 
-def test_failed_checks_exit_1_and_name_each_failure(capsys, tmp_path, source):
+def test_failed_checks_exit_1_and_name_each_failure(tmp_path, source):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
-    assert sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)[0] == 0
+    assert sparkify("run", "-q", "-s", str(source), "-w", wh)[0] == 0
     import duckdb
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("delete from time")
     con.close()
-    code, out, err = sparkify(capsys, "check", "-w", wh)
+    code, out, err = sparkify("check", "-w", wh)
     assert code == 1
     assert "│ relationship:songplays.start_time->time.start_time  │ FAILED │         3 │" in out
     assert err == "Error: 1 checks failed: relationship:songplays.start_time->time.start_time\n"
 
 
-def test_missing_tables_error_says_what_to_run(capsys, tmp_path):
-    code, out, err = sparkify(capsys, "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
-    assert code == 2
+def test_missing_tables_error_says_what_to_run(tmp_path):
+    code, out, err = sparkify("check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
+    assert (code, out) == (2, "")
     assert err.startswith("Error: There is no DuckDB database at ") and "Run `sparkify run` first" in err
     assert "Traceback" not in err
-    sparkify(capsys, "create-tables", "-w", f"duckdb:///{tmp_path}/w.duckdb")
-    code, out, err = sparkify(
-        capsys, "stage", "-w", f"duckdb:///{tmp_path}/other.duckdb", "-s", str(tmp_path)
-    )
+    sparkify("create-tables", "-w", f"duckdb:///{tmp_path}/w.duckdb")
+    code, _out, err = sparkify("stage", "-w", f"duckdb:///{tmp_path}/other.duckdb", "-s", str(tmp_path))
     assert err.startswith("Error: Table ") and err.rstrip().endswith(
         "Run `sparkify create-tables` first (or `sparkify run`, which also loads)."
     )
 
 
-def test_usage_and_config_errors_exit_2(capsys, tmp_path, monkeypatch):
-    assert sparkify(capsys, "run", "--no-such-flag")[0] == 2
-    code, _, err = sparkify(capsys, "run", "-w", "mysql://x/y")
+def test_usage_and_config_errors_exit_2(tmp_path, monkeypatch):
+    assert sparkify("run", "--no-such-flag")[0] == 2
+    code, _, err = sparkify("run", "-w", "mysql://x/y")
     assert code == 2 and "Unknown warehouse scheme 'mysql'" in err
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sparkify.toml").write_text('sorce = "x"\n')
-    code, _, err = sparkify(capsys, "run")
+    code, _, err = sparkify("run")
     assert code == 2 and "did you mean 'source'" in err
-    code, _, err = sparkify(capsys, "analytics", "top_song")
+    code, _, err = sparkify("analytics", "top_song")
     assert code == 2 and "Did you mean 'top_songs'" in err
 
 
-def test_bad_input_exits_65_with_one_line_per_problem(capsys, tmp_path, source):
+def test_bad_input_exits_65_with_one_line_per_problem(tmp_path, source):
     (source / "log_data" / "2018" / "11" / "bad.json").write_text("{oops\n")
-    code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
+    code, out, err = sparkify("run", "-q", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 65  # EX_DATAERR
     assert f"{source}/log_data/2018/11/bad.json:1: malformed JSON" in err
     assert "--max-errors" in err
     code, out, err = sparkify(
-        capsys, "run", "-q", "--max-errors", "1", "-s", str(source), "-w", str(tmp_path / "w.duckdb")
+        "run", "-q", "--max-errors", "1", "-s", str(source), "-w", str(tmp_path / "w.duckdb")
     )
     assert code == 0 and "(1 rejected)" in out
 
 
-def test_debug_shows_the_traceback(capsys, tmp_path):
-    code, _, err = sparkify(capsys, "--debug", "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
+def test_debug_shows_the_traceback(tmp_path):
+    code, _, err = sparkify("--debug", "check", "-w", f"duckdb:///{tmp_path}/w.duckdb")
     assert code == 2 and "Traceback" in err
 
 
-def test_env_settings_are_used(capsys, tmp_path, source, monkeypatch):
+def test_env_settings_are_used(tmp_path, source, monkeypatch):
     monkeypatch.setenv("SPARKIFY_SOURCE", str(source))
     monkeypatch.setenv("SPARKIFY_WAREHOUSE", str(tmp_path / "env.duckdb"))
-    code, out, _ = sparkify(capsys, "run", "-q")
+    code, _out, _ = sparkify("run", "-q")
     assert code == 0 and (tmp_path / "env.duckdb").exists()
 
 
-def test_analytics_csv_output_is_exact(capsys, tmp_path, source):
+def test_analytics_csv_output_is_exact(tmp_path, source):
     wh = str(tmp_path / "w.duckdb")
-    sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)
-    code, out, _ = sparkify(
-        capsys,
+    sparkify("run", "-q", "-s", str(source), "-w", wh)
+    code, _out, _ = sparkify(
         "analytics",
         "plays_by_hour",
         "level_split",
@@ -230,13 +229,13 @@ def test_the_readme_lists_every_command_and_setting():
     assert "make run" in readme and "make test" in readme
 
 
-def test_files_without_records_are_named(capsys, tmp_path, source):
+def test_files_without_records_are_named(tmp_path, source):
     (source / "log_data" / "2018" / "11" / "empty.json").write_text("\n\n")
     (source / "log_data" / "2018" / "11" / "_SUCCESS").write_text("")
-    code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
+    code, out, _ = sparkify("stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 2  # no tables yet
-    sparkify(capsys, "create-tables", "-w", str(tmp_path / "w.duckdb"))
-    code, out, _ = sparkify(capsys, "stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
+    sparkify("create-tables", "-w", str(tmp_path / "w.duckdb"))
+    code, out, _ = sparkify("stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 0
     assert f"1 files held no records: {source}/log_data/2018/11/empty.json" in out
     assert "events: passed over 1 zero-byte file (nothing to read)\n" in out
@@ -254,16 +253,90 @@ def test_human_bytes():
     ]
 
 
-def test_files_that_cannot_be_read_are_listed_even_under_quiet(capsys, tmp_path, source):
+def test_files_that_cannot_be_read_are_listed_even_under_quiet(tmp_path, source):
     import gzip
 
     broken = source / "log_data" / "2018" / "11" / "2018-11-02-events"  # gzip by its bytes, cut short
     broken.write_bytes(gzip.compress(b'{"ts": 1}\n' * 100)[:20])
     wh = str(tmp_path / "w.duckdb")
-    code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh)
+    code, out, err = sparkify("run", "-q", "-s", str(source), "-w", wh)
     assert code == 65 and str(broken) in err  # a rejected record, not tolerated by default (EX_DATAERR)
-    code, out, err = sparkify(capsys, "run", "-q", "-s", str(source), "-w", wh, "--max-errors", "1")
+    code, out, err = sparkify("run", "-q", "-s", str(source), "-w", wh, "--max-errors", "1")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == "Could not read 1 file (rejected whole):"
     assert lines[1].startswith(f"  {broken}: cannot be read: starts like gzip but is not a valid gzip file: ")
+
+
+def test_each_invocation_starts_with_fresh_state(tmp_path, source):
+    """--quiet, --json and the settings live on click's context object, one per invocation: a
+    quiet run leaves the next command in the same process as talkative as ever."""
+    wh = str(tmp_path / "w.duckdb")
+    code, out, _ = sparkify("run", "--json", "-s", str(source), "-w", wh)
+    assert code == 0 and out.startswith("{") and len(out.splitlines()) == 1
+    code, out, _ = sparkify("check", "-w", wh)
+    assert code == 0 and out.startswith("Checks\n") and out.endswith("Checks: 26 of 26 passed.\n")
+
+
+def test_unknown_step_names_the_closest_one(tmp_path):
+    code, out, err = sparkify("sql", "stagee")
+    assert (code, out, err) == (
+        2,
+        "",
+        "Error: Unknown step 'stagee'. Did you mean 'stage'? Steps: create-tables, stage, transform, check.\n",
+    )
+
+
+def test_same_warehouse_twice_is_refused_before_connecting(tmp_path):
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    code, out, err = sparkify("compare", "-w", wh, "--against", wh)
+    assert (code, out, err) == (
+        2,
+        "",
+        "Error: --warehouse and --against name the same warehouse: give two different ones.\n",
+    )
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_no_source_given_means_the_sample_of_the_working_folder(tmp_path, monkeypatch, source):
+    """The default-source rule lives in the library (sources.open_configured), not in the CLI."""
+    from types import SimpleNamespace
+
+    from sparkify.sources import open_configured
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    source.rename(tmp_path / "data" / "sparkify-sample")
+    given = dict(source=None, song_source=None, log_source=None, s3_endpoint=None, s3_concurrency=None)
+    assert open_configured(SimpleNamespace(**given)).description == str(tmp_path / "data" / "sparkify-sample")
+    only_songs = SimpleNamespace(**{**given, "song_source": str(tmp_path / "songs")})
+    assert open_configured(only_songs).folders["songs"] == tmp_path / "songs"  # logs: the sample's
+    assert open_configured(only_songs).root == tmp_path / "data" / "sparkify-sample"
+
+
+def test_the_library_never_imports_the_cli_or_click():
+    """Layering: the CLI calls the library, never the reverse (no import cycle), and the library
+    works without click (it is used from notebooks and the benchmarks)."""
+    import ast
+    from pathlib import Path
+
+    import sparkify
+
+    package = Path(sparkify.__file__).parent
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] == "cli" or relative.name == "__main__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [
+                f"{relative}: {n}" for n in names if n == "click" or n.startswith(("click.", "sparkify.cli"))
+            ]
+    assert offenders == []

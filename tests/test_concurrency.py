@@ -8,7 +8,7 @@ import sys
 import time
 
 from sparkify.warehouse import connect
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
@@ -25,7 +25,9 @@ def sparkify(*args: str) -> subprocess.Popen:
 
 def source(tmp_path):
     return write_source(
-        tmp_path / "src", [event(ts=1541105830796 + i, itemInSession=i) for i in range(50)], [song()]
+        tmp_path / "src",
+        songs=[song()],
+        events=[event(ts=1541105830796 + i, itemInSession=i) for i in range(50)],
     )
 
 

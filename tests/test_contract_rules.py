@@ -12,7 +12,7 @@ import pytest
 
 from sparkify import pipeline
 from tests.conftest import sample_for, source_for
-from tests.helpers import NOW, event, rows, song, write_source
+from tests.helpers.records import NOW, event, rows, song, write_source
 
 T0 = dt.datetime(2018, 11, 1, 20, 57, 10, 796000)
 """NOW as a timestamp."""
@@ -24,15 +24,46 @@ def ts(text: str) -> int:
     return calendar.timegm(t.timetuple()) * 1000 + t.microsecond // 1000
 
 
-INERT_SONG = song("SOINERT", title="Nobody plays this", artist_id="ARINERT", artist_name="Nobody")
+INERT_SONG = song(
+    song_id="SOINERT",
+    title="Nobody plays this",
+    artist_id="ARINERT",
+    artist_name="Nobody",
+    artist_latitude=None,
+    artist_longitude=None,
+    artist_location="",
+    year=2000,
+)
 """A song file for a test about events only: a source with no song file is an error (CONTRACT)."""
-INERT_EVENT = event(user_id="", page="Home", first_name=None, last_name=None, gender=None)
+INERT_EVENT = event(
+    userId="",
+    page="Home",
+    firstName=None,
+    lastName=None,
+    gender=None,
+    artist=None,
+    length=None,
+    sessionId=1,
+    song=None,
+    userAgent="Mozilla/5.0",
+    auth="Logged Out",
+)
 """A log file's event for a test about songs only: logged out and no play, so it reaches no star table."""
 
 
 def run(wh, tmp_path, songs, logs):
     songs, logs = songs or [INERT_SONG], logs or [INERT_EVENT]
-    report = pipeline.run(wh, source_for(wh, write_source(tmp_path / "src", songs, logs)))
+    report = pipeline.run(
+        wh,
+        source_for(
+            wh,
+            write_source(
+                tmp_path / "src",
+                songs=songs,
+                events=logs if isinstance(logs, dict) else {"2018-11-01-events.json": logs},
+            ),
+        ),
+    )
     assert [c.check.name for c in report.checks_failed] == []
     return report
 
@@ -42,12 +73,49 @@ def test_numbers_where_text_belongs_take_their_text_form(warehouse, tmp_path):
         warehouse,
         tmp_path,
         [
-            song("SOA", title=66, artist_id="ARA", artist_name=1999, duration=100.0),
-            song("SOB", title=3.5, artist_id="ARB", artist_name="Band", duration=50.25),
+            song(
+                song_id="SOA",
+                title=66,
+                artist_id="ARA",
+                artist_name=1999,
+                duration=100.0,
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            ),
+            song(
+                song_id="SOB",
+                title=3.5,
+                artist_id="ARB",
+                artist_name="Band",
+                duration=50.25,
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            ),
         ],
         [
-            event(item=0, song="66", artist="1999", length=100.0),
-            event(item=1, ts=NOW + 1000, song="3.5", artist="Band", length=50.25),
+            event(
+                itemInSession=0,
+                song="66",
+                artist="1999",
+                length=100.0,
+                sessionId=1,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            ),
+            event(
+                itemInSession=1,
+                ts=NOW + 1000,
+                song="3.5",
+                artist="Band",
+                length=50.25,
+                sessionId=1,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            ),
         ],
     )
     assert rows(warehouse, "songs") == [("SOA", "66", "ARA", 2000, 100.0), ("SOB", "3.5", "ARB", 2000, 50.25)]
@@ -66,13 +134,63 @@ def test_several_matching_songs_the_smallest_song_id_wins(warehouse, tmp_path):
         warehouse,
         tmp_path,
         [
-            song("SOZ", title="Twin", artist_id="ARZ", artist_name="Same", duration=180.0),
-            song("SOM", title="Twin", artist_id="ARM", artist_name="Same", duration=180.0),
-            song("SOB", title="Twin", artist_id="ARB", artist_name="Same", duration=180.0),
-            song("SOA", title="Twin", artist_id="ARA", artist_name="Same", duration=180.5),  # length differs
-            song("SO0", title="twin", artist_id="AR0", artist_name="Same", duration=180.0),
+            song(
+                song_id="SOZ",
+                title="Twin",
+                artist_id="ARZ",
+                artist_name="Same",
+                duration=180.0,
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            ),
+            song(
+                song_id="SOM",
+                title="Twin",
+                artist_id="ARM",
+                artist_name="Same",
+                duration=180.0,
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            ),
+            song(
+                song_id="SOB",
+                title="Twin",
+                artist_id="ARB",
+                artist_name="Same",
+                duration=180.0,
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            ),
+            song(
+                song_id="SOA",
+                title="Twin",
+                artist_id="ARA",
+                artist_name="Same",
+                duration=180.5,
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            ),  # length differs
+            song(
+                song_id="SO0",
+                title="twin",
+                artist_id="AR0",
+                artist_name="Same",
+                duration=180.0,
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            ),
         ],  # case differs
-        [event(song="Twin", artist="Same", length=180.0)],
+        [event(song="Twin", artist="Same", length=180.0, sessionId=1, userAgent="Mozilla/5.0", userId="10")],
     )
     assert rows(warehouse, "songplays", ["user_id", "song_id", "artist_id"]) == [(10, "SOB", "ARB")]
 
@@ -81,10 +199,37 @@ def test_unmatched_play_has_null_song_and_artist(warehouse, tmp_path):
     run(
         warehouse,
         tmp_path,
-        [song("SOA", title="Real", artist_name="Band", duration=10.0)],
         [
-            event(song="Real", artist="Band", length=10.000001),
-            event(item=1, song="Other", artist="Band", length=10.0),
+            song(
+                song_id="SOA",
+                title="Real",
+                artist_name="Band",
+                duration=10.0,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            )
+        ],
+        [
+            event(
+                song="Real",
+                artist="Band",
+                length=10.000001,
+                sessionId=1,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            ),
+            event(
+                itemInSession=1,
+                song="Other",
+                artist="Band",
+                length=10.0,
+                sessionId=1,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            ),
         ],
     )
     assert rows(warehouse, "songplays", ["song_id", "artist_id", "level"]) == [
@@ -94,13 +239,39 @@ def test_unmatched_play_has_null_song_and_artist(warehouse, tmp_path):
 
 
 def test_an_event_delivered_twice_is_one_play(warehouse, tmp_path):
-    play = event(user_id="5", session_id=3, item=4, song="S", artist="A", length=1.0)
+    play = event(
+        userId="5", sessionId=3, itemInSession=4, song="S", artist="A", length=1.0, userAgent="Mozilla/5.0"
+    )
     run(
         warehouse,
         tmp_path,
-        [song("SOA", title="S", artist_name="A", duration=1.0)],
+        [
+            song(
+                song_id="SOA",
+                title="S",
+                artist_name="A",
+                duration=1.0,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            )
+        ],
         {
-            "2018-11-01-events.json": [play, event(user_id="5", session_id=3, item=5, ts=NOW + 10)],
+            "2018-11-01-events.json": [
+                play,
+                event(
+                    userId="5",
+                    sessionId=3,
+                    itemInSession=5,
+                    ts=NOW + 10,
+                    artist=None,
+                    length=None,
+                    song=None,
+                    userAgent="Mozilla/5.0",
+                ),
+            ],
             "2018-11-02-events.json": [play],
         },  # the same event again, in another file
     )
@@ -118,18 +289,41 @@ def test_logged_out_next_song_is_no_play_and_no_user(warehouse, tmp_path):
         [],
         [
             event(
-                user_id="",
-                first_name=None,
-                last_name=None,
+                userId="",
+                firstName=None,
+                lastName=None,
                 gender=None,
                 location=None,
-                user_agent=None,
+                userAgent=None,
                 song="S",
                 artist="A",
                 length=1.0,
+                sessionId=1,
+                auth="Logged Out",
             ),
-            event(user_id="20", page="Home", first_name="Bo", last_name="Ng", gender="M", level="paid"),
-            event(user_id="10", item=1, ts=NOW + 1),
+            event(
+                userId="20",
+                page="Home",
+                firstName="Bo",
+                lastName="Ng",
+                gender="M",
+                level="paid",
+                artist=None,
+                length=None,
+                sessionId=1,
+                song=None,
+                userAgent="Mozilla/5.0",
+            ),
+            event(
+                userId="10",
+                itemInSession=1,
+                ts=NOW + 1,
+                artist=None,
+                length=None,
+                sessionId=1,
+                song=None,
+                userAgent="Mozilla/5.0",
+            ),
         ],
     )
     assert rows(warehouse, "songplays", ["user_id", "level"]) == [(10, "free")]
@@ -143,23 +337,94 @@ def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_ite
         [],
         [
             # user 7: two events at the same ts; the larger session_id (5) wins
-            event(user_id="7", ts=NOW, session_id=4, item=9, level="free", first_name="Old", page="Home"),
-            event(user_id="7", ts=NOW, session_id=5, item=1, level="paid", first_name="New", page="Home"),
             event(
-                user_id="7",
-                ts=NOW - 1000,
-                session_id=9,
-                item=50,
+                userId="7",
+                ts=NOW,
+                sessionId=4,
+                itemInSession=9,
                 level="free",
-                first_name="Older",
+                firstName="Old",
                 page="Home",
+                artist=None,
+                length=None,
+                song=None,
+                userAgent="Mozilla/5.0",
+            ),
+            event(
+                userId="7",
+                ts=NOW,
+                sessionId=5,
+                itemInSession=1,
+                level="paid",
+                firstName="New",
+                page="Home",
+                artist=None,
+                length=None,
+                song=None,
+                userAgent="Mozilla/5.0",
+            ),
+            event(
+                userId="7",
+                ts=NOW - 1000,
+                sessionId=9,
+                itemInSession=50,
+                level="free",
+                firstName="Older",
+                page="Home",
+                artist=None,
+                length=None,
+                song=None,
+                userAgent="Mozilla/5.0",
             ),
             # user 8: same ts and session; the larger item_in_session (7) wins
-            event(user_id="8", ts=NOW, session_id=3, item=2, level="paid", last_name="Two"),
-            event(user_id="8", ts=NOW, session_id=3, item=7, level="free", last_name="Seven", page="Home"),
+            event(
+                userId="8",
+                ts=NOW,
+                sessionId=3,
+                itemInSession=2,
+                level="paid",
+                lastName="Two",
+                artist=None,
+                length=None,
+                song=None,
+                userAgent="Mozilla/5.0",
+            ),
+            event(
+                userId="8",
+                ts=NOW,
+                sessionId=3,
+                itemInSession=7,
+                level="free",
+                lastName="Seven",
+                page="Home",
+                artist=None,
+                length=None,
+                song=None,
+                userAgent="Mozilla/5.0",
+            ),
             # user 9 upgrades: each play keeps the level of its own event; the user is paid now
-            event(user_id="9", ts=NOW, session_id=1, item=0, level="free"),
-            event(user_id="9", ts=NOW + 5, session_id=1, item=1, level="paid"),
+            event(
+                userId="9",
+                ts=NOW,
+                sessionId=1,
+                itemInSession=0,
+                level="free",
+                artist=None,
+                length=None,
+                song=None,
+                userAgent="Mozilla/5.0",
+            ),
+            event(
+                userId="9",
+                ts=NOW + 5,
+                sessionId=1,
+                itemInSession=1,
+                level="paid",
+                artist=None,
+                length=None,
+                song=None,
+                userAgent="Mozilla/5.0",
+            ),
         ],
     )
     assert rows(warehouse, "users") == [
@@ -175,7 +440,33 @@ def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_ite
 
 
 def test_year_zero_is_null(warehouse, tmp_path):
-    run(warehouse, tmp_path, [song("SOA", year=0), song("SOB", year=1999)], [])
+    run(
+        warehouse,
+        tmp_path,
+        [
+            song(
+                song_id="SOA",
+                year=0,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                artist_name="Artist A",
+                title="A Song",
+            ),
+            song(
+                song_id="SOB",
+                year=1999,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                artist_name="Artist A",
+                title="A Song",
+            ),
+        ],
+        [],
+    )
     assert rows(warehouse, "songs", ["song_id", "year"]) == [("SOA", None), ("SOB", 1999)]
 
 
@@ -185,16 +476,79 @@ def test_artists_take_the_most_complete_record_and_empty_location_is_null(wareho
         tmp_path,
         [
             # ARX: the record with coordinates wins over the one with a location
-            song("SOX1", artist_id="ARX", artist_name="X plain", location="Paris"),
-            song("SOX2", artist_id="ARX", artist_name="X geo", location="", latitude=1.5, longitude=-2.25),
+            song(
+                song_id="SOX1",
+                artist_id="ARX",
+                artist_name="X plain",
+                artist_location="Paris",
+                artist_latitude=None,
+                artist_longitude=None,
+                title="A Song",
+                year=2000,
+            ),
+            song(
+                song_id="SOX2",
+                artist_id="ARX",
+                artist_name="X geo",
+                artist_location="",
+                artist_latitude=1.5,
+                artist_longitude=-2.25,
+                title="A Song",
+                year=2000,
+            ),
             # ARY: no coordinates anywhere; the non-empty location wins
-            song("SOY1", artist_id="ARY", artist_name="Y empty", location=""),
-            song("SOY2", artist_id="ARY", artist_name="Y berlin", location="Berlin"),
+            song(
+                song_id="SOY1",
+                artist_id="ARY",
+                artist_name="Y empty",
+                artist_location="",
+                artist_latitude=None,
+                artist_longitude=None,
+                title="A Song",
+                year=2000,
+            ),
+            song(
+                song_id="SOY2",
+                artist_id="ARY",
+                artist_name="Y berlin",
+                artist_location="Berlin",
+                artist_latitude=None,
+                artist_longitude=None,
+                title="A Song",
+                year=2000,
+            ),
             # ARW: equally complete; the smaller song_id wins
-            song("SOW2", artist_id="ARW", artist_name="W two", location=""),
-            song("SOW1", artist_id="ARW", artist_name="W one", location=""),
+            song(
+                song_id="SOW2",
+                artist_id="ARW",
+                artist_name="W two",
+                artist_location="",
+                artist_latitude=None,
+                artist_longitude=None,
+                title="A Song",
+                year=2000,
+            ),
+            song(
+                song_id="SOW1",
+                artist_id="ARW",
+                artist_name="W one",
+                artist_location="",
+                artist_latitude=None,
+                artist_longitude=None,
+                title="A Song",
+                year=2000,
+            ),
             # ARN: a null location stays null
-            song("SON1", artist_id="ARN", artist_name="N", location=None),
+            song(
+                song_id="SON1",
+                artist_id="ARN",
+                artist_name="N",
+                artist_location=None,
+                artist_latitude=None,
+                artist_longitude=None,
+                title="A Song",
+                year=2000,
+            ),
         ],
         [],
     )
@@ -212,10 +566,45 @@ def test_start_time_keeps_milliseconds(warehouse, tmp_path):
         tmp_path,
         [],
         [
-            event(ts=1541105830796),
-            event(item=1, ts=1541105830001),
-            event(item=2, ts=1541105830999),
-            event(item=3, ts=946684800000),
+            event(
+                ts=1541105830796,
+                artist=None,
+                length=None,
+                sessionId=1,
+                song=None,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            ),
+            event(
+                itemInSession=1,
+                ts=1541105830001,
+                artist=None,
+                length=None,
+                sessionId=1,
+                song=None,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            ),
+            event(
+                itemInSession=2,
+                ts=1541105830999,
+                artist=None,
+                length=None,
+                sessionId=1,
+                song=None,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            ),
+            event(
+                itemInSession=3,
+                ts=946684800000,
+                artist=None,
+                length=None,
+                sessionId=1,
+                song=None,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            ),
         ],  # 2000-01-01 00:00:00.000
     )
     assert rows(warehouse, "songplays", ["start_time"]) == [
@@ -235,7 +624,24 @@ def test_time_has_iso_weeks_and_sunday_zero_weekdays_across_year_boundaries(ware
         "2021-01-03 23:00:00.000",  # Sunday, ISO week 53
         "2016-02-29 05:00:00.000",  # Monday, leap day, ISO week 9
     ]
-    run(warehouse, tmp_path, [], [event(item=i, ts=ts(t)) for i, t in enumerate(instants)])
+    run(
+        warehouse,
+        tmp_path,
+        [],
+        [
+            event(
+                itemInSession=i,
+                ts=ts(t),
+                artist=None,
+                length=None,
+                sessionId=1,
+                song=None,
+                userAgent="Mozilla/5.0",
+                userId="10",
+            )
+            for i, t in enumerate(instants)
+        ],
+    )
     # start_time, hour, day, week, month, year, weekday (0 = Sunday)
     assert rows(warehouse, "time") == [
         (dt.datetime(2016, 2, 29, 5, 0), 5, 29, 9, 2, 2016, 1),
@@ -250,8 +656,34 @@ def test_time_has_iso_weeks_and_sunday_zero_weekdays_across_year_boundaries(ware
 def test_rerun_leaves_every_table_identical(warehouse, tmp_path):
     src = write_source(
         tmp_path / "src",
-        [song("SOA", title="S", artist_name="A", duration=1.0)],
-        [event(item=i, ts=NOW + i, song="S" if i % 2 else "T", artist="A", length=1.0) for i in range(20)],
+        songs=[
+            song(
+                song_id="SOA",
+                title="S",
+                artist_name="A",
+                duration=1.0,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            )
+        ],
+        events={
+            "2018-11-01-events.json": [
+                event(
+                    itemInSession=i,
+                    ts=NOW + i,
+                    song="S" if i % 2 else "T",
+                    artist="A",
+                    length=1.0,
+                    sessionId=1,
+                    userAgent="Mozilla/5.0",
+                    userId="10",
+                )
+                for i in range(20)
+            ]
+        },
     )
     pipeline.run(warehouse, source_for(warehouse, src))
     tables = ["users", "songs", "artists", "songplays", "time"]

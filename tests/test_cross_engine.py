@@ -15,7 +15,7 @@ import pytest
 from sparkify import analytics, pipeline
 from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from tests.conftest import TEST_ENGINES, open_engine, source_for
-from tests.helpers import NOW, event, rows, song, write_source
+from tests.helpers.records import NOW, event, rows, song, write_source
 
 pytestmark = pytest.mark.usefixtures("postgres_url")
 
@@ -80,53 +80,176 @@ def tricky_input(root):
         dur = TRICKY_DOUBLES[i % len(TRICKY_DOUBLES)]
         songs.append(
             song(
-                f"SO{i:03d}",
+                song_id=f"SO{i:03d}",
                 title=text,
                 artist_id=f"AR{i % 4}",
                 artist_name=text,
                 duration=dur,
-                location=text,
-                latitude=dur if i % 3 else None,
-                longitude=-dur if i % 3 else None,
+                artist_location=text,
+                artist_latitude=dur if i % 3 else None,
+                artist_longitude=-dur if i % 3 else None,
                 year=i % 2 * 1990,
             )
         )
         events.append(
             event(
-                user_id=str(100 + i % 5),
-                session_id=i // 3,
-                item=i,
+                userId=str(100 + i % 5),
+                sessionId=i // 3,
+                itemInSession=i,
                 ts=NOW + i * 997,
                 song=text,
                 artist=text,
                 length=dur,
                 location=text,
-                user_agent=text,
-                first_name=text,
-                last_name=text[::-1],
+                userAgent=text,
+                firstName=text,
+                lastName=text[::-1],
+                auth="Logged In" if str(100 + i % 5) else "Logged Out",
             )
         )
     # ids that differ only in case: bytewise, "SOB" < "SOa" < "SOb"; a locale collation says otherwise
     for sid in ("SOb", "SOB", "SOa"):
-        songs.append(song(sid, title="Case", artist_id="AR" + sid[2], artist_name="Case", duration=1.0))
-    events.append(event(user_id="7", item=0, ts=NOW, song="Case", artist="Case", length=1.0))
+        songs.append(
+            song(
+                song_id=sid,
+                title="Case",
+                artist_id="AR" + sid[2],
+                artist_name="Case",
+                duration=1.0,
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            )
+        )
+    events.append(
+        event(
+            userId="7",
+            itemInSession=0,
+            ts=NOW,
+            song="Case",
+            artist="Case",
+            length=1.0,
+            sessionId=1,
+            userAgent="Mozilla/5.0",
+        )
+    )
     # numbers where text belongs
-    songs.append(song("SONUM", title=1234567890123, artist_id="ARN", artist_name=-7, duration=2.5))
-    events.append(event(user_id="7", item=1, ts=NOW + 1, song="1234567890123", artist="-7", length=2.5))
+    songs.append(
+        song(
+            song_id="SONUM",
+            title=1234567890123,
+            artist_id="ARN",
+            artist_name=-7,
+            duration=2.5,
+            artist_latitude=None,
+            artist_longitude=None,
+            artist_location="",
+            year=2000,
+        )
+    )
+    events.append(
+        event(
+            userId="7",
+            itemInSession=1,
+            ts=NOW + 1,
+            song="1234567890123",
+            artist="-7",
+            length=2.5,
+            sessionId=1,
+            userAgent="Mozilla/5.0",
+        )
+    )
     # the first and the last accepted millisecond (2000-01-01, 2099-12-31 23:59:59.999); biggest session id
-    events.append(event(user_id="8", item=0, session_id=2147483647, ts=946_684_800_000))
-    events.append(event(user_id="8", item=1, session_id=2147483647, ts=4_102_444_799_999))
+    events.append(
+        event(
+            userId="8",
+            itemInSession=0,
+            sessionId=2147483647,
+            ts=946_684_800_000,
+            artist=None,
+            length=None,
+            song=None,
+            userAgent="Mozilla/5.0",
+        )
+    )
+    events.append(
+        event(
+            userId="8",
+            itemInSession=1,
+            sessionId=2147483647,
+            ts=4_102_444_799_999,
+            artist=None,
+            length=None,
+            song=None,
+            userAgent="Mozilla/5.0",
+        )
+    )
     # ties for users: same ts, sessions and items differ; NULLs in the tie-breakers' columns
-    events.append(event(user_id="9", item=3, session_id=4, ts=NOW, level="paid", first_name=None))
-    events.append(event(user_id="9", item=3, session_id=4, ts=NOW, level="free", first_name="Z", page="Home"))
-    events.append(event(user_id="9", item=2, session_id=4, ts=NOW, level=None, first_name=None, page="Home"))
+    events.append(
+        event(
+            userId="9",
+            itemInSession=3,
+            sessionId=4,
+            ts=NOW,
+            level="paid",
+            firstName=None,
+            artist=None,
+            length=None,
+            song=None,
+            userAgent="Mozilla/5.0",
+        )
+    )
+    events.append(
+        event(
+            userId="9",
+            itemInSession=3,
+            sessionId=4,
+            ts=NOW,
+            level="free",
+            firstName="Z",
+            page="Home",
+            artist=None,
+            length=None,
+            song=None,
+            userAgent="Mozilla/5.0",
+        )
+    )
+    events.append(
+        event(
+            userId="9",
+            itemInSession=2,
+            sessionId=4,
+            ts=NOW,
+            level=None,
+            firstName=None,
+            page="Home",
+            artist=None,
+            length=None,
+            song=None,
+            userAgent="Mozilla/5.0",
+        )
+    )
     # duplicate delivery and logged-out plays
     events.append(events[0])
     events.append(
-        event(user_id="", item=99, first_name=None, last_name=None, song="Case", artist="Case", length=1.0)
+        event(
+            userId="",
+            itemInSession=99,
+            firstName=None,
+            lastName=None,
+            song="Case",
+            artist="Case",
+            length=1.0,
+            sessionId=1,
+            userAgent="Mozilla/5.0",
+            auth="Logged Out",
+        )
     )
     return write_source(
-        root, songs, {"2018-11-01-events.json": events[::2], "2018-11-02-events.json": events[1::2]}
+        root,
+        songs=songs,
+        events={"2018-11-01-events.json": events[::2], "2018-11-02-events.json": events[1::2]},
     )
 
 

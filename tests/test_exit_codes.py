@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sparkify.errors import EXIT_CODES
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
 
@@ -27,7 +27,9 @@ def sparkify(*args: str, cwd: Path | None = None, env: dict | None = None) -> su
 
 @pytest.fixture
 def src(tmp_path):
-    return write_source(tmp_path / "src", [event(), event(ts=1541105831796, itemInSession=1)], [song()])
+    return write_source(
+        tmp_path / "src", songs=[song()], events=[event(), event(ts=1541105831796, itemInSession=1)]
+    )
 
 
 def test_readme_and_help_list_every_exit_code():

@@ -16,7 +16,7 @@ import pytest
 from sparkify import pipeline
 from sparkify.errors import ChecksNotRun, ExitCode
 from sparkify.warehouse import connect
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
 
@@ -28,7 +28,9 @@ def sparkify(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedP
 
 @pytest.fixture
 def src(tmp_path):
-    return write_source(tmp_path / "src", [event(), event(ts=1541105831796, itemInSession=1)], [song()])
+    return write_source(
+        tmp_path / "src", songs=[song()], events=[event(), event(ts=1541105831796, itemInSession=1)]
+    )
 
 
 def terminate(postgres_url: str, pid: int) -> None:

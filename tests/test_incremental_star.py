@@ -161,19 +161,22 @@ def test_a_sequence_of_increments_equals_the_reference_at_every_step(warehouse, 
     assert star_rows(warehouse) == before
 
 
-def test_a_stage_alone_makes_the_next_run_rebuild(duckdb_wh, generated):
+@pytest.mark.engines(
+    "duckdb", "postgres", reason="Redshift reloads staging whole from S3 with COPY: there is no increment"
+)
+def test_a_stage_alone_makes_the_next_run_rebuild(warehouse, generated):
     """``stage`` changes staging without the star tables: the next run cannot trust them to match."""
     everything, src = generated
     shutil.copytree(everything, src)
     day = sorted((src / "log_data").rglob("*.json"))[-1]
     held_back = day.read_bytes()
     day.unlink()
-    pipeline.run(duckdb_wh, src)
+    pipeline.run(warehouse, src)
     day.write_bytes(held_back)
-    pipeline.stage(duckdb_wh, src)
-    report = pipeline.run(duckdb_wh, src)
+    pipeline.stage(warehouse, src)
+    report = pipeline.run(warehouse, src)
     assert not report.stage.incremental
-    assert_equals_reference(duckdb_wh, src, "a run after a stage")
+    assert_equals_reference(warehouse, src, "a run after a stage")
 
 
 # -- random sequences ---------------------------------------------------------------------------

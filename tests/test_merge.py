@@ -17,7 +17,7 @@ from sparkify import pipeline
 from sparkify.schema import STAR_TABLES, TABLES
 from sparkify.warehouse.postgres import PostgresWarehouse
 from sparkify.warehouse.redshift import RedshiftWarehouse
-from tests.helpers import NOW, event, rows, song, write_source
+from tests.helpers.records import NOW, event, rows, song, write_source
 
 
 class MergingPostgres(PostgresWarehouse):
@@ -94,12 +94,50 @@ def test_merge_follows_a_changed_input_and_keeps_the_ids_of_unchanged_plays(
 def test_plays_sharing_user_session_and_time_are_kept_apart(merging, duckdb_wh, tmp_path):
     src = write_source(
         tmp_path / "src",
-        [song("SOA", title="S", artist_name="A", duration=1.0)],
-        [
-            event(item=1, song="S", artist="A", length=1.0),
-            event(item=2),
-            event(item=3, song="S", artist="A", length=1.0),
+        songs=[
+            song(
+                song_id="SOA",
+                title="S",
+                artist_name="A",
+                duration=1.0,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            )
         ],
+        events={
+            "2018-11-01-events.json": [
+                event(
+                    itemInSession=1,
+                    song="S",
+                    artist="A",
+                    length=1.0,
+                    sessionId=1,
+                    userAgent="Mozilla/5.0",
+                    userId="10",
+                ),
+                event(
+                    itemInSession=2,
+                    artist=None,
+                    length=None,
+                    sessionId=1,
+                    song=None,
+                    userAgent="Mozilla/5.0",
+                    userId="10",
+                ),
+                event(
+                    itemInSession=3,
+                    song="S",
+                    artist="A",
+                    length=1.0,
+                    sessionId=1,
+                    userAgent="Mozilla/5.0",
+                    userId="10",
+                ),
+            ]
+        },
     )
     for wh in (merging, duckdb_wh):
         pipeline.run(wh, src)
@@ -113,15 +151,74 @@ def test_plays_sharing_user_session_and_time_are_kept_apart(merging, duckdb_wh, 
 
 def test_a_changed_dimension_row_is_replaced(merging, tmp_path):
     one = write_source(
-        tmp_path / "one", [song("SOA", year=0)], [event(user_id="3", level="free", page="Home")]
+        tmp_path / "one",
+        songs=[
+            song(
+                song_id="SOA",
+                year=0,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                artist_name="Artist A",
+                title="A Song",
+            )
+        ],
+        events={
+            "2018-11-01-events.json": [
+                event(
+                    userId="3",
+                    level="free",
+                    page="Home",
+                    artist=None,
+                    length=None,
+                    sessionId=1,
+                    song=None,
+                    userAgent="Mozilla/5.0",
+                )
+            ]
+        },
     )
     two = write_source(
         tmp_path / "two",
-        [song("SOA", year=1999)],
-        [
-            event(user_id="3", level="free", page="Home"),
-            event(user_id="3", item=1, ts=NOW + 1, level="paid", page="Home"),
+        songs=[
+            song(
+                song_id="SOA",
+                year=1999,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                artist_name="Artist A",
+                title="A Song",
+            )
         ],
+        events={
+            "2018-11-01-events.json": [
+                event(
+                    userId="3",
+                    level="free",
+                    page="Home",
+                    artist=None,
+                    length=None,
+                    sessionId=1,
+                    song=None,
+                    userAgent="Mozilla/5.0",
+                ),
+                event(
+                    userId="3",
+                    itemInSession=1,
+                    ts=NOW + 1,
+                    level="paid",
+                    page="Home",
+                    artist=None,
+                    length=None,
+                    sessionId=1,
+                    song=None,
+                    userAgent="Mozilla/5.0",
+                ),
+            ]
+        },
     )
     pipeline.run(merging, one)
     assert rows(merging, "users") == [(3, "Ann", "Lee", "F", "free")]

@@ -7,9 +7,10 @@ import csv
 import io
 
 import pytest
+from click.testing import CliRunner
 
-from sparkify.cli import main
-from tests.helpers.fixtures import event, song, write_source
+from sparkify.cli import cli
+from tests.helpers.records import event, song, write_source
 
 TITLES = [
     "Just the Way You Are [feat. Bruno Mars]",
@@ -19,11 +20,10 @@ TITLES = [
 ]
 
 
-def sparkify(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
+def sparkify(*args: str) -> tuple[int, str, str]:
+    """Run ``sparkify ARGS...`` through click's CliRunner: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
@@ -37,13 +37,13 @@ def tricky_source(tmp_path):
         event(song=t, artist=f"Band {i}", ts=1541105830796 + i * 1000, itemInSession=i)
         for i, t in enumerate(TITLES)
     ]
-    return write_source(tmp_path / "src", events, songs)
+    return write_source(tmp_path / "src", songs=songs, events=events)
 
 
-def test_titles_print_as_text_never_as_markup(capsys, tmp_path, tricky_source):
+def test_titles_print_as_text_never_as_markup(tmp_path, tricky_source):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
-    assert sparkify(capsys, "run", "-q", "-s", str(tricky_source), "-w", wh)[0] == 0
-    code, out, err = sparkify(capsys, "analytics", "top_songs", "-w", wh)
+    assert sparkify("run", "-q", "-s", str(tricky_source), "-w", wh)[0] == 0
+    code, out, err = sparkify("analytics", "top_songs", "-w", wh)
     assert code == 0, err
     assert "Just the Way You Are [feat. Bruno Mars]" in out
     assert "Intro [/Outro]" in out
@@ -61,17 +61,17 @@ def test_printable_escapes_control_characters():
     assert printable(None) == ""
 
 
-def test_a_source_path_with_brackets_prints_whole(capsys, tmp_path, tricky_source):
+def test_a_source_path_with_brackets_prints_whole(tmp_path, tricky_source):
     src = tricky_source.rename(tmp_path / "[nightly] src")
-    code, out, _ = sparkify(capsys, "run", "-s", str(src), "-w", f"duckdb:///{tmp_path}/w.duckdb")
+    code, out, _ = sparkify("run", "-s", str(src), "-w", f"duckdb:///{tmp_path}/w.duckdb")
     assert code == 0
     assert f"from {src} into" in out
 
 
-def test_read_only_commands_never_create_a_database(capsys, tmp_path):
+def test_read_only_commands_never_create_a_database(tmp_path):
     missing = tmp_path / "nothing" / "here.duckdb"
     for args in (["check"], ["analytics", "top_songs"], ["report", "-o", str(tmp_path / "r.html")]):
-        code, _, err = sparkify(capsys, *args, "-w", f"duckdb:///{missing}")
+        code, _, err = sparkify(*args, "-w", f"duckdb:///{missing}")
         assert code != 0
         assert (
             err == f"Error: There is no DuckDB database at {missing}. Run `sparkify run` first, or point "
@@ -81,19 +81,19 @@ def test_read_only_commands_never_create_a_database(capsys, tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
-def test_empty_warehouse_says_run_first_not_create_tables(capsys, tmp_path):
+def test_empty_warehouse_says_run_first_not_create_tables(tmp_path):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
-    assert sparkify(capsys, "create-tables", "-w", wh)[0] == 0
+    assert sparkify("create-tables", "-w", wh)[0] == 0
     (tmp_path / "x.duckdb").touch()
     import duckdb
 
     duckdb.connect(str(tmp_path / "y.duckdb")).close()  # a database without sparkify's tables
     for args in (["check"], ["analytics", "top_songs"], ["report", "-o", str(tmp_path / "r.html")]):
-        code, _, err = sparkify(capsys, *args, "-w", f"duckdb:///{tmp_path}/y.duckdb")
+        code, _, err = sparkify(*args, "-w", f"duckdb:///{tmp_path}/y.duckdb")
         assert code == 2
         assert err.startswith("Error: Table ") and err.endswith("Run `sparkify run` first.\n"), err
         assert "create-tables" not in err
-        code, _, err = sparkify(capsys, *args, "-w", wh)  # tables made by create-tables, never loaded
+        code, _, err = sparkify(*args, "-w", wh)  # tables made by create-tables, never loaded
         assert code == 2
         assert (
             err
@@ -101,15 +101,15 @@ def test_empty_warehouse_says_run_first_not_create_tables(capsys, tmp_path):
         )
 
 
-def test_tables_in_another_schema_are_pointed_at(capsys, tmp_path, postgres_url, pg_schema):
+def test_tables_in_another_schema_are_pointed_at(tmp_path, postgres_url, pg_schema):
     import psycopg
 
     schema = f"aaa_{pg_schema}"  # listed first, should other tests' schemas hold the tables too
-    src = write_source(tmp_path / "src", [event()], [song()])
+    src = write_source(tmp_path / "src", songs=[song()], events=[event()])
     try:
-        assert sparkify(capsys, "run", "-q", "-s", str(src), "-w", postgres_url, "--schema", schema)[0] == 0
+        assert sparkify("run", "-q", "-s", str(src), "-w", postgres_url, "--schema", schema)[0] == 0
         for args in (["check"], ["analytics", "top_songs"], ["runs"]):
-            code, _, err = sparkify(capsys, *args, "-w", postgres_url, "--schema", pg_schema)
+            code, _, err = sparkify(*args, "-w", postgres_url, "--schema", pg_schema)
             assert code == 2
             assert f"Found the tables in schema '{schema}': pass --schema {schema}." in err or (
                 f"Found the tables in schemas '{schema}', " in err
@@ -129,42 +129,41 @@ def test_tables_in_another_schema_are_pointed_at(capsys, tmp_path, postgres_url,
         ({}, 'source = "/no/such/folder"\n', "sparkify.toml key 'source'"),
     ],
 )
-def test_a_bad_value_names_where_it_came_from(capsys, tmp_path, monkeypatch, env, toml, origin):
+def test_a_bad_value_names_where_it_came_from(tmp_path, monkeypatch, env, toml, origin):
     monkeypatch.chdir(tmp_path)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     if toml:
         (tmp_path / "sparkify.toml").write_text(toml)
-    code, _, err = sparkify(capsys, "run")  # the warehouse, if not the bad value, is ./sparkify.duckdb
+    code, _, err = sparkify("run")  # the warehouse, if not the bad value, is ./sparkify.duckdb
     assert code != 0
     assert origin in err, err
     assert "--source" not in err and "--warehouse" not in err, err
 
 
-def test_a_bad_flag_is_still_blamed_on_the_flag(capsys, tmp_path):
-    code, _, err = sparkify(capsys, "run", "-s", "/no/such/folder", "-w", str(tmp_path / "w.duckdb"))
+def test_a_bad_flag_is_still_blamed_on_the_flag(tmp_path):
+    code, _, err = sparkify("run", "-s", "/no/such/folder", "-w", str(tmp_path / "w.duckdb"))
     assert code != 0 and "--source" in err
 
 
-def test_quiet_check_prints_only_the_final_line(capsys, tmp_path, tricky_source):
+def test_quiet_check_prints_only_the_final_line(tmp_path, tricky_source):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
-    code, out, err = sparkify(capsys, "run", "-q", "-s", str(tricky_source), "-w", wh)
+    code, out, err = sparkify("run", "-q", "-s", str(tricky_source), "-w", wh)
     assert code == 0 and err == ""
     assert out.count("\n") == 1 and out.startswith("Loaded 8 records (0 rejected) from ")
-    code, out, err = sparkify(capsys, "check", "-q", "-w", wh)
+    code, out, err = sparkify("check", "-q", "-w", wh)
     assert (code, err) == (0, "")
     assert out == "Checks: 26 of 26 passed.\n"
-    code, out, err = sparkify(capsys, "check", "-w", wh)
+    code, out, err = sparkify("check", "-w", wh)
     assert out.count("\n") > 26
 
 
-def test_several_csv_results_need_a_folder(capsys, tmp_path, tricky_source):
+def test_several_csv_results_need_a_folder(tmp_path, tricky_source):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
-    sparkify(capsys, "run", "-q", "-s", str(tricky_source), "-w", wh)
-    code, out, err = sparkify(capsys, "analytics", "top_songs", "plays_by_hour", "--format", "csv", "-w", wh)
+    sparkify("run", "-q", "-s", str(tricky_source), "-w", wh)
+    code, out, err = sparkify("analytics", "top_songs", "plays_by_hour", "--format", "csv", "-w", wh)
     assert code == 2 and out == "" and "--out DIR" in err
     code, out, err = sparkify(
-        capsys,
         "analytics",
         "top_songs",
         "plays_by_hour",
@@ -181,16 +180,16 @@ def test_several_csv_results_need_a_folder(capsys, tmp_path, tricky_source):
     assert sorted(r["title"] for r in rows) == sorted(TITLES)  # the newline inside a title survives CSV
     with open(tmp_path / "res" / "plays_by_hour.csv", newline="") as fh:
         assert list(csv.reader(fh)) == [["hour", "plays"], ["20", "4"]]
-    code, out, _ = sparkify(capsys, "analytics", "plays_by_hour", "--format", "csv", "-w", wh)
+    code, out, _ = sparkify("analytics", "plays_by_hour", "--format", "csv", "-w", wh)
     assert code == 0 and list(csv.reader(io.StringIO(out))) == [["hour", "plays"], ["20", "4"]]
 
 
-def test_sql_sets_the_search_path_so_a_replay_writes_where_a_run_does(capsys):
-    code, out, _ = sparkify(capsys, "sql", "--engine", "postgres", "--schema", "music", "transform")
+def test_sql_sets_the_search_path_so_a_replay_writes_where_a_run_does():
+    code, out, _ = sparkify("sql", "--engine", "postgres", "--schema", "music", "transform")
     assert code == 0
     lines = out.splitlines()
     setup = lines.index('set search_path to "music";')
     first_insert = next(i for i, line in enumerate(lines) if line.startswith("insert into"))
     assert setup < first_insert
-    code, out, _ = sparkify(capsys, "sql", "--engine", "postgres", "create-tables")
+    code, out, _ = sparkify("sql", "--engine", "postgres", "create-tables")
     assert 'set search_path to "public";' in out

@@ -13,7 +13,7 @@ from sparkify.errors import BadInputError, MissingTableError, WarehouseError
 from sparkify.warehouse import connect, engine_of
 from sparkify.warehouse import postgres as pg_engine
 from tests.conftest import source_for
-from tests.helpers import NOW, event, rows, song, write_source
+from tests.helpers.records import NOW, event, rows, song, write_source
 
 pytestmark = pytest.mark.usefixtures("postgres_url")
 
@@ -106,8 +106,34 @@ def test_sparkify_run_on_postgres_through_the_cli(postgres_url, pg_schema, capsy
     monkeypatch.chdir(tmp_path)
     src = write_source(
         tmp_path / "src",
-        [song("SOA", title="S", artist_name="A", duration=2.0)],
-        [event(song="S", artist="A", length=2.0), event(item=1, page="Home")],
+        songs=[
+            song(
+                song_id="SOA",
+                title="S",
+                artist_name="A",
+                duration=2.0,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            )
+        ],
+        events={
+            "2018-11-01-events.json": [
+                event(song="S", artist="A", length=2.0, sessionId=1, userAgent="Mozilla/5.0", userId="10"),
+                event(
+                    itemInSession=1,
+                    page="Home",
+                    artist=None,
+                    length=None,
+                    sessionId=1,
+                    song=None,
+                    userAgent="Mozilla/5.0",
+                    userId="10",
+                ),
+            ]
+        },
     )
     code, out, err = cli(
         capsys, "run", "-q", "--source", str(src), "--warehouse", postgres_url, "--schema", pg_schema
@@ -157,10 +183,35 @@ def test_copy_streams_in_batches_and_keeps_every_value(
 ):
     monkeypatch.setattr(pg_engine, "COPY_BATCH_ROWS", 7)  # 50 events: 8 batches
     events = [
-        event(item=i, ts=NOW + i, song=f'"q{i}",\n\\.', length=i / 7, first_name=None if i % 2 else "")
+        event(
+            itemInSession=i,
+            ts=NOW + i,
+            song=f'"q{i}",\n\\.',
+            length=i / 7,
+            firstName=None if i % 2 else "",
+            artist=None,
+            sessionId=1,
+            userAgent="Mozilla/5.0",
+            userId="10",
+        )
         for i in range(50)
     ]
-    src = write_source(tmp_path / "src", [song("SOA")], events)
+    src = write_source(
+        tmp_path / "src",
+        songs=[
+            song(
+                song_id="SOA",
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                artist_name="Artist A",
+                title="A Song",
+                year=2000,
+            )
+        ],
+        events={"2018-11-01-events.json": events},
+    )
     with connect(postgres_url, schema=pg_schema) as wh:
         pipeline.create_tables(wh)
         report = pipeline.stage(wh, src)
@@ -176,9 +227,54 @@ def test_copy_streams_in_batches_and_keeps_every_value(
 def test_nul_characters_are_refused_with_a_clear_message_and_nothing_changes(
     postgres_url, pg_schema, tmp_path
 ):
-    good = write_source(tmp_path / "good", [song("SOA")], [event()])
+    good = write_source(
+        tmp_path / "good",
+        songs=[
+            song(
+                song_id="SOA",
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                artist_name="Artist A",
+                title="A Song",
+                year=2000,
+            )
+        ],
+        events={
+            "2018-11-01-events.json": [
+                event(artist=None, length=None, sessionId=1, song=None, userAgent="Mozilla/5.0", userId="10")
+            ]
+        },
+    )
     bad = tmp_path / "bad"
-    write_source(bad, [song("SOA")], [event(song="nul\u0000here")])
+    write_source(
+        bad,
+        songs=[
+            song(
+                song_id="SOA",
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                artist_name="Artist A",
+                title="A Song",
+                year=2000,
+            )
+        ],
+        events={
+            "2018-11-01-events.json": [
+                event(
+                    song="nul\u0000here",
+                    artist=None,
+                    length=None,
+                    sessionId=1,
+                    userAgent="Mozilla/5.0",
+                    userId="10",
+                )
+            ]
+        },
+    )
     with connect(postgres_url, schema=pg_schema) as wh:
         pipeline.run(wh, good)
         before = {t: rows(wh, t) for t in ("staging_events", "staging_songs", "songplays")}
@@ -193,12 +289,55 @@ def test_nul_characters_are_refused_with_a_clear_message_and_nothing_changes(
 def test_a_failed_transform_changes_nothing_visible(warehouse, tmp_path):
     src = write_source(
         tmp_path / "a",
-        [song("SOA", title="S", artist_name="A", duration=1.0)],
-        [event(song="S", artist="A", length=1.0)],
+        songs=[
+            song(
+                song_id="SOA",
+                title="S",
+                artist_name="A",
+                duration=1.0,
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                year=2000,
+            )
+        ],
+        events={
+            "2018-11-01-events.json": [
+                event(song="S", artist="A", length=1.0, sessionId=1, userAgent="Mozilla/5.0", userId="10")
+            ]
+        },
     )
     pipeline.run(warehouse, source_for(warehouse, src))
     before = {t: rows(warehouse, t) for t in ("users", "songs", "songplays", "time")}
-    b = write_source(tmp_path / "b", [song("SOB")], [event(user_id="42", item=3)])
+    b = write_source(
+        tmp_path / "b",
+        songs=[
+            song(
+                song_id="SOB",
+                artist_id="ARA",
+                artist_latitude=None,
+                artist_longitude=None,
+                artist_location="",
+                artist_name="Artist A",
+                title="A Song",
+                year=2000,
+            )
+        ],
+        events={
+            "2018-11-01-events.json": [
+                event(
+                    userId="42",
+                    itemInSession=3,
+                    artist=None,
+                    length=None,
+                    sessionId=1,
+                    song=None,
+                    userAgent="Mozilla/5.0",
+                )
+            ]
+        },
+    )
     pipeline.stage(warehouse, source_for(warehouse, b))
 
     def fail_on_time(statement):

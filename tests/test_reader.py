@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from sparkify.reader import MAX_LINE_BYTES, JsonReader
 from sparkify.sources.local import LocalSource
-from tests.helpers.fixtures import event, song
+from tests.helpers.records import event, song
 
 T = 1541105830796
 """A plausible event time (epoch ms); tests add small offsets to it."""

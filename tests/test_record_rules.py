@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from sparkify.reader import JsonReader
 from sparkify.sources.local import LocalSource
 from sparkify.staging.rules import RecordRules, frame, type_record
-from tests.helpers.fixtures import event, song
+from tests.helpers.records import event, song
 
 T = 1541105830796
 """A plausible event time (epoch ms)."""

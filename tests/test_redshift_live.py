@@ -20,7 +20,7 @@ import pytest
 from sparkify import pipeline
 from sparkify.errors import MissingTableError, WarehouseError
 from sparkify.schema import STAR_TABLES, TABLES
-from tests.helpers import rows
+from tests.helpers.records import rows
 
 REQUIRED = ("SPARKIFY_TEST_REDSHIFT_URL", "SPARKIFY_TEST_IAM_ROLE", "SPARKIFY_TEST_S3_PREFIX")
 _missing = [name for name in REQUIRED if not os.environ.get(name)]

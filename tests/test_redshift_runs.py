@@ -11,7 +11,7 @@ import pytest
 
 from sparkify import pipeline
 from tests.conftest import TEST_ENGINES, open_engine, source_for
-from tests.helpers.fixtures import song, write_source
+from tests.helpers.records import song, write_source
 from tests.helpers.s3 import BUCKET, OTHER_BUCKET, client
 from tests.test_incremental import day_events, full_refresh_star, star, write_day
 
@@ -31,8 +31,11 @@ def rs(request, tmp_path):
 def local(tmp_path):
     return write_source(
         tmp_path / "src",
-        {"2018-11-01-events.json": day_events(0), "2018-11-02-events.json": day_events(1)},
-        [song(), song(song_id="SO2", artist_id="AR2", title="B")],
+        songs=[song(), song(song_id="SO2", artist_id="AR2", title="B")],
+        events={
+            "2018/11/2018-11-01-events.json": day_events(0),
+            "2018/11/2018-11-02-events.json": day_events(1),
+        },
     )
 
 

@@ -190,9 +190,9 @@ def test_report_without_any_load_history_says_what_is_not_known(tmp_path, sample
 
 
 def test_report_shows_the_newest_run_and_its_rejects(tmp_path):
-    from tests.helpers.fixtures import event, song, write_source
+    from tests.helpers.records import event, song, write_source
 
-    src = write_source(tmp_path / "src <&> x", [event()], [song()])
+    src = write_source(tmp_path / "src <&> x", songs=[song()], events=[event()])
     with connect(f"duckdb:///{tmp_path}/runs.duckdb") as wh:
         pipeline.run(wh, src)
         bad = src / "log_data" / "2018" / "11" / "bad <b>.json"
@@ -252,11 +252,11 @@ def _cli(capsys, *argv) -> tuple[int, str, str]:
 
 
 def test_report_command_writes_the_file_and_prints_its_path(tmp_path, capsys):
-    from tests.helpers.fixtures import event, song, write_source
+    from tests.helpers.records import event, song, write_source
 
     url = f"duckdb:///{tmp_path}/own.duckdb"  # its own warehouse: the module's one is held open
     with connect(url) as wh:
-        pipeline.run(wh, write_source(tmp_path / "src", [event()], [song()]))
+        pipeline.run(wh, write_source(tmp_path / "src", songs=[song()], events=[event()]))
     out_path = tmp_path / "sub" / "r.html"
     code, out, err = _cli(capsys, "report", "--warehouse", url, "--out", str(out_path))
     assert (code, out, err) == (0, f"Report: {out_path}\n", "")

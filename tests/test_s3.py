@@ -23,7 +23,7 @@ from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from sparkify.sources import open_source
 from sparkify.sources.s3 import S3Source
 from sparkify.warehouse import connect
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 BUCKET = "sparkify-test"
 OTHER_BUCKET = "sparkify-test-logs"
@@ -70,8 +70,12 @@ def tiny(tmp_path, aws_env) -> tuple[str, Path]:
     """A small hand-made source under a fresh prefix of its own (tests may break it)."""
     local = write_source(
         tmp_path / "tiny",
-        [event(ts=1541105830796 + i, itemInSession=i) for i in range(5)],
-        [song(), song(song_id="SO2", title="Other", artist_id="AR2"), song(song_id="SO3", title="Third")],
+        songs=[
+            song(),
+            song(song_id="SO2", title="Other", artist_id="AR2"),
+            song(song_id="SO3", title="Third"),
+        ],
+        events=[event(ts=1541105830796 + i, itemInSession=i) for i in range(5)],
     )
     prefix = f"tiny-{uuid.uuid4().hex[:8]}"
     upload(aws_env, local, BUCKET, prefix)
@@ -351,7 +355,7 @@ def test_empty_prefix_says_which_kind_is_missing(loaded, s3_server, tmp_path, ki
     wh, before = loaded
     other = "log_data" if kind == "song" else "song_data"
     prefix = f"half-{kind}-{uuid.uuid4().hex[:6]}"
-    local = write_source(tmp_path / "half", [event()], [song()])
+    local = write_source(tmp_path / "half", songs=[song()], events=[event()])
     upload(s3_server, local / other, BUCKET, f"{prefix}/{other}")
     with pytest.raises(SourceError) as exc:
         pipeline.run(wh, open_source(f"s3://{BUCKET}/{prefix}"))

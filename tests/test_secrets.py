@@ -8,7 +8,7 @@ import pytest
 from sparkify.cli import main
 from sparkify.warehouse import connect
 from tests.conftest import REPO
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 PASSWORD = "Sup3r-S3cret-pw"
 AWS_SECRET = "AKIAFAKEFAKEFAKE/secretKEYdoNOTprint"
@@ -38,7 +38,7 @@ def test_a_password_in_the_url_appears_nowhere(capsys, tmp_path, postgres_url, p
     # the test server trusts local connections, so any password is accepted
     url = postgres_url.replace("postgres@", f"postgres:{PASSWORD}@")
     assert PASSWORD in url
-    src = write_source(tmp_path / "src", [event()], [song()])
+    src = write_source(tmp_path / "src", songs=[song()], events=[event()])
     (src / "log_data" / "bad.json").write_text("{oops\n")
     code, out = sparkify(
         capsys, "run", "--debug", "--max-errors", "1", "-s", str(src), "-w", url, "--schema", pg_schema
@@ -72,7 +72,7 @@ def test_a_password_in_a_redshift_url_appears_nowhere(capsys, tmp_path, monkeypa
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)  # moto does not check signatures
     monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
     url = standin.url().replace("postgres@", f"postgres:{PASSWORD}@")  # the stand-in ignores passwords
-    src = write_source(tmp_path / "src", [event()], [song()])
+    src = write_source(tmp_path / "src", songs=[song()], events=[event()])
     (src / "log_data" / "bad.json").write_text("{oops\n")
     (src / "log_json_path.json").write_bytes(
         (REPO / "data" / "sparkify-sample" / "log_json_path.json").read_bytes()
@@ -164,7 +164,7 @@ def test_every_libpq_password_form_is_masked_everywhere(
     capsys, tmp_path, postgres_url, pg_schema, monkeypatch
 ):
     monkeypatch.delenv("PGPASSWORD")
-    src = write_source(tmp_path / "src", [event()], [song()])
+    src = write_source(tmp_path / "src", songs=[song()], events=[event()])
     (src / "log_data" / "bad.json").write_text("{oops\n")
     for i, url in enumerate(url_forms(postgres_url)):
         schema = f"{pg_schema}_{i}" if i else pg_schema

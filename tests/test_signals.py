@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_ENGINES
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 SPARKIFY = str(Path(sys.executable).parent / "sparkify")
 
@@ -101,7 +101,9 @@ def signal_after(proc: subprocess.Popen, marker: str, signum: int) -> tuple[str,
 @pytest.mark.parametrize("engine", TEST_ENGINES)
 def test_signals_at_several_moments_leave_one_truthful_outcome(engine, tmp_path, request, big_source):
     target = Target(engine, tmp_path, request)
-    small = write_source(tmp_path / "small", [event(), event(ts=1541105831796, itemInSession=1)], [song()])
+    small = write_source(
+        tmp_path / "small", songs=[song()], events=[event(), event(ts=1541105831796, itemInSession=1)]
+    )
     proc = subprocess.run(
         [SPARKIFY, "run", "-q", "-s", str(small), *target.args], capture_output=True, text=True
     )

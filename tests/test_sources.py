@@ -12,12 +12,14 @@ from sparkify.config import load_settings
 from sparkify.errors import ConfigError, SourceError
 from sparkify.sources import open_source
 from sparkify.sources.s3 import parse_s3_uri
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 
 @pytest.fixture
 def source(tmp_path):
-    return write_source(tmp_path / "src", [event(), event(ts=1541105831796, itemInSession=1)], [song()])
+    return write_source(
+        tmp_path / "src", songs=[song()], events=[event(), event(ts=1541105831796, itemInSession=1)]
+    )
 
 
 def test_local_song_and_log_folders_may_be_given_separately(tmp_path, source, duckdb_wh):

@@ -14,7 +14,7 @@ import pytest
 from sparkify import ledger
 from sparkify.cli import main
 from sparkify.warehouse import connect
-from tests.helpers.fixtures import event, song, write_source
+from tests.helpers.records import event, song, write_source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "warehouse-v1"
 
@@ -142,7 +142,7 @@ def test_upgrading_twice_does_nothing_the_second_time(old_warehouse):
 
 
 def test_one_file_however_it_is_spelled(capsys, tmp_path, monkeypatch):
-    src = write_source(tmp_path / "data", [event()], [song()])
+    src = write_source(tmp_path / "data", songs=[song()], events=[event()])
     (tmp_path / "link").symlink_to(src)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -171,7 +171,9 @@ def test_the_lock_file_follows_the_database_file(tmp_path, monkeypatch, spelling
 
 
 def test_a_file_copied_with_its_timestamp_kept_is_reloaded(capsys, tmp_path):
-    src = write_source(tmp_path / "src", [event(), event(ts=1541105831796, itemInSession=1)], [song()])
+    src = write_source(
+        tmp_path / "src", songs=[song()], events=[event(), event(ts=1541105831796, itemInSession=1)]
+    )
     day = src / "log_data" / "2018" / "11" / "2018-11-01-events.json"
     wh = f"duckdb:///{tmp_path}/w.duckdb"
     assert sparkify(capsys, "run", "-q", "-s", str(src), "-w", wh)[0] == 0
@@ -186,7 +188,7 @@ def test_a_file_copied_with_its_timestamp_kept_is_reloaded(capsys, tmp_path):
 
 
 def test_verify_content_notices_a_same_size_same_time_change(capsys, tmp_path):
-    src = write_source(tmp_path / "src", [event(level="free")], [song()])
+    src = write_source(tmp_path / "src", songs=[song()], events=[event(level="free")])
     day = src / "log_data" / "2018" / "11" / "2018-11-01-events.json"
     wh = f"duckdb:///{tmp_path}/w.duckdb"
     code, out, _ = sparkify(capsys, "run", "-q", "--verify-content", "-s", str(src), "-w", wh)

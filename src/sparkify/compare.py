@@ -188,3 +188,22 @@ def sort_key(row: tuple) -> tuple:
     """The order ``asc nulls last`` gives on every engine: NULL after every value; text by code
     point, which is the bytewise (C collation) order of its UTF-8."""
     return tuple((True, 0) if v is None else (False, v) for v in row)
+
+
+def require_two(url: str, schema: str | None, against: str, against_schema: str | None) -> None:
+    """Raise ConfigError when the two warehouses to compare are the same one (same URL, and the
+    same schema; ``against_schema`` None means ``schema``)."""
+    if against == url and (against_schema or schema) == schema:
+        from sparkify.errors import ConfigError
+
+        raise ConfigError("--warehouse and --against name the same warehouse: give two different ones.")
+
+
+def require_identical(results: list[TableComparison]) -> None:
+    """Raise :class:`~sparkify.errors.CheckFailed` naming each star table that differs
+    (``2 of 5 star tables differ: users, songplays``); return when all are identical."""
+    differ = [r.table for r in results if not r.is_identical]
+    if differ:
+        from sparkify.errors import CheckFailed
+
+        raise CheckFailed(f"{len(differ)} of {len(results)} star tables differ: {', '.join(differ)}")

@@ -6,7 +6,7 @@ import sys
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -45,7 +45,7 @@ class ProgressReporter:
         self.quiet = quiet
         self.live = console.is_terminal and not quiet
         self._bars: Progress | None = None
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
         self._counts: dict[str, int] = {}
         self._totals: dict[str, int | None] = {}
         self._started: dict[str, float] = {}

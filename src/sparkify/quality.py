@@ -103,3 +103,13 @@ def run_checks(wh: Warehouse) -> list[CheckResult]:
         _, rows = wh.query(check.sql)
         results.append(CheckResult(check, int(rows[0][0])))
     return results
+
+
+def require_passed(results: list[CheckResult]) -> None:
+    """Raise :class:`~sparkify.errors.CheckFailed` naming every failed check, in order
+    (``2 checks failed: not_null:users.level, unique:songs.song_id``); return when all passed."""
+    from sparkify.errors import CheckFailed
+
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise CheckFailed(f"{len(failed)} checks failed: {', '.join(r.check.name for r in failed)}")

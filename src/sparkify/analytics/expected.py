@@ -19,6 +19,7 @@ import io
 import json
 import math
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -222,3 +223,43 @@ def note(result: Result, query: Query | None) -> str:
         if ties:
             return f"{len(ties)} run{'s' if len(ties) > 1 else ''} of tied rows compared in any order"
     return ""
+
+
+@dataclass(frozen=True)
+class Match:
+    """One query's result held against its expected file (``--expected``)."""
+
+    name: str
+    """The query's name."""
+    path: Path
+    """The expected file, ``DIR/NAME.csv``."""
+    rows: int
+    """Rows in the result."""
+    diff: str
+    """The readable diff (:func:`compare`); "" when the result matches."""
+    note: str
+    """When it matches: what the match rests on beyond rows in order (:func:`note`), else ""."""
+
+    @property
+    def matches(self) -> bool:
+        return not self.diff
+
+
+def check(result: Result, folder: Path | str, query: Query) -> Match:
+    """Hold ``result`` of ``query`` against ``folder/NAME.csv``. Raises ConfigError when the file
+    does not exist."""
+    path = Path(folder) / f"{query.name}.csv"
+    diff = compare(result, path, query=query)
+    return Match(query.name, path, len(result.rows), diff, "" if diff else note(result, query))
+
+
+def require_all_match(matches: list[Match]) -> None:
+    """Raise :class:`~sparkify.errors.CheckFailed` naming each query whose result differs
+    (``1 of 6 analytics results differ: top_songs``); return when every one matches."""
+    failures = [m.name for m in matches if not m.matches]
+    if failures:
+        from sparkify.errors import CheckFailed
+
+        raise CheckFailed(
+            f"{len(failures)} of {len(matches)} analytics results differ: {', '.join(failures)}"
+        )

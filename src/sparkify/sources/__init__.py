@@ -173,3 +173,23 @@ def open_source(
         song_dir=Path(given[songs]) if songs in given else None,
         log_dir=Path(given[events]) if events in given else None,
     )
+
+
+def open_configured(settings) -> Source:
+    """The source :class:`sparkify.config.Settings` name (``source``, ``song_source``,
+    ``log_source``, ``s3_endpoint``, ``s3_concurrency``). When neither ``source`` nor both
+    ``song_source`` and ``log_source`` are set, the default source: ``./data/sparkify-sample`` in a
+    checkout, else the sample shipped in the package (:func:`sparkify.config.default_source`).
+    Raises ConfigError as :func:`open_source` does."""
+    location = settings.source
+    if location is None and not (settings.song_source and settings.log_source):
+        from sparkify.config import default_source
+
+        location = str(default_source())
+    return open_source(
+        location,
+        song_source=settings.song_source,
+        log_source=settings.log_source,
+        s3_endpoint=settings.s3_endpoint,
+        s3_concurrency=settings.s3_concurrency,
+    )

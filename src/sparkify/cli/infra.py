@@ -1,50 +1,25 @@
-"""``sparkify infra up / status / down``: parse options, call :mod:`sparkify.infra.aws`, print.
-
-This module does not import :mod:`sparkify.cli` at import time (sparkify.cli imports it to register
-the group), so it can be imported first; ``State`` is looked up when a command runs.
-"""
+"""``sparkify infra up / status / down``: parse options, call :mod:`sparkify.infra.aws`, print
+(:mod:`sparkify.cli.infra_output`)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
+from sparkify.cli import infra_output as show
+from sparkify.cli.app import cli, state
+from sparkify.console import make_console
 from sparkify.infra import aws as lib
-
-DONE = {
-    "create": "created",
-    "update": "updated",
-    "keep": "exists",
-    "delete": "deleted",
-    "skip": "left alone",
-    "absent": "absent",
-}
-PLANNED = {
-    "create": "create",
-    "update": "update",
-    "keep": "exists",
-    "delete": "delete",
-    "skip": "leave alone",
-    "absent": "absent",
-}
-
 
 # -- options --------------------------------------------------------------------------------------
 
 
-def _state() -> Any:
-    from sparkify.cli import State
-
-    return State
-
-
 def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
-        setattr(_state(), param.name, True)
+        setattr(state(), param.name, True)
 
 
 def aws_options(f: Callable) -> Callable:
@@ -103,77 +78,6 @@ def _connect(region: str | None, profile: str | None) -> tuple[lib.Aws, dict[str
     settings = load_settings({"region": region})
     handle = lib.connect(region=settings.region, profile=profile)
     return handle, handle.identity()
-
-
-def _console():
-    from sparkify.console import make_console
-
-    return make_console()
-
-
-def _say(console, text: str) -> None:
-    """One plain line: no markup, and never broken by rich, so ids and commands can be copied whole."""
-    console.print(text, markup=False, soft_wrap=True)
-
-
-def _header(console, handle: lib.Aws, who: dict[str, str]) -> None:
-    _say(console, f"AWS account {who['account']}, region {handle.region}, as {who['arn']}")
-
-
-def _table(title: str, columns: list[str], rows: list[list[str]]):
-    from sparkify.console import table
-
-    t = table(title, columns, rows)
-    for column in t.columns:
-        if column.header in ("resource", "action", "state", "managed by"):
-            column.no_wrap = True  # short words: leave the width to names and details
-        else:
-            column.overflow = "fold"  # ARNs and ids must be readable whole, never cut with "..."
-    return t
-
-
-def _changes_table(title: str, changes: list[lib.Change], words: dict[str, str], extra: list[list[str]] = ()):
-    rows = [[c.resource, c.name, words[c.action], c.detail] for c in changes] + list(extra)
-    return _table(title, ["resource", "name", "action", "details"], rows)
-
-
-def _print_done(console, change: lib.Change) -> None:
-    ref = f" ({change.ref})" if change.ref and change.action in ("create", "keep", "update") else ""
-    detail = f": {change.detail}" if change.detail else ""
-    _say(console, f"{DONE[change.action]} {change.resource} {change.name}{ref}{detail}")
-
-
-def _wait(console, handle: lib.Aws, cluster_id: str, *, deleted: bool, timeout_min: float) -> dict | None:
-    """Wait for the cluster with a progress line; on Ctrl-C say what AWS keeps doing, then re-raise."""
-    State = _state()
-    goal = "deleted" if deleted else "available"
-    title = f"Waiting for cluster {cluster_id} to be {goal} (up to {timeout_min:g} min)"
-    live = console.is_terminal and not State.quiet
-    status = console.status(title) if live else None
-
-    def on_poll(state: str, seconds: float) -> None:
-        line = f"{title}: {state}, {int(seconds) // 60}m{int(seconds) % 60:02d}s"
-        if status is not None:
-            status.update(line)
-        elif not State.quiet:
-            _say(console, line)
-
-    try:
-        if status is not None:
-            status.start()
-        return lib.wait_for_cluster(
-            handle, cluster_id, deleted=deleted, timeout=timeout_min * 60, on_poll=on_poll
-        )
-    except KeyboardInterrupt:
-        if deleted:
-            then = "run `sparkify infra down` again to finish removing the rule and the role"
-        else:
-            then = "run `sparkify infra up` again to wait for it and write sparkify.toml"
-        click.echo(f"Stopped waiting. AWS keeps going with cluster {cluster_id}: {then}.", err=True)
-        raise
-    finally:
-        if status is not None:
-            status.stop()
 
 
 # -- the group ------------------------------------------------------------------------------------
@@ -269,8 +173,8 @@ def up_cmd(
     """
     from sparkify.config import CONFIG_FILE
 
-    State = _state()
-    console = _console()
+    obj = state()
+    console = make_console()
     spec = lib.Spec(
         cidr=lib.normalize_cidr(cidr) if cidr else "",
         role_name=role_name,
@@ -309,25 +213,25 @@ def up_cmd(
         if pending_keys is not None
         else "sets warehouse, iam_role, region once the cluster is available",
     ]
-    if not (State.quiet and yes):
-        _header(console, handle, who)
-        console.print(_changes_table("Plan", plan, PLANNED, extra=[toml_row]))
+    if not (obj.quiet and yes):
+        show.header(console, handle, who)
+        console.print(show.changes_table("Plan", plan, show.PLANNED, extra=[toml_row]))
         if cluster.action == "create":
-            _say(console, f"Password: {password.source}. It is never printed.")
+            show.say(console, f"Password: {password.source}. It is never printed.")
         if lib.is_world(spec.cidr):
-            _say(
+            show.say(
                 console,
                 f"Warning: --cidr {spec.cidr} opens port {spec.port} to the whole internet; "
                 "anyone can try passwords against the cluster.",
             )
         if not spec.public and cluster.action == "create":
-            _say(
+            show.say(
                 console,
                 f"Note: the cluster will be private (reachable only from inside its VPC); pass --public "
                 f"to connect from {spec.cidr}.",
             )
     if not any(c.changes for c in plan) and pending_keys == []:
-        _say(
+        show.say(
             console,
             "Nothing to change: the IAM role, security group, ingress rule and cluster exist, "
             "and sparkify.toml is up to date.",
@@ -337,22 +241,22 @@ def up_cmd(
         click.confirm("Apply this plan?", default=False, abort=True)
 
     applied = lib.up(handle, spec, password=password.get)
-    if not State.quiet:
+    if not obj.quiet:
         for change in applied:
-            _print_done(console, change)
-    described = _wait(console, handle, cluster_id, deleted=False, timeout_min=timeout)
+            show.print_done(console, change)
+    described = show.wait(console, handle, cluster_id, deleted=False, timeout_min=timeout)
     role_arn = applied[0].ref
     assert described is not None and role_arn is not None
     written = lib.update_settings_file(config_path, lib.settings_for(handle, described, role_arn))
     endpoint = lib.endpoint_of(described)
-    _say(console, f"Cluster {cluster_id} is available at {endpoint}.")
+    show.say(console, f"Cluster {cluster_id} is available at {endpoint}.")
     if written:
-        _say(console, f"Wrote {', '.join(written)} to {config_path}.")
+        show.say(console, f"Wrote {', '.join(written)} to {config_path}.")
     else:
-        _say(console, f"{config_path} already up to date.")
+        show.say(console, f"{config_path} already up to date.")
     if cluster.action == "create" and not password.from_env:
-        _say(console, f"The master password is in {password.file} (mode 0600). Before `sparkify run`:")
-        _say(console, f'  export {lib.PASSWORD_ENV}="$(cat {password.file})"')
+        show.say(console, f"The master password is in {password.file} (mode 0600). Before `sparkify run`:")
+        show.say(console, f'  export {lib.PASSWORD_ENV}="$(cat {password.file})"')
 
 
 @infra.command("status")
@@ -365,13 +269,13 @@ def status_cmd(region, profile, cluster_id, role_name, security_group, port):
       sparkify infra status --region us-west-2
       sparkify infra status --cluster-id sparkify-test
     """
-    console = _console()
+    console = make_console()
     spec = lib.Spec(role_name=role_name, security_group=security_group, cluster_id=cluster_id, port=port)
     handle, who = _connect(region, profile)
     rows = lib.status(handle, spec)
-    _header(console, handle, who)
+    show.header(console, handle, who)
     console.print(
-        _table(
+        show.infra_table(
             "sparkify infra",
             ["resource", "name", "state", "managed by", "details"],
             [[r.resource, r.name, r.state, r.owner, r.detail] for r in rows],
@@ -380,7 +284,7 @@ def status_cmd(region, profile, cluster_id, role_name, security_group, port):
     for row in rows:
         if row.ref:
             label = "Endpoint of cluster" if row.resource == "cluster" else f"ARN of {row.resource}"
-            _say(console, f"{label} {row.name}: {row.ref}")
+            show.say(console, f"{label} {row.name}: {row.ref}")
 
 
 @infra.command("down")
@@ -412,8 +316,8 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
     """
     from sparkify.config import CONFIG_FILE
 
-    State = _state()
-    console = _console()
+    obj = state()
+    console = make_console()
     spec = lib.Spec(role_name=role_name, security_group=security_group, cluster_id=cluster_id, port=port)
     handle, who = _connect(region, profile)
     final = not skip_final_snapshot
@@ -423,29 +327,34 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
         *lib.teardown_ingress(handle, spec, dry_run=True),
         lib.teardown_role(handle, spec, dry_run=True),
     ]
-    if not (State.quiet and yes):
-        _header(console, handle, who)
-        console.print(_changes_table("Plan", plan, PLANNED))
+    if not (obj.quiet and yes):
+        show.header(console, handle, who)
+        console.print(show.changes_table("Plan", plan, show.PLANNED))
     if not any(c.changes for c in plan):
-        _say(console, "Nothing to remove: no resource of sparkify's exists under these names.")
+        show.say(console, "Nothing to remove: no resource of sparkify's exists under these names.")
         return
     if not yes:
         click.confirm("Delete these resources?", default=False, abort=True)
 
     done = [lib.teardown_cluster(handle, spec, final_snapshot=final)]
-    if not State.quiet:
-        _print_done(console, done[0])
+    if not obj.quiet:
+        show.print_done(console, done[0])
     if done[0].action == "delete":
-        _wait(console, handle, cluster_id, deleted=True, timeout_min=timeout)
+        show.wait(console, handle, cluster_id, deleted=True, timeout_min=timeout)
     for change in [*lib.teardown_ingress(handle, spec), lib.teardown_role(handle, spec)]:
         done.append(change)
-        if not State.quiet:
-            _print_done(console, change)
+        if not obj.quiet:
+            show.print_done(console, change)
     removed = [c for c in done if c.action == "delete"]
     kept = [f"{c.resource} {c.name}" for c in done if c.action == "skip"]
-    _say(console, f"Removed {len(removed)} resources." + (f" Left alone: {', '.join(kept)}." if kept else ""))
+    show.say(
+        console, f"Removed {len(removed)} resources." + (f" Left alone: {', '.join(kept)}." if kept else "")
+    )
     config_path = Path.cwd() / CONFIG_FILE
     if done[0].action == "delete" and config_path.is_file() and f"@{cluster_id}." in config_path.read_text():
-        _say(
+        show.say(
             console, f"{config_path} still names the deleted cluster: change `warehouse` before the next run."
         )
+
+
+cli.add_command(infra)

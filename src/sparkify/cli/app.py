@@ -1,0 +1,210 @@
+"""The ``sparkify`` group, the state its commands share, and the one place where an error becomes a
+line on stderr and an exit code (:class:`sparkify.errors.ExitCode`)."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from sparkify import __version__
+from sparkify.errors import SparkifyError
+
+if TYPE_CHECKING:
+    from sparkify.config import Settings
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@dataclass
+class CliState:
+    """What the commands of one invocation share, kept on click's context object (``ctx.obj``)."""
+
+    debug: bool = False
+    """--debug: show the traceback of an error."""
+    quiet: bool = False
+    """--quiet (or --json): print nothing but errors and the final result."""
+    settings: Settings | None = None
+    """The settings of the command running, so that an error about a value names where it came from."""
+    summary: dict | None = None
+    """With --json: the summary being filled; printed once, at the end, whatever the outcome."""
+    wait_timeout: float | None = None
+    """--wait-timeout, when the command takes the warehouse options."""
+    verify_content: bool = False
+    """--verify-content (run, stage)."""
+
+
+def state() -> CliState:
+    """The running invocation's :class:`CliState`."""
+    return click.get_current_context().ensure_object(CliState)
+
+
+class SparkifyGroup(click.Group):
+    """A click group whose ``main`` ends every invocation the same way: with ``main(args)``, with
+    click's ``CliRunner`` and from the console script alike (see :func:`run`)."""
+
+    def main(  # type: ignore[override]  # same call, but it always exits with our code
+        self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None, **extra: Any
+    ) -> NoReturn:
+        argv = list(sys.argv[1:] if args is None else args)
+        sys.exit(run(self, argv))
+
+
+@click.group(cls=SparkifyGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="sparkify")
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final result.")
+def cli(debug: bool, quiet: bool) -> None:
+    """Load Sparkify's song and event JSON into a star schema and check it.
+
+    \b
+    Example:
+      sparkify run                                   # the shipped sample into ./sparkify.duckdb
+      sparkify run --source ~/data --warehouse duckdb:///warehouse.duckdb
+      sparkify analytics top_songs --format csv
+
+    Settings come from flags, then SPARKIFY_* environment variables, then sparkify.toml in the
+    working directory.
+
+    \b
+    Exit codes (the same in every command):
+      0    ok
+      1    checks failed, or an analytics result differs
+      2    usage or configuration error (also: credentials refused, tables not there yet)
+      65   bad input rejected; nothing was changed
+      66   the source cannot be found or read
+      69   the warehouse or AWS refused the operation
+      70   internal error (a bug: --debug shows the traceback)
+      74   a local file could not be written (disk full, permission)
+      75   temporary failure, retry later (busy, connection refused or lost, throttled)
+      130  interrupted (SIGINT); 143 terminated (SIGTERM)
+    """
+    obj = state()
+    obj.debug = debug
+    obj.quiet = quiet
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run the CLI (the console script ``sparkify``); exit with the code of
+    :class:`sparkify.errors.ExitCode` (the README's table)."""
+    cli.main(args=argv)
+
+
+def run(group: click.Group, argv: list[str]) -> int:
+    """Run one invocation of ``group``; return its exit code after printing what ended it: one
+    line on stderr for any error. SIGINT and SIGTERM stop it promptly: the open transaction rolls
+    back, the lock is released, the run is recorded as interrupted, and the code is 130 or 143."""
+    from sparkify import interrupts
+
+    obj = CliState()
+    interrupts.install()
+    try:
+        return _invoke(group, argv, obj, debug="--debug" in argv)
+    finally:
+        interrupts.uninstall()
+
+
+def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> int:
+    """Run the command; return the exit code after printing what ended it."""
+    from sparkify import interrupts
+    from sparkify.errors import ExitCode, Interrupted
+
+    try:
+        # make_context + invoke, not click's own main(): click would turn an interrupt into Abort (and
+        # print a blank line first); here it reaches the handler below as the Interrupted it is
+        with group.make_context("sparkify", args, obj=obj) as ctx:
+            group.invoke(ctx)
+        code, message = 0, None
+    except click.exceptions.Exit as exc:  # --help, --version
+        return exc.exit_code
+    except click.exceptions.Abort:  # a prompt (infra up) answered with Ctrl-C or end of input
+        code, message = ExitCode.INTERRUPTED, "Aborted."
+    except click.ClickException as exc:
+        exc.show()
+        code = ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        return _finish_json(obj, code, exc.format_message())
+    except SparkifyError as exc:
+        if debug or obj.debug:
+            traceback.print_exc()
+        code, message = exc.exit_code, f"Error: {_error_text(obj, exc)}"
+    except KeyboardInterrupt as exc:  # Interrupted (SIGINT, SIGTERM) or a Ctrl-C before install
+        if debug or obj.debug:
+            traceback.print_exc()
+        code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
+        committed = getattr(exc, "committed", None)
+        what = "Interrupted" if code == ExitCode.INTERRUPTED else "Terminated"
+        message = (
+            f"{what} after load {committed} was committed; the checks did not run (`sparkify check` runs them)."
+            if committed
+            else f"{what}; nothing was changed."
+        )
+    except (OSError, MemoryError) as exc:
+        if debug or obj.debug:
+            traceback.print_exc()
+        code, message = _system_error(exc)
+    except Exception as exc:
+        if debug or obj.debug:
+            traceback.print_exc()
+        signum = interrupts.received()
+        if signum is not None:  # a driver's own error for the signal (DuckDB)
+            name = "Interrupted" if signum == 2 else "Terminated"
+            click.echo(f"{name}; nothing was changed.", err=True)
+            return _finish_json(obj, 128 + int(signum), f"{name}; nothing was changed.")
+        code = ExitCode.INTERNAL
+        message = (
+            f"Error: unexpected {type(exc).__name__}: {_error_text(obj, exc)}. "
+            "Run again with --debug for the traceback."
+        )
+    if message:
+        click.echo(message, err=True)
+    return _finish_json(obj, int(code), message)
+
+
+def _error_text(obj: CliState, exc: BaseException) -> str:
+    """The error's message for the terminal: values blamed on where they came from (flag, env,
+    sparkify.toml), every password masked, control characters escaped line by line."""
+    from sparkify.console import printable
+    from sparkify.urls import mask_url
+
+    text = str(exc)
+    if obj.settings is not None:
+        text = obj.settings.blame(text)
+        text = text.replace(obj.settings.warehouse, mask_url(obj.settings.warehouse))
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
+def _finish_json(obj: CliState, code: int, message: str | None) -> int:
+    """With --json, print the summary (once) with the outcome; return ``code``."""
+    if obj.summary is not None:
+        from sparkify import summary
+
+        if code:
+            summary.add_error(obj.summary, (message or "").removeprefix("Error: "), code)
+        click.echo(summary.dumps(obj.summary))
+        obj.summary = None
+    return code
+
+
+def _system_error(exc: OSError | MemoryError) -> tuple[int, str]:
+    """One line for an operating-system error nothing else mapped: the path, and what to do."""
+    import errno
+
+    from sparkify.errors import ExitCode
+
+    if isinstance(exc, MemoryError):
+        return (
+            ExitCode.INTERNAL,
+            "Error: out of memory. Nothing was changed; free memory, or load fewer files at once.",
+        )
+    path = exc.filename or "a file"
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free space there (or set TMPDIR to a larger disk) and run again"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "check who owns it and its permissions, or use another path"
+    else:
+        hint = "check the disk and the path, then run again"
+    return ExitCode.IO_ERROR, f"Error: cannot write {path}: {reason}. Nothing was changed; {hint}."

@@ -1,0 +1,313 @@
+"""The load commands: ``run``, and its steps one at a time (``create-tables``, ``stage``,
+``transform``, ``check``); ``runs`` lists what the load ledger recorded."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from sparkify import quality
+from sparkify.cli import options, output
+from sparkify.cli.app import cli, state
+from sparkify.console import make_console
+
+
+@cli.command("run")
+@options.source_options
+@options.warehouse_options
+@options.redshift_options
+@options.max_errors_option
+@options.ts_bounds_options
+@options.full_refresh_option
+@options.verify_content_option
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
+)
+@options.json_option
+@options.common_options
+def run_cmd(
+    source_flags,
+    warehouse,
+    schema,
+    wait,
+    iam_role,
+    region,
+    max_errors,
+    ts_min,
+    ts_max,
+    full_refresh,
+    prune,
+    report_path,
+):
+    """Create missing tables, stage what is new, build the star schema, run the checks.
+
+    Only files new or changed since the last run are read (--full-refresh reads all); staging and
+    the star tables change together, in one transaction, or not at all. Files loaded earlier and
+    no longer in the source keep their rows unless --prune.
+
+    \b
+    Example:
+      sparkify run
+      sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
+      sparkify run --max-errors 100 --full-refresh --report report.html
+      sparkify run --log-source data/log_data/2018/11/02 --prune
+      sparkify run --ts-min 2018-01-01   # reject events before 2018 (e.g. ts in seconds)
+      sparkify run --source s3://my-bucket/sparkify
+      sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
+      sparkify run --warehouse redshift://me@cluster.example:5439/dev \\
+          --source s3://bucket/sparkify --iam-role arn:aws:iam::123456789012:role/redshift-s3
+    """
+    obj = state()
+    from sparkify import pipeline
+
+    settings = options.settings(
+        **source_flags,
+        warehouse=warehouse,
+        schema=schema,
+        wait=wait,
+        iam_role=iam_role,
+        region=region,
+        max_errors=max_errors,
+        ts_min=ts_min,
+        ts_max=ts_max,
+    )
+    src = options.source(settings)
+    console = make_console()
+    with options.connect(settings) as wh:
+        with options.progress(console) as progress:
+            run_report = pipeline.run(
+                wh,
+                src,
+                max_errors=settings.max_errors,
+                full_refresh=full_refresh,
+                prune=prune,
+                progress=progress,
+                verify_content=obj.verify_content,
+                rules=settings.record_rules,
+            )
+        if obj.summary is not None:
+            from sparkify import summary
+
+            summary.add_run(obj.summary, run_report)
+        else:
+            output.print_run(console, run_report, quiet=obj.quiet)
+        if report_path is not None:
+            from sparkify import report
+
+            report.write(wh, report_path, run_report=run_report)
+            if obj.summary is None:
+                console.print(f"Report: {report_path}")  # asked for: part of the result, even when quiet
+            else:
+                obj.summary["report"] = str(report_path)
+    quality.require_passed(run_report.checks)
+
+
+@cli.command("create-tables")
+@options.warehouse_options
+@options.common_options
+def create_tables_cmd(warehouse, schema, wait):
+    """Create the staging and star tables that are missing. Safe to run twice.
+
+    \b
+    Example:
+      sparkify create-tables --warehouse duckdb:///sparkify.duckdb
+    """
+    from sparkify import pipeline
+
+    settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
+    with options.connect(settings) as wh:
+        created = pipeline.create_tables(wh)
+    console = make_console()
+    if created:
+        console.print(f"Created {len(created)} tables: {', '.join(created)}")
+    else:
+        console.print("All tables already exist.")
+
+
+@cli.command("stage")
+@options.source_options
+@options.warehouse_options
+@options.redshift_options
+@options.max_errors_option
+@options.ts_bounds_options
+@options.full_refresh_option
+@options.verify_content_option
+@options.json_option
+@options.common_options
+def stage_cmd(
+    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune
+):
+    """Load the source's new and changed song and log files into the staging tables.
+
+    \b
+    Example:
+      sparkify stage --source data/sparkify-sample
+    """
+    obj = state()
+    from sparkify import pipeline
+
+    settings = options.settings(
+        **source_flags,
+        warehouse=warehouse,
+        schema=schema,
+        wait=wait,
+        iam_role=iam_role,
+        region=region,
+        max_errors=max_errors,
+        ts_min=ts_min,
+        ts_max=ts_max,
+    )
+    src = options.source(settings)
+    console = make_console()
+    with options.connect(settings) as wh, options.progress(console) as progress:
+        report = pipeline.stage(
+            wh,
+            src,
+            max_errors=settings.max_errors,
+            full_refresh=full_refresh,
+            prune=prune,
+            progress=progress,
+            verify_content=obj.verify_content,
+            rules=settings.record_rules,
+        )
+    if obj.summary is not None:
+        from sparkify import summary
+
+        summary.add_stage(obj.summary, report)
+        obj.summary.update(source=src.description, warehouse=wh.display_url)
+        return
+    output.print_stage(console, report)
+
+
+@cli.command("transform")
+@options.warehouse_options
+@options.json_option
+@options.common_options
+def transform_cmd(warehouse, schema, wait):
+    """Rebuild the star tables from the staging tables, in one transaction.
+
+    \b
+    Example:
+      sparkify transform --warehouse duckdb:///sparkify.duckdb
+    """
+    obj = state()
+    from sparkify import pipeline
+
+    settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
+    console = make_console()
+    started = time.perf_counter()
+    with options.connect(settings) as wh, options.progress(console) as progress:
+        rows = pipeline.transform(wh, progress=progress)
+        shown_url = wh.display_url
+    if obj.summary is not None:
+        obj.summary.update(
+            warehouse=shown_url, tables=rows, timings={"total": round(time.perf_counter() - started, 3)}
+        )
+        return
+    output.print_rows(console, rows)
+
+
+@cli.command("check")
+@options.warehouse_options
+@options.json_option
+@options.common_options
+def check_cmd(warehouse, schema, wait):
+    """Run the quality checks; exit 1 listing every failure.
+
+    \b
+    Example:
+      sparkify check --warehouse duckdb:///sparkify.duckdb
+    """
+    obj = state()
+    from sparkify import pipeline
+
+    settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
+    started = time.perf_counter()
+    with options.connect(settings, read_only=True) as wh:
+        pipeline.require_star(wh)
+        results = pipeline.check(wh)
+        shown_url = wh.display_url
+    if obj.summary is not None:
+        from sparkify import summary
+
+        summary.add_checks(obj.summary, results)
+        obj.summary.update(warehouse=shown_url, timings={"total": round(time.perf_counter() - started, 3)})
+    else:
+        output.print_checks(make_console(), results, all_rows=True, quiet=obj.quiet)
+    quality.require_passed(results)
+
+
+@cli.command("runs")
+@options.warehouse_options
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="How many runs to list."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON lines instead of a table.")
+@options.common_options
+def runs_cmd(warehouse, schema, wait, limit, as_json):
+    """List the most recent runs from load_runs, newest first: what each did, without SQL.
+
+    \b
+    Example:
+      sparkify runs
+      sparkify runs -n 1 --json      # the last run, for a script
+    """
+    from sparkify import ledger, pipeline
+    from sparkify.console import printable, table
+    from sparkify.schema import LOAD_RUNS
+
+    settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
+    with options.connect(settings, read_only=True) as wh:
+        pipeline.require_tables(wh, [LOAD_RUNS.name])
+        runs = ledger.recent_runs(wh, limit)
+    if as_json:
+        from sparkify import summary
+
+        for run in runs:
+            click.echo(summary.dumps(run))
+        return
+    console = make_console()
+    if not runs:
+        console.print("No runs recorded yet. Run `sparkify run` first.")
+        return
+    rows = [
+        [
+            r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else "",
+            r["load_id"][:8],
+            r["command"],
+            r["status"],
+            "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+            r["files_loaded"],
+            (r["songs_staged"] or 0) + (r["events_staged"] or 0),
+            (r["songs_rejected"] or 0) + (r["events_rejected"] or 0),
+            "" if r["checks_failed"] is None else r["checks_failed"],
+        ]
+        for r in runs
+    ]
+    console.print(
+        table(
+            "Recent runs (UTC)",
+            [
+                "started",
+                "load id",
+                "command",
+                "status",
+                "secs",
+                "files",
+                "staged",
+                "rejected",
+                "checks failed",
+            ],
+            rows,
+            right={4, 5, 6, 7, 8},
+        )
+    )
+    for r in runs:
+        if r["message"]:
+            console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")

@@ -1,0 +1,308 @@
+"""Options shared by several commands, and the three things a command does with them: settings,
+the source, the warehouse connection."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from sparkify.cli.app import state
+from sparkify.schema import FILE_KINDS
+from sparkify.sources.s3 import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from sparkify.config import Settings
+    from sparkify.console import ProgressReporter
+    from sparkify.sources import Source
+    from sparkify.warehouse import Warehouse
+
+
+def warehouse_options(f: Callable) -> Callable:
+    """--warehouse, --schema, --wait/--no-wait and --wait-timeout (kept on the state, merged into
+    the settings by :func:`settings`)."""
+    f = click.option(
+        "--warehouse",
+        "-w",
+        metavar="URL",
+        help="duckdb:///file.duckdb (default ./sparkify.duckdb), postgresql://user@host/db or "
+        "redshift://user@host:5439/db. Env SPARKIFY_WAREHOUSE.",
+    )(f)
+    f = click.option(
+        "--schema", metavar="NAME", help="Schema for every table (PostgreSQL, Redshift). Env SPARKIFY_SCHEMA."
+    )(f)
+    f = click.option(
+        "--wait/--no-wait",
+        default=None,
+        help="If another sparkify process is using the warehouse, wait for it (default) or fail at once. "
+        "Env SPARKIFY_WAIT.",
+    )(f)
+
+    @click.option(
+        "--wait-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="Give up waiting for another sparkify process after SECONDS (default 3600), exit 75. "
+        "Env SPARKIFY_WAIT_TIMEOUT.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, wait_timeout, **kwargs):
+        state().wait_timeout = wait_timeout
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def redshift_options(f: Callable) -> Callable:
+    """--iam-role and --region: what Redshift's COPY needs to read S3."""
+    f = click.option(
+        "--iam-role",
+        metavar="ARN",
+        help="IAM role Redshift's COPY assumes to read the S3 source. Env SPARKIFY_IAM_ROLE.",
+    )(f)
+    f = click.option(
+        "--region",
+        metavar="NAME",
+        help="AWS region of the S3 source, when it differs from the cluster's. Env SPARKIFY_REGION.",
+    )(f)
+    return f
+
+
+SOURCE_FLAGS = ("source", *(kind.setting for kind in FILE_KINDS.values()), "s3_endpoint", "s3_concurrency")
+"""The settings :func:`source_options` gathers into ``source_flags``."""
+
+
+def source_options(f: Callable) -> Callable:
+    """--source, a place of its own for each kind of file (--song-source, --log-source: from
+    :data:`sparkify.schema.FILE_KINDS`), --s3-endpoint, --s3-concurrency; the command receives them
+    as one dict, ``source_flags``."""
+    folders = " and ".join(f"{kind.folder}/" for kind in FILE_KINDS.values())
+    options = [
+        click.option(
+            "--source",
+            "-s",
+            metavar="PATH|URI",
+            help=f"Folder or s3://bucket/prefix holding {folders} (Redshift: s3:// only). Default: "
+            "./data/sparkify-sample, else the sample shipped in the package. Env SPARKIFY_SOURCE.",
+        ),
+        *(
+            click.option(
+                kind.flag,
+                metavar="PATH|URI",
+                help=f"Where the {kind.noun} files are, if not in <source>/{kind.folder}/. "
+                f"Env SPARKIFY_{kind.setting.upper()}.",
+            )
+            for kind in FILE_KINDS.values()
+        ),
+        click.option(
+            "--s3-endpoint",
+            metavar="URL",
+            help="S3-compatible endpoint, e.g. http://127.0.0.1:9000. Default: "
+            "AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS. Env SPARKIFY_S3_ENDPOINT.",
+        ),
+        click.option(
+            "--s3-concurrency",
+            type=int,
+            metavar="N",
+            help=f"S3 objects read at once (default {DEFAULT_CONCURRENCY}). Env SPARKIFY_S3_CONCURRENCY.",
+        ),
+    ]
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        kwargs["source_flags"] = {name: kwargs.pop(name) for name in SOURCE_FLAGS}
+        return f(*args, **kwargs)
+
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def max_errors_option(f: Callable) -> Callable:
+    """--max-errors N: rejected input records tolerated."""
+    return click.option(
+        "--max-errors",
+        type=int,
+        metavar="N",
+        help="Tolerate up to N rejected input records (default 0). Env SPARKIFY_MAX_ERRORS.",
+    )(f)
+
+
+def ts_bounds_options(f: Callable) -> Callable:
+    """--ts-min / --ts-max: the plausible range of event times (dates, UTC)."""
+    f = click.option(
+        "--ts-max",
+        metavar="DATE",
+        help="Reject events whose ts is on or after DATE (default 2100-01-01). Env SPARKIFY_TS_MAX.",
+    )(f)
+    return click.option(
+        "--ts-min",
+        metavar="DATE",
+        help="Reject events whose ts is before DATE, e.g. epoch seconds (default 2000-01-01). Env SPARKIFY_TS_MIN.",
+    )(f)
+
+
+def common_options(f: Callable) -> Callable:
+    """--quiet and --debug, also accepted after the command's name."""
+
+    @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors and the final result.")
+    @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+    @functools.wraps(f)
+    def wrapper(*args, quiet: bool, debug: bool, **kwargs):
+        obj = state()
+        obj.quiet = obj.quiet or quiet
+        obj.debug = obj.debug or debug
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def json_option(f: Callable) -> Callable:
+    """--json: print one JSON summary (see ``sparkify.summary``) instead of tables and progress."""
+
+    @click.option(
+        "--json",
+        "as_json",
+        is_flag=True,
+        help="Print one line of JSON (counts, rejects, checks, timings, load id, exit code) instead of tables.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, as_json: bool, **kwargs):
+        if as_json:
+            from sparkify import summary
+
+            obj = state()
+            obj.summary = summary.empty(click.get_current_context().info_name or "")
+            obj.quiet = True
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def verify_content_option(f: Callable) -> Callable:
+    """--verify-content: compare a checksum of each local file with the ledger's, for sources whose
+    timestamps cannot be trusted."""
+
+    @click.option(
+        "--verify-content",
+        is_flag=True,
+        help="Also compare each local file's checksum with the one recorded when it was loaded (reads every "
+        "file; for sources whose timestamps cannot be trusted). S3 ETags already change with the content.",
+    )
+    @functools.wraps(f)
+    def wrapper(*args, verify_content: bool, **kwargs):
+        state().verify_content = verify_content
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def full_refresh_option(f: Callable) -> Callable:
+    """--full-refresh and --prune: which files a run reloads, and whether gone files lose their rows."""
+    f = click.option(
+        "--prune",
+        is_flag=True,
+        help="Remove the rows of files loaded earlier that are no longer in the source (kept otherwise).",
+    )(f)
+    return click.option(
+        "--full-refresh",
+        is_flag=True,
+        help="Reload every file in the source, not only those new or changed since the last run. Files no "
+        "longer in the source keep their rows unless --prune.",
+    )(f)
+
+
+def dialect_option(default_help: str) -> Callable[[Callable], Callable]:
+    """--dialect: the SQL dialect queries are written in; ``default_help`` says the default."""
+    from sparkify.analytics.dialect import DIALECTS
+
+    return click.option(
+        "--dialect",
+        type=click.Choice(DIALECTS),
+        default=None,
+        help=f"The SQL dialect the queries are written in; on another engine they are translated "
+        f"(sqlglot) before they run. Default: {default_help}.",
+    )
+
+
+def show_sql_option(f: Callable) -> Callable:
+    """--show-sql: print the SQL that runs, after translation, on stderr."""
+    return click.option(
+        "--show-sql", is_flag=True, help="Print the SQL that actually runs, after translation (on stderr)."
+    )(f)
+
+
+def format_option(f: Callable) -> Callable:
+    """--format table|csv|json: how results print."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "csv", "json"]),
+        default="table",
+        show_default=True,
+        help="How to print each result.",
+    )(f)
+
+
+# -- what commands do with the options -------------------------------------------------------------
+
+
+def settings(**flags: Any) -> Settings:
+    """The validated settings from ``flags`` (None: not given), the environment and sparkify.toml;
+    kept on the state so that an error about a value names where it came from."""
+    from sparkify.config import load_settings
+
+    obj = state()
+    if "wait" in flags:  # a command that takes the warehouse options, --wait-timeout among them
+        flags = {**flags, "wait_timeout": obj.wait_timeout}
+    obj.settings = load_settings(flags)
+    return obj.settings
+
+
+def source(config: Settings) -> Source:
+    """The source the settings name (the shipped sample when none is given)."""
+    from sparkify.sources import open_configured
+
+    return open_configured(config)
+
+
+def connect(config: Settings, *, read_only: bool = False) -> Warehouse:
+    """Open the warehouse of ``config``; ``read_only`` commands never create a database file. While
+    another sparkify process holds it, say so on stderr (unless quiet)."""
+    from sparkify.console import make_console
+    from sparkify.warehouse import connect as open_warehouse
+
+    quiet = state().quiet
+
+    def on_wait(message: str) -> None:
+        if not quiet:
+            make_console(stderr=True).print(message, markup=False)
+
+    return open_warehouse(
+        config.warehouse,
+        schema=config.schema_name,
+        iam_role=config.iam_role,
+        region=config.region,
+        manifest_prefix=config.manifest_prefix,
+        wait=config.wait,
+        wait_timeout=config.wait_timeout,
+        on_wait=on_wait,
+        must_exist=read_only,
+    )
+
+
+@contextmanager
+def progress(console: Console) -> Iterator[ProgressReporter]:
+    """The library's progress reporter for ``console`` (silent when quiet), closed on the way out."""
+    from sparkify.console import ProgressReporter
+
+    reporter = ProgressReporter(console, quiet=state().quiet)
+    try:
+        yield reporter
+    finally:
+        reporter.close()

@@ -1,0 +1,258 @@
+"""What the commands print: summaries of a run, tables of rows and checks, query results. Plain
+text (never markup) through :mod:`sparkify.console`; nothing here decides an outcome."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+SHOWN = 10
+"""How many unreadable files a summary lists by name."""
+
+
+def _n(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def plan_summary(plan) -> str:
+    """``events: 30 files: 2 new, 28 already loaded`` (zero parts left out)."""
+    if plan.full_refresh:
+        why = "staging did not match the load ledger" if plan.repair else "--full-refresh"
+        return f"{plan.kind}: {len(plan.listed)} files: all loaded afresh ({why})"
+    parts = [f"{plan.new} new"]
+    if plan.changed:
+        parts.append(f"{plan.changed} changed")
+    if plan.unchanged:
+        parts.append(f"{plan.unchanged} already loaded")
+    return f"{plan.kind}: {len(plan.listed)} files: {', '.join(parts)}"
+
+
+def passed_over_summary(plan) -> str | None:
+    """``events: passed over 1 zero-byte file`` -- what the listing did not read; None if nothing."""
+    listing = plan.listed
+    parts = []
+    for attr, noun in (
+        ("empty", "zero-byte file"),
+        ("placeholders", "folder placeholder"),
+        ("repeated", "folder reached again through a link"),
+    ):
+        names = getattr(listing, attr, ())
+        if names:
+            parts.append(_n(len(names), noun))
+    return f"{plan.kind}: passed over {', '.join(parts)} (nothing to read)" if parts else None
+
+
+def history_summary(plan) -> str | None:
+    """What happens to the files loaded earlier and no longer in the source; None if there are none.
+
+    ``events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune
+    to remove them)`` or ``events: --prune removed 1 file no longer in the source, and its 15 records``.
+    """
+    if not plan.absent:
+        return None
+    n = len(plan.absent)
+    its, records = ("its" if n == 1 else "their"), _n(plan.absent_rows, "record")
+    if plan.prune:
+        return f"{plan.kind}: --prune removed {_n(n, 'file')} no longer in the source, and {its} {records}"
+    return (
+        f"{plan.kind}: {_n(n, 'file')} loaded earlier {'is' if n == 1 else 'are'} no longer in the source: "
+        f"{its} {records} {'is' if plan.absent_rows == 1 else 'are'} kept (pass --prune to remove them)"
+    )
+
+
+def unreadable_files(report) -> list[str]:
+    """``name: reason`` of every file whose bytes could not be decoded as a whole (a broken gzip
+    stream): the reader rejects it as one record with no line, its reason starting "cannot be read"."""
+    return [
+        f"{r.source}: {r.reason}"
+        for r in report.rejects
+        if r.line is None and r.reason.startswith("cannot be read")
+    ]
+
+
+def print_stage(console, report, *, quiet: bool = False) -> None:
+    """The staging part of a run's summary. Under ``quiet``, only what was removed or could not be read."""
+    from sparkify.console import printable, table
+
+    for plan in report.plans.values():
+        line = history_summary(plan)
+        if line and (plan.prune or not quiet):
+            console.print(line, markup=False)
+    unreadable = unreadable_files(report)
+    if unreadable:
+        console.print(f"Could not read {_n(len(unreadable), 'file')} (rejected whole):", markup=False)
+        for line in unreadable[:SHOWN]:
+            console.print(f"  {line}", markup=False)
+        if len(unreadable) > SHOWN:
+            console.print(
+                f"  ... and {len(unreadable) - SHOWN} more (see the load_errors table)", markup=False
+            )
+    if quiet:
+        return
+    rows = []
+    for kind, result in report.results.items():
+        plan = report.plans.get(kind)
+        size = f"{plan.bytes_to_read / 1e6:.1f}" if plan else ""
+        seconds = f"{report.read_seconds[kind]:.1f}" if kind in report.read_seconds else ""
+        rows.append([kind, len(result.files), size, result.read, result.staged, result.rejected, seconds])
+    for plan in report.plans.values():
+        console.print(plan_summary(plan), markup=False)
+        skipped = passed_over_summary(plan)
+        if skipped:
+            console.print(skipped, markup=False)
+    console.print(
+        table(
+            "Staged this run",
+            ["input", "files read", "MB", "records read", "staged", "rejected", "seconds"],
+            rows,
+            right={1, 2, 3, 4, 5, 6},
+        )
+    )
+    empty = [name for r in report.results.values() for name, c in r.files.items() if c.read == 0]
+    if empty:
+        shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
+        console.print(f"{len(empty)} files held no records: {printable(shown)}")
+    if report.rejected:
+        console.print(f"{report.rejected} records rejected (see the load_errors table):")
+        for r in report.rejects[:10]:
+            console.print(f"  {printable(r)}")
+    if report.unknown_fields:
+        fields = ", ".join(f"{k} ({n})" for k, n in sorted(report.unknown_fields.items()))
+        console.print(f"Unknown fields ignored: {printable(fields)}")
+
+
+def print_rows(console, rows: dict[str, int]) -> None:
+    """The ``Star schema`` table: each star table and its row count."""
+    from sparkify.console import table
+
+    console.print(
+        table("Star schema", ["table", "rows"], [[k, f"{v:,}"] for k, v in rows.items()], right={1})
+    )
+
+
+def print_checks(console, results, *, all_rows: bool = False, quiet: bool = False) -> None:
+    """The checks' table (failures only, unless ``all_rows``; none when quiet), then the count passed."""
+    from sparkify.console import table
+
+    failed = [r for r in results if not r.passed]
+    shown = results if all_rows else failed
+    if shown and not quiet:  # quiet: the final line, and the error naming each failure
+        console.print(
+            table(
+                "Checks",
+                ["check", "result", "offending"],
+                [[r.check.name, "ok" if r.passed else "FAILED", r.failures] for r in shown],
+                right={2},
+            )
+        )
+    console.print(f"Checks: {len(results) - len(failed)} of {len(results)} passed.")
+
+
+def print_run(console, report, *, quiet: bool = False) -> None:
+    """A run's summary: staging, star rows, checks, and the final line (the only one when quiet)."""
+    from sparkify.console import printable
+
+    print_stage(console, report.stage, quiet=quiet)
+    if not quiet:
+        print_rows(console, report.rows)
+        print_checks(console, report.checks, quiet=quiet)
+    console.print(
+        f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from "
+        f"{printable(report.source)} into {report.warehouse} in {report.seconds:.1f}s."
+    )
+
+
+def print_result(console, query, result, fmt: str) -> None:
+    """One query's result on stdout: a table titled with its description, CSV, or one JSON document."""
+    from sparkify import analytics
+    from sparkify.console import table
+
+    if fmt == "table":
+        title = f"{query.name}: {query.description}" if query.description else query.name
+        console.print(table(title, result.columns, result.rows))
+    elif fmt == "csv":
+        sys.stdout.write(analytics.to_csv(result))
+    else:
+        sys.stdout.write(analytics.to_json(query, result) + "\n")
+
+
+def write_result(console, folder: Path, query, result, fmt: str, *, quiet: bool = False) -> None:
+    """Write one result to ``folder/NAME.csv`` (``.json``, or ``.txt`` for a table); say where."""
+    from sparkify import analytics
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        path, body = folder / f"{query.name}.csv", analytics.to_csv(result)
+    elif fmt == "json":
+        path, body = folder / f"{query.name}.json", analytics.to_json(query, result) + "\n"
+    else:
+        from rich.console import Console
+
+        from sparkify.console import PLAIN_WIDTH, table
+
+        path = folder / f"{query.name}.txt"
+        with open(path, "w", encoding="utf-8") as fh:
+            Console(file=fh, width=PLAIN_WIDTH, no_color=True, markup=False).print(
+                table(f"{query.name}: {query.description}", result.columns, result.rows)
+            )
+        body = None
+    if body is not None:
+        path.write_text(body, encoding="utf-8")
+    if not quiet:
+        console.print(f"{query.name}: {len(result.rows)} rows -> {path}")
+
+
+def print_sql(query, sql: str, wh) -> None:
+    """``--show-sql``: the text that runs, after a header saying what it was translated from. On
+    stderr, so results piped as CSV or JSON stay clean."""
+    how = (
+        f"{query.dialect}, as written"
+        if query.dialect == wh.sql_dialect
+        else f"translated from {query.dialect}"
+    )
+    click.echo(f"-- {query.name} on {wh.name} ({how})\n{sql.strip()}\n", err=True)
+
+
+def print_comparison(console, results, left, right) -> None:
+    """Per table: identical with its count, or the counts, the differing rows and examples."""
+    from sparkify.analytics.expected import text
+
+    def name(wh) -> str:
+        return wh.display_url + (f" (schema {wh.schema})" if wh.schema else "")
+
+    console.print(f"< {name(left)}\n> {name(right)}", markup=False)
+    for r in results:
+        if r.is_identical:
+            console.print(
+                f"{r.table}: identical ({r.left_count:,} row{'' if r.left_count == 1 else 's'})", markup=False
+            )
+            continue
+        console.print(
+            f"{r.table}: DIFFERS: {r.left_count:,} rows <, {r.right_count:,} rows >; "
+            f"{r.only_left:,} only in <, {r.only_right:,} only in >",
+            markup=False,
+        )
+        console.print(f"  columns: {', '.join(r.columns)}", markup=False)
+        for side, row in r.examples:
+            cells = " | ".join("NULL" if v is None else text(v) for v in row)
+            console.print(f"  {side} {cells}", markup=False)
+        shown = len(r.examples)
+        if r.only_left + r.only_right > shown:
+            console.print(
+                f"  ... and {r.only_left + r.only_right - shown:,} more differing rows", markup=False
+            )
+
+
+def print_match(console, match, *, quiet: bool = False) -> None:
+    """One query against its expected file: ``NAME: DIFFERS from PATH`` and the diff, or (unless
+    quiet) ``NAME: matches (N rows[; note])``."""
+    if not match.matches:
+        console.print(f"{match.name}: DIFFERS from {match.path}", markup=False)
+        console.print(match.diff, markup=False)
+    elif not quiet:
+        n = match.rows
+        note = f"; {match.note}" if match.note else ""
+        console.print(f"{match.name}: matches ({n} row{'' if n == 1 else 's'}{note})", markup=False)

@@ -1,0 +1,64 @@
+"""``sparkify sql``: the statements a run sends, printed for review without connecting."""
+
+from __future__ import annotations
+
+import click
+
+from sparkify.cli import options
+from sparkify.cli.app import cli
+
+
+@cli.command("sql")
+@click.argument("steps", nargs=-1, metavar="[STEP]...")
+@click.option(
+    "--engine",
+    metavar="NAME",
+    help="duckdb, postgres or redshift. Default: the engine of --warehouse (duckdb).",
+)
+@options.source_options
+@options.warehouse_options
+@options.redshift_options
+@options.max_errors_option
+@options.common_options
+def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, region, max_errors):
+    """Print the statements each STEP runs on an engine, without connecting to anything.
+
+    STEP is create-tables, stage, transform or check (default: all four, in order). Review the
+    Redshift SQL before pointing sparkify at a cluster; passwords are never printed.
+
+    \b
+    Example:
+      sparkify sql --engine redshift
+      sparkify sql --engine redshift stage --source s3://bucket/sparkify --iam-role ARN
+      sparkify sql --engine postgres --schema music transform
+    """
+    from sparkify import script
+    from sparkify.config import mask_url
+    from sparkify.warehouse import engine_of, offline
+
+    settings = options.settings(
+        **source_flags,
+        warehouse=warehouse,
+        schema=schema,
+        iam_role=iam_role,
+        region=region,
+        max_errors=max_errors,
+    )
+    chosen = script.steps_named(steps)
+    wh = offline(
+        engine or engine_of(settings.warehouse),
+        schema=settings.schema_name,
+        iam_role=settings.iam_role,
+        region=settings.region,
+    )
+    try:
+        text = script.script(
+            wh,
+            chosen,
+            source=settings.source,
+            max_errors=settings.max_errors,
+            shown_url=mask_url(settings.warehouse) if engine is None or warehouse else None,
+        )
+    finally:
+        wh.close()
+    click.echo(text)

@@ -1,0 +1,56 @@
+"""The statements a run sends to an engine, as one SQL script to review (``sparkify sql``).
+
+Each step's statements come from :func:`sparkify.pipeline.statements`, which builds them with the
+same functions the run executes (``create_table_sql``, the transform's steps, the checks); the
+script adds what every connection runs first and a header per step. Nothing is executed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sparkify.errors import ConfigError, did_you_mean
+from sparkify.warehouse.base import Warehouse
+
+
+def steps_named(names: Sequence[str]) -> tuple[str, ...]:
+    """``names`` checked against :data:`sparkify.pipeline.STEPS` (all of them, in order, when
+    empty). Raises ConfigError for an unknown step, with the closest one."""
+    from sparkify.pipeline import STEPS
+
+    for step in names:
+        if step not in STEPS:
+            raise ConfigError(f"Unknown step {step!r}.{did_you_mean(step, STEPS)} Steps: {', '.join(STEPS)}.")
+    return tuple(names) or tuple(STEPS)
+
+
+def script(
+    wh: Warehouse,
+    steps: Sequence[str],
+    *,
+    source: str | None = None,
+    max_errors: int = 0,
+    shown_url: str | None = None,
+) -> str:
+    """The SQL ``steps`` (see :func:`steps_named`) run on ``wh``'s engine (``wh`` may be offline),
+    as one script: a header naming the engine, ``shown_url`` (a warehouse URL with its password
+    masked, when given) and the schema; the statements every connection starts with; then each
+    step's statements, each ending with ``;``. ``source`` and ``max_errors`` shape the stage step
+    of engines that load from S3."""
+    from sparkify import pipeline
+
+    lines = [f"-- sparkify sql: statements for the {wh.name} engine"]
+    if shown_url is not None:
+        lines.append(f"-- warehouse: {shown_url}")
+    if wh.schema:
+        lines.append(f"-- schema: {wh.schema}")
+    # what every session runs first: unqualified names in the statements below resolve in the schema
+    setup = wh.setup_statements()
+    if setup:
+        lines += ["", "-- every connection starts with (replaying in psql needs it too):"]
+        lines += [s.rstrip(";") + ";" for s in setup]
+    for step in steps_named(steps):
+        lines += ["", f"-- == {step} " + "=" * (90 - len(step))]
+        for statement in pipeline.statements(wh, step, source=source, max_errors=max_errors):
+            lines += ["", statement.rstrip().rstrip(";") + ";"]
+    return "\n".join(lines)

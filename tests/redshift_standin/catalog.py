@@ -35,6 +35,22 @@ STATEMENTS = [
         userid integer, query integer, slice integer, name char(256), filename char(256),
         byte_offset integer, lines_scanned integer, errors integer, curtime timestamp, status integer,
         file_format char(16), is_partial integer, start_offset bigint)""",
+    # Serverless has no STL views; its per-file counts are in SYS_LOAD_DETAIL (one row per file of a
+    # COPY: query_id, file_name, lines_scanned, ...), and its per-COPY totals in SYS_LOAD_HISTORY.
+    # The stand-in serves both families from the same rows.
+    # https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_DETAIL.html
+    f"""create or replace view {SCHEMA}.sys_load_detail as
+        select userid as user_id, query::bigint as query_id, filename::char(256) as file_name,
+            0::bigint as bytes_scanned, lines_scanned::bigint as lines_scanned, curtime as record_time,
+            1 as splits_scanned, curtime as start_time, curtime as end_time
+        from {SCHEMA}.stl_load_commits""",
+    # https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_HISTORY.html
+    f"""create or replace view {SCHEMA}.sys_load_history as
+        select 100 as user_id, query as query_id, pid as session_id, current_database()::char(128) as database_name,
+            case when error_message is null then 'completed' else 'failed' end::char(30) as status,
+            target::text::char(136) as table_name, started as start_time, rows_loaded as loaded_rows,
+            (select count(*) from {SCHEMA}.stl_load_commits as c where c.query = j.query) as file_count
+        from {SCHEMA}.copy_jobs as j""",
     # PG_LAST_COPY_COUNT / PG_LAST_COPY_ID: the last COPY of this session that completed; -1 if none.
     # https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html
     # https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html

@@ -22,7 +22,13 @@ TEXT_LENGTH = 256
 """Redshift stores TEXT as VARCHAR(256).
 https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html"""
 
-SYSTEM_NAMES = ("stl_load_errors", "stl_load_commits", "sys_load_error_detail")
+SYSTEM_NAMES = (
+    "stl_load_errors",
+    "stl_load_commits",
+    "sys_load_error_detail",
+    "sys_load_detail",
+    "sys_load_history",
+)
 SYSTEM_FUNCTIONS = ("pg_last_copy_count", "pg_last_copy_id")
 
 

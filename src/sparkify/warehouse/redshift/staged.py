@@ -207,7 +207,8 @@ def copy_failed(wh: RedshiftWarehouse, table: Table, exc: BaseException) -> Exce
     if not rows:
         return wh.error_for(exc)
     shown = "\n".join(
-        f"  {f}:{line}: column {col}: {reason}" for f, line, col, reason in rows[:SHOWN_LOAD_ERRORS]
+        f"  {f}:{line}: " + (f"column {col}: " if col else "") + str(reason)
+        for f, line, col, reason in rows[:SHOWN_LOAD_ERRORS]
     )
     more = f"\n  ... and {len(rows) - SHOWN_LOAD_ERRORS} more" if len(rows) > SHOWN_LOAD_ERRORS else ""
     view = "sys_load_error_detail" if wh.is_serverless else "stl_load_errors"

@@ -259,7 +259,7 @@ class Session:
         while True:
             kind, body = protocol.read_message(self.backend)
             if kind == b"S":
-                name, rest = protocol.cstring(body)
+                name, _rest = protocol.cstring(body)
                 if name == "server_version":
                     self.client.sendall(protocol.parameter_status("server_version", SERVER_VERSION))
                     continue

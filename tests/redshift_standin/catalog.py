@@ -60,6 +60,46 @@ STATEMENTS = [
     f"""create or replace function {SCHEMA}.pg_last_copy_id() returns integer language sql stable as $f$
         select coalesce((select query from {SCHEMA}.copy_jobs
             where pid = pg_backend_pid() and error_message is null order by query desc limit 1), -1)::integer $f$""",
+    # Redshift's date and text functions the analytics queries use, as documented:
+    # TRUNC(timestamp) returns the date; TRUNC of a number truncates it, as in PostgreSQL.
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNC_date.html
+    f"""create or replace function {SCHEMA}.trunc(t timestamp) returns date language sql immutable
+        as $f$ select t::date $f$""",
+    f"""create or replace function {SCHEMA}.trunc(n numeric, d integer default 0) returns numeric
+        language sql immutable as $f$ select pg_catalog.trunc(n, d) $f$""",
+    f"""create or replace function {SCHEMA}.trunc(n double precision) returns double precision
+        language sql immutable as $f$ select pg_catalog.trunc(n) $f$""",
+    # CONVERT_TIMEZONE([source,] target, timestamp): source defaults to UTC.
+    # https://docs.aws.amazon.com/redshift/latest/dg/CONVERT_TIMEZONE.html
+    f"""create or replace function {SCHEMA}.convert_timezone(target text, t timestamp) returns timestamp
+        language sql stable as $f$ select (t at time zone 'UTC') at time zone target $f$""",
+    f"""create or replace function {SCHEMA}.convert_timezone(source text, target text, t timestamp)
+        returns timestamp language sql stable as $f$ select (t at time zone source) at time zone target $f$""",
+    # DATEADD(part, n, timestamp). https://docs.aws.amazon.com/redshift/latest/dg/r_DATEADD_function.html
+    f"""create or replace function {SCHEMA}.dateadd(part text, n bigint, t timestamp) returns timestamp
+        language sql immutable as $f$ select t + n * ('1 ' || part)::interval $f$""",
+    # DATEDIFF(part, a, b): the number of part boundaries crossed from a to b (not elapsed whole parts).
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_DATEDIFF_function.html
+    f"""create or replace function {SCHEMA}.datediff(part text, a timestamp, b timestamp) returns bigint
+        language sql immutable as $f$ select case lower(part)
+            when 'year' then extract(year from b) - extract(year from a)
+            when 'month' then (extract(year from b) - extract(year from a)) * 12 + extract(month from b) - extract(month from a)
+            when 'week' then (date_trunc('week', b)::date - date_trunc('week', a)::date) / 7
+            when 'day' then b::date - a::date
+            when 'hour' then extract(epoch from date_trunc('hour', b) - date_trunc('hour', a)) / 3600
+            when 'minute' then extract(epoch from date_trunc('minute', b) - date_trunc('minute', a)) / 60
+            when 'second' then extract(epoch from date_trunc('second', b) - date_trunc('second', a))
+            end::bigint $f$""",
+    # LEN(text): characters. https://docs.aws.amazon.com/redshift/latest/dg/r_LEN.html
+    f"""create or replace function {SCHEMA}.len(t text) returns integer language sql immutable
+        as $f$ select length(t) $f$""",
+    # DECODE(expression, search, result [, search, result]... [, default]): a NULL search matches a
+    # NULL expression. https://docs.aws.amazon.com/redshift/latest/dg/r_DECODE_expression.html
+    f"""create or replace function {SCHEMA}.decode(e anyelement, s anyelement, r anycompatible)
+        returns anycompatible language sql immutable as $f$ select case when e is not distinct from s then r end $f$""",
+    f"""create or replace function {SCHEMA}.decode(e anyelement, s anyelement, r anycompatible, d anycompatible)
+        returns anycompatible language sql immutable
+        as $f$ select case when e is not distinct from s then r else d end $f$""",
     # Runs in the client's session and transaction: fails it with the COPY's error (so the
     # transaction aborts, as on Redshift), or inserts the rows the stand-in prepared.
     f"""create or replace function {SCHEMA}.run_copy() returns bigint language plpgsql as $f$

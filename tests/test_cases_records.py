@@ -148,3 +148,41 @@ def test_a_rejected_record_holding_nul_bytes_is_recorded_on_every_engine(warehou
     assert (report.stage.staged, report.stage.rejected) == (17, 1)
     _, rows = warehouse.query("select line, raw_text from load_errors")
     assert rows == [(16, "\\x00\\x00\\x00")]
+
+
+def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(warehouse, tmp_path):
+    # PostgreSQL refuses '1e-400'::float8 (out of range) and keeps 5e-324 (the least subnormal):
+    # every engine rejects the first and stages the second, on the fast path and on the precise one
+    src = copy_case("utf8-bom", tmp_path)
+    day = src / DAY
+    lines = day.read_bytes().splitlines()
+    first = json.loads(lines[0].decode("utf-8-sig"))
+    values = ["1e-400", "-1E-400", "0e-400", "-0.0", "5e-324", "2.5e-8"]
+    extra = [
+        json.dumps({**first, "itemInSession": 900 + i, "length": 0.5}).replace(
+            '"length": 0.5', f'"length": {v}'
+        )
+        for i, v in enumerate(values)
+    ]
+    day.write_bytes(b"\n".join(lines) + b"\n" + "\n".join(extra).encode() + b"\n")
+    n = len(lines)
+    expected_rejects = [
+        ("2018-11-01-events.json", n + 1, "length"),
+        ("2018-11-01-events.json", n + 2, "length"),
+    ]
+    for broken in (False, True):  # a broken line beside them sends the file to the precise path
+        if broken:
+            day.write_bytes(day.read_bytes() + b"{broken\n")
+        report = run(warehouse, src, max_errors=2 + broken, full_refresh=True)
+        rejects = [r for r in rejected(warehouse, report.load_id) if r[1] != n + 1 + len(values)]
+        assert rejects == expected_rejects
+        _, reasons = warehouse.query(
+            f"select reason from load_errors where load_id = {warehouse.param} and line = {warehouse.param}",
+            [report.load_id, n + 1],
+        )
+        assert reasons == [("number out of range for DOUBLE: 1e-400",)]
+        _, staged = warehouse.query(
+            f"select item_in_session, length from {warehouse.qualified('staging_events')} "
+            "where item_in_session >= 900 order by 1"
+        )
+        assert staged == [(902, 0.0), (903, -0.0), (904, 5e-324), (905, 2.5e-8)]

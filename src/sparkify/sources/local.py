@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sparkify.errors import SourceError
 from sparkify.sources import FOLDERS, Kind, Listing, SourceFile, decompress
+from sparkify.wording import plural
 
 FLAGS = {"songs": "--song-source", "events": "--log-source"}
 KIND_NAMES = {"songs": "song", "events": "log"}
@@ -88,7 +89,7 @@ class LocalSource:
                 files.append(SourceFile(str(path), st.st_size, str(st.st_mtime_ns), path))
         listing = Listing(files, place=str(folder), empty=empty, repeated=repeated)
         if not listing:
-            passed = f" (only {len(empty)} zero-byte file{'s' if len(empty) != 1 else ''})" if empty else ""
+            passed = f" (only {plural(len(empty), 'zero-byte file')})" if empty else ""
             raise SourceError(f"No {KIND_NAMES[kind]} files in {folder}{passed}. Nothing was loaded. {fix}")
         return listing
 

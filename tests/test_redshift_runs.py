@@ -282,3 +282,40 @@ def test_gzip_is_recognised_by_content_whatever_the_name(rs, local, tmp_path):
         "2018-11-02-events.json": 5,
         "2018-11-03-events.json.gz": 5,
     }
+
+
+def test_no_secret_is_printed_or_staged(rs, local, capsys, s3_server, monkeypatch):
+    """The URL's password and the AWS secret key appear in no output, no error, no staged object."""
+    from sparkify.cli import main
+    from tests.conftest import IAM_ROLE
+    from tests.helpers.s3 import SECRET_KEY
+
+    uri = source_for(rs, local)
+    host, port = rs.url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    url = f"redshift://postgres:Hunter2-secret@{host}:{port}/test?sslmode=disable"
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    seen: list[bytes] = []
+    from sparkify.sources import s3 as s3_module
+
+    real_write = s3_module.write_object
+
+    def spy(source, target, body):
+        seen.append(body)
+        return real_write(source, target, body)
+
+    monkeypatch.setattr(s3_module, "write_object", spy)
+    args = ["run", "-s", uri, "-w", url, "--schema", rs.schema, "--iam-role", IAM_ROLE]
+    with pytest.raises(SystemExit) as ok:
+        main(args)
+    monkeypatch.setattr(staged, "check_counts", lambda *a: (_ for _ in ()).throw(WarehouseError("injected")))
+    write_day(local, "2018-11-03-events.json", day_events(2, n=2))
+    source_for(rs, local)
+    with pytest.raises(SystemExit) as failed:
+        main(args)
+    out, err = capsys.readouterr()
+    assert ok.value.code == 0, err
+    assert failed.value.code != 0 and "injected" in err
+    assert seen and keys(bucket, f"{prefix}/_sparkify/", s3_server) == []
+    for text in (out, err, *(gzip.decompress(b) if b[:2] == b"\x1f\x8b" else b for b in seen)):
+        text = text if isinstance(text, str) else text.decode()
+        assert "Hunter2-secret" not in text and SECRET_KEY not in text

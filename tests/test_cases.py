@@ -1,5 +1,5 @@
-"""The real-world input cases of tests/cases/ (see its README), on DuckDB and PostgreSQL, through the
-library and through the CLI as a user runs them.
+"""The real-world input cases of tests/cases/ (see its README), on every engine (Redshift: the
+stand-in, from S3), through the library and through the CLI as a user runs them.
 
 Expected values come from the cases README or from counting the case files by hand (shell commands
 noted beside each number), never from sparkify itself.
@@ -20,9 +20,17 @@ from sparkify.errors import SourceError
 from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from sparkify.sources import open_source
 from sparkify.warehouse import connect
-from tests.conftest import CLIENT_ENGINES
+from tests.conftest import CLIENT_ENGINES, source_for
 
 CASES = Path(__file__).resolve().parent / "cases"
+
+local_folders = pytest.mark.engines(
+    "duckdb",
+    "postgres",
+    reason="reads a local folder, and Redshift loads from S3; the S3 variant of this case runs on Redshift too",
+)
+"""For the tests of a case read from a local folder (names without .json, gzip known by content, a
+--log-source per day). Their S3 variants below run on every engine."""
 
 KEPT = [t.name for t in (*STAGING_TABLES, *STAR_TABLES)] + ["load_files", "load_errors"]
 """Tables a failed run must leave as they were (load_runs does record the failure)."""
@@ -77,6 +85,7 @@ def open_cli_warehouse(options: list[str]):
 # -- no-json-suffix: every object under log_data/ is read, gzip known by its content --------------
 
 
+@local_folders
 def test_no_json_suffix_loads_all_95_events(warehouse):
     source = CASES / "no-json-suffix"
     report = pipeline.run(warehouse, source)
@@ -90,6 +99,7 @@ def test_no_json_suffix_loads_all_95_events(warehouse):
     assert dict(ledger) == {str(folder / name): n for name, (n, _) in NO_SUFFIX_EVENTS.items()}
 
 
+@local_folders
 def test_gzip_is_known_by_its_content_not_its_name(warehouse, tmp_path):
     """A gzip file named without .gz and a plain file named .gz both load."""
     source = copy_case("no-json-suffix", tmp_path)
@@ -118,6 +128,7 @@ def test_no_json_suffix_cli(capsys, cli_warehouse):
 # -- daily-partition-runs: a day loaded stays loaded unless the user asks ------------------------
 
 
+@local_folders
 def test_daily_partition_runs(warehouse):
     root = CASES / "daily-partition-runs"
     days = root / "log_data" / "2018" / "11"
@@ -238,8 +249,8 @@ def test_no_json_suffix_from_s3(warehouse, s3_server, aws_env):
 # -- utf8-bom: loads as if the mark were absent ---------------------------------------------------
 
 
-def test_utf8_bom_loads_as_if_absent(warehouse):
-    report = pipeline.run(warehouse, CASES / "utf8-bom")
+def test_utf8_bom_loads_as_if_absent(warehouse, tmp_path):
+    report = pipeline.run(warehouse, source_for(warehouse, copy_case("utf8-bom", tmp_path)))
     assert (report.stage.staged, report.stage.rejected) == (17, 0)
     assert report.rows["songplays"] == 11
     # the mark is not part of the first key: the first field of every song file is artist_id
@@ -262,12 +273,6 @@ def test_utf8_bom_cli(capsys, cli_warehouse):
 
 from tests.test_s3 import BUCKET  # noqa: E402 -- s3_server and aws_env are conftest fixtures
 from tests.test_s3 import _client as s3_client  # noqa: E402
-
-pytestmark = pytest.mark.engines(
-    "duckdb",
-    "postgres",
-    reason="these cases read local folders on the client (names without .json, gzip known by content, a --log-source per day); Redshift's COPY reads S3 itself",
-)
 
 
 def put_tree(endpoint: str, root: Path, prefix: str, renamed: dict[str, str] | None = None) -> None:

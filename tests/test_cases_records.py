@@ -1,4 +1,7 @@
-"""Real-world input cases (tests/cases/, README there): the record rules on DuckDB and PostgreSQL.
+"""Real-world input cases (tests/cases/, README there): the record rules on every engine.
+
+DuckDB and PostgreSQL read the case folder; Redshift (the stand-in) reads the same files from S3
+(``source_for`` syncs the folder before each run) and must stage and reject exactly the same records.
 
 Each case is a small source in the real layout rebuilt from a kind of input that broke JSON loaders.
 The expected figures come from the case README and from counting the case files here with Python's
@@ -15,13 +18,7 @@ import pytest
 
 from sparkify import pipeline
 from sparkify.errors import BadInputError
-
-pytestmark = pytest.mark.engines(
-    "duckdb",
-    "postgres",
-    reason="the record rules run on the client (staging/rules.py); Redshift's COPY converts records itself "
-    "(modelled and tested in test_redshift_standin.py)",
-)
+from tests.conftest import source_for
 
 CASES = Path(__file__).parent / "cases"
 DAY = "log_data/2018/11/2018-11-01-events.json"
@@ -33,6 +30,11 @@ def copy_case(name: str, tmp_path: Path) -> Path:
     for p in [target, *target.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     return target
+
+
+def run(wh, src: Path, **options):
+    """``pipeline.run`` of the case folder ``src`` as ``wh`` loads it: the folder, or its S3 copy."""
+    return pipeline.run(wh, source_for(wh, src), **options)
 
 
 def plays(path: Path, skip_lines: set[int] = frozenset()) -> int:
@@ -60,7 +62,7 @@ def star_count(wh, table: str) -> int:
 
 def test_pretty_printed_log_objects_load_with_the_line_each_object_starts_on(warehouse, tmp_path):
     src = copy_case("pretty-printed-log-objects", tmp_path)
-    report = pipeline.run(warehouse, src)
+    report = run(warehouse, src)
     assert (report.stage.read, report.stage.staged, report.stage.rejected) == (17, 17, 0)
     assert report.rows["songplays"] == 11 and not report.checks_failed
     # the same file with its fifth object broken: one reject, named at the line that object starts on
@@ -70,7 +72,7 @@ def test_pretty_printed_log_objects_load_with_the_line_each_object_starts_on(war
     lines[starts[4]] = lines[starts[4]].replace('"artist":', '"artist"')  # its first key loses its colon
     (src / DAY).write_text("\n".join(lines) + "\n")
     with pytest.raises(BadInputError, match=rf"2018-11-01-events.json:{starts[4]}: malformed JSON"):
-        pipeline.run(warehouse, src, full_refresh=True)
+        run(warehouse, src, full_refresh=True)
     assert star_count(warehouse, "songplays") == 11  # a failed run changes nothing
 
 
@@ -78,18 +80,18 @@ def test_nan_and_infinity_are_rejected_whatever_else_is_in_the_source(warehouse,
     src = copy_case("nan-infinity-literals", tmp_path)
     expected_plays = plays(src / DAY, skip_lines={3, 5})
     with pytest.raises(BadInputError) as caught:
-        pipeline.run(warehouse, src)
+        run(warehouse, src)
     assert "2018-11-01-events.json:3: field 'length': NaN is not a JSON number" in str(caught.value)
     assert "2018-11-01-events.json:5: field 'registration': Infinity is not a JSON number" in str(
         caught.value
     )
-    report = pipeline.run(warehouse, src, max_errors=2)
+    report = run(warehouse, src, max_errors=2)
     assert (report.stage.staged, report.stage.rejected) == (15, 2)
     assert report.rows["songplays"] == expected_plays
     alone = rejected(warehouse, report.load_id)
     # an unrelated broken line beside it changes nothing about these two records
     shutil.copy(src / "extra" / "2018-11-02-events.json", src / "log_data" / "2018" / "11")
-    report = pipeline.run(warehouse, src, max_errors=3, full_refresh=True)
+    report = run(warehouse, src, max_errors=3, full_refresh=True)
     assert report.stage.rejected == 3 and report.rows["songplays"] == expected_plays
     assert [r for r in rejected(warehouse, report.load_id) if r[0] == "2018-11-01-events.json"] == alone
     assert alone == [("2018-11-01-events.json", 3, "length"), ("2018-11-01-events.json", 5, "registration")]
@@ -104,9 +106,9 @@ def test_ts_in_seconds_is_flagged_and_kept_out_of_the_star_schema(warehouse, tmp
         match=r"2018-11-01-events.json:1: field 'ts': ts 1541105830 looks like epoch "
         r"seconds; expected milliseconds",
     ):
-        pipeline.run(warehouse, src)
+        run(warehouse, src)
     assert not warehouse.table_exists("songplays") or star_count(warehouse, "songplays") == 0
-    report = pipeline.run(warehouse, src, max_errors=n_seconds)
+    report = run(warehouse, src, max_errors=n_seconds)
     assert report.stage.rejected == n_seconds
     assert report.rows["songplays"] == plays(src / "log_data/2018/11/2018-11-02-events.json")
     _, years = warehouse.query("select min(year) from time")
@@ -118,8 +120,8 @@ def test_a_nul_character_is_a_rejected_record_on_every_engine(warehouse, tmp_pat
     with pytest.raises(
         BadInputError, match=r"2018-11-01-events.json:3: field 'song': text holds a NUL character"
     ):
-        pipeline.run(warehouse, src)
-    report = pipeline.run(warehouse, src, max_errors=1)
+        run(warehouse, src)
+    report = run(warehouse, src, max_errors=1)
     assert (report.stage.staged, report.stage.rejected) == (16, 1)
     assert report.rows["songplays"] == plays(src / DAY, skip_lines={3})
     assert rejected(warehouse, report.load_id) == [("2018-11-01-events.json", 3, "song")]
@@ -132,7 +134,7 @@ def test_a_nul_character_is_a_rejected_record_on_every_engine(warehouse, tmp_pat
 def test_a_byte_order_mark_is_read_as_if_absent(warehouse, tmp_path):
     src = copy_case("utf8-bom", tmp_path)
     assert (src / DAY).read_bytes().startswith(b"\xef\xbb\xbf")
-    report = pipeline.run(warehouse, src)
+    report = run(warehouse, src)
     assert (report.stage.read, report.stage.rejected) == (17, 0)
     assert report.rows["songplays"] == 11 and not report.checks_failed
 
@@ -142,7 +144,45 @@ def test_a_rejected_record_holding_nul_bytes_is_recorded_on_every_engine(warehou
     src = copy_case("utf8-bom", tmp_path)
     day = src / DAY
     day.write_bytes(day.read_bytes().rstrip(b"\n") + b"\n\x00\x00\x00\n")  # line 16
-    report = pipeline.run(warehouse, src, max_errors=1)
+    report = run(warehouse, src, max_errors=1)
     assert (report.stage.staged, report.stage.rejected) == (17, 1)
     _, rows = warehouse.query("select line, raw_text from load_errors")
     assert rows == [(16, "\\x00\\x00\\x00")]
+
+
+def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(warehouse, tmp_path):
+    # PostgreSQL refuses '1e-400'::float8 (out of range) and keeps 5e-324 (the least subnormal):
+    # every engine rejects the first and stages the second, on the fast path and on the precise one
+    src = copy_case("utf8-bom", tmp_path)
+    day = src / DAY
+    lines = day.read_bytes().splitlines()
+    first = json.loads(lines[0].decode("utf-8-sig"))
+    values = ["1e-400", "-1E-400", "0e-400", "-0.0", "5e-324", "2.5e-8"]
+    extra = [
+        json.dumps({**first, "itemInSession": 900 + i, "length": 0.5}).replace(
+            '"length": 0.5', f'"length": {v}'
+        )
+        for i, v in enumerate(values)
+    ]
+    day.write_bytes(b"\n".join(lines) + b"\n" + "\n".join(extra).encode() + b"\n")
+    n = len(lines)
+    expected_rejects = [
+        ("2018-11-01-events.json", n + 1, "length"),
+        ("2018-11-01-events.json", n + 2, "length"),
+    ]
+    for broken in (False, True):  # a broken line beside them sends the file to the precise path
+        if broken:
+            day.write_bytes(day.read_bytes() + b"{broken\n")
+        report = run(warehouse, src, max_errors=2 + broken, full_refresh=True)
+        rejects = [r for r in rejected(warehouse, report.load_id) if r[1] != n + 1 + len(values)]
+        assert rejects == expected_rejects
+        _, reasons = warehouse.query(
+            f"select reason from load_errors where load_id = {warehouse.param} and line = {warehouse.param}",
+            [report.load_id, n + 1],
+        )
+        assert reasons == [("number out of range for DOUBLE: 1e-400",)]
+        _, staged = warehouse.query(
+            f"select item_in_session, length from {warehouse.qualified('staging_events')} "
+            "where item_in_session >= 900 order by 1"
+        )
+        assert staged == [(902, 0.0), (903, -0.0), (904, 5e-324), (905, 2.5e-8)]

@@ -237,7 +237,7 @@ def test_files_without_records_are_named(tmp_path, source):
     sparkify("create-tables", "-w", str(tmp_path / "w.duckdb"))
     code, out, _ = sparkify("stage", "-s", str(source), "-w", str(tmp_path / "w.duckdb"))
     assert code == 0
-    assert f"1 files held no records: {source}/log_data/2018/11/empty.json" in out
+    assert f"1 file held no records: {source}/log_data/2018/11/empty.json" in out
     assert "events: passed over 1 zero-byte file (nothing to read)\n" in out
 
 

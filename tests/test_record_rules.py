@@ -340,8 +340,13 @@ def reject_of(line: bytes, kind: str = "events"):
         (json.dumps(event(ts=2**63)).encode(), "ts", "out of range for BIGINT"),
         (json.dumps(event(sessionId=2**31)).encode(), "sessionId", "out of range for INTEGER"),
         (json.dumps(event(length=10**400)).encode(), "length", "out of range for DOUBLE"),
+        (  # underflows to 0: PostgreSQL and Redshift refuse it; 0e-400 and 5e-324 are kept
+            json.dumps(event()).replace('"length": 200.5', '"length": 1e-400').encode(),
+            "length",
+            "number out of range for DOUBLE: 1e-400",
+        ),
         (json.dumps(event(song="\ud800"), ensure_ascii=True).encode(), "song", "unpaired surrogate"),
-        (b"[" + json.dumps(event()).encode() + b"]", None, "top-level JSON array (1 values)"),
+        (b"[" + json.dumps(event()).encode() + b"]", None, "top-level JSON array (1 value)"),
     ],
 )
 def test_each_rule_names_the_field_and_the_reason(text, field, reason):
@@ -426,6 +431,8 @@ def test_doubles_are_read_as_python_reads_them():
         "123456789012345678901234567890",
         "2.2250738585072014e-308",
         "1.7976931348623157e308",
+        "5e-324",
+        "0e-400",
     ]:
         row, problem = type_record("events", {**event(), "length": json.loads(text)})
         assert problem is None and row["length"] == float(text) and math.isfinite(row["length"])

@@ -1,15 +1,21 @@
-"""sparkify's Redshift path end to end on the stand-in. Incremental COPY: a run COPYs only the
-objects new since the last one, through a manifest it then deletes; a changed object replaces its
-rows; the star tables always equal a full refresh of the same input (computed independently, on
-DuckDB from the local folder). Rejects under --max-errors are read back from the load-error views."""
+"""sparkify's Redshift path end to end on the stand-in. A run reads only the objects new or changed
+since the last one, with the record rules of every engine, and COPYs their checked rows through
+staged parts and a manifest it then deletes; a changed object replaces its own rows (by lineage);
+an object gone from the source keeps its rows unless --prune; the star tables always equal a full
+refresh of the same input (computed independently, on DuckDB from the local folder). Per-part
+counts are cross-checked with STL_LOAD_COMMITS, or SYS_LOAD_DETAIL on Serverless."""
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
 
 from sparkify import pipeline
+from sparkify.errors import WarehouseError
+from sparkify.warehouse import connect
+from sparkify.warehouse.redshift import staged
 from tests.conftest import TEST_ENGINES, open_engine, source_for
 from tests.helpers.records import song, write_source
 from tests.helpers.s3 import BUCKET, OTHER_BUCKET, client
@@ -39,12 +45,12 @@ def local(tmp_path):
     )
 
 
-def copies(wh) -> list[str]:
-    """The objects the session's last COPY read (STL_LOAD_COMMITS), sorted."""
+def copies(wh) -> list[tuple[str, int]]:
+    """(object, lines scanned) of the session's last COPY (STL_LOAD_COMMITS), sorted."""
     _, rows = wh.query(
-        "select trim(filename) from stl_load_commits where query = pg_last_copy_id() order by 1"
+        "select trim(filename), lines_scanned from stl_load_commits where query = pg_last_copy_id() order by 1"
     )
-    return [r[0] for r in rows]
+    return [(r[0], int(r[1])) for r in rows]
 
 
 def traced(wh) -> list[str]:
@@ -53,14 +59,22 @@ def traced(wh) -> list[str]:
     return statements
 
 
+def copy_statements(statements: list[str]) -> list[str]:
+    return [s for s in statements if "\ncopy " in s or s.lstrip().startswith("copy ")]
+
+
 def keys(bucket: str, prefix: str, s3_server: str) -> list[str]:
     page = client(s3_server).list_objects_v2(Bucket=bucket, Prefix=prefix)
     return [o["Key"] for o in page.get("Contents", [])]
 
 
-def test_a_new_day_is_the_only_object_copied_and_the_star_equals_a_full_refresh(
-    rs, local, tmp_path, s3_server
-):
+def lineage(wh) -> dict[str, int]:
+    """Staged event rows per source object (file name only)."""
+    _, rows = wh.query(f"select source_file, count(*) from {wh.qualified('staging_events')} group by 1")
+    return {r[0].rsplit("/", 1)[1]: int(r[1]) for r in rows}
+
+
+def test_a_new_day_is_the_only_object_read_and_the_star_equals_a_full_refresh(rs, local, tmp_path, s3_server):
     uri = source_for(rs, local)
     first = pipeline.run(rs, uri)
     assert first.stage.rows == {"staging_events": 10, "staging_songs": 2}
@@ -71,10 +85,18 @@ def test_a_new_day_is_the_only_object_copied_and_the_star_equals_a_full_refresh(
     second = pipeline.run(rs, uri)
 
     new_object = f"{uri}/log_data/2018/11/2018-11-03-events.json"
-    assert copies(rs) == [new_object]
-    assert sum(s.lstrip().startswith("copy") or "\ncopy " in s for s in statements) == 1  # no song COPY
     assert [f.name for f in second.stage.plans["events"].to_read] == [new_object]
-    assert second.stage.rows["staging_events"] == 14
+    assert second.stage.plans["songs"].to_read == []
+    (copy,) = copy_statements(statements)  # events only: no song COPY
+    assert copy.splitlines()[1].startswith(f"copy {rs.qualified('staging_events')}")
+    # the COPY read one staged part of the new object's 4 checked rows, under the staging prefix
+    ((part, lines),) = copies(rs)
+    assert part.startswith(f"{uri}/_sparkify/manifests/") and part.endswith(".json.gz") and lines == 4
+    assert lineage(rs) == {
+        "2018-11-01-events.json": 5,
+        "2018-11-02-events.json": 5,
+        "2018-11-03-events.json": 4,
+    }
     _, ledger = rs.query(
         f"select file, records_read, records_staged, records_rejected, load_id from {rs.qualified('load_files')} "
         "where kind = 'events' order by file"
@@ -86,7 +108,7 @@ def test_a_new_day_is_the_only_object_copied_and_the_star_equals_a_full_refresh(
     ]
     assert star(rs) == full_refresh_star(tmp_path, local)
     bucket, _, prefix = uri[len("s3://") :].partition("/")
-    assert keys(bucket, f"{prefix}/_sparkify/", s3_server) == []  # the manifests are deleted
+    assert keys(bucket, f"{prefix}/_sparkify/", s3_server) == []  # staged parts and manifests are deleted
 
 
 def test_a_run_with_nothing_new_copies_nothing(rs, local):
@@ -94,25 +116,39 @@ def test_a_run_with_nothing_new_copies_nothing(rs, local):
     pipeline.run(rs, uri)
     statements = traced(rs)
     report = pipeline.run(rs, uri)
-    assert not [s for s in statements if "copy " in s.lower() and "from 's3://" in s.lower()]
+    assert copy_statements(statements) == []
     assert report.stage.plans["events"].to_read == [] and report.stage.plans["songs"].to_read == []
 
 
-def test_a_changed_object_replaces_its_rows(rs, local, tmp_path):
+def test_a_changed_object_replaces_its_own_rows_only(rs, local, tmp_path):
     pipeline.run(rs, source_for(rs, local))
     write_day(local, "2018-11-02-events.json", day_events(1, users=("9",), n=3))  # rewritten, fewer rows
+    statements = traced(rs)
     report = pipeline.run(rs, source_for(rs, local))
-    assert report.stage.plans[
-        "events"
-    ].full_refresh  # the kind is reloaded: COPY cannot replace one object's rows
-    _, staged = rs.query(f"select count(*) from {rs.qualified('staging_events')}")
-    assert staged == [(8,)]
+    plan = report.stage.plans["events"]
+    assert not plan.full_refresh and [f.name.rsplit("/", 1)[1] for f in plan.to_read] == [
+        "2018-11-02-events.json"
+    ]
+    assert lineage(rs) == {"2018-11-01-events.json": 5, "2018-11-02-events.json": 3}
+    assert any('where "source_file" in' in s for s in statements)  # deleted by lineage, not the whole kind
     assert star(rs) == full_refresh_star(tmp_path, local)
     _, users = rs.query(f"select user_id from {rs.qualified('users')} order by 1")
     assert [r[0] for r in users] == [7, 8, 9]
 
 
-def test_the_manifest_goes_where_manifest_prefix_says_and_is_deleted(request, tmp_path, local, s3_server):
+def test_an_object_gone_from_the_source_keeps_its_rows_unless_prune(rs, local):
+    uri = source_for(rs, local)
+    pipeline.run(rs, uri)
+    (local / "log_data" / "2018" / "11" / "2018-11-01-events.json").unlink()
+    uri = source_for(rs, local)  # sync deletes the object
+    report = pipeline.run(rs, uri)
+    assert [a.rsplit("/", 1)[1] for a in report.stage.plans["events"].absent] == ["2018-11-01-events.json"]
+    assert lineage(rs) == {"2018-11-01-events.json": 5, "2018-11-02-events.json": 5}  # history kept
+    pipeline.run(rs, uri, prune=True)
+    assert lineage(rs) == {"2018-11-02-events.json": 5}
+
+
+def test_the_staged_parts_go_where_manifest_prefix_says_and_are_deleted(request, tmp_path, local, s3_server):
     from sparkify.warehouse import connect
     from tests.conftest import IAM_ROLE
 
@@ -126,31 +162,72 @@ def test_the_manifest_goes_where_manifest_prefix_says_and_is_deleted(request, tm
     try:
         statements = traced(wh)
         pipeline.run(wh, source_for(wh, local))
-        used = [s for s in statements if f"from '{place}/" in s]
+        used = [s for s in copy_statements(statements) if f"from '{place}/" in s]
         assert len(used) == 2 and all(s.rstrip().endswith("compupdate off statupdate off") for s in used)
         assert keys(OTHER_BUCKET, f"manifests-{tmp_path.name}", s3_server) == []
     finally:
         wh.close()
 
 
-def test_a_failed_copy_deletes_its_manifest_and_changes_nothing(rs, local, s3_server):
+def test_rows_redshift_refuses_fail_the_run_name_the_fault_and_leave_no_staged_object(
+    rs, local, s3_server, monkeypatch
+):
+    # Nothing the rules accepted can be refused by the COPY; should Redshift refuse a row anyway, the
+    # run fails whole with Redshift's load errors, and its staged objects are gone.
     uri = source_for(rs, local)
     pipeline.run(rs, uri)
     before = star(rs)
     write_day(local, "2018-11-03-events.json", day_events(2, n=2))
-    (local / "log_data" / "2018" / "11" / "2018-11-03-events.json").write_text('{"ts": "not a number"}\n')
     uri = source_for(rs, local)
-    from sparkify.errors import BadInputError
+    real = staged.write_parts
 
-    with pytest.raises(BadInputError) as exc:
+    def corrupt(reader_con, table, relation, folder):
+        parts = real(reader_con, table, relation, folder)
+        path, _ = parts[0]
+        text = gzip.decompress(path.read_bytes())
+        path.write_bytes(
+            gzip.compress(text.replace(b'"ts":', b'"ts":"x","was_ts":', 1))
+        )  # valid JSON, bad ts
+        return parts
+
+    monkeypatch.setattr(staged, "write_parts", corrupt)
+    with pytest.raises(WarehouseError) as exc:
         pipeline.run(rs, uri)
-    assert "2018-11-03-events.json" in str(exc.value)
+    assert "Redshift refused rows of staging_events that sparkify had checked" in str(exc.value)
+    assert "column ts" in str(exc.value)
     assert star(rs) == before
     bucket, _, prefix = uri[len("s3://") :].partition("/")
     assert keys(bucket, f"{prefix}/_sparkify/", s3_server) == []
 
 
-def test_max_errors_lets_bad_records_through_and_records_them_from_stl_load_errors(rs, local):
+def test_counts_that_disagree_with_the_rows_staged_fail_the_run(rs, local, monkeypatch):
+    real = staged.write_parts
+
+    def miscount(reader_con, table, relation, folder):
+        return [(path, n + 1) for path, n in real(reader_con, table, relation, folder)]
+
+    monkeypatch.setattr(staged, "write_parts", miscount)
+    with pytest.raises(WarehouseError) as exc:
+        pipeline.run(rs, source_for(rs, local))
+    assert "Redshift loaded 2 rows into staging_songs of the 3 sparkify staged (STL_LOAD_COMMITS: " in str(
+        exc.value
+    )
+    assert not rs.table_exists("songplays") or rs.query("select count(*) from songplays")[1] == [(0,)]
+
+
+@pytest.mark.parametrize("serverless", [False, True])
+def test_per_part_counts_come_from_stl_or_sys_load_detail(rs, local, serverless, monkeypatch):
+    rs.serverless = serverless
+    asked: list[str] = []
+    real = staged.counts_sql
+    monkeypatch.setattr(staged, "counts_sql", lambda s: asked.append(real(s)) or real(s))
+    report = pipeline.run(rs, source_for(rs, local))
+    assert report.stage.rows == {"staging_events": 10, "staging_songs": 2}
+    view = "sys_load_detail" if serverless else "stl_load_commits"
+    assert len(asked) == 2 and all(f"from {view}" in q for q in asked)
+
+
+def test_max_errors_lets_bad_records_through_with_the_rules_of_every_engine(rs, local, tmp_path):
     (local / "log_data" / "2018" / "11" / "2018-11-02-events.json").write_text(
         "".join(json.dumps(e) + "\n" for e in day_events(1)[:2])
         + json.dumps({**day_events(1)[2], "sessionId": 1.5})
@@ -162,14 +239,18 @@ def test_max_errors_lets_bad_records_through_and_records_them_from_stl_load_erro
 
     with pytest.raises(BadInputError) as exc:
         pipeline.run(rs, uri)
-    message = str(exc.value)
-    assert f"{bad_object}" in message and "session_id" in message and "Invalid digit" in message
+    assert f"{bad_object}:3: field 'sessionId'" in str(exc.value)
     report = pipeline.run(rs, uri, max_errors=1)
     assert report.stage.rows["staging_events"] == 7
     _, errors = rs.query(f"select source, line, field, reason from {rs.qualified('load_errors')}")
-    assert [tuple(e) for e in errors] == [
-        (bad_object, 3, "session_id", "Invalid digit, Value '.', Pos 1, Type: Integer")
+    # the same reject as DuckDB's, from the local folder
+    with connect(str(tmp_path / "ref.duckdb")) as ref:
+        pipeline.run(ref, local, max_errors=1)
+        _, expected = ref.query("select source, line, field, reason from load_errors")
+    assert [(s.rsplit("/", 1)[1], line, f, r) for s, line, f, r in errors] == [
+        (s.rsplit("/", 1)[1], line, f, r) for s, line, f, r in expected
     ]
+    assert [tuple(e)[:3] for e in errors] == [(bad_object, 3, "sessionId")]
     _, ledger = rs.query(
         f"select records_read, records_staged, records_rejected from {rs.qualified('load_files')} where file = %s",
         [bad_object],
@@ -188,26 +269,56 @@ def test_a_statement_may_outlast_the_connect_timeout(rs, monkeypatch):
     assert result[0][1] == 1
 
 
-def test_gzip_objects_get_a_copy_of_their_own(rs, local, tmp_path):
-    import gzip
-
+def test_gzip_is_recognised_by_content_whatever_the_name(rs, local, tmp_path):
     day = local / "log_data" / "2018" / "11" / "2018-11-02-events.json"
-    packed = day.with_name(day.name + ".gz")
-    packed.write_bytes(gzip.compress(day.read_bytes()))
-    day.unlink()
-    uri = source_for(rs, local)  # .json files only: the .gz goes up by hand
-    from tests.helpers.s3 import client
-
+    uri = source_for(rs, local)  # .json files only: the gzipped objects go up by hand
+    s3 = client(rs.test_s3[0])
     bucket, _, prefix = uri[len("s3://") :].partition("/")
-    client(rs.test_s3[0]).put_object(
-        Bucket=bucket, Key=f"{prefix}/log_data/2018/11/{packed.name}", Body=packed.read_bytes()
-    )
-    statements = traced(rs)
+    packed = gzip.compress(day.read_bytes())
+    # one gzipped under a plain name (COPY's GZIP would not know it), one under .gz
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/log_data/2018/11/2018-11-02-events.json", Body=packed)
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/log_data/2018/11/2018-11-03-events.json.gz", Body=packed)
     report = pipeline.run(rs, uri)
-    assert report.stage.rows["staging_events"] == 10
-    assert (
-        sum(s.rstrip().endswith("compupdate off statupdate off") and "\ngzip\n" in s for s in statements) == 1
-    )
-    day.write_bytes(gzip.decompress(packed.read_bytes()))  # the reference reads the plain file
-    packed.unlink()
-    assert star(rs) == full_refresh_star(tmp_path, local)
+    assert (report.stage.rows["staging_events"], report.stage.rejected) == (15, 0)
+    assert lineage(rs) == {
+        "2018-11-01-events.json": 5,
+        "2018-11-02-events.json": 5,
+        "2018-11-03-events.json.gz": 5,
+    }
+
+
+def test_no_secret_is_printed_or_staged(rs, local, capsys, s3_server, monkeypatch):
+    """The URL's password and the AWS secret key appear in no output, no error, no staged object."""
+    from sparkify.cli import main
+    from tests.conftest import IAM_ROLE
+    from tests.helpers.s3 import SECRET_KEY
+
+    uri = source_for(rs, local)
+    host, port = rs.url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    url = f"redshift://postgres:Hunter2-secret@{host}:{port}/test?sslmode=disable"
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    seen: list[bytes] = []
+    from sparkify.sources import s3 as s3_module
+
+    real_write = s3_module.write_object
+
+    def spy(source, target, body):
+        seen.append(body)
+        return real_write(source, target, body)
+
+    monkeypatch.setattr(s3_module, "write_object", spy)
+    args = ["run", "-s", uri, "-w", url, "--schema", rs.schema, "--iam-role", IAM_ROLE]
+    with pytest.raises(SystemExit) as ok:
+        main(args)
+    monkeypatch.setattr(staged, "check_counts", lambda *a: (_ for _ in ()).throw(WarehouseError("injected")))
+    write_day(local, "2018-11-03-events.json", day_events(2, n=2))
+    source_for(rs, local)
+    with pytest.raises(SystemExit) as failed:
+        main(args)
+    out, err = capsys.readouterr()
+    assert ok.value.code == 0, err
+    assert failed.value.code != 0 and "injected" in err
+    assert seen and keys(bucket, f"{prefix}/_sparkify/", s3_server) == []
+    for text in (out, err, *(gzip.decompress(b) if b[:2] == b"\x1f\x8b" else b for b in seen)):
+        text = text if isinstance(text, str) else text.decode()
+        assert "Hunter2-secret" not in text and SECRET_KEY not in text

@@ -19,7 +19,7 @@ from sparkify.cli import main
 from sparkify.errors import ConfigError
 from sparkify.schema import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
 from sparkify.warehouse import ENGINES, offline
-from sparkify.warehouse.redshift import RedshiftWarehouse, json_paths_document, split_insert
+from sparkify.warehouse.redshift import RedshiftWarehouse, json_paths_document, split_insert, staged
 
 ROLE = "arn:aws:iam::123456789012:role/sparkify-load"
 
@@ -101,52 +101,62 @@ def test_every_sql_file_parses_for_each_engine_that_uses_it(engine):
 # -- golden: the COPY options ---------------------------------------------------------------------
 
 
-def test_copy_of_events_is_pinned():
+def test_copy_of_staged_events_is_pinned():
+    # every column, lineage included, matched by name from the gzipped JSON lines sparkify staged
     wh = RedshiftWarehouse.offline(schema="music", iam_role=ROLE, region="us-west-2")
-    assert wh.copy_s3_sql(STAGING_EVENTS, "s3://my-bucket/sparkify/log_data/") == (
-        "-- staging_events: JSON keys map to the columns, in order, through "
-        "s3://my-bucket/sparkify/log_json_path.json (sparkify ships it: data/sparkify-sample/log_json_path.json)\n"
+    assert staged.copy_sql(wh, STAGING_EVENTS, "s3://my-bucket/sparkify/_sparkify/manifests/x.manifest") == (
+        "-- staging_events: the rows the record rules accepted on this machine, typed and with their lineage, "
+        "staged as gzipped JSON lines\n"
         'copy "music"."staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", '
         '"last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", '
-        '"status", "ts", "user_agent", "user_id")\n'
-        "from 's3://my-bucket/sparkify/log_data/'\n"
+        '"status", "ts", "user_agent", "user_id", "source_file")\n'
+        "from 's3://my-bucket/sparkify/_sparkify/manifests/x.manifest'\n"
         "iam_role 'arn:aws:iam::123456789012:role/sparkify-load'\n"
         "region 'us-west-2'\n"
-        "format as json 's3://my-bucket/sparkify/log_json_path.json'\n"
-        "compupdate off statupdate off"
-    )
-
-
-def test_copy_of_songs_is_pinned_with_maxerror():
-    wh = RedshiftWarehouse.offline(iam_role=ROLE)
-    assert wh.copy_s3_sql(STAGING_SONGS, "s3://my-bucket/sparkify/song_data/", max_errors=3) == (
-        'copy "public"."staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", '
-        '"artist_location", "artist_name", "song_id", "title", "duration", "year")\n'
-        "from 's3://my-bucket/sparkify/song_data/'\n"
-        "iam_role 'arn:aws:iam::123456789012:role/sparkify-load'\n"
         "format as json 'auto'\n"
-        "maxerror 3\n"
+        "manifest\n"
+        "gzip\n"
         "compupdate off statupdate off"
     )
+
+
+def test_copy_of_staged_songs_has_no_maxerror():
+    # a value the rules accepted and Redshift refuses is a fault, never a dropped record
+    wh = RedshiftWarehouse.offline(iam_role=ROLE)
+    sql = staged.copy_sql(wh, STAGING_SONGS, "s3://b/m.manifest")
+    assert sql.splitlines()[1] == (
+        'copy "public"."staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", '
+        '"artist_location", "artist_name", "song_id", "title", "duration", "year", "source_file")'
+    )
+    assert "maxerror" not in sql.lower()
 
 
 def test_copy_parses_with_the_options_sqlglot_sees():
     wh = RedshiftWarehouse.offline(iam_role=ROLE, region="eu-west-1")
-    (tree,) = parse(wh.copy_s3_sql(STAGING_EVENTS, "s3://b/p/log_data/"), "redshift")
+    (tree,) = parse(staged.copy_sql(wh, STAGING_EVENTS, "s3://b/p.manifest"), "redshift")
     assert isinstance(tree, exp.Copy)
     text = tree.sql(dialect="redshift").upper()
-    for option in ("IAM_ROLE", "REGION", "FORMAT AS JSON", "COMPUPDATE OFF", "STATUPDATE OFF"):
+    for option in (
+        "IAM_ROLE",
+        "REGION",
+        "FORMAT AS JSON",
+        "MANIFEST",
+        "GZIP",
+        "COMPUPDATE OFF",
+        "STATUPDATE OFF",
+    ):
         assert option in text, option
 
 
-def test_stage_replaces_rows_with_delete_never_truncate():
+def test_stage_replaces_rows_by_lineage_with_delete_never_truncate():
     wh = RedshiftWarehouse.offline(iam_role=ROLE)
     stmts = pipeline.statements(wh, "stage", source="s3://b/p")
     assert stmts[0] == "begin" and stmts[-1] == "commit"
-    assert stmts[1].endswith('\ndelete from "public"."staging_songs"')
-    # then the new objects come in through a manifest COPY
-    assert "from 's3://b/p/_sparkify/manifests/<load id>-songs.manifest'" in stmts[2]
-    assert stmts[2].splitlines()[-2:] == ["manifest", "compupdate off statupdate off"]
+    # the rows of the objects this run reads leave staging by their lineage, as on PostgreSQL
+    assert stmts[1] == 'delete from "public"."staging_songs" where "source_file" in (%s)'
+    # then the checked rows come in through a manifest COPY
+    assert "from 's3://<staging prefix>/<load id>-<table>.manifest'" in stmts[2]
+    assert stmts[2].splitlines()[-3:] == ["manifest", "gzip", "compupdate off statupdate off"]
     assert not any("truncate" in s.lower() for step in pipeline.STEPS for s in pipeline.statements(wh, step))
 
 
@@ -197,13 +207,25 @@ def test_redshift_from_a_local_folder_is_a_config_error(sample_dir):
         pipeline.stage(wh, sample_dir)
 
 
-def test_copy_without_an_iam_role_says_how_to_give_one():
+def test_a_load_without_an_iam_role_says_how_to_give_one():
     with pytest.raises(ConfigError) as err:
-        RedshiftWarehouse.offline().copy_from_s3(STAGING_SONGS, "s3://b/p/song_data/")
+        RedshiftWarehouse.offline().prepare_load(object())
     assert str(err.value) == (
         "Redshift COPY needs an IAM role that can read the bucket: pass --iam-role ARN "
         "(or set SPARKIFY_IAM_ROLE, or iam_role in sparkify.toml)."
     )
+
+
+def test_per_object_counts_come_from_stl_on_clusters_and_sys_on_serverless():
+    provisioned = RedshiftWarehouse("redshift://u@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev")
+    serverless = RedshiftWarehouse("redshift://u@wg.123.us-west-2.redshift-serverless.amazonaws.com:5439/dev")
+    assert not provisioned.is_serverless and serverless.is_serverless
+    assert "from stl_load_commits" in staged.counts_sql(provisioned.is_serverless)
+    assert "from sys_load_detail" in staged.counts_sql(serverless.is_serverless)
+    for wh in (provisioned, serverless):
+        parse(staged.counts_sql(wh.is_serverless), "redshift")
+    provisioned.serverless = True  # told explicitly (a custom endpoint name)
+    assert provisioned.is_serverless
 
 
 def test_load_errors_come_from_stl_or_sys_views():

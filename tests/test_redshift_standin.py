@@ -433,3 +433,38 @@ def test_a_client_killed_mid_transaction_releases_its_locks(redshift_standin, rs
     run(rs, "begin")
     run(rs, "lock table t")
     run(rs, "rollback")
+
+
+# -- Redshift's functions the analytics queries use -----------------------------------------------
+
+
+def test_redshift_date_and_text_functions(rs):
+    # values worked out from the AWS documentation's definitions, by hand
+    run(rs, "create table t (ts timestamp, name varchar(20), level varchar(10))")
+    run(
+        rs, "insert into t values ('2018-11-30 23:59:30', 'abc ', null), ('2018-12-01 00:00:10', 'é', 'paid')"
+    )
+    assert rows(rs, "select trunc(ts) from t order by ts") == [
+        (__import__("datetime").date(2018, 11, 30),),
+        (__import__("datetime").date(2018, 12, 1),),
+    ]
+    assert rows(rs, "select trunc(2.7::numeric), trunc(-2.7::float8)") == [(2, -2.0)]
+    # DATEDIFF counts boundaries crossed: 40 s apart across a minute, an hour, a day, a month, a year
+    assert rows(
+        rs,
+        "select datediff(minute, min(ts), max(ts)), datediff(hour, min(ts), max(ts)), datediff(day, min(ts), max(ts)), "
+        "datediff(month, min(ts), max(ts)), datediff(year, min(ts), max(ts)) from t",
+    ) == [(1, 1, 1, 1, 0)]
+    assert rows(rs, "select dateadd(day, -7, max(ts)) from t") == [
+        (__import__("datetime").datetime(2018, 11, 24, 0, 0, 10),)
+    ]
+    # CONVERT_TIMEZONE(target, ts) reads ts as UTC: Los Angeles is UTC-8 in November
+    assert rows(rs, "select convert_timezone('America/Los_Angeles', min(ts)) from t") == [
+        (__import__("datetime").datetime(2018, 11, 30, 15, 59, 30),)
+    ]
+    assert rows(
+        rs, "select len(name), nvl(level, 'unknown'), decode(level, null, 1, 0) from t order by ts"
+    ) == [
+        (4, "unknown", 1),
+        (1, "paid", 0),
+    ]

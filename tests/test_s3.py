@@ -602,11 +602,6 @@ def test_s3_and_the_local_folder_give_the_same_tables_on_every_engine(warehouse,
     assert star_rows(warehouse) == run_into(tmp_path, "disk", local)[0]
 
 
-@pytest.mark.engines(
-    "duckdb",
-    "postgres",
-    reason="objects are fetched by the client; Redshift's COPY reads S3 itself (see test_redshift_runs.py)",
-)
 def test_a_new_day_in_s3_is_the_only_object_fetched_and_the_result_equals_a_full_refresh(
     warehouse, tmp_path, s3_server, tiny, aws_env, monkeypatch
 ):

@@ -1,4 +1,5 @@
-"""The team's own queries, in Redshift SQL, on every engine: `sparkify analytics --queries DIR`.
+"""The team's own queries, in Redshift SQL, on every engine (Redshift: the stand-in): `sparkify
+analytics --queries DIR`.
 
 tests/team_queries/ holds hand-written queries, several in Redshift-only syntax; their expected
 results (tests/team_queries/expected/) come from the plain-Python reference
@@ -17,7 +18,7 @@ import pytest
 from sparkify import pipeline
 from sparkify.cli import main
 from sparkify.warehouse import connect
-from tests.conftest import CLIENT_ENGINES, POSTGRES_URL
+from tests.conftest import POSTGRES_URL, TEST_ENGINES
 from tests.helpers import team_answers
 
 TEAM = Path(__file__).resolve().parent / "team_queries"
@@ -25,9 +26,13 @@ TEAM_EXPECTED = TEAM / "expected"
 GOLDEN = Path(__file__).resolve().parent / "expected" / "sample"
 
 
-@pytest.fixture(scope="module", params=CLIENT_ENGINES)
+@pytest.fixture(scope="module", params=TEST_ENGINES)
 def loaded(request, sample_dir, tmp_path_factory) -> list[str]:
-    """CLI arguments naming a warehouse of this engine loaded from the sample, once per module."""
+    """CLI arguments naming a warehouse of this engine loaded from the sample, once per module
+    (Redshift: the stand-in, loaded from the sample's S3 copy)."""
+    if request.param == "redshift":
+        yield from _loaded_redshift(request)
+        return
     if request.param == "duckdb":
         url = f"duckdb:///{tmp_path_factory.mktemp('team')}/sample.duckdb"
         with connect(url) as wh:
@@ -44,6 +49,26 @@ def loaded(request, sample_dir, tmp_path_factory) -> list[str]:
             pipeline.run(wh, sample_dir)
         yield ["--warehouse", POSTGRES_URL, "--schema", schema]
     finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as con:
+            con.execute(f'drop schema if exists "{schema}" cascade')
+
+
+def _loaded_redshift(request):
+    from tests.conftest import IAM_ROLE, set_aws_env
+
+    standin = request.getfixturevalue("redshift_standin")
+    s3_server = request.getfixturevalue("s3_server")
+    schema = f"sparkify_test_{uuid.uuid4().hex[:12]}"
+    with pytest.MonkeyPatch.context() as mp:
+        set_aws_env(mp, s3_server)
+        with connect(standin.url(), schema=schema, iam_role=IAM_ROLE) as wh:
+            wh.create_schema()
+            pipeline.run(wh, request.getfixturevalue("sample_on_s3"))
+    try:
+        yield ["--warehouse", standin.url(), "--schema", schema]
+    finally:
+        import psycopg
+
         with psycopg.connect(POSTGRES_URL, autocommit=True) as con:
             con.execute(f'drop schema if exists "{schema}" cascade')
 

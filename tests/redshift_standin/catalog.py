@@ -35,6 +35,22 @@ STATEMENTS = [
         userid integer, query integer, slice integer, name char(256), filename char(256),
         byte_offset integer, lines_scanned integer, errors integer, curtime timestamp, status integer,
         file_format char(16), is_partial integer, start_offset bigint)""",
+    # Serverless has no STL views; its per-file counts are in SYS_LOAD_DETAIL (one row per file of a
+    # COPY: query_id, file_name, lines_scanned, ...), and its per-COPY totals in SYS_LOAD_HISTORY.
+    # The stand-in serves both families from the same rows.
+    # https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_DETAIL.html
+    f"""create or replace view {SCHEMA}.sys_load_detail as
+        select userid as user_id, query::bigint as query_id, filename::char(256) as file_name,
+            0::bigint as bytes_scanned, lines_scanned::bigint as lines_scanned, curtime as record_time,
+            1 as splits_scanned, curtime as start_time, curtime as end_time
+        from {SCHEMA}.stl_load_commits""",
+    # https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_HISTORY.html
+    f"""create or replace view {SCHEMA}.sys_load_history as
+        select 100 as user_id, query as query_id, pid as session_id, current_database()::char(128) as database_name,
+            case when error_message is null then 'completed' else 'failed' end::char(30) as status,
+            target::text::char(136) as table_name, started as start_time, rows_loaded as loaded_rows,
+            (select count(*) from {SCHEMA}.stl_load_commits as c where c.query = j.query) as file_count
+        from {SCHEMA}.copy_jobs as j""",
     # PG_LAST_COPY_COUNT / PG_LAST_COPY_ID: the last COPY of this session that completed; -1 if none.
     # https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html
     # https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html
@@ -44,6 +60,46 @@ STATEMENTS = [
     f"""create or replace function {SCHEMA}.pg_last_copy_id() returns integer language sql stable as $f$
         select coalesce((select query from {SCHEMA}.copy_jobs
             where pid = pg_backend_pid() and error_message is null order by query desc limit 1), -1)::integer $f$""",
+    # Redshift's date and text functions the analytics queries use, as documented:
+    # TRUNC(timestamp) returns the date; TRUNC of a number truncates it, as in PostgreSQL.
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNC_date.html
+    f"""create or replace function {SCHEMA}.trunc(t timestamp) returns date language sql immutable
+        as $f$ select t::date $f$""",
+    f"""create or replace function {SCHEMA}.trunc(n numeric, d integer default 0) returns numeric
+        language sql immutable as $f$ select pg_catalog.trunc(n, d) $f$""",
+    f"""create or replace function {SCHEMA}.trunc(n double precision) returns double precision
+        language sql immutable as $f$ select pg_catalog.trunc(n) $f$""",
+    # CONVERT_TIMEZONE([source,] target, timestamp): source defaults to UTC.
+    # https://docs.aws.amazon.com/redshift/latest/dg/CONVERT_TIMEZONE.html
+    f"""create or replace function {SCHEMA}.convert_timezone(target text, t timestamp) returns timestamp
+        language sql stable as $f$ select (t at time zone 'UTC') at time zone target $f$""",
+    f"""create or replace function {SCHEMA}.convert_timezone(source text, target text, t timestamp)
+        returns timestamp language sql stable as $f$ select (t at time zone source) at time zone target $f$""",
+    # DATEADD(part, n, timestamp). https://docs.aws.amazon.com/redshift/latest/dg/r_DATEADD_function.html
+    f"""create or replace function {SCHEMA}.dateadd(part text, n bigint, t timestamp) returns timestamp
+        language sql immutable as $f$ select t + n * ('1 ' || part)::interval $f$""",
+    # DATEDIFF(part, a, b): the number of part boundaries crossed from a to b (not elapsed whole parts).
+    # https://docs.aws.amazon.com/redshift/latest/dg/r_DATEDIFF_function.html
+    f"""create or replace function {SCHEMA}.datediff(part text, a timestamp, b timestamp) returns bigint
+        language sql immutable as $f$ select case lower(part)
+            when 'year' then extract(year from b) - extract(year from a)
+            when 'month' then (extract(year from b) - extract(year from a)) * 12 + extract(month from b) - extract(month from a)
+            when 'week' then (date_trunc('week', b)::date - date_trunc('week', a)::date) / 7
+            when 'day' then b::date - a::date
+            when 'hour' then extract(epoch from date_trunc('hour', b) - date_trunc('hour', a)) / 3600
+            when 'minute' then extract(epoch from date_trunc('minute', b) - date_trunc('minute', a)) / 60
+            when 'second' then extract(epoch from date_trunc('second', b) - date_trunc('second', a))
+            end::bigint $f$""",
+    # LEN(text): characters. https://docs.aws.amazon.com/redshift/latest/dg/r_LEN.html
+    f"""create or replace function {SCHEMA}.len(t text) returns integer language sql immutable
+        as $f$ select length(t) $f$""",
+    # DECODE(expression, search, result [, search, result]... [, default]): a NULL search matches a
+    # NULL expression. https://docs.aws.amazon.com/redshift/latest/dg/r_DECODE_expression.html
+    f"""create or replace function {SCHEMA}.decode(e anyelement, s anyelement, r anycompatible)
+        returns anycompatible language sql immutable as $f$ select case when e is not distinct from s then r end $f$""",
+    f"""create or replace function {SCHEMA}.decode(e anyelement, s anyelement, r anycompatible, d anycompatible)
+        returns anycompatible language sql immutable
+        as $f$ select case when e is not distinct from s then r else d end $f$""",
     # Runs in the client's session and transaction: fails it with the COPY's error (so the
     # transaction aborts, as on Redshift), or inserts the rows the stand-in prepared.
     f"""create or replace function {SCHEMA}.run_copy() returns bigint language plpgsql as $f$

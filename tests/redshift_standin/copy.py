@@ -350,7 +350,7 @@ def convert(value: Any, column: Column, time_format: str | None) -> Any:
         return number
     if t in ("double precision", "real"):
         try:
-            if isinstance(value, bool) or isinstance(value, (dict, list)):
+            if isinstance(value, (bool, dict, list)):
                 raise ValueError
             number = float(str(value))
         except ValueError:

@@ -22,8 +22,24 @@ TEXT_LENGTH = 256
 """Redshift stores TEXT as VARCHAR(256).
 https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html"""
 
-SYSTEM_NAMES = ("stl_load_errors", "stl_load_commits", "sys_load_error_detail")
-SYSTEM_FUNCTIONS = ("pg_last_copy_count", "pg_last_copy_id")
+SYSTEM_NAMES = (
+    "stl_load_errors",
+    "stl_load_commits",
+    "sys_load_error_detail",
+    "sys_load_detail",
+    "sys_load_history",
+)
+SYSTEM_FUNCTIONS = (
+    "pg_last_copy_count",
+    "pg_last_copy_id",
+    # Redshift's own date and text functions, as the catalog defines them (catalog.py)
+    "trunc",
+    "convert_timezone",
+    "dateadd",
+    "datediff",
+    "len",
+    "decode",
+)
 
 
 class Refused(Exception):
@@ -238,6 +254,14 @@ def _apply(sql: str, edits: list[tuple[int, int, str]]) -> str:
 
 SYSTEM = re.compile(r"(?<![.\w])(" + "|".join(SYSTEM_NAMES) + r")\b")
 FUNCTIONS = re.compile(r"(?<![.\w])(" + "|".join(SYSTEM_FUNCTIONS) + r")\s*\(")
+DATEPART_ARG = re.compile(r"(?<![.\w])(?:dateadd|datediff)\s*\(\s*([a-z_]+)\s*,")
+"""DATEADD/DATEDIFF take their date part as a bare word (``dateadd(day, -7, ts)``), which PostgreSQL
+would read as a column: it is passed as text. https://docs.aws.amazon.com/redshift/latest/dg/r_DATEADD_function.html"""
+TOP = re.compile(r"^\s*select\s+(top\s+(\d+))\s")
+"""SELECT TOP n ...: Redshift's LIMIT, on the statement's outer SELECT (the one form modelled).
+https://docs.aws.amazon.com/redshift/latest/dg/r_TOP_clause.html"""
+NVL = re.compile(r"(?<![.\w])(nvl)\s*\(")
+"""NVL is COALESCE: https://docs.aws.amazon.com/redshift/latest/dg/r_NVL_function.html"""
 SEARCH_PATH = re.compile(r"^\s*set\s+(?:session\s+)?search_path\s*(?:to|=)\s*(.+?)\s*;?\s*$", re.S)
 
 
@@ -257,6 +281,13 @@ def classify(sql: str) -> Statement:
         )
     edits = [(m.start(1), m.end(1), f"{SCHEMA}.{m.group(1)}") for m in SYSTEM.finditer(low)]
     edits += [(m.start(1), m.end(1), f"{SCHEMA}.{m.group(1)}") for m in FUNCTIONS.finditer(low)]
+    edits += [(m.start(1), m.end(1), f"'{m.group(1)}'") for m in DATEPART_ARG.finditer(low)]
+    edits += [(m.start(1), m.end(1), "coalesce") for m in NVL.finditer(low)]
+    top = TOP.match(low)
+    if top:
+        edits.append((top.start(1), top.end(1), ""))
+        end = len(sql.rstrip().rstrip(";"))
+        edits.append((end, end, f"\nlimit {top.group(2)}"))
     text = _apply(sql, edits)
     if CREATE_TABLE.match(low):
         text = _rewrite_create_table(text, mask(text))

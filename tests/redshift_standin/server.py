@@ -221,6 +221,11 @@ class Session:
             break
         params = protocol.parse_startup_params(body)
         self.database = params.get("database") or self.server.backend["database"]
+        with self.server._lock:
+            ready = self.database in self.server._ready_databases
+        if not ready:  # the system views and functions exist before the first statement
+            with contextlib.suppress(Exception):  # a database that does not exist: PostgreSQL says so below
+                self.server.side_connection(self.database).close()
         b = self.server.backend
         self.backend = socket.create_connection((b["host"], b["port"]))
         for sock in (self.client, self.backend):  # one small message at a time: no Nagle delays
@@ -259,7 +264,7 @@ class Session:
         while True:
             kind, body = protocol.read_message(self.backend)
             if kind == b"S":
-                name, rest = protocol.cstring(body)
+                name, _rest = protocol.cstring(body)
                 if name == "server_version":
                     self.client.sendall(protocol.parameter_status("server_version", SERVER_VERSION))
                     continue

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sparkify.errors import ConfigError
+from sparkify.wording import plural
 
 if TYPE_CHECKING:
     from sparkify.analytics import Query, Result
@@ -221,7 +222,7 @@ def note(result: Result, query: Query | None) -> str:
     if keys:
         _, ties = _ties_sorted(None, [[text(v) for v in row] for row in result.rows], keys)
         if ties:
-            return f"{len(ties)} run{'s' if len(ties) > 1 else ''} of tied rows compared in any order"
+            return f"{plural(len(ties), 'run')} of tied rows compared in any order"
     return ""
 
 

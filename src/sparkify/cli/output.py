@@ -8,40 +8,42 @@ from pathlib import Path
 
 import click
 
+from sparkify.wording import agree, plural
+
 SHOWN = 10
 """How many unreadable files a summary lists by name."""
 
 
-def _n(count: int, noun: str) -> str:
-    """``1 file``, ``2 files``."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+def _n(count: int, noun: str, plural_form: str | None = None) -> str:
+    """``1 file``, ``2 files`` (see :func:`sparkify.wording.plural`)."""
+    return plural(count, noun, plural_form)
 
 
 def plan_summary(plan) -> str:
     """``events: 30 files: 2 new, 28 already loaded`` (zero parts left out)."""
     if plan.full_refresh:
         why = "staging did not match the load ledger" if plan.repair else "--full-refresh"
-        return f"{plan.kind}: {len(plan.listed)} files: all loaded afresh ({why})"
+        return f"{plan.kind}: {_n(len(plan.listed), 'file')}: all loaded afresh ({why})"
     parts = [f"{plan.new} new"]
     if plan.changed:
         parts.append(f"{plan.changed} changed")
     if plan.unchanged:
         parts.append(f"{plan.unchanged} already loaded")
-    return f"{plan.kind}: {len(plan.listed)} files: {', '.join(parts)}"
+    return f"{plan.kind}: {_n(len(plan.listed), 'file')}: {', '.join(parts)}"
 
 
 def passed_over_summary(plan) -> str | None:
     """``events: passed over 1 zero-byte file`` -- what the listing did not read; None if nothing."""
     listing = plan.listed
     parts = []
-    for attr, noun in (
-        ("empty", "zero-byte file"),
-        ("placeholders", "folder placeholder"),
-        ("repeated", "folder reached again through a link"),
+    for attr, noun, nouns in (
+        ("empty", "zero-byte file", None),
+        ("placeholders", "folder placeholder", None),
+        ("repeated", "folder reached again through a link", "folders reached again through a link"),
     ):
         names = getattr(listing, attr, ())
         if names:
-            parts.append(_n(len(names), noun))
+            parts.append(_n(len(names), noun, nouns))
     return f"{plan.kind}: passed over {', '.join(parts)} (nothing to read)" if parts else None
 
 
@@ -59,18 +61,19 @@ def history_summary(plan) -> str | None:
         return f"{plan.kind}: --prune removed {_n(n, 'file')} no longer in the source, and {its} {records}"
     return (
         f"{plan.kind}: {_n(n, 'file')} loaded earlier {'is' if n == 1 else 'are'} no longer in the source: "
-        f"{its} {records} {'is' if plan.absent_rows == 1 else 'are'} kept (pass --prune to remove them)"
+        f"{its} {records} {agree(plan.absent_rows, 'is', 'are')} kept "
+        f"(pass --prune to remove {agree(plan.absent_rows, 'it', 'them')})"
     )
 
 
 def unreadable_files(report) -> list[str]:
     """``name: reason`` of every file whose bytes could not be decoded as a whole (a broken gzip
     stream): the reader rejects it as one record with no line, its reason starting "cannot be read"."""
-    return [
-        f"{r.source}: {r.reason}"
-        for r in report.rejects
-        if r.line is None and r.reason.startswith("cannot be read")
-    ]
+    return [f"{r.source}: {r.reason}" for r in report.rejects if _unreadable(r)]
+
+
+def _unreadable(reject) -> bool:
+    return reject.line is None and reject.reason.startswith("cannot be read")
 
 
 def print_stage(console, report, *, quiet: bool = False) -> None:
@@ -114,14 +117,16 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
     empty = [name for r in report.results.values() for name, c in r.files.items() if c.read == 0]
     if empty:
         shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
-        console.print(f"{len(empty)} files held no records: {printable(shown)}")
-    if report.rejected:
-        console.print(f"{report.rejected} records rejected (see the load_errors table):")
-        for r in report.rejects[:10]:
+        console.print(f"{_n(len(empty), 'file')} held no records: {printable(shown)}")
+    others = [r for r in report.rejects if not _unreadable(r)]  # unreadable files: listed above
+    if others:
+        console.print(f"{_n(len(others), 'record')} rejected (see the load_errors table):")
+        for r in others[:10]:
             console.print(f"  {printable(r)}")
-    if report.unknown_fields:
-        fields = ", ".join(f"{k} ({n})" for k, n in sorted(report.unknown_fields.items()))
-        console.print(f"Unknown fields ignored: {printable(fields)}")
+    for kind, result in report.results.items():  # which kind: a key may be known in one, not the other
+        if result.unknown_fields:
+            fields = ", ".join(f"{k} ({n})" for k, n in sorted(result.unknown_fields.items()))
+            console.print(f"Unknown fields ignored in {kind}: {printable(fields)}")
 
 
 def print_rows(console, rows: dict[str, int]) -> None:

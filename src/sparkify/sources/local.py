@@ -9,6 +9,7 @@ from pathlib import Path
 from sparkify.errors import SourceError
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
 from sparkify.sources import Kind, Listing, SourceFile, decompress
+from sparkify.wording import plural
 
 
 def _canonical(folder: Path | str) -> Path:
@@ -88,7 +89,7 @@ class LocalSource:
                 files.append(SourceFile(str(path), st.st_size, str(st.st_mtime_ns), path))
         listing = Listing(files, place=str(folder), empty=empty, repeated=repeated)
         if not listing:
-            passed = f" (only {len(empty)} zero-byte file{'s' if len(empty) != 1 else ''})" if empty else ""
+            passed = f" (only {plural(len(empty), 'zero-byte file')})" if empty else ""
             raise SourceError(
                 f"No {FILE_KINDS[kind].noun} files in {folder}{passed}. Nothing was loaded. {fix}"
             )

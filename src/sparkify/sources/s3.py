@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from sparkify.errors import ConfigError, SourceError, SparkifyError, TransientSourceError, closest
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
 from sparkify.sources import Kind, Listing, SourceFile, decompress
+from sparkify.wording import plural
 
 DEFAULT_CONCURRENCY = 32
 """How many objects are read at once by default. See benchmarks/bench_s3.py."""
@@ -284,10 +285,10 @@ def _passed_over(listing: Listing) -> str:
     """``1 zero-byte object, 2 folder placeholders``."""
     parts = []
     if listing.empty:
-        parts.append(f"{len(listing.empty)} zero-byte object{'s' if len(listing.empty) != 1 else ''}")
+        parts.append(plural(len(listing.empty), "zero-byte object"))
     if listing.placeholders:
         n = len(listing.placeholders)
-        parts.append(f"{n} folder placeholder{'s' if n != 1 else ''}")
+        parts.append(plural(n, "folder placeholder"))
     return ", ".join(parts)
 
 

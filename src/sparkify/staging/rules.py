@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sparkify.quoting import literal
-from sparkify.schema import FILE_KINDS, Column, Table
+from sparkify.schema import EVENT_REQUIRED, FILE_KINDS, SONG_REQUIRED, STAGING_EVENTS, STAGING_SONGS, Column, Table
+from sparkify.wording import plural
 
 MAX_RECORD_BYTES = 4 << 20
 """A record (its JSON text) longer than this many bytes is rejected rather than parsed."""
@@ -295,7 +296,7 @@ def _malformed(exc: json.JSONDecodeError, text: str, start: int) -> str:
 def _not_object(value: Any) -> str:
     if isinstance(value, list):
         return (
-            f"a top-level JSON array ({len(value)} values): records are JSON objects one after another, "
+            f"a top-level JSON array ({plural(len(value), 'value')}): records are JSON objects one after another, "
             "as Redshift's COPY reads them, not an array"
         )
     return f"expected a JSON object, got {_json_kind(value)}"
@@ -361,7 +362,9 @@ def type_value(column: Column, value: Any) -> tuple[Any, str | None]:
             number = float(value)
         except OverflowError:
             number = math.inf
-        if not math.isfinite(number):
+        if not math.isfinite(number) or (number == 0 and _nonzero_mantissa(value)):
+            # too large (inf) or too small (a non-zero number that rounds to 0, e.g. 1e-400):
+            # PostgreSQL and Redshift refuse both, so every engine rejects them
             return None, f"number out of range for DOUBLE: {_show(value)}"
         return number, None
     if isinstance(value, float):
@@ -370,6 +373,12 @@ def type_value(column: Column, value: Any) -> tuple[Any, str | None]:
     if not lo <= value <= hi:
         return None, f"integer out of range for {typ.upper()}: {value}"
     return int(value), None
+
+
+def _nonzero_mantissa(value: Any) -> bool:
+    """Whether a JSON number, as the file wrote it, has a digit other than 0 before its exponent."""
+    literal = getattr(value, "literal", None) or repr(value)
+    return any(ch in "123456789" for ch in literal.lower().split("e", 1)[0])
 
 
 def _text_problem(text: str) -> tuple[Any, str | None]:
@@ -448,14 +457,22 @@ NONSTANDARD_PATTERN = r"[:,\[][ \t\r\n]*[-+]?(?i:nan|inf)"
 """RE2 over a record's text: a NaN or Infinity literal, in any case (DuckDB accepts them)."""
 
 
+UNDERFLOW_PATTERN = r"[0-9.][eE]-0*([3-9][0-9]{2}|[1-9][0-9]{3,})"
+"""RE2 over a record's text: a number with an exponent of -300 or less, which may underflow to 0
+(DuckDB reads ``1e-400`` as 0.0 and re-renders the raw value, so the rules must see its text)."""
+
+
 def suspect_sql(json_col: str, complete: str) -> str:
     """SQL (DuckDB) true when a record's text holds something DuckDB and these rules may read
-    differently: a NUL or surrogate escape, a trailing comma, or -- in a record with keys beyond
-    the staging columns (``complete`` false), where no typed column would show it -- a NaN or
-    Infinity literal. False alarms only cost time: the file goes to the precise path."""
+    differently: a NUL or surrogate escape, a trailing comma, a number that may underflow to 0, or
+    -- in a record with keys beyond the staging columns (``complete`` false), where no typed column
+    would show it -- a NaN or Infinity literal. False alarms only cost time: the file goes to the
+    precise path."""
     return (
         f"case when contains({json_col}, '\\u') then regexp_matches({json_col}, {literal(UNICODE_ESCAPE_PATTERN)}) "
         f"else false end "
+        f"or case when contains({json_col}, 'e-') or contains({json_col}, 'E-') "
+        f"then regexp_matches({json_col}, {literal(UNDERFLOW_PATTERN)}) else false end "
         f"or regexp_matches({json_col}, {literal(TRAILING_COMMA_PATTERN)}) "
         f"or case when {complete} then false else regexp_matches({json_col}, {literal(NONSTANDARD_PATTERN)}) end"
     )

@@ -42,7 +42,8 @@ class Warehouse(ABC):
     ledger and reloads every file (``pipeline._plan``). Star and bookkeeping tables stay logged."""
 
     copies_from_s3: ClassVar[bool] = False
-    """True when staging runs server-side from S3 (Redshift COPY) instead of through the client."""
+    """True when the checked staging rows reach the warehouse through S3 (Redshift COPY) rather than
+    over the connection: the source must then be an S3 prefix."""
 
     merges_star_rows: ClassVar[bool] = False
     """True when the transform merges each star table in place (rows that changed or left are
@@ -226,13 +227,18 @@ class Warehouse(ABC):
         cols = ", ".join(quote(c) for c in table.column_names)
         return [f"insert into {self.qualified(table.name)} ({cols}) select {cols} from {relation}"]
 
-    def copy_from_s3(self, table: Table, uri: str, *, max_errors: int = 0):
-        """Replace the rows of staging ``table`` with the JSON objects under ``uri``, loaded
-        server-side. Only engines whose :attr:`copies_from_s3` is true implement it."""
+    def prepare_load(self, source) -> None:
+        """Called with the run's opened source before anything is read. Engines that send staged
+        rows through the source's storage (Redshift: S3) note it here; others need nothing."""
+        return None
+
+    def copy_from_s3(self, table: Table, manifest: str) -> int:
+        """COPY the staged objects ``manifest`` names into ``table``, server-side; return the rows
+        loaded. Only engines whose :attr:`copies_from_s3` is true implement it."""
         raise NotImplementedError(f"the {self.name} engine stages through the client, not from S3")
 
     def copy_from_s3_sql(self, table: Table, uri: str, *, max_errors: int = 0) -> list[str]:
-        """The statements :meth:`copy_from_s3` runs, in order (for ``sparkify sql``)."""
+        """The statements a run stages ``table`` with on an engine that COPYs from S3 (``sparkify sql``)."""
         raise NotImplementedError(f"the {self.name} engine stages through the client, not from S3")
 
     def merge_statements(self, table: Table, insert_sql: str) -> list[str]:

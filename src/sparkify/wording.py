@@ -1,0 +1,25 @@
+"""Counted nouns in messages: the one place a message says "1 file" or "2 files".
+
+Messages never pluralise by hand (``noun + "s"``): a noun phrase such as "folder reached again through
+a link" takes its plural on its head noun, not on its last word, and a pronoun that refers back to a
+count ("them", "its") must agree with it too.
+"""
+
+from __future__ import annotations
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``count`` and the noun phrase agreeing with it: ``plural(1, "file")`` -> ``"1 file"``,
+    ``plural(2, "file")`` -> ``"2 files"``, ``plural(1_500, "record")`` -> ``"1,500 records"``.
+
+    ``plural_form`` is the phrase for any count but 1 (default: ``singular`` + "s", right only for
+    a phrase whose last word is its head noun): ``plural(2, "folder reached again through a link",
+    "folders reached again through a link")``."""
+    noun = singular if count == 1 else (plural_form or singular + "s")
+    return f"{count:,} {noun}"
+
+
+def agree(count: int, singular: str, plural_form: str) -> str:
+    """The word that agrees with ``count``: ``agree(1, "is", "are")`` -> ``"is"``; for verbs and
+    pronouns ("it"/"them", "its"/"their") that refer back to a counted noun."""
+    return singular if count == 1 else plural_form

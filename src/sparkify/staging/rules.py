@@ -27,7 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sparkify.quoting import literal
-from sparkify.schema import EVENT_REQUIRED, FILE_KINDS, SONG_REQUIRED, STAGING_EVENTS, STAGING_SONGS, Column, Table
+from sparkify.schema import (
+    FILE_KINDS,
+    Column,
+    Table,
+)
 from sparkify.wording import plural
 
 MAX_RECORD_BYTES = 4 << 20

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparkify.errors import WarehouseError
+from sparkify.quoting import literal
 from sparkify.schema import Table
 from sparkify.warehouse.base import quote
 
@@ -65,11 +66,11 @@ def copy_sql(wh: RedshiftWarehouse, table: Table, manifest: str) -> str:
         f"-- {table.name}: the rows the record rules accepted on this machine, typed and with their lineage, "
         "staged as gzipped JSON lines",
         f"copy {wh.qualified(table.name)} ({cols})",
-        f"from {_literal(manifest)}",
-        f"iam_role {_literal(wh.iam_role or ROLE_PLACEHOLDER)}",
+        f"from {literal(manifest)}",
+        f"iam_role {literal(wh.iam_role or ROLE_PLACEHOLDER)}",
     ]
     if wh.region:
-        lines.append(f"region {_literal(wh.region)}")
+        lines.append(f"region {literal(wh.region)}")
     # the staging tables are refilled on every run: no compression analysis, no statistics update
     lines += ["format as json 'auto'", "manifest", "gzip", "compupdate off statupdate off"]
     return "\n".join(lines)
@@ -216,7 +217,3 @@ def copy_failed(wh: RedshiftWarehouse, table: Table, exc: BaseException) -> Exce
         f"Redshift refused rows of {table.name} that sparkify had checked; nothing was changed:\n"
         f"{shown}{more}\n(details: {view}; the staged objects are deleted). Please report this as a sparkify bug."
     )
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -152,10 +152,10 @@ def test_other_errors_are_one_line_warehouse_errors(postgres_url, pg_schema):
     assert not isinstance(err.value, MissingTableError)
 
 
-def test_copy_streams_in_batches_and_keeps_every_value(
+def test_copy_streams_in_blocks_and_keeps_every_value(
     postgres_url, pg_schema, tmp_path, monkeypatch, duckdb_wh
 ):
-    monkeypatch.setattr(pg_engine, "COPY_BATCH_ROWS", 7)  # 50 events: 8 batches
+    monkeypatch.setattr(pg_engine, "COPY_BLOCK_BYTES", 97)  # lines cut across blocks
     events = [
         event(item=i, ts=NOW + i, song=f'"q{i}",\n\\.', length=i / 7, first_name=None if i % 2 else "")
         for i in range(50)
@@ -237,7 +237,7 @@ def test_insert_from_reader_sql_is_copy_then_analyze():
     ]
 
 
-def test_csv_line_renders_postgres_csv(duckdb_wh):
+def test_csv_copy_renders_postgres_csv(duckdb_wh, tmp_path):
     """Each row as PostgreSQL's CSV parser reads it: text always quoted, NULL the empty field."""
     from sparkify.schema import STAGING_SONGS
 
@@ -248,6 +248,27 @@ def test_csv_line_renders_postgres_csv(duckdb_wh):
         "'line\nbreak' as song_id, 'a,b' as title, 1e300 as duration, null::integer as year, "
         "'x' as source_file"
     )
-    (line,) = con.execute(f"select {pg_engine.csv_line(STAGING_SONGS)} from r").fetchone()
-    assert line == '1,"A""R",0.1,,"",,"line\nbreak","a,b",1e+300,,"x"\n'
+    out = tmp_path / "r.csv"
+    con.execute(pg_engine.csv_copy_sql(STAGING_SONGS, "r", str(out)))
+    assert out.read_text() == '1,"A""R",0.1,,"",,"line\nbreak","a,b",1e+300,,"x"\n'
     assert json.loads("1e+300") == 1e300
+
+
+def test_pipe_rows_hands_over_every_byte_and_stops_both_sides_on_an_error(duckdb_wh, monkeypatch):
+    con = duckdb_wh.con
+    con.execute("create table big as select range as n, repeat('x', 90) as t from range(200000)")
+    monkeypatch.setattr(pg_engine, "COPY_BLOCK_BYTES", 4096)
+    blocks: list[bytes] = []
+    pg_engine.pipe_rows(con, lambda p: f"copy big to '{p}' (format csv, header false)", blocks.append)
+    text = b"".join(blocks).decode()
+    assert len(text) == sum(len(f"{n},{'x' * 90}\n") for n in range(200000))  # every line, whole
+    assert sorted(int(line.split(",")[0]) for line in text.splitlines()) == list(range(200000))
+
+    def refuse(block: bytes) -> None:  # the server side fails at the first block
+        raise RuntimeError("server said no")
+
+    with pytest.raises(RuntimeError, match="server said no"):
+        pg_engine.pipe_rows(con, lambda p: f"copy big to '{p}' (format csv, header false)", refuse)
+    with pytest.raises(Exception, match="no_such_table"):  # DuckDB's own error, not a hang
+        pg_engine.pipe_rows(con, lambda p: f"copy no_such_table to '{p}' (format csv)", blocks.append)
+    assert con.execute("select count(*) from big").fetchone() == (200000,)  # the connection still works

@@ -272,3 +272,56 @@ def test_pipe_rows_hands_over_every_byte_and_stops_both_sides_on_an_error(duckdb
     with pytest.raises(Exception, match="no_such_table"):  # DuckDB's own error, not a hang
         pg_engine.pipe_rows(con, lambda p: f"copy no_such_table to '{p}' (format csv)", blocks.append)
     assert con.execute("select count(*) from big").fetchone() == (200000,)  # the connection still works
+
+
+def test_the_client_side_parser_keeps_the_memory_setting_of_the_url(postgres_url, pg_schema, sample_dir):
+    import os
+
+    import duckdb
+
+    def limit(config: dict) -> str:  # DuckDB's own rendering of a limit, from a connection of its own
+        con = duckdb.connect(config=config)
+        try:
+            return con.execute("select current_setting('memory_limit')").fetchone()[0]
+        finally:
+            con.close()
+
+    sep = "&" if "?" in postgres_url else "?"
+    with connect(postgres_url, schema=pg_schema) as wh:  # the default: as a DuckDB warehouse's
+        assert wh.reader_connection().execute("select current_setting('memory_limit')").fetchone()[
+            0
+        ] == limit({"memory_limit": "1GB"})
+    url = f"{postgres_url}{sep}memory_limit=300MB&options=-c%20work_mem%3D7MB"
+    with connect(url, schema=pg_schema) as wh:
+        reader = wh.reader_connection()
+        assert reader.execute("select current_setting('memory_limit')").fetchone()[0] == limit(
+            {"memory_limit": "300MB"}
+        )
+        spill = reader.execute("select current_setting('temp_directory')").fetchone()[0]
+        assert os.path.isdir(spill) and not spill.startswith(os.getcwd())  # not ./.tmp
+        # libpq got the rest of the query, and a load works with the setting
+        assert wh.query("select current_setting('work_mem')")[1] == [("7MB",)]
+        report = pipeline.run(wh, sample_dir)
+        assert report.stage.results["events"].staged == 8056
+    assert not os.path.exists(spill)  # removed with the warehouse
+
+
+def test_a_bad_memory_setting_is_a_config_error_naming_it(postgres_url, pg_schema):
+    from sparkify.errors import ConfigError
+
+    sep = "&" if "?" in postgres_url else "?"
+    with (
+        connect(f"{postgres_url}{sep}memory_limit=lots", schema=pg_schema) as wh,
+        pytest.raises(ConfigError, match="memory_limit"),
+    ):
+        wh.reader_connection()
+
+
+def test_split_reader_settings_leaves_libpq_parameters_as_written():
+    split = pg_engine.split_reader_settings
+    assert split("postgresql://me@h/db?sslmode=require&memory_limit=4GB&options=-c%20a%3Db") == (
+        "postgresql://me@h/db?sslmode=require&options=-c%20a%3Db",
+        {"memory_limit": "4GB"},
+    )
+    assert split("postgresql://me@h/db?threads=2") == ("postgresql://me@h/db", {"threads": "2"})
+    assert split("postgresql://me@h/db") == ("postgresql://me@h/db", {})

@@ -58,6 +58,29 @@ UNRESOLVED_HOST = ("failed to resolve host", "could not translate host name", "n
 """A host name that does not resolve: almost always a typo in the URL (exit 2)."""
 
 
+def split_reader_settings(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without the settings of the client-side DuckDB parser (the names in
+    :data:`sparkify.warehouse.duckdb.SETTINGS`, e.g. ``memory_limit``), and those settings:
+    ``postgresql://me@h/db?sslmode=require&memory_limit=4GB`` ->
+    ``("postgresql://me@h/db?sslmode=require", {"memory_limit": "4GB"})``. Other parameters stay for libpq."""
+    from urllib.parse import unquote
+
+    from sparkify.warehouse.duckdb import SETTINGS
+
+    if "?" not in url:
+        return url, {}
+    base, query = url.split("?", 1)
+    ours: dict[str, str] = {}
+    rest = []
+    for part in query.split("&"):  # libpq's parameters are kept as written, encoding and all
+        key, _, value = part.partition("=")
+        if unquote(key) in SETTINGS:
+            ours[unquote(key)] = unquote(value)
+        elif part:
+            rest.append(part)
+    return (base + "?" + "&".join(rest) if rest else base), ours
+
+
 class PostgresWarehouse(Warehouse):
     name: ClassVar[str] = "postgres"
     sql_dialect: ClassVar[str] = "postgres"
@@ -102,6 +125,8 @@ class PostgresWarehouse(Warehouse):
         on_wait: Callable[[str], None] | None = None,
     ):
         super().__init__(url, schema=schema or self.default_schema)
+        self.conninfo, self.reader_settings = split_reader_settings(url)
+        """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
         self.wait = wait
         self.wait_timeout = wait_timeout
         self.on_wait = on_wait
@@ -110,6 +135,7 @@ class PostgresWarehouse(Warehouse):
         None for an offline instance."""
         self._depth = 0
         self._reader = None
+        self._spill: Any = None
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -179,7 +205,7 @@ class PostgresWarehouse(Warehouse):
             raise ConfigError(
                 f"The {self.label} engine needs psycopg: pip install 'sparkify[{self.extra}]'."
             ) from exc
-        conninfo = self.url
+        conninfo = self.conninfo
         if conninfo.startswith("postgres://"):
             conninfo = "postgresql://" + conninfo[len("postgres://") :]
         try:
@@ -197,15 +223,39 @@ class PostgresWarehouse(Warehouse):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._spill is not None:
+            self._spill.cleanup()
+            self._spill = None
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 self.conn.close()
             self.conn = None
 
     def reader_connection(self):
-        """An in-memory DuckDB connection the JSON is parsed into (one per warehouse, closed with it)."""
+        """An in-memory DuckDB connection the JSON is parsed into (one per warehouse, closed with it).
+
+        It keeps the same memory settings as a DuckDB warehouse (:data:`DEFAULT_SETTINGS`:
+        ``memory_limit = 1GB`` unless the URL names another, e.g.
+        ``postgresql://me@host/db?memory_limit=4GB``) and spills what does not fit into a temp folder
+        of its own, removed with the connection."""
         if self._reader is None:
-            self._reader = super().reader_connection()
+            import tempfile
+
+            import duckdb
+
+            from sparkify.warehouse.duckdb import _settings
+
+            config = _settings(self.reader_settings)
+            if "temp_directory" not in self.reader_settings:
+                self._spill = tempfile.TemporaryDirectory(prefix="sparkify-reader-")
+                config["temp_directory"] = self._spill.name
+            try:
+                self._reader = duckdb.connect(config=config)
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise ConfigError(
+                    f"Bad DuckDB setting in the warehouse URL ({', '.join(sorted(self.reader_settings))}): {first}"
+                ) from exc
         return self._reader
 
     def setup_statements(self) -> list[str]:

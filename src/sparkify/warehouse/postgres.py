@@ -261,7 +261,7 @@ class PostgresWarehouse(Warehouse):
     def setup_statements(self) -> list[str]:
         # unqualified names in the .sql files resolve in our schema (a schema that does not exist
         # yet is skipped by PostgreSQL until create-tables makes it)
-        return [f"set search_path to {quote(self.schema)}"]
+        return [f"set search_path to {quote(self.schema or 'public')}"]
 
     # -- errors: the one place driver errors become sparkify errors ---------------------------------
 
@@ -272,7 +272,7 @@ class PostgresWarehouse(Warehouse):
         message = (getattr(diag, "message_primary", None) if diag is not None else None) or str(exc)
         return sqlstate, message
 
-    def error_for(self, exc: BaseException, *, connecting: bool = False) -> WarehouseError:
+    def error_for(self, exc: BaseException, *, connecting: bool = False) -> WarehouseError | ConfigError:
         """Map a driver error to :class:`MissingTableError` or :class:`WarehouseError`: one line
         that names the warehouse (password masked) and, where there is one, the next step."""
         sqlstate, message = self.error_details(exc)
@@ -442,12 +442,14 @@ class PostgresWarehouse(Warehouse):
         return [r[0] for r in rows]
 
     def create_schema_sql(self) -> str | None:
-        return f"create schema if not exists {quote(self.schema)}"
+        return f"create schema if not exists {quote(self.schema or 'public')}"
 
     def create_schema(self) -> bool:
         if self.schema_exists():
             return False
-        self.execute(self.create_schema_sql())
+        statement = self.create_schema_sql()
+        if statement:
+            self.execute(statement)
         self._use_schema()
         return True
 

@@ -25,6 +25,11 @@ COPY_BLOCK_BYTES = 1 << 20
 """Bytes of CSV read from DuckDB's pipe and handed to COPY at a time. With psycopg's write queue
 (at most 128 MiB in flight) this bounds the memory a load takes, whatever its size."""
 
+ANALYZE_FRACTION = 10
+"""A load is followed by ``analyze`` when it adds at least 1/ANALYZE_FRACTION of the rows the table
+held (autovacuum's own default threshold, ``autovacuum_analyze_scale_factor = 0.1``): a day added to
+a big warehouse does not pay a scan of the whole table for statistics that barely change."""
+
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
 """What PostgreSQL answers to text it cannot store, such as the NUL character."""
 UNDEFINED_TABLE = "42P01"
@@ -479,6 +484,7 @@ class PostgresWarehouse(Warehouse):
         from psycopg.copy import QueuedLibpqWriter
 
         copy, *after = self.insert_from_reader_sql(table, relation)
+        before = self._estimated_rows(table.name)
         if self.tracer:
             self.tracer(copy)
         try:
@@ -490,9 +496,21 @@ class PostgresWarehouse(Warehouse):
             if getattr(exc, "sqlstate", None) == CHARACTER_NOT_IN_REPERTOIRE:
                 _refuse_nul(table, reader_con, relation, self.label)  # name the columns, if that was it
             raise self.error_for(exc) from exc
-        for statement in after:
-            self.execute(statement)
+        if loaded * ANALYZE_FRACTION >= before:  # else the statistics are as good as they were
+            for statement in after:
+                self.execute(statement)
         return loaded
+
+    def _estimated_rows(self, table: str) -> float:
+        """The planner's row count of ``table`` (``pg_class.reltuples``: 0 when it was never
+        analyzed, -1 on PostgreSQL 14+ before the first analyze)."""
+        _, rows = self.query(
+            "select c.reltuples from pg_catalog.pg_class as c "
+            "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relname = %s",
+            [self.schema, table],
+        )
+        return float(rows[0][0]) if rows else 0.0
 
 
 def pipe_rows(reader_con, copy_sql: Callable[[str], str], write: Callable[[bytes], Any]) -> None:

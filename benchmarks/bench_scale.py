@@ -14,7 +14,8 @@ day file is held back. Then, each in its own child process (peak RSS and CPU fro
   the transform's rules as bare SQL (no JSON parse: PostgreSQL cannot read it).
 
 It prints wall and CPU seconds, peak RSS, events/s and the ratios. Nothing passes or fails.
-``--memory-limit`` is passed to DuckDB (``duckdb:///file?memory_limit=...``).
+``--memory-limit`` is passed to DuckDB (``duckdb:///file?memory_limit=...``; for PostgreSQL to the
+client-side parser, ``postgresql://...?memory_limit=...``).
 """
 
 from __future__ import annotations
@@ -81,10 +82,12 @@ def child_run(url: str, source: str, schema: str | None) -> dict:
 
 
 def child_bare_pg(url: str, schema: str) -> dict:
-    """The transform's rules as bare ``create table as`` over sparkify's staging tables in ``schema``."""
+    """The transform's rules as bare ``create table as`` over sparkify's staging tables in ``schema``,
+    each table given the primary key sparkify declares and analyzed (the next one's plan uses both)."""
     import psycopg
 
     from sparkify import sql as sqlfiles
+    from sparkify.schema import TABLES
     from sparkify.warehouse.postgres import PostgresWarehouse
 
     bare = f"{schema}_bare"
@@ -95,10 +98,14 @@ def child_bare_pg(url: str, schema: str) -> dict:
         con.execute(f'set search_path to "{bare}", "{schema}"')
         for table in ("users", "songs", "artists", "songplays", "time"):
             text = sqlfiles.load(f"insert_{table}", (), {**sqlfiles.FULL_SCOPE, **PostgresWarehouse.macros})
-            head, body = text.split(f"insert into {table} (", 1)
+            _, body = text.split(f"insert into {table} (", 1)
             body = body.split(")", 1)[1]
             con.execute(f'create table "{bare}"."{table}" as {body}')
-            con.execute(f'analyze "{bare}"."{table}"')  # as sparkify does: the next table's plan needs it
+            # the primary key sparkify's table declares (songplays' join to songs looks songs up by it),
+            # and fresh statistics, as sparkify takes: the next table's plan needs both
+            key = ", ".join(TABLES[table].primary_key)
+            con.execute(f'alter table "{bare}"."{table}" add primary key ({key})')
+            con.execute(f'analyze "{bare}"."{table}"')
         seconds = time.perf_counter() - started
         con.execute(f'drop schema "{bare}" cascade')
     return {"seconds": seconds}
@@ -176,6 +183,8 @@ def bench(size: str, engine: str, data: Path, held: Path, memory_limit: str | No
         url = f"duckdb:///{db}" + (f"?memory_limit={memory_limit}" if memory_limit else "")
     else:
         url, schema = PG_URL, f"sparkify_scale_{uuid.uuid4().hex[:8]}"
+        if memory_limit:  # the client-side parser's limit
+            url += ("&" if "?" in url else "?") + f"memory_limit={memory_limit}"
     print(f"{size} {engine}:", flush=True)
     try:
         fresh = spawn("run", url, str(data), schema or "")
@@ -201,7 +210,7 @@ def bench(size: str, engine: str, data: Path, held: Path, memory_limit: str | No
         if engine == "duckdb":
             bare = spawn("bare-duckdb", str(data), str(tmp / f"{size}-bare.duckdb"))
         else:
-            bare = spawn("bare-pg", url, schema)
+            bare = spawn("bare-pg", PG_URL, schema)
         bare_what = "read_json + CTAS" if engine == "duckdb" else "star CTAS over staging (transform only)"
         print(
             f"  bare         {bare['seconds']:7.1f} s wall, {bare['child_cpu']:7.1f} s CPU, peak RSS {bare['rss']:7.0f} MB"

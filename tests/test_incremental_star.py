@@ -70,6 +70,7 @@ def run_incremental(wh, src: Path, *, prune: bool = False) -> pipeline.RunReport
     report = pipeline.run(wh, src, prune=prune)
     assert report.stage.incremental, "this run rebuilt the star tables instead of updating them"
     assert not report.checks_failed, [c.check.name for c in report.checks_failed]
+    assert report.checks and all(c.check.description.endswith("(rows of this run)") for c in report.checks)
     return report
 
 
@@ -159,6 +160,42 @@ def test_a_sequence_of_increments_equals_the_reference_at_every_step(warehouse, 
     before = star_rows(warehouse)
     run_incremental(warehouse, src)
     assert star_rows(warehouse) == before
+
+
+@pytest.mark.engines("duckdb", "postgres", reason="Redshift has no increment: its checks are always full")
+def test_an_increments_checks_see_its_new_rows_and_sparkify_check_sees_every_row(
+    warehouse, generated, monkeypatch
+):
+    from sparkify import quality
+
+    everything, src = generated
+    days = sorted((everything / "log_data").rglob("*.json"))
+    for p in [*days[:3], *(everything / "song_data").rglob("*.json")]:
+        dest = src / p.relative_to(everything)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(p, dest)
+    pipeline.run(warehouse, src)
+    dest = src / days[3].relative_to(everything)  # a later day: its plays get the highest ids
+    shutil.copy(days[3], dest)
+    unchecked = quality.run_checks
+    orphan = "relationship:songplays.song_id->songs.song_id"
+
+    def corrupt_then_check(wh, *, scoped=False):
+        # a bad new play (the newest) and a bad old one (the first), made before the run's checks
+        wh.execute(
+            "update songplays set song_id = 'NO_SUCH_SONG' where songplay_id = (select max(songplay_id) from songplays)"
+        )
+        wh.execute("update songplays set song_id = 'NO_SUCH_SONG' where songplay_id = 1")
+        return unchecked(wh, scoped=scoped)
+
+    monkeypatch.setattr(quality, "run_checks", corrupt_then_check)
+    report = pipeline.run(warehouse, src)
+    monkeypatch.setattr(quality, "run_checks", unchecked)
+    assert report.stage.incremental
+    assert {c.check.name: c.failures for c in report.checks_failed} == {orphan: 1}  # the new row only
+    full = pipeline.check(warehouse)  # `sparkify check`: every row
+    assert {c.check.name: c.failures for c in full if not c.passed} == {orphan: 2}
+    assert [c.check.name for c in full] == [c.check.name for c in report.checks]  # the same checks
 
 
 @pytest.mark.engines(

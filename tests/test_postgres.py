@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import psycopg
 import pytest
@@ -178,10 +179,10 @@ def test_other_errors_are_one_line_warehouse_errors(postgres_url, pg_schema):
     assert not isinstance(err.value, MissingTableError)
 
 
-def test_copy_streams_in_batches_and_keeps_every_value(
+def test_copy_streams_in_blocks_and_keeps_every_value(
     postgres_url, pg_schema, tmp_path, monkeypatch, duckdb_wh
 ):
-    monkeypatch.setattr(pg_engine, "COPY_BATCH_ROWS", 7)  # 50 events: 8 batches
+    monkeypatch.setattr(pg_engine, "COPY_BLOCK_BYTES", 97)  # lines cut across blocks
     events = [
         event(
             itemInSession=i,
@@ -376,7 +377,7 @@ def test_insert_from_reader_sql_is_copy_then_analyze():
     ]
 
 
-def test_csv_line_renders_postgres_csv(duckdb_wh):
+def test_csv_copy_renders_postgres_csv(duckdb_wh, tmp_path):
     """Each row as PostgreSQL's CSV parser reads it: text always quoted, NULL the empty field."""
     from sparkify.schema import STAGING_SONGS
 
@@ -387,6 +388,104 @@ def test_csv_line_renders_postgres_csv(duckdb_wh):
         "'line\nbreak' as song_id, 'a,b' as title, 1e300 as duration, null::integer as year, "
         "'x' as source_file"
     )
-    (line,) = con.execute(f"select {pg_engine.csv_line(STAGING_SONGS)} from r").fetchone()
-    assert line == '1,"A""R",0.1,,"",,"line\nbreak","a,b",1e+300,,"x"\n'
+    out = tmp_path / "r.csv"
+    con.execute(pg_engine.csv_copy_sql(STAGING_SONGS, "r", str(out)))
+    assert out.read_text() == '1,"A""R",0.1,,"",,"line\nbreak","a,b",1e+300,,"x"\n'
     assert json.loads("1e+300") == 1e300
+
+
+def test_pipe_rows_hands_over_every_byte_and_stops_both_sides_on_an_error(duckdb_wh, monkeypatch):
+    con = duckdb_wh.con
+    con.execute("create table big as select range as n, repeat('x', 90) as t from range(200000)")
+    monkeypatch.setattr(pg_engine, "COPY_BLOCK_BYTES", 4096)
+    blocks: list[bytes] = []
+    pg_engine.pipe_rows(con, lambda p: f"copy big to '{p}' (format csv, header false)", blocks.append)
+    text = b"".join(blocks).decode()
+    assert len(text) == sum(len(f"{n},{'x' * 90}\n") for n in range(200000))  # every line, whole
+    assert sorted(int(line.split(",")[0]) for line in text.splitlines()) == list(range(200000))
+
+    def refuse(block: bytes) -> None:  # the server side fails at the first block
+        raise RuntimeError("server said no")
+
+    with pytest.raises(RuntimeError, match="server said no"):
+        pg_engine.pipe_rows(con, lambda p: f"copy big to '{p}' (format csv, header false)", refuse)
+    with pytest.raises(Exception, match="no_such_table"):  # DuckDB's own error, not a hang
+        pg_engine.pipe_rows(con, lambda p: f"copy no_such_table to '{p}' (format csv)", blocks.append)
+    assert con.execute("select count(*) from big").fetchone() == (200000,)  # the connection still works
+
+
+def test_the_client_side_parser_keeps_the_memory_setting_of_the_url(postgres_url, pg_schema, sample_dir):
+    import os
+
+    import duckdb
+
+    def limit(config: dict) -> str:  # DuckDB's own rendering of a limit, from a connection of its own
+        con = duckdb.connect(config=config)
+        try:
+            return con.execute("select current_setting('memory_limit')").fetchone()[0]
+        finally:
+            con.close()
+
+    sep = "&" if "?" in postgres_url else "?"
+    with connect(postgres_url, schema=pg_schema) as wh:  # the default: as a DuckDB warehouse's
+        assert wh.reader_connection().execute("select current_setting('memory_limit')").fetchone()[
+            0
+        ] == limit({"memory_limit": "1GB"})
+    url = f"{postgres_url}{sep}memory_limit=300MB&options=-c%20work_mem%3D7MB"
+    with connect(url, schema=pg_schema) as wh:
+        reader = wh.reader_connection()
+        assert reader.execute("select current_setting('memory_limit')").fetchone()[0] == limit(
+            {"memory_limit": "300MB"}
+        )
+        spill = reader.execute("select current_setting('temp_directory')").fetchone()[0]
+        assert os.path.isdir(spill) and not spill.startswith(os.getcwd())  # not ./.tmp
+        # libpq got the rest of the query, and a load works with the setting
+        assert wh.query("select current_setting('work_mem')")[1] == [("7MB",)]
+        report = pipeline.run(wh, sample_dir)
+        assert report.stage.results["events"].staged == 8056
+    assert not os.path.exists(spill)  # removed with the warehouse
+
+
+def test_a_bad_memory_setting_is_a_config_error_naming_it(postgres_url, pg_schema):
+    from sparkify.errors import ConfigError
+
+    sep = "&" if "?" in postgres_url else "?"
+    with (
+        connect(f"{postgres_url}{sep}memory_limit=lots", schema=pg_schema) as wh,
+        pytest.raises(ConfigError, match="memory_limit"),
+    ):
+        wh.reader_connection()
+
+
+def test_split_reader_settings_leaves_libpq_parameters_as_written():
+    split = pg_engine.split_reader_settings
+    assert split("postgresql://me@h/db?sslmode=require&memory_limit=4GB&options=-c%20a%3Db") == (
+        "postgresql://me@h/db?sslmode=require&options=-c%20a%3Db",
+        {"memory_limit": "4GB"},
+    )
+    assert split("postgresql://me@h/db?threads=2") == ("postgresql://me@h/db", {"threads": "2"})
+    assert split("postgresql://me@h/db") == ("postgresql://me@h/db", {})
+
+
+def test_analyze_follows_a_load_that_changes_the_table_not_a_small_addition(
+    postgres_url, pg_schema, tmp_path
+):
+    first = write_source(tmp_path / "src", [song("SOA")], [event(item=i, ts=NOW + i) for i in range(40)])
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.create_tables(wh)
+        seen: list[str] = []
+        wh.tracer = seen.append
+        pipeline.stage(wh, first)  # into empty tables: statistics needed
+        assert f'analyze "{pg_schema}"."staging_events"' in seen
+        seen.clear()
+        day = tmp_path / "src" / "log_data" / "2018-11-02-events.json"
+        day.write_text(json.dumps(event(item=99, ts=NOW + 86_400_000)) + "\n")
+        pipeline.stage(wh, first)  # 1 event beside 40: under a tenth
+        assert not [s for s in seen if s.startswith("analyze") and "staging_events" in s]
+        seen.clear()
+        day.write_text(
+            "".join(json.dumps(event(item=100 + i, ts=NOW + 86_400_000 + i)) + "\n" for i in range(5))
+        )
+        os.utime(day, (NOW // 1000 + 10, NOW // 1000 + 10))
+        pipeline.stage(wh, first)  # 5 events beside 40: over a tenth
+        assert f'analyze "{pg_schema}"."staging_events"' in seen

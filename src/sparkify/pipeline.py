@@ -298,10 +298,11 @@ def with_retries(
                 return None
 
 
-def check(wh: Warehouse) -> list[quality.CheckResult]:
-    """Run every quality check; return the results."""
+def check(wh: Warehouse, *, scoped: bool = False) -> list[quality.CheckResult]:
+    """Run every quality check; return the results. ``scoped``: confined to the rows of the
+    incremental run this connection just made (see :func:`sparkify.quality.checks`)."""
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *STAR_TABLES)])
-    return quality.run_checks(wh)
+    return quality.run_checks(wh, scoped=scoped)
 
 
 def run(
@@ -345,7 +346,9 @@ def run(
     report.stage = stage_report
     report.rows = rows
     try:
-        report.checks = check(wh)
+        # after an incremental run, the checks of the rows it made; its temp tables are gone
+        # after a reconnect (a retried publish), and then every row is checked
+        report.checks = check(wh, scoped=stage_report.incremental and _scope_left(wh))
         ledger.set_checks_failed(wh, load_id, len(report.checks_failed))
     except Interrupted as exc:
         exc.committed = load_id  # the load stands; only the checks were cut short
@@ -727,11 +730,23 @@ def _transform_incremental(wh: Warehouse, progress: Progress) -> None:
             scope["id_offset"] = str(int(kept[0][0]))
         wh.execute(wh.statement(f"insert_{table.name}", scope))
         progress.advance("transform")
-    for name in (*SCOPES, *KINDS):
-        wh.execute(f"drop table if exists sparkify_{'changed' if name in KINDS else 'scope'}_{name}")
+    for name in SCOPES:  # what the scoped checks read stays until they ran (quality.SCOPE_TABLES)
+        if f"sparkify_scope_{name}" not in quality.SCOPE_TABLES:
+            wh.execute(f"drop table if exists sparkify_scope_{name}")
     for statement in (s for s in (wh.analyze_sql(t.name) for t in STAR_TABLES) if s):
         wh.execute(statement)
     progress.finish("transform")
+
+
+def _scope_left(wh: Warehouse) -> bool:
+    """True when this connection still holds the temp tables an incremental transform left for
+    the scoped checks."""
+    try:
+        for table in quality.SCOPE_TABLES:
+            wh.query(f"select count(*) from {table}")
+    except MissingTableError:
+        return False
+    return True
 
 
 def _fill_scope(wh: Warehouse, name: str) -> None:

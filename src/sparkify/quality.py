@@ -3,14 +3,43 @@
 The checks come from ``schema.py`` (not-null columns, primary keys, relationships) plus the
 reconciliation of the fact table with staging: every NextSong event of a logged-in user is exactly
 one songplay.
+
+After an incremental run the same checks may be *scoped*: confined to the star rows that run
+rebuilt (:data:`NEW_ROWS`), read from the temp tables its transform left (``sparkify_scope_since``,
+``sparkify_scope_songplays``, ``sparkify_changed_events``, ``sparkify_changed_songs``), so their cost
+follows the day's data. Rows the run did not touch passed the checks of the run that wrote them;
+``sparkify check`` runs every check over every row.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from sparkify import sql as sqlfiles
 from sparkify.schema import STAR_TABLES
 from sparkify.warehouse.base import Warehouse, quote
+
+NEW_ROWS = {
+    "songplays": "start_time >= (select start_time from sparkify_scope_since)",
+    "time": "start_time >= (select start_time from sparkify_scope_since)",
+    "users": (
+        "user_id in (select cast(c.user_id as integer) from sparkify_changed_events as c where c.user_id <> '')"
+    ),
+    "songs": "song_id in (select c.song_id from sparkify_changed_songs as c)",
+    "artists": "artist_id in (select c.artist_id from sparkify_changed_songs as c)",
+}
+"""Per star table, a condition (on its unqualified columns) true for the rows an incremental run
+deleted and wrote again: exactly the keys and instants its ``delete_<table>.sql`` removes. A change
+that reaches an untouched row (a song gone that old plays matched) moves ``sparkify_scope_since``
+back to cover that row: see ``scope_since.sql``."""
+
+SCOPE_TABLES = (
+    "sparkify_scope_since",
+    "sparkify_scope_songplays",
+    "sparkify_changed_events",
+    "sparkify_changed_songs",
+)
+"""The temp tables the scoped checks read; :func:`run_checks` drops them when done."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +51,10 @@ class Check:
     description: str
     sql: str
     """A query returning one integer: the number of offending rows (or keys)."""
+    column: str | None = None
+    """not_null: the column, so the not-null checks of one table run as one scan (:func:`run_checks`)."""
+    rows: str | None = None
+    """not_null: the rows checked (``<table> where <condition>``)."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +67,22 @@ class CheckResult:
         return self.failures == 0
 
 
-def checks(wh: Warehouse) -> list[Check]:
-    """Every check, in a stable order, with SQL for ``wh``."""
+def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
+    """Every check, in a stable order, with SQL for ``wh``. ``scoped``: each confined to the rows the
+    incremental run just made (:data:`NEW_ROWS`; the temp tables of that run must exist): the same
+    names and order, each description ending "(rows of this run)"."""
     q = wh.qualified
     out: list[Check] = []
+
+    def new(table: str, alias: str = "") -> str:
+        """`` and <condition>`` on ``table``'s new rows when scoped, else nothing."""
+        if not scoped:
+            return ""
+        cond = NEW_ROWS[table]
+        if alias:  # qualify the table's own columns, leading and inside the condition's own subquery
+            cond = f"{alias}.{cond}"
+        return f" and {cond}"
+
     for t in STAR_TABLES:
         for c in t.columns:
             if c.not_null or c.name in t.primary_key:
@@ -47,18 +92,25 @@ def checks(wh: Warehouse) -> list[Check]:
                         "not_null",
                         t.name,
                         f"{t.name}.{c.name} is never null",
-                        f"select count(*) from {q(t.name)} where {quote(c.name)} is null",
+                        f"select count(*) from {q(t.name)} where {quote(c.name)} is null{new(t.name)}",
+                        column=c.name,
+                        rows=f"{q(t.name)} where true{new(t.name)}",
                     )
                 )
         if t.primary_key:
             key = ", ".join(quote(k) for k in t.primary_key)
+            # scoped: the keys of the new rows, each counted over the whole table (a new row may
+            # repeat an old one's key)
+            keys = (
+                f" where ({key}) in (select {key} from {q(t.name)} where true{new(t.name)})" if scoped else ""
+            )
             out.append(
                 Check(
                     f"unique:{t.name}.{'+'.join(t.primary_key)}",
                     "unique",
                     t.name,
                     f"{t.name}.{', '.join(t.primary_key)} is unique",
-                    f"select count(*) from (select {key} from {q(t.name)} group by {key} "
+                    f"select count(*) from (select {key} from {q(t.name)}{keys} group by {key} "
                     f"having count(*) > 1) as dup",
                 )
             )
@@ -70,8 +122,8 @@ def checks(wh: Warehouse) -> list[Check]:
                     "relationship",
                     t.name,
                     f"every {t.name}.{col} is in {other}.{other_col}",
-                    f"select count(*) from {q(t.name)} as child where child.{quote(col)} is not null "
-                    f"and not exists (select 1 from {q(other)} as parent "
+                    f"select count(*) from {q(t.name)} as child where child.{quote(col)} is not null"
+                    f"{new(t.name, 'child')} and not exists (select 1 from {q(other)} as parent "
                     f"where parent.{quote(other_col)} = child.{quote(col)})",
                 )
             )
@@ -81,7 +133,7 @@ def checks(wh: Warehouse) -> list[Check]:
             "reconciliation",
             "songplays",
             "songplays has one row per distinct NextSong event of a logged-in user",
-            wh.statement("check_songplays_count"),
+            wh.statement("check_songplays_count", sqlfiles.INCREMENTAL_SCOPE if scoped else None),
         )
     )
     out.append(
@@ -90,19 +142,42 @@ def checks(wh: Warehouse) -> list[Check]:
             "reconciliation",
             "songplays",
             "every NextSong event of a logged-in user has its songplay (user, session, start_time)",
-            wh.statement("check_songplays_events"),
+            wh.statement("check_songplays_events", sqlfiles.INCREMENTAL_SCOPE if scoped else None),
         )
     )
+    if scoped:
+        out = [replace(c, description=f"{c.description} (rows of this run)") for c in out]
     return out
 
 
-def run_checks(wh: Warehouse) -> list[CheckResult]:
-    """Run every check; return the results (the caller decides what a failure means)."""
-    results = []
-    for check in checks(wh):
-        _, rows = wh.query(check.sql)
-        results.append(CheckResult(check, int(rows[0][0])))
-    return results
+def run_checks(wh: Warehouse, *, scoped: bool = False) -> list[CheckResult]:
+    """Run every check; return the results (the caller decides what a failure means). ``scoped``:
+    over the rows of the incremental run just done (see :func:`checks`), then drop its temp tables
+    (:data:`SCOPE_TABLES`)."""
+    failures: dict[str, int] = {}
+    todo = checks(wh, scoped=scoped)
+    try:
+        # the not-null checks of a table in one scan (same counts as each check's own query)
+        batches: dict[str, list[Check]] = {}
+        for check in todo:
+            if check.kind == "not_null" and check.column and check.rows:
+                batches.setdefault(check.rows, []).append(check)
+        for where, batch in batches.items():
+            sums = ", ".join(
+                f"sum(case when {quote(c.column or '')} is null then 1 else 0 end)" for c in batch
+            )
+            _, rows = wh.query(f"select {sums} from {where}")
+            for c, n in zip(batch, rows[0], strict=True):
+                failures[c.name] = int(n or 0)  # a sum over no rows is NULL
+        for check in todo:
+            if check.name not in failures:
+                _, rows = wh.query(check.sql)
+                failures[check.name] = int(rows[0][0])
+    finally:
+        if scoped:
+            for table in SCOPE_TABLES:
+                wh.execute(f"drop table if exists {table}")
+    return [CheckResult(check, failures[check.name]) for check in todo]
 
 
 def require_passed(results: list[CheckResult]) -> None:

@@ -7,7 +7,7 @@ A file may use macros that each engine defines as data (``Warehouse.macros``), e
 from __future__ import annotations
 
 import re
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 MACRO = re.compile(r"@(\w+)\(([^()]*)\)")
@@ -15,16 +15,20 @@ MACRO = re.compile(r"@(\w+)\(([^()]*)\)")
 FULL_SCOPE = {
     "scoped": "{0}",
     "id_offset": "0",
+    "since": "true",
 }
 """The transform's scope macros for a full build: ``@scoped(staging_events, users)`` reads the whole
-table named first; ``@id_offset(songplays)`` numbers ids from 1."""
+table named first; ``@id_offset(songplays)`` numbers ids from 1; ``@since(p.start_time)`` is true
+(every play counts)."""
 
 INCREMENTAL_SCOPE = {
     "scoped": "sparkify_scope_{1}",
+    "since": "{0} >= (select start_time from sparkify_scope_since)",
 }
-"""For an incremental transform: ``@scoped(table, name)`` reads the temp table ``sparkify_scope_<name>``
-that ``scope_<name>.sql`` filled with the rows the changed ones can affect; ``@id_offset`` is the
-number of plays kept, bound by the pipeline."""
+"""For an incremental transform (and the checks after it): ``@scoped(table, name)`` reads the temp
+table ``sparkify_scope_<name>`` that ``scope_<name>.sql`` filled with the rows the changed ones can
+affect; ``@since(col)`` is true for the instants the run rebuilt (from ``sparkify_scope_since`` on);
+``@id_offset`` is the number of plays kept, bound by the pipeline."""
 
 
 @cache

@@ -165,7 +165,7 @@ class DuckDBWarehouse(Warehouse):
             "select count(*) from information_schema.tables where table_name = ? and table_schema = ?",
             [table, self.schema or "main"],
         ).fetchone()
-        return bool(rows[0])
+        return bool(rows and rows[0])
 
     def reader_connection(self):
         return self.con  # parse straight into the warehouse: no copy
@@ -173,7 +173,8 @@ class DuckDBWarehouse(Warehouse):
     def insert_from_reader(self, table: Table, reader_con, relation: str) -> int:
         for statement in self.insert_from_reader_sql(table, relation):
             self.execute(statement)
-        return self.con.execute(f"select count(*) from {relation}").fetchone()[0]
+        row = self.con.execute(f"select count(*) from {relation}").fetchone()
+        return int(row[0]) if row else 0
 
 
 DEFAULT_SETTINGS = {
@@ -196,7 +197,7 @@ SETTINGS = (
 """The DuckDB settings a warehouse URL may name."""
 
 
-def _settings(given: dict[str, str]) -> dict[str, str]:
+def _settings(given: dict[str, str]) -> dict[str, Any]:
     """:data:`DEFAULT_SETTINGS` overridden by ``given``; a ConfigError names an unknown setting."""
     unknown = sorted(set(given) - set(SETTINGS))
     if unknown:

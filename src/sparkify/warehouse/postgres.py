@@ -21,9 +21,14 @@ from sparkify.schema import Table
 from sparkify.warehouse.base import Warehouse, quote
 from sparkify.warehouse.locking import wait_for
 
-COPY_BATCH_ROWS = 50_000
-"""Rows fetched from DuckDB per batch while streaming a staging table into COPY. With psycopg's
-write queue (at most 128 MiB in flight) this bounds the memory a load takes, whatever its size."""
+COPY_BLOCK_BYTES = 1 << 20
+"""Bytes of CSV read from DuckDB's pipe and handed to COPY at a time. With psycopg's write queue
+(at most 128 MiB in flight) this bounds the memory a load takes, whatever its size."""
+
+ANALYZE_FRACTION = 10
+"""A load is followed by ``analyze`` when it adds at least 1/ANALYZE_FRACTION of the rows the table
+held (autovacuum's own default threshold, ``autovacuum_analyze_scale_factor = 0.1``): a day added to
+a big warehouse does not pay a scan of the whole table for statistics that barely change."""
 
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
 """What PostgreSQL answers to text it cannot store, such as the NUL character."""
@@ -56,6 +61,29 @@ BUSY_AT_LOGIN = (
 
 UNRESOLVED_HOST = ("failed to resolve host", "could not translate host name", "name or service not known")
 """A host name that does not resolve: almost always a typo in the URL (exit 2)."""
+
+
+def split_reader_settings(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without the settings of the client-side DuckDB parser (the names in
+    :data:`sparkify.warehouse.duckdb.SETTINGS`, e.g. ``memory_limit``), and those settings:
+    ``postgresql://me@h/db?sslmode=require&memory_limit=4GB`` ->
+    ``("postgresql://me@h/db?sslmode=require", {"memory_limit": "4GB"})``. Other parameters stay for libpq."""
+    from urllib.parse import unquote
+
+    from sparkify.warehouse.duckdb import SETTINGS
+
+    if "?" not in url:
+        return url, {}
+    base, query = url.split("?", 1)
+    ours: dict[str, str] = {}
+    rest = []
+    for part in query.split("&"):  # libpq's parameters are kept as written, encoding and all
+        key, _, value = part.partition("=")
+        if unquote(key) in SETTINGS:
+            ours[unquote(key)] = unquote(value)
+        elif part:
+            rest.append(part)
+    return (base + "?" + "&".join(rest) if rest else base), ours
 
 
 class PostgresWarehouse(Warehouse):
@@ -102,6 +130,8 @@ class PostgresWarehouse(Warehouse):
         on_wait: Callable[[str], None] | None = None,
     ):
         super().__init__(url, schema=schema or self.default_schema)
+        self.conninfo, self.reader_settings = split_reader_settings(url)
+        """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
         self.wait = wait
         self.wait_timeout = wait_timeout
         self.on_wait = on_wait
@@ -110,6 +140,7 @@ class PostgresWarehouse(Warehouse):
         None for an offline instance."""
         self._depth = 0
         self._reader = None
+        self._spill: Any = None
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -179,7 +210,7 @@ class PostgresWarehouse(Warehouse):
             raise ConfigError(
                 f"The {self.label} engine needs psycopg: pip install 'sparkify[{self.extra}]'."
             ) from exc
-        conninfo = self.url
+        conninfo = self.conninfo
         if conninfo.startswith("postgres://"):
             conninfo = "postgresql://" + conninfo[len("postgres://") :]
         try:
@@ -197,21 +228,45 @@ class PostgresWarehouse(Warehouse):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        if self._spill is not None:
+            self._spill.cleanup()
+            self._spill = None
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 self.conn.close()
             self.conn = None
 
     def reader_connection(self):
-        """An in-memory DuckDB connection the JSON is parsed into (one per warehouse, closed with it)."""
+        """An in-memory DuckDB connection the JSON is parsed into (one per warehouse, closed with it).
+
+        It keeps the same memory settings as a DuckDB warehouse (:data:`DEFAULT_SETTINGS`:
+        ``memory_limit = 1GB`` unless the URL names another, e.g.
+        ``postgresql://me@host/db?memory_limit=4GB``) and spills what does not fit into a temp folder
+        of its own, removed with the connection."""
         if self._reader is None:
-            self._reader = super().reader_connection()
+            import tempfile
+
+            import duckdb
+
+            from sparkify.warehouse.duckdb import _settings
+
+            config = _settings(self.reader_settings)
+            if "temp_directory" not in self.reader_settings:
+                self._spill = tempfile.TemporaryDirectory(prefix="sparkify-reader-")
+                config["temp_directory"] = self._spill.name
+            try:
+                self._reader = duckdb.connect(config=config)
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise ConfigError(
+                    f"Bad DuckDB setting in the warehouse URL ({', '.join(sorted(self.reader_settings))}): {first}"
+                ) from exc
         return self._reader
 
     def setup_statements(self) -> list[str]:
         # unqualified names in the .sql files resolve in our schema (a schema that does not exist
         # yet is skipped by PostgreSQL until create-tables makes it)
-        return [f"set search_path to {quote(self.schema)}"]
+        return [f"set search_path to {quote(self.schema or 'public')}"]
 
     # -- errors: the one place driver errors become sparkify errors ---------------------------------
 
@@ -222,7 +277,7 @@ class PostgresWarehouse(Warehouse):
         message = (getattr(diag, "message_primary", None) if diag is not None else None) or str(exc)
         return sqlstate, message
 
-    def error_for(self, exc: BaseException, *, connecting: bool = False) -> WarehouseError:
+    def error_for(self, exc: BaseException, *, connecting: bool = False) -> WarehouseError | ConfigError:
         """Map a driver error to :class:`MissingTableError` or :class:`WarehouseError`: one line
         that names the warehouse (password masked) and, where there is one, the next step."""
         sqlstate, message = self.error_details(exc)
@@ -392,12 +447,14 @@ class PostgresWarehouse(Warehouse):
         return [r[0] for r in rows]
 
     def create_schema_sql(self) -> str | None:
-        return f"create schema if not exists {quote(self.schema)}"
+        return f"create schema if not exists {quote(self.schema or 'public')}"
 
     def create_schema(self) -> bool:
         if self.schema_exists():
             return False
-        self.execute(self.create_schema_sql())
+        statement = self.create_schema_sql()
+        if statement:
+            self.execute(statement)
         self._use_schema()
         return True
 
@@ -419,46 +476,123 @@ class PostgresWarehouse(Warehouse):
     def insert_from_reader(self, table: Table, reader_con, relation: str) -> int:
         """Stream DuckDB ``relation`` into ``table`` with one ``COPY ... FROM STDIN``.
 
-        DuckDB renders each row as a line of CSV (vectorized, in SQL); batches of lines go to
-        psycopg's queued writer, so DuckDB renders the next batch while the server ingests this one.
+        DuckDB writes the rows as PostgreSQL CSV (its own parallel CSV writer, see :func:`csv_copy_sql`)
+        into a named pipe; this thread hands what comes out of the pipe to the server in blocks of
+        :data:`COPY_BLOCK_BYTES`. So DuckDB types and renders the next rows while the server ingests
+        these, no row passes through Python, and memory stays bounded whatever the load's size.
         """
         from psycopg.copy import QueuedLibpqWriter
 
         copy, *after = self.insert_from_reader_sql(table, relation)
+        before = self._estimated_rows(table.name)
         if self.tracer:
             self.tracer(copy)
-        result = reader_con.execute(f"select {csv_line(table)} from {relation}")
         try:
             with self._cursor() as cur:
                 with cur.copy(copy, writer=QueuedLibpqWriter(cur)) as out:
-                    while batch := result.fetchmany(COPY_BATCH_ROWS):
-                        out.write("".join([row[0] for row in batch]))
+                    pipe_rows(reader_con, lambda path: csv_copy_sql(table, relation, path), out.write)
                 loaded = cur.rowcount
         except self._driver_errors() as exc:
             if getattr(exc, "sqlstate", None) == CHARACTER_NOT_IN_REPERTOIRE:
                 _refuse_nul(table, reader_con, relation, self.label)  # name the columns, if that was it
             raise self.error_for(exc) from exc
-        for statement in after:
-            self.execute(statement)
+        if loaded * ANALYZE_FRACTION >= before:  # else the statistics are as good as they were
+            for statement in after:
+                self.execute(statement)
         return loaded
 
+    def _estimated_rows(self, table: str) -> float:
+        """The planner's row count of ``table`` (``pg_class.reltuples``: 0 when it was never
+        analyzed, -1 on PostgreSQL 14+ before the first analyze)."""
+        _, rows = self.query(
+            "select c.reltuples from pg_catalog.pg_class as c "
+            "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relname = %s",
+            [self.schema, table],
+        )
+        return float(rows[0][0]) if rows else 0.0
 
-def csv_line(table: Table) -> str:
-    """DuckDB SQL rendering one row of ``table`` as a line of PostgreSQL CSV (``COPY ... (format csv)``).
+
+def pipe_rows(reader_con, copy_sql: Callable[[str], str], write: Callable[[bytes], Any]) -> None:
+    """Run DuckDB's ``copy_sql(path)`` (a ``COPY ... TO path``) into a named pipe in a thread of its own,
+    and pass what it writes to ``write`` in blocks of at most :data:`COPY_BLOCK_BYTES`.
+
+    An error on either side stops both: a failed ``write`` interrupts DuckDB (the pipe is drained
+    so it is not left blocked), and DuckDB's error is raised here once the pipe is empty.
+    """
+    import os
+    import select
+    import tempfile
+    import threading
+
+    with tempfile.TemporaryDirectory(prefix="sparkify-copy-") as folder:
+        path = os.path.join(folder, "rows.csv")
+        os.mkfifo(path, 0o600)
+        # read-write: opening never blocks, and the pipe never reports the end while we hold it;
+        # the writer thread's end is what says the rows are all out
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        failed: list[BaseException] = []
+
+        def produce() -> None:
+            try:
+                reader_con.execute(copy_sql(path))  # its temp views are this connection's
+            except BaseException as exc:  # handed to the consuming thread
+                failed.append(exc)
+
+        worker = threading.Thread(target=produce, name="sparkify-copy", daemon=True)
+
+        def drain(timeout: float) -> bytes | None:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            if not ready:
+                return None
+            try:
+                return os.read(fd, COPY_BLOCK_BYTES)
+            except BlockingIOError:
+                return None
+
+        try:
+            worker.start()
+            while True:
+                block = drain(0.05)
+                if block:
+                    write(block)
+                elif not worker.is_alive():
+                    while block := drain(0):  # what it wrote just before it ended
+                        write(block)
+                    break
+        except BaseException:
+            with contextlib.suppress(Exception):
+                reader_con.interrupt()
+            while worker.is_alive():
+                drain(0.05)
+            raise
+        finally:
+            worker.join()
+            os.close(fd)
+        if failed:
+            raise failed[0]
+
+
+def csv_copy_sql(table: Table, relation: str, path: str) -> str:
+    """DuckDB ``COPY`` writing ``relation`` to ``path`` as PostgreSQL CSV (``COPY ... (format csv)``),
+    one line per row, in ``table``'s column order.
 
     Text is always quoted (inner quotes doubled), so an empty string stays ``""`` and cannot be taken
-    for NULL, which is the unquoted empty field. Numbers use DuckDB's shortest round-trip text
-    (every double comes back bit for bit).
+    for NULL, which is the unquoted empty field. Other values are cast to text first: numbers in
+    DuckDB's shortest round-trip form (every double comes back bit for bit), timestamps in ISO form.
+    Rows come out in no particular order (DuckDB writes in parallel).
     """
-    fields = []
+    cols = []
     for c in table.columns:
         col = quote(c.name)
-        if c.type == "text":
-            fields.append(f"""'"' || replace({col}, '"', '""') || '"'""")
-        else:
-            fields.append(f"cast({col} as varchar)")
-    # concat() skips NULL arguments: a NULL field becomes the empty, unquoted field
-    return "concat(" + ", ',', ".join(fields) + ", chr(10))"
+        cols.append(col if c.type == "text" else f"cast({col} as varchar) as {col}")
+    text = [quote(c.name) for c in table.columns if c.type == "text"]
+    force = f", force_quote ({', '.join(text)})" if text else ""
+    target = path.replace("'", "''")
+    return (
+        f"copy (select {', '.join(cols)} from {relation}) to '{target}' "
+        f"(format csv, header false, nullstr '', use_tmp_file false{force})"
+    )
 
 
 def _refuse_nul(table: Table, reader_con, relation: str, label: str) -> None:

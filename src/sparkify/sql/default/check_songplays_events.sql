@@ -1,6 +1,7 @@
 -- reconciliation: every NextSong event of a logged-in user has its songplay -- same user, session and
 -- start time. An event delivered more than once (same user, session and item) is one play, timed by
--- its first delivery. Returns the number of events without their songplay.
+-- its first delivery. Returns the number of events without their songplay. After an incremental
+-- run it may be confined to the events the run numbered again (sparkify_scope_songplays).
 with
 
 events as (
@@ -9,7 +10,7 @@ events as (
         session_id,
         item_in_session,
         min(ts) as ts
-    from staging_events
+    from @scoped(staging_events, songplays)
     where page = 'NextSong' and user_id is not null and user_id <> ''
     group by cast(user_id as integer), session_id, item_in_session
 )

@@ -44,8 +44,8 @@ def test_one_kept_record_is_it_not_them(tmp_path):
     src = write_source(
         tmp_path / "src",
         events={
-            "2018-11-01-events.json": [event()],
-            "2018-11-02-events.json": [event(ts=event()["ts"] + 1000)],
+            "2018/11/2018-11-01-events.json": [event()],
+            "2018/11/2018-11-02-events.json": [event(ts=event()["ts"] + 1000)],
         },
         songs=[song()],
     )

@@ -93,14 +93,7 @@ def ensure_role(aws: Aws, spec: Spec, *, dry_run: bool = False) -> Change:
                 Tags=[TAG],
             )
             arn = created["Role"]["Arn"]
-            call(
-                iam,
-                "put_role_policy",
-                what,
-                RoleName=name,
-                PolicyName=POLICY_NAME,
-                PolicyDocument=json.dumps(access),
-            )
+            _put_read_policy(iam, what, name, access)
         return Change("IAM role", name, "create", detail, ref=arn)
     role = found["Role"]
     tags = call(iam, "list_role_tags", what, RoleName=name)["Tags"]
@@ -117,17 +110,17 @@ def ensure_role(aws: Aws, spec: Spec, *, dry_run: bool = False) -> Change:
     if current is None or not _same_policy(current["PolicyDocument"], access):
         updated.append(f"S3 policy ({spec.reads})")
         if not dry_run:
-            call(
-                iam,
-                "put_role_policy",
-                what,
-                RoleName=name,
-                PolicyName=POLICY_NAME,
-                PolicyDocument=json.dumps(access),
-            )
+            _put_read_policy(iam, what, name, access)
     if updated:
         return Change("IAM role", name, "update", "set " + " and ".join(updated), ref=role["Arn"])
     return Change("IAM role", name, "keep", detail, ref=role["Arn"])
+
+
+def _put_read_policy(iam: Any, what: str, name: str, access: dict) -> None:
+    """Set the role's inline S3 read policy (:data:`POLICY_NAME`) to ``access``."""
+    call(
+        iam, "put_role_policy", what, RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(access)
+    )
 
 
 def teardown_role(aws: Aws, spec: Spec, *, dry_run: bool = False) -> Change:

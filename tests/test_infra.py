@@ -27,6 +27,8 @@ from moto import mock_aws  # noqa: E402
 from sparkify.cli import cli, main  # noqa: E402
 from sparkify.errors import ConfigError, SparkifyError  # noqa: E402
 from sparkify.infra import aws as lib  # noqa: E402
+from sparkify.infra import calls as infra_calls  # noqa: E402
+from sparkify.infra import cluster as infra_cluster  # noqa: E402
 
 REGION = "us-west-2"
 CIDR = "203.0.113.7/32"
@@ -66,8 +68,8 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(lib, "POLL_SECONDS", 0)
-    monkeypatch.setattr(lib, "RETRY_SECONDS", 0)
+    monkeypatch.setattr(infra_cluster, "POLL_SECONDS", 0)
+    monkeypatch.setattr(infra_calls, "RETRY_SECONDS", 0)
 
     def no_internet(*args, **kwargs):
         raise OSError("tests do not use the internet")

@@ -24,6 +24,7 @@ import pytest
 from sparkify import analytics, pipeline, quality, report
 from sparkify.cli import main
 from sparkify.errors import MissingTableError
+from sparkify.report import charts
 from sparkify.warehouse import connect
 
 HOSTILE_TITLE = """<script>alert("title")</script> & 'Tom' "Jerry" <img src=x onerror=alert(1)>"""
@@ -168,7 +169,7 @@ def test_long_labels_are_cut_before_escaping(hostile_html):
     assert cut, "the long title should have been shortened"
     for full, shown in cut:
         assert full.startswith(shown[:-1].rstrip())
-        assert report.text_width(shown, report.LABEL_SIZE) <= 300 - 14
+        assert charts.text_width(shown, charts.LABEL_SIZE) <= 300 - 14
     assert not re.search(r"&[a-z#0-9]*…", hostile_html)
 
 
@@ -209,6 +210,53 @@ def test_report_shows_the_newest_run_and_its_rejects(tmp_path):
     )
 
 
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_every_field_of_the_page_renders_script_as_text():
+    # Hand-made page parts with a script in every kind of field the template prints: a question's
+    # name, title and description, a column and a value, a chart's error, the load's facts and
+    # rejects, a check, the warehouse. None may become a tag; each must show as text.
+    from types import SimpleNamespace
+
+    from sparkify.report.figures import Question
+    from sparkify.report.history import LoadInfo
+    from sparkify.report.page import render
+
+    def broken_chart(result):
+        raise KeyError(f"column {SCRIPT!r}")
+
+    query = analytics.Query(name=f"q{SCRIPT}", description=SCRIPT, ordered=None, sql=f"-- {SCRIPT}\nselect 1")
+    result = analytics.Result([f"col{SCRIPT}"], [(SCRIPT,), (1.5,)])
+    load = LoadInfo(
+        "load_runs",
+        facts=[(f"Source{SCRIPT}", SCRIPT)],
+        inputs=[[SCRIPT, 1, 2, 3, 4]],
+        rejected=5,
+        rejects=[f"{SCRIPT}.json:1: field {SCRIPT!r}: {SCRIPT}"],
+        history=result,
+    )
+    check = quality.CheckResult(quality.Check(f"unique:{SCRIPT}", SCRIPT, "t", SCRIPT, "select 0"), 1)
+    wh = SimpleNamespace(name=SCRIPT, display_url=f"duckdb:///{SCRIPT}")
+    text = render(
+        wh,
+        {query.name: query},
+        {query.name: result},
+        [check],
+        load,
+        dt.datetime(2018, 11, 1),
+        questions=(Question(query.name, SCRIPT, broken_chart),),
+    )
+    parsed = _Collector()
+    parsed.feed(text)
+    assert "script" not in {tag for tag, _ in parsed.tags}
+    assert SCRIPT not in text
+    shown = "".join(parsed.text)
+    # the question's title and description, the column, a value, the chart's error, a fact, a reject,
+    # the check's description and name, the engine and the warehouse URL
+    assert shown.count(SCRIPT) >= 12, shown
+
+
 def test_report_on_empty_tables(tmp_path):
     with connect(f"duckdb:///{tmp_path}/empty.duckdb") as wh:
         pipeline.create_tables(wh)
@@ -228,14 +276,14 @@ def test_report_needs_the_star_tables(tmp_path):
 def test_truncate_fits_the_width():
     for text in ("short", LONG_TITLE, "W" * 80, "i" * 200, "日本語のタイトル" * 10):
         for width in (50, 120, 286):
-            shown = report.truncate(text, width, 13)
+            shown = charts.truncate(text, width, 13)
             assert shown == text or shown.endswith("…")
-            assert shown == text or report.text_width(shown, 13) <= width
+            assert shown == text or charts.text_width(shown, 13) <= width
 
 
 def test_ticks_are_round_and_cover_the_maximum():
     for vmax in (0, 1, 7, 37, 542, 1364, 14896):
-        ticks = report._ticks(vmax)
+        ticks = charts.round_ticks(vmax)
         assert ticks[0] == 0 and ticks[-1] >= vmax
         step = ticks[1] - ticks[0]
         assert str(int(step)).rstrip("0") in ("1", "2", "5")

@@ -126,6 +126,9 @@ def test_wheel_installs_and_runs_from_an_empty_folder(installed, tmp_path):
     ).stdout.strip()
     assert where.startswith(str(installed)), where  # the installed package, not this checkout
     assert (Path(where) / "py.typed").is_file()
+    # the report's template and stylesheet are package data (report/page.py reads them at run time)
+    assert (Path(where) / "report" / "templates" / "report.html.j2").is_file()
+    assert (Path(where) / "report" / "report.css").is_file()
 
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -207,25 +207,25 @@ def warehouse(request, tmp_path):
 def source_for(wh, local: Path) -> str | Path:
     """What a test passes to ``pipeline.run`` for the hand-made source folder ``local``: the folder
     itself, or -- for an engine that loads from S3 (Redshift's COPY) -- the S3 prefix of ``wh`` made
-    to hold exactly the folder's files (and the JSONPaths file COPY maps events with)."""
+    to hold the folder's files, every one byte for byte."""
     if not wh.copies_from_s3:
         return local
     from tests.helpers.s3 import client, sync
 
     for folder in ("song_data", "log_data"):
-        if not any((Path(local) / folder).rglob("*.json")):
+        if not any(p.is_file() and p.stat().st_size for p in (Path(local) / folder).rglob("*")):
             # S3 sources refuse an empty place on every engine (sources/s3.py: almost always a typo)
             pytest.skip(
                 f"no {folder} objects: an S3 source refuses an empty prefix, so {wh.name} cannot load this input"
             )
     endpoint, uri = wh.test_s3
     sync(endpoint, local, uri)
-    if not (Path(local) / "log_json_path.json").exists():
-        bucket, _, prefix = uri[len("s3://") :].partition("/")
-        client(endpoint).put_object(
-            Bucket=bucket,
-            Key=f"{prefix}/log_json_path.json",
-            Body=(SAMPLE / "log_json_path.json").read_bytes(),
+    # sync() carries the .json files; every other file is input too (.json.gz, no suffix, ...)
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    s3 = client(endpoint)
+    for path in sorted(p for p in Path(local).rglob("*") if p.is_file() and p.suffix != ".json"):
+        s3.put_object(
+            Bucket=bucket, Key=f"{prefix}/{path.relative_to(local).as_posix()}", Body=path.read_bytes()
         )
     return uri
 

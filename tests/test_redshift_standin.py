@@ -468,3 +468,20 @@ def test_redshift_date_and_text_functions(rs):
         (4, "unknown", 1),
         (1, "paid", 0),
     ]
+
+
+def test_serverless_views_count_each_file_and_each_copy(rs, s3, prefix):
+    # Serverless keeps no STL views: SYS_LOAD_DETAIL has a row per file (lines_scanned), and
+    # SYS_LOAD_HISTORY a row per COPY (loaded_rows, file_count); the stand-in serves both.
+    run(rs, SONGS)
+    put(s3, f"{prefix}/a.json", [{"song_id": "A"}, {"song_id": "B"}])
+    put(s3, f"{prefix}/b.json", [{"song_id": "C"}])
+    copy(rs, "s", f"s3://{BUCKET}/{prefix}/")
+    assert rows(
+        rs,
+        "select trim(file_name), lines_scanned from sys_load_detail where query_id = pg_last_copy_id() order by 1",
+    ) == [(f"s3://{BUCKET}/{prefix}/a.json", 2), (f"s3://{BUCKET}/{prefix}/b.json", 1)]
+    assert rows(
+        rs,
+        "select trim(status), loaded_rows, file_count from sys_load_history where query_id = pg_last_copy_id()",
+    ) == [("completed", 3, 2)]

@@ -142,14 +142,20 @@ def test_show_sql_prints_what_ran(capsys, loaded):
         capsys, "analytics", "top_free_users", "--queries", TEAM, "--show-sql", "--format", "csv", *loaded
     )
     assert code == 0
+    assert out == TEAM_EXPECTED.joinpath("top_free_users.csv").read_text(encoding="utf-8")
+    if loaded[1].startswith("redshift"):  # the team's SQL, as written
+        assert err.startswith("-- top_free_users on redshift (redshift, as written)\n")
+        assert "select top 5" in err
+        return
     engine = "duckdb" if loaded[1].startswith("duckdb") else "postgres"
     assert err.startswith(f"-- top_free_users on {engine} (translated from redshift)\n")
     assert "\nSELECT\n" in err
     assert "LIMIT 5" in err and "top 5" not in err.lower()
-    assert out == TEAM_EXPECTED.joinpath("top_free_users.csv").read_text(encoding="utf-8")
 
 
 def test_an_untranslatable_query_is_one_line_naming_file_and_line(capsys, loaded, tmp_path):
+    if loaded[1].startswith("redshift"):
+        pytest.skip("redshift: the team's SQL runs as written there, nothing is translated")
     folder = tmp_path / "queries"
     folder.mkdir()
     (folder / "renewals.sql").write_text(

@@ -100,6 +100,9 @@ STATEMENTS = [
     f"""create or replace function {SCHEMA}.decode(e anyelement, s anyelement, r anycompatible, d anycompatible)
         returns anycompatible language sql immutable
         as $f$ select case when e is not distinct from s then r else d end $f$""",
+    # NVL2(expression, not_null_return, null_return). https://docs.aws.amazon.com/redshift/latest/dg/r_NVL2.html
+    f"""create or replace function {SCHEMA}.nvl2(e anyelement, a anycompatible, b anycompatible)
+        returns anycompatible language sql immutable as $f$ select case when e is not null then a else b end $f$""",
     # Runs in the client's session and transaction: fails it with the COPY's error (so the
     # transaction aborts, as on Redshift), or inserts the rows the stand-in prepared.
     f"""create or replace function {SCHEMA}.run_copy() returns bigint language plpgsql as $f$

@@ -39,6 +39,7 @@ SYSTEM_FUNCTIONS = (
     "datediff",
     "len",
     "decode",
+    "nvl2",
 )
 
 
@@ -254,9 +255,11 @@ def _apply(sql: str, edits: list[tuple[int, int, str]]) -> str:
 
 SYSTEM = re.compile(r"(?<![.\w])(" + "|".join(SYSTEM_NAMES) + r")\b")
 FUNCTIONS = re.compile(r"(?<![.\w])(" + "|".join(SYSTEM_FUNCTIONS) + r")\s*\(")
-DATEPART_ARG = re.compile(r"(?<![.\w])(?:dateadd|datediff)\s*\(\s*([a-z_]+)\s*,")
-"""DATEADD/DATEDIFF take their date part as a bare word (``dateadd(day, -7, ts)``), which PostgreSQL
-would read as a column: it is passed as text. https://docs.aws.amazon.com/redshift/latest/dg/r_DATEADD_function.html"""
+DATEPART_ARG = re.compile(r"(?<![.\w])(?:dateadd|datediff|date_part)\s*\(\s*([a-z_]+)\s*,")
+"""DATEADD/DATEDIFF/DATE_PART take their date part as a bare word (``dateadd(day, -7, ts)``), which
+PostgreSQL would read as a column: it is passed as text.
+https://docs.aws.amazon.com/redshift/latest/dg/r_DATEADD_function.html
+https://docs.aws.amazon.com/redshift/latest/dg/r_DATE_PART_function.html"""
 TOP = re.compile(r"^\s*select\s+(top\s+(\d+))\s")
 """SELECT TOP n ...: Redshift's LIMIT, on the statement's outer SELECT (the one form modelled).
 https://docs.aws.amazon.com/redshift/latest/dg/r_TOP_clause.html"""

@@ -157,7 +157,7 @@ def _literal_number(base: type) -> type:
 
     def new(cls, literal: str):
         value = base.__new__(cls, literal)
-        value.literal = literal
+        value.literal = literal  # type: ignore[attr-defined]  # a subclass instance, not the base
         return value
 
     return type(f"_Literal{base.__name__.capitalize()}", (base,), {"__new__": new})
@@ -178,6 +178,12 @@ JSON text is six ASCII characters, never this)."""
 BOM = b"\xef\xbb\xbf"
 
 
+def _ws_end(text: str, pos: int) -> int:
+    """Where the JSON whitespace starting at ``pos`` ends (``pos`` itself if there is none)."""
+    m = _JSON_WS.match(text, pos)
+    return m.end() if m else pos
+
+
 def frame(data: bytes) -> Iterator[RawRecord]:
     """Split a file's (decompressed) bytes into records, in order. Never raises for any input."""
     if data.startswith(BOM):
@@ -186,7 +192,7 @@ def frame(data: bytes) -> Iterator[RawRecord]:
     if "\r" in text:  # a line ends with LF, CRLF or a lone CR (old Mac files): lines are counted alike
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     n = len(text)
-    pos = _JSON_WS.match(text, 0).end()
+    pos = _ws_end(text, 0)
     line, counted = 1, 0  # line number of position `counted`
     while pos < n:
         line += text.count("\n", counted, pos)
@@ -227,7 +233,7 @@ def frame(data: bytes) -> Iterator[RawRecord]:
                 problem = (None, _not_object(value))
         shown = storable(span[:RAW_TEXT_LIMIT])
         yield RawRecord(line, shown, value if problem is None else None, problem)
-        pos = _JSON_WS.match(text, end).end()
+        pos = _ws_end(text, end)
 
 
 def _resync(text: str, start: int) -> int:
@@ -268,7 +274,7 @@ def _scan_brackets(text: str, start: int, limit: int) -> tuple[int | None, int |
             in_string = True
         elif ch == "\n":
             if depth == 1:
-                after = _JSON_WS.match(text, m.end()).end()
+                after = _ws_end(text, m.end())
                 before = text[start : m.start()].rstrip(" \t\n")
                 if after < limit and text[after] == "{" and not before.endswith(":"):
                     return None, after
@@ -311,7 +317,7 @@ def _not_object(value: Any) -> str:
 
 def type_record(
     kind: str, record: dict, rules: RecordRules = DEFAULT_RULES
-) -> tuple[dict, tuple[str, str] | None]:
+) -> tuple[dict, tuple[str | None, str] | None]:
     """The staging row (column name -> value) for one record, or the first (field, reason) that stops it.
 
     Checks, in order: no ``NaN``/``Infinity`` anywhere; required keys present and not null; each

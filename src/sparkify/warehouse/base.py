@@ -237,10 +237,6 @@ class Warehouse(ABC):
         loaded. Only engines whose :attr:`copies_from_s3` is true implement it."""
         raise NotImplementedError(f"the {self.name} engine stages through the client, not from S3")
 
-    def copy_from_s3_sql(self, table: Table, uri: str, *, max_errors: int = 0) -> list[str]:
-        """The statements a run stages ``table`` with on an engine that COPYs from S3 (``sparkify sql``)."""
-        raise NotImplementedError(f"the {self.name} engine stages through the client, not from S3")
-
     def merge_statements(self, table: Table, insert_sql: str) -> list[str]:
         """Statements that make star ``table`` hold exactly the rows ``insert_sql`` computes, touching
         only rows that differ. Only engines whose :attr:`merges_star_rows` is true implement it."""

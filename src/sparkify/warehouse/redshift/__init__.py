@@ -262,11 +262,6 @@ class RedshiftWarehouse(PostgresWarehouse):
         :class:`WarehouseError` with the load errors Redshift recorded."""
         return staged.run_copy(self, table, manifest)
 
-    def copy_from_s3_sql(self, table: Table, uri: str, *, max_errors: int = 0) -> list[str]:
-        """The COPY a run stages ``table`` with (``sparkify sql``): of the rows checked on this machine,
-        from the objects staged under the staging prefix (see the module docstring)."""
-        return [staged.copy_sql(self, table, staged.PLACEHOLDER_MANIFEST)]
-
     def load_errors_sql(self, *, latest_failed: bool) -> str:
         """The query listing the load errors of this session's last COPY (see staged.py)."""
         return staged.load_errors_sql(self.is_serverless, latest_failed=latest_failed)

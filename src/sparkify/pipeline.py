@@ -302,7 +302,7 @@ def check(wh: Warehouse, *, scoped: bool = False) -> list[quality.CheckResult]:
     """Run every quality check; return the results. ``scoped``: confined to the rows of the
     incremental run this connection just made (see :func:`sparkify.quality.checks`)."""
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *STAR_TABLES)])
-    return quality.run_checks(wh, scoped=scoped)
+    return quality.run_checks(wh, scoped=True) if scoped else quality.run_checks(wh)
 
 
 def run(

@@ -42,6 +42,9 @@ INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 
 TABLE_FOR: dict[str, Table] = {"events": STAGING_EVENTS, "songs": STAGING_SONGS}
 REQUIRED: dict[str, tuple[str, ...]] = {"events": EVENT_REQUIRED, "songs": SONG_REQUIRED}
+"""Keys without which a record is rejected: missing, ``null`` or (a string) empty."""
+
+_COLUMN_OF = {kind: {c.source: c.name for c in t.record_columns} for kind, t in TABLE_FOR.items()}
 
 USER_ID = re.compile(r"[0-9]{0,9}")
 """A userId is a string of digits (at most 9, so it fits an INTEGER) or empty (logged out)."""
@@ -308,10 +311,11 @@ def type_record(
 ) -> tuple[dict, tuple[str, str] | None]:
     """The staging row (column name -> value) for one record, or the first (field, reason) that stops it.
 
-    Checks, in order: no ``NaN``/``Infinity`` anywhere; required keys present and not null; each
-    staging column typed (text: a string, or another value's text form; integer/bigint: a JSON integer
-    in range; double: a finite number); text without NUL characters or unpaired surrogates and at most
-    :data:`MAX_TEXT_BYTES` bytes; ``userId`` digits or empty; ``ts`` plausible (``rules``).
+    Checks, in order: no ``NaN``/``Infinity`` anywhere; required keys present, not null and not ``""``
+    (an empty string is as missing as null); each staging column typed (text: a string, or another
+    value's text form; integer/bigint: a JSON integer in range; double: a finite number); text without
+    NUL characters or unpaired surrogates and at most :data:`MAX_TEXT_BYTES` bytes; ``userId`` digits
+    or empty; ``ts`` plausible (``rules``).
     """
     spec = TABLE_FOR[kind]
     for key, value in record.items():
@@ -319,8 +323,11 @@ def type_record(
         if literal is not None:
             return {}, (key, f"{literal} is not a JSON number (RFC 8259 has no NaN or Infinity)")
     for key in REQUIRED[kind]:
-        if record.get(key) is None:
+        value = record.get(key)
+        if value is None:
             return {}, (key, "required field is missing" if key not in record else "required field is null")
+        if value == "":
+            return {}, (key, 'required field is empty ("")')
     row: dict[str, Any] = {}
     for c in spec.record_columns:
         typed, reason = type_value(c, record.get(c.source))
@@ -511,6 +518,8 @@ def fast_ok_sql(
             )
     for key in REQUIRED[kind]:
         conds.append(f'"{key}" is not null')
+        if spec.column(_COLUMN_OF[kind][key]).type == "text":  # "" is as missing as null
+            conds.append(f"\"{key}\" <> ''")
     if kind == "events":
         # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER
         conds.append(

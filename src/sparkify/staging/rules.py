@@ -42,9 +42,6 @@ INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 
 TABLE_FOR: dict[str, Table] = {"events": STAGING_EVENTS, "songs": STAGING_SONGS}
 REQUIRED: dict[str, tuple[str, ...]] = {"events": EVENT_REQUIRED, "songs": SONG_REQUIRED}
-"""Keys without which a record is rejected: missing, ``null`` or (a string) empty."""
-
-_COLUMN_OF = {kind: {c.source: c.name for c in t.record_columns} for kind, t in TABLE_FOR.items()}
 
 USER_ID = re.compile(r"[0-9]{0,9}")
 """A userId is a string of digits (at most 9, so it fits an INTEGER) or empty (logged out)."""
@@ -516,9 +513,10 @@ def fast_ok_sql(
                 f"not coalesce(case when not {maybe} then false when {candidate} "
                 f"then json_type({json_col}, '$.\"{c.source}\"') <> 'VARCHAR' else false end, false)"
             )
+    text_keys = {c.source for c in spec.record_columns if c.type == "text"}
     for key in REQUIRED[kind]:
         conds.append(f'"{key}" is not null')
-        if spec.column(_COLUMN_OF[kind][key]).type == "text":  # "" is as missing as null
+        if key in text_keys:  # a required text key: "" is as missing as null
             conds.append(f"\"{key}\" <> ''")
     if kind == "events":
         # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER

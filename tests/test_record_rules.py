@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sparkify.reader import JsonReader
@@ -196,7 +196,14 @@ NONSTANDARD = [
 def record_text(draw):
     record = draw(events())
     if draw(st.integers(0, 9)) == 5:
-        del record[draw(st.sampled_from(["ts", "page", "sessionId", "userAgent"]))]
+        # a required key (page, ts, sessionId; "song" becomes song_id in song files) missing, null or
+        # "" -- as missing as null -- or an optional one (userAgent) so
+        key = draw(st.sampled_from(["ts", "page", "sessionId", "userAgent", "song"]))
+        how = draw(st.sampled_from(["missing", None, ""]))
+        if how == "missing":
+            del record[key]
+        else:
+            record[key] = how
     indent = draw(st.sampled_from([None, None, None, 2]))
     sep = draw(st.sampled_from([(", ", ": "), (",", ":"), (" ,\t", " :  ")]))
     text = json.dumps(
@@ -249,6 +256,7 @@ common = settings(
 @given(
     parts=st.lists(st.one_of(record_text(), record_text(), raw_lines), min_size=1, max_size=6), data=files()
 )
+@example(parts=[json.dumps(event(page="")).encode()], data=b"")  # page "": a missing required key
 def test_reader_stages_and_rejects_exactly_what_the_rules_say(tmp_path_factory, parts, data):
     # each part alone in a file (so the fast path decides on that one record), and a file of many
     root = tmp_path_factory.mktemp("one")
@@ -286,6 +294,7 @@ def test_a_file_s_outcome_does_not_depend_on_a_broken_file_beside_it(tmp_path_fa
 
 @common
 @given(records=st.lists(record_text(), min_size=1, max_size=4))
+@example(records=[json.dumps(event(song="")).encode()])  # song_id "": a missing required key
 def test_song_like_files_too(tmp_path_factory, records):
     # song records get the event generator's values under song keys: every typing rule again
     root = tmp_path_factory.mktemp("songs")

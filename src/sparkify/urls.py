@@ -29,14 +29,18 @@ NEEDS_ENCODING = {"@": "%40", "/": "%2F", "#": "%23", "?": "%3F"}
 def _split_userinfo(url: str) -> tuple[str, str, str] | None:
     """``scheme://userinfo@rest`` -> (``scheme://``, userinfo, ``@rest``), splitting at the *last*
     ``@`` so that a password holding an unencoded ``@``, ``/`` or ``#`` is wholly inside userinfo
-    (masking too much is safe; too little is not). None when the URL has no userinfo."""
-    if "://" not in url:
-        return None
-    scheme, rest = url.split("://", 1)
+    (masking too much is safe; too little is not). A string without ``://`` whose first word holds
+    ``user:secret@`` (a URL missing its scheme, ``me:secret@host/db``) splits the same way, with an
+    empty head. None when there is no userinfo."""
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        head = scheme + "://"
+    else:
+        head, rest = "", url
     at = rest.rfind("@")
-    if at < 0:
+    if at < 0 or (not head and (":" not in rest[:at] or any(c.isspace() for c in rest[:at]))):
         return None
-    return scheme + "://", rest[:at], rest[at:]
+    return head, rest[:at], rest[at:]
 
 
 def mask_url(url: str) -> str:
@@ -44,7 +48,9 @@ def mask_url(url: str) -> str:
 
     ``postgresql://u:secret@h/db`` -> ``postgresql://u:***@h/db``;
     ``postgresql://h/db?password=secret`` -> ``postgresql://h/db?password=***``;
-    ``host=h password=secret`` -> ``host=h password=***``. Anything else is returned unchanged.
+    ``host=h password=secret`` -> ``host=h password=***``; ``me:secret@host/db`` (no scheme) ->
+    ``me:***@host/db``. Anything else is returned unchanged. Every error that echoes a warehouse
+    string, recognised or not, shows it through this function.
     """
     text = url
     parts = _split_userinfo(text)

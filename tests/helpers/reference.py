@@ -196,12 +196,12 @@ class Event:
 
 def to_song(r: dict) -> Song:
     song_id = text(r.get("song_id"))
-    if song_id is None:
+    if not song_id:  # missing, null or "": the contract rejects the record
         raise ReferenceInputError(f"song record without song_id: {r}")
     return Song(
         song_id=song_id,
         title=text(r.get("title")),
-        artist_id=text(r.get("artist_id")),
+        artist_id=text(r.get("artist_id")) or None,  # "" is as missing as null: no artist
         artist_name=text(r.get("artist_name")),
         artist_location=text(r.get("artist_location")),
         artist_latitude=double(r.get("artist_latitude")),
@@ -213,7 +213,7 @@ def to_song(r: dict) -> Song:
 
 def to_event(r: dict) -> Event:
     for key in ("ts", "page", "sessionId", "itemInSession"):
-        if r.get(key) is None:
+        if r.get(key) is None or r.get(key) == "":
             raise ReferenceInputError(f"event without {key}: {r}")
     return Event(
         ts=integer(r["ts"]),

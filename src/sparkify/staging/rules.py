@@ -320,10 +320,11 @@ def type_record(
 ) -> tuple[dict, tuple[str | None, str] | None]:
     """The staging row (column name -> value) for one record, or the first (field, reason) that stops it.
 
-    Checks, in order: no ``NaN``/``Infinity`` anywhere; required keys present and not null; each
-    staging column typed (text: a string, or another value's text form; integer/bigint: a JSON integer
-    in range; double: a finite number); text without NUL characters or unpaired surrogates and at most
-    :data:`MAX_TEXT_BYTES` bytes; ``userId`` digits or empty; ``ts`` plausible (``rules``).
+    Checks, in order: no ``NaN``/``Infinity`` anywhere; required keys present, not null and not ``""``
+    (an empty string is as missing as null); each staging column typed (text: a string, or another
+    value's text form; integer/bigint: a JSON integer in range; double: a finite number); text without
+    NUL characters or unpaired surrogates and at most :data:`MAX_TEXT_BYTES` bytes; ``userId`` digits
+    or empty; ``ts`` plausible (``rules``).
     """
     spec = TABLE_FOR[kind]
     for key, value in record.items():
@@ -331,8 +332,11 @@ def type_record(
         if literal is not None:
             return {}, (key, f"{literal} is not a JSON number (RFC 8259 has no NaN or Infinity)")
     for key in REQUIRED[kind]:
-        if record.get(key) is None:
+        value = record.get(key)
+        if value is None:
             return {}, (key, "required field is missing" if key not in record else "required field is null")
+        if value == "":
+            return {}, (key, 'required field is empty ("")')
     row: dict[str, Any] = {}
     for c in spec.record_columns:
         typed, reason = type_value(c, record.get(c.source))
@@ -533,8 +537,11 @@ def fast_ok_sql(
                 f"not coalesce(case when not {maybe} then false when {candidate} "
                 f"then json_type({json_col}, '$.\"{c.source}\"') <> 'VARCHAR' else false end, false)"
             )
+    text_keys = {c.source for c in spec.record_columns if c.type == "text"}
     for key in REQUIRED[kind]:
         conds.append(f'"{key}" is not null')
+        if key in text_keys:  # a required text key: "" is as missing as null
+            conds.append(f"\"{key}\" <> ''")
     if kind == "events":
         # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER
         conds.append(

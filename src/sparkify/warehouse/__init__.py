@@ -7,6 +7,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from sparkify.errors import ConfigError, MissingTableError, did_you_mean
+from sparkify.urls import mask_url
 from sparkify.warehouse.base import Warehouse, quote
 
 ENGINES = ("duckdb", "postgres", "redshift")
@@ -23,7 +24,7 @@ def engine_of(url: str) -> str:
         if url.endswith(".duckdb") or url.endswith(".db") or url == ":memory:":
             return "duckdb"
         raise ConfigError(
-            f"Cannot tell the engine of warehouse {url!r}. Use duckdb:///file.duckdb, "
+            f"Cannot tell the engine of warehouse {mask_url(url)!r}. Use duckdb:///file.duckdb, "
             "postgresql://user@host/db or redshift://user@host:5439/db."
         )
     if scheme == "duckdb":
@@ -47,7 +48,7 @@ def duckdb_path(url: str) -> str:
     rest = url.split("://", 1)[1]
     if not rest.startswith("/"):
         raise ConfigError(
-            f"Malformed DuckDB URL {url!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb."
+            f"Malformed DuckDB URL {mask_url(url)!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb."
         )
     path = rest[1:]
     return os.path.expanduser(path) if path else ":memory:"

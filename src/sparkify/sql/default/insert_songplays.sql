@@ -3,6 +3,8 @@
 --   item_in_session); of duplicates the one with the smallest ts (then the other columns) is kept.
 -- * A play matches a song when song = title and artist = artist_name and length = duration;
 --   of several matching songs the smallest song_id wins; with no match song_id/artist_id are null.
+--   Only songs the songs dimension holds match (song_id not null and not ''), so a play never
+--   names a song_id that songs left out.
 -- * songplay_id is numbered in (start_time, user_id, session_id, item_in_session) order, so a
 --   re-run on the same input gives the same ids.
 -- An incremental transform reads only the plays from its earliest change on (macro scoped) and
@@ -48,7 +50,7 @@ matches as (
     from plays as p
     inner join staging_songs as s
         on p.song = s.title and p.artist = s.artist_name and p.length = s.duration
-    where p.delivery = 1
+    where p.delivery = 1 and s.song_id is not null and s.song_id <> ''
     group by p.user_id, p.session_id, p.item_in_session
 ),
 

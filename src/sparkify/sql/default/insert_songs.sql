@@ -1,4 +1,5 @@
--- songs: one row per distinct song_id; year is null where the source says 0.
+-- songs: one row per distinct non-empty song_id; year is null where the source says 0, artist_id
+-- where the source says "" (an empty id is as missing as null: artists leaves it out too).
 -- If a song_id comes more than once, the record with the smallest (title, artist_id, duration, year)
 -- is kept, so the pick is deterministic.
 insert into songs (song_id, title, artist_id, year, duration)
@@ -8,12 +9,14 @@ ranked as (
     select
         s.song_id,
         s.title,
-        s.artist_id,
+        case when s.artist_id = '' then null else s.artist_id end as artist_id,
         case when s.year = 0 then null else s.year end as year,
         s.duration,
         row_number() over (
             partition by s.song_id
-            order by s.title nulls last, s.artist_id nulls last, s.duration nulls last,
+            order by s.title nulls last,
+                case when s.artist_id = '' then null else s.artist_id end nulls last,
+                s.duration nulls last,
                 s.year nulls last
         ) as pick
     from @scoped(staging_songs, songs) as s

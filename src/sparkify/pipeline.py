@@ -950,7 +950,12 @@ def statements(wh: Warehouse, step: str, *, source: str | None = None, max_error
     if step == "transform":
         return ["begin"] + [s for _, group in transform_steps(wh) for s in group] + ["commit"]
     if step == "check":
-        return [f"-- {c.name}: {c.description}\n{c.sql}" for c in quality.checks(wh)]
+        return [  # one comment line, then the query exactly as `sparkify check` sends it
+            f"-- {answered[0].name}: {answered[0].description}\n{sql}"
+            if len(answered) == 1
+            else f"-- {', '.join(c.name for c in answered)}: not null (one scan)\n{sql}"
+            for sql, answered in quality.queries(quality.checks(wh))
+        ]
     raise ConfigError(f"Unknown step {step!r}. Steps: {', '.join(STEPS)}.")
 
 

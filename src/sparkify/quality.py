@@ -150,6 +150,24 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
     return out
 
 
+def queries(todo: list[Check]) -> list[tuple[str, list[Check]]]:
+    """The queries that answer ``todo``, in the order :func:`run_checks` sends them: each is
+    (SQL returning one row, the checks whose failure counts that row holds, in column order).
+    The not-null checks of one table share one scan (same counts as each check's own query);
+    every other check is its own query. ``sparkify sql`` prints exactly these."""
+    batches: dict[str, list[Check]] = {}
+    for check in todo:
+        if check.kind == "not_null" and check.column and check.rows:
+            batches.setdefault(check.rows, []).append(check)
+    out = []
+    for where, batch in batches.items():
+        sums = ", ".join(f"sum(case when {quote(c.column or '')} is null then 1 else 0 end)" for c in batch)
+        out.append((f"select {sums} from {where}", batch))
+    batched = {c.name for batch in batches.values() for c in batch}
+    out += [(check.sql, [check]) for check in todo if check.name not in batched]
+    return out
+
+
 def run_checks(wh: Warehouse, *, scoped: bool = False) -> list[CheckResult]:
     """Run every check; return the results (the caller decides what a failure means). ``scoped``:
     over the rows of the incremental run just done (see :func:`checks`), then drop its temp tables
@@ -157,22 +175,10 @@ def run_checks(wh: Warehouse, *, scoped: bool = False) -> list[CheckResult]:
     failures: dict[str, int] = {}
     todo = checks(wh, scoped=scoped)
     try:
-        # the not-null checks of a table in one scan (same counts as each check's own query)
-        batches: dict[str, list[Check]] = {}
-        for check in todo:
-            if check.kind == "not_null" and check.column and check.rows:
-                batches.setdefault(check.rows, []).append(check)
-        for where, batch in batches.items():
-            sums = ", ".join(
-                f"sum(case when {quote(c.column or '')} is null then 1 else 0 end)" for c in batch
-            )
-            _, rows = wh.query(f"select {sums} from {where}")
-            for c, n in zip(batch, rows[0], strict=True):
+        for sql, answered in queries(todo):
+            _, rows = wh.query(sql)
+            for c, n in zip(answered, rows[0], strict=True):
                 failures[c.name] = int(n or 0)  # a sum over no rows is NULL
-        for check in todo:
-            if check.name not in failures:
-                _, rows = wh.query(check.sql)
-                failures[check.name] = int(rows[0][0])
     finally:
         if scoped:
             for table in SCOPE_TABLES:

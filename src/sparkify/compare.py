@@ -110,17 +110,17 @@ def _compare_rows(
                 a.skip(1)
                 b.skip(1)
             continue
-        key_a, row_a = a.head() if has_a else (None, None)
-        key_b, row_b = b.head() if has_b else (None, None)
-        if not has_b or (has_a and key_a < key_b):
+        head_a = a.head() if has_a else None  # (sort key, row); each checks its side's order
+        head_b = b.head() if has_b else None
+        if head_a is not None and (head_b is None or head_a[0] < head_b[0]):
             result.only_left += 1
             if len(result.examples) < examples:
-                result.examples.append(("<", row_a))
+                result.examples.append(("<", head_a[1]))
             a.skip(1)
-        elif not has_a or key_b < key_a:
+        elif head_b is not None and (head_a is None or head_b[0] < head_a[0]):
             result.only_right += 1
             if len(result.examples) < examples:
-                result.examples.append((">", row_b))
+                result.examples.append((">", head_b[1]))
             b.skip(1)
         else:  # equal once normalized (say Decimal 5 and int 5)
             a.skip(1)

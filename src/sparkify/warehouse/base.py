@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+from sparkify import interrupts
 from sparkify import sql as sqlfiles
 from sparkify.quoting import quote
 from sparkify.schema import Table
 
 __all__ = ["Warehouse", "quote"]
+
+T = TypeVar("T")
 
 
 class Warehouse(ABC):
@@ -91,13 +94,47 @@ class Warehouse(ABC):
     def reconnect(self) -> None:
         """Open a fresh connection after a transient failure (engines with a server override this)."""
 
-    @abstractmethod
-    def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
-        """Run one statement."""
+    # -- running a statement: one wrapper (trace, run, map the driver's errors) -------------------------
 
-    @abstractmethod
+    def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
+        """Run one statement (values bound from ``params``), through :meth:`run_statement`."""
+        self.run_statement(statement, lambda: self._execute(statement, params))
+
     def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
-        """Run one query; return its column names and rows."""
+        """Run one query through :meth:`run_statement`; return its column names and rows."""
+        return self.run_statement(statement, lambda: self._query(statement, params))
+
+    def run_statement(self, statement: str, run: Callable[[], T]) -> T:
+        """The one wrapper every statement goes through: show ``statement`` to :attr:`tracer`, call
+        ``run`` (which sends it to the driver), and raise a driver error (:meth:`_driver_errors`) as
+        the sparkify error it means -- the pending signal's Interrupted if a signal caused it, else
+        :meth:`error_for`'s transient / terminal / missing-table error. Returns what ``run`` returns."""
+        if self.tracer:
+            self.tracer(statement)
+        try:
+            return run()
+        except self._driver_errors() as exc:
+            raise (interrupts.pending() or self.error_for(exc)) from exc
+
+    def _execute(self, statement: str, params: Sequence[Any] | None) -> None:
+        """Send one statement to the driver; no tracing, no error mapping (:meth:`execute` does both)."""
+        raise NotImplementedError
+
+    def _query(self, statement: str, params: Sequence[Any] | None) -> tuple[list[str], list[tuple]]:
+        """Send one query to the driver; return column names and rows (see :meth:`_execute`)."""
+        raise NotImplementedError
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        """The driver's exception types :meth:`error_for` maps (the driver is imported when asked)."""
+        return ()
+
+    def error_for(self, exc: BaseException) -> BaseException:
+        """The sparkify error a driver error means: TransientWarehouseError (worth retrying),
+        MissingTableError, or WarehouseError (terminal), one line naming the warehouse. Engines
+        override it; this default calls every driver error terminal."""
+        from sparkify.errors import WarehouseError
+
+        return WarehouseError(f"{self.name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
 
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query; return its column names and an iterator over its rows in batches of at

@@ -95,23 +95,20 @@ class DuckDBWarehouse(Warehouse):
             self._lock.release()
             self._lock = None
 
-    def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
-        if self.tracer:
-            self.tracer(statement)
-        try:
-            self.con.execute(statement, params)
-        except (duckdb.Error, RuntimeError) as exc:
-            raise _error_for(exc) from exc
+    # execute() and query() are the base class's: traced, errors mapped by error_for()
 
-    def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
-        if self.tracer:
-            self.tracer(statement)
-        try:
-            cur = self.con.execute(statement, params)
-            cols = [d[0] for d in cur.description]
-            return cols, cur.fetchall()
-        except (duckdb.Error, RuntimeError) as exc:
-            raise _error_for(exc) from exc
+    def _execute(self, statement: str, params: Sequence[Any] | None) -> None:
+        self.con.execute(statement, params)
+
+    def _query(self, statement: str, params: Sequence[Any] | None) -> tuple[list[str], list[tuple]]:
+        cur = self.con.execute(statement, params)
+        return [d[0] for d in cur.description], cur.fetchall()
+
+    def _driver_errors(self) -> tuple[type[BaseException], ...]:
+        return (duckdb.Error, RuntimeError)  # a signal surfaces as RuntimeError: Query interrupted
+
+    def error_for(self, exc: BaseException) -> BaseException:
+        return _error_for(exc)
 
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query and fetch its rows ``batch_rows`` at a time (DuckDB streams its results)."""

@@ -334,25 +334,17 @@ class PostgresWarehouse(Warehouse):
             raise WarehouseError(f"{self.label} warehouse {self.display_url} is not connected.")
         return self.conn.cursor()
 
-    def execute(self, statement: str, params: Sequence[Any] | None = None) -> None:
-        if self.tracer:
-            self.tracer(statement)
-        try:
-            with self._cursor() as cur:
-                cur.execute(statement, params)
-        except self._driver_errors() as exc:
-            raise (interrupts.pending() or self.error_for(exc)) from exc
+    # execute() and query() are the base class's: traced, errors mapped by error_for()
 
-    def query(self, statement: str, params: Sequence[Any] | None = None) -> tuple[list[str], list[tuple]]:
-        if self.tracer:
-            self.tracer(statement)
-        try:
-            with self._cursor() as cur:
-                cur.execute(statement, params)
-                cols = [d[0] for d in cur.description]
-                return cols, [tuple(r) for r in cur.fetchall()]
-        except self._driver_errors() as exc:
-            raise (interrupts.pending() or self.error_for(exc)) from exc
+    def _execute(self, statement: str, params: Sequence[Any] | None) -> None:
+        with self._cursor() as cur:
+            cur.execute(statement, params)
+
+    def _query(self, statement: str, params: Sequence[Any] | None) -> tuple[list[str], list[tuple]]:
+        with self._cursor() as cur:
+            cur.execute(statement, params)
+            cols = [d[0] for d in cur.description]
+            return cols, [tuple(r) for r in cur.fetchall()]
 
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query through a server-side cursor (``DECLARE ... CURSOR``, which PostgreSQL and

@@ -1,0 +1,335 @@
+"""The fixes of Redshift SQL for DuckDB and PostgreSQL, one function per construct where
+sqlglot's own translation answers differently than Redshift documents (see :mod:`sparkify.analytics.dialect`,
+which applies them, for the list)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from sparkify.errors import QueryError
+
+DUCKDB_TIME_FORMAT: dict[str, str] = {
+    "YYYY": "%Y",
+    "YY": "%y",
+    "MM": "%m",
+    "DD": "%d",
+    "DDD": "%j",
+    "HH24": "%H",
+    "HH12": "%I",
+    "HH": "%I",
+    "MI": "%M",
+    "SS": "%S",
+    "MS": "%g",
+    "US": "%f",
+}
+"""Redshift TO_CHAR datetime format elements DuckDB's strftime renders the same way (digits, zero
+padded). Names (MONTH, DY: upper case, blank padded in Redshift), AM/PM and week numbers are not
+among them: such a format is refused on DuckDB."""
+
+_FORMAT_ELEMENT = re.compile("|".join(sorted(map(re.escape, DUCKDB_TIME_FORMAT), key=len, reverse=True)))
+_FORMAT_LITERAL = re.compile(r"[-:/., T_]+")
+
+INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UINT", "UBIGINT"}
+)
+
+
+def fix_now(target: str, *, seconds: bool):
+    import sqlglot
+
+    now = "current_timestamp at time zone 'UTC'"
+    return sqlglot.parse_one(f"date_trunc('second', {now})" if seconds else now, read=target)
+
+
+BOUNDARY_DIFF = {
+    "duckdb": {
+        "week": "(cast(date_trunc('week', {b}) as date) - cast(date_trunc('week', {a}) as date)) // 7",
+    },
+    "postgres": {
+        "year": "cast(extract(year from {b}) - extract(year from {a}) as bigint)",
+        "quarter": "cast((extract(year from {b}) * 4 + extract(quarter from {b}))"
+        " - (extract(year from {a}) * 4 + extract(quarter from {a})) as bigint)",
+        "month": "cast((extract(year from {b}) * 12 + extract(month from {b}))"
+        " - (extract(year from {a}) * 12 + extract(month from {a})) as bigint)",
+        "week": "cast((cast(date_trunc('week', {b}) as date) - cast(date_trunc('week', {a}) as date)) / 7 as bigint)",
+        "day": "cast(cast({b} as date) - cast({a} as date) as bigint)",
+        "hour": "cast(extract(epoch from date_trunc('hour', {b}) - date_trunc('hour', {a})) / 3600 as bigint)",
+        "minute": "cast(extract(epoch from date_trunc('minute', {b}) - date_trunc('minute', {a})) / 60 as bigint)",
+        "second": "cast(extract(epoch from date_trunc('second', {b}) - date_trunc('second', {a})) as bigint)",
+    },
+}
+"""DATEDIFF(part, a, b) as Redshift counts it -- the part boundaries crossed from a to b -- where the
+engine's own function counts otherwise. Weeks start on Monday, as Redshift's DATE_TRUNC('week')."""
+
+_UNIT_NAMES = {
+    "WEEKS": "WEEK",
+    "W": "WEEK",
+    "WK": "WEEK",
+    "DAYS": "DAY",
+    "D": "DAY",
+    "HOURS": "HOUR",
+    "H": "HOUR",
+    "MINUTES": "MINUTE",
+    "M": "MINUTE",
+    "MIN": "MINUTE",
+    "SECONDS": "SECOND",
+    "S": "SECOND",
+    "SEC": "SECOND",
+    "MONTHS": "MONTH",
+    "MON": "MONTH",
+    "YEARS": "YEAR",
+    "Y": "YEAR",
+    "YR": "YEAR",
+    "QUARTERS": "QUARTER",
+    "QTR": "QUARTER",
+    "Q": "QUARTER",
+}
+
+
+def fix_datediff(node, target: str, sql: str, origin: str):
+    import sqlglot
+    from sqlglot import exp
+
+    unit = (node.unit.name if node.args.get("unit") is not None else "DAY").upper()
+    unit = _UNIT_NAMES.get(unit, unit).lower()
+    template = BOUNDARY_DIFF.get(target, {}).get(unit)
+    if template is None:
+        if target == "postgres":
+            raise QueryError(
+                f"{origin}, line {line_of(sql, 'DATEDIFF')}: DATEDIFF by {unit} has no PostgreSQL "
+                "translation here (redshift to postgres)."
+            )
+        return node  # DuckDB's date_diff counts boundaries as Redshift does
+
+    def ts(e):
+        if isinstance(e, exp.Literal) and e.is_string:
+            e = exp.cast(e, "timestamp")
+        return e.sql(dialect=target)
+
+    return sqlglot.parse_one(template.format(a=ts(node.expression), b=ts(node.this)), read=target)
+
+
+ADD_MONTHS = (
+    "case when cast({x} as date) = cast(date_trunc('month', {x}) + interval '1 month' - interval '1 day' as date)"
+    " then date_trunc('month', {x}) + ({n} + 1) * interval '1 month' - interval '1 day' + ({x} - date_trunc('day', {x}))"
+    " else {x} + ({n}) * interval '1 month' end"
+)
+"""ADD_MONTHS(x, n) as Redshift documents it, in SQL both DuckDB and PostgreSQL speak: the last day of
+a month goes to the last day of the result's month (2008-04-30 + 1 = 2008-05-31); other days keep
+their number, clamped to a shorter month (2008-03-31 + 1 = 2008-04-30); the time of day is kept."""
+
+
+def fix_add_months(node, target: str, sql: str, origin: str):
+    import sqlglot
+    from sqlglot import exp
+
+    if len(node.expressions) != 2:
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'ADD_MONTHS')}: ADD_MONTHS takes a date and a number of months."
+        )
+    x, n = node.expressions
+    x_sql = exp.cast(x.copy(), "timestamp").sql(dialect=target)
+    return sqlglot.parse_one(f"({ADD_MONTHS.format(x=x_sql, n=n.sql(dialect=target))})", read=target)
+
+
+def fix_regexp_substr(node, sql: str, origin: str):
+    """REGEXP_SUBSTR(x, pattern) -- the first match, whole -- on PostgreSQL: ``substring(x from
+    pattern)``, which returns the whole match only when the pattern has no parenthesized group."""
+    import sqlglot
+    from sqlglot import exp
+
+    pattern = node.expression
+    extra = [k for k in ("position", "occurrence", "parameters", "group") if node.args.get(k) is not None]
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string) or "(" in pattern.this or extra:
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'REGEXP_SUBSTR')}: REGEXP_SUBSTR translates to PostgreSQL only "
+            "with two arguments and a literal pattern without groups (redshift to postgres)."
+        )
+    return sqlglot.parse_one(
+        f"substring({node.this.sql(dialect='postgres')} from {pattern.sql(dialect='postgres')})",
+        read="postgres",
+    )
+
+
+def fix_similar_to(node, sql: str, origin: str):
+    """x SIMILAR TO pattern on DuckDB, whose SIMILAR TO reads the pattern as a plain regular
+    expression (% and _ are no wildcards there, . is one): the pattern rewritten, matched whole."""
+    from sqlglot import exp
+
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string) or any(c in pattern.this for c in "[\\"):
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'SIMILAR')}: SIMILAR TO translates to DuckDB only with a literal "
+            "pattern without [ ] or escapes (redshift to duckdb)."
+        )
+    regex = "".join({"%": ".*", "_": ".", ".": "\\."}.get(c, c) for c in pattern.this)
+    match = exp.Anonymous(this="regexp_full_match", expressions=[node.this, exp.Literal.string(regex)])
+    return exp.Not(this=match) if node.args.get("negate") else match
+
+
+def fix_to_char(node, target: str, sql: str, origin: str):
+    from sqlglot import exp
+
+    if target == "postgres":
+        return node
+    args = node.expressions
+    fmt = args[1] if len(args) == 2 else None
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'TO_CHAR')}: TO_CHAR needs a literal format on {target}."
+        )
+    out, text, i = [], fmt.this, 0
+    while i < len(text):
+        element = _FORMAT_ELEMENT.match(text, i)
+        literal = _FORMAT_LITERAL.match(text, i)
+        if element:
+            out.append(DUCKDB_TIME_FORMAT[element.group()])
+            i = element.end()
+        elif literal:
+            out.append(literal.group())
+            i = literal.end()
+        else:
+            raise QueryError(
+                f"{origin}, line {line_of(sql, 'TO_CHAR')}: TO_CHAR format element {text[i : i + 5]!r} in "
+                f"{text!r} has no {target} equivalent here; elements translated: "
+                f"{', '.join(DUCKDB_TIME_FORMAT)}."
+            )
+    value = args[0]
+    if isinstance(value, exp.Literal) and value.is_string:
+        value = exp.cast(value, "timestamp")
+    return exp.Anonymous(this="strftime", expressions=[value, exp.Literal.string("".join(out))])
+
+
+def typed_twins(tree, classes: tuple) -> dict[int, object]:
+    """id(node) -> a copy of the node with its operands' types inferred from the star schema, for
+    every node of ``classes`` in ``tree`` (none when sqlglot cannot type the query)."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+    from sqlglot.optimizer.qualify import qualify
+
+    originals = [n for n in tree.find_all(*classes)]
+    if not originals:
+        return {}
+    schema = star_schema()
+    try:
+        typed = qualify(
+            tree.copy(),
+            schema=schema,
+            dialect="redshift",
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+            identify=False,
+        )
+        typed = annotate_types(typed, schema=schema)
+    except Exception:
+        typed = annotate_types(tree.copy(), schema=schema)
+    twins = [n for n in typed.find_all(*classes)]
+    if [type(n) for n in twins] != [type(n) for n in originals]:
+        twins = [n for n in annotate_types(tree.copy(), schema=schema).find_all(*classes)]
+    return {id(o): t for o, t in zip(originals, twins)}
+
+
+def _type_name(node) -> str:
+    return "UNKNOWN" if node is None or node.type is None else node.type.this.name
+
+
+def type_divisions(tree, twins: dict, sql: str, origin: str) -> None:
+    """Give each division's operands their types (from the star schema), so sqlglot renders integer
+    division for DuckDB as Redshift computes it; refuse a division whose operand types are unknown."""
+    from sqlglot import exp
+
+    for original in tree.find_all(exp.Div):
+        twin = twins.get(id(original))
+        names = [_type_name(twin.this if twin else None), _type_name(twin.expression if twin else None)]
+        if any(n != "UNKNOWN" and n not in INTEGER_TYPES for n in names):
+            continue  # a float or decimal side: not an integer division on any engine
+        if "UNKNOWN" in names:
+            text = original.sql(dialect="redshift")
+            raise QueryError(
+                f"{origin}, line {line_of(sql, '/')}: cannot tell whether {text} divides integers "
+                "(integer division in Redshift, not in DuckDB); cast one side, e.g. "
+                f"cast({original.this.sql(dialect='redshift')} as double precision), or both as bigint."
+            )
+        assert twin is not None  # without a twin both sides are UNKNOWN: refused above
+        original.this.type = twin.this.type
+        original.expression.type = twin.expression.type
+
+
+DATE_TYPES = frozenset({"DATE", "TIMESTAMP", "TIMESTAMPTZ", "DATETIME"})
+NUMBER_TYPES = INTEGER_TYPES | {"DOUBLE", "FLOAT", "DECIMAL", "BIGDECIMAL"}
+
+
+def fix_trunc(node, twin, sql: str, origin: str):
+    """Redshift's one-argument TRUNC: a timestamp's DATE, or a number toward zero -- the type decides."""
+    from sqlglot import exp
+
+    kind = _type_name(twin.this if twin is not None else None)
+    if kind in DATE_TYPES:
+        return exp.cast(node.this, "date")
+    if kind in NUMBER_TYPES:
+        return node
+    raise QueryError(
+        f"{origin}, line {line_of(sql, 'TRUNC')}: cannot tell whether TRUNC({node.this.sql(dialect='redshift')}) "
+        "truncates a timestamp (to its date) or a number; cast its argument, e.g. trunc(x::timestamp)."
+    )
+
+
+def fix_listagg(node, target: str):
+    """LISTAGG(x [, delimiter]) [WITHIN GROUP (ORDER BY ...)]: Redshift's delimiter defaults to none
+    (sqlglot assumes ','); PostgreSQL spells it string_agg(x::text, delimiter ORDER BY ...)."""
+    import sqlglot
+    from sqlglot import exp
+
+    concat = node.this if isinstance(node, exp.WithinGroup) else node
+    order = node.expression if isinstance(node, exp.WithinGroup) else None
+    if isinstance(concat.this, exp.Distinct) and len(concat.this.expressions) == 2:
+        value, separator = concat.this.expressions  # LISTAGG(DISTINCT x, ',') parses as DISTINCT (x, ',')
+        concat.set("this", exp.Distinct(expressions=[value]))
+        concat.set("separator", separator)
+    if concat.args.get("separator") is None:
+        concat.set("separator", exp.Literal.string(""))
+    if target != "postgres":
+        return node
+    value = concat.this
+    distinct = isinstance(value, exp.Distinct)
+    if distinct:
+        value = value.expressions[0]
+    # DISTINCT needs its ORDER BY to be the argument itself: no cast then (text stays text)
+    argument = value.sql(dialect=target) if distinct else f"cast({value.sql(dialect=target)} as text)"
+    text = (
+        f"string_agg({'distinct ' if distinct else ''}{argument}, "
+        f"{concat.args['separator'].sql(dialect=target)}"
+        f"{' ' + order.sql(dialect=target) if order is not None else ''})"
+    )
+    return sqlglot.parse_one(text, read=target)
+
+
+@lru_cache(maxsize=1)
+def star_schema():
+    """Every table of schema.py with its columns' Redshift types, for sqlglot's type inference."""
+    from sqlglot.schema import MappingSchema
+
+    from sparkify.schema import TABLES
+
+    types = {
+        "text": "varchar",
+        "integer": "int",
+        "bigint": "bigint",
+        "identity": "bigint",
+        "double": "double precision",
+        "timestamp": "timestamp",
+        "boolean": "boolean",
+    }
+    mapping = {t.name: {c.name: types[c.type] for c in t.columns} for t in TABLES.values()}
+    return MappingSchema(mapping, dialect="redshift")
+
+
+def line_of(sql: str, construct: str) -> int:
+    """The line (from 1) of the first occurrence of ``construct`` in ``sql``, outside comments; 1 if
+    it is not found as written."""
+    pattern = re.escape(construct) + (r"\b" if construct[-1:].isalnum() else "")
+    for number, line in enumerate(sql.splitlines(), 1):
+        code = line.split("--", 1)[0]
+        if re.search(pattern, code, flags=re.IGNORECASE):
+            return number
+    return 1

@@ -189,7 +189,7 @@ def test_sigkill_mid_step_changes_nothing(loaded, tmp_path, where):
 def test_transient_errors_are_retried_and_terminal_ones_are_not(loaded, monkeypatch):
     from sparkify.errors import TransientWarehouseError, WarehouseError
 
-    src, target, before = loaded
+    src, target, _before = loaded
     monkeypatch.setattr(pipeline, "RETRY_DELAY", 0.0)
     calls = {"n": 0}
     real = pipeline._transform

@@ -36,7 +36,7 @@ def test_no_wait_fails_at_once_while_another_process_holds_the_warehouse(tmp_pat
     holder = connect(str(db))  # this test process plays the first sparkify run
     try:
         proc = sparkify("run", "-q", "--no-wait", "-s", str(source(tmp_path)), "-w", str(db))
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 75  # EX_TEMPFAIL: worth retrying later
         assert (
             err.strip()
@@ -66,7 +66,7 @@ def test_two_runs_at_once_never_duplicate(tmp_path):
     src = source(tmp_path)
     procs = [sparkify("run", "-q", "-s", str(src), "-w", str(db)) for _ in range(2)]
     for p in procs:
-        out, err = p.communicate(timeout=120)
+        _out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     with connect(str(db)) as wh:
         assert wh.query("select count(*), count(distinct songplay_id) from songplays")[1] == [(50, 50)]
@@ -78,7 +78,7 @@ def test_postgres_no_wait_fails_and_wait_queues(tmp_path, postgres_url, pg_schem
     holder = connect(postgres_url, schema=pg_schema)  # holds the schema's advisory lock
     try:
         proc = sparkify("run", "-q", "--no-wait", "-s", str(src), "-w", postgres_url, "--schema", pg_schema)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 75  # EX_TEMPFAIL
         assert err.strip() == (
             f"Error: Another sparkify process is using schema {pg_schema} of {postgres_url}. "
@@ -89,7 +89,7 @@ def test_postgres_no_wait_fails_and_wait_queues(tmp_path, postgres_url, pg_schem
         assert proc.poll() is None, "the second process must wait while the first holds the schema"
     finally:
         holder.close()
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "Waiting for another sparkify process using schema" in err
 
@@ -100,7 +100,7 @@ def test_postgres_two_runs_at_once_never_duplicate(tmp_path, postgres_url, pg_sc
         sparkify("run", "-q", "-s", str(src), "-w", postgres_url, "--schema", pg_schema) for _ in range(2)
     ]
     for p in procs:
-        out, err = p.communicate(timeout=120)
+        _out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
     with connect(postgres_url, schema=pg_schema) as wh:
         assert wh.query("select count(*), count(distinct songplay_id) from songplays")[1] == [(50, 50)]

@@ -220,7 +220,7 @@ def test_accounting_identity_on_corrupted_real_data(tmp_path, duckdb_wh, sample_
         "from load_runs order by started_at, status"
     )
     assert [r[0] for r in runs] == ["failed", "succeeded"]
-    status, sr, ss, sj, er, es, ej = runs[1]
+    _status, sr, ss, sj, er, es, ej = runs[1]
     assert (sr, sj) == (300, len(bad["songs"])) and sr == ss + sj
     assert (er, ej) == (8056, len(bad["events"])) and er == es + ej
     _, errors = duckdb_wh.query("select source, line from load_errors where load_id = ?", [report.load_id])

@@ -18,7 +18,7 @@ CREATED = [t.name for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES)]
 def snapshot(wh) -> dict[str, list[tuple]]:
     out = {}
     for name in ALL_TABLES:
-        cols, rows = wh.query(f'select * from "{name}"')
+        _cols, rows = wh.query(f'select * from "{name}"')
         out[name] = sorted(rows, key=repr)
     return out
 

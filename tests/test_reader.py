@@ -118,7 +118,7 @@ def test_each_kind_of_bad_record_is_rejected_with_file_line_field_and_reason(tmp
 def test_a_line_over_4_mb_is_rejected_not_parsed(tmp_path):
     huge = json.dumps(event(song="x" * (MAX_LINE_BYTES + 10))).encode()
     src = make_source(tmp_path / "src", {"day.json": ndjson(event()) + huge + b"\n"})
-    result, rows = read(tmp_path, "events", src)
+    result, _rows = read(tmp_path, "events", src)
     assert (result.read, result.staged, result.rejected) == (2, 1, 1)
     assert "longer than 4 MB" in result.rejects[0].reason
     assert len(result.rejects[0].raw) <= 1000
@@ -127,7 +127,7 @@ def test_a_line_over_4_mb_is_rejected_not_parsed(tmp_path):
 def test_truncated_file_rejects_only_the_cut_record(tmp_path):
     data = ndjson(event(ts=T + 1), event(ts=T + 2))
     src = make_source(tmp_path / "src", {"day.json": data[:-20]})
-    result, rows = read(tmp_path, "events", src)
+    result, _rows = read(tmp_path, "events", src)
     assert (result.read, result.staged, result.rejected) == (2, 1, 1)
     assert result.rejects[0].line == 2
 
@@ -144,7 +144,7 @@ def test_gzip_files_are_read_transparently(tmp_path):
     src = make_source(
         tmp_path / "src", {"day.json.gz": gzip.compress(ndjson(event(ts=T + 1), event(ts=T + 2)))}
     )
-    result, rows = read(tmp_path, "events", src)
+    result, _rows = read(tmp_path, "events", src)
     assert (result.read, result.staged, result.rejected) == (2, 2, 0)
 
 
@@ -165,7 +165,7 @@ def test_bom_and_crlf_and_blank_lines_are_not_records(tmp_path):
 def test_empty_file_has_no_records(tmp_path):
     # blank lines only: a zero-byte file is passed over by the listing, never read (test_sources)
     src = make_source(tmp_path / "src", {"empty.json": b"\n \n", "day.json": ndjson(event())})
-    result, rows = read(tmp_path, "events", src)
+    result, _rows = read(tmp_path, "events", src)
     assert (result.read, result.staged, result.rejected) == (1, 1, 0)
     assert result.files[str(tmp_path / "src/log_data/2018/11/empty.json")].read == 0
 

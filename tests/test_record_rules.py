@@ -38,7 +38,7 @@ def write(root: Path, kind: str, files: dict[str, bytes]) -> LocalSource:
     return LocalSource(root)
 
 
-def by_rules(kind: str, source: LocalSource, rules: RecordRules = RecordRules()):
+def by_rules(kind: str, source: LocalSource, rules: RecordRules = RecordRules()):  # noqa: B008
     """Rows and rejects computed record by record from the rules alone, file by file."""
     rows, rejects = [], []
     for f in source.list(kind):
@@ -53,7 +53,7 @@ def by_rules(kind: str, source: LocalSource, rules: RecordRules = RecordRules())
     return rows, rejects
 
 
-def by_reader(kind: str, source: LocalSource, spool: Path, rules: RecordRules = RecordRules()):
+def by_reader(kind: str, source: LocalSource, spool: Path, rules: RecordRules = RecordRules()):  # noqa: B008
     con = duckdb.connect()
     result = JsonReader(con, spool, rules=rules).read(kind, source, source.list(kind), "out")
     cur = con.execute("select * from out")
@@ -152,7 +152,7 @@ HOSTILE = {
             "ts": [1541105830, 1541105830796000, 946684799999, 4102444800000, 2**63, 1.5e12, 10**400],
             "length": [10**400, 1e308, 2**64, 123456789012345678901234567890, "1.5", True],
             "registration": [10**400, 0.1, 1e-320],
-        }.get(key, SPECIAL_TEXT + [66, 1.50, 1e20, 1e-7, True, {"a": "é\u0000"}, [1.5]])
+        }.get(key, [*SPECIAL_TEXT, 66, 1.50, 1e20, 1e-7, True, {"a": "é\u0000"}, [1.5]])
         if key not in ("sessionId", "itemInSession", "status", "userId")
         else [2**31, -(2**31) - 1, 2**63, 1.0, -0, 10**20, "7", "", True]
     )

@@ -16,14 +16,14 @@ import pytest
 pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 
-from sparkify import pipeline
-from sparkify.cli import main
-from sparkify.errors import BadInputError, ConfigError, SourceError, TransientSourceError
-from sparkify.schema import STAGING_TABLES, STAR_TABLES
-from sparkify.sources import open_source
-from sparkify.sources.s3 import S3Source
-from sparkify.warehouse import connect
-from tests.helpers.records import event, song, write_source
+from sparkify import pipeline  # noqa: E402
+from sparkify.cli import main  # noqa: E402
+from sparkify.errors import BadInputError, ConfigError, SourceError, TransientSourceError  # noqa: E402
+from sparkify.schema import STAGING_TABLES, STAR_TABLES  # noqa: E402
+from sparkify.sources import open_source  # noqa: E402
+from sparkify.sources.s3 import S3Source  # noqa: E402
+from sparkify.warehouse import connect  # noqa: E402
+from tests.helpers.records import event, song, write_source  # noqa: E402
 
 BUCKET = "sparkify-test"
 OTHER_BUCKET = "sparkify-test-logs"

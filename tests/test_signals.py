@@ -112,7 +112,7 @@ def test_signals_at_several_moments_leave_one_truthful_outcome(engine, tmp_path,
     interrupted = 0
     for marker, what, signum in MOMENTS:
         proc = start("run", "-s", str(big_source), *target.args)
-        out, err = signal_after(proc, marker, signum)
+        _out, err = signal_after(proc, marker, signum)
         after, runs_after = target.snapshot(), target.runs()
         new = [r for r in runs_after if r not in runs_before]
         # one outcome per load id, always

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,10 +37,10 @@ def start_server():
     endpoint = f"http://127.0.0.1:{server._server.server_port}"
     admin = client(endpoint)
     for bucket in (BUCKET, OTHER_BUCKET):
-        try:
+        with contextlib.suppress(
+            admin.exceptions.BucketAlreadyOwnedByYou
+        ):  # made by an earlier module's server
             admin.create_bucket(Bucket=bucket)
-        except admin.exceptions.BucketAlreadyOwnedByYou:  # made by an earlier module's server
-            pass
     return server, endpoint
 
 
@@ -121,7 +122,7 @@ class MotoStore:
         return self
 
     def paginate(self, Bucket: str, Prefix: str = ""):
-        names = sorted(k for k in self.backend.get_bucket(Bucket).keys.keys() if k.startswith(Prefix))
+        names = sorted(k for k in self.backend.get_bucket(Bucket).keys.keys() if k.startswith(Prefix))  # noqa: SIM118 -- moto's key store
         yield {"Contents": [{"Key": k} for k in names]}
 
 

@@ -106,6 +106,22 @@ def pg_schema():
         con.execute(f'drop schema if exists "{name}" cascade')
 
 
+@pytest.fixture
+def pg_database():
+    """The URL of a fresh, empty database on the test server, dropped afterwards: for a test whose
+    outcome depends on every schema the database holds (other tests' schemas live in ``test``)."""
+    import psycopg
+
+    url = _postgres_server()
+    name = f"sparkify_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f'create database "{name}"')
+    base, _, query = url.partition("?")
+    yield base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f'drop database if exists "{name}" with (force)')
+
+
 @pytest.fixture(scope="module")
 def s3_server():
     """moto's standalone S3 on 127.0.0.1 (a free port), per test module: its endpoint URL.

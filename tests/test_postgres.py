@@ -11,7 +11,7 @@ import pytest
 from sparkify import pipeline
 from sparkify.cli import main
 from sparkify.errors import BadInputError, MissingTableError, WarehouseError
-from sparkify.warehouse import connect, engine_of
+from sparkify.warehouse import connect, engine_of, pgcopy
 from sparkify.warehouse import postgres as pg_engine
 from tests.conftest import source_for
 from tests.helpers.records import NOW, event, rows, song, write_source
@@ -182,7 +182,7 @@ def test_other_errors_are_one_line_warehouse_errors(postgres_url, pg_schema):
 def test_copy_streams_in_blocks_and_keeps_every_value(
     postgres_url, pg_schema, tmp_path, monkeypatch, duckdb_wh
 ):
-    monkeypatch.setattr(pg_engine, "COPY_BLOCK_BYTES", 97)  # lines cut across blocks
+    monkeypatch.setattr(pgcopy, "COPY_BLOCK_BYTES", 97)  # lines cut across blocks
     events = [
         event(
             itemInSession=i,
@@ -389,7 +389,7 @@ def test_csv_copy_renders_postgres_csv(duckdb_wh, tmp_path):
         "'x' as source_file"
     )
     out = tmp_path / "r.csv"
-    con.execute(pg_engine.csv_copy_sql(STAGING_SONGS, "r", str(out)))
+    con.execute(pgcopy.csv_copy_sql(STAGING_SONGS, "r", str(out)))
     assert out.read_text() == '1,"A""R",0.1,,"",,"line\nbreak","a,b",1e+300,,"x"\n'
     assert json.loads("1e+300") == 1e300
 
@@ -397,9 +397,9 @@ def test_csv_copy_renders_postgres_csv(duckdb_wh, tmp_path):
 def test_pipe_rows_hands_over_every_byte_and_stops_both_sides_on_an_error(duckdb_wh, monkeypatch):
     con = duckdb_wh.con
     con.execute("create table big as select range as n, repeat('x', 90) as t from range(200000)")
-    monkeypatch.setattr(pg_engine, "COPY_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(pgcopy, "COPY_BLOCK_BYTES", 4096)
     blocks: list[bytes] = []
-    pg_engine.pipe_rows(con, lambda p: f"copy big to '{p}' (format csv, header false)", blocks.append)
+    pgcopy.pipe_rows(con, lambda p: f"copy big to '{p}' (format csv, header false)", blocks.append)
     text = b"".join(blocks).decode()
     assert len(text) == sum(len(f"{n},{'x' * 90}\n") for n in range(200000))  # every line, whole
     assert sorted(int(line.split(",")[0]) for line in text.splitlines()) == list(range(200000))
@@ -408,9 +408,9 @@ def test_pipe_rows_hands_over_every_byte_and_stops_both_sides_on_an_error(duckdb
         raise RuntimeError("server said no")
 
     with pytest.raises(RuntimeError, match="server said no"):
-        pg_engine.pipe_rows(con, lambda p: f"copy big to '{p}' (format csv, header false)", refuse)
+        pgcopy.pipe_rows(con, lambda p: f"copy big to '{p}' (format csv, header false)", refuse)
     with pytest.raises(Exception, match="no_such_table"):  # DuckDB's own error, not a hang
-        pg_engine.pipe_rows(con, lambda p: f"copy no_such_table to '{p}' (format csv)", blocks.append)
+        pgcopy.pipe_rows(con, lambda p: f"copy no_such_table to '{p}' (format csv)", blocks.append)
     assert con.execute("select count(*) from big").fetchone() == (200000,)  # the connection still works
 
 

@@ -178,7 +178,7 @@ def test_daily_partition_runs_cli(capsys, cli_warehouse):
     code, out, err = run("02")
     assert (code, err, songplays()) == (0, "", 28)
     lines = out.splitlines()
-    assert "events: 1 files: 1 new" in lines
+    assert "events: 1 file: 1 new" in lines
     assert (
         "events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune to remove them)"
         in lines

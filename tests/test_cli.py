@@ -66,11 +66,11 @@ def test_run_prints_counts_rejects_checks_and_time(capsys, tmp_path, source):
     assert (
         mask_times(out)
         == f"""\
-stage songs: 1 files, 208 B in N.Ns
-stage events: 1 files, 1.4 kB in N.Ns
+stage songs: 1 file, 208 B in N.Ns
+stage events: 1 file, 1.4 kB in N.Ns
 transform: 5 tables in N.Ns
-songs: 1 files: 1 new
-events: 1 files: 1 new
+songs: 1 file: 1 new
+events: 1 file: 1 new
 Staged this run
 ┏━━━━━━━━┳━━━━━━━━━━━━┳━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┓
 ┃ input  ┃ files read ┃  MB ┃ records read ┃ staged ┃ rejected ┃ seconds ┃

@@ -151,10 +151,10 @@ def test_one_file_however_it_is_spelled(capsys, tmp_path, monkeypatch):
     for spelling in ("data", "./data/", "link", "~/data", "../" + tmp_path.name + "/data"):
         code, out, err = sparkify(capsys, "stage", "-s", spelling, "-w", wh)
         assert code == 0, err
-        assert "events: 1 files: 0 new, 1 already loaded" in out, (spelling, out)
+        assert "events: 1 file: 0 new, 1 already loaded" in out, (spelling, out)
     monkeypatch.setenv("SPARKIFY_SOURCE", "~/data")  # ~ from the environment too
     code, out, _ = sparkify(capsys, "stage", "-w", wh)
-    assert code == 0 and "events: 1 files: 0 new, 1 already loaded" in out
+    assert code == 0 and "events: 1 file: 0 new, 1 already loaded" in out
 
 
 @pytest.mark.parametrize(
@@ -180,7 +180,7 @@ def test_a_file_copied_with_its_timestamp_kept_is_reloaded(capsys, tmp_path):
     day.write_text(day.read_text() + json.dumps(event(ts=1541105832796, itemInSession=2)) + "\n")
     os.utime(day, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     code, out, _ = sparkify(capsys, "run", "-s", str(src), "-w", wh)
-    assert code == 0 and "events: 1 files: 0 new, 1 changed" in out
+    assert code == 0 and "events: 1 file: 0 new, 1 changed" in out
     with connect(wh) as w:
         assert w.query("select count(*) from staging_events")[1] == [(3,)]
 
@@ -196,9 +196,9 @@ def test_verify_content_notices_a_same_size_same_time_change(capsys, tmp_path):
     os.utime(day, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert day.stat().st_size == stat.st_size
     code, out, _ = sparkify(capsys, "run", "-s", str(src), "-w", wh)
-    assert "events: 1 files: 0 new, 1 already loaded" in out  # size and time cannot tell
+    assert "events: 1 file: 0 new, 1 already loaded" in out  # size and time cannot tell
     code, out, _ = sparkify(capsys, "run", "--verify-content", "-s", str(src), "-w", wh)
-    assert code == 0 and "events: 1 files: 0 new, 1 changed" in out
+    assert code == 0 and "events: 1 file: 0 new, 1 changed" in out
     with connect(wh) as w:
         assert w.query("select level from users")[1] == [("paid",)]
         _, hashes = w.query("select content_hash from load_files where kind = 'events'")

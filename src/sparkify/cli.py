@@ -417,7 +417,7 @@ def create_tables_cmd(warehouse, schema, wait):
         created = pipeline.create_tables(wh)
     console = _console()
     if created:
-        console.print(f"Created {len(created)} tables: {', '.join(created)}")
+        console.print(f"Created {_n(len(created), 'table')}: {', '.join(created)}")
     else:
         console.print("All tables already exist.")
 
@@ -786,9 +786,7 @@ def analytics_cmd(
                 path = analytics.save_expected(result, save_expected, query.name, query=query)
                 if not State.quiet and expected is None:
                     n = len(result.rows)
-                    console.print(
-                        f"{query.name}: {n} row{'' if n == 1 else 's'} saved to {path}", markup=False
-                    )
+                    console.print(f"{query.name}: {_n(n, 'row')} saved to {path}", markup=False)
             if expected is not None:
                 diff = analytics.compare(result, expected / f"{query.name}.csv", query=query)
                 if diff:
@@ -801,7 +799,7 @@ def analytics_cmd(
                     n = len(result.rows)
                     note = analytics.expected.note(result, query)
                     console.print(
-                        f"{query.name}: matches ({n} row{'' if n == 1 else 's'}{'; ' + note if note else ''})",
+                        f"{query.name}: matches ({_n(n, 'row')}{'; ' + note if note else ''})",
                         markup=False,
                     )
                 continue
@@ -1190,7 +1188,7 @@ def _write_result(console, folder: Path, query, result, fmt: str) -> None:
     if body is not None:
         path.write_text(body, encoding="utf-8")
     if not State.quiet:
-        console.print(f"{query.name}: {len(result.rows)} rows -> {path}")
+        console.print(f"{query.name}: {_n(len(result.rows), 'row')} -> {path}")
 
 
 def _print_sql(query, sql: str, wh) -> None:
@@ -1214,12 +1212,10 @@ def _print_comparison(console, results, left, right) -> None:
     console.print(f"< {name(left)}\n> {name(right)}", markup=False)
     for r in results:
         if r.is_identical:
-            console.print(
-                f"{r.table}: identical ({r.left_count:,} row{'' if r.left_count == 1 else 's'})", markup=False
-            )
+            console.print(f"{r.table}: identical ({_n(r.left_count, 'row')})", markup=False)
             continue
         console.print(
-            f"{r.table}: DIFFERS: {r.left_count:,} rows <, {r.right_count:,} rows >; "
+            f"{r.table}: DIFFERS: {_n(r.left_count, 'row')} <, {_n(r.right_count, 'row')} >; "
             f"{r.only_left:,} only in <, {r.only_right:,} only in >",
             markup=False,
         )

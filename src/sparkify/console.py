@@ -10,6 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from sparkify.wording import plural
+
 PLAIN_WIDTH = 100
 """Width used when output is not a terminal, so piped and tested output is stable."""
 
@@ -85,10 +87,10 @@ class ProgressReporter:
                 self._bars.update(self._tasks[task], completed=total)
         elif not self.quiet:
             total = self._totals.get(task)
-            unit = "tables" if task == "transform" else "files"  # stage and generate count files
+            unit = "table" if task == "transform" else "file"  # stage and generate count files
             size = f", {human_bytes(self._bytes[task])}" if self._bytes.get(task) else ""
             count = total if total is not None else self._counts[task]
-            self.console.print(f"{task}: {count} {unit}{size} in {seconds:.1f}s")
+            self.console.print(f"{task}: {plural(count, unit)}{size} in {seconds:.1f}s")
 
     def close(self) -> None:
         if self._bars is not None:

@@ -54,12 +54,16 @@ STATEMENTS = [
     # PG_LAST_COPY_COUNT / PG_LAST_COPY_ID: the last COPY of this session that completed; -1 if none.
     # https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html
     # https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html
+    # A backend pid is reused by later sessions: "this session" is this pid since its backend started
+    # (in UTC, the time zone of the side connection that records copy_jobs.started).
+    f"""create or replace function {SCHEMA}.session_start() returns timestamp language sql stable as $f$
+        select backend_start at time zone 'UTC' from pg_stat_activity where pid = pg_backend_pid() $f$""",
     f"""create or replace function {SCHEMA}.pg_last_copy_count() returns bigint language sql stable as $f$
         select coalesce((select rows_loaded from {SCHEMA}.copy_jobs
-            where pid = pg_backend_pid() and error_message is null order by query desc limit 1), -1)::bigint $f$""",
+            where pid = pg_backend_pid() and started >= {SCHEMA}.session_start() and error_message is null order by query desc limit 1), -1)::bigint $f$""",
     f"""create or replace function {SCHEMA}.pg_last_copy_id() returns integer language sql stable as $f$
         select coalesce((select query from {SCHEMA}.copy_jobs
-            where pid = pg_backend_pid() and error_message is null order by query desc limit 1), -1)::integer $f$""",
+            where pid = pg_backend_pid() and started >= {SCHEMA}.session_start() and error_message is null order by query desc limit 1), -1)::integer $f$""",
     # Redshift's date and text functions the analytics queries use, as documented:
     # TRUNC(timestamp) returns the date; TRUNC of a number truncates it, as in PostgreSQL.
     # https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNC_date.html

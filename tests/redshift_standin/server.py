@@ -131,6 +131,7 @@ class Standin:
             dbname=database,
             autocommit=True,
             application_name="redshift-standin",
+            options="-c TimeZone=UTC",  # copy_jobs.started in UTC (see catalog.session_start)
         )
         with self._lock:
             ready = database in self._ready_databases

@@ -12,6 +12,7 @@ from sparkify import quality
 from sparkify.cli import options, output
 from sparkify.cli.app import cli, state
 from sparkify.console import make_console
+from sparkify.wording import plural
 
 
 @cli.command("run")
@@ -125,7 +126,7 @@ def create_tables_cmd(warehouse, schema, wait):
         created = pipeline.create_tables(wh)
     console = make_console()
     if created:
-        console.print(f"Created {len(created)} tables: {', '.join(created)}")
+        console.print(f"Created {plural(len(created), 'table')}: {', '.join(created)}")
     else:
         console.print("All tables already exist.")
 

@@ -207,7 +207,7 @@ def write_result(console, folder: Path, query, result, fmt: str, *, quiet: bool 
     if body is not None:
         path.write_text(body, encoding="utf-8")
     if not quiet:
-        console.print(f"{query.name}: {len(result.rows)} rows -> {path}")
+        console.print(f"{query.name}: {plural(len(result.rows), 'row')} -> {path}")
 
 
 def print_sql(query, sql: str, wh) -> None:
@@ -231,12 +231,10 @@ def print_comparison(console, results, left, right) -> None:
     console.print(f"< {name(left)}\n> {name(right)}", markup=False)
     for r in results:
         if r.is_identical:
-            console.print(
-                f"{r.table}: identical ({r.left_count:,} row{'' if r.left_count == 1 else 's'})", markup=False
-            )
+            console.print(f"{r.table}: identical ({plural(r.left_count, 'row')})", markup=False)
             continue
         console.print(
-            f"{r.table}: DIFFERS: {r.left_count:,} rows <, {r.right_count:,} rows >; "
+            f"{r.table}: DIFFERS: {plural(r.left_count, 'row')} <, {plural(r.right_count, 'row')} >; "
             f"{r.only_left:,} only in <, {r.only_right:,} only in >",
             markup=False,
         )
@@ -260,4 +258,4 @@ def print_match(console, match, *, quiet: bool = False) -> None:
     elif not quiet:
         n = match.rows
         note = f"; {match.note}" if match.note else ""
-        console.print(f"{match.name}: matches ({n} row{'' if n == 1 else 's'}{note})", markup=False)
+        console.print(f"{match.name}: matches ({plural(n, 'row')}{note})", markup=False)

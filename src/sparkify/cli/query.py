@@ -11,6 +11,7 @@ from sparkify.cli import options, output
 from sparkify.cli.app import cli, state
 from sparkify.console import make_console
 from sparkify.errors import ConfigError
+from sparkify.wording import plural
 
 
 @cli.command("analytics")
@@ -104,9 +105,7 @@ def analytics_cmd(
                 path = analytics.save_expected(result, save_expected, query.name, query=query)
                 if not obj.quiet and expected is None:
                     n = len(result.rows)
-                    console.print(
-                        f"{query.name}: {n} row{'' if n == 1 else 's'} saved to {path}", markup=False
-                    )
+                    console.print(f"{query.name}: {plural(n, 'row')} saved to {path}", markup=False)
             if expected is not None:
                 match = expectations.check(result, expected, query)
                 matches.append(match)

@@ -64,6 +64,12 @@ it). sparkify's own runs no longer need it: they COPY rows whose keys are the co
 
 
 class RedshiftWarehouse(PostgresWarehouse):
+    """One connection to a Redshift cluster or Serverless workgroup (see the module docstring).
+
+    ``iam_role``: the role COPY assumes to read the staged rows (required to load); ``region``: the
+    bucket's region, if not the cluster's; ``manifest_prefix``: the staging prefix (``s3://...``).
+    Raises ConfigError for a malformed URL or a missing driver, WarehouseError for the server's errors."""
+
     name: ClassVar[str] = "redshift"
     sql_dialect: ClassVar[str] = "redshift"
     sql_folders: ClassVar[tuple[str, ...]] = ("redshift", "postgres")

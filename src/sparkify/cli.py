@@ -1034,21 +1034,9 @@ def passed_over_summary(plan) -> str | None:
 
 
 def history_summary(plan) -> str | None:
-    """What happens to the files loaded earlier and no longer in the source; None if there are none.
-
-    ``events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune
-    to remove them)`` or ``events: --prune removed 1 file no longer in the source, and its 15 records``.
-    """
-    if not plan.absent:
-        return None
-    n = len(plan.absent)
-    its, records = ("its" if n == 1 else "their"), _n(plan.absent_rows, "record")
-    if plan.prune:
-        return f"{plan.kind}: --prune removed {_n(n, 'file')} no longer in the source, and {its} {records}"
-    return (
-        f"{plan.kind}: {_n(n, 'file')} loaded earlier {'is' if n == 1 else 'are'} no longer in the source: "
-        f"{its} {records} {'is' if plan.absent_rows == 1 else 'are'} kept (pass --prune to remove them)"
-    )
+    """What happens to the files loaded earlier and no longer in the source or now empty (see
+    :meth:`sparkify.pipeline.FilePlan.history_summary`); None if there are none."""
+    return plan.history_summary()
 
 
 def unreadable_files(report) -> list[str]:

@@ -296,7 +296,9 @@ def full_refresh_option(f: Callable) -> Callable:
     f = click.option(
         "--prune",
         is_flag=True,
-        help="Remove the rows of files loaded earlier that are no longer in the source (kept otherwise).",
+        help="Remove the rows of files loaded earlier that are no longer in the source (kept otherwise). "
+        "The source is what this run reads: with --log-source at one day's folder, every other day counts "
+        "as gone.",
     )(f)
     return click.option(
         "--full-refresh",
@@ -348,7 +350,8 @@ def run_cmd(
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh --report report.html
-      sparkify run --log-source data/log_data/2018/11/02 --prune
+      sparkify run --log-source data/log_data/2018/11/02   # today's folder; earlier days are kept
+      sparkify run --prune   # remove the rows of files no longer under --source
       sparkify run --ts-min 2018-01-01   # reject events before 2018 (e.g. ts in seconds)
       sparkify run --source s3://my-bucket/sparkify
       sparkify run --warehouse postgresql://me@localhost/music --schema sparkify

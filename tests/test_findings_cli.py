@@ -1,4 +1,4 @@
-"""Tester findings about what the CLI tells a new user (F7): run as a user runs it
+"""Tester findings about what the CLI tells a new user (F5, F6, F7): run as a user runs it
 (``python -m sparkify``), so the tests hold whatever module hosts the CLI."""
 
 from __future__ import annotations
@@ -6,6 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+
+import pytest
+
+from sparkify import connect
+from sparkify.errors import ConfigError
+from tests.conftest import SAMPLE
 
 
 def sparkify(*args: str, cwd=None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -30,3 +36,41 @@ def test_no_help_example_prunes_with_a_narrowed_source():
             narrowed = "--log-source" in line or "--song-source" in line
             assert not (narrowed and "--prune" in line), line
         assert "every other day counts as gone" in " ".join(text.split())
+
+
+# -- F6: a DuckDB URL that names no file, or a database in memory, for a command that writes ------
+
+
+@pytest.mark.parametrize("url", ["duckdb:///", "duckdb:", "duckdb:///?threads=2"])
+def test_a_duckdb_url_naming_no_file_is_a_configuration_error(url, tmp_path):
+    with pytest.raises(ConfigError, match="names no file"):
+        connect(url)
+    done = sparkify("run", "-q", "--source", str(SAMPLE), "--warehouse", url, cwd=tmp_path)
+    assert done.returncode == 2 and "names no file" in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing created anywhere
+
+
+@pytest.mark.parametrize("url", ["duckdb:///:memory:", ":memory:"])
+def test_commands_that_write_refuse_an_in_memory_database(url, tmp_path):
+    for command in (
+        ["run", "-q", "--source", str(SAMPLE)],
+        ["stage", "--source", str(SAMPLE)],
+        ["create-tables"],
+    ):
+        done = sparkify(*command, "--warehouse", url, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert "in-memory DuckDB database" in done.stderr and "Loaded" not in done.stdout
+    with pytest.raises(ConfigError, match="in-memory"):
+        connect(url, must_persist=True)
+    with connect(url) as wh:  # the library may still use one: the caller keeps the connection
+        assert wh.query("select 1")[1] == [(1,)]
+
+
+@pytest.mark.parametrize("setting", ["memory_limit=bogus", "threads=0", "threads=x"])
+def test_a_bad_duckdb_setting_value_is_a_configuration_error(setting, tmp_path):
+    url = f"duckdb:///{tmp_path}/w.duckdb?{setting}"
+    name = setting.split("=")[0]
+    with pytest.raises(ConfigError, match=f"Invalid DuckDB setting {name}="):
+        connect(url)
+    done = sparkify("run", "-q", "--source", str(SAMPLE), "--warehouse", url, cwd=tmp_path)
+    assert done.returncode == 2 and f"Invalid DuckDB setting {name}=" in done.stderr, done.stderr

@@ -214,6 +214,7 @@ def _connect(settings, *, read_only: bool = False):
         wait_timeout=settings.wait_timeout,
         on_wait=on_wait,
         must_exist=read_only,
+        must_persist=not read_only,
     )
 
 

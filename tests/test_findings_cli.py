@@ -74,3 +74,30 @@ def test_a_bad_duckdb_setting_value_is_a_configuration_error(setting, tmp_path):
         connect(url)
     done = sparkify("run", "-q", "--source", str(SAMPLE), "--warehouse", url, cwd=tmp_path)
     assert done.returncode == 2 and f"Invalid DuckDB setting {name}=" in done.stderr, done.stderr
+
+
+# -- F5: configuration problems are exit 2, and the final line names the schema -------------------
+
+
+@pytest.mark.parametrize("query", ["sslmode=bogus", "foo=1"])
+def test_a_url_libpq_refuses_is_a_configuration_error_not_a_retry(query, postgres_url, tmp_path):
+    done = sparkify("check", "--warehouse", f"{postgres_url}?{query}", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr  # was 75: a scheduler would retry it forever
+    assert "Fix the URL" in done.stderr and "retry" not in done.stderr
+
+
+@pytest.mark.parametrize("flag,env", [(["--schema", ""], {}), ([], {"SPARKIFY_SCHEMA": "  "})])
+def test_an_empty_schema_name_is_refused(flag, env, postgres_url, tmp_path):
+    # `check` only reads: were the empty name taken for public, still nothing would be created there
+    done = sparkify("check", "--warehouse", postgres_url, *flag, cwd=tmp_path, env=env)
+    assert done.returncode == 2 and "a schema needs a name" in done.stderr, done.stderr
+    with pytest.raises(ConfigError, match="schema needs a name"):
+        connect(postgres_url, schema="")
+
+
+def test_the_final_line_names_the_schema(postgres_url, pg_schema, tmp_path):
+    done = sparkify(
+        "run", "-q", "--source", str(SAMPLE), "--warehouse", postgres_url, "--schema", pg_schema, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert f" into {postgres_url} (schema {pg_schema}) in " in done.stdout.splitlines()[-1]

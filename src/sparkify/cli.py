@@ -1138,7 +1138,7 @@ def _print_run(console, report) -> None:
         _print_checks(console, report.checks)
     console.print(
         f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from "
-        f"{printable(report.source)} into {report.warehouse} in {report.seconds:.1f}s."
+        f"{printable(report.source)} into {printable(report.destination)} in {report.seconds:.1f}s."
     )
 
 

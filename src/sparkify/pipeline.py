@@ -262,10 +262,17 @@ class RunReport:
     """Rows in each star table after the transform."""
     checks: list[quality.CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    schema: str | None = None
+    """The database schema the tables are in (PostgreSQL, Redshift); None for DuckDB."""
 
     @property
     def checks_failed(self) -> list[quality.CheckResult]:
         return [c for c in self.checks if not c.passed]
+
+    @property
+    def destination(self) -> str:
+        """Where the run loaded, for people: ``postgresql://me@host/db (schema sparkify)``."""
+        return f"{self.warehouse} (schema {self.schema})" if self.schema else self.warehouse
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -404,7 +411,9 @@ def run(
         incremental=not created,
     )
     description = src if isinstance(src, str) else src.description
-    report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
+    report = RunReport(
+        source=description, warehouse=wh.display_url, load_id=load_id, created=created, schema=wh.schema
+    )
     report.stage = stage_report
     report.rows = rows
     try:

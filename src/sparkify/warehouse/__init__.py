@@ -127,6 +127,8 @@ def connect(
     """
     engine = engine_of(url)
     cls = engine_class(engine)
+    if schema is not None and not schema.strip():
+        raise ConfigError("A schema needs a name: pass schema=None for the default (public).")
     if engine == "duckdb":
         path = duckdb_path(url)
         if must_persist and path == ":memory:":

@@ -101,3 +101,36 @@ def test_the_final_line_names_the_schema(postgres_url, pg_schema, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert f" into {postgres_url} (schema {pg_schema}) in " in done.stdout.splitlines()[-1]
+
+
+# -- F12: small message issues ---------------------------------------------------------------------
+
+
+def test_links_read_already_are_counted_in_plain_english(tmp_path):
+    src = tmp_path / "src"
+    (src / "song_data").mkdir(parents=True)
+    (src / "song_data" / "s.json").write_text('{"song_id": "SO1"}')
+    (src / "log_data").mkdir()
+    ext = tmp_path / "ext"
+    ext.mkdir()
+    (ext / "d.json").write_text('{"ts": 1541030400000, "page": "Home", "sessionId": 1, "itemInSession": 0}\n')
+    (src / "log_data" / "a").symlink_to(ext)
+    (src / "log_data" / "b").symlink_to(ext)
+    (src / "log_data" / "c").symlink_to(ext)
+    done = sparkify("run", "--source", str(src), "--warehouse", str(tmp_path / "w.duckdb"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "events: passed over 2 links to a folder or file already read (nothing to read)" in done.stdout
+
+
+def test_a_user_id_of_ten_digits_is_named_for_its_length():
+    from sparkify.staging.rules import frame, type_record
+
+    (raw,) = list(
+        frame(
+            b'{"ts": 1541030400000, "page": "Home", "sessionId": 1, "itemInSession": 0, "userId": "0000000007"}'
+        )
+    )
+    assert type_record("events", raw.record)[1] == (
+        "userId",
+        'expected a string of at most 9 digits or "", got "0000000007"',
+    )

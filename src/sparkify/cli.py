@@ -1026,14 +1026,14 @@ def passed_over_summary(plan) -> str | None:
     """``events: passed over 1 zero-byte file`` -- what the listing did not read; None if nothing."""
     listing = plan.listed
     parts = []
-    for attr, noun in (
-        ("empty", "zero-byte file"),
-        ("placeholders", "folder placeholder"),
-        ("repeated", "folder reached again through a link"),
+    for attr, noun, rest in (
+        ("empty", "zero-byte file", ""),
+        ("placeholders", "folder placeholder", ""),
+        ("repeated", "link", " to a folder or file already read"),  # "2 links to ...", not "2 ... reads"
     ):
         names = getattr(listing, attr, ())
         if names:
-            parts.append(_n(len(names), noun))
+            parts.append(_n(len(names), noun) + rest)
     return f"{plan.kind}: passed over {', '.join(parts)} (nothing to read)" if parts else None
 
 

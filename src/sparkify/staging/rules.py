@@ -334,7 +334,10 @@ def type_record(
     if kind == "events":
         uid = row["user_id"]
         if uid is not None and not USER_ID.fullmatch(uid):
-            return row, ("userId", f'expected a string of digits or "", got {_show(record.get("userId"))}')
+            return row, (
+                "userId",
+                f'expected a string of at most 9 digits or "", got {_show(record.get("userId"))}',
+            )
         problem = rules.ts_problem(row["ts"])
         if problem:
             return row, ("ts", problem)

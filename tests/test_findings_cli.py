@@ -134,3 +134,28 @@ def test_a_user_id_of_ten_digits_is_named_for_its_length():
         "userId",
         'expected a string of at most 9 digits or "", got "0000000007"',
     )
+
+
+# -- F11: --quiet holds for stage and transform too ------------------------------------------------
+
+
+def test_quiet_stage_and_transform_print_only_the_final_result(tmp_path):
+    src = tmp_path / "src"
+    (src / "song_data").mkdir(parents=True)
+    (src / "song_data" / "s.json").write_text(
+        '{"song_id": "SO1", "title": "T", "artist_name": "X", "duration": 1.0}'
+    )
+    (src / "log_data").mkdir()
+    event = '{"ts": 1541030400000, "page": "NextSong", "sessionId": 1, "itemInSession": %d, "userId": "7", "song": "T", "artist": "X", "length": 1.0}\n'
+    (src / "log_data" / "d.json").write_text(event % 0 + event % 1)
+    w = str(tmp_path / "w.duckdb")
+    assert sparkify("create-tables", "-q", "--warehouse", w, cwd=tmp_path).returncode == 0
+    stage = sparkify("stage", "-q", "--source", str(src), "--warehouse", w, cwd=tmp_path)
+    assert (stage.returncode, stage.stderr) == (0, "")
+    assert stage.stdout.splitlines() == [f"Staged 3 records (0 rejected) into {w}."]
+    transform = sparkify("transform", "-q", "--warehouse", w, cwd=tmp_path)
+    assert (transform.returncode, transform.stderr) == (0, "")
+    # one song (no artist_id: no artist), two plays of user 7 at one instant (one time row)
+    assert transform.stdout.splitlines() == [
+        f"Rebuilt the star tables in {w}: users 1, songs 1, artists 0, songplays 2, time 1."
+    ]

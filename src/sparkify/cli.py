@@ -476,7 +476,12 @@ def stage_cmd(
         summary.add_stage(State.summary, report)
         State.summary.update(source=src.description, warehouse=wh.display_url)
         return
-    _print_stage(console, report)
+    _print_stage(console, report, quiet=State.quiet)
+    if State.quiet:  # the final result alone
+        console.print(
+            f"Staged {report.staged:,} records ({report.rejected:,} rejected) into {wh.display_url}.",
+            markup=False,
+        )
 
 
 @cli.command("transform")
@@ -502,6 +507,10 @@ def transform_cmd(warehouse, schema, wait):
         State.summary.update(
             warehouse=shown_url, tables=rows, timings={"total": round(time.perf_counter() - started, 3)}
         )
+        return
+    if State.quiet:  # the final result alone
+        counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
+        console.print(f"Rebuilt the star tables in {shown_url}: {counts}.", markup=False)
         return
     _print_rows(console, rows)
 

@@ -159,3 +159,9 @@ def test_quiet_stage_and_transform_print_only_the_final_result(tmp_path):
     assert transform.stdout.splitlines() == [
         f"Rebuilt the star tables in {w}: users 1, songs 1, artists 0, songplays 2, time 1."
     ]
+
+
+def test_transform_on_a_missing_database_creates_no_file(tmp_path):
+    done = sparkify("transform", "--warehouse", "st1.duckdb", cwd=tmp_path)
+    assert done.returncode == 2 and "There is no DuckDB database at st1.duckdb" in done.stderr, done.stderr
+    assert list(tmp_path.iterdir()) == []

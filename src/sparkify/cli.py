@@ -195,8 +195,9 @@ def _source(settings):
     )
 
 
-def _connect(settings, *, read_only: bool = False):
-    """Open the warehouse of ``settings``; ``read_only`` commands never create a database file."""
+def _connect(settings, *, read_only: bool = False, must_exist: bool | None = None):
+    """Open the warehouse of ``settings``; ``read_only`` commands (and ``must_exist``: commands that
+    need tables already there) never create a database file."""
     from sparkify.console import make_console
     from sparkify.warehouse import connect
 
@@ -213,7 +214,7 @@ def _connect(settings, *, read_only: bool = False):
         wait=settings.wait,
         wait_timeout=settings.wait_timeout,
         on_wait=on_wait,
-        must_exist=read_only,
+        must_exist=read_only if must_exist is None else must_exist,
         must_persist=not read_only,
     )
 
@@ -500,7 +501,7 @@ def transform_cmd(warehouse, schema, wait):
     settings = _settings(warehouse=warehouse, schema=schema, wait=wait)
     console = _console()
     started = time.perf_counter()
-    with _connect(settings) as wh, _progress(console) as progress:
+    with _connect(settings, must_exist=True) as wh, _progress(console) as progress:
         rows = pipeline.transform(wh, progress=progress)
         shown_url = wh.display_url
     if State.summary is not None:

@@ -117,9 +117,9 @@ def test_steps_one_at_a_time(tmp_path, source):
     )
     assert sparkify("create-tables", "-w", wh)[1] == "All tables already exist.\n"
     code, out, _ = sparkify("stage", "-q", "-s", str(source), "-w", wh)
-    assert code == 0 and "│ events │          1 │ 0.0 │            4 │      4 │        0 │" in out
+    assert code == 0 and out.startswith("Staged 5 records (0 rejected) into ")  # -q: the final result alone
     code, out, _ = sparkify("transform", "-q", "-w", wh)
-    assert code == 0 and "│ songplays │    3 │" in out
+    assert code == 0 and ", songplays 3, " in out and len(out.splitlines()) == 1
     code, out, _ = sparkify("check", "-w", wh)
     assert code == 0 and out.endswith("Checks: 26 of 26 passed.\n") and "not_null:songplays.start_time" in out
 

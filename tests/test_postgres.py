@@ -142,7 +142,9 @@ def test_sparkify_run_on_postgres_through_the_cli(postgres_url, pg_schema, capsy
     assert (code, err) == (0, "")
     lines = out.strip().splitlines()
     assert len(lines) == 1  # quiet: only the final line
-    assert lines[0].startswith(f"Loaded 3 records (0 rejected) from {src} into {postgres_url} in ")
+    assert lines[0].startswith(
+        f"Loaded 3 records (0 rejected) from {src} into {postgres_url} (schema {pg_schema}) in "
+    )
 
 
 def test_password_is_never_shown(capsys, monkeypatch, tmp_path):

@@ -138,7 +138,7 @@ def test_upgrading_twice_does_nothing_the_second_time(old_warehouse):
         assert done == ["load_files.content_hash added", "4 ledger keys canonicalised"]
         assert ledger.upgrade(wh) == []
         _, versions = wh.query("select version from load_schema")
-        assert versions == [(2,)]
+        assert versions == [(ledger.SCHEMA_VERSION,)]
 
 
 def test_one_file_however_it_is_spelled(capsys, tmp_path, monkeypatch):

@@ -24,9 +24,9 @@ def test_plural_agrees_with_the_count_on_the_head_noun():
     assert plural(1, "file") == "1 file"
     assert plural(0, "file") == "0 files"
     assert plural(1_500, "record") == "1,500 records"
-    phrase = ("folder reached again through a link", "folders reached again through a link")
-    assert plural(1, *phrase) == "1 folder reached again through a link"
-    assert plural(2, *phrase) == "2 folders reached again through a link"
+    phrase = ("folder reached again", "folders reached again")  # the head noun takes the plural
+    assert plural(1, *phrase) == "1 folder reached again"
+    assert plural(2, *phrase) == "2 folders reached again"
     assert [agree(n, "it", "them") for n in (1, 2)] == ["it", "them"]
 
 
@@ -37,7 +37,9 @@ def test_folders_reached_again_through_links_are_counted_in_english(tmp_path):
     os.symlink(days / "2018", days / "again-2")
     code, out, err = sparkify("run", "-s", src, "-w", tmp_path / "w.duckdb")
     assert (code, err) == (0, "")
-    assert "events: passed over 2 folders reached again through a link (nothing to read)" in out.splitlines()
+    assert (
+        "events: passed over 2 links to a folder or file already read (nothing to read)" in out.splitlines()
+    )
 
 
 def test_one_kept_record_is_it_not_them(tmp_path):

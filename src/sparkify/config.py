@@ -73,6 +73,15 @@ class Settings(BaseModel):
     """Where Redshift runs write the COPY manifest of the objects they load (``s3://bucket/prefix``,
     readable by the IAM role); default ``<source>/_sparkify/manifests``. Each is deleted after its COPY."""
 
+    @field_validator("schema_name")
+    @classmethod
+    def _schema_named(cls, value: str | None) -> str | None:
+        """A schema is named, or left out (the default): an empty name (``--schema "$UNSET"``) is no
+        schema, and would silently mean ``public``."""
+        if value is not None and not value.strip():
+            raise ValueError("a schema needs a name: leave --schema out for the default (public)")
+        return value
+
     @field_validator("ts_min", "ts_max", mode="before")
     @classmethod
     def _iso_date(cls, value: Any) -> Any:

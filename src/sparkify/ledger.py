@@ -200,12 +200,14 @@ def set_checks_failed(wh: Warehouse, load_id: str, failed: int) -> None:
 
 # -- the layout's version, and upgrades in place -----------------------------------------------------
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The layout of the bookkeeping tables this code writes.
 
 1. (no ``load_schema`` table) ``load_files`` keyed by the path as typed.
 2. ``load_files.file`` is the canonical location (resolved absolute path, ``s3://bucket/key``), as are
    ``staging_*.source_file`` and ``load_errors.source``; ``load_files.content_hash`` (``--verify-content``).
+3. As 2, and a file reached through a symbolic link is keyed by its resolved path too (2 kept the
+   link's path for a file under a linked folder): the upgrade canonicalises the keys again.
 """
 
 

@@ -12,7 +12,9 @@ from all of staging. Both give the same tables.
 
 History is never lost by accident: a file loaded earlier and no longer in the source (a scheduler
 pointing at today's folder, a day archived away) keeps its rows and its ledger entry, and the plan
-counts it (:attr:`FilePlan.absent`). Only ``prune=True`` removes such files' rows. ``full_refresh=True``
+counts it (:attr:`FilePlan.absent`). So does a file loaded earlier that is still there but holds no
+record now -- zero bytes, or only whitespace (:attr:`FilePlan.emptied`): an export that failed is the
+same accident. Only ``prune=True`` removes such files' rows. ``full_refresh=True``
 reloads every file in the source; files absent from it keep their rows then too, unless ``prune``.
 So the star schema equals what a full refresh of (the source + the kept files) would build.
 
@@ -67,6 +69,7 @@ from sparkify.sources import Source, SourceFile, open_source
 from sparkify.sql import INCREMENTAL_SCOPE
 from sparkify.staging.rules import DEFAULT_RULES, RAW_TEXT_LIMIT, RecordRules
 from sparkify.warehouse.base import Warehouse, quote
+from sparkify.wording import agree, plural
 
 SHOWN_REJECTS = 10
 """How many rejected records an error message lists."""
@@ -119,6 +122,13 @@ class FilePlan:
     """Files in the ledger (loaded by an earlier run) that are no longer in the source."""
     absent_rows: int = 0
     """Staging rows of the :attr:`absent` files, as the ledger counts them."""
+    emptied: list[str] = field(default_factory=list)
+    """The :attr:`absent` files that are still in the source but hold no record now: zero bytes, or
+    only whitespace (an export that failed). Kept or pruned like a file gone from the source."""
+    emptied_rows: int = 0
+    """Staging rows of the :attr:`emptied` files, as the ledger counts them."""
+    ledger_rows: dict[str, int] = field(default_factory=dict, repr=False)
+    """File -> the staging rows its ledger entry counts (files loaded earlier)."""
     prune: bool = False
     """True: the absent files' rows leave staging. False: they stay."""
     full_refresh: bool = False
@@ -130,7 +140,57 @@ class FilePlan:
 
     @property
     def unchanged(self) -> int:
-        return len(self.listed) - len(self.to_read)
+        held = set(self.emptied).intersection(f.name for f in self.listed) if self.emptied else ()
+        return len(self.listed) - len(self.to_read) - len(held)
+
+    def hold_emptied(self, result: ReadResult) -> None:
+        """After reading: a file loaded earlier (with staged rows) that now holds no record -- only
+        whitespace -- is the same accident as a zero-byte file. It leaves :attr:`to_read` and joins
+        :attr:`absent` and :attr:`emptied`: its rows and ledger entry stay unless ``prune``."""
+        held = [
+            f
+            for f in self.to_read
+            if self.ledger_rows.get(f.name, 0) > 0
+            and f.name in result.files
+            and result.files[f.name].read == 0
+        ]
+        if not held:
+            return
+        names = {f.name for f in held}
+        self.to_read = [f for f in self.to_read if f.name not in names]
+        rows = sum(self.ledger_rows[n] for n in names)
+        self.absent = sorted({*self.absent, *names})
+        self.emptied = sorted({*self.emptied, *names})
+        self.absent_rows += rows
+        self.emptied_rows += rows
+        if self.full_refresh:
+            self.new -= len(held)
+        else:
+            self.changed -= len(held)
+
+    def history_summary(self) -> str | None:
+        """What happens to the files loaded earlier and no longer in the source or now empty, one line
+        each; None if there are none. ``events: 1 file loaded earlier is now empty: its 15 records are
+        kept (pass --prune to remove them)``; ``events: --prune removed 1 file no longer in the source,
+        and its 15 records``."""
+        lines = []
+        gone, gone_rows = len(self.absent) - len(self.emptied), self.absent_rows - self.emptied_rows
+        for n, rows, what in (
+            (gone, gone_rows, "no longer in the source"),
+            (len(self.emptied), self.emptied_rows, "now empty"),
+        ):
+            if not n:
+                continue
+            its, records = ("its" if n == 1 else "their"), plural(rows, "record")
+            if self.prune:
+                lines.append(f"{self.kind}: --prune removed {plural(n, 'file')} {what}, and {its} {records}")
+            else:
+                lines.append(
+                    f"{self.kind}: {plural(n, 'file')} loaded earlier {agree(n, 'is', 'are')} {what}: "
+                    f"{its} {records} {agree(rows, 'is', 'are')} kept "
+                    f"(pass --prune to remove {agree(rows, 'it', 'them')})"
+                )
+        return "\n".join(lines) or None
 
     @property
     def removed(self) -> list[str]:
@@ -199,10 +259,17 @@ class RunReport:
     """Rows in each star table after the transform."""
     checks: list[quality.CheckResult] = field(default_factory=list)
     seconds: float = 0.0
+    schema: str | None = None
+    """The database schema the tables are in (PostgreSQL, Redshift); None for DuckDB."""
 
     @property
     def checks_failed(self) -> list[quality.CheckResult]:
         return [c for c in self.checks if not c.passed]
+
+    @property
+    def destination(self) -> str:
+        """Where the run loaded, for people: ``postgresql://me@host/db (schema sparkify)``."""
+        return f"{self.warehouse} (schema {self.schema})" if self.schema else self.warehouse
 
 
 # -- steps ----------------------------------------------------------------------------------------
@@ -342,7 +409,9 @@ def run(
         incremental=not created,
     )
     description = src if isinstance(src, str) else src.description
-    report = RunReport(source=description, warehouse=wh.display_url, load_id=load_id, created=created)
+    report = RunReport(
+        source=description, warehouse=wh.display_url, load_id=load_id, created=created, schema=wh.schema
+    )
     report.stage = stage_report
     report.rows = rows
     try:
@@ -438,9 +507,13 @@ def _plan(
     known_files = {
         e.file: (e.version, e.size, e.content_hash) for e in entries
     }  # file -> (version, size, hash)
+    known_rows = {e.file: int(e.records_staged or 0) for e in entries}
     names = {f.name for f in listed}
     absent = sorted(n for n in known_files if n not in names)
-    absent_rows = sum(e.records_staged for e in entries if e.file not in names)
+    absent_rows = sum(known_rows[n] for n in absent)
+    zero_bytes = set(getattr(listed, "empty", ()))
+    emptied = [n for n in absent if n in zero_bytes]  # still there, but zero bytes now
+    emptied_rows = sum(known_rows[n] for n in emptied)
     repair = False
     if not full_refresh:
         # Staging must hold exactly the rows the ledger says it does; if not (rows deleted by hand,
@@ -462,8 +535,12 @@ def _plan(
             full_refresh=True,
             repair=repair,
             hashes=hashes,
+            emptied=emptied,
+            emptied_rows=emptied_rows,
+            ledger_rows=known_rows,
         )
     plan = FilePlan(kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune, hashes=hashes)
+    plan.emptied, plan.emptied_rows, plan.ledger_rows = emptied, emptied_rows, known_rows
     for f in listed:
         known = known_files.get(f.name)
         if known is None:
@@ -555,6 +632,7 @@ def _load(
                 began = time.perf_counter()
                 with spool_errors(Path(spool)):
                     report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
+                plan.hold_emptied(report.results[kind])
                 report.read_seconds[kind] = time.perf_counter() - began
                 progress.finish(task)
             rejects = report.rejects

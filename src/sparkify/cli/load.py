@@ -57,7 +57,8 @@ def run_cmd(
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh --report report.html
-      sparkify run --log-source data/log_data/2018/11/02 --prune
+      sparkify run --log-source data/log_data/2018/11/02   # today's folder; earlier days are kept
+      sparkify run --prune   # remove the rows of files no longer under --source
       sparkify run --ts-min 2018-01-01   # reject events before 2018 (e.g. ts in seconds)
       sparkify run --source s3://my-bucket/sparkify
       sparkify run --warehouse postgresql://me@localhost/music --schema sparkify
@@ -183,7 +184,12 @@ def stage_cmd(
         summary.add_stage(obj.summary, report)
         obj.summary.update(source=src.description, warehouse=wh.display_url)
         return
-    output.print_stage(console, report)
+    output.print_stage(console, report, quiet=obj.quiet)
+    if obj.quiet:  # the final result alone
+        console.print(
+            f"Staged {report.staged:,} records ({report.rejected:,} rejected) into {wh.display_url}.",
+            markup=False,
+        )
 
 
 @cli.command("transform")
@@ -203,13 +209,17 @@ def transform_cmd(warehouse, schema, wait):
     settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
     console = make_console()
     started = time.perf_counter()
-    with options.connect(settings) as wh, options.progress(console) as progress:
+    with options.connect(settings, must_exist=True) as wh, options.progress(console) as progress:
         rows = pipeline.transform(wh, progress=progress)
         shown_url = wh.display_url
     if obj.summary is not None:
         obj.summary.update(
             warehouse=shown_url, tables=rows, timings={"total": round(time.perf_counter() - started, 3)}
         )
+        return
+    if obj.quiet:  # the final result alone
+        counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
+        console.print(f"Rebuilt the star tables in {shown_url}: {counts}.", markup=False)
         return
     output.print_rows(console, rows)
 

@@ -207,7 +207,9 @@ def full_refresh_option(f: Callable) -> Callable:
     f = click.option(
         "--prune",
         is_flag=True,
-        help="Remove the rows of files loaded earlier that are no longer in the source (kept otherwise).",
+        help="Remove the rows of files loaded earlier that are no longer in the source (kept otherwise). "
+        "The source is what this run reads: with --log-source at one day's folder, every other day counts "
+        "as gone.",
     )(f)
     return click.option(
         "--full-refresh",
@@ -271,9 +273,10 @@ def source(config: Settings) -> Source:
     return open_configured(config)
 
 
-def connect(config: Settings, *, read_only: bool = False) -> Warehouse:
-    """Open the warehouse of ``config``; ``read_only`` commands never create a database file. While
-    another sparkify process holds it, say so on stderr (unless quiet)."""
+def connect(config: Settings, *, read_only: bool = False, must_exist: bool | None = None) -> Warehouse:
+    """Open the warehouse of ``config``; ``read_only`` commands (and ``must_exist``: commands that need
+    tables already there) never create a database file; commands that write refuse an in-memory one.
+    While another sparkify process holds it, say so on stderr (unless quiet)."""
     from sparkify.console import make_console
     from sparkify.warehouse import connect as open_warehouse
 
@@ -292,7 +295,8 @@ def connect(config: Settings, *, read_only: bool = False) -> Warehouse:
         wait=config.wait,
         wait_timeout=config.wait_timeout,
         on_wait=on_wait,
-        must_exist=read_only,
+        must_exist=read_only if must_exist is None else must_exist,
+        must_persist=not read_only,
     )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from sparkify.wording import agree, plural
+from sparkify.wording import plural
 
 SHOWN = 10
 """How many unreadable files a summary lists by name."""
@@ -36,34 +36,21 @@ def passed_over_summary(plan) -> str | None:
     """``events: passed over 1 zero-byte file`` -- what the listing did not read; None if nothing."""
     listing = plan.listed
     parts = []
-    for attr, noun, nouns in (
-        ("empty", "zero-byte file", None),
-        ("placeholders", "folder placeholder", None),
-        ("repeated", "folder reached again through a link", "folders reached again through a link"),
+    for attr, noun, rest in (
+        ("empty", "zero-byte file", ""),
+        ("placeholders", "folder placeholder", ""),
+        ("repeated", "link", " to a folder or file already read"),  # "2 links to ...", not "2 ... reads"
     ):
         names = getattr(listing, attr, ())
         if names:
-            parts.append(_n(len(names), noun, nouns))
+            parts.append(_n(len(names), noun) + rest)
     return f"{plan.kind}: passed over {', '.join(parts)} (nothing to read)" if parts else None
 
 
 def history_summary(plan) -> str | None:
-    """What happens to the files loaded earlier and no longer in the source; None if there are none.
-
-    ``events: 1 file loaded earlier is no longer in the source: its 15 records are kept (pass --prune
-    to remove them)`` or ``events: --prune removed 1 file no longer in the source, and its 15 records``.
-    """
-    if not plan.absent:
-        return None
-    n = len(plan.absent)
-    its, records = ("its" if n == 1 else "their"), _n(plan.absent_rows, "record")
-    if plan.prune:
-        return f"{plan.kind}: --prune removed {_n(n, 'file')} no longer in the source, and {its} {records}"
-    return (
-        f"{plan.kind}: {_n(n, 'file')} loaded earlier {'is' if n == 1 else 'are'} no longer in the source: "
-        f"{its} {records} {agree(plan.absent_rows, 'is', 'are')} kept "
-        f"(pass --prune to remove {agree(plan.absent_rows, 'it', 'them')})"
-    )
+    """What happens to the files loaded earlier and no longer in the source or now empty (see
+    :meth:`sparkify.pipeline.FilePlan.history_summary`); None if there are none."""
+    return plan.history_summary()
 
 
 def unreadable_files(report) -> list[str]:
@@ -166,7 +153,7 @@ def print_run(console, report, *, quiet: bool = False) -> None:
         print_checks(console, report.checks, quiet=quiet)
     console.print(
         f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from "
-        f"{printable(report.source)} into {report.warehouse} in {report.seconds:.1f}s."
+        f"{printable(report.source)} into {printable(report.destination)} in {report.seconds:.1f}s."
     )
 
 

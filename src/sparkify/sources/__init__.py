@@ -79,7 +79,7 @@ class Listing(list):
         """S3 keys ending in ``/``: "folders" made by consoles and sync tools, not files."""
         self.repeated = sorted(repeated)
         """Local folders reached a second time through a symbolic link (a loop, or two links to one
-        folder): their files are read once, under the first path."""
+        folder), and links to a file already listed: each file is read once, under its resolved path."""
 
     @property
     def passed_over(self) -> int:

@@ -70,6 +70,7 @@ class LocalSource:
                 )
             fix = f"Check --source (or pass {FILE_KINDS[kind].flag})."
         files, empty, repeated = [], [], []
+        seen: set[str] = set()
         for path in _walk(folder, repeated):
             try:
                 st = path.stat()  # follows links
@@ -83,10 +84,16 @@ class LocalSource:
                     f"{path} is not a regular file (a pipe, socket or device). Move it out of {folder}: "
                     "every file there is input."
                 )
+            # a file's one name is its resolved path, whatever link leads to it (the ledger's key)
+            name = os.path.realpath(path)
+            if name in seen:  # a second link to a file already listed: read once
+                repeated.append(str(path))
+                continue
+            seen.add(name)
             if st.st_size == 0:
-                empty.append(str(path))
+                empty.append(name)
             else:
-                files.append(SourceFile(str(path), st.st_size, str(st.st_mtime_ns), path))
+                files.append(SourceFile(name, st.st_size, str(st.st_mtime_ns), Path(name)))
         listing = Listing(files, place=str(folder), empty=empty, repeated=repeated)
         if not listing:
             passed = f" (only {plural(len(empty), 'zero-byte file')})" if empty else ""

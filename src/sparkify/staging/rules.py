@@ -262,6 +262,7 @@ def _scan_brackets(text: str, start: int, limit: int) -> tuple[int | None, int |
     """(position just after the bracket closing the one at ``start``, or None; where the next
     record seems to start, or None) -- whichever the scan meets first, before ``limit``."""
     depth, in_string = 0, False
+    openers: list[str] = []
     for m in _STRUCTURE.finditer(text, start, limit):
         ch = m.group()
         if in_string and ch != "\n":  # a string cannot hold a raw line break: one ends it
@@ -280,7 +281,10 @@ def _scan_brackets(text: str, start: int, limit: int) -> tuple[int | None, int |
                     return None, after
         elif ch in "{[":
             depth += 1
+            openers.append(ch)
         elif ch in "}]":
+            if openers.pop() != ("{" if ch == "}" else "["):
+                return None, None  # `{ ... ]` closes nothing: the value's brackets never close
             depth -= 1
             if depth == 0:
                 return m.end(), None
@@ -346,7 +350,10 @@ def type_record(
     if kind == "events":
         uid = row["user_id"]
         if uid is not None and not USER_ID.fullmatch(uid):
-            return row, ("userId", f'expected a string of digits or "", got {_show(record.get("userId"))}')
+            return row, (
+                "userId",
+                f'expected a string of at most 9 digits or "", got {_show(record.get("userId"))}',
+            )
         problem = rules.ts_problem(row["ts"])
         if problem:
             return row, ("ts", problem)

@@ -40,18 +40,25 @@ def duckdb_path(url: str) -> str:
     """The file a DuckDB URL names, ``~`` expanded: ``duckdb:///rel.duckdb`` -> ``rel.duckdb``;
     ``duckdb:////abs.duckdb`` -> ``/abs.duckdb``; ``duckdb:rel.duckdb`` (what DuckDB itself accepts)
     -> ``rel.duckdb``; ``duckdb:///~/w.duckdb`` and ``~/w.duckdb`` -> ``/home/me/w.duckdb`` (a
-    ``?setting=value`` query is left out: see :func:`duckdb_settings`)."""
+    ``?setting=value`` query is left out: see :func:`duckdb_settings`). ``:memory:`` stays as it is;
+    a URL that names no file (``duckdb:///``, ``duckdb:``) is a ConfigError."""
     url = url.split("?", 1)[0]
     if "://" not in url:
         path = url[len("duckdb:") :] if url.startswith("duckdb:") else url
-        return os.path.expanduser(path) if path else ":memory:"
-    rest = url.split("://", 1)[1]
-    if not rest.startswith("/"):
+    else:
+        rest = url.split("://", 1)[1]
+        if not rest.startswith("/"):
+            raise ConfigError(
+                f"Malformed DuckDB URL {mask_url(url)!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb."
+            )
+        path = rest[1:]
+    if not path.strip():
+        # e.g. duckdb:///$DB with DB unset: DuckDB would open a database in memory and lose every load
         raise ConfigError(
-            f"Malformed DuckDB URL {mask_url(url)!r}: use duckdb:///relative.duckdb or duckdb:////abs.duckdb."
+            f"The DuckDB URL {mask_url(url)!r} names no file: use duckdb:///file.duckdb "
+            "(duckdb:///:memory: for a database that lives only as long as the process)."
         )
-    path = rest[1:]
-    return os.path.expanduser(path) if path else ":memory:"
+    return os.path.expanduser(path)
 
 
 def duckdb_settings(url: str) -> dict[str, str]:
@@ -101,11 +108,14 @@ def connect(
     wait_timeout: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     must_exist: bool = False,
+    must_persist: bool = False,
 ) -> Warehouse:
     """Open the warehouse a URL names. The caller closes it (or uses ``with``).
 
     ``must_exist`` is for commands that only read: a DuckDB file that does not exist is a
     :class:`MissingTableError` (saying to run ``sparkify run`` first) instead of a new, empty file.
+    ``must_persist`` is for commands that write and then end (the CLI's run, stage, ...): an
+    in-memory DuckDB database (``:memory:``), which would lose what they write, is a ConfigError.
 
     ``schema`` places every table (PostgreSQL, Redshift; default ``public``); ``iam_role`` and
     ``region`` are what Redshift's COPY reads S3 with, ``manifest_prefix`` where its manifests go.
@@ -115,8 +125,15 @@ def connect(
     """
     engine = engine_of(url)
     cls = engine_class(engine)
+    if schema is not None and not schema.strip():
+        raise ConfigError("A schema needs a name: pass schema=None for the default (public).")
     if engine == "duckdb":
         path = duckdb_path(url)
+        if must_persist and path == ":memory:":
+            raise ConfigError(
+                f"The warehouse {mask_url(url)!r} is an in-memory DuckDB database: what this command writes "
+                "would be thrown away when it ends. Name a file: --warehouse duckdb:///sparkify.duckdb."
+            )
         if must_exist and path != ":memory:" and not os.path.exists(path):
             raise MissingTableError(
                 f"There is no DuckDB database at {path}. Run `sparkify run` first, or point --warehouse at "

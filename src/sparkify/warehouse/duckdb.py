@@ -201,6 +201,14 @@ def _settings(given: dict[str, str]) -> dict[str, Any]:
         raise ConfigError(
             f"Unknown DuckDB setting {', '.join(unknown)} in the warehouse URL. Settings: {', '.join(SETTINGS)}."
         )
+    for name, value in given.items():  # a bad value is the URL's fault (exit 2), not the warehouse's
+        try:
+            duckdb.connect(":memory:", config={name: value}).close()
+        except duckdb.Error as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(
+                f"Invalid DuckDB setting {name}={value!r} in the warehouse URL: {reason}"
+            ) from None
     return {**DEFAULT_SETTINGS, **given}
 
 

@@ -296,13 +296,18 @@ class PostgresWarehouse(Warehouse):
     def _connect_error(self, message: str) -> WarehouseError | ConfigError:
         """The error for a failed login: a configuration error when the server answered no (wrong
         password, unknown role or database) or the host does not resolve; a temporary failure when
-        nothing answered (refused, timed out) or the server is starting, stopping or full."""
+        nothing answered (refused, timed out) or the server is starting, stopping or full. A URL that
+        libpq itself refuses (a bad ``sslmode``, port or parameter) is a configuration error."""
         lowered = message.lower()
         where = f"Cannot connect to {self.label} at {self.display_url}: {message}."
         if any(m in lowered for m in BUSY_AT_LOGIN):
             return TransientWarehouseError(f"{where} The server cannot take connections now; retry later.")
         if any(m in lowered for m in UNRESOLVED_HOST):
             return ConfigError(f"{where} Check the host name in the URL.")
+        # libpq refusing the URL itself (sslmode=bogus, port=x, an unknown parameter): no retry helps
+        bad_url = ("invalid sslmode", "invalid integer value", "invalid connection option", "invalid uri")
+        if any(m in lowered for m in (*bad_url, "bad value for", 'missing "="', "invalid port")):
+            return ConfigError(f"{where} Fix the URL.")
         if "fatal:" in lowered or any(m in lowered for m in REFUSED_AT_LOGIN if m):
             return ConfigError(f"{where} Check the URL and the password (in {self.password_from}).")
         return TransientWarehouseError(

@@ -1,0 +1,40 @@
+"""Tester finding F9: a broken record that starts mid-line must not swallow the next valid line
+because a stray, mismatched bracket "closes" it later (CONTRACT.md, Framing: text starting with
+``{`` runs to where its brackets close -- a ``]`` closes no ``{``).
+
+Hand-made file: line 1 = a valid event then `` {"b":``; line 2 = a valid event (item 9); line 3 = ``]``.
+By the contract: 4 records -- the two events staged, ``{"b":`` rejected at line 1, ``]`` at line 3.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from sparkify.reader import JsonReader
+from sparkify.sources.local import LocalSource
+from sparkify.staging.rules import frame
+
+L1 = json.dumps({"ts": 1541200000001, "page": "NextSong", "sessionId": 5, "itemInSession": 1})
+G = json.dumps({"ts": 1541200000009, "page": "NextSong", "sessionId": 5, "itemInSession": 9})
+DATA = (L1 + ' {"b":\n' + G + "\n]\n").encode()
+
+
+def test_a_mismatched_bracket_closes_nothing():
+    records = list(frame(DATA))
+    assert [(r.line, r.record is not None) for r in records] == [(1, True), (1, False), (2, True), (3, False)]
+    assert records[2].record["itemInSession"] == 9
+    assert records[1].raw == '{"b":'
+
+
+def test_the_reader_stages_the_line_after_it(tmp_path):
+    (tmp_path / "song_data").mkdir()
+    (tmp_path / "song_data" / "s.json").write_text('{"song_id": "SO1"}')
+    (tmp_path / "log_data").mkdir()
+    (tmp_path / "log_data" / "m.json").write_bytes(DATA)
+    source = LocalSource(tmp_path)
+    con = duckdb.connect()
+    result = JsonReader(con, tmp_path / "spool").read("events", source, source.list("events"), "out")
+    assert sorted(r[0] for r in con.execute("select item_in_session from out").fetchall()) == [1, 9]
+    assert [(r.line, r.field) for r in result.rejects] == [(1, None), (3, None)]

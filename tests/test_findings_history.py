@@ -1,0 +1,133 @@
+"""Tester finding F2: a day file overwritten with only whitespace (one newline, blanks, CRLF) is the
+same accident as a zero-byte file: the rows it had stay (unless ``--prune``), and the run says the
+file "is now empty" -- not "no longer in the source", which a zero-byte file still present is not.
+
+Hand-made fixture: one song, two day files of three plays each (user 7, session 5, items 1-6);
+every count below is worked out from it by hand.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from sparkify import pipeline
+
+pytestmark = pytest.mark.engines(
+    "duckdb",
+    "postgres",
+    reason="Redshift's staging is its own (server-side COPY reloads the kind; the redshift branch "
+    "replaces it): its history rules are tested there",
+)
+
+SONG = {
+    "song_id": "SO1",
+    "title": "T",
+    "artist_id": "AR1",
+    "artist_name": "X",
+    "duration": 100.0,
+    "year": 2000,
+}
+DAY1 = "2018-11-01-events.json"
+DAY2 = "2018-11-02-events.json"
+
+
+def play(item: int) -> dict:
+    return {
+        "artist": "X",
+        "song": "T",
+        "length": 100.0,
+        "page": "NextSong",
+        "userId": "7",
+        "firstName": "A",
+        "lastName": "L",
+        "gender": "F",
+        "level": "free",
+        "sessionId": 5,
+        "itemInSession": item,
+        "ts": 1541030400000 + item * 1000,
+    }
+
+
+def write(root: Path) -> Path:
+    (root / "song_data").mkdir(parents=True)
+    (root / "song_data" / "s.json").write_text(json.dumps(SONG))
+    days = root / "log_data"
+    days.mkdir()
+    (days / DAY1).write_text("".join(json.dumps(play(i)) + "\n" for i in (1, 2, 3)))
+    (days / DAY2).write_text("".join(json.dumps(play(i)) + "\n" for i in (4, 5, 6)))
+    return root
+
+
+def count(wh, table: str) -> int:
+    return int(wh.query(f"select count(*) from {wh.qualified(table)}")[1][0][0])
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [b"\n", b"  \r\n\t\n", b"\xef\xbb\xbf\n", gzip.compress(b"\n", mtime=0)],
+    ids=["newline", "blanks-crlf", "bom", "gzip-of-newline"],
+)
+def test_a_file_overwritten_with_whitespace_keeps_its_rows(warehouse, tmp_path, blank):
+    src = write(tmp_path / "src")
+    day2 = str(src / "log_data" / DAY2)
+    assert pipeline.run(warehouse, src).rows["songplays"] == 6
+    (src / "log_data" / DAY2).write_bytes(blank)
+    report = pipeline.run(warehouse, src)
+    plan = report.stage.plans["events"]
+    assert (plan.emptied, plan.emptied_rows, plan.kept, plan.changed) == ([day2], 3, [day2], 0)
+    assert plan.history_summary() == (
+        "events: 1 file loaded earlier is now empty: its 3 records are kept (pass --prune to remove them)"
+    )
+    assert (count(warehouse, "staging_events"), report.rows["songplays"]) == (6, 6)
+    assert not report.checks_failed
+    # a full refresh keeps them too; only --prune removes them, and says how many
+    assert pipeline.run(warehouse, src, full_refresh=True).rows["songplays"] == 6
+    assert count(warehouse, "staging_events") == 6
+    pruned = pipeline.run(warehouse, src, prune=True)
+    assert pruned.stage.plans["events"].history_summary() == (
+        "events: --prune removed 1 file now empty, and its 3 records"
+    )
+    assert (count(warehouse, "staging_events"), pruned.rows["songplays"]) == (3, 3)
+    # from then on the blank file is one that holds nothing: no history, no message
+    again = pipeline.run(warehouse, src)
+    assert again.stage.plans["events"].history_summary() is None and again.rows["songplays"] == 3
+
+
+def test_a_zero_byte_file_still_present_is_now_empty_not_gone(warehouse, tmp_path):
+    src = write(tmp_path / "src")
+    pipeline.run(warehouse, src)
+    (src / "log_data" / DAY1).write_bytes(b"")
+    (src / "log_data" / DAY2).write_bytes(b"\n")
+    report = pipeline.run(warehouse, src)
+    assert report.stage.plans["events"].history_summary() == (
+        "events: 2 files loaded earlier are now empty: their 6 records are kept (pass --prune to remove them)"
+    )
+    assert report.rows["songplays"] == 6
+    (src / "log_data" / DAY1).unlink()  # gone now, the other still empty: one line each
+    report = pipeline.run(warehouse, src)
+    assert report.stage.plans["events"].history_summary() == (
+        "events: 1 file loaded earlier is no longer in the source: its 3 records are kept (pass --prune to "
+        "remove them)\n"
+        "events: 1 file loaded earlier is now empty: its 3 records are kept (pass --prune to remove them)"
+    )
+    assert report.rows["songplays"] == 6
+
+
+def test_whitespace_objects_on_s3_keep_their_rows_too(warehouse, tmp_path, aws_env):
+    from tests.conftest import S3_BUCKET
+    from tests.helpers.s3 import client, sync
+
+    local = write(tmp_path / "src")
+    uri = sync(aws_env, local, f"s3://{S3_BUCKET}/f2-{warehouse.name}-{tmp_path.name}")
+    assert pipeline.run(warehouse, uri).rows["songplays"] == 6
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    client(aws_env).put_object(Bucket=bucket, Key=f"{prefix}/log_data/{DAY2}", Body=b"\r\n")
+    client(aws_env).put_object(Bucket=bucket, Key=f"{prefix}/log_data/{DAY1}", Body=b"")
+    report = pipeline.run(warehouse, uri)
+    plan = report.stage.plans["events"]
+    assert plan.emptied == [f"{uri}/log_data/{DAY1}", f"{uri}/log_data/{DAY2}"]
+    assert (count(warehouse, "staging_events"), report.rows["songplays"]) == (6, 6)

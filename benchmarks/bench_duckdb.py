@@ -200,7 +200,7 @@ def child_sparkify(data: Path, db: Path, profile: Path | None) -> dict:
         at, previous = end, task
     phases[f"after {previous}"] = started + seconds - at
     # each statement (or task mark) until the next one: statement times, and what runs between
-    stamps = statements + [(started + seconds, "")]
+    stamps = [*statements, (started + seconds, "")]
     slow = sorted(((b[0] - a[0], a[1]) for a, b in pairwise(stamps)), reverse=True)[:12]
     return {
         "seconds": seconds,

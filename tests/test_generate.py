@@ -238,7 +238,7 @@ def test_log_files_have_the_real_layout_and_key_order(raw, real):
         for d in (first + timedelta(days=i) for i in range(len(raw.log_paths)))
     ]
     assert [p.relative_to(raw.root) for p in raw.log_paths] == expected_names
-    for (path, line), e in zip(raw.lines, raw.events):
+    for (_path, line), e in zip(raw.lines, raw.events):
         assert list(e) == real_keys
         assert line == canonical(e)
         assert (

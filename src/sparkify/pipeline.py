@@ -668,10 +668,8 @@ def _load(
         raise
     finally:
         for kind in KINDS:
-            try:
+            with contextlib.suppress(Exception):
                 drop_result(reader_con, f"sparkify_read_{kind}")
-            except Exception:
-                pass
     for kind in KINDS:
         _, result = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
         report.rows[STAGING_OF[kind]] = int(result[0][0])
@@ -1024,7 +1022,7 @@ def statements(wh: Warehouse, step: str, *, source: str | None = None, max_error
                 note + first,
                 *rest,
             ]
-        return out + ["commit"]
+        return [*out, "commit"]
     if step == "transform":
         return ["begin"] + [s for _, group in transform_steps(wh) for s in group] + ["commit"]
     if step == "check":

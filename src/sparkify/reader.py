@@ -341,7 +341,7 @@ class JsonReader:
                 records, text = tagged
                 if out is None:
                     path = self.spool_dir / f"{kind}-{batch_no:05d}.ndjson"
-                    out = open(path, "wb")
+                    out = open(path, "wb")  # noqa: SIM115 -- a spool file filled across iterations, closed below
                     batch_no += 1
                 out.write(text)
                 members.append((f.name, records))
@@ -409,7 +409,7 @@ class _PreciseReader:
             self.rejects.append(Reject(f.name, None, None, f"cannot be read: {data}"))
             return
         if self._out is None:
-            self._out = open(self.path, "w", encoding="utf-8")
+            self._out = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 -- closed in close()
         for raw in frame(data):
             count.read += 1
             problem = raw.problem

@@ -91,7 +91,7 @@ class Warehouse(ABC):
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def reconnect(self) -> None:
+    def reconnect(self) -> None:  # noqa: B027 -- an optional hook: nothing to do without a server
         """Open a fresh connection after a transient failure (engines with a server override this)."""
 
     # -- running a statement: one wrapper (trace, run, map the driver's errors) -------------------------

@@ -20,7 +20,7 @@ $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 run: $(VENV)/.installed
 	$(BIN)/sparkify run --report report.html
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev lint
 	@if [ "$$CI" = "true" ]; then bash scripts/install-chromium.sh; fi
 	$(BIN)/python -m pytest
 

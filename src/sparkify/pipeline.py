@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import tempfile
 import time
@@ -34,7 +35,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from sparkify import interrupts, ledger, quality
 from sparkify.errors import (
@@ -65,7 +66,7 @@ from sparkify.schema import (
     TABLES,
     Table,
 )
-from sparkify.sources import Source, SourceFile, open_source
+from sparkify.sources import Kind, Source, SourceFile, open_source
 from sparkify.sql import INCREMENTAL_SCOPE
 from sparkify.staging.rules import DEFAULT_RULES, RAW_TEXT_LIMIT, RecordRules
 from sparkify.warehouse.base import Warehouse, quote
@@ -80,7 +81,7 @@ tried again, after 0.5 s, 1 s, 2 s. Terminal errors are never retried."""
 
 RETRY_DELAY = 0.5
 
-KINDS = tuple(FILE_KINDS)
+KINDS = cast("tuple[Kind, ...]", tuple(FILE_KINDS))
 STAGING_OF = {name: kind.staging.name for name, kind in FILE_KINDS.items()}
 
 STEPS = ("create-tables", "stage", "transform", "check")
@@ -391,8 +392,10 @@ def run(
     """
     started = time.perf_counter()
     # checked before anything is created
-    src = (
-        (source if hasattr(source, "list") else s3_prefix(wh, source)) if wh.copies_from_s3 else _open(source)
+    src: str | Source = (
+        (_open(source) if hasattr(source, "list") else s3_prefix(wh, source))
+        if wh.copies_from_s3
+        else _open(source)
     )
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
@@ -435,7 +438,8 @@ def run(
 
 
 def _open(source: str | Path | Source) -> Source:
-    return source if hasattr(source, "list") else open_source(source)
+    """``source`` itself when it lists files already (a Source), else the source its location names."""
+    return cast(Source, source) if hasattr(source, "list") else open_source(source)
 
 
 RUN_FIRST = "Run `sparkify run` first."
@@ -493,7 +497,7 @@ def _now() -> dt.datetime:
 def _plan(
     wh: Warehouse,
     src: Source,
-    kind: str,
+    kind: Kind,
     full_refresh: bool,
     prune: bool = False,
     verify_content: bool = False,
@@ -568,6 +572,7 @@ def content_hash(f: SourceFile) -> str:
     import hashlib
 
     digest = hashlib.sha256()
+    assert f.path is not None  # only local files are hashed
     with open(f.path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
@@ -626,7 +631,7 @@ def _load(
                 reader = JsonReader(
                     reader_con,
                     Path(spool) / kind,
-                    progress=lambda n, b, t=task: progress.advance(t, n, b),
+                    progress=functools.partial(progress.advance, task),
                     rules=rules,
                 )
                 began = time.perf_counter()

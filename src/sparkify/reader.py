@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from sparkify.quoting import literal
 from sparkify.schema import Table
@@ -188,7 +189,8 @@ class JsonReader:
         spec = TABLE_FOR[kind]
         result = ReadResult(kind, table)
         refused: set[str] = set()
-        direct, spooled = [], []
+        direct: list[SourceFile] = []
+        spooled: list[SourceFile] = []
         for f in files:
             (direct if _readable_in_place(f) and _looks_plain(f.path) else spooled).append(f)
         # path DuckDB reads -> the one file it stands for (None: a spool file of many, tagged)
@@ -212,7 +214,7 @@ class JsonReader:
             {c.source: ("VARCHAR" if c.type == "text" else "JSON") for c in spec.record_columns}
             | {SOURCE_KEY: "VARCHAR"}
         )
-        columns = [c.source for c in spec.record_columns]
+        columns = [c.source for c in spec.record_columns if c.source is not None]
         mapping = " ".join(f"when {literal(p)} then {literal(n)}" for p, n in paths.items() if n is not None)
         by_path = f"case filename {mapping} end" if mapping else "null"
         ok = fast_ok_sql(
@@ -292,7 +294,7 @@ class JsonReader:
         ]
         if not paths:
             return {}
-        known = [c.source for c in TABLE_FOR[kind].record_columns] + [SOURCE_KEY]
+        known = [c.source for c in TABLE_FOR[kind].record_columns if c.source is not None] + [SOURCE_KEY]
         rows = self.con.execute(
             f"select key, count(*) from (select unnest(json_keys(json)) as key, "
             f"coalesce(json_extract_string(json, '$.{SOURCE_KEY}'), {by_path}) as src "
@@ -399,7 +401,7 @@ class _PreciseReader:
         self.rejects: list[Reject] = []
         self.unknown_fields: dict[str, int] = {}
         self.staged = 0
-        self._out = None
+        self._out: IO[str] | None = None
 
     def add(self, f: SourceFile, data: bytes | CorruptFileError) -> None:
         count = FileCount()
@@ -414,6 +416,7 @@ class _PreciseReader:
             count.read += 1
             problem = raw.problem
             if problem is None:
+                assert raw.record is not None  # frame() gives a record whenever it finds no problem
                 row, problem = type_record(self.kind, raw.record, self.rules)
                 for key in raw.record:
                     if key not in self.known:

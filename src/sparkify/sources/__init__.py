@@ -142,8 +142,8 @@ def open_source(
     ``s3_concurrency`` apply to S3 only. Raises ConfigError when the combination makes no sense.
     """
     songs, events = SONG_FILES.flag, EVENT_FILES.flag
-    given = {"--source": location, songs: song_source, events: log_source}
-    given = {flag: str(value) for flag, value in given.items() if value is not None and str(value) != ""}
+    flags = {"--source": location, songs: song_source, events: log_source}
+    given = {flag: str(value) for flag, value in flags.items() if value is not None and str(value) != ""}
     if "--source" not in given and not (songs in given and events in given):
         from sparkify.errors import ConfigError
 

@@ -40,7 +40,13 @@ class LocalSource:
             self.description = " and ".join(str(self._folder(kind)) for kind in ("songs", "events"))
 
     def _folder(self, kind: Kind) -> Path:
-        return self.folders[kind] or self.root / FILE_KINDS[kind].folder
+        return self.folders[kind] or self._root() / FILE_KINDS[kind].folder
+
+    def _root(self) -> Path:
+        """The root folder (the constructor refuses a source without one unless both folders are given)."""
+        if self.root is None:
+            raise ValueError("LocalSource needs a root folder unless both song_dir and log_dir are given")
+        return self.root
 
     def list(self, kind: Kind) -> Listing:
         """Every non-empty file under the kind's folder, sorted by name; zero-byte files are counted
@@ -57,19 +63,22 @@ class LocalSource:
                 )
             fix = f"Check {FILE_KINDS[kind].flag}."
         else:
-            if not self.root.is_dir():
+            root = self._root()
+            if not root.is_dir():
                 raise SourceError(
                     f"Source folder {self.root} does not exist. Pass --source with a folder that holds "
                     "song_data/ and log_data/."
                 )
-            folder = self.root / FILE_KINDS[kind].folder
+            folder = root / FILE_KINDS[kind].folder
             if not folder.is_dir():
                 raise SourceError(
                     f"{folder} does not exist: a source folder must hold {SONG_FILES.folder}/ and "
                     f"{EVENT_FILES.folder}/."
                 )
             fix = f"Check --source (or pass {FILE_KINDS[kind].flag})."
-        files, empty, repeated = [], [], []
+        files: list[SourceFile] = []
+        empty: list[str] = []
+        repeated: list[str] = []
         seen: set[str] = set()
         for path in _walk(folder, repeated):
             try:

@@ -13,6 +13,7 @@ are never printed. The endpoint is boto3's own setting (``AWS_ENDPOINT_URL_S3`` 
 
 from __future__ import annotations
 
+import builtins
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -125,7 +126,9 @@ class S3Source:
             objects = self._list_objects(bucket, prefix)
         except Exception as exc:
             self._raise(exc, bucket, f"s3://{bucket}/{prefix}")
-        files, empty, placeholders = [], [], []
+        files: builtins.list[SourceFile] = []
+        empty: builtins.list[str] = []
+        placeholders: builtins.list[str] = []
         for obj in objects:
             uri = f"s3://{bucket}/{obj['Key']}"
             if obj["Key"].endswith("/"):
@@ -139,7 +142,7 @@ class S3Source:
             raise SourceError(self._empty_message(kind, bucket, prefix, listing))
         return listing
 
-    def _list_objects(self, bucket: str, prefix: str) -> list[dict]:
+    def _list_objects(self, bucket: str, prefix: str) -> builtins.list[dict]:
         """Every object under ``prefix``, listed in parallel where the keys form a tree.
 
         A listing is a chain of 1,000-key pages, one request after another. So the "folders" under
@@ -163,7 +166,9 @@ class S3Source:
                 objects += contents
         return objects
 
-    def _list_pages(self, bucket: str, prefix: str, delimiter: str | None) -> tuple[list[dict], list[str]]:
+    def _list_pages(
+        self, bucket: str, prefix: str, delimiter: str | None
+    ) -> tuple[builtins.list[dict], builtins.list[str]]:
         """All pages of one listing: (objects, subfolder prefixes when ``delimiter`` is given)."""
         params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
         if delimiter:
@@ -293,7 +298,7 @@ def _passed_over(listing: Listing) -> str:
 
 
 def s3_error(
-    exc: Exception, bucket: str, where: str, *, endpoint: str = "", listed: bool = False
+    exc: BaseException, bucket: str, where: str, *, endpoint: str = "", listed: bool = False
 ) -> SparkifyError | None:
     """The one-line :class:`SourceError` for a botocore exception, naming ``where`` (an s3:// URI);
     None for any other exception. Every S3 failure is mapped here, and only here.

@@ -139,7 +139,9 @@ def connect(
                 f"There is no DuckDB database at {path}. Run `sparkify run` first, or point --warehouse at "
                 "an existing one."
             )
-        return cls(
+        from sparkify.warehouse.duckdb import DuckDBWarehouse
+
+        return DuckDBWarehouse(
             url,
             path,
             schema=None,
@@ -148,6 +150,9 @@ def connect(
             on_wait=on_wait,
             settings=duckdb_settings(url),
         )
+    from sparkify.warehouse.postgres import PostgresWarehouse
+
+    assert issubclass(cls, PostgresWarehouse)  # every engine with a server: PostgreSQL, Redshift
     return cls.open(
         url,
         schema=schema,

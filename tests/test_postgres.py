@@ -472,7 +472,11 @@ def test_split_reader_settings_leaves_libpq_parameters_as_written():
 def test_analyze_follows_a_load_that_changes_the_table_not_a_small_addition(
     postgres_url, pg_schema, tmp_path
 ):
-    first = write_source(tmp_path / "src", [song("SOA")], [event(item=i, ts=NOW + i) for i in range(40)])
+    first = write_source(
+        tmp_path / "src",
+        songs=[song(song_id="SOA")],
+        events={"2018-11-01-events.json": [event(itemInSession=i, ts=NOW + i) for i in range(40)]},
+    )
     with connect(postgres_url, schema=pg_schema) as wh:
         pipeline.create_tables(wh)
         seen: list[str] = []
@@ -481,12 +485,14 @@ def test_analyze_follows_a_load_that_changes_the_table_not_a_small_addition(
         assert f'analyze "{pg_schema}"."staging_events"' in seen
         seen.clear()
         day = tmp_path / "src" / "log_data" / "2018-11-02-events.json"
-        day.write_text(json.dumps(event(item=99, ts=NOW + 86_400_000)) + "\n")
+        day.write_text(json.dumps(event(itemInSession=99, ts=NOW + 86_400_000)) + "\n")
         pipeline.stage(wh, first)  # 1 event beside 40: under a tenth
         assert not [s for s in seen if s.startswith("analyze") and "staging_events" in s]
         seen.clear()
         day.write_text(
-            "".join(json.dumps(event(item=100 + i, ts=NOW + 86_400_000 + i)) + "\n" for i in range(5))
+            "".join(
+                json.dumps(event(itemInSession=100 + i, ts=NOW + 86_400_000 + i)) + "\n" for i in range(5)
+            )
         )
         os.utime(day, (NOW // 1000 + 10, NOW // 1000 + 10))
         pipeline.stage(wh, first)  # 5 events beside 40: over a tenth

@@ -88,7 +88,7 @@ def test_an_exception_at_any_step_changes_nothing(loaded, monkeypatch, where):
     src, target, before = loaded
     s3 = str(src).startswith("s3://")  # Redshift: the checked rows reach staging by COPY from S3
     if where == "reading":
-        import sparkify.reader as reader
+        import sparkify.staging.reader as reader
 
         monkeypatch.setattr(reader.JsonReader, "_fast", boom)
     elif where == "publishing staging":

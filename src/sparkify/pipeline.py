@@ -48,13 +48,6 @@ from sparkify.errors import (
     TransientWarehouseError,
 )
 from sparkify.quoting import literal
-from sparkify.reader import (
-    DUCKDB_TYPE,
-    JsonReader,
-    ReadResult,
-    Reject,
-    drop_result,
-)
 from sparkify.schema import (
     FILE_KINDS,
     LOAD_ERRORS,
@@ -68,7 +61,11 @@ from sparkify.schema import (
 )
 from sparkify.sources import Kind, Source, SourceFile, open_source
 from sparkify.sql import INCREMENTAL_SCOPE
-from sparkify.staging.rules import DEFAULT_RULES, RAW_TEXT_LIMIT, RecordRules
+from sparkify.staging.framing import RAW_TEXT_LIMIT
+from sparkify.staging.reader import JsonReader
+from sparkify.staging.results import ReadResult, Reject, drop_result
+from sparkify.staging.rules import DEFAULT_RULES, RecordRules
+from sparkify.staging.spool import DUCKDB_TYPE
 from sparkify.warehouse.base import Warehouse, quote
 from sparkify.wording import agree, plural
 

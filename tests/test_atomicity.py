@@ -88,7 +88,7 @@ def test_an_exception_at_any_step_changes_nothing(loaded, monkeypatch, where):
     src, target, before = loaded
     s3 = str(src).startswith("s3://")  # Redshift: the checked rows reach staging by COPY from S3
     if where == "reading":
-        import sparkify.reader as reader
+        import sparkify.staging.reader as reader
 
         monkeypatch.setattr(reader.JsonReader, "_fast", boom)
     elif where == "publishing staging":
@@ -97,7 +97,7 @@ def test_an_exception_at_any_step_changes_nothing(loaded, monkeypatch, where):
 
             monkeypatch.setattr(RedshiftWarehouse, "copy_from_s3", boom)
         else:
-            monkeypatch.setattr(pipeline, "_insert_many", boom)
+            monkeypatch.setattr(pipeline.publish, "_insert_many", boom)  # looked up where it is called
     elif where == "transforming":
         real = pipeline.Warehouse.statement
 
@@ -140,11 +140,11 @@ SCRIPT = textwrap.dedent(
         time.sleep(120)  # killed here
 
     if where == "stage":  # every engine: after the staged rows and the ledger are in
-        real = pipeline._insert_many
+        real = pipeline.publish._insert_many
         def patched(wh, reader_con, spool, table, rows):
             real(wh, reader_con, spool, table, rows)
             pause()
-        pipeline._insert_many = patched
+        pipeline.publish._insert_many = patched
     else:
         real = Warehouse.statement
         def statement(self, name, *args):

@@ -94,7 +94,7 @@ def test_the_same_condition_gives_the_same_code_in_s3_and_infra():
     from botocore import exceptions as bce
 
     from sparkify.infra.aws import translate
-    from sparkify.sources.s3 import s3_error
+    from sparkify.sources.s3_errors import s3_error
 
     def client_error(code: str, status: int) -> bce.ClientError:
         return bce.ClientError(

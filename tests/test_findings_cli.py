@@ -123,7 +123,8 @@ def test_links_read_already_are_counted_in_plain_english(tmp_path):
 
 
 def test_a_user_id_of_ten_digits_is_named_for_its_length():
-    from sparkify.staging.rules import frame, type_record
+    from sparkify.staging.framing import frame
+    from sparkify.staging.rules import type_record
 
     (raw,) = list(
         frame(

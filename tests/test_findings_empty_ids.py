@@ -20,7 +20,8 @@ import pytest
 from sparkify import pipeline
 from sparkify.errors import BadInputError
 from sparkify.schema import STAGING_SONGS
-from sparkify.staging.rules import frame, type_record
+from sparkify.staging.framing import frame
+from sparkify.staging.rules import type_record
 from tests.conftest import CLIENT_ENGINES, source_for
 
 EVENT = {

@@ -12,9 +12,9 @@ import json
 
 import duckdb
 
-from sparkify.reader import JsonReader
 from sparkify.sources.local import LocalSource
-from sparkify.staging.rules import frame
+from sparkify.staging.framing import frame
+from sparkify.staging.reader import JsonReader
 
 L1 = json.dumps({"ts": 1541200000001, "page": "NextSong", "sessionId": 5, "itemInSession": 1})
 G = json.dumps({"ts": 1541200000009, "page": "NextSong", "sessionId": 5, "itemInSession": 9})

@@ -12,7 +12,6 @@ from sparkify import pipeline
 from sparkify.cli import main
 from sparkify.errors import BadInputError, MissingTableError, WarehouseError
 from sparkify.warehouse import connect, engine_of, pgcopy
-from sparkify.warehouse import postgres as pg_engine
 from tests.conftest import source_for
 from tests.helpers.records import NOW, event, rows, song, write_source
 
@@ -460,7 +459,7 @@ def test_a_bad_memory_setting_is_a_config_error_naming_it(postgres_url, pg_schem
 
 
 def test_split_reader_settings_leaves_libpq_parameters_as_written():
-    split = pg_engine.split_reader_settings
+    split = pgcopy.split_reader_settings
     assert split("postgresql://me@h/db?sslmode=require&memory_limit=4GB&options=-c%20a%3Db") == (
         "postgresql://me@h/db?sslmode=require&options=-c%20a%3Db",
         {"memory_limit": "4GB"},

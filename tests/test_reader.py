@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sparkify.reader import MAX_LINE_BYTES, JsonReader
 from sparkify.sources.local import LocalSource
+from sparkify.staging.reader import JsonReader
+from sparkify.staging.spool import MAX_LINE_BYTES
 from tests.helpers.records import event, song
 
 T = 1541105830796

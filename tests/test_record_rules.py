@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sparkify.reader import JsonReader
 from sparkify.sources.local import LocalSource
-from sparkify.staging.rules import RecordRules, frame, type_record
+from sparkify.staging.framing import frame
+from sparkify.staging.reader import JsonReader
+from sparkify.staging.rules import RecordRules, type_record
 from tests.helpers.records import event, song
 
 T = 1541105830796

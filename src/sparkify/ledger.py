@@ -2,7 +2,7 @@
 
 Every query on them lives in this module; the pipeline and the report call it. The one exception is
 staging's bulk insert of a run's ``load_files`` and ``load_errors`` rows through the reader's DuckDB
-(``pipeline._insert_many``), which is a bulk load, not a query.
+(``pipeline.publish._insert_many``), which is a bulk load, not a query.
 """
 
 from __future__ import annotations

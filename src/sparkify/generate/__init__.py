@@ -55,7 +55,7 @@ from sparkify.generate.shape import (
     second_deliveries,
 )
 from sparkify.generate.songs import write_songs
-from sparkify.pipeline import NoProgress, Progress
+from sparkify.progress import NoProgress, Progress
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
 
 

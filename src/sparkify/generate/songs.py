@@ -21,7 +21,7 @@ from sparkify.generate.words import (
     TITLE_VERBS,
     TITLE_WORDS,
 )
-from sparkify.pipeline import Progress
+from sparkify.progress import Progress
 
 # -- the song catalogue ---------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ class Warehouse(ABC):
     unlogged_staging: ClassVar[bool] = False
     """True when staging tables skip the write-ahead log (PostgreSQL ``UNLOGGED``): a bulk load writes
     half as much. A server crash empties such tables; the pipeline then sees staging disagree with the
-    ledger and reloads every file (``pipeline._plan``). Star and bookkeeping tables stay logged."""
+    ledger and reloads every file (``pipeline.plan._plan``). Star and bookkeeping tables stay logged."""
 
     copies_from_s3: ClassVar[bool] = False
     """True when the checked staging rows reach the warehouse through S3 (Redshift COPY) rather than

@@ -1,7 +1,8 @@
 """Rows from the client-side DuckDB into PostgreSQL's ``COPY ... FROM STDIN``, with no row in Python.
 
 DuckDB writes the rows as PostgreSQL CSV (:func:`csv_copy_sql`) into a named pipe; :func:`pipe_rows`
-hands what comes out to the COPY in blocks.
+hands what comes out to the COPY in blocks. :func:`split_reader_settings` takes that client-side
+DuckDB's own settings (``memory_limit`` ...) out of a warehouse URL.
 """
 
 from __future__ import annotations
@@ -98,3 +99,26 @@ def csv_copy_sql(table: Table, relation: str, path: str) -> str:
         f"copy (select {', '.join(cols)} from {relation}) to '{target}' "
         f"(format csv, header false, nullstr '', use_tmp_file false{force})"
     )
+
+
+def split_reader_settings(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without the settings of the client-side DuckDB parser (the names in
+    :data:`sparkify.warehouse.duckdb.SETTINGS`, e.g. ``memory_limit``), and those settings:
+    ``postgresql://me@h/db?sslmode=require&memory_limit=4GB`` ->
+    ``("postgresql://me@h/db?sslmode=require", {"memory_limit": "4GB"})``. Other parameters stay for libpq."""
+    from urllib.parse import unquote
+
+    from sparkify.warehouse.duckdb import SETTINGS
+
+    if "?" not in url:
+        return url, {}
+    base, query = url.split("?", 1)
+    ours: dict[str, str] = {}
+    rest = []
+    for part in query.split("&"):  # libpq's parameters are kept as written, encoding and all
+        key, _, value = part.partition("=")
+        if unquote(key) in SETTINGS:
+            ours[unquote(key)] = unquote(value)
+        elif part:
+            rest.append(part)
+    return (base + "?" + "&".join(rest) if rest else base), ours

@@ -1,7 +1,9 @@
 """PostgreSQL: a server engine. JSON is parsed by DuckDB on this machine and streamed in with COPY.
 
 Driver: psycopg 3 (``pip install 'sparkify[postgres]'``), imported only when a connection is opened,
-so statements can be rendered (``sparkify sql``) without it.
+so statements can be rendered (``sparkify sql``) without it. Driver errors are mapped in
+:mod:`sparkify.warehouse.pgerrors` (the base class :class:`PostgresErrors`); the COPY plumbing is
+:mod:`sparkify.warehouse.pgcopy`.
 """
 
 from __future__ import annotations
@@ -11,79 +13,20 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from sparkify import interrupts
-from sparkify.errors import (
-    ConfigError,
-    MissingTableError,
-    TransientWarehouseError,
-    WarehouseError,
-)
+from sparkify.errors import ConfigError, WarehouseError
 from sparkify.schema import Table
-from sparkify.warehouse.base import Warehouse, quote
+from sparkify.warehouse.base import quote
 from sparkify.warehouse.locking import wait_for
-from sparkify.warehouse.pgcopy import csv_copy_sql, pipe_rows
+from sparkify.warehouse.pgcopy import csv_copy_sql, pipe_rows, split_reader_settings
+from sparkify.warehouse.pgerrors import CHARACTER_NOT_IN_REPERTOIRE, PostgresErrors, _refuse_nul
 
 ANALYZE_FRACTION = 10
 """A load is followed by ``analyze`` when it adds at least 1/ANALYZE_FRACTION of the rows the table
 held (autovacuum's own default threshold, ``autovacuum_analyze_scale_factor = 0.1``): a day added to
 a big warehouse does not pay a scan of the whole table for statistics that barely change."""
 
-CHARACTER_NOT_IN_REPERTOIRE = "22021"
-"""What PostgreSQL answers to text it cannot store, such as the NUL character."""
-UNDEFINED_TABLE = "42P01"
-TRANSIENT_SQLSTATES = ("40001", "40P01", "57P01", "57P02", "57P03")
-"""serialization failure, deadlock, admin shutdown, crash shutdown, cannot connect now: retried."""
-UNDEFINED_SCHEMA = "3F000"
 
-REFUSED_AT_LOGIN = (
-    "password authentication failed",
-    "authentication failed",
-    "does not exist",
-    "no pg_hba.conf entry",
-    "permission denied",
-    "is not permitted to log in",
-)
-"""What a server says when it answers a login and refuses it for good: wrong password, unknown role
-or database, pg_hba rules. A configuration error (exit 2), not worth retrying."""
-
-BUSY_AT_LOGIN = (
-    "the database system is starting up",
-    "the database system is shutting down",
-    "the database system is in recovery mode",
-    "too many clients",
-    "remaining connection slots",
-    "terminating connection due to administrator command",
-    "the database system is not yet accepting",
-)
-"""What a server says when it cannot take a connection *now*: worth retrying later (exit 75)."""
-
-UNRESOLVED_HOST = ("failed to resolve host", "could not translate host name", "name or service not known")
-"""A host name that does not resolve: almost always a typo in the URL (exit 2)."""
-
-
-def split_reader_settings(url: str) -> tuple[str, dict[str, str]]:
-    """``url`` without the settings of the client-side DuckDB parser (the names in
-    :data:`sparkify.warehouse.duckdb.SETTINGS`, e.g. ``memory_limit``), and those settings:
-    ``postgresql://me@h/db?sslmode=require&memory_limit=4GB`` ->
-    ``("postgresql://me@h/db?sslmode=require", {"memory_limit": "4GB"})``. Other parameters stay for libpq."""
-    from urllib.parse import unquote
-
-    from sparkify.warehouse.duckdb import SETTINGS
-
-    if "?" not in url:
-        return url, {}
-    base, query = url.split("?", 1)
-    ours: dict[str, str] = {}
-    rest = []
-    for part in query.split("&"):  # libpq's parameters are kept as written, encoding and all
-        key, _, value = part.partition("=")
-        if unquote(key) in SETTINGS:
-            ours[unquote(key)] = unquote(value)
-        elif part:
-            rest.append(part)
-    return (base + "?" + "&".join(rest) if rest else base), ours
-
-
-class PostgresWarehouse(Warehouse):
+class PostgresWarehouse(PostgresErrors):
     name: ClassVar[str] = "postgres"
     sql_dialect: ClassVar[str] = "postgres"
     sql_folders: ClassVar[tuple[str, ...]] = ("postgres",)
@@ -265,70 +208,6 @@ class PostgresWarehouse(Warehouse):
         # yet is skipped by PostgreSQL until create-tables makes it)
         return [f"set search_path to {quote(self.schema or 'public')}"]
 
-    # -- errors: the one place driver errors become sparkify errors ---------------------------------
-
-    def error_details(self, exc: BaseException) -> tuple[str | None, str]:
-        """The SQLSTATE and the one-line message of a driver error."""
-        sqlstate = getattr(exc, "sqlstate", None)
-        diag = getattr(exc, "diag", None)
-        message = (getattr(diag, "message_primary", None) if diag is not None else None) or str(exc)
-        return sqlstate, message
-
-    def error_for(self, exc: BaseException, *, connecting: bool = False) -> WarehouseError | ConfigError:
-        """Map a driver error to :class:`MissingTableError` or :class:`WarehouseError`: one line
-        that names the warehouse (password masked) and, where there is one, the next step."""
-        sqlstate, message = self.error_details(exc)
-        message = self._scrub(" ".join(message.split()))  # one line; never the password
-        if connecting:
-            return self._connect_error(message)
-        if sqlstate in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
-            return MissingTableError(
-                f"{self.label} ({self.display_url}, schema {self.schema}): {message}. Run `sparkify run` first."
-            )
-        if (sqlstate and sqlstate.startswith("08")) or (sqlstate is None and self._is_connection_error(exc)):
-            return TransientWarehouseError(
-                f"Lost the connection to {self.label} at {self.display_url}: {message}."
-            )
-        if sqlstate in TRANSIENT_SQLSTATES:
-            return TransientWarehouseError(f"{self.label} ({self.display_url}): {message}")
-        return WarehouseError(f"{self.label} ({self.display_url}): {message}")
-
-    def _connect_error(self, message: str) -> WarehouseError | ConfigError:
-        """The error for a failed login: a configuration error when the server answered no (wrong
-        password, unknown role or database) or the host does not resolve; a temporary failure when
-        nothing answered (refused, timed out) or the server is starting, stopping or full. A URL that
-        libpq itself refuses (a bad ``sslmode``, port or parameter) is a configuration error."""
-        lowered = message.lower()
-        where = f"Cannot connect to {self.label} at {self.display_url}: {message}."
-        if any(m in lowered for m in BUSY_AT_LOGIN):
-            return TransientWarehouseError(f"{where} The server cannot take connections now; retry later.")
-        if any(m in lowered for m in UNRESOLVED_HOST):
-            return ConfigError(f"{where} Check the host name in the URL.")
-        # libpq refusing the URL itself (sslmode=bogus, port=x, an unknown parameter): no retry helps
-        bad_url = ("invalid sslmode", "invalid integer value", "invalid connection option", "invalid uri")
-        if any(m in lowered for m in (*bad_url, "bad value for", 'missing "="', "invalid port")):
-            return ConfigError(f"{where} Fix the URL.")
-        if "fatal:" in lowered or any(m in lowered for m in REFUSED_AT_LOGIN if m):
-            return ConfigError(f"{where} Check the URL and the password (in {self.password_from}).")
-        return TransientWarehouseError(
-            f"{where} Check that the server is running and reachable; a scheduler may retry later."
-        )
-
-    def _is_connection_error(self, exc: BaseException) -> bool:
-        import psycopg
-
-        return isinstance(exc, psycopg.OperationalError)
-
-    def _scrub(self, text: str) -> str:
-        from sparkify.urls import scrub
-
-        return scrub(text, self.url)
-
-    def _driver_errors(self) -> tuple[type[BaseException], ...]:
-        import psycopg
-
-        return (psycopg.Error,)
-
     # -- statements ---------------------------------------------------------------------------------
 
     def _cursor(self):
@@ -505,26 +384,3 @@ class PostgresWarehouse(Warehouse):
             [self.schema, table],
         )
         return float(rows[0][0]) if rows else 0.0
-
-
-def _refuse_nul(table: Table, reader_con, relation: str, label: str) -> None:
-    """PostgreSQL text cannot hold the NUL character (JSON ``\\u0000``): when a load failed on it,
-    say which records and columns hold it (checked after a failure only: a scan of every text
-    column costs the happy path too much)."""
-    text_cols = [c.name for c in table.columns if c.type == "text"]
-    if not text_cols:
-        return
-    hits = " or ".join(f"contains({quote(c)}, chr(0))" for c in text_cols)
-    count = reader_con.execute(f"select count(*) from {relation} where {hits}").fetchone()[0]
-    if count:
-        cols = [
-            c
-            for c in text_cols
-            if reader_con.execute(
-                f"select count(*) from {relation} where contains({quote(c)}, chr(0))"
-            ).fetchone()[0]
-        ]
-        raise WarehouseError(
-            f"{count} records for {table.name} hold the NUL character (\\u0000) in {', '.join(cols)}, "
-            f"which {label} text cannot store. Remove it from the input, or load into DuckDB."
-        )

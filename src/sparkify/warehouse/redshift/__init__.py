@@ -6,7 +6,7 @@ What differs, and why:
   staged rows and the same rejects (file, line, field, reason) on every engine, and Redshift's
   COPY types JSON by rules of its own (lenient numbers, line numbers of an object's *last* line, no
   content-sniffed gzip, NaN handling, ...). So a run reads the new and changed objects of the S3
-  source with the same :class:`~sparkify.reader.JsonReader` as the other engines (the
+  source with the same :class:`~sparkify.staging.reader.JsonReader` as the other engines (the
   ``load_files`` ledger limits that to the increment), and the pipeline publishes them exactly as it
   does on PostgreSQL: the rows of replaced objects (and, with ``--prune``, of vanished ones) are
   deleted by their lineage column ``source_file``, objects gone from the source keep their rows,

@@ -1,6 +1,6 @@
 """Redshift staging: the rows the record rules accepted on this machine, COPYed from S3.
 
-The reader (:class:`~sparkify.reader.JsonReader`) has already framed, checked and typed every
+The reader (:class:`~sparkify.staging.reader.JsonReader`) has already framed, checked and typed every
 record, exactly as for the other engines; what reaches this module is a DuckDB relation with the
 staging table's columns, lineage (``source_file``) included. :func:`copy_staged` sends it:
 

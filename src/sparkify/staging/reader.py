@@ -9,123 +9,63 @@ apply them, file by file, with the same result:
 * **fast path** -- DuckDB's ``read_json_objects`` reads every file in one scan, one object per line.
   Numeric fields are read as raw JSON so that a text ``ts`` or a fractional ``session_id`` is seen,
   not silently cast or rounded. Tens of thousands of tiny files (the song files) cost DuckDB a file
-  open each, so files under :data:`SMALL_FILE` bytes are first concatenated into a few spool files,
+  open each, so files under :data:`~sparkify.staging.spool.SMALL_FILE` bytes are first concatenated into a few
+  spool files (:mod:`sparkify.staging.spool`),
   each record tagged with its file. A file is staged by this path only when every one of its
   records passes :func:`~sparkify.staging.rules.fast_ok_sql` -- a test that accepts nothing the
   rules would reject or type differently.
 * **precise path** -- every other file (a bad or suspicious record, objects spread over lines, a
   byte DuckDB's reader treats differently) is framed and typed record by record in Python by the
   rules themselves, so every bad record is named by file, line, field and reason, and every good
-  one is kept. Other files stay on the fast path: one bad line costs its own file, not the run.
+  one is kept (:mod:`sparkify.staging.precise`). Other files stay on the fast path: one bad line
+  costs its own file, not the run.
 
-For each file, ``read == staged + rejected``.
+For each file, ``read == staged + rejected`` (:mod:`sparkify.staging.results`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from sparkify.quoting import literal
 from sparkify.schema import Table
 from sparkify.sources import CorruptFileError, Kind, Source, SourceFile
+from sparkify.staging.precise import _PreciseReader
+from sparkify.staging.results import FileCount, ReadResult, drop_result
 from sparkify.staging.rules import (
     DEFAULT_RULES,
-    MAX_RECORD_BYTES,
     TABLE_FOR,
     RecordRules,
     fast_ok_sql,
-    frame,
     suspect_sql,
-    type_record,
 )
-
-SMALL_FILE = 1 << 20
-"""Files smaller than this (bytes) are concatenated into spool files before DuckDB reads them."""
-
-SPOOL_BATCH = 64 << 20
-"""The size (bytes) at which a spool file is closed and another started."""
-
-MAX_LINE_BYTES = MAX_RECORD_BYTES
-"""A record longer than this (bytes) is rejected rather than parsed."""
-
-READ_CHUNK = 16 << 20
-"""Bytes read at a time when a file DuckDB reads in place is first looked over."""
-
-DUCKDB_TYPE = {
-    "text": "VARCHAR",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "timestamp": "TIMESTAMP",
-}
-"""Logical column type (schema.py) -> the DuckDB type the reader parses into."""
-
-NOT_JSON_WHITESPACE = (b"\x0b", b"\x0c")
-"""Bytes DuckDB's line reader takes for whitespace and RFC 8259 does not: a file holding one is read
-by the precise path, which rejects the record it is in."""
-
-JSON_WS = " \t\r\n"
-
-
-@dataclass(frozen=True)
-class Reject:
-    """One input record that could not be staged."""
-
-    source: str
-    line: int | None
-    field: str | None
-    reason: str
-    raw: str = ""
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line else self.source
-        what = f"field {self.field!r}: " if self.field else ""
-        return f"{where}: {what}{self.reason}"
-
-
-@dataclass
-class FileCount:
-    read: int = 0
-    staged: int = 0
-    rejected: int = 0
-
-
-@dataclass
-class ReadResult:
-    """What one read produced: a DuckDB table of typed rows and the accounting behind it."""
-
-    kind: str
-    table: str
-    """The DuckDB table (in the reader's connection) holding the typed rows, staging columns."""
-    files: dict[str, FileCount] = field(default_factory=dict)
-    rejects: list[Reject] = field(default_factory=list)
-    unknown_fields: dict[str, int] = field(default_factory=dict)
-    precise_files: int = 0
-    """How many files the precise (record by record) path read."""
-
-    @property
-    def precise(self) -> bool:
-        """True when any file was read by the precise path."""
-        return self.precise_files > 0
-
-    @property
-    def read(self) -> int:
-        return sum(c.read for c in self.files.values())
-
-    @property
-    def staged(self) -> int:
-        return sum(c.staged for c in self.files.values())
-
-    @property
-    def rejected(self) -> int:
-        return sum(c.rejected for c in self.files.values())
+from sparkify.staging.spool import (
+    BOM,
+    DUCKDB_TYPE,
+    IS_OBJECT,
+    JSON_WS,
+    KEYS_UNIQUE,
+    KNOWN_KEYS,
+    MAX_LINE_BYTES,
+    NOT_JSON_WHITESPACE,
+    RECORD_BYTES,
+    RECORD_OK,
+    RECORD_SOURCE,
+    SMALL_FILE,
+    SOURCE_KEY,
+    SPOOL_BATCH,
+    SUSPECT,
+    _count_records,
+    _fast_cast,
+    _looks_plain,
+    _read_all,
+    _readable_in_place,
+    _sql_list,
+    _tag,
+)
 
 
 class JsonReader:
@@ -386,188 +326,3 @@ class JsonReader:
             + ", source_file VARCHAR"
         )
         self.con.execute(f"create or replace temp table {table} ({cols})")
-
-
-class _PreciseReader:
-    """The precise path: frames and types files record by record with the rules, writing the
-    staged rows as NDJSON to ``path`` and keeping counts and rejects per file."""
-
-    def __init__(self, kind: str, rules: RecordRules, path: Path):
-        self.kind = kind
-        self.rules = rules
-        self.path = path
-        self.known = {c.source for c in TABLE_FOR[kind].record_columns}
-        self.counts: dict[str, FileCount] = {}
-        self.rejects: list[Reject] = []
-        self.unknown_fields: dict[str, int] = {}
-        self.staged = 0
-        self._out: IO[str] | None = None
-
-    def add(self, f: SourceFile, data: bytes | CorruptFileError) -> None:
-        count = FileCount()
-        self.counts[f.name] = count
-        if isinstance(data, CorruptFileError):
-            count.read = count.rejected = 1
-            self.rejects.append(Reject(f.name, None, None, f"cannot be read: {data}"))
-            return
-        if self._out is None:
-            self._out = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 -- closed in close()
-        for raw in frame(data):
-            count.read += 1
-            problem = raw.problem
-            if problem is None:
-                assert raw.record is not None  # frame() gives a record whenever it finds no problem
-                row, problem = type_record(self.kind, raw.record, self.rules)
-                for key in raw.record:
-                    if key not in self.known:
-                        self.unknown_fields[key] = self.unknown_fields.get(key, 0) + 1
-            if problem is not None:
-                count.rejected += 1
-                fld, reason = problem
-                self.rejects.append(Reject(f.name, raw.line, fld, reason, raw.raw))
-                continue
-            count.staged += 1
-            self.staged += 1
-            row["source_file"] = f.name
-            self._out.write(json.dumps(row, ensure_ascii=False, allow_nan=False))
-            self._out.write("\n")
-
-    def close(self) -> None:
-        if self._out is not None:
-            self._out.close()
-            self._out = None
-
-
-def drop_result(con, table: str) -> None:
-    """Drop what a read left in ``con`` under the name ``table`` (views over the fast path's raw
-    table and the precise path's table, or a plain table)."""
-    names = [table, f"{table}__fast", f"{table}__raw", f"{table}__precise", f"{table}__refused"]
-    kinds = dict(
-        con.execute(
-            "select table_name, table_type from information_schema.tables where table_name in (?, ?, ?, ?, ?)",
-            names,
-        ).fetchall()
-    )
-    for name in names:  # views first: they depend on the tables
-        if kinds.get(name) == "VIEW":
-            con.execute(f"drop view {name}")
-    for name in names:
-        if name in kinds and kinds[name] != "VIEW":
-            con.execute(f"drop table {name}")
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def _read_all(source: Source, files: list[SourceFile]):
-    """Yield ``(file, its bytes or the CorruptFileError reading it raised)`` in the order of ``files``.
-
-    A source with ``max_concurrency`` > 1 (a remote one) is read that many files at once from a
-    thread pool; local files are read one by one on this thread (threads only add GIL contention for
-    tiny files). Any other error propagates; closing the generator cancels the reads still queued.
-    """
-
-    def read(f: SourceFile) -> bytes | CorruptFileError:
-        try:
-            return source.read_bytes(f)
-        except CorruptFileError as exc:
-            return exc
-
-    workers = getattr(source, "max_concurrency", 1)
-    if workers <= 1:
-        for f in files:
-            yield f, read(f)
-        return
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sparkify-read")
-    try:
-        yield from zip(files, pool.map(read, files))
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-GLOB_CHARS = frozenset("*?[]{}")
-
-
-def _readable_in_place(f: SourceFile) -> bool:
-    """Large local files are read by DuckDB where they are; a name with glob characters is not
-    (DuckDB would expand it), so it goes through the spool like a small file. So does a compressed
-    file, or one named like one: DuckDB guesses compression from the name (``.gz``, ``.zst``),
-    sparkify knows it by the content (see :func:`sparkify.sources.decompress`)."""
-    if f.path is None or f.size < SMALL_FILE or GLOB_CHARS & set(str(f.path)):
-        return False
-    if f.name.lower().endswith((".gz", ".zst")):
-        return False
-    try:
-        return not f.is_gzip
-    except OSError:  # unreadable: the spool's read names the file in its error
-        return False
-
-
-def _sql_list(items: Iterable[str]) -> str:
-    return "[" + ", ".join(literal(i) for i in items) + "]"
-
-
-def _count_records(data: bytes) -> int:
-    return sum(1 for line in data.split(b"\n") if line.strip())
-
-
-def _looks_plain(path: Path | None) -> bool:
-    """True when DuckDB may read the local file where it is: no byte that DuckDB's line reader and
-    the rules see differently (:data:`NOT_JSON_WHITESPACE`). Reads the file in chunks."""
-    if path is None:
-        return False
-    with open(path, "rb") as fh:
-        while chunk := fh.read(READ_CHUNK):
-            if any(b in chunk for b in NOT_JSON_WHITESPACE):
-                return False
-    return True
-
-
-RECORD_BYTES = "__sparkify_record_bytes"
-"""Raw column: the length of the record's JSON text in bytes."""
-
-RECORD_OK = "__sparkify_record_ok"
-"""Raw column: true when a record is exactly what the precise path would stage."""
-
-RECORD_SOURCE = "__sparkify_record_source"
-"""Raw column: the file a record came from (NULL for a line DuckDB could not parse in a spool file)."""
-
-KNOWN_KEYS = "__sparkify_known_keys"
-"""Raw column: true when a record has no key outside the staging columns."""
-
-KEYS_UNIQUE = "__sparkify_keys_unique"
-"""Raw column: true when no key appears twice in the record."""
-
-IS_OBJECT = "__sparkify_is_object"
-"""Raw column: true when the line parsed as a JSON object."""
-
-SUSPECT = "__sparkify_suspect"
-"""Raw column: true when the record's text holds something DuckDB and the rules may read differently."""
-
-SOURCE_KEY = "__sparkify_source"
-"""The key under which a spooled record carries the name of its file."""
-
-BOM = b"\xef\xbb\xbf"
-
-
-def _tag(data: bytes, name: str) -> tuple[int, bytes] | None:
-    """``data``'s records, each with ``SOURCE_KEY`` added as its first key by splicing text (no
-    parsing), and how many there are; None when a line is not one object (``{`` ... ``}``), so the
-    file is not read one object per line."""
-    tag = b'{"' + SOURCE_KEY.encode() + b'":' + json.dumps(name).encode()
-    out = []
-    for line in data.split(b"\n"):
-        body = line.strip()
-        if not body:
-            continue
-        if body[:1] != b"{" or body[-1:] != b"}":
-            return None
-        rest = body[1:]
-        out.append(tag + (b"" if rest.lstrip()[:1] == b"}" else b",") + rest + b"\n")
-    return len(out), b"".join(out)
-
-
-def _fast_cast(c) -> str:
-    if c.type == "text":
-        return f'"{c.source}" as {c.name}'
-    return f'cast("{c.source}" as {DUCKDB_TYPE[c.type]}) as {c.name}'

@@ -1,0 +1,277 @@
+"""What a run will do and what it did: the per-kind :class:`FilePlan` (which files to read, which
+are unchanged, absent or emptied, from the ledger), :func:`_plan` that makes it, and the reports
+:class:`StageReport` and :class:`RunReport` a load returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import cast
+
+from sparkify import ledger, quality
+from sparkify.schema import (
+    FILE_KINDS,
+)
+from sparkify.sources import Kind, Source, SourceFile
+from sparkify.staging.results import ReadResult, Reject
+from sparkify.warehouse.base import Warehouse
+from sparkify.wording import agree, plural
+
+KINDS = cast("tuple[Kind, ...]", tuple(FILE_KINDS))
+
+
+STAGING_OF = {name: kind.staging.name for name, kind in FILE_KINDS.items()}
+
+
+@dataclass
+class FilePlan:
+    """What staging does with one kind of file on this run."""
+
+    kind: str
+    listed: list[SourceFile]
+    """The files in the source (a :class:`~sparkify.sources.Listing`: it also counts what it passed over)."""
+    to_read: list[SourceFile]
+    new: int = 0
+    changed: int = 0
+    absent: list[str] = field(default_factory=list)
+    """Files in the ledger (loaded by an earlier run) that are no longer in the source."""
+    absent_rows: int = 0
+    """Staging rows of the :attr:`absent` files, as the ledger counts them."""
+    emptied: list[str] = field(default_factory=list)
+    """The :attr:`absent` files that are still in the source but hold no record now: zero bytes, or
+    only whitespace (an export that failed). Kept or pruned like a file gone from the source."""
+    emptied_rows: int = 0
+    """Staging rows of the :attr:`emptied` files, as the ledger counts them."""
+    ledger_rows: dict[str, int] = field(default_factory=dict, repr=False)
+    """File -> the staging rows its ledger entry counts (files loaded earlier)."""
+    prune: bool = False
+    """True: the absent files' rows leave staging. False: they stay."""
+    full_refresh: bool = False
+    hashes: dict[str, str] = field(default_factory=dict)
+    """With --verify-content: file -> ``sha256:<hex>`` of its bytes, recorded in the ledger."""
+    repair: bool = False
+    """True when staging did not hold the rows the ledger says (rows deleted by hand, an UNLOGGED table
+    emptied by a crash): every file in the source is reloaded, as with ``full_refresh``."""
+
+    @property
+    def unchanged(self) -> int:
+        held = set(self.emptied).intersection(f.name for f in self.listed) if self.emptied else ()
+        return len(self.listed) - len(self.to_read) - len(held)
+
+    def hold_emptied(self, result: ReadResult) -> None:
+        """After reading: a file loaded earlier (with staged rows) that now holds no record -- only
+        whitespace -- is the same accident as a zero-byte file. It leaves :attr:`to_read` and joins
+        :attr:`absent` and :attr:`emptied`: its rows and ledger entry stay unless ``prune``."""
+        held = [
+            f
+            for f in self.to_read
+            if self.ledger_rows.get(f.name, 0) > 0
+            and f.name in result.files
+            and result.files[f.name].read == 0
+        ]
+        if not held:
+            return
+        names = {f.name for f in held}
+        self.to_read = [f for f in self.to_read if f.name not in names]
+        rows = sum(self.ledger_rows[n] for n in names)
+        self.absent = sorted({*self.absent, *names})
+        self.emptied = sorted({*self.emptied, *names})
+        self.absent_rows += rows
+        self.emptied_rows += rows
+        if self.full_refresh:
+            self.new -= len(held)
+        else:
+            self.changed -= len(held)
+
+    def history_summary(self) -> str | None:
+        """What happens to the files loaded earlier and no longer in the source or now empty, one line
+        each; None if there are none. ``events: 1 file loaded earlier is now empty: its 15 records are
+        kept (pass --prune to remove them)``; ``events: --prune removed 1 file no longer in the source,
+        and its 15 records``."""
+        lines = []
+        gone, gone_rows = len(self.absent) - len(self.emptied), self.absent_rows - self.emptied_rows
+        for n, rows, what in (
+            (gone, gone_rows, "no longer in the source"),
+            (len(self.emptied), self.emptied_rows, "now empty"),
+        ):
+            if not n:
+                continue
+            its, records = ("its" if n == 1 else "their"), plural(rows, "record")
+            if self.prune:
+                lines.append(f"{self.kind}: --prune removed {plural(n, 'file')} {what}, and {its} {records}")
+            else:
+                lines.append(
+                    f"{self.kind}: {plural(n, 'file')} loaded earlier {agree(n, 'is', 'are')} {what}: "
+                    f"{its} {records} {agree(rows, 'is', 'are')} kept "
+                    f"(pass --prune to remove {agree(rows, 'it', 'them')})"
+                )
+        return "\n".join(lines) or None
+
+    @property
+    def removed(self) -> list[str]:
+        """The absent files whose rows this run removes (only with ``prune``)."""
+        return self.absent if self.prune else []
+
+    @property
+    def kept(self) -> list[str]:
+        """The absent files whose rows stay in staging (without ``prune``)."""
+        return [] if self.prune else self.absent
+
+    @property
+    def bytes_to_read(self) -> int:
+        """Bytes of the files this run reads (as stored: compressed files count compressed)."""
+        return sum(f.size for f in self.to_read)
+
+
+@dataclass
+class StageReport:
+    """What staging read and loaded, per kind of file."""
+
+    load_id: str = ""
+    plans: dict[str, FilePlan] = field(default_factory=dict)
+    results: dict[str, ReadResult] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows now in each staging table."""
+    read_seconds: dict[str, float] = field(default_factory=dict)
+    """Seconds spent reading and checking each kind of file."""
+    seconds: float = 0.0
+    incremental: bool = False
+    """True when the run's transform updated the star tables from the changed rows only."""
+
+    @property
+    def read(self) -> int:
+        return sum(r.read for r in self.results.values())
+
+    @property
+    def staged(self) -> int:
+        return sum(r.staged for r in self.results.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(r.rejected for r in self.results.values())
+
+    @property
+    def rejects(self) -> list[Reject]:
+        return [rej for r in self.results.values() for rej in r.rejects]
+
+    @property
+    def unknown_fields(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results.values():
+            for k, n in r.unknown_fields.items():
+                out[k] = out.get(k, 0) + n
+        return out
+
+
+@dataclass
+class RunReport:
+    source: str
+    warehouse: str
+    load_id: str = ""
+    created: list[str] = field(default_factory=list)
+    stage: StageReport | None = None
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows in each star table after the transform."""
+    checks: list[quality.CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+    schema: str | None = None
+    """The database schema the tables are in (PostgreSQL, Redshift); None for DuckDB."""
+
+    @property
+    def checks_failed(self) -> list[quality.CheckResult]:
+        return [c for c in self.checks if not c.passed]
+
+    @property
+    def destination(self) -> str:
+        """Where the run loaded, for people: ``postgresql://me@host/db (schema sparkify)``."""
+        return f"{self.warehouse} (schema {self.schema})" if self.schema else self.warehouse
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _plan(
+    wh: Warehouse,
+    src: Source,
+    kind: Kind,
+    full_refresh: bool,
+    prune: bool = False,
+    verify_content: bool = False,
+) -> FilePlan:
+    """Which files of ``kind`` this run reads, and what it does with files gone from the source.
+
+    A file is read when it is new or changed: another version (mtime, ETag) or size than its ledger
+    entry, or with ``verify_content`` another checksum (:func:`is_changed`)."""
+    listed = src.list(kind)
+    entries = ledger.entries(wh, kind)
+    known_files = {
+        e.file: (e.version, e.size, e.content_hash) for e in entries
+    }  # file -> (version, size, hash)
+    known_rows = {e.file: int(e.records_staged or 0) for e in entries}
+    names = {f.name for f in listed}
+    absent = sorted(n for n in known_files if n not in names)
+    absent_rows = sum(known_rows[n] for n in absent)
+    zero_bytes = set(getattr(listed, "empty", ()))
+    emptied = [n for n in absent if n in zero_bytes]  # still there, but zero bytes now
+    emptied_rows = sum(known_rows[n] for n in emptied)
+    repair = False
+    if not full_refresh:
+        # Staging must hold exactly the rows the ledger says it does; if not (rows deleted by hand,
+        # an UNLOGGED table emptied by a server crash), trust nothing and reload every file.
+        _, staged = wh.query(f"select count(*) from {wh.qualified(STAGING_OF[kind])}")
+        expected = sum(e.records_staged for e in entries)
+        if int(staged[0][0]) != expected:
+            full_refresh = repair = True
+    hashes = {f.name: content_hash(f) for f in listed if f.path is not None} if verify_content else {}
+    if full_refresh:
+        return FilePlan(
+            kind,
+            listed,
+            list(listed),
+            new=len(listed),
+            absent=absent,
+            absent_rows=absent_rows,
+            prune=prune,
+            full_refresh=True,
+            repair=repair,
+            hashes=hashes,
+            emptied=emptied,
+            emptied_rows=emptied_rows,
+            ledger_rows=known_rows,
+        )
+    plan = FilePlan(kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune, hashes=hashes)
+    plan.emptied, plan.emptied_rows, plan.ledger_rows = emptied, emptied_rows, known_rows
+    for f in listed:
+        known = known_files.get(f.name)
+        if known is None:
+            plan.new += 1
+            plan.to_read.append(f)
+        elif is_changed(known, f, hashes.get(f.name)):
+            plan.changed += 1
+            plan.to_read.append(f)
+    return plan
+
+
+def is_changed(known: tuple, f: SourceFile, digest: str | None) -> bool:
+    """Whether a file differs from its ledger entry ``(version, size, content_hash)``: another
+    version (mtime, ETag) or another size -- a corrected file copied with its timestamp kept
+    (``cp -p``, ``rsync -t``, ``tar x``) mostly changes size -- or, with ``--verify-content``
+    (``digest`` given), another checksum or none recorded yet."""
+    version, size, recorded = known
+    if version != f.version or (size is not None and int(size) != f.size):
+        return True
+    return digest is not None and digest != recorded
+
+
+def content_hash(f: SourceFile) -> str:
+    """``sha256:<hex>`` of a local file's bytes as stored (``--verify-content``)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    assert f.path is not None  # only local files are hashed
+    with open(f.path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()

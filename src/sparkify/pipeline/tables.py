@@ -1,0 +1,71 @@
+"""What a step needs before it starts: the source opened, the tables it reads present (else a
+:class:`MissingTableError` naming them and the next step, or the schema that holds them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+from sparkify import ledger
+from sparkify.errors import (
+    MissingTableError,
+)
+from sparkify.schema import (
+    STAR_TABLES,
+)
+from sparkify.sources import Source, open_source
+from sparkify.warehouse.base import Warehouse
+
+
+def _open(source: str | Path | Source) -> Source:
+    """``source`` itself when it lists files already (a Source), else the source its location names."""
+    return cast(Source, source) if hasattr(source, "list") else open_source(source)
+
+
+RUN_FIRST = "Run `sparkify run` first."
+"""The next step when a warehouse holds no loaded tables: `run` creates *and* loads them
+(`create-tables` alone would leave them empty)."""
+
+
+def _require_tables(wh: Warehouse, names, *, next_step: str = RUN_FIRST) -> None:
+    """Raise :class:`MissingTableError` naming the missing tables and what to do: pass ``--schema``
+    when the tables exist in another schema, else ``next_step``."""
+    missing = [n for n in names if not wh.table_exists(n)]
+    if missing:
+        raise MissingTableError(
+            f"Table {', '.join(missing)} does not exist in {wh.display_url}"
+            f"{f' (schema {wh.schema})' if wh.schema else ''}. {elsewhere_hint(wh, missing) or next_step}"
+        )
+
+
+require_tables = _require_tables
+
+
+def require_star(wh: Warehouse) -> None:
+    """Raise :class:`MissingTableError` (saying what to do) unless every star table exists and
+    something was ever loaded into them: for commands that only read them (check, analytics,
+    report). Tables made by ``create-tables`` alone are empty, and their checks would pass."""
+    _require_tables(wh, [t.name for t in STAR_TABLES])
+    succeeded = ledger.succeeded_runs(wh)
+    if succeeded is None or succeeded:
+        return  # made by other means (nothing to tell), or loaded
+    if all(int(wh.query(f"select count(*) from {wh.qualified(t.name)}")[1][0][0]) == 0 for t in STAR_TABLES):
+        raise MissingTableError(
+            f"The tables in {wh.display_url}{f' (schema {wh.schema})' if wh.schema else ''} are empty: nothing was "
+            f"ever loaded into them. {RUN_FIRST}"
+        )
+
+
+def elsewhere_hint(wh: Warehouse, missing: list[str]) -> str | None:
+    """``Found the tables in schema 'sparkify': pass --schema sparkify.`` when another schema holds
+    every missing table, else None."""
+    schemas = [s for s in wh.schemas_holding(missing) if s != wh.schema]
+    if not schemas:
+        return None
+    if len(schemas) == 1:
+        return f"Found the tables in schema {schemas[0]!r}: pass --schema {schemas[0]}."
+    shown = ", ".join(repr(s) for s in schemas[:5]) + (
+        f" and {len(schemas) - 5} more" if len(schemas) > 5 else ""
+    )
+    return f"Found the tables in schemas {shown}: pass --schema with the one you mean."

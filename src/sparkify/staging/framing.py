@@ -1,0 +1,248 @@
+"""Framing: how a file's bytes become records (the first half of the record rules).
+
+What Redshift's ``COPY ... FORMAT AS JSON`` accepts: a file is JSON values one after another,
+separated by nothing or by JSON whitespace (space, tab, CR, LF; RFC 8259). Each top-level value is one
+record; its line is the line its first character is on. One object per line, objects spread over
+many lines, and objects back to back all load. A UTF-8 byte order mark at the start of a file is
+ignored. Text that is not JSON is one rejected record, running to the next line that starts with
+``{``. :func:`frame` yields :class:`RawRecord` (line, parsed object or the reason it is rejected);
+:mod:`sparkify.staging.rules` types them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sparkify.wording import plural
+
+MAX_RECORD_BYTES = 4 << 20
+"""A record (its JSON text) longer than this many bytes is rejected rather than parsed."""
+
+
+RAW_TEXT_LIMIT = 1000
+"""How many characters of a rejected record's text are kept with the reject."""
+
+
+# -- framing ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One top-level value of a file: where it starts, its text, and the object or why it is none."""
+
+    line: int
+    """1-based line its first character is on."""
+    raw: str
+    """The record's text (invalid UTF-8 bytes shown as ``\\xNN``), cut to :data:`RAW_TEXT_LIMIT`."""
+    record: dict | None
+    problem: tuple[str | None, str] | None
+    """(field or None, reason) when the value is not a record that can be typed."""
+
+
+class _Nonstandard:
+    """Stands for a ``NaN`` / ``Infinity`` literal: not JSON, found by :func:`type_record`."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+def _literal_number(base: type) -> type:
+    """A subclass of ``base`` (int or float) whose values remember how the file wrote them
+    (``4.50``, ``-0``, ``1e5``): a number in a text field is stored as written."""
+
+    def new(cls, literal: str):
+        value = base.__new__(cls, literal)
+        value.literal = literal  # type: ignore[attr-defined]  # a subclass instance, not the base
+        return value
+
+    return type(f"_Literal{base.__name__.capitalize()}", (base,), {"__new__": new})
+
+
+_Float = _literal_number(float)
+_Int = _literal_number(int)
+_DECODER = json.JSONDecoder(
+    parse_constant=_Nonstandard, object_pairs_hook=_pairs, parse_float=_Float, parse_int=_Int
+)
+_JSON_WS = re.compile(r"[ \t\n\r]*")
+_NEXT_OBJECT_LINE = re.compile(r"\n[ \t\r]*(?=\{)")
+_STRUCTURE = re.compile(r'\\.|[{}\[\]"\n]')
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
+"""In text decoded with ``surrogateescape``: a byte that is not UTF-8 (a ``\\udc80`` escape in the
+JSON text is six ASCII characters, never this)."""
+BOM = b"\xef\xbb\xbf"
+
+
+def _ws_end(text: str, pos: int) -> int:
+    """Where the JSON whitespace starting at ``pos`` ends (``pos`` itself if there is none)."""
+    m = _JSON_WS.match(text, pos)
+    return m.end() if m else pos
+
+
+def frame(data: bytes) -> Iterator[RawRecord]:
+    """Split a file's (decompressed) bytes into records, in order. Never raises for any input."""
+    if data.startswith(BOM):
+        data = data[3:]
+    text = data.decode("utf-8", errors="surrogateescape")
+    if "\r" in text:  # a line ends with LF, CRLF or a lone CR (old Mac files): lines are counted alike
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    n = len(text)
+    pos = _ws_end(text, 0)
+    line, counted = 1, 0  # line number of position `counted`
+    while pos < n:
+        line += text.count("\n", counted, pos)
+        counted = pos
+        start = pos
+        problem: tuple[str | None, str] | None = None
+        value: Any = None
+        try:
+            value, end = _DECODER.raw_decode(text, pos)
+        except _DuplicateKey as exc:
+            end = _resync(text, start)
+            key = storable(exc.key)
+            problem = (key, f"duplicate key {key!r}: RFC 8259 names must be unique")
+        except json.JSONDecodeError as exc:
+            end = _resync(text, start)
+            problem = (None, _malformed(exc, text, start))
+        except RecursionError:
+            end = _resync(text, start)
+            problem = (None, "malformed JSON: values nested too deeply")
+        else:
+            # the next record may start right away ({..}{..}) or after whitespace; anything else
+            # glued on (`{..}x`) is text that is not JSON: the next round rejects it
+            pass
+        span = text[start:end]
+        bad_bytes = _RAW_BYTE.search(span) if not span.isascii() else None
+        if bad_bytes:
+            offset = len(span[: bad_bytes.start()].encode("utf-8", errors="surrogateescape"))
+            problem, value = (None, f"invalid UTF-8 at byte {offset} of the record"), None
+        elif problem is None:
+            size = (
+                len(span.encode("utf-8", errors="surrogateescape"))
+                if len(span) * 4 > MAX_RECORD_BYTES
+                else len(span)
+            )
+            if size > MAX_RECORD_BYTES:
+                problem = (None, f"record is longer than {MAX_RECORD_BYTES >> 20} MB ({size} bytes)")
+            elif not isinstance(value, dict):
+                problem = (None, _not_object(value))
+        shown = storable(span[:RAW_TEXT_LIMIT])
+        yield RawRecord(line, shown, value if problem is None else None, problem)
+        pos = _ws_end(text, end)
+
+
+def _resync(text: str, start: int) -> int:
+    """Where a value that is not JSON ends, so reading goes on after it.
+
+    A value starting with ``{`` or ``[`` runs to where its brackets close (strings respected),
+    unless a record seems to start first: a line beginning with ``{`` while only the value's own
+    opening bracket is open and the text before it is not a key's ``:``. Then it runs to the end of
+    its first line -- or, when that line holds only the ``{`` (a pretty-printed object), to that
+    next record. Any other text runs to the end of its line. The search stops after
+    :data:`MAX_RECORD_BYTES` characters.
+    """
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    if text[start] not in "{[":
+        return line_end
+    closed, next_record = _scan_brackets(text, start, min(len(text), start + MAX_RECORD_BYTES))
+    if closed is not None:
+        return closed
+    if text[start:line_end].strip() == "{" and next_record is not None:
+        return next_record
+    return line_end
+
+
+def _scan_brackets(text: str, start: int, limit: int) -> tuple[int | None, int | None]:
+    """(position just after the bracket closing the one at ``start``, or None; where the next
+    record seems to start, or None) -- whichever the scan meets first, before ``limit``."""
+    depth, in_string = 0, False
+    openers: list[str] = []
+    for m in _STRUCTURE.finditer(text, start, limit):
+        ch = m.group()
+        if in_string and ch != "\n":  # a string cannot hold a raw line break: one ends it
+            if ch == '"':
+                in_string = False
+            # a backslash escape is matched whole by the pattern, so it never ends a string
+            continue
+        in_string = False
+        if ch == '"':
+            in_string = True
+        elif ch == "\n":
+            if depth == 1:
+                after = _ws_end(text, m.end())
+                before = text[start : m.start()].rstrip(" \t\n")
+                if after < limit and text[after] == "{" and not before.endswith(":"):
+                    return None, after
+        elif ch in "{[":
+            depth += 1
+            openers.append(ch)
+        elif ch in "}]":
+            if openers.pop() != ("{" if ch == "}" else "["):
+                return None, None  # `{ ... ]` closes nothing: the value's brackets never close
+            depth -= 1
+            if depth == 0:
+                return m.end(), None
+    return None, None
+
+
+def storable(text: str) -> str:
+    """``text`` as every warehouse can store it: NUL and bytes that are not UTF-8 (decoded with
+    ``surrogateescape``) or unpaired surrogates shown as escapes (``\\x00``, ``\\xff``, ``\\ud800``)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    shown = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+    shown = shown.encode("utf-8", errors="backslashreplace").decode("utf-8")
+    return shown.replace("\x00", "\\x00")
+
+
+def _malformed(exc: json.JSONDecodeError, text: str, start: int) -> str:
+    # json's messages end in " at" where they name a place ("Unterminated string starting at")
+    at = "" if exc.msg.endswith(" at") else " at"
+    return f"malformed JSON: {exc.msg}{at} character {exc.pos - start + 1} of the record"
+
+
+def _not_object(value: Any) -> str:
+    if isinstance(value, list):
+        return (
+            f"a top-level JSON array ({plural(len(value), 'value')}): records are JSON objects one after another, "
+            "as Redshift's COPY reads them, not an array"
+        )
+    return f"expected a JSON object, got {_json_kind(value)}"
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"

@@ -1,0 +1,80 @@
+"""What a read produced: :class:`ReadResult` (the DuckDB table of typed staging rows, per-file counts
+and the rejects behind it), :class:`Reject` (one record that could not be staged: file, line, field,
+reason) and :func:`drop_result`. For each file, ``read == staged + rejected``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One input record that could not be staged."""
+
+    source: str
+    line: int | None
+    field: str | None
+    reason: str
+    raw: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        what = f"field {self.field!r}: " if self.field else ""
+        return f"{where}: {what}{self.reason}"
+
+
+@dataclass
+class FileCount:
+    read: int = 0
+    staged: int = 0
+    rejected: int = 0
+
+
+@dataclass
+class ReadResult:
+    """What one read produced: a DuckDB table of typed rows and the accounting behind it."""
+
+    kind: str
+    table: str
+    """The DuckDB table (in the reader's connection) holding the typed rows, staging columns."""
+    files: dict[str, FileCount] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+    unknown_fields: dict[str, int] = field(default_factory=dict)
+    precise_files: int = 0
+    """How many files the precise (record by record) path read."""
+
+    @property
+    def precise(self) -> bool:
+        """True when any file was read by the precise path."""
+        return self.precise_files > 0
+
+    @property
+    def read(self) -> int:
+        return sum(c.read for c in self.files.values())
+
+    @property
+    def staged(self) -> int:
+        return sum(c.staged for c in self.files.values())
+
+    @property
+    def rejected(self) -> int:
+        return sum(c.rejected for c in self.files.values())
+
+
+def drop_result(con, table: str) -> None:
+    """Drop what a read left in ``con`` under the name ``table`` (views over the fast path's raw
+    table and the precise path's table, or a plain table)."""
+    names = [table, f"{table}__fast", f"{table}__raw", f"{table}__precise", f"{table}__refused"]
+    kinds = dict(
+        con.execute(
+            "select table_name, table_type from information_schema.tables where table_name in (?, ?, ?, ?, ?)",
+            names,
+        ).fetchall()
+    )
+    for name in names:  # views first: they depend on the tables
+        if kinds.get(name) == "VIEW":
+            con.execute(f"drop view {name}")
+    for name in names:
+        if name in kinds and kinds[name] != "VIEW":
+            con.execute(f"drop table {name}")

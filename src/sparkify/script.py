@@ -1,8 +1,8 @@
 """The statements a run sends to an engine, as one SQL script to review (``sparkify sql``).
 
-Each step's statements come from :func:`sparkify.pipeline.statements`, which builds them with the
-same functions the run executes (``create_table_sql``, the transform's steps, the checks); the
-script adds what every connection runs first and a header per step. Nothing is executed.
+Each step's statements come from :func:`sparkify.pipeline.statements`, which traces the step's own
+function on a recording copy of the engine (:mod:`sparkify.pipeline.trace`); the script adds what
+every connection runs first and a header per step. Nothing is executed.
 """
 
 from __future__ import annotations

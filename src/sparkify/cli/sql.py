@@ -26,6 +26,11 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
     STEP is create-tables, stage, transform or check (default: all four, in order). Review the
     Redshift SQL before pointing sparkify at a cluster; passwords are never printed.
 
+    The statements are traced: each step's own code runs against a recording copy of the engine
+    (the stage step reads one placeholder record per kind of file), and what it sends is printed,
+    values as placeholders. Left out: reads that plan the work (row counts, the ledger) and
+    bookkeeping on load_runs, load_files, load_errors and load_schema.
+
     \b
     Example:
       sparkify sql --engine redshift

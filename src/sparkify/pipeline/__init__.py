@@ -5,7 +5,8 @@ reports through return values and an optional progress callback (:mod:`sparkify.
 the entry points (``create_tables``, ``stage``, ``transform``, ``check``, ``run``), the load's one
 transaction and its retries; beside them: ``plan`` (which files a run reads, the reports),
 ``publish`` (staging rows, ledger and accounting written), ``incremental`` (the in-place star
-update), ``statements`` (each step's SQL, for ``sparkify sql``) and ``tables`` (what a step needs).
+update), ``statements`` and ``trace`` (each step's SQL as a run sends it, for ``sparkify sql``) and
+``tables`` (what a step needs).
 
 Staging is incremental: the load ledger (``load_files``) records every file whose records are in
 staging, with its version (mtime or ETag). A run reads only files that are new or changed, replaces

@@ -11,16 +11,11 @@ from sparkify import quality
 from sparkify.errors import (
     ConfigError,
 )
-from sparkify.pipeline.plan import KINDS, STAGING_OF
 from sparkify.schema import (
-    FILE_KINDS,
-    META_TABLES,
-    STAGING_TABLES,
     STAR_TABLES,
-    TABLES,
 )
 from sparkify.sources import Source
-from sparkify.warehouse.base import Warehouse, quote
+from sparkify.warehouse.base import Warehouse
 
 STEPS = ("create-tables", "stage", "transform", "check")
 """The steps of a run, in order; ``sparkify sql STEP`` prints the statements of each."""
@@ -55,52 +50,39 @@ def s3_prefix(wh: Warehouse, source: str | Path | Source) -> str:
 
 
 def statements(wh: Warehouse, step: str, *, source: str | None = None, max_errors: int = 0) -> list[str]:
-    """The statements ``step`` (one of :data:`STEPS`) runs on ``wh``'s engine, in order, as they
-    are sent -- for review (``sparkify sql``). ``wh`` may be offline: nothing is executed.
+    """The statements ``step`` (one of :data:`STEPS`) sends to ``wh``'s engine, in order -- for
+    review (``sparkify sql``). ``wh`` may be offline: nothing is executed. They are found by running
+    the step's own function on a recording copy of ``wh`` (:func:`sparkify.pipeline.trace.trace`);
+    the stage step reads a stand-in source of one placeholder record per kind of file.
 
-    ``begin``/``commit`` mark the step's transaction. ``source`` only shapes the stage step of
-    engines that load from S3 (a placeholder prefix is shown without one). Bookkeeping statements
-    (ledger, accounting) are left out.
+    Shown: every statement that changes something (``begin``/``commit`` mark the transaction), and
+    the check step's queries, each after a comment naming the checks it answers. Left out: the reads
+    a step makes to plan its work (row counts, the ledger), the statements every connection starts
+    with (:meth:`Warehouse.setup_statements`) and bookkeeping on ``load_runs``, ``load_files``,
+    ``load_errors`` and ``load_schema``. Values are the driver's placeholders. ``source`` is
+    accepted for compatibility: staged rows are shown by their placeholder location.
     """
-    if step == "create-tables":
-        schema_sql = wh.create_schema_sql()
-        return ([schema_sql] if schema_sql else []) + [
-            wh.create_table_sql(t) for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES)
-        ]
-    if step == "stage":
-        out = ["begin"]
-        for kind in KINDS:
-            table = TABLES[STAGING_OF[kind]]
-            relation = f"sparkify_read_{kind}"
-            first, *rest = wh.insert_from_reader_sql(table, relation)
-            how = (
-                "checked here, then staged on S3 and COPYed: see the Redshift engine"
-                if wh.copies_from_s3
-                else f"table {relation}"
-            )
-            note = (
-                f"-- {table.name}: the rows of files new or changed since the last run (and, with --prune, "
-                f"of files gone from the source) leave staging, then the new rows of {FILE_KINDS[kind].folder}/, parsed by "
-                f"DuckDB on this machine ({how}), come in:\n"
-            )
-            # a placeholder per file; Redshift's rendering must parse as it is (tests/test_redshift_sql.py)
-            marks = f"{wh.param}" if wh.copies_from_s3 else f"{wh.param}, ..."
-            out += [
-                f"delete from {wh.qualified(table.name)} where {quote('source_file')} in ({marks})",
-                note + first,
-                *rest,
-            ]
-        return [*out, "commit"]
-    if step == "transform":
-        return ["begin"] + [s for _, group in transform_steps(wh) for s in group] + ["commit"]
-    if step == "check":
-        return [  # one comment line, then the query exactly as `sparkify check` sends it
-            f"-- {answered[0].name}: {answered[0].description}\n{sql}"
-            if len(answered) == 1
-            else f"-- {', '.join(c.name for c in answered)}: not null (one scan)\n{sql}"
-            for sql, answered in quality.queries(quality.checks(wh))
-        ]
-    raise ConfigError(f"Unknown step {step!r}. Steps: {', '.join(STEPS)}.")
+    from sparkify.pipeline.trace import is_bookkeeping, trace
+
+    if step not in STEPS:
+        raise ConfigError(f"Unknown step {step!r}. Steps: {', '.join(STEPS)}.")
+    setup = set(wh.setup_statements())
+    sent = [
+        s.statement
+        for s in trace(wh, step, max_errors=max_errors)
+        if s.statement not in setup
+        and not is_bookkeeping(wh, s.statement)
+        and (s.kind == "execute") != (step == "check")
+    ]
+    if step != "check":
+        return sent
+    labels = {  # one comment line, then the query exactly as `sparkify check` sends it
+        sql: f"-- {answered[0].name}: {answered[0].description}"
+        if len(answered) == 1
+        else f"-- {', '.join(c.name for c in answered)}: not null (one scan)"
+        for sql, answered in quality.queries(quality.checks(wh))
+    }
+    return [f"{labels[sql]}\n{sql}" if sql in labels else sql for sql in sent]
 
 
 def _count_star(wh: Warehouse) -> dict[str, int]:

@@ -13,6 +13,18 @@ from sparkify.errors import ConfigError, did_you_mean
 from sparkify.warehouse.base import Warehouse
 
 
+STEP_NOTES = {
+    "create-tables": "the schema and every missing table (each statement is skipped for a table that exists)",
+    "stage": (
+        "one transaction; per kind of file, the rows of the files this run reads (new or changed, one "
+        "placeholder per file) leave staging, then the rows the record rules accepted on this machine come in"
+    ),
+    "transform": "one transaction: every star table rebuilt from staging (`sparkify transform`)",
+    "check": "one query per check (or per table, for its not-null checks); each counts offending rows",
+}
+"""One comment line under each step's header, saying what its statements do."""
+
+
 def steps_named(names: Sequence[str]) -> tuple[str, ...]:
     """``names`` checked against :data:`sparkify.pipeline.STEPS` (all of them, in order, when
     empty). Raises ConfigError for an unknown step, with the closest one."""
@@ -50,7 +62,7 @@ def script(
         lines += ["", "-- every connection starts with (replaying in psql needs it too):"]
         lines += [s.rstrip(";") + ";" for s in setup]
     for step in steps_named(steps):
-        lines += ["", f"-- == {step} " + "=" * (90 - len(step))]
+        lines += ["", f"-- == {step} " + "=" * (90 - len(step)), f"-- {STEP_NOTES[step]}"]
         for statement in pipeline.statements(wh, step, source=source, max_errors=max_errors):
             lines += ["", statement.rstrip().rstrip(";") + ";"]
     return "\n".join(lines)

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from sparkify.errors import ConfigError, did_you_mean
 from sparkify.warehouse.base import Warehouse
 
-
 STEP_NOTES = {
     "create-tables": "the schema and every missing table (each statement is skipped for a table that exists)",
     "stage": (

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from sparkify.cli import infra_output as show
+from sparkify.cli import options
 from sparkify.cli.app import cli, state
 from sparkify.console import make_console
 from sparkify.infra import aws as lib
@@ -20,6 +21,13 @@ from sparkify.infra import aws as lib
 def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
         setattr(state(), param.name, True)
+
+
+def timeout_option(text: str) -> Callable[[Callable], Callable]:
+    """--timeout MINUTES (default 30): how long to wait for the cluster; ``text`` says for what."""
+    return click.option(
+        "--timeout", type=click.FloatRange(min=1), default=30, show_default=True, metavar="MINUTES", help=text
+    )
 
 
 def aws_options(f: Callable) -> Callable:
@@ -34,19 +42,12 @@ def aws_options(f: Callable) -> Callable:
         click.option(
             "--profile", metavar="NAME", help="AWS profile from ~/.aws/config. Default: AWS_PROFILE."
         ),
-        click.option(
-            "--cluster-id",
-            default=lib.DEFAULT_CLUSTER,
-            show_default=True,
-            metavar="ID",
-            help="Redshift cluster identifier.",
-        ),
-        click.option(
-            "--role-name",
-            default=lib.DEFAULT_ROLE,
-            show_default=True,
-            metavar="NAME",
-            help="IAM role Redshift assumes to read S3.",
+        *(
+            click.option(flag, default=default, show_default=True, metavar=metavar, help=text)
+            for flag, default, metavar, text in (
+                ("--cluster-id", lib.DEFAULT_CLUSTER, "ID", "Redshift cluster identifier."),
+                ("--role-name", lib.DEFAULT_ROLE, "NAME", "IAM role Redshift assumes to read S3."),
+            )
         ),
         click.option(
             "--security-group",
@@ -123,21 +124,12 @@ def infra() -> None:
     is_flag=True,
     help="Give the cluster a public address (needed to connect from outside its VPC).",
 )
-@click.option(
+@options.file_option(
     "--password-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
     help=f"Where a generated master password is kept (mode 0600). Default: "
     f"~/.config/sparkify/CLUSTER.redshift-password. ${lib.PASSWORD_ENV} takes precedence.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=30,
-    show_default=True,
-    metavar="MINUTES",
-    help="How long to wait for the cluster.",
-)
+@timeout_option("How long to wait for the cluster.")
 @click.option("--yes", "-y", is_flag=True, help="Apply the plan without asking.")
 def up_cmd(
     region,
@@ -294,14 +286,7 @@ def status_cmd(region, profile, cluster_id, role_name, security_group, port):
     is_flag=True,
     help="Delete the cluster without a final snapshot: its data is lost for good.",
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=1),
-    default=30,
-    show_default=True,
-    metavar="MINUTES",
-    help="How long to wait for the cluster to go.",
-)
+@timeout_option("How long to wait for the cluster to go.")
 @click.option("--yes", "-y", is_flag=True, help="Delete without asking.")
 def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_final_snapshot, timeout, yes):
     """Delete the cluster (after a final snapshot), then sparkify's ingress rule, group and role.

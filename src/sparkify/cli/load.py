@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
@@ -15,37 +14,33 @@ from sparkify.console import make_console
 from sparkify.wording import plural
 
 
+def total_time(started: float) -> dict[str, float]:
+    """The ``timings`` of a JSON summary: seconds since ``started`` (``time.perf_counter()``)."""
+    return {"total": round(time.perf_counter() - started, 3)}
+
+
+def load_arguments(settings, full_refresh: bool, prune: bool, progress) -> dict:
+    """The keyword arguments ``pipeline.run`` and ``pipeline.stage`` take from the command line."""
+    return {
+        "max_errors": settings.max_errors,
+        "full_refresh": full_refresh,
+        "prune": prune,
+        "progress": progress,
+        "verify_content": state().verify_content,
+        "rules": settings.record_rules,
+    }
+
+
 @cli.command("run")
-@options.source_options
-@options.warehouse_options
-@options.redshift_options
-@options.max_errors_option
-@options.ts_bounds_options
-@options.full_refresh_option
-@options.verify_content_option
-@click.option(
+@options.load_step_options
+@options.file_option(
     "--report",
     "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="PATH",
     help="After the load, write the analytics report (HTML) to PATH, even when checks fail.",
 )
 @options.json_option
 @options.common_options
-def run_cmd(
-    source_flags,
-    warehouse,
-    schema,
-    wait,
-    iam_role,
-    region,
-    max_errors,
-    ts_min,
-    ts_max,
-    full_refresh,
-    prune,
-    report_path,
-):
+def run_cmd(source_flags, full_refresh, prune, report_path, **flags):
     """Create missing tables, stage what is new, build the star schema, run the checks.
 
     Only files new or changed since the last run are read (--full-refresh reads all); staging and
@@ -68,31 +63,12 @@ def run_cmd(
     obj = state()
     from sparkify import pipeline
 
-    settings = options.settings(
-        **source_flags,
-        warehouse=warehouse,
-        schema=schema,
-        wait=wait,
-        iam_role=iam_role,
-        region=region,
-        max_errors=max_errors,
-        ts_min=ts_min,
-        ts_max=ts_max,
-    )
+    settings = options.settings(**source_flags, **flags)  # the warehouse, Redshift, error and ts flags
     src = options.source(settings)
     console = make_console()
     with options.connect(settings) as wh:
         with options.progress(console) as progress:
-            run_report = pipeline.run(
-                wh,
-                src,
-                max_errors=settings.max_errors,
-                full_refresh=full_refresh,
-                prune=prune,
-                progress=progress,
-                verify_content=obj.verify_content,
-                rules=settings.record_rules,
-            )
+            run_report = pipeline.run(wh, src, **load_arguments(settings, full_refresh, prune, progress))
         if obj.summary is not None:
             from sparkify import summary
 
@@ -113,7 +89,7 @@ def run_cmd(
 @cli.command("create-tables")
 @options.warehouse_options
 @options.common_options
-def create_tables_cmd(warehouse, schema, wait):
+def create_tables_cmd(**flags):
     """Create the staging and star tables that are missing. Safe to run twice.
 
     \b
@@ -122,7 +98,7 @@ def create_tables_cmd(warehouse, schema, wait):
     """
     from sparkify import pipeline
 
-    settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
+    settings = options.settings(**flags)
     with options.connect(settings) as wh:
         created = pipeline.create_tables(wh)
     console = make_console()
@@ -133,18 +109,10 @@ def create_tables_cmd(warehouse, schema, wait):
 
 
 @cli.command("stage")
-@options.source_options
-@options.warehouse_options
-@options.redshift_options
-@options.max_errors_option
-@options.ts_bounds_options
-@options.full_refresh_option
-@options.verify_content_option
+@options.load_step_options
 @options.json_option
 @options.common_options
-def stage_cmd(
-    source_flags, warehouse, schema, wait, iam_role, region, max_errors, ts_min, ts_max, full_refresh, prune
-):
+def stage_cmd(source_flags, full_refresh, prune, **flags):
     """Load the source's new and changed song and log files into the staging tables.
 
     \b
@@ -154,30 +122,11 @@ def stage_cmd(
     obj = state()
     from sparkify import pipeline
 
-    settings = options.settings(
-        **source_flags,
-        warehouse=warehouse,
-        schema=schema,
-        wait=wait,
-        iam_role=iam_role,
-        region=region,
-        max_errors=max_errors,
-        ts_min=ts_min,
-        ts_max=ts_max,
-    )
+    settings = options.settings(**source_flags, **flags)  # the warehouse, Redshift, error and ts flags
     src = options.source(settings)
     console = make_console()
     with options.connect(settings) as wh, options.progress(console) as progress:
-        report = pipeline.stage(
-            wh,
-            src,
-            max_errors=settings.max_errors,
-            full_refresh=full_refresh,
-            prune=prune,
-            progress=progress,
-            verify_content=obj.verify_content,
-            rules=settings.record_rules,
-        )
+        report = pipeline.stage(wh, src, **load_arguments(settings, full_refresh, prune, progress))
     if obj.summary is not None:
         from sparkify import summary
 
@@ -193,10 +142,8 @@ def stage_cmd(
 
 
 @cli.command("transform")
-@options.warehouse_options
-@options.json_option
-@options.common_options
-def transform_cmd(warehouse, schema, wait):
+@options.warehouse_step_options
+def transform_cmd(**flags):
     """Rebuild the star tables from the staging tables, in one transaction.
 
     \b
@@ -206,16 +153,14 @@ def transform_cmd(warehouse, schema, wait):
     obj = state()
     from sparkify import pipeline
 
-    settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
+    settings = options.settings(**flags)
     console = make_console()
     started = time.perf_counter()
     with options.connect(settings, must_exist=True) as wh, options.progress(console) as progress:
         rows = pipeline.transform(wh, progress=progress)
         shown_url = wh.display_url
     if obj.summary is not None:
-        obj.summary.update(
-            warehouse=shown_url, tables=rows, timings={"total": round(time.perf_counter() - started, 3)}
-        )
+        obj.summary.update(warehouse=shown_url, tables=rows, timings=total_time(started))
         return
     if obj.quiet:  # the final result alone
         counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
@@ -225,21 +170,18 @@ def transform_cmd(warehouse, schema, wait):
 
 
 @cli.command("check")
-@options.warehouse_options
-@options.json_option
-@options.common_options
-def check_cmd(warehouse, schema, wait):
+@options.warehouse_step_options
+def check_cmd(**flags):
     """Run the quality checks; exit 1 listing every failure.
 
     \b
     Example:
       sparkify check --warehouse duckdb:///sparkify.duckdb
     """
-    obj = state()
     from sparkify import pipeline
 
-    settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
     started = time.perf_counter()
+    obj, settings = state(), options.settings(**flags)
     with options.connect(settings, read_only=True) as wh:
         pipeline.require_star(wh)
         results = pipeline.check(wh)
@@ -248,7 +190,7 @@ def check_cmd(warehouse, schema, wait):
         from sparkify import summary
 
         summary.add_checks(obj.summary, results)
-        obj.summary.update(warehouse=shown_url, timings={"total": round(time.perf_counter() - started, 3)})
+        obj.summary.update(warehouse=shown_url, timings=total_time(started))
     else:
         output.print_checks(make_console(), results, all_rows=True, quiet=obj.quiet)
     quality.require_passed(results)
@@ -261,7 +203,7 @@ def check_cmd(warehouse, schema, wait):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON lines instead of a table.")
 @options.common_options
-def runs_cmd(warehouse, schema, wait, limit, as_json):
+def runs_cmd(limit, as_json, **flags):
     """List the most recent runs from load_runs, newest first: what each did, without SQL.
 
     \b
@@ -273,7 +215,7 @@ def runs_cmd(warehouse, schema, wait, limit, as_json):
     from sparkify.console import printable, table
     from sparkify.schema import LOAD_RUNS
 
-    settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
+    settings = options.settings(**flags)
     with options.connect(settings, read_only=True) as wh:
         pipeline.require_tables(wh, [LOAD_RUNS.name])
         runs = ledger.recent_runs(wh, limit)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,6 +22,32 @@ if TYPE_CHECKING:
     from sparkify.console import ProgressReporter
     from sparkify.sources import Source
     from sparkify.warehouse import Warehouse
+
+
+def folder_option(*decls: str, **attrs: Any) -> Callable[[Callable], Callable]:
+    """An option naming a folder (``DIR``), given to the command as a Path."""
+    return click.option(*decls, type=click.Path(file_okay=False, path_type=Path), metavar="DIR", **attrs)
+
+
+def file_option(*decls: str, metavar: str = "PATH", **attrs: Any) -> Callable[[Callable], Callable]:
+    """An option naming a file (``PATH`` unless ``metavar``), given to the command as a Path."""
+    return click.option(*decls, type=click.Path(dir_okay=False, path_type=Path), metavar=metavar, **attrs)
+
+
+def kept_on_state(name: str, option: Callable[[Callable], Callable]) -> Callable[[Callable], Callable]:
+    """``option`` (whose parameter is ``name``) kept on the state (:func:`state`) instead of being
+    passed to the command."""
+
+    def decorate(f: Callable) -> Callable:
+        @option
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            setattr(state(), name, kwargs.pop(name))
+            return f(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def warehouse_options(f: Callable) -> Callable:
@@ -43,34 +70,40 @@ def warehouse_options(f: Callable) -> Callable:
         "Env SPARKIFY_WAIT.",
     )(f)
 
-    @click.option(
-        "--wait-timeout",
-        type=float,
-        metavar="SECONDS",
-        help="Give up waiting for another sparkify process after SECONDS (default 3600), exit 75. "
-        "Env SPARKIFY_WAIT_TIMEOUT.",
-    )
-    @functools.wraps(f)
-    def wrapper(*args, wait_timeout, **kwargs):
-        state().wait_timeout = wait_timeout
-        return f(*args, **kwargs)
+    return kept_on_state(
+        "wait_timeout",
+        click.option(
+            "--wait-timeout",
+            type=float,
+            metavar="SECONDS",
+            help="Give up waiting for another sparkify process after SECONDS (default 3600), exit 75. "
+            "Env SPARKIFY_WAIT_TIMEOUT.",
+        ),
+    )(f)
 
-    return wrapper
+
+def text_options(f: Callable, *specs: tuple[str, str, str]) -> Callable:
+    """``f`` with a text option per ``(flag, metavar, help)``, applied in order."""
+    for flag, metavar, text in specs:
+        f = click.option(flag, metavar=metavar, help=text)(f)
+    return f
 
 
 def redshift_options(f: Callable) -> Callable:
     """--iam-role and --region: what Redshift's COPY needs to read S3."""
-    f = click.option(
-        "--iam-role",
-        metavar="ARN",
-        help="IAM role Redshift's COPY assumes to read the S3 source. Env SPARKIFY_IAM_ROLE.",
-    )(f)
-    f = click.option(
-        "--region",
-        metavar="NAME",
-        help="AWS region of the S3 source, when it differs from the cluster's. Env SPARKIFY_REGION.",
-    )(f)
-    return f
+    return text_options(
+        f,
+        (
+            "--iam-role",
+            "ARN",
+            "IAM role Redshift's COPY assumes to read the S3 source. Env SPARKIFY_IAM_ROLE.",
+        ),
+        (
+            "--region",
+            "NAME",
+            "AWS region of the S3 source, when it differs from the cluster's. Env SPARKIFY_REGION.",
+        ),
+    )
 
 
 SOURCE_FLAGS = ("source", *(kind.setting for kind in FILE_KINDS.values()), "s3_endpoint", "s3_concurrency")
@@ -135,16 +168,19 @@ def max_errors_option(f: Callable) -> Callable:
 
 def ts_bounds_options(f: Callable) -> Callable:
     """--ts-min / --ts-max: the plausible range of event times (dates, UTC)."""
-    f = click.option(
-        "--ts-max",
-        metavar="DATE",
-        help="Reject events whose ts is on or after DATE (default 2100-01-01). Env SPARKIFY_TS_MAX.",
-    )(f)
-    return click.option(
-        "--ts-min",
-        metavar="DATE",
-        help="Reject events whose ts is before DATE, e.g. epoch seconds (default 2000-01-01). Env SPARKIFY_TS_MIN.",
-    )(f)
+    return text_options(
+        f,
+        (
+            "--ts-max",
+            "DATE",
+            "Reject events whose ts is on or after DATE (default 2100-01-01). Env SPARKIFY_TS_MAX.",
+        ),
+        (
+            "--ts-min",
+            "DATE",
+            "Reject events whose ts is before DATE, e.g. epoch seconds (default 2000-01-01). Env SPARKIFY_TS_MIN.",
+        ),
+    )
 
 
 def common_options(f: Callable) -> Callable:
@@ -184,22 +220,41 @@ def json_option(f: Callable) -> Callable:
     return wrapper
 
 
+def load_step_options(f: Callable) -> Callable:
+    """The options of a step that loads (run, stage): the source, warehouse and Redshift options,
+    --max-errors, --ts-min/--ts-max, --full-refresh/--prune and --verify-content."""
+    for option in (
+        verify_content_option,
+        full_refresh_option,
+        ts_bounds_options,
+        max_errors_option,
+        redshift_options,
+        warehouse_options,
+        source_options,
+    ):
+        f = option(f)
+    return f
+
+
+def warehouse_step_options(f: Callable) -> Callable:
+    """The options of a step that works on the warehouse alone (transform, check): the warehouse
+    options, --json, --quiet and --debug."""
+    return warehouse_options(json_option(common_options(f)))
+
+
 def verify_content_option(f: Callable) -> Callable:
     """--verify-content: compare a checksum of each local file with the ledger's, for sources whose
     timestamps cannot be trusted."""
-
-    @click.option(
-        "--verify-content",
-        is_flag=True,
-        help="Also compare each local file's checksum with the one recorded when it was loaded (reads every "
-        "file; for sources whose timestamps cannot be trusted). S3 ETags already change with the content.",
-    )
-    @functools.wraps(f)
-    def wrapper(*args, verify_content: bool, **kwargs):
-        state().verify_content = verify_content
-        return f(*args, **kwargs)
-
-    return wrapper
+    return kept_on_state(
+        "verify_content",
+        click.option(
+            "--verify-content",
+            is_flag=True,
+            help="Also compare each local file's checksum with the one recorded when it was loaded (reads "
+            "every file; for sources whose timestamps cannot be trusted). S3 ETags already change with the "
+            "content.",
+        ),
+    )(f)
 
 
 def full_refresh_option(f: Callable) -> Callable:

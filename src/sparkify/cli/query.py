@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from sparkify.cli import options, output
@@ -18,33 +16,25 @@ from sparkify.wording import plural
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @options.warehouse_options
 @options.format_option
-@click.option(
+@options.folder_option(
     "--queries",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
     help="Run the NAME.sql files in DIR (one query each, a leading comment as its description) "
     "instead of the shipped catalog.",
 )
-@click.option(
+@options.folder_option(
     "--expected",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
     help="Compare each result with DIR/NAME.csv; exit 1 with a diff when one differs. Rows are "
     "compared in order only where the query orders them.",
 )
-@click.option(
+@options.folder_option(
     "--save-expected",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
     help="Write each result to DIR/NAME.csv, the expected files of a later --expected run.",
 )
 @options.dialect_option("redshift (the team's target; the catalog is written in it)")
 @options.show_sql_option
-@click.option(
+@options.folder_option(
     "--out",
     "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    metavar="DIR",
     help="Write each result to DIR/NAME.csv (or .json, .txt) instead of printing it; needed for "
     "several queries as CSV.",
 )
@@ -122,11 +112,10 @@ def analytics_cmd(
 
 @cli.command("query")
 @click.argument("sql", required=False)
-@click.option(
+@options.file_option(
     "--file",
     "-f",
     "sql_file",
-    type=click.Path(dir_okay=False, path_type=Path),
     metavar="FILE",
     help="Read the query from FILE instead of the SQL argument.",
 )

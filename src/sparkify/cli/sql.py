@@ -20,7 +20,7 @@ from sparkify.cli.app import cli
 @options.redshift_options
 @options.max_errors_option
 @options.common_options
-def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, region, max_errors):
+def sql_cmd(steps, engine, source_flags, **flags):
     """Print the statements each STEP runs on an engine, without connecting to anything.
 
     STEP is create-tables, stage, transform or check (default: all four, in order). Review the
@@ -41,14 +41,8 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
     from sparkify.config import mask_url
     from sparkify.warehouse import engine_of, offline
 
-    settings = options.settings(
-        **source_flags,
-        warehouse=warehouse,
-        schema=schema,
-        iam_role=iam_role,
-        region=region,
-        max_errors=max_errors,
-    )
+    flags.pop("wait")  # nothing is opened: nothing to wait for
+    settings = options.settings(**source_flags, **flags)  # the warehouse, Redshift and error flags
     chosen = script.steps_named(steps)
     wh = offline(
         engine or engine_of(settings.warehouse),
@@ -62,7 +56,7 @@ def sql_cmd(steps, engine, source_flags, warehouse, schema, wait, iam_role, regi
             chosen,
             source=settings.source,
             max_errors=settings.max_errors,
-            shown_url=mask_url(settings.warehouse) if engine is None or warehouse else None,
+            shown_url=mask_url(settings.warehouse) if engine is None or flags["warehouse"] else None,
         )
     finally:
         wh.close()

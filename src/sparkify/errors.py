@@ -76,78 +76,63 @@ class SparkifyError(Exception):
     """Base class: a problem the user can act on. Its message is one line that says what to do."""
 
     exit_code: int = ExitCode.REFUSED
+    """The process's exit status when this ends a command; a subclass names its own in its class line
+    (``class SourceError(SparkifyError, exit_code=ExitCode.NO_INPUT)``), else inherits its base's."""
+
+    def __init_subclass__(cls, exit_code: int | None = None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:
+            cls.exit_code = exit_code
 
 
-class ConfigError(SparkifyError):
+class ConfigError(SparkifyError, exit_code=ExitCode.USAGE):
     """A setting is missing, unknown or invalid."""
 
-    exit_code = ExitCode.USAGE
 
-
-class SourceError(SparkifyError):
+class SourceError(SparkifyError, exit_code=ExitCode.NO_INPUT):
     """The input cannot be found or read (missing folder, bucket, key, unreadable file)."""
 
-    exit_code = ExitCode.NO_INPUT
 
-
-class TransientSourceError(SourceError):
+class TransientSourceError(SourceError, exit_code=ExitCode.TEMPFAIL):
     """Reading the input failed in a way worth retrying later: S3 throttling, a 5xx, a dropped
     connection or a body cut short, after sparkify's own bounded retries."""
 
-    exit_code = ExitCode.TEMPFAIL
 
-
-class BadInputError(SparkifyError):
+class BadInputError(SparkifyError, exit_code=ExitCode.BAD_INPUT):
     """Input records could not be parsed or typed, and more of them than --max-errors allows."""
 
-    exit_code = ExitCode.BAD_INPUT
 
-
-class WarehouseError(SparkifyError):
+class WarehouseError(SparkifyError, exit_code=ExitCode.REFUSED):
     """The warehouse refused a statement or cannot be reached."""
 
-    exit_code = ExitCode.REFUSED
 
-
-class TransientWarehouseError(WarehouseError):
+class TransientWarehouseError(WarehouseError, exit_code=ExitCode.TEMPFAIL):
     """A failure worth retrying: a lost connection, a serialization failure, a deadlock."""
-
-    exit_code = ExitCode.TEMPFAIL
 
 
 class ChecksNotRun(TransientWarehouseError):
     """The load committed, then the connection dropped before the checks ran: ``loaded; checks not run``."""
 
 
-class WarehouseBusyError(WarehouseError):
+class WarehouseBusyError(WarehouseError, exit_code=ExitCode.TEMPFAIL):
     """Another sparkify process holds the warehouse (``--no-wait``), or held it past ``--wait-timeout``."""
 
-    exit_code = ExitCode.TEMPFAIL
 
-
-class LocalIOError(SparkifyError):
+class LocalIOError(SparkifyError, exit_code=ExitCode.IO_ERROR):
     """A local file could not be written or locked: disk full, no permission, a foreign lock file.
     The message names the path and what to do."""
 
-    exit_code = ExitCode.IO_ERROR
 
-
-class MissingTableError(WarehouseError):
+class MissingTableError(WarehouseError, exit_code=ExitCode.USAGE):
     """A table the step needs does not exist yet."""
 
-    exit_code = ExitCode.USAGE
 
-
-class QueryError(SparkifyError):
+class QueryError(SparkifyError, exit_code=ExitCode.USAGE):
     """An analytics query cannot be read, or cannot be translated faithfully to the engine's SQL."""
 
-    exit_code = ExitCode.USAGE
 
-
-class CheckFailed(SparkifyError):
+class CheckFailed(SparkifyError, exit_code=ExitCode.CHECKS_FAILED):
     """One or more quality checks, or an analytics comparison, failed."""
-
-    exit_code = ExitCode.CHECKS_FAILED
 
 
 class Interrupted(KeyboardInterrupt):

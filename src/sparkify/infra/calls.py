@@ -20,16 +20,12 @@ RETRIES = 6
 # -- errors ---------------------------------------------------------------------------------------
 
 
-class InfraError(SparkifyError):
+class InfraError(SparkifyError, exit_code=ExitCode.REFUSED):
     """An AWS call failed, or AWS is in a state sparkify will not change."""
 
-    exit_code = ExitCode.REFUSED
 
-
-class TransientInfraError(InfraError):
+class TransientInfraError(InfraError, exit_code=ExitCode.TEMPFAIL):
     """AWS cannot do it *now* (unreachable, throttling, no capacity, a resource busy): retry later."""
-
-    exit_code = ExitCode.TEMPFAIL
 
 
 class CredentialsError(ConfigError):

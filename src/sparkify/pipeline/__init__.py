@@ -37,6 +37,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from sparkify import interrupts, ledger, quality
 from sparkify.errors import (
@@ -72,6 +73,7 @@ from sparkify.warehouse.base import Warehouse
 __all__ = [
     "STEPS",
     "FilePlan",
+    "LoadOptions",
     "NoProgress",
     "Progress",
     "RunReport",
@@ -95,6 +97,23 @@ tried again, after 0.5 s, 1 s, 2 s. Terminal errors are never retried."""
 RETRY_DELAY = 0.5
 
 
+class LoadOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`stage` and :func:`run` (each optional)."""
+
+    max_errors: int
+    """Rejected records tolerated (default 0): above it, :class:`BadInputError` and nothing changes."""
+    full_refresh: bool
+    """Reload every file in the source, not only the new and changed ones."""
+    prune: bool
+    """Remove the rows of files loaded earlier and gone from the source (kept otherwise)."""
+    progress: Progress | None
+    """Told how reading and the transform advance (default: nothing is told)."""
+    verify_content: bool
+    """Compare each local file's checksum with the ledger's too, not only its mtime and size."""
+    rules: RecordRules
+    """The record rules (default :data:`DEFAULT_RULES`: see :mod:`sparkify.staging.rules`)."""
+
+
 # -- steps ----------------------------------------------------------------------------------------
 
 
@@ -114,17 +133,7 @@ def create_tables(wh: Warehouse) -> list[str]:
     return [name for name in created if name != LOAD_SCHEMA.name or LOAD_FILES.name in created]
 
 
-def stage(
-    wh: Warehouse,
-    source: str | Path | Source,
-    *,
-    max_errors: int = 0,
-    full_refresh: bool = False,
-    prune: bool = False,
-    progress: Progress | None = None,
-    verify_content: bool = False,
-    rules: RecordRules = DEFAULT_RULES,
-) -> StageReport:
+def stage(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOptions]) -> StageReport:
     """Load the source's new and changed files into the staging tables, in one transaction.
 
     Every record is either staged or rejected by the record rules (``rules``: see
@@ -133,17 +142,7 @@ def stage(
     gone from the source keep their rows unless ``prune``. Raises SourceError naming the place,
     changing nothing, when a kind has no file in the source.
     """
-    return _load(
-        wh,
-        source,
-        max_errors=max_errors,
-        full_refresh=full_refresh,
-        prune=prune,
-        progress=progress,
-        command="stage",
-        rules=rules,
-        verify_content=verify_content,
-    )[1]
+    return _load(wh, source, command="stage", **options)[1]
 
 
 def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, int]:
@@ -195,17 +194,7 @@ def check(wh: Warehouse, *, scoped: bool = False) -> list[quality.CheckResult]:
     return quality.run_checks(wh, scoped=True) if scoped else quality.run_checks(wh)
 
 
-def run(
-    wh: Warehouse,
-    source: str | Path | Source,
-    *,
-    max_errors: int = 0,
-    full_refresh: bool = False,
-    prune: bool = False,
-    progress: Progress | None = None,
-    verify_content: bool = False,
-    rules: RecordRules = DEFAULT_RULES,
-) -> RunReport:
+def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOptions]) -> RunReport:
     """Create missing tables, stage what is new, rebuild the star schema, check it.
 
     Staging and the star tables are published together in one transaction; the checks run on the
@@ -221,17 +210,7 @@ def run(
     )
     created = create_tables(wh)
     load_id, stage_report, rows = _load(
-        wh,
-        src,
-        max_errors=max_errors,
-        full_refresh=full_refresh,
-        prune=prune,
-        progress=progress,
-        command="run",
-        transform=True,
-        rules=rules,
-        verify_content=verify_content,
-        incremental=not created,
+        wh, src, command="run", transform=True, incremental=not created, **options
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(
@@ -263,10 +242,10 @@ def _load(
     wh: Warehouse,
     source: str | Path | Source,
     *,
-    max_errors: int,
-    full_refresh: bool,
-    progress: Progress | None,
     command: str,
+    max_errors: int = 0,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
     transform: bool = False,
     prune: bool = False,
     verify_content: bool = False,

@@ -37,19 +37,14 @@ def _missing(result: Result, name: str) -> int:
 
 def _hours(result: Result) -> Figure | None:
     plays = {int(h): p for h, p in rows_of(result, "hour", "plays")}
-    if not plays:
-        return None
-    values = [plays.get(h, 0) for h in range(24)]
-    peak = max(range(24), key=lambda h: values[h])
-    svg = column_chart(
+    return _plays_chart(
+        plays,
         [str(h) for h in range(24)],
-        [Series("plays", values, BLUE)],
+        [f"{h:02d}:00–{h:02d}:59 UTC" for h in range(24)],
         title="Plays by hour of day (UTC)",
         x_label="hour of day (UTC)",
-        y_label="plays",
-        tooltips=[f"{h:02d}:00–{h:02d}:59 UTC: {values[h]:,} plays" for h in range(24)],
+        busiest="Busiest hour",
     )
-    return Figure(svg, f"Busiest hour: {peak:02d}:00–{peak:02d}:59 UTC, with {values[peak]:,} plays.")
 
 
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -57,19 +52,35 @@ WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "S
 
 def _weekdays(result: Result) -> Figure | None:
     plays = {int(d): p for d, _, p in rows_of(result, "weekday", "weekday_name", "plays")}
-    if not plays:
-        return None
-    values = [plays.get(d, 0) for d in range(7)]
-    peak = max(range(7), key=lambda d: values[d])
-    svg = column_chart(
+    return _plays_chart(
+        plays,
         [name[:3] for name in WEEKDAYS],
-        [Series("plays", values, BLUE)],
+        list(WEEKDAYS),
         title="Plays by day of the week",
         x_label="day of the week (UTC)",
-        y_label="plays",
-        tooltips=[f"{WEEKDAYS[d]}: {values[d]:,} plays" for d in range(7)],
+        busiest="Busiest day of the week",
     )
-    return Figure(svg, f"Busiest day of the week: {WEEKDAYS[peak]}, with {values[peak]:,} plays.")
+
+
+def _plays_chart(
+    plays: dict[int, float], labels: list[str], names: list[str], *, title: str, x_label: str, busiest: str
+) -> Figure | None:
+    """A column chart of the plays in each slot 0, 1, ... (an hour, a weekday; a slot without
+    plays shows 0), ``labels`` under the columns, ``names`` in the tooltips and in the caption that
+    names the ``busiest`` slot. None without plays."""
+    if not plays:
+        return None
+    values: list[float] = [plays.get(i, 0) for i in range(len(labels))]
+    peak = max(range(len(values)), key=lambda i: values[i])
+    svg = column_chart(
+        labels,
+        [Series("plays", values, BLUE)],
+        title=title,
+        x_label=x_label,
+        y_label="plays",
+        tooltips=[f"{name}: {value:,} plays" for name, value in zip(names, values, strict=True)],
+    )
+    return Figure(svg, f"{busiest}: {names[peak]}, with {values[peak]:,} plays.")
 
 
 def _days(result: Result) -> Figure | None:

@@ -19,7 +19,7 @@ from sparkify.cli import main
 from sparkify.errors import MissingTableError, WarehouseError
 from sparkify.warehouse import connect
 from tests.conftest import open_engine
-from tests.helpers.records import event, song, write_source
+from tests.helpers.records import plain_event, plain_song, write_source
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -339,30 +339,8 @@ def test_the_cli_names_the_schema_of_a_server_warehouse(request, tmp_path, capsy
     duck, pg = open_engine("duckdb", request, tmp_path), open_engine("postgres", request, tmp_path)
     source = write_source(
         tmp_path / "src",
-        songs=[
-            song(
-                song_id="SO1",
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-                year=2000,
-            )
-        ],
-        events={
-            "2018-11-01-events.json": [
-                event(
-                    song="A Song",
-                    artist="Artist A",
-                    length=200.5,
-                    sessionId=1,
-                    userAgent="Mozilla/5.0",
-                    userId="10",
-                )
-            ]
-        },
+        songs=[plain_song(song_id="SO1", artist_id="ARA", artist_name="Artist A", title="A Song")],
+        events={"2018-11-01-events.json": [plain_event(song="A Song", artist="Artist A", length=200.5)]},
     )
     for wh in (duck, pg):
         pipeline.run(wh, source)

@@ -12,7 +12,7 @@ import pytest
 
 from sparkify import pipeline
 from tests.conftest import sample_for, source_for
-from tests.helpers.records import NOW, event, rows, song, write_source
+from tests.helpers.records import NO_SONG, NOW, event, plain_event, plain_song, rows, song, write_source
 
 T0 = dt.datetime(2018, 11, 1, 20, 57, 10, 796000)
 """NOW as a timestamp."""
@@ -24,29 +24,12 @@ def ts(text: str) -> int:
     return calendar.timegm(t.timetuple()) * 1000 + t.microsecond // 1000
 
 
-INERT_SONG = song(
-    song_id="SOINERT",
-    title="Nobody plays this",
-    artist_id="ARINERT",
-    artist_name="Nobody",
-    artist_latitude=None,
-    artist_longitude=None,
-    artist_location="",
-    year=2000,
+INERT_SONG = plain_song(
+    song_id="SOINERT", title="Nobody plays this", artist_id="ARINERT", artist_name="Nobody"
 )
 """A song file for a test about events only: a source with no song file is an error (CONTRACT)."""
-INERT_EVENT = event(
-    userId="",
-    page="Home",
-    firstName=None,
-    lastName=None,
-    gender=None,
-    artist=None,
-    length=None,
-    sessionId=1,
-    song=None,
-    userAgent="Mozilla/5.0",
-    auth="Logged Out",
+INERT_EVENT = plain_event(
+    **NO_SONG, userId="", page="Home", firstName=None, lastName=None, gender=None, auth="Logged Out"
 )
 """A log file's event for a test about songs only: logged out and no play, so it reaches no star table."""
 
@@ -73,49 +56,12 @@ def test_numbers_where_text_belongs_take_their_text_form(warehouse, tmp_path):
         warehouse,
         tmp_path,
         [
-            song(
-                song_id="SOA",
-                title=66,
-                artist_id="ARA",
-                artist_name=1999,
-                duration=100.0,
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            ),
-            song(
-                song_id="SOB",
-                title=3.5,
-                artist_id="ARB",
-                artist_name="Band",
-                duration=50.25,
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            ),
+            plain_song(song_id="SOA", title=66, artist_id="ARA", artist_name=1999, duration=100.0),
+            plain_song(song_id="SOB", title=3.5, artist_id="ARB", artist_name="Band", duration=50.25),
         ],
         [
-            event(
-                itemInSession=0,
-                song="66",
-                artist="1999",
-                length=100.0,
-                sessionId=1,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            ),
-            event(
-                itemInSession=1,
-                ts=NOW + 1000,
-                song="3.5",
-                artist="Band",
-                length=50.25,
-                sessionId=1,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            ),
+            plain_event(itemInSession=0, song="66", artist="1999", length=100.0),
+            plain_event(itemInSession=1, ts=NOW + 1000, song="3.5", artist="Band", length=50.25),
         ],
     )
     assert rows(warehouse, "songs") == [("SOA", "66", "ARA", 2000, 100.0), ("SOB", "3.5", "ARB", 2000, 50.25)]
@@ -134,63 +80,15 @@ def test_several_matching_songs_the_smallest_song_id_wins(warehouse, tmp_path):
         warehouse,
         tmp_path,
         [
-            song(
-                song_id="SOZ",
-                title="Twin",
-                artist_id="ARZ",
-                artist_name="Same",
-                duration=180.0,
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            ),
-            song(
-                song_id="SOM",
-                title="Twin",
-                artist_id="ARM",
-                artist_name="Same",
-                duration=180.0,
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            ),
-            song(
-                song_id="SOB",
-                title="Twin",
-                artist_id="ARB",
-                artist_name="Same",
-                duration=180.0,
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            ),
-            song(
-                song_id="SOA",
-                title="Twin",
-                artist_id="ARA",
-                artist_name="Same",
-                duration=180.5,
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
+            plain_song(song_id="SOZ", title="Twin", artist_id="ARZ", artist_name="Same", duration=180.0),
+            plain_song(song_id="SOM", title="Twin", artist_id="ARM", artist_name="Same", duration=180.0),
+            plain_song(song_id="SOB", title="Twin", artist_id="ARB", artist_name="Same", duration=180.0),
+            plain_song(
+                song_id="SOA", title="Twin", artist_id="ARA", artist_name="Same", duration=180.5
             ),  # length differs
-            song(
-                song_id="SO0",
-                title="twin",
-                artist_id="AR0",
-                artist_name="Same",
-                duration=180.0,
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            ),
+            plain_song(song_id="SO0", title="twin", artist_id="AR0", artist_name="Same", duration=180.0),
         ],  # case differs
-        [event(song="Twin", artist="Same", length=180.0, sessionId=1, userAgent="Mozilla/5.0", userId="10")],
+        [plain_event(song="Twin", artist="Same", length=180.0)],
     )
     assert rows(warehouse, "songplays", ["user_id", "song_id", "artist_id"]) == [(10, "SOB", "ARB")]
 
@@ -199,37 +97,10 @@ def test_unmatched_play_has_null_song_and_artist(warehouse, tmp_path):
     run(
         warehouse,
         tmp_path,
+        [plain_song(song_id="SOA", title="Real", artist_name="Band", duration=10.0, artist_id="ARA")],
         [
-            song(
-                song_id="SOA",
-                title="Real",
-                artist_name="Band",
-                duration=10.0,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            )
-        ],
-        [
-            event(
-                song="Real",
-                artist="Band",
-                length=10.000001,
-                sessionId=1,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            ),
-            event(
-                itemInSession=1,
-                song="Other",
-                artist="Band",
-                length=10.0,
-                sessionId=1,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            ),
+            plain_event(song="Real", artist="Band", length=10.000001),
+            plain_event(itemInSession=1, song="Other", artist="Band", length=10.0),
         ],
     )
     assert rows(warehouse, "songplays", ["song_id", "artist_id", "level"]) == [
@@ -239,38 +110,15 @@ def test_unmatched_play_has_null_song_and_artist(warehouse, tmp_path):
 
 
 def test_an_event_delivered_twice_is_one_play(warehouse, tmp_path):
-    play = event(
-        userId="5", sessionId=3, itemInSession=4, song="S", artist="A", length=1.0, userAgent="Mozilla/5.0"
-    )
+    play = plain_event(userId="5", sessionId=3, itemInSession=4, song="S", artist="A", length=1.0)
     run(
         warehouse,
         tmp_path,
-        [
-            song(
-                song_id="SOA",
-                title="S",
-                artist_name="A",
-                duration=1.0,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            )
-        ],
+        [plain_song(song_id="SOA", title="S", artist_name="A", duration=1.0, artist_id="ARA")],
         {
             "2018-11-01-events.json": [
                 play,
-                event(
-                    userId="5",
-                    sessionId=3,
-                    itemInSession=5,
-                    ts=NOW + 10,
-                    artist=None,
-                    length=None,
-                    song=None,
-                    userAgent="Mozilla/5.0",
-                ),
+                plain_event(**NO_SONG, userId="5", sessionId=3, itemInSession=5, ts=NOW + 10),
             ],
             "2018-11-02-events.json": [play],
         },  # the same event again, in another file
@@ -301,29 +149,10 @@ def test_logged_out_next_song_is_no_play_and_no_user(warehouse, tmp_path):
                 sessionId=1,
                 auth="Logged Out",
             ),
-            event(
-                userId="20",
-                page="Home",
-                firstName="Bo",
-                lastName="Ng",
-                gender="M",
-                level="paid",
-                artist=None,
-                length=None,
-                sessionId=1,
-                song=None,
-                userAgent="Mozilla/5.0",
+            plain_event(
+                **NO_SONG, userId="20", page="Home", firstName="Bo", lastName="Ng", gender="M", level="paid"
             ),
-            event(
-                userId="10",
-                itemInSession=1,
-                ts=NOW + 1,
-                artist=None,
-                length=None,
-                sessionId=1,
-                song=None,
-                userAgent="Mozilla/5.0",
-            ),
+            plain_event(**NO_SONG, itemInSession=1, ts=NOW + 1),
         ],
     )
     assert rows(warehouse, "songplays", ["user_id", "level"]) == [(10, "free")]
@@ -337,7 +166,8 @@ def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_ite
         [],
         [
             # user 7: two events at the same ts; the larger session_id (5) wins
-            event(
+            plain_event(
+                **NO_SONG,
                 userId="7",
                 ts=NOW,
                 sessionId=4,
@@ -345,12 +175,9 @@ def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_ite
                 level="free",
                 firstName="Old",
                 page="Home",
-                artist=None,
-                length=None,
-                song=None,
-                userAgent="Mozilla/5.0",
             ),
-            event(
+            plain_event(
+                **NO_SONG,
                 userId="7",
                 ts=NOW,
                 sessionId=5,
@@ -358,12 +185,9 @@ def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_ite
                 level="paid",
                 firstName="New",
                 page="Home",
-                artist=None,
-                length=None,
-                song=None,
-                userAgent="Mozilla/5.0",
             ),
-            event(
+            plain_event(
+                **NO_SONG,
                 userId="7",
                 ts=NOW - 1000,
                 sessionId=9,
@@ -371,25 +195,13 @@ def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_ite
                 level="free",
                 firstName="Older",
                 page="Home",
-                artist=None,
-                length=None,
-                song=None,
-                userAgent="Mozilla/5.0",
             ),
             # user 8: same ts and session; the larger item_in_session (7) wins
-            event(
-                userId="8",
-                ts=NOW,
-                sessionId=3,
-                itemInSession=2,
-                level="paid",
-                lastName="Two",
-                artist=None,
-                length=None,
-                song=None,
-                userAgent="Mozilla/5.0",
+            plain_event(
+                **NO_SONG, userId="8", ts=NOW, sessionId=3, itemInSession=2, level="paid", lastName="Two"
             ),
-            event(
+            plain_event(
+                **NO_SONG,
                 userId="8",
                 ts=NOW,
                 sessionId=3,
@@ -397,34 +209,10 @@ def test_users_come_from_their_latest_event_with_ties_broken_by_session_then_ite
                 level="free",
                 lastName="Seven",
                 page="Home",
-                artist=None,
-                length=None,
-                song=None,
-                userAgent="Mozilla/5.0",
             ),
             # user 9 upgrades: each play keeps the level of its own event; the user is paid now
-            event(
-                userId="9",
-                ts=NOW,
-                sessionId=1,
-                itemInSession=0,
-                level="free",
-                artist=None,
-                length=None,
-                song=None,
-                userAgent="Mozilla/5.0",
-            ),
-            event(
-                userId="9",
-                ts=NOW + 5,
-                sessionId=1,
-                itemInSession=1,
-                level="paid",
-                artist=None,
-                length=None,
-                song=None,
-                userAgent="Mozilla/5.0",
-            ),
+            plain_event(**NO_SONG, userId="9", ts=NOW, itemInSession=0, level="free"),
+            plain_event(**NO_SONG, userId="9", ts=NOW + 5, itemInSession=1, level="paid"),
         ],
     )
     assert rows(warehouse, "users") == [
@@ -444,26 +232,8 @@ def test_year_zero_is_null(warehouse, tmp_path):
         warehouse,
         tmp_path,
         [
-            song(
-                song_id="SOA",
-                year=0,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-            ),
-            song(
-                song_id="SOB",
-                year=1999,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-            ),
+            plain_song(song_id="SOA", year=0, artist_id="ARA", artist_name="Artist A", title="A Song"),
+            plain_song(song_id="SOB", year=1999, artist_id="ARA", artist_name="Artist A", title="A Song"),
         ],
         [],
     )
@@ -497,16 +267,7 @@ def test_artists_take_the_most_complete_record_and_empty_location_is_null(wareho
                 year=2000,
             ),
             # ARY: no coordinates anywhere; the non-empty location wins
-            song(
-                song_id="SOY1",
-                artist_id="ARY",
-                artist_name="Y empty",
-                artist_location="",
-                artist_latitude=None,
-                artist_longitude=None,
-                title="A Song",
-                year=2000,
-            ),
+            plain_song(song_id="SOY1", artist_id="ARY", artist_name="Y empty", title="A Song"),
             song(
                 song_id="SOY2",
                 artist_id="ARY",
@@ -518,26 +279,8 @@ def test_artists_take_the_most_complete_record_and_empty_location_is_null(wareho
                 year=2000,
             ),
             # ARW: equally complete; the smaller song_id wins
-            song(
-                song_id="SOW2",
-                artist_id="ARW",
-                artist_name="W two",
-                artist_location="",
-                artist_latitude=None,
-                artist_longitude=None,
-                title="A Song",
-                year=2000,
-            ),
-            song(
-                song_id="SOW1",
-                artist_id="ARW",
-                artist_name="W one",
-                artist_location="",
-                artist_latitude=None,
-                artist_longitude=None,
-                title="A Song",
-                year=2000,
-            ),
+            plain_song(song_id="SOW2", artist_id="ARW", artist_name="W two", title="A Song"),
+            plain_song(song_id="SOW1", artist_id="ARW", artist_name="W one", title="A Song"),
             # ARN: a null location stays null
             song(
                 song_id="SON1",
@@ -566,45 +309,10 @@ def test_start_time_keeps_milliseconds(warehouse, tmp_path):
         tmp_path,
         [],
         [
-            event(
-                ts=1541105830796,
-                artist=None,
-                length=None,
-                sessionId=1,
-                song=None,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            ),
-            event(
-                itemInSession=1,
-                ts=1541105830001,
-                artist=None,
-                length=None,
-                sessionId=1,
-                song=None,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            ),
-            event(
-                itemInSession=2,
-                ts=1541105830999,
-                artist=None,
-                length=None,
-                sessionId=1,
-                song=None,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            ),
-            event(
-                itemInSession=3,
-                ts=946684800000,
-                artist=None,
-                length=None,
-                sessionId=1,
-                song=None,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            ),
+            plain_event(**NO_SONG, ts=1541105830796),
+            plain_event(**NO_SONG, itemInSession=1, ts=1541105830001),
+            plain_event(**NO_SONG, itemInSession=2, ts=1541105830999),
+            plain_event(**NO_SONG, itemInSession=3, ts=946684800000),
         ],  # 2000-01-01 00:00:00.000
     )
     assert rows(warehouse, "songplays", ["start_time"]) == [
@@ -628,19 +336,7 @@ def test_time_has_iso_weeks_and_sunday_zero_weekdays_across_year_boundaries(ware
         warehouse,
         tmp_path,
         [],
-        [
-            event(
-                itemInSession=i,
-                ts=ts(t),
-                artist=None,
-                length=None,
-                sessionId=1,
-                song=None,
-                userAgent="Mozilla/5.0",
-                userId="10",
-            )
-            for i, t in enumerate(instants)
-        ],
+        [plain_event(**NO_SONG, itemInSession=i, ts=ts(t)) for i, t in enumerate(instants)],
     )
     # start_time, hour, day, week, month, year, weekday (0 = Sunday)
     assert rows(warehouse, "time") == [
@@ -656,31 +352,10 @@ def test_time_has_iso_weeks_and_sunday_zero_weekdays_across_year_boundaries(ware
 def test_rerun_leaves_every_table_identical(warehouse, tmp_path):
     src = write_source(
         tmp_path / "src",
-        songs=[
-            song(
-                song_id="SOA",
-                title="S",
-                artist_name="A",
-                duration=1.0,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            )
-        ],
+        songs=[plain_song(song_id="SOA", title="S", artist_name="A", duration=1.0, artist_id="ARA")],
         events={
             "2018-11-01-events.json": [
-                event(
-                    itemInSession=i,
-                    ts=NOW + i,
-                    song="S" if i % 2 else "T",
-                    artist="A",
-                    length=1.0,
-                    sessionId=1,
-                    userAgent="Mozilla/5.0",
-                    userId="10",
-                )
+                plain_event(itemInSession=i, ts=NOW + i, song="S" if i % 2 else "T", artist="A", length=1.0)
                 for i in range(20)
             ]
         },

@@ -18,7 +18,7 @@ import pytest
 from sparkify import analytics, pipeline
 from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from tests.conftest import TEST_ENGINES, open_engine, source_for
-from tests.helpers.records import NOW, event, rows, song, write_source
+from tests.helpers.records import NO_SONG, NOW, event, plain_event, plain_song, rows, song, write_source
 
 pytestmark = pytest.mark.usefixtures("postgres_url")
 
@@ -122,98 +122,30 @@ def tricky_input(root):
     # ids that differ only in case: bytewise, "SOB" < "SOa" < "SOb"; a locale collation says otherwise
     for sid in ("SOb", "SOB", "SOa"):
         songs.append(
-            song(
-                song_id=sid,
-                title="Case",
-                artist_id="AR" + sid[2],
-                artist_name="Case",
-                duration=1.0,
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            )
+            plain_song(song_id=sid, title="Case", artist_id="AR" + sid[2], artist_name="Case", duration=1.0)
         )
-    events.append(
-        event(
-            userId="7",
-            itemInSession=0,
-            ts=NOW,
-            song="Case",
-            artist="Case",
-            length=1.0,
-            sessionId=1,
-            userAgent="Mozilla/5.0",
-        )
-    )
+    events.append(plain_event(userId="7", itemInSession=0, ts=NOW, song="Case", artist="Case", length=1.0))
     # numbers where text belongs
     songs.append(
-        song(
-            song_id="SONUM",
-            title=1234567890123,
-            artist_id="ARN",
-            artist_name=-7,
-            duration=2.5,
-            artist_latitude=None,
-            artist_longitude=None,
-            artist_location="",
-            year=2000,
-        )
+        plain_song(song_id="SONUM", title=1234567890123, artist_id="ARN", artist_name=-7, duration=2.5)
     )
     events.append(
-        event(
-            userId="7",
-            itemInSession=1,
-            ts=NOW + 1,
-            song="1234567890123",
-            artist="-7",
-            length=2.5,
-            sessionId=1,
-            userAgent="Mozilla/5.0",
-        )
+        plain_event(userId="7", itemInSession=1, ts=NOW + 1, song="1234567890123", artist="-7", length=2.5)
     )
     # the first and the last accepted millisecond (2000-01-01, 2099-12-31 23:59:59.999); biggest session id
     events.append(
-        event(
-            userId="8",
-            itemInSession=0,
-            sessionId=2147483647,
-            ts=946_684_800_000,
-            artist=None,
-            length=None,
-            song=None,
-            userAgent="Mozilla/5.0",
-        )
+        plain_event(**NO_SONG, userId="8", itemInSession=0, sessionId=2147483647, ts=946_684_800_000)
     )
     events.append(
-        event(
-            userId="8",
-            itemInSession=1,
-            sessionId=2147483647,
-            ts=4_102_444_799_999,
-            artist=None,
-            length=None,
-            song=None,
-            userAgent="Mozilla/5.0",
-        )
+        plain_event(**NO_SONG, userId="8", itemInSession=1, sessionId=2147483647, ts=4_102_444_799_999)
     )
     # ties for users: same ts, sessions and items differ; NULLs in the tie-breakers' columns
     events.append(
-        event(
-            userId="9",
-            itemInSession=3,
-            sessionId=4,
-            ts=NOW,
-            level="paid",
-            firstName=None,
-            artist=None,
-            length=None,
-            song=None,
-            userAgent="Mozilla/5.0",
-        )
+        plain_event(**NO_SONG, userId="9", itemInSession=3, sessionId=4, ts=NOW, level="paid", firstName=None)
     )
     events.append(
-        event(
+        plain_event(
+            **NO_SONG,
             userId="9",
             itemInSession=3,
             sessionId=4,
@@ -221,14 +153,11 @@ def tricky_input(root):
             level="free",
             firstName="Z",
             page="Home",
-            artist=None,
-            length=None,
-            song=None,
-            userAgent="Mozilla/5.0",
         )
     )
     events.append(
-        event(
+        plain_event(
+            **NO_SONG,
             userId="9",
             itemInSession=2,
             sessionId=4,
@@ -236,16 +165,12 @@ def tricky_input(root):
             level=None,
             firstName=None,
             page="Home",
-            artist=None,
-            length=None,
-            song=None,
-            userAgent="Mozilla/5.0",
         )
     )
     # duplicate delivery and logged-out plays
     events.append(events[0])
     events.append(
-        event(
+        plain_event(
             userId="",
             itemInSession=99,
             firstName=None,
@@ -253,8 +178,6 @@ def tricky_input(root):
             song="Case",
             artist="Case",
             length=1.0,
-            sessionId=1,
-            userAgent="Mozilla/5.0",
             auth="Logged Out",
         )
     )

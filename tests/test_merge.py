@@ -17,7 +17,7 @@ from sparkify import pipeline
 from sparkify.schema import STAR_TABLES, TABLES
 from sparkify.warehouse.postgres import PostgresWarehouse
 from sparkify.warehouse.redshift import RedshiftWarehouse
-from tests.helpers.records import NOW, event, rows, song, write_source
+from tests.helpers.records import NO_SONG, NOW, plain_event, plain_song, rows, write_source
 
 
 class MergingPostgres(PostgresWarehouse):
@@ -94,48 +94,12 @@ def test_merge_follows_a_changed_input_and_keeps_the_ids_of_unchanged_plays(
 def test_plays_sharing_user_session_and_time_are_kept_apart(merging, duckdb_wh, tmp_path):
     src = write_source(
         tmp_path / "src",
-        songs=[
-            song(
-                song_id="SOA",
-                title="S",
-                artist_name="A",
-                duration=1.0,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            )
-        ],
+        songs=[plain_song(song_id="SOA", title="S", artist_name="A", duration=1.0, artist_id="ARA")],
         events={
             "2018-11-01-events.json": [
-                event(
-                    itemInSession=1,
-                    song="S",
-                    artist="A",
-                    length=1.0,
-                    sessionId=1,
-                    userAgent="Mozilla/5.0",
-                    userId="10",
-                ),
-                event(
-                    itemInSession=2,
-                    artist=None,
-                    length=None,
-                    sessionId=1,
-                    song=None,
-                    userAgent="Mozilla/5.0",
-                    userId="10",
-                ),
-                event(
-                    itemInSession=3,
-                    song="S",
-                    artist="A",
-                    length=1.0,
-                    sessionId=1,
-                    userAgent="Mozilla/5.0",
-                    userId="10",
-                ),
+                plain_event(itemInSession=1, song="S", artist="A", length=1.0),
+                plain_event(**NO_SONG, itemInSession=2),
+                plain_event(itemInSession=3, song="S", artist="A", length=1.0),
             ]
         },
     )
@@ -152,71 +116,16 @@ def test_plays_sharing_user_session_and_time_are_kept_apart(merging, duckdb_wh, 
 def test_a_changed_dimension_row_is_replaced(merging, tmp_path):
     one = write_source(
         tmp_path / "one",
-        songs=[
-            song(
-                song_id="SOA",
-                year=0,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-            )
-        ],
-        events={
-            "2018-11-01-events.json": [
-                event(
-                    userId="3",
-                    level="free",
-                    page="Home",
-                    artist=None,
-                    length=None,
-                    sessionId=1,
-                    song=None,
-                    userAgent="Mozilla/5.0",
-                )
-            ]
-        },
+        songs=[plain_song(song_id="SOA", year=0, artist_id="ARA", artist_name="Artist A", title="A Song")],
+        events={"2018-11-01-events.json": [plain_event(**NO_SONG, userId="3", level="free", page="Home")]},
     )
     two = write_source(
         tmp_path / "two",
-        songs=[
-            song(
-                song_id="SOA",
-                year=1999,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-            )
-        ],
+        songs=[plain_song(song_id="SOA", year=1999, artist_id="ARA", artist_name="Artist A", title="A Song")],
         events={
             "2018-11-01-events.json": [
-                event(
-                    userId="3",
-                    level="free",
-                    page="Home",
-                    artist=None,
-                    length=None,
-                    sessionId=1,
-                    song=None,
-                    userAgent="Mozilla/5.0",
-                ),
-                event(
-                    userId="3",
-                    itemInSession=1,
-                    ts=NOW + 1,
-                    level="paid",
-                    page="Home",
-                    artist=None,
-                    length=None,
-                    sessionId=1,
-                    song=None,
-                    userAgent="Mozilla/5.0",
-                ),
+                plain_event(**NO_SONG, userId="3", level="free", page="Home"),
+                plain_event(**NO_SONG, userId="3", itemInSession=1, ts=NOW + 1, level="paid", page="Home"),
             ]
         },
     )

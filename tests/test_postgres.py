@@ -13,7 +13,7 @@ from sparkify.cli import main
 from sparkify.errors import BadInputError, MissingTableError, WarehouseError
 from sparkify.warehouse import connect, engine_of, pgcopy
 from tests.conftest import source_for
-from tests.helpers.records import NOW, event, rows, song, write_source
+from tests.helpers.records import NO_SONG, NOW, event, plain_event, plain_song, rows, song, write_source
 
 pytestmark = pytest.mark.usefixtures("postgres_url")
 
@@ -106,32 +106,11 @@ def test_sparkify_run_on_postgres_through_the_cli(postgres_url, pg_schema, capsy
     monkeypatch.chdir(tmp_path)
     src = write_source(
         tmp_path / "src",
-        songs=[
-            song(
-                song_id="SOA",
-                title="S",
-                artist_name="A",
-                duration=2.0,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            )
-        ],
+        songs=[plain_song(song_id="SOA", title="S", artist_name="A", duration=2.0, artist_id="ARA")],
         events={
             "2018-11-01-events.json": [
-                event(song="S", artist="A", length=2.0, sessionId=1, userAgent="Mozilla/5.0", userId="10"),
-                event(
-                    itemInSession=1,
-                    page="Home",
-                    artist=None,
-                    length=None,
-                    sessionId=1,
-                    song=None,
-                    userAgent="Mozilla/5.0",
-                    userId="10",
-                ),
+                plain_event(song="S", artist="A", length=2.0),
+                plain_event(**NO_SONG, itemInSession=1, page="Home"),
             ]
         },
     )
@@ -185,33 +164,19 @@ def test_copy_streams_in_blocks_and_keeps_every_value(
 ):
     monkeypatch.setattr(pgcopy, "COPY_BLOCK_BYTES", 97)  # lines cut across blocks
     events = [
-        event(
+        plain_event(
             itemInSession=i,
             ts=NOW + i,
             song=f'"q{i}",\n\\.',
             length=i / 7,
             firstName=None if i % 2 else "",
             artist=None,
-            sessionId=1,
-            userAgent="Mozilla/5.0",
-            userId="10",
         )
         for i in range(50)
     ]
     src = write_source(
         tmp_path / "src",
-        songs=[
-            song(
-                song_id="SOA",
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-                year=2000,
-            )
-        ],
+        songs=[plain_song(song_id="SOA", artist_id="ARA", artist_name="Artist A", title="A Song")],
         events={"2018-11-01-events.json": events},
     )
     with connect(postgres_url, schema=pg_schema) as wh:
@@ -231,51 +196,14 @@ def test_nul_characters_are_refused_with_a_clear_message_and_nothing_changes(
 ):
     good = write_source(
         tmp_path / "good",
-        songs=[
-            song(
-                song_id="SOA",
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-                year=2000,
-            )
-        ],
-        events={
-            "2018-11-01-events.json": [
-                event(artist=None, length=None, sessionId=1, song=None, userAgent="Mozilla/5.0", userId="10")
-            ]
-        },
+        songs=[plain_song(song_id="SOA", artist_id="ARA", artist_name="Artist A", title="A Song")],
+        events={"2018-11-01-events.json": [plain_event(**NO_SONG)]},
     )
     bad = tmp_path / "bad"
     write_source(
         bad,
-        songs=[
-            song(
-                song_id="SOA",
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-                year=2000,
-            )
-        ],
-        events={
-            "2018-11-01-events.json": [
-                event(
-                    song="nul\u0000here",
-                    artist=None,
-                    length=None,
-                    sessionId=1,
-                    userAgent="Mozilla/5.0",
-                    userId="10",
-                )
-            ]
-        },
+        songs=[plain_song(song_id="SOA", artist_id="ARA", artist_name="Artist A", title="A Song")],
+        events={"2018-11-01-events.json": [plain_event(song="nul\u0000here", artist=None, length=None)]},
     )
     with connect(postgres_url, schema=pg_schema) as wh:
         pipeline.run(wh, good)
@@ -291,54 +219,15 @@ def test_nul_characters_are_refused_with_a_clear_message_and_nothing_changes(
 def test_a_failed_transform_changes_nothing_visible(warehouse, tmp_path):
     src = write_source(
         tmp_path / "a",
-        songs=[
-            song(
-                song_id="SOA",
-                title="S",
-                artist_name="A",
-                duration=1.0,
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                year=2000,
-            )
-        ],
-        events={
-            "2018-11-01-events.json": [
-                event(song="S", artist="A", length=1.0, sessionId=1, userAgent="Mozilla/5.0", userId="10")
-            ]
-        },
+        songs=[plain_song(song_id="SOA", title="S", artist_name="A", duration=1.0, artist_id="ARA")],
+        events={"2018-11-01-events.json": [plain_event(song="S", artist="A", length=1.0)]},
     )
     pipeline.run(warehouse, source_for(warehouse, src))
     before = {t: rows(warehouse, t) for t in ("users", "songs", "songplays", "time")}
     b = write_source(
         tmp_path / "b",
-        songs=[
-            song(
-                song_id="SOB",
-                artist_id="ARA",
-                artist_latitude=None,
-                artist_longitude=None,
-                artist_location="",
-                artist_name="Artist A",
-                title="A Song",
-                year=2000,
-            )
-        ],
-        events={
-            "2018-11-01-events.json": [
-                event(
-                    userId="42",
-                    itemInSession=3,
-                    artist=None,
-                    length=None,
-                    sessionId=1,
-                    song=None,
-                    userAgent="Mozilla/5.0",
-                )
-            ]
-        },
+        songs=[plain_song(song_id="SOB", artist_id="ARA", artist_name="Artist A", title="A Song")],
+        events={"2018-11-01-events.json": [plain_event(**NO_SONG, userId="42", itemInSession=3)]},
     )
     pipeline.stage(warehouse, source_for(warehouse, b))
 

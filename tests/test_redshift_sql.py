@@ -273,7 +273,7 @@ def test_sparkify_sql_prints_what_the_engine_then_runs(engine, request, tmp_path
     """For the engines we can run here: the printed transform and check statements are the
     statements sent, in order (seen through the tracer)."""
     from tests.conftest import open_engine
-    from tests.helpers.records import event, song, write_source
+    from tests.helpers.records import NO_SONG, plain_event, plain_song, write_source
 
     wh = open_engine(engine, request, tmp_path)
     try:
@@ -282,30 +282,8 @@ def test_sparkify_sql_prints_what_the_engine_then_runs(engine, request, tmp_path
             wh,
             write_source(
                 tmp_path / "s",
-                songs=[
-                    song(
-                        song_id="SOA",
-                        artist_id="ARA",
-                        artist_latitude=None,
-                        artist_longitude=None,
-                        artist_location="",
-                        artist_name="Artist A",
-                        title="A Song",
-                        year=2000,
-                    )
-                ],
-                events={
-                    "2018-11-01-events.json": [
-                        event(
-                            artist=None,
-                            length=None,
-                            sessionId=1,
-                            song=None,
-                            userAgent="Mozilla/5.0",
-                            userId="10",
-                        )
-                    ]
-                },
+                songs=[plain_song(song_id="SOA", artist_id="ARA", artist_name="Artist A", title="A Song")],
+                events={"2018-11-01-events.json": [plain_event(**NO_SONG)]},
             ),
         )
         sent: list[str] = []

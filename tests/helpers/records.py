@@ -66,6 +66,24 @@ def song(**fields: Any) -> dict:
     return rec
 
 
+NO_SONG: dict[str, Any] = {"artist": None, "length": None, "song": None}
+"""The keys of an event that names no song (``event(**NO_SONG)``: a NextSong that matches nothing)."""
+
+
+def plain_song(**fields: Any) -> dict:
+    """:func:`song` with no place and an old year: ``artist_latitude`` and ``artist_longitude`` null,
+    ``artist_location`` empty, ``year`` 2000 (``fields`` override any key, these included)."""
+    return song(
+        **{"artist_latitude": None, "artist_longitude": None, "artist_location": "", "year": 2000, **fields}
+    )
+
+
+def plain_event(**fields: Any) -> dict:
+    """:func:`event` of user ``"10"`` in session 1 with user agent ``Mozilla/5.0`` (``fields``
+    override any key, these included)."""
+    return event(**{"sessionId": 1, "userAgent": "Mozilla/5.0", "userId": "10", **fields})
+
+
 def write_source(root: Path, *, songs: list[dict], events: list[dict] | dict[str, list[dict]]) -> Path:
     """Write a source folder in the real layout under ``root`` and return ``root``.
 

@@ -27,8 +27,8 @@ def printed(engine: str, schema: str | None) -> dict[str, list[str]]:
     for section in result.output.split("\n-- == ")[1:]:
         header, _, body = section.partition("\n")
         step = header.split()[0]
-        note, _, body = body.partition("\n\n")  # a comment line saying what the step does
-        assert note.startswith("-- ") and "\n" not in note
+        note, _, body = body.partition("\n\n")  # a comment saying what the step does
+        assert all(line.startswith("-- ") for line in note.splitlines())
         statements = [s.strip() for s in body.strip().split(";\n\n")]
         statements[-1] = statements[-1].removesuffix(";")
         if step == "check":

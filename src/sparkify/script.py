@@ -7,6 +7,7 @@ every connection runs first and a header per step. Nothing is executed.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from sparkify.errors import ConfigError, did_you_mean
@@ -21,7 +22,7 @@ STEP_NOTES = {
     "transform": "one transaction: every star table rebuilt from staging (`sparkify transform`)",
     "check": "one query per check (or per table, for its not-null checks); each counts offending rows",
 }
-"""One comment line under each step's header, saying what its statements do."""
+"""The comment under each step's header, saying what its statements do."""
 
 
 def steps_named(names: Sequence[str]) -> tuple[str, ...]:
@@ -61,7 +62,8 @@ def script(
         lines += ["", "-- every connection starts with (replaying in psql needs it too):"]
         lines += [s.rstrip(";") + ";" for s in setup]
     for step in steps_named(steps):
-        lines += ["", f"-- == {step} " + "=" * (90 - len(step)), f"-- {STEP_NOTES[step]}"]
+        lines += ["", f"-- == {step} " + "=" * (90 - len(step))]
+        lines += [f"-- {line}" for line in textwrap.wrap(STEP_NOTES[step], 94)]
         for statement in pipeline.statements(wh, step, source=source, max_errors=max_errors):
             lines += ["", statement.rstrip().rstrip(";") + ";"]
     return "\n".join(lines)

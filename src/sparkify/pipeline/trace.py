@@ -104,6 +104,10 @@ class _Recording:
         return self.readers[-1]
 
     def insert_from_reader(self, table: Table, reader_con, relation: str) -> int:
+        """The engine's own rendering of its load (:meth:`Warehouse.insert_from_reader_sql`) is
+        recorded: DuckDB runs exactly that; PostgreSQL streams its COPY, and skips the ``analyze``
+        after it when the copy adds few rows to a large table; Redshift COPYs from a manifest of
+        the rows it staged on S3 (shown as a placeholder)."""
         for statement in self.insert_from_reader_sql(table, relation):  # type: ignore[attr-defined]
             self.execute(statement)  # type: ignore[attr-defined]
         row = reader_con.execute(f"select count(*) from {relation}").fetchone()
@@ -125,6 +129,8 @@ def recording(wh: Warehouse, *, existing: bool = True) -> Warehouse:
     rec: Any = object.__new__(_CLASSES[cls])
     rec.__dict__.update(copy.copy(wh.__dict__))
     rec.sent, rec.existing, rec.readers, rec.tracer = [], existing, [], None
+    if "_depth" in rec.__dict__:
+        rec._depth = 0  # the copy's transactions are its own, whatever ``wh`` has open
     return rec
 
 

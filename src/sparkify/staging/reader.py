@@ -69,11 +69,11 @@ from sparkify.staging.spool import (
 )
 
 
-def quoted(name: str) -> str:
+def quoted(name: str | None) -> str:
     return f'"{name}"'
 
 
-def _raw_name(key: str) -> str:
+def _raw_name(key: str | None) -> str:
     """The column holding a numeric field's JSON text in the fast path's scan."""
     return quoted(f"__sparkify_raw_{key}")
 

@@ -292,7 +292,7 @@ def fast_ok_sql(
     is_object: str,
     keys_unique: str,
     suspect: str,
-    raw_of: Callable[[str], str],
+    raw_of: Callable[[str | None], str],
 ) -> str:
     """SQL (DuckDB) over one row of the fast path's scan, true only when :func:`type_record` would stage
     the record and DuckDB's casts give the same values. The row has one column per staging column

@@ -98,6 +98,8 @@ BAD_LINES = [
     (b'{"artist": "Caf\xe9"}', None, "invalid UTF-8"),
     (b"[1, 2, 3]", None, "top-level JSON array"),
     (b'{"ts": NaN, "page": "Home"}', "ts", "NaN is not a JSON number"),
+    # a key no staging column takes, its object holding a key twice: the rules parse every level
+    (json.dumps(event())[:-1].encode() + b', "extra": {"a": 1, "a": 2}}', "a", "duplicate key 'a'"),
 ]
 
 

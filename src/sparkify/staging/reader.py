@@ -221,7 +221,8 @@ class JsonReader:
             f"from (select *, {complete} as complete "
             f"from (select *, case when {IS_OBJECT} then json_keys(json) end as keys "
             # a line DuckDB parsed (json not NULL) that starts with { is an object: no second parse
-            f"from (select json, coalesce(starts_with(ltrim(json, {literal(JSON_WS)}), '{{'), false) as {IS_OBJECT}, "
+            f"from (select json, coalesce(case when starts_with(json, '{{') then true "
+            f"else starts_with(ltrim(json, {literal(JSON_WS)}), '{{') end, false) as {IS_OBJECT}, "
             f"strlen(json) as {RECORD_BYTES}, filename "
             f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
             f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2})))))))"

@@ -257,14 +257,16 @@ def suspect_sql(json_col: str, complete: str) -> str:
     """SQL (DuckDB) true when a record's text holds something DuckDB and these rules may read
     differently: a NUL or surrogate escape, a trailing comma, or -- in a record with keys beyond the
     staging columns (``complete`` false), where no typed column would show it -- a NaN or Infinity
-    literal. (A number that may underflow to 0 matters only in a double column:
+    literal or a nested object (whose keys must be unique too). (A number that may underflow to 0 matters only in a double column:
     :func:`fast_ok_sql` looks for it there.) False alarms only cost time: the file goes to the
     precise path."""
     return (
         f"case when contains({json_col}, '\\u') then regexp_matches({json_col}, {literal(UNICODE_ESCAPE_PATTERN)}) "
         f"else false end "
         f"or regexp_matches({json_col}, {literal(TRAILING_COMMA_PATTERN)}) "
-        f"or case when {complete} then false else regexp_matches({json_col}, {literal(NONSTANDARD_PATTERN)}) end"
+        f"or case when {complete} then false else regexp_matches({json_col}, {literal(NONSTANDARD_PATTERN)}) "
+        # a nested object (in a key no staging column takes) may hold a key twice, which the rules reject
+        f"or strpos(substr({json_col}, strpos({json_col}, '{{') + 1), '{{') > 0 end"
     )
 
 

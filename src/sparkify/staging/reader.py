@@ -266,7 +266,9 @@ class JsonReader:
             f"select distinct {RECORD_SOURCE} from {raw} where not {KNOWN_KEYS} and {RECORD_OK} "
             f"and {RECORD_SOURCE} not in (select name from {refused_table})"
         ).fetchall()
-        paths = sorted({read_from[name] for (name,) in names})
+        found = [read_from.get(name) for (name,) in names]
+        # a name no file has (a record of a file read in place carrying the spool's tag key): every path
+        paths = sorted({p for p in found if p is not None} if None not in found else set(read_from.values()))
         if not paths:
             return {}
         known = [c.source for c in TABLE_FOR[kind].record_columns if c.source is not None] + [SOURCE_KEY]

@@ -182,6 +182,10 @@ class JsonReader:
         )
         columns = [c.source for c in spec.record_columns if c.source is not None]
         by_path = _name_sql(paths)
+        # Only a spool file's records carry the file tag: in a file read in place that key is the
+        # record's own (an unknown field), never the name of a file.
+        spools = [p for p, n in paths.items() if n is None]
+        is_spool = f"filename in ({', '.join(literal(p) for p in spools)})" if spools else "false"
         numeric = [c for c in spec.record_columns if c.type != "text"]
         ok = fast_ok_sql(
             kind,
@@ -197,9 +201,11 @@ class JsonReader:
         # of them -- has every key once and no other: the costlier checks are for the rest.
         # First the keys in the staging columns' order (a list compared whole, cheaply), then any order.
         complete = (
-            f"case when keys = {_sql_list(columns)} or keys = {_sql_list([SOURCE_KEY, *columns])} then true "
+            f"case when keys = {_sql_list(columns)} then true "
+            f"when keys = {_sql_list([SOURCE_KEY, *columns])} then {is_spool} "
             f"else ((len(keys) = {len(columns)} and list_has_all(keys, {_sql_list(columns)})) "
-            f"or (len(keys) = {len(columns) + 1} and list_has_all(keys, {_sql_list([*columns, SOURCE_KEY])}))) end"
+            f"or ({is_spool} and len(keys) = {len(columns) + 1} "
+            f"and list_has_all(keys, {_sql_list([*columns, SOURCE_KEY])}))) end"
         )
         # Each numeric field typed once from its JSON text; the text is kept for the checks.
         typed = ", ".join(f"{typed_sql(c, quoted(c.source))} as {quoted(c.source)}" for c in numeric)
@@ -208,13 +214,14 @@ class JsonReader:
         self.con.execute(
             f"create or replace temp table {raw} as "
             f"select {kept}, {KNOWN_KEYS}, coalesce({ok}, false) as {RECORD_OK}, "
-            f'coalesce("{SOURCE_KEY}", {by_path}) as {RECORD_SOURCE} '
+            f'case when {is_spool} then "{SOURCE_KEY}" else {by_path} end as {RECORD_SOURCE} '
             f"from (select * replace ({typed}), {raws} "
             f"from (select unnest(json_transform(case when {IS_OBJECT} then json end, {literal(struct)})), "
             f"json, {IS_OBJECT}, {KNOWN_KEYS}, {KEYS_UNIQUE}, {SUSPECT}, {RECORD_BYTES}, filename "
             f"from (select json, {IS_OBJECT}, {RECORD_BYTES}, filename, "
             # CASE, not OR: DuckDB computes only the rows a branch is for
-            f"case when complete then true else list_has_all({_sql_list([*columns, SOURCE_KEY])}, keys) end "
+            f"case when complete then true when {is_spool} then list_has_all({_sql_list([*columns, SOURCE_KEY])}, keys) "
+            f"else list_has_all({_sql_list(columns)}, keys) end "
             f"as {KNOWN_KEYS}, "
             f"case when complete then true else len(keys) = list_unique(keys) end as {KEYS_UNIQUE}, "
             f"{suspect_sql('json', 'complete')} as {SUSPECT} "
@@ -254,11 +261,11 @@ class JsonReader:
             f"create or replace temp view {fast_view} as select {select}, {RECORD_SOURCE} as source_file from {raw} "
             f"where {RECORD_SOURCE} not in (select name from {refused_table})"
         )
-        result.unknown_fields = self._unknown_fields(kind, raw, by_path, refused_table, read_from)
+        result.unknown_fields = self._unknown_fields(kind, raw, by_path, is_spool, refused_table, read_from)
         return result, refused
 
     def _unknown_fields(
-        self, kind: str, raw: str, by_path: str, refused_table: str, read_from: dict[str, str]
+        self, kind: str, raw: str, by_path: str, is_spool: str, refused_table: str, read_from: dict[str, str]
     ) -> dict[str, int]:
         """Keys of the fast path's staged records that no staging column takes: {key: records
         that have it}. The scan noted which records have any; only when some do are keys counted."""
@@ -266,18 +273,18 @@ class JsonReader:
             f"select distinct {RECORD_SOURCE} from {raw} where not {KNOWN_KEYS} and {RECORD_OK} "
             f"and {RECORD_SOURCE} not in (select name from {refused_table})"
         ).fetchall()
-        found = [read_from.get(name) for (name,) in names]
-        # a name no file has (a record of a file read in place carrying the spool's tag key): every path
-        paths = sorted({p for p in found if p is not None} if None not in found else set(read_from.values()))
+        paths = sorted({read_from[name] for (name,) in names})
         if not paths:
             return {}
-        known = [c.source for c in TABLE_FOR[kind].record_columns if c.source is not None] + [SOURCE_KEY]
+        known = [c.source for c in TABLE_FOR[kind].record_columns if c.source is not None]
         rows = self.con.execute(
             f"select key, count(*) from (select unnest(json_keys(json)) as key, "
-            f"coalesce(json_extract_string(json, '$.{SOURCE_KEY}'), {by_path}) as src "
+            f"case when {is_spool} then json_extract_string(json, '$.{SOURCE_KEY}') else {by_path} end as src, "
+            f"{is_spool} as spooled "
             f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
             f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2}) where json is not null) "
-            f"where not list_contains({_sql_list(known)}, key) and src not in (select name from {refused_table}) "
+            f"where not list_contains({_sql_list(known)}, key) and not (spooled and key = {literal(SOURCE_KEY)}) "
+            f"and src not in (select name from {refused_table}) "
             f"group by key order by key"
         ).fetchall()
         return dict(rows)

@@ -79,16 +79,13 @@ def _raw_name(key: str | None) -> str:
 
 
 def _name_sql(paths: dict[str, str | None]) -> str:
-    """SQL (DuckDB) over a scan's ``filename``: the name of the one file that path stands for, NULL
-    for a spool file of many. A local file's name is its path, so nearly always no lookup is needed:
-    only the (few) spool files are told apart; otherwise a CASE over every path."""
-    spools = [p for p, n in paths.items() if n is None]
-    if any(n != p for p, n in paths.items() if n is not None):
-        mapping = " ".join(f"when {literal(p)} then {literal(n)}" for p, n in paths.items() if n is not None)
-        return f"case filename {mapping} end" if mapping else "null"
-    if not spools:
+    """SQL (DuckDB) over a scan's ``filename``, for the paths that stand for one file each (not the
+    spool files of many): that file's name. A local file's name is its path, so nearly always no
+    lookup is needed; otherwise a CASE over every path."""
+    if all(n == p for p, n in paths.items() if n is not None):
         return "filename"
-    return f"case when filename in ({', '.join(literal(p) for p in spools)}) then null else filename end"
+    mapping = " ".join(f"when {literal(p)} then {literal(n)}" for p, n in paths.items() if n is not None)
+    return f"case filename {mapping} end"
 
 
 class JsonReader:

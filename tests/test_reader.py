@@ -98,6 +98,8 @@ BAD_LINES = [
     (b'{"artist": "Caf\xe9"}', None, "invalid UTF-8"),
     (b"[1, 2, 3]", None, "top-level JSON array"),
     (b'{"ts": NaN, "page": "Home"}', "ts", "NaN is not a JSON number"),
+    # a key no staging column takes, its object holding a key twice: the rules parse every level
+    (json.dumps(event())[:-1].encode() + b', "extra": {"a": 1, "a": 2}}', "a", "duplicate key 'a'"),
 ]
 
 
@@ -252,6 +254,30 @@ def test_unknown_fields_are_counted_on_the_fast_path_too(tmp_path):
     assert not result.precise
     assert result.unknown_fields == {"extra": 1, "newField": 2000}
     assert len(rows) == 4002
+
+
+def test_a_key_named_like_the_spool_tag_is_an_unknown_field_on_every_path(tmp_path):
+    # the spool tags each record of a small file with its file's name under this key; in a file
+    # read in place (or spooled) a record's own key of that name is just an unknown field
+    tag = "__sparkify_source"
+    big = ndjson(
+        *[event(ts=T + i, page="Home") for i in range(4000)], event(ts=T - 1, **{tag: "/elsewhere.json"})
+    )
+    assert len(big) > 1 << 20  # read in place
+    small = ndjson(event(ts=T - 2, **{tag: "/elsewhere.json"}), event(ts=T - 3))
+    src = make_source(tmp_path / "src", {"big.json": big, "small.json": small})
+    result, rows = read(tmp_path, "events", src)
+    assert (result.read, result.staged, result.rejected) == (4003, 4003, 0)
+    assert {name.rsplit("/", 1)[1]: c.read for name, c in result.files.items()} == {
+        "big.json": 4001,
+        "small.json": 2,
+    }
+    by_file = {}
+    for r in rows:
+        by_file.setdefault(r["source_file"].rsplit("/", 1)[1], []).append(r["ts"])
+    assert sorted(by_file) == ["big.json", "small.json"]
+    assert T - 1 in by_file["big.json"] and sorted(by_file["small.json"]) == [T - 3, T - 2]
+    assert result.unknown_fields == {tag: 2}
 
 
 def test_no_unknown_fields_in_clean_data(tmp_path):

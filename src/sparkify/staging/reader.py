@@ -41,6 +41,7 @@ from sparkify.staging.rules import (
     RecordRules,
     fast_ok_sql,
     suspect_sql,
+    typed_sql,
 )
 from sparkify.staging.spool import (
     BOM,
@@ -66,6 +67,25 @@ from sparkify.staging.spool import (
     _sql_list,
     _tag,
 )
+
+
+def quoted(name: str | None) -> str:
+    return f'"{name}"'
+
+
+def _raw_name(key: str | None) -> str:
+    """The column holding a numeric field's JSON text in the fast path's scan."""
+    return quoted(f"__sparkify_raw_{key}")
+
+
+def _name_sql(paths: dict[str, str | None]) -> str:
+    """SQL (DuckDB) over a scan's ``filename``, for the paths that stand for one file each (not the
+    spool files of many): that file's name. A local file's name is its path, so nearly always no
+    lookup is needed; otherwise a CASE over every path."""
+    if all(n == p for p, n in paths.items() if n is not None):
+        return "filename"
+    mapping = " ".join(f"when {literal(p)} then {literal(n)}" for p, n in paths.items() if n is not None)
+    return f"case filename {mapping} end"
 
 
 class JsonReader:
@@ -137,9 +157,12 @@ class JsonReader:
         paths: dict[str, str | None] = {str(f.path): f.name for f in direct}
         expected: dict[str, int] = {}
         """Records Python counted per spooled file."""
+        read_from = {f.name: str(f.path) for f in direct}
+        """The path DuckDB reads each file's records from."""
         for path, members, whole in self._spool(kind, source, spooled, precise):
             paths[str(path)] = whole
             expected.update(members)
+            read_from.update((name, str(path)) for name, _ in members)
         fast_view, raw, refused_table = f"{table}__fast", f"{table}__raw", f"{table}__refused"
         self.con.execute(f"create or replace temp table {refused_table} (name varchar)")
         if not paths:
@@ -155,8 +178,12 @@ class JsonReader:
             | {SOURCE_KEY: "VARCHAR"}
         )
         columns = [c.source for c in spec.record_columns if c.source is not None]
-        mapping = " ".join(f"when {literal(p)} then {literal(n)}" for p, n in paths.items() if n is not None)
-        by_path = f"case filename {mapping} end" if mapping else "null"
+        by_path = _name_sql(paths)
+        # Only a spool file's records carry the file tag: in a file read in place that key is the
+        # record's own (an unknown field), never the name of a file.
+        spools = [p for p, n in paths.items() if n is None]
+        is_spool = f"filename in ({', '.join(literal(p) for p in spools)})" if spools else "false"
+        numeric = [c for c in spec.record_columns if c.type != "text"]
         ok = fast_ok_sql(
             kind,
             self.rules,
@@ -165,32 +192,44 @@ class JsonReader:
             is_object=IS_OBJECT,
             keys_unique=KEYS_UNIQUE,
             suspect=SUSPECT,
+            raw_of=_raw_name,
         )
         # A record with exactly the staging columns' keys (and the spool's file tag) -- nearly all
         # of them -- has every key once and no other: the costlier checks are for the rest.
+        # First the keys in the staging columns' order (a list compared whole, cheaply), then any order.
         complete = (
-            f"((len(keys) = {len(columns)} and list_has_all(keys, {_sql_list(columns)})) "
-            f"or (len(keys) = {len(columns) + 1} and list_has_all(keys, {_sql_list([*columns, SOURCE_KEY])})))"
+            f"case when keys = {_sql_list(columns)} then true "
+            f"when keys = {_sql_list([SOURCE_KEY, *columns])} then {is_spool} "
+            f"else ((len(keys) = {len(columns)} and list_has_all(keys, {_sql_list(columns)})) "
+            f"or ({is_spool} and len(keys) = {len(columns) + 1} "
+            f"and list_has_all(keys, {_sql_list([*columns, SOURCE_KEY])}))) end"
         )
+        # Each numeric field typed once from its JSON text; the text is kept for the checks.
+        typed = ", ".join(f"{typed_sql(c, quoted(c.source))} as {quoted(c.source)}" for c in numeric)
+        raws = ", ".join(f"{quoted(c.source)} as {_raw_name(c.source)}" for c in numeric)
+        kept = ", ".join(quoted(c.source) for c in spec.record_columns)
         self.con.execute(
             f"create or replace temp table {raw} as "
-            f"select * exclude (json), coalesce({ok}, false) as {RECORD_OK}, "
-            f'coalesce("{SOURCE_KEY}", {by_path}) as {RECORD_SOURCE} '
+            f"select {kept}, {KNOWN_KEYS}, coalesce({ok}, false) as {RECORD_OK}, "
+            f'case when {is_spool} then "{SOURCE_KEY}" else {by_path} end as {RECORD_SOURCE} '
+            f"from (select * replace ({typed}), {raws} "
             f"from (select unnest(json_transform(case when {IS_OBJECT} then json end, {literal(struct)})), "
             f"json, {IS_OBJECT}, {KNOWN_KEYS}, {KEYS_UNIQUE}, {SUSPECT}, {RECORD_BYTES}, filename "
             f"from (select json, {IS_OBJECT}, {RECORD_BYTES}, filename, "
             # CASE, not OR: DuckDB computes only the rows a branch is for
-            f"case when complete then true else list_has_all({_sql_list([*columns, SOURCE_KEY])}, keys) end "
+            f"case when complete then true when {is_spool} then list_has_all({_sql_list([*columns, SOURCE_KEY])}, keys) "
+            f"else list_has_all({_sql_list(columns)}, keys) end "
             f"as {KNOWN_KEYS}, "
             f"case when complete then true else len(keys) = list_unique(keys) end as {KEYS_UNIQUE}, "
             f"{suspect_sql('json', 'complete')} as {SUSPECT} "
             f"from (select *, {complete} as complete "
             f"from (select *, case when {IS_OBJECT} then json_keys(json) end as keys "
             # a line DuckDB parsed (json not NULL) that starts with { is an object: no second parse
-            f"from (select json, coalesce(starts_with(ltrim(json, {literal(JSON_WS)}), '{{'), false) as {IS_OBJECT}, "
+            f"from (select json, coalesce(case when starts_with(json, '{{') then true "
+            f"else starts_with(ltrim(json, {literal(JSON_WS)}), '{{') end, false) as {IS_OBJECT}, "
             f"strlen(json) as {RECORD_BYTES}, filename "
             f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
-            f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2}))))))"
+            f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2})))))))"
         )
         self.progress(direct)
         # Files left to the precise path: any record the fast path is not sure of. A line DuckDB
@@ -219,28 +258,30 @@ class JsonReader:
             f"create or replace temp view {fast_view} as select {select}, {RECORD_SOURCE} as source_file from {raw} "
             f"where {RECORD_SOURCE} not in (select name from {refused_table})"
         )
-        result.unknown_fields = self._unknown_fields(kind, raw, by_path, refused_table)
+        result.unknown_fields = self._unknown_fields(kind, raw, by_path, is_spool, refused_table, read_from)
         return result, refused
 
-    def _unknown_fields(self, kind: str, raw: str, by_path: str, refused_table: str) -> dict[str, int]:
+    def _unknown_fields(
+        self, kind: str, raw: str, by_path: str, is_spool: str, refused_table: str, read_from: dict[str, str]
+    ) -> dict[str, int]:
         """Keys of the fast path's staged records that no staging column takes: {key: records
         that have it}. The scan noted which records have any; only when some do are keys counted."""
-        paths = [
-            p
-            for (p,) in self.con.execute(
-                f"select distinct filename from {raw} where not {KNOWN_KEYS} and {RECORD_OK} "
-                f"and {RECORD_SOURCE} not in (select name from {refused_table})"
-            ).fetchall()
-        ]
+        names = self.con.execute(
+            f"select distinct {RECORD_SOURCE} from {raw} where not {KNOWN_KEYS} and {RECORD_OK} "
+            f"and {RECORD_SOURCE} not in (select name from {refused_table})"
+        ).fetchall()
+        paths = sorted({read_from[name] for (name,) in names})
         if not paths:
             return {}
-        known = [c.source for c in TABLE_FOR[kind].record_columns if c.source is not None] + [SOURCE_KEY]
+        known = [c.source for c in TABLE_FOR[kind].record_columns if c.source is not None]
         rows = self.con.execute(
             f"select key, count(*) from (select unnest(json_keys(json)) as key, "
-            f"coalesce(json_extract_string(json, '$.{SOURCE_KEY}'), {by_path}) as src "
+            f"case when {is_spool} then json_extract_string(json, '$.{SOURCE_KEY}') else {by_path} end as src, "
+            f"{is_spool} as spooled "
             f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
             f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2}) where json is not null) "
-            f"where not list_contains({_sql_list(known)}, key) and src not in (select name from {refused_table}) "
+            f"where not list_contains({_sql_list(known)}, key) and not (spooled and key = {literal(SOURCE_KEY)}) "
+            f"and src not in (select name from {refused_table}) "
             f"group by key order by key"
         ).fetchall()
         return dict(rows)

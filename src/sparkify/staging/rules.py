@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,7 +233,7 @@ def _show(value: Any) -> str:
 
 _DUCKDB_INT = {"integer": "INTEGER", "bigint": "BIGINT"}
 
-_FIRST_OF_NON_STRING = ", ".join(f"'{ch}'" for ch in "{[-+.0123456789NnIi")
+_FIRST_CODES_OF_NON_STRING = ", ".join(str(ord(ch)) for ch in "{[-+.0123456789NnIi")
 """The first characters of DuckDB's text for a JSON value that is not a string (a number, NaN,
 Infinity, an object or an array): a text value starting otherwise was a string in the file."""
 
@@ -254,18 +255,34 @@ UNDERFLOW_PATTERN = r"[0-9.][eE]-0*([3-9][0-9]{2}|[1-9][0-9]{3,})"
 
 def suspect_sql(json_col: str, complete: str) -> str:
     """SQL (DuckDB) true when a record's text holds something DuckDB and these rules may read
-    differently: a NUL or surrogate escape, a trailing comma, a number that may underflow to 0, or
-    -- in a record with keys beyond the staging columns (``complete`` false), where no typed column
-    would show it -- a NaN or Infinity literal. False alarms only cost time: the file goes to the
+    differently: a NUL or surrogate escape, a trailing comma, or -- in a record with keys beyond the
+    staging columns (``complete`` false), where no typed column would show it -- a NaN or Infinity
+    literal or a nested object (whose keys must be unique too). (A number that may underflow to 0 matters only in a double column:
+    :func:`fast_ok_sql` looks for it there.) False alarms only cost time: the file goes to the
     precise path."""
     return (
         f"case when contains({json_col}, '\\u') then regexp_matches({json_col}, {literal(UNICODE_ESCAPE_PATTERN)}) "
         f"else false end "
-        f"or case when contains({json_col}, 'e-') or contains({json_col}, 'E-') "
-        f"then regexp_matches({json_col}, {literal(UNDERFLOW_PATTERN)}) else false end "
         f"or regexp_matches({json_col}, {literal(TRAILING_COMMA_PATTERN)}) "
-        f"or case when {complete} then false else regexp_matches({json_col}, {literal(NONSTANDARD_PATTERN)}) end"
+        f"or case when {complete} then false else regexp_matches({json_col}, {literal(NONSTANDARD_PATTERN)}) "
+        # a nested object (in a key no staging column takes) may hold a key twice, which the rules reject
+        f"or strpos(substr({json_col}, strpos({json_col}, '{{') + 1), '{{') > 0 end"
     )
+
+
+TINY_DOUBLE = 1e-290
+"""A double column's value smaller than this (zero included) may be a number that underflowed:
+the fast path then looks at the record's text (:data:`UNDERFLOW_PATTERN`)."""
+
+
+def typed_sql(column: Column, raw: str) -> str:
+    """SQL (DuckDB): the value of a numeric column from ``raw``, DuckDB's JSON text of the field (its
+    digits as the file wrote them, or yyjson's shortest rendering). Meaningful only where
+    :func:`fast_ok_sql` holds, which checks the text is a number of the column's kind."""
+    return f"try_cast(cast({raw} as VARCHAR) as {DUCKDB_NUMERIC[column.type]})"
+
+
+DUCKDB_NUMERIC = {"integer": "INTEGER", "bigint": "BIGINT", "double": "DOUBLE"}
 
 
 def fast_ok_sql(
@@ -277,12 +294,14 @@ def fast_ok_sql(
     is_object: str,
     keys_unique: str,
     suspect: str,
+    raw_of: Callable[[str | None], str],
 ) -> str:
     """SQL (DuckDB) over one row of the fast path's scan, true only when :func:`type_record` would stage
-    the record and DuckDB's casts give the same values. The row has one column per JSON key (text
-    keys as VARCHAR, numeric keys as raw JSON), the record's text (``json_col``) and the named
-    columns: its length in bytes, whether it is an object, whether its keys are unique, whether
-    :func:`suspect_sql` found anything."""
+    the record and DuckDB's casts give the same values. The row has one column per staging column
+    (text keys as VARCHAR under the key's name, numeric ones typed by :func:`typed_sql` under the
+    key's name, with their raw JSON text in ``raw_of(key)``), the record's text (``json_col``) and
+    the named columns: its length in bytes, whether it is an object, whether its keys are unique,
+    whether :func:`suspect_sql` found anything."""
     spec = TABLE_FOR[kind]
     conds = [is_object, keys_unique, f"not {suspect}"]
     # A record this long may hold a text value over MAX_TEXT_BYTES: the rules measure it.
@@ -290,20 +309,25 @@ def fast_ok_sql(
     for c in spec.record_columns:
         col = f'"{c.source}"'
         if c.type in _DUCKDB_INT:
+            # yyjson writes a JSON integer as its digits (a larger one as the file wrote it), any
+            # other value otherwise: a float with '.' or 'e', a string in quotes
             conds.append(
-                f"({col} is null or (json_type({col}) in ('BIGINT', 'UBIGINT') "
-                f"and try_cast({col} as {_DUCKDB_INT[c.type]}) is not null))"
+                f"({raw_of(c.source)} is null or (regexp_full_match({raw_of(c.source)}, '-?[0-9]+') "
+                f"and {col} is not null))"
             )
         elif c.type == "double":
+            # only a number's text casts to a finite double (a string is quoted, NaN/Infinity are
+            # not finite); a tiny or zero value may have underflowed: the record's text decides
             conds.append(
-                f"({col} is null or (json_type({col}) in ('BIGINT', 'UBIGINT', 'DOUBLE') "
-                f"and isfinite(try_cast({col} as DOUBLE))))"
+                f"case when {raw_of(c.source)} is null then true when not coalesce(isfinite({col}), false) then false "
+                f"when abs({col}) >= {TINY_DOUBLE} then true "
+                f"else not regexp_matches({json_col}, {literal(UNDERFLOW_PATTERN)}) end"
             )
         elif c.type == "text" and c.source != "userId":  # userId must be digits: checked below
             # DuckDB renders a non-string value in its own way (4.50 -> '4.5', -0 -> '0', NaN, an
             # object); the rules keep the file's text. A value that may be one is looked up again.
             # First a test of one character, then the costlier ones on the few values it lets through.
-            maybe = f"left({col}, 1) in ({_FIRST_OF_NON_STRING})"
+            maybe = f"ord({col}) in ({_FIRST_CODES_OF_NON_STRING})"
             candidate = (
                 f"(starts_with({col}, '{{') or starts_with({col}, '[') or (try_cast({col} as DOUBLE) is not null "
                 f"and ({col} = '0' or not isfinite(try_cast({col} as DOUBLE)) or contains({col}, '.') "
@@ -315,15 +339,11 @@ def fast_ok_sql(
             )
     text_keys = {c.source for c in spec.record_columns if c.type == "text"}
     for key in REQUIRED[kind]:
-        conds.append(f'"{key}" is not null')
+        conds.append(f'"{key}" is not null' if key in text_keys else f"{raw_of(key)} is not null")
         if key in text_keys:  # a required text key: "" is as missing as null
             conds.append(f"\"{key}\" <> ''")
     if kind == "events":
-        # digits only (ltrim of every digit leaves nothing), at most 9 of them: fits an INTEGER
-        conds.append(
-            '("userId" is null or (ltrim("userId", \'0123456789\') = \'\' and length("userId") <= 9))'
-        )
-        conds.append(
-            f'try_cast("ts" as BIGINT) >= {rules.ts_min_ms} and try_cast("ts" as BIGINT) < {rules.ts_max_ms}'
-        )
+        # digits only, at most 9 of them: fits an INTEGER (USER_ID)
+        conds.append('("userId" is null or regexp_full_match("userId", \'[0-9]{0,9}\'))')
+        conds.append(f'"ts" >= {rules.ts_min_ms} and "ts" < {rules.ts_max_ms}')
     return " and ".join(conds)

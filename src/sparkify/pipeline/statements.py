@@ -64,9 +64,11 @@ def statements(wh: Warehouse, step: str, *, source: str | None = None, max_error
     """
     if step == "create-tables":
         schema_sql = wh.create_schema_sql()
-        return ([schema_sql] if schema_sql else []) + [
-            wh.create_table_sql(t) for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES)
-        ]
+        return (
+            ([schema_sql] if schema_sql else [])
+            + [wh.create_table_sql(t) for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES)]
+            + [s for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES) for s in wh.index_sql(t)]
+        )
     if step == "stage":
         out = ["begin"]
         for kind in KINDS:

@@ -186,6 +186,22 @@ class Warehouse(ABC):
             f"create {kind} if not exists {self.qualified(table.name)} (\n    " + ",\n    ".join(cols) + "\n)"
         )
 
+    def index_sql(self, table: Table) -> list[str]:
+        """``create index if not exists`` for the secondary indexes ``table`` gets beside its primary
+        key (run after it is created, and on a warehouse made before the index: :meth:`ensure_indexes`).
+        None by default: DuckDB and Redshift have no such indexes."""
+        return []
+
+    def ensure_indexes(self, tables: Sequence[Table]) -> list[str]:
+        """Create the :meth:`index_sql` indexes of ``tables`` that are missing (a warehouse made by an
+        earlier sparkify); return the statements run. Nothing on engines without indexes."""
+        done = []
+        for table in tables:
+            for statement in self.index_sql(table):
+                self.execute(statement)
+                done.append(statement)
+        return done
+
     def setup_statements(self) -> list[str]:
         """Statements run once per connection before any other (e.g. search_path)."""
         return []

@@ -85,6 +85,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         "boolean": "boolean",
     }
     unlogged_staging: ClassVar[bool] = False  # Redshift has no UNLOGGED tables
+    session_settings: ClassVar[tuple[str, ...]] = ()  # no JIT to turn off
     locks_with_advisory_lock: ClassVar[bool] = False
     """Redshift has no advisory locks: two runs at once meet Redshift's serializable isolation, and
     the one that loses is retried as a transient serialization failure."""
@@ -216,6 +217,9 @@ class RedshiftWarehouse(PostgresWarehouse):
         if table.sort_key:
             attributes.append(f"sortkey ({quote(table.sort_key)})")
         return super().create_table_sql(table) + "\n" + " ".join(attributes)
+
+    def index_sql(self, table: Table) -> list[str]:
+        return []  # Redshift has no indexes (sort and distribution keys stand in)
 
     # -- staging: rows checked here, COPYed from S3 (see redshift/staged.py) ------------------------
 

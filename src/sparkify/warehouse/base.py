@@ -234,6 +234,17 @@ class Warehouse(ABC):
             return f"truncate table {self.qualified(table)}"
         return f"delete from {self.qualified(table)}"
 
+    def clear_star_sql(self, tables: Sequence[Table]) -> list[str]:
+        """Statements that empty the star ``tables`` before a full rebuild, inside its transaction.
+        ``DELETE``, not ``TRUNCATE``, by default: readers keep seeing the last run's rows (and are
+        never blocked) until the rebuild commits. The fact table is emptied first."""
+        return [f"delete from {self.qualified(t.name)}" for t in reversed(tables)]
+
+    def rebuild_table_sql(self, table: Table, insert_sql: str) -> list[str]:
+        """Statements that fill star ``table``, emptied by :meth:`clear_star_sql`, with ``insert_sql``
+        (its ``insert_<table>.sql``). By default that statement alone."""
+        return [insert_sql]
+
     # -- staging ------------------------------------------------------------------------------------
 
     param: ClassVar[str]

@@ -338,6 +338,34 @@ class PostgresWarehouse(PostgresErrors):
         self._use_schema()
         return True
 
+    # -- the full rebuild: fresh storage, the primary key built once --------------------------------
+
+    def clear_star_sql(self, tables: Sequence[Table]) -> list[str]:
+        """``TRUNCATE`` (transactional here): each star table gets fresh, empty storage inside the
+        rebuild's transaction, and the old rows stay until it commits -- the swap happens then, and a
+        rollback keeps the old storage. Unlike ``DELETE``, the rebuild's inserts then never meet the
+        deleted rows' index entries (re-inserting the same keys cost several times a plain insert).
+        The table itself is kept, with its grants, comments and the views over it; readers wait for
+        the commit (``TRUNCATE`` locks the table) and then see the new rows."""
+        return [f"truncate table {', '.join(self.qualified(t.name) for t in reversed(tables))}"]
+
+    def rebuild_table_sql(self, table: Table, insert_sql: str) -> list[str]:
+        """The primary key is dropped before the insert and added after it: one sorted index build
+        instead of a unique-index insert per row (what ``create table as`` plus ``add primary key``
+        costs). Same constraint name, columns and types as :meth:`create_table_sql` makes."""
+        if not (table.primary_key and self.declares_primary_keys):
+            return [insert_sql]
+        name = quote(f"{table.name}_pkey")  # PostgreSQL's own name for the key create table declares
+        cols = ", ".join(quote(k) for k in table.primary_key)
+        qualified = self.qualified(table.name)
+        return [
+            f"alter table {qualified} drop constraint if exists {name}",
+            insert_sql,
+            f"alter table {qualified} add constraint {name} primary key ({cols})",
+        ]
+
+    # -- indexes --------------------------------------------------------------------------------------
+
     def index_sql(self, table: Table) -> list[str]:
         """Staging tables: an index on ``source_file``. A run deletes (and, when incremental,
         captures) the rows of each changed file by it; without the index each is a scan of all of

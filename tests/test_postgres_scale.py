@@ -196,3 +196,17 @@ def test_the_rebuild_statements_on_each_engine():
     assert pg[3].rstrip().endswith("where recency = 1")  # insert_users.sql, as it is
     assert pg[4] == 'alter table "s"."users" add constraint "users_pkey" primary key ("user_id")'
     assert not [s for s in statements(RedshiftWarehouse.offline(schema="s"), "transform") if "truncate" in s]
+
+
+def test_sessions_get_64mb_of_work_mem_unless_it_was_set(postgres_url, pg_schema):
+    with psycopg.connect(postgres_url) as con:
+        source = con.execute("select source from pg_settings where name = 'work_mem'").fetchone()[0]
+    if source != "default":
+        pytest.skip(f"this server sets work_mem itself ({source})")
+    with connect(postgres_url, schema=pg_schema) as wh:
+        assert wh.query("show work_mem")[1][0][0] == "64MB"  # the built-in default is 4MB
+    sep = "&" if "?" in postgres_url else "?"
+    for given in ("256MB", "2MB"):  # the URL's own setting wins, larger or smaller
+        with connect(f"{postgres_url}{sep}options=-c%20work_mem%3D{given}", schema=pg_schema) as wh:
+            assert wh.query("show work_mem")[1][0][0] == given
+    assert not [s for s in RedshiftWarehouse.offline(schema="s").setup_statements() if "work_mem" in s]

@@ -13,7 +13,10 @@ day file is held back. Then, each in its own child process (peak RSS and CPU fro
   side); PostgreSQL: the star tables built as ``create table as`` from sparkify's staging tables,
   the transform's rules as bare SQL (no JSON parse: PostgreSQL cannot read it).
 
-It prints wall and CPU seconds, peak RSS, events/s and the ratios. Nothing passes or fails.
+It prints wall and CPU seconds, peak RSS, events/s and the ratios; on PostgreSQL also the CPU seconds
+of the server backend that served the run (``/proc/<pid>/stat``, when the server runs on this machine).
+``SPARKIFY_BENCH_TRACE=file`` appends each run's slowest statements (wall seconds until the next one)
+to ``file``. Nothing passes or fails.
 ``--memory-limit`` is passed to DuckDB (``duckdb:///file?memory_limit=...``; for PostgreSQL to the
 client-side parser, ``postgresql://...?memory_limit=...``).
 """

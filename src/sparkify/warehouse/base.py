@@ -189,7 +189,7 @@ class Warehouse(ABC):
     def index_sql(self, table: Table) -> list[str]:
         """``create index if not exists`` for the secondary indexes ``table`` gets beside its primary
         key (run after it is created, and on a warehouse made before the index: :meth:`ensure_indexes`).
-        None by default: DuckDB and Redshift have no such indexes."""
+        None by default (an empty list): DuckDB and Redshift have no such indexes."""
         return []
 
     def ensure_indexes(self, tables: Sequence[Table]) -> list[str]:

@@ -13,7 +13,10 @@ day file is held back. Then, each in its own child process (peak RSS and CPU fro
   side); PostgreSQL: the star tables built as ``create table as`` from sparkify's staging tables,
   the transform's rules as bare SQL (no JSON parse: PostgreSQL cannot read it).
 
-It prints wall and CPU seconds, peak RSS, events/s and the ratios. Nothing passes or fails.
+It prints wall and CPU seconds, peak RSS, events/s and the ratios; on PostgreSQL also the CPU seconds
+of the server backend that served the run (``/proc/<pid>/stat``, when the server runs on this machine).
+``SPARKIFY_BENCH_TRACE=file`` appends each run's slowest statements (wall seconds until the next one)
+to ``file``. Nothing passes or fails.
 ``--memory-limit`` is passed to DuckDB (``duckdb:///file?memory_limit=...``; for PostgreSQL to the
 client-side parser, ``postgresql://...?memory_limit=...``).
 """
@@ -66,9 +69,31 @@ def child_run(url: str, source: str, schema: str | None) -> dict:
             self.spans[task][1] = time.perf_counter()
 
     spans = Spans()
+    trace = os.environ.get("SPARKIFY_BENCH_TRACE")  # a file: each statement's wall seconds, slowest first
+    timings: list[tuple[float, str]] = []
+    last: list = [None, 0.0]
+
+    def tracer(statement: str) -> None:
+        now = time.perf_counter()
+        if last[0] is not None:
+            timings.append((now - last[1], last[0]))
+        last[:] = [statement, now]
+
     started, cpu = time.perf_counter(), time.process_time()
     with connect(url, schema=schema) if schema else connect(url) as wh:
+        backend = _backend_pid(wh)
+        server_before = _server_cpu(backend)
+        if trace:
+            wh.tracer = tracer
         report = pipeline.run(wh, source, progress=spans)
+        wh.tracer = None
+        server = _server_cpu(backend) - server_before if backend else None
+    if trace and last[0] is not None:
+        timings.append((time.perf_counter() - last[1], last[0]))
+        with open(trace, "a") as out:
+            out.write(f"# {source} {'(day)' if report.stage.incremental else '(fresh)'}\n")
+            for seconds, statement in sorted(timings, reverse=True)[:25]:
+                out.write(f"{seconds:8.3f}  {' '.join(statement.split())[:300]}\n")
     transform = spans.spans.get("transform", [0.0, 0.0])
     return {
         "seconds": time.perf_counter() - started,
@@ -78,7 +103,28 @@ def child_run(url: str, source: str, schema: str | None) -> dict:
         "incremental": report.stage.incremental,
         "rows": report.rows,
         "failed": [c.check.name for c in report.checks_failed],
+        "server_cpu": server,
     }
+
+
+def _backend_pid(wh) -> int | None:
+    """The PostgreSQL server process serving ``wh`` when it runs on this machine (its CPU is readable
+    in ``/proc``), else None."""
+    if wh.name != "postgres":
+        return None
+    pid = int(wh.query("select pg_backend_pid()")[1][0][0])
+    return pid if os.path.exists(f"/proc/{pid}/stat") else None
+
+
+def _server_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of process ``pid`` so far (``/proc/<pid>/stat``), 0 without one."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def child_bare_pg(url: str, schema: str) -> dict:
@@ -93,6 +139,9 @@ def child_bare_pg(url: str, schema: str) -> dict:
     bare = f"{schema}_bare"
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as con:
+        pid = int(con.execute("select pg_backend_pid()").fetchone()[0])
+        backend = pid if os.path.exists(f"/proc/{pid}/stat") else None
+        server_before = _server_cpu(backend)
         con.execute(f'drop schema if exists "{bare}" cascade')
         con.execute(f'create schema "{bare}"')
         con.execute(f'set search_path to "{bare}", "{schema}"')
@@ -107,8 +156,9 @@ def child_bare_pg(url: str, schema: str) -> dict:
             con.execute(f'alter table "{bare}"."{table}" add primary key ({key})')
             con.execute(f'analyze "{bare}"."{table}"')
         seconds = time.perf_counter() - started
+        server = _server_cpu(backend) - server_before if backend else None
         con.execute(f'drop schema "{bare}" cascade')
-    return {"seconds": seconds}
+    return {"seconds": seconds, "server_cpu": server}
 
 
 def child_bare_duckdb(data: str, db: str) -> dict:
@@ -132,6 +182,12 @@ def spawn(*args: str) -> dict:
         rss=usage.ru_maxrss / 1024,
     )
     return result
+
+
+def _server(result: dict) -> str:
+    """``; server CPU N s`` when the child read its PostgreSQL backend's CPU, else nothing."""
+    server = result.get("server_cpu")
+    return "" if server is None else f"; server CPU {server:.1f} s"
 
 
 # -- the parent -----------------------------------------------------------------------------------
@@ -193,6 +249,7 @@ def bench(size: str, engine: str, data: Path, held: Path, memory_limit: str | No
             f"  fresh build  {fresh['seconds']:7.1f} s wall ({fresh['wall']:.1f} s with start-up), "
             f"{fresh['child_cpu']:7.1f} s CPU, peak RSS {fresh['rss']:7.0f} MB, {events:,} events, "
             f"{events / fresh['seconds']:9,.0f} events/s (transform {fresh['transform']:.1f} s)"
+            f"{_server(fresh)}"
             f"{'' if not fresh['failed'] else ' FAILED CHECKS ' + ', '.join(fresh['failed'])}",
             flush=True,
         )
@@ -204,7 +261,13 @@ def bench(size: str, engine: str, data: Path, held: Path, memory_limit: str | No
         print(
             f"  one more day {day['seconds']:7.1f} s wall, {day['child_cpu']:7.1f} s CPU, peak RSS {day['rss']:7.0f} MB, "
             f"{day['events']:,} new events, {'incremental' if day['incremental'] else 'REBUILT'}; "
-            f"day / fresh {day['seconds'] / fresh['seconds']:.3f} wall, {day['child_cpu'] / fresh['child_cpu']:.3f} CPU",
+            f"day / fresh {day['seconds'] / fresh['seconds']:.3f} wall, {day['child_cpu'] / fresh['child_cpu']:.3f} CPU"
+            f"{_server(day)}"
+            + (
+                f", {(day['child_cpu'] + day['server_cpu']) / (fresh['child_cpu'] + fresh['server_cpu']):.3f} client + server CPU"
+                if day.get("server_cpu") is not None and fresh.get("server_cpu") is not None
+                else ""
+            ),
             flush=True,
         )
         if engine == "duckdb":
@@ -214,7 +277,7 @@ def bench(size: str, engine: str, data: Path, held: Path, memory_limit: str | No
         bare_what = "read_json + CTAS" if engine == "duckdb" else "star CTAS over staging (transform only)"
         print(
             f"  bare         {bare['seconds']:7.1f} s wall, {bare['child_cpu']:7.1f} s CPU, peak RSS {bare['rss']:7.0f} MB"
-            f"  ({bare_what}); fresh / bare {fresh['seconds'] / bare['seconds']:.2f}"
+            f"{_server(bare)}  ({bare_what}); fresh / bare {fresh['seconds'] / bare['seconds']:.2f}"
             + (
                 f", transform / bare {fresh['transform'] / bare['seconds']:.2f}"
                 if engine == "postgres"

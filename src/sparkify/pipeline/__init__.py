@@ -126,6 +126,7 @@ def create_tables(wh: Warehouse) -> list[str]:
         if not wh.table_exists(table.name):
             wh.execute(wh.create_table_sql(table))
             created.append(table.name)
+    wh.ensure_indexes((*STAGING_TABLES, *STAR_TABLES, *META_TABLES))  # also on tables made before an index
     if LOAD_FILES.name in created:
         ledger.mark_current(wh)  # a new ledger is written in today's layout
     else:
@@ -266,6 +267,7 @@ def _load(
         [t.name for t in (*STAGING_TABLES, *META_TABLES)],
         next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
     )
+    wh.ensure_indexes(STAGING_TABLES)  # a warehouse made before an index gets it (PostgreSQL)
     report = StageReport(load_id=uuid.uuid4().hex)
     run_row = {
         "load_id": report.load_id,

@@ -25,16 +25,17 @@ def transform_steps(wh: Warehouse) -> list[tuple[str, list[str]]]:
     """The transform's statements, grouped by what they build, in the order they run (one
     transaction). Star tables load in order: users, songs, artists, songplays, time.
 
-    Engines that rebuild (DuckDB, PostgreSQL) first empty every star table, then insert; engines that
-    merge (:attr:`Warehouse.merges_star_rows`: Redshift) merge each table in place.
+    Engines that rebuild (DuckDB, PostgreSQL) first empty every star table
+    (:meth:`Warehouse.clear_star_sql`), then fill each (:meth:`Warehouse.rebuild_table_sql`); engines
+    that merge (:attr:`Warehouse.merges_star_rows`: Redshift) merge each table in place.
     """
     analyze = [s for s in (wh.analyze_sql(t.name) for t in STAR_TABLES) if s]  # for the checks that follow
     if wh.merges_star_rows:
         steps = [(t.name, wh.merge_statements(t, wh.statement(f"insert_{t.name}"))) for t in STAR_TABLES]
     else:
-        # DELETE, not TRUNCATE: readers keep seeing the last run's rows until this one commits
-        clear = [f"delete from {wh.qualified(t.name)}" for t in reversed(STAR_TABLES)]  # the fact table first
-        steps = [("clear", clear)] + [(t.name, [wh.statement(f"insert_{t.name}")]) for t in STAR_TABLES]
+        steps = [("clear", wh.clear_star_sql(STAR_TABLES))] + [
+            (t.name, wh.rebuild_table_sql(t, wh.statement(f"insert_{t.name}"))) for t in STAR_TABLES
+        ]
     return steps + ([("analyze", analyze)] if analyze else [])
 
 

@@ -94,6 +94,16 @@ class _Recording:
     def schema_exists(self) -> bool:
         return self.existing
 
+    def ensure_indexes(self, tables: Sequence[Table]) -> list[str]:
+        """A warehouse fresh from create-tables has its indexes; on an empty one, create-tables
+        has just made every table, so each of their indexes is created."""
+        if self.existing:
+            return []
+        done = [s for t in tables for s in self.index_sql(t)]  # type: ignore[attr-defined]
+        for statement in done:
+            self.execute(statement)  # type: ignore[attr-defined]
+        return done
+
     def prepare_load(self, source) -> None:
         return None  # nothing is staged anywhere (Redshift would note its S3 staging prefix here)
 

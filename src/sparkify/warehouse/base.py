@@ -186,6 +186,22 @@ class Warehouse(ABC):
             f"create {kind} if not exists {self.qualified(table.name)} (\n    " + ",\n    ".join(cols) + "\n)"
         )
 
+    def index_sql(self, table: Table) -> list[str]:
+        """``create index if not exists`` for the secondary indexes ``table`` gets beside its primary
+        key (run after it is created, and on a warehouse made before the index: :meth:`ensure_indexes`).
+        None by default (an empty list): DuckDB and Redshift have no such indexes."""
+        return []
+
+    def ensure_indexes(self, tables: Sequence[Table]) -> list[str]:
+        """Create the :meth:`index_sql` indexes of ``tables`` that are missing (a warehouse made by an
+        earlier sparkify); return the statements run. Nothing on engines without indexes."""
+        done = []
+        for table in tables:
+            for statement in self.index_sql(table):
+                self.execute(statement)
+                done.append(statement)
+        return done
+
     def setup_statements(self) -> list[str]:
         """Statements run once per connection before any other (e.g. search_path)."""
         return []
@@ -217,6 +233,17 @@ class Warehouse(ABC):
         if self.truncates_in_transaction:
             return f"truncate table {self.qualified(table)}"
         return f"delete from {self.qualified(table)}"
+
+    def clear_star_sql(self, tables: Sequence[Table]) -> list[str]:
+        """Statements that empty the star ``tables`` before a full rebuild, inside its transaction.
+        ``DELETE``, not ``TRUNCATE``, by default: readers keep seeing the last run's rows (and are
+        never blocked) until the rebuild commits. The fact table is emptied first."""
+        return [f"delete from {self.qualified(t.name)}" for t in reversed(tables)]
+
+    def rebuild_table_sql(self, table: Table, insert_sql: str) -> list[str]:
+        """Statements that fill star ``table``, emptied by :meth:`clear_star_sql`, with ``insert_sql``
+        (its ``insert_<table>.sql``). By default that statement alone."""
+        return [insert_sql]
 
     # -- staging ------------------------------------------------------------------------------------
 

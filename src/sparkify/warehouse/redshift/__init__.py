@@ -45,12 +45,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Sequence
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from sparkify.errors import ConfigError, WarehouseError
 from sparkify.schema import STAGING_EVENTS, Table
-from sparkify.warehouse.base import quote
+from sparkify.warehouse.base import Warehouse, quote
 from sparkify.warehouse.postgres import PostgresWarehouse
 from sparkify.warehouse.redshift import merge, staged
 from sparkify.warehouse.redshift.merge import split_insert
@@ -85,6 +86,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         "boolean": "boolean",
     }
     unlogged_staging: ClassVar[bool] = False  # Redshift has no UNLOGGED tables
+    session_settings: ClassVar[tuple[str, ...]] = ()  # no JIT to turn off
     locks_with_advisory_lock: ClassVar[bool] = False
     """Redshift has no advisory locks: two runs at once meet Redshift's serializable isolation, and
     the one that loses is retried as a transient serialization failure."""
@@ -216,6 +218,15 @@ class RedshiftWarehouse(PostgresWarehouse):
         if table.sort_key:
             attributes.append(f"sortkey ({quote(table.sort_key)})")
         return super().create_table_sql(table) + "\n" + " ".join(attributes)
+
+    def index_sql(self, table: Table) -> list[str]:
+        return []  # Redshift has no indexes (sort and distribution keys stand in)
+
+    def clear_star_sql(self, tables: Sequence[Table]) -> list[str]:
+        return Warehouse.clear_star_sql(self, tables)  # unused: Redshift merges (merges_star_rows)
+
+    def rebuild_table_sql(self, table: Table, insert_sql: str) -> list[str]:
+        return [insert_sql]  # unused: Redshift merges (merges_star_rows)
 
     # -- staging: rows checked here, COPYed from S3 (see redshift/staged.py) ------------------------
 

@@ -8,7 +8,7 @@ import pytest
 
 from sparkify import pipeline
 from sparkify.pipeline.statements import statements
-from sparkify.schema import STAGING_TABLES
+from sparkify.schema import STAGING_TABLES, STAR_TABLES
 from sparkify.warehouse import connect
 from sparkify.warehouse.postgres import PostgresWarehouse
 from sparkify.warehouse.redshift import RedshiftWarehouse
@@ -210,3 +210,57 @@ def test_sessions_get_64mb_of_work_mem_unless_it_was_set(postgres_url, pg_schema
         with connect(f"{postgres_url}{sep}options=-c%20work_mem%3D{given}", schema=pg_schema) as wh:
             assert wh.query("show work_mem")[1][0][0] == given
     assert not [s for s in RedshiftWarehouse.offline(schema="s").setup_statements() if "work_mem" in s]
+
+
+def test_a_role_that_does_not_own_the_star_tables_rebuilds_them_with_delete(
+    postgres_url, pg_schema, tmp_path
+):
+    """A loading role granted select/insert/update/delete, not ownership, cannot TRUNCATE or drop a
+    key: the rebuild falls back to DELETE + INSERT, and readers keep the old rows until it commits."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    from sparkify.pipeline.statements import transform_steps
+
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.run(wh, _source(tmp_path))
+    rows = _star(postgres_url, pg_schema)
+    role = f"sparkify_loader_{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(postgres_url)
+    loader_url = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port or 5432}"))
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f'create role "{role}" login')
+        con.execute(f'grant usage on schema "{pg_schema}" to "{role}"')
+        con.execute(f'grant select, insert, update, delete on all tables in schema "{pg_schema}" to "{role}"')
+    try:
+        with connect(loader_url, schema=pg_schema) as wh:
+            assert not wh.owns_tables(STAR_TABLES)
+            steps = transform_steps(wh)
+            sent = [s for _, group in steps for s in group]
+            assert not [s for s in sent if s.startswith(("truncate", "alter table"))]
+            wh.execute("begin")
+            for name, group in steps:
+                for statement in group:
+                    wh.execute(statement)
+                if name == "songplays":
+                    break  # mid-rebuild
+            with psycopg.connect(postgres_url, autocommit=True) as reader:
+                reader.execute("set lock_timeout = '200ms'")  # a reader is not blocked: it sees the old rows
+                got = reader.execute(f'select count(*) from "{pg_schema}"."time"').fetchone()[0]
+                assert got == len(rows["time"]) == 5
+            wh.execute("rollback")
+            pipeline.transform(wh)  # the whole rebuild, as this role
+        assert _star(postgres_url, pg_schema) == rows
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as con:
+            con.execute(f'drop owned by "{role}"')
+            con.execute(f'drop role "{role}"')
+
+
+def test_the_owner_of_the_star_tables_rebuilds_them_with_truncate(postgres_url, pg_schema):
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.create_tables(wh)
+        assert wh.owns_tables(STAR_TABLES)
+        from sparkify.pipeline.statements import transform_steps
+
+        assert transform_steps(wh)[0][1][0].startswith("truncate table")

@@ -357,14 +357,32 @@ class PostgresWarehouse(PostgresErrors):
         rollback keeps the old storage. Unlike ``DELETE``, the rebuild's inserts then never meet the
         deleted rows' index entries (re-inserting the same keys cost several times a plain insert).
         The table itself is kept, with its grants, comments and the views over it; readers wait for
-        the commit (``TRUNCATE`` locks the table) and then see the new rows."""
+        the commit (``TRUNCATE`` locks the table) and then see the new rows.
+
+        A role that does not own every star table (it may insert and delete, but not truncate or
+        alter) gets the plain ``DELETE`` rebuild of the other engines (:meth:`owns_tables`)."""
+        if not self.owns_tables(tables):
+            return super().clear_star_sql(tables)
         return [f"truncate table {', '.join(self.qualified(t.name) for t in reversed(tables))}"]
+
+    def owns_tables(self, tables: Sequence[Table]) -> bool:
+        """True when the session's role owns (directly or through a role it belongs to) every table
+        of ``tables`` that exists in the schema -- what ``TRUNCATE`` plus dropping and adding a
+        primary key need. True on an offline engine (``sparkify sql`` shows the owner's rebuild)."""
+        if self.conn is None:
+            return True
+        _, rows = self.query(
+            "select count(*) from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = %s and c.relname = any(%s) and not pg_catalog.pg_has_role(c.relowner, 'USAGE')",
+            [self.schema or "public", [t.name for t in tables]],
+        )
+        return not (rows and rows[0][0])
 
     def rebuild_table_sql(self, table: Table, insert_sql: str) -> list[str]:
         """The primary key is dropped before the insert and added after it: one sorted index build
         instead of a unique-index insert per row (what ``create table as`` plus ``add primary key``
         costs). Same constraint name, columns and types as :meth:`create_table_sql` makes."""
-        if not (table.primary_key and self.declares_primary_keys):
+        if not (table.primary_key and self.declares_primary_keys and self.owns_tables([table])):
             return [insert_sql]
         name = quote(f"{table.name}_pkey")  # PostgreSQL's own name for the key create table declares
         cols = ", ".join(quote(k) for k in table.primary_key)

@@ -69,21 +69,11 @@ class Aws:
     def client(self, service: str) -> Any:
         return self.session.client(service, region_name=self.region, config=self._config)
 
-    @cached_property
-    def iam(self) -> Any:
-        return self.client("iam")
-
-    @cached_property
-    def ec2(self) -> Any:
-        return self.client("ec2")
-
-    @cached_property
-    def redshift(self) -> Any:
-        return self.client("redshift")
-
-    @cached_property
-    def sts(self) -> Any:
-        return self.client("sts")
+    # one client per service, made on first use
+    iam = cached_property(lambda self: self.client("iam"))
+    ec2 = cached_property(lambda self: self.client("ec2"))
+    redshift = cached_property(lambda self: self.client("redshift"))
+    sts = cached_property(lambda self: self.client("sts"))
 
     @cached_property
     def partition(self) -> str:

@@ -6,6 +6,7 @@ are unchanged, absent or emptied, from the ledger), :func:`_plan` that makes it,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -14,7 +15,7 @@ from sparkify.schema import (
     FILE_KINDS,
 )
 from sparkify.sources import Kind, Source, SourceFile
-from sparkify.staging.results import ReadResult, Reject
+from sparkify.staging.results import ReadResult, Reject, Totals
 from sparkify.warehouse.base import Warehouse
 from sparkify.wording import agree, plural
 
@@ -125,7 +126,7 @@ class FilePlan:
 
 
 @dataclass
-class StageReport:
+class StageReport(Totals):
     """What staging read and loaded, per kind of file."""
 
     load_id: str = ""
@@ -139,17 +140,9 @@ class StageReport:
     incremental: bool = False
     """True when the run's transform updated the star tables from the changed rows only."""
 
-    @property
-    def read(self) -> int:
-        return sum(r.read for r in self.results.values())
-
-    @property
-    def staged(self) -> int:
-        return sum(r.staged for r in self.results.values())
-
-    @property
-    def rejected(self) -> int:
-        return sum(r.rejected for r in self.results.values())
+    def parts(self) -> Iterable[ReadResult]:
+        """The result of each kind of file read."""
+        return self.results.values()
 
     @property
     def rejects(self) -> list[Reject]:

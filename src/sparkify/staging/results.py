@@ -5,6 +5,7 @@ reason) and :func:`drop_result`. For each file, ``read == staged + rejected``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -26,13 +27,35 @@ class Reject:
 
 @dataclass
 class FileCount:
+    """One file's records: ``read == staged + rejected``."""
+
     read: int = 0
     staged: int = 0
     rejected: int = 0
 
 
+class Totals:
+    """Mixin: ``read``, ``staged`` and ``rejected`` summed over the counted parts (:meth:`parts`:
+    anything with those three counts, e.g. :class:`FileCount` per file or :class:`ReadResult` per kind)."""
+
+    def parts(self) -> Iterable[FileCount | ReadResult]:
+        raise NotImplementedError
+
+    @property
+    def read(self) -> int:
+        return sum(p.read for p in self.parts())
+
+    @property
+    def staged(self) -> int:
+        return sum(p.staged for p in self.parts())
+
+    @property
+    def rejected(self) -> int:
+        return sum(p.rejected for p in self.parts())
+
+
 @dataclass
-class ReadResult:
+class ReadResult(Totals):
     """What one read produced: a DuckDB table of typed rows and the accounting behind it."""
 
     kind: str
@@ -49,17 +72,9 @@ class ReadResult:
         """True when any file was read by the precise path."""
         return self.precise_files > 0
 
-    @property
-    def read(self) -> int:
-        return sum(c.read for c in self.files.values())
-
-    @property
-    def staged(self) -> int:
-        return sum(c.staged for c in self.files.values())
-
-    @property
-    def rejected(self) -> int:
-        return sum(c.rejected for c in self.files.values())
+    def parts(self) -> Iterable[FileCount]:
+        """The counts of each file read."""
+        return self.files.values()
 
 
 def drop_result(con, table: str) -> None:

@@ -330,3 +330,18 @@ STAR_TABLES: tuple[Table, ...] = (USERS, SONGS, ARTISTS, SONGPLAYS, TIME)
 (which is built from songplays.start_time)."""
 
 TABLES: dict[str, Table] = {t.name: t for t in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES)}
+
+
+def missing_table_hint(message: str) -> str:
+    """``message`` (an engine's "table does not exist" error, one line) with the next step: `sparkify
+    run` when the missing table is one of sparkify's own (:data:`TABLES`), else a check of the name
+    with the list of sparkify's tables (a user's query naming a table that never existed). A
+    trailing ``!`` of the engine's words is dropped so the sentence ends once."""
+    import re
+
+    found = re.search(r'(?:Table with name|relation|table)\s+"?([\w."]+?)"?(?:\s|$|!)', message)
+    name = found.group(1).replace('"', "").rsplit(".", 1)[-1].lower() if found else ""
+    text = message.rstrip().rstrip("!.")
+    if found and name not in TABLES:
+        return f"{text}. Check the name: sparkify's tables are {', '.join(TABLES)}."
+    return f"{text}. Run `sparkify run` first."

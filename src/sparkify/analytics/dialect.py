@@ -78,11 +78,13 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
     construct without a faithful translation.
     """
     source, target = check_dialect(source), check_dialect(target)
-    if source == target:
-        return sql
+    import logging
+
     import sqlglot
     from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
+    quiet = logging.getLogger("sqlglot")
+    level, quiet.level = quiet.level, logging.ERROR  # no "falling back to a Command" warning on stderr
     try:
         statements = [s for s in sqlglot.parse(sql, read=_reader(source)) if s is not None]
     except ParseError as exc:
@@ -90,9 +92,14 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
         line = first.get("line") or 1
         what = first.get("description") or str(exc).splitlines()[0]
         raise QueryError(f"{origin}, line {line}: cannot parse this {source} SQL: {what}.") from None
+    finally:
+        quiet.level = level
     if len(statements) != 1:
-        raise QueryError(f"{origin}: holds {len(statements)} statements; a query file holds exactly one.")
+        raise QueryError(f"{origin}: holds {len(statements)} statements; give exactly one query.")
     tree = statements[0]
+    require_read_only(tree, sql, origin)
+    if source == target:
+        return sql
     if source == "redshift":
         tree = _from_redshift(tree, sql, target, origin)
     elif source == "postgres" and target == "duckdb":  # PostgreSQL divides integers as Redshift does
@@ -106,6 +113,48 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
         raise QueryError(
             f"{origin}, line {line_of(sql, message.split()[0])}: {message} ({source} to {target})."
         ) from None
+
+
+def require_read_only(tree, sql: str, origin: str) -> None:
+    """Raise :class:`QueryError` unless ``tree`` (one parsed statement of ``sql``) only reads: a
+    query (``SELECT``, ``WITH ... SELECT``, set operations, ``VALUES``) or ``DESCRIBE``/``SUMMARIZE``,
+    with no statement that writes nested in it (a PostgreSQL ``WITH d AS (DELETE ...)``) and no
+    ``SELECT ... INTO`` (which creates a table). The analytics commands and ``sparkify query`` read
+    the warehouse; they never change it."""
+    from sqlglot import exp
+
+    writes = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter, exp.Into)
+    if isinstance(tree, exp.Command) and str(tree.this).upper() == "SHOW":
+        return
+    if isinstance(tree, exp.Command) and str(tree.this).upper() == "EXPLAIN":  # the plan of what follows
+        import re
+
+        import sqlglot
+
+        rest = re.sub(
+            r"^\s*(\((?:[^()]*)\)|analyze\b|verbose\b|\s)*",
+            "",
+            tree.expression.name if tree.expression is not None else "",
+            flags=re.I,
+        )
+        try:
+            inner = sqlglot.parse_one(rest, read=tree.args.get("dialect") or None) if rest.strip() else None
+        except sqlglot.errors.ParseError:
+            inner = None
+        if inner is not None and not isinstance(inner, exp.Command):
+            require_read_only(inner, sql, origin)
+            return
+    if isinstance(tree, (exp.Query, exp.Values, exp.Describe, exp.Summarize, exp.Show)):
+        found = tree.find(*writes)
+        if found is None:
+            return
+        tree = found
+    kind = tree.key.upper() if not isinstance(tree, exp.Command) else str(tree.this).upper()
+    raise QueryError(
+        f"{origin}, line {line_of(sql, kind.split()[0])}: {kind} would change the warehouse; sparkify only "
+        "runs queries that read it (SELECT, WITH ... SELECT, DESCRIBE). Change the warehouse with its own "
+        "client (duckdb, psql) instead."
+    )
 
 
 def ordering(sql: str, dialect: str, columns: list[str]) -> tuple[bool, list[int] | None]:

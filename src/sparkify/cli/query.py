@@ -127,6 +127,10 @@ def analytics_cmd(
 def query_cmd(sql, sql_file, warehouse, schema, wait, fmt, dialect, show_sql):
     """Run one ad-hoc query on the warehouse and print its result.
 
+    Read-only: one SELECT (WITH ... SELECT, DESCRIBE, EXPLAIN SELECT); a statement that would change
+    the warehouse (DELETE, DROP, CREATE, INSERT ...) or several statements exit 2 before anything
+    is sent.
+
     \b
     Example:
       sparkify query "select level, count(*) as plays from songplays group by level"

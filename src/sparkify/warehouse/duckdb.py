@@ -291,5 +291,6 @@ def disk_hint(message: str) -> str:
 
 
 def _missing_table_message(exc: Exception) -> str:
-    first = str(exc).splitlines()[0]
-    return f"{first}. Run `sparkify run` first."
+    from sparkify.schema import missing_table_hint
+
+    return missing_table_hint(str(exc).splitlines()[0])

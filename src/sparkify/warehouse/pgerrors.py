@@ -16,7 +16,7 @@ from sparkify.errors import (
     TransientWarehouseError,
     WarehouseError,
 )
-from sparkify.schema import Table
+from sparkify.schema import Table, missing_table_hint
 from sparkify.warehouse.base import Warehouse, quote
 
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
@@ -102,7 +102,7 @@ class PostgresErrors(Warehouse):
             return self._connect_error(message)
         if sqlstate in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):
             return MissingTableError(
-                f"{self.label} ({self.display_url}, schema {self.schema}): {message}. Run `sparkify run` first."
+                missing_table_hint(f"{self.label} ({self.display_url}, schema {self.schema}): {message}")
             )
         if (sqlstate and sqlstate.startswith("08")) or (sqlstate is None and self._is_connection_error(exc)):
             return TransientWarehouseError(

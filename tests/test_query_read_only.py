@@ -1,0 +1,94 @@
+"""`sparkify query` and the analytics commands only read the warehouse: a statement that would
+change it (or several statements) is refused before anything is sent, on every engine, and a
+missing table's message names the fix that fits (a tester's finding: `query "delete from users"`
+deleted the rows, `drop table` dropped the table and then reported an internal error)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sparkify import analytics, pipeline
+from sparkify.cli import main
+from sparkify.errors import QueryError
+from sparkify.schema import missing_table_hint
+from sparkify.warehouse import connect
+from tests.conftest import source_for
+from tests.helpers import tricky
+
+WRITES = [
+    ("delete from users", "DELETE"),
+    ("drop table users", "DROP"),
+    ("insert into users select * from users", "INSERT"),
+    ("update users set level = 'x'", "UPDATE"),
+    ("create table z as select 1 as a", "CREATE"),
+    ("alter table users add column x integer", "ALTER"),
+    ("select * into z from users", "INTO"),
+    ("with gone as (delete from users returning *) select count(*) from gone", "DELETE"),
+    ("explain analyze delete from users", "DELETE"),
+]
+
+
+def _counts(wh) -> dict[str, int]:
+    return {t: wh.query(f"select count(*) from {wh.qualified(t)}")[1][0][0] for t in ("users", "songplays")}
+
+
+def test_statements_that_write_are_refused_before_anything_is_sent(warehouse, tmp_path):
+    pipeline.run(warehouse, source_for(warehouse, tricky.write(tmp_path / "source")))
+    before = _counts(warehouse)
+    sent = []
+    warehouse.tracer = sent.append
+    for statement, kind in WRITES:
+        with pytest.raises(QueryError, match=rf"line 1: {kind} would change the warehouse"):
+            analytics.sql_for(warehouse, analytics.ad_hoc(statement, dialect=warehouse.sql_dialect))
+        with pytest.raises(QueryError, match="holds 2 statements; give exactly one query"):
+            analytics.sql_for(
+                warehouse, analytics.ad_hoc(f"select 1; {statement}", dialect=warehouse.sql_dialect)
+            )
+    warehouse.tracer = None
+    assert sent == []
+    assert _counts(warehouse) == before
+    # reading is still allowed, in every shape a user asks it
+    for statement in ("select count(*) from users", "with u as (select * from users) select count(*) from u"):
+        text = analytics.sql_for(warehouse, analytics.ad_hoc(statement, dialect=warehouse.sql_dialect))
+        assert analytics.run_sql(warehouse, text).rows == [(before["users"],)]
+
+
+def test_the_cli_refuses_a_delete_with_exit_2_and_changes_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    with connect(url) as wh:
+        pipeline.run(wh, tricky.write(tmp_path / "source"))
+        users = wh.query("select count(*) from users")[1][0][0]
+    for statement in ("delete from users", "drop table users", "select 1; delete from users"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["query", "-w", url, statement])
+        assert exit_.value.code == 2, statement
+        assert "Error:" in capsys.readouterr().err
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("select count(*) from users").fetchone()[0] == users == 6  # tricky.py: 6 users (EXPECTED "row_counts")
+    con.close()
+    for statement, shows in (("describe users", "user_id"), ("explain select 1", "physical_plan")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["query", "-w", url, "--format", "csv", statement])
+        out = capsys.readouterr().out
+        assert exit_.value.code == 0 and shows in out, statement
+
+
+@pytest.mark.parametrize(
+    "message, hint",
+    [
+        (
+            "Catalog Error: Table with name nosuchtable does not exist!",
+            "Check the name: sparkify's tables are",
+        ),
+        ('relation "public.songplay" does not exist', "Check the name"),
+        ("Catalog Error: Table with name songplays does not exist!", "Run `sparkify run` first."),
+        ('PostgreSQL (x, schema s): relation "users" does not exist', "Run `sparkify run` first."),
+    ],
+)
+def test_a_missing_table_gets_the_hint_that_fits(message, hint):
+    text = missing_table_hint(message)
+    assert text.endswith(hint) or hint in text
+    assert "!." not in text

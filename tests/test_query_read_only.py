@@ -67,7 +67,9 @@ def test_the_cli_refuses_a_delete_with_exit_2_and_changes_nothing(tmp_path, caps
     import duckdb
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
-    assert con.execute("select count(*) from users").fetchone()[0] == users == 6  # tricky.py: 6 users (EXPECTED "row_counts")
+    assert (
+        con.execute("select count(*) from users").fetchone()[0] == users == 6
+    )  # tricky.py: 6 users (EXPECTED "row_counts")
     con.close()
     for statement, shows in (("describe users", "user_id"), ("explain select 1", "physical_plan")):
         with pytest.raises(SystemExit) as exit_:

@@ -81,3 +81,14 @@ def test_sparkify_sql_prints_the_statements_each_step_of_a_run_sends(engine, req
     # what the comparison is about: the stage step's writes, inside one transaction
     assert shown["stage"][0].startswith("begin") and shown["stage"][-1] == "commit"
     assert [s.split()[0] for s in shown["stage"][1:-1] if s.startswith("delete")] == ["delete", "delete"]
+
+
+def test_steps_are_printed_once_each_in_the_order_a_run_takes_them():
+    from sparkify.script import steps_named
+
+    assert steps_named(["check", "transform", "check", "create-tables"]) == (
+        "create-tables",
+        "transform",
+        "check",
+    )
+    assert steps_named([]) == ("create-tables", "stage", "transform", "check")

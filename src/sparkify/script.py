@@ -17,23 +17,30 @@ STEP_NOTES = {
     "create-tables": "the schema and every missing table (each statement is skipped for a table that exists)",
     "stage": (
         "one transaction; per kind of file, the rows of the files this run reads (new or changed, one "
-        "placeholder per file) leave staging, then the rows the record rules accepted on this machine come in"
+        "placeholder per file) leave staging, then the rows the record rules accepted on this machine come in. "
+        "sparkify_read_songs and sparkify_read_events are those rows: the reader builds them with DuckDB on "
+        "this machine (temporary, never sent to the warehouse, so not shown)"
     ),
-    "transform": "one transaction: every star table rebuilt from staging (`sparkify transform`)",
+    "transform": (
+        "one transaction: every star table rebuilt from staging, as `sparkify transform`, a first run and "
+        "`run --full-refresh` do. A later `run` that stages only new or changed files updates the star "
+        "tables in place from those rows instead (temporary scope tables, deletes and inserts of the "
+        "affected keys), in the same transaction as its stage step"
+    ),
     "check": "one query per check (or per table, for its not-null checks); each counts offending rows",
 }
 """The comment under each step's header, saying what its statements do."""
 
 
 def steps_named(names: Sequence[str]) -> tuple[str, ...]:
-    """``names`` checked against :data:`sparkify.pipeline.STEPS` (all of them, in order, when
-    empty). Raises ConfigError for an unknown step, with the closest one."""
+    """``names`` checked against :data:`sparkify.pipeline.STEPS`, each once and in the order a run
+    takes them (all of them when empty). Raises ConfigError for an unknown step, with the closest one."""
     from sparkify.pipeline import STEPS
 
     for step in names:
         if step not in STEPS:
             raise ConfigError(f"Unknown step {step!r}.{did_you_mean(step, STEPS)} Steps: {', '.join(STEPS)}.")
-    return tuple(names) or tuple(STEPS)
+    return tuple(s for s in STEPS if s in names) or tuple(STEPS)  # once each, in the order a run takes them
 
 
 def script(

@@ -53,3 +53,18 @@ def test_mask_url_hides_only_the_password():
     assert mask_url("postgresql://bob@db/dw") == "postgresql://bob@db/dw"
     assert mask_url("sparkify.duckdb") == "sparkify.duckdb"
     assert "p@ss" not in mask_url("redshift://u:p@ss@host:5439/db")
+
+
+def test_a_misspelled_environment_setting_is_an_error_not_silently_ignored(tmp_path):
+    none = tmp_path / "none.toml"
+    with pytest.raises(ConfigError, match="SPARKIFY_MAX_ERRRORS is set but is not a sparkify setting") as exc:
+        load_settings({}, env={"SPARKIFY_MAX_ERRRORS": "5"}, config_file=none)
+    assert "Did you mean 'SPARKIFY_MAX_ERRORS'?" in str(exc.value)
+    # the test suite's and benchmarks' own variables, other programs' and unrelated names pass
+    env = {
+        "SPARKIFY_TEST_ENGINES": "duckdb",
+        "SPARKIFY_BENCH_TRACE": "x",
+        "SPARKIFY_REDSHIFT_PASSWORD": "p",
+        "PATH": "/",
+    }
+    assert load_settings({}, env=env, config_file=none).max_errors == 0

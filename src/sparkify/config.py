@@ -124,6 +124,28 @@ FIELDS = {(info.alias or name): name for name, info in Settings.model_fields.ite
 """Setting key (as in sparkify.toml and SPARKIFY_<KEY>) -> attribute name."""
 
 
+OTHER_ENV = ("SPARKIFY_REDSHIFT_PASSWORD", "SPARKIFY_CHROMIUM")
+"""Environment variables sparkify reads besides the settings (``SPARKIFY_TEST_*`` and
+``SPARKIFY_BENCH_*`` belong to the test suite and the benchmarks)."""
+
+
+def _refuse_env_typos(environ: Mapping[str, str]) -> None:
+    """Raise ConfigError for a ``SPARKIFY_*`` variable that is no setting but close to one
+    (``SPARKIFY_MAX_ERRRORS``): it would be silently ignored, as a misspelled sparkify.toml key is
+    not."""
+    known = [_env_name(k) for k in FIELDS] + list(OTHER_ENV)
+    for name in environ:
+        if (
+            not name.startswith(ENV_PREFIX)
+            or name in known
+            or name.startswith(("SPARKIFY_TEST_", "SPARKIFY_BENCH_"))
+        ):
+            continue
+        hint = did_you_mean(name, known)
+        if hint:
+            raise ConfigError(f"{name} is set but is not a sparkify setting, so it would be ignored.{hint}")
+
+
 def _env_name(key: str) -> str:
     return ENV_PREFIX + key.upper()
 
@@ -160,6 +182,7 @@ def load_settings(
     environ: Mapping[str, str] = os.environ if env is None else env
     path = Path(config_file) if config_file else Path.cwd() / CONFIG_FILE
     layers: list[tuple[str, dict[str, Any]]] = [("file", _read_file(path))]
+    _refuse_env_typos(environ)
     layers.append(("env", {k: environ[_env_name(k)] for k in FIELDS if _env_name(k) in environ}))
     layers.append(("flag", {k: v for k, v in (flags or {}).items() if v is not None}))
     merged: dict[str, Any] = {}

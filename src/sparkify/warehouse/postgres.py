@@ -402,7 +402,15 @@ class PostgresWarehouse(PostgresErrors):
         if table.kind != "staging" or "source_file" not in table.column_names:
             return []
         name = quote(f"{table.name}_source_file")
-        return [f"create index if not exists {name} on {self.qualified(table.name)} ({quote('source_file')})"]
+        out = [f"create index if not exists {name} on {self.qualified(table.name)} ({quote('source_file')})"]
+        if {"user_id", "ts"} <= set(table.column_names):
+            # scope_users.sql reaches each changed user's recent events through it, not a scan of staging
+            name = quote(f"{table.name}_user_ts")
+            out.append(
+                f"create index if not exists {name} on {self.qualified(table.name)} "
+                f"((cast(nullif({quote('user_id')}, '') as integer)), {quote('ts')})"
+            )
+        return out
 
     def ensure_indexes(self, tables: Sequence[Table]) -> list[str]:
         """Create the missing :meth:`index_sql` indexes of those ``tables`` that exist: read from the

@@ -398,7 +398,8 @@ class PostgresWarehouse(PostgresErrors):
     def index_sql(self, table: Table) -> list[str]:
         """Staging tables: an index on ``source_file``. A run deletes (and, when incremental,
         captures) the rows of each changed file by it; without the index each is a scan of all of
-        staging. Redshift (a subclass) has no indexes and overrides this."""
+        staging. staging_events also gets one on (user_id as integer, ts) for scope_users.sql.
+        Redshift (a subclass) has no indexes and overrides this."""
         if table.kind != "staging" or "source_file" not in table.column_names:
             return []
         name = quote(f"{table.name}_source_file")

@@ -32,6 +32,8 @@ def test_staging_tables_are_indexed_by_source_file_when_created(postgres_url, pg
     found = _indexes(postgres_url, pg_schema)
     for table in ("staging_events", "staging_songs"):
         assert f"ON {pg_schema}.{table} USING btree (source_file)" in found[f"{table}_source_file"]
+    # scope_users.sql reaches each changed user's events by user and ts
+    assert "USING btree (((NULLIF(user_id, ''::text))::integer), ts)" in found["staging_events_user_ts"]
     # star and bookkeeping tables have their primary keys only
     assert sorted(n for n in found if n.endswith("_source_file")) == [
         "staging_events_source_file",

@@ -80,9 +80,12 @@ class LocalSource:
         empty: list[str] = []
         repeated: list[str] = []
         seen: set[str] = set()
-        for path in _walk(folder, repeated):
+        for path, real_dir in _walk(folder, repeated):
             try:
-                st = path.stat()  # follows links
+                st = path.lstat()
+                link = stat.S_ISLNK(st.st_mode)
+                if link:
+                    st = path.stat()  # follows links
             except OSError as exc:
                 what = "is a broken link" if path.is_symlink() else "cannot be read"
                 raise SourceError(
@@ -93,8 +96,10 @@ class LocalSource:
                     f"{path} is not a regular file (a pipe, socket or device). Move it out of {folder}: "
                     "every file there is input."
                 )
-            # a file's one name is its resolved path, whatever link leads to it (the ledger's key)
-            name = os.path.realpath(path)
+            # a file's one name is its resolved path, whatever link leads to it (the ledger's key): a
+            # file that is no link is its folder's resolved path and its name (realpath of each of
+            # 20,000 files took 2 s; folders are resolved once each)
+            name = os.path.realpath(path) if link else os.path.join(real_dir, path.name)
             if name in seen:  # a second link to a file already listed: read once
                 repeated.append(str(path))
                 continue
@@ -125,7 +130,8 @@ class LocalSource:
 
 
 def _walk(folder: Path, repeated: list[str]):
-    """Yield the path of every non-folder entry under ``folder``, following links to folders.
+    """Yield the path of every non-folder entry under ``folder``, following links to folders, with
+    the resolved path of its folder.
 
     A folder reached again through a link (a loop, or two links to one folder) is not read twice --
     its files would be loaded twice under two names -- and its path is appended to ``repeated``.
@@ -147,5 +153,6 @@ def _walk(folder: Path, repeated: list[str]):
             continue
         seen.add((st.st_dev, st.st_ino))
         dirs.sort()
+        real_top = os.path.realpath(top)
         for name in names:
-            yield Path(top) / name
+            yield Path(top) / name, real_top

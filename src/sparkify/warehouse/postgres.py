@@ -398,11 +398,20 @@ class PostgresWarehouse(PostgresErrors):
     def index_sql(self, table: Table) -> list[str]:
         """Staging tables: an index on ``source_file``. A run deletes (and, when incremental,
         captures) the rows of each changed file by it; without the index each is a scan of all of
-        staging. Redshift (a subclass) has no indexes and overrides this."""
+        staging. staging_events also gets one on (user_id as integer, ts) for scope_users.sql.
+        Redshift (a subclass) has no indexes and overrides this."""
         if table.kind != "staging" or "source_file" not in table.column_names:
             return []
         name = quote(f"{table.name}_source_file")
-        return [f"create index if not exists {name} on {self.qualified(table.name)} ({quote('source_file')})"]
+        out = [f"create index if not exists {name} on {self.qualified(table.name)} ({quote('source_file')})"]
+        if {"user_id", "ts"} <= set(table.column_names):
+            # scope_users.sql reaches each changed user's recent events through it, not a scan of staging
+            name = quote(f"{table.name}_user_ts")
+            out.append(
+                f"create index if not exists {name} on {self.qualified(table.name)} "
+                f"((cast(nullif({quote('user_id')}, '') as integer)), {quote('ts')})"
+            )
+        return out
 
     def ensure_indexes(self, tables: Sequence[Table]) -> list[str]:
         """Create the missing :meth:`index_sql` indexes of those ``tables`` that exist: read from the

@@ -135,7 +135,7 @@ def test_failed_checks_exit_1_and_name_each_failure(tmp_path, source):
     code, out, err = sparkify("check", "-w", wh)
     assert code == 1
     assert "│ relationship:songplays.start_time->time.start_time  │ FAILED │         3 │" in out
-    assert err == "Error: 1 checks failed: relationship:songplays.start_time->time.start_time\n"
+    assert err == "Error: 1 check failed: relationship:songplays.start_time->time.start_time\n"
 
 
 def test_missing_tables_error_says_what_to_run(tmp_path):

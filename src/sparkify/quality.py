@@ -193,4 +193,6 @@ def require_passed(results: list[CheckResult]) -> None:
 
     failed = [r for r in results if not r.passed]
     if failed:
-        raise CheckFailed(f"{len(failed)} checks failed: {', '.join(r.check.name for r in failed)}")
+        from sparkify.wording import plural
+
+        raise CheckFailed(f"{plural(len(failed), 'check')} failed: {', '.join(r.check.name for r in failed)}")

@@ -118,7 +118,8 @@ class PostgresErrors(Warehouse):
         nothing answered (refused, timed out) or the server is starting, stopping or full. A URL that
         libpq itself refuses (a bad ``sslmode``, port or parameter) is a configuration error."""
         lowered = message.lower()
-        where = f"Cannot connect to {self.label} at {self.display_url}: {message}."
+        where = f"Cannot connect to {self.label} at {self.display_url}: {message.rstrip('.')}"
+        where += "" if where.endswith(("?", "!")) else "."  # the driver's own sentence may end already
         if any(m in lowered for m in BUSY_AT_LOGIN):
             return TransientWarehouseError(f"{where} The server cannot take connections now; retry later.")
         if any(m in lowered for m in UNRESOLVED_HOST):

@@ -145,7 +145,7 @@ def test_missing_tables_error_says_what_to_run(tmp_path):
     assert "Traceback" not in err
     sparkify("create-tables", "-w", f"duckdb:///{tmp_path}/w.duckdb")
     code, _out, err = sparkify("stage", "-w", f"duckdb:///{tmp_path}/other.duckdb", "-s", str(tmp_path))
-    assert err.startswith("Error: Table ") and err.rstrip().endswith(
+    assert err.startswith("Error: Tables ") and err.rstrip().endswith(
         "Run `sparkify create-tables` first (or `sparkify run`, which also loads)."
     )
 

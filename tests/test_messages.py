@@ -91,7 +91,7 @@ def test_empty_warehouse_says_run_first_not_create_tables(tmp_path):
     for args in (["check"], ["analytics", "top_songs"], ["report", "-o", str(tmp_path / "r.html")]):
         code, _, err = sparkify(*args, "-w", f"duckdb:///{tmp_path}/y.duckdb")
         assert code == 2
-        assert err.startswith("Error: Table ") and err.endswith("Run `sparkify run` first.\n"), err
+        assert err.startswith("Error: Tables ") and err.endswith("Run `sparkify run` first.\n"), err
         assert "create-tables" not in err
         code, _, err = sparkify(*args, "-w", wh)  # tables made by create-tables, never loaded
         assert code == 2

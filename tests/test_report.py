@@ -319,7 +319,7 @@ def test_report_command_on_a_warehouse_without_tables(tmp_path, capsys):
         capsys, "report", "-w", f"duckdb:///{tmp_path}/x.duckdb", "-o", str(tmp_path / "r.html")
     )
     assert (code, out) == (2, "")
-    assert err.startswith("Error: Table users, songs, artists, songplays, time does not exist")
+    assert err.startswith("Error: Tables users, songs, artists, songplays, time do not exist")
     assert "Run `sparkify run` first" in err
     assert not (tmp_path / "r.html").exists()
 

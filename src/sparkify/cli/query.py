@@ -28,7 +28,8 @@ from sparkify.wording import plural
 )
 @options.folder_option(
     "--save-expected",
-    help="Write each result to DIR/NAME.csv, the expected files of a later --expected run.",
+    help="Write each result to DIR/NAME.csv, the expected files of a later --expected run (once "
+    "every query has run: all files or none).",
 )
 @options.dialect_option("redshift (the team's target; the catalog is written in it)")
 @options.show_sql_option
@@ -83,6 +84,7 @@ def analytics_cmd(
     from sparkify.analytics import expected as expectations
 
     matches = []
+    to_save: list = []
     with options.connect(settings, read_only=True) as wh:
         if queries is None:  # the catalog reads the star tables; a folder of team queries may not
             pipeline.require_star(wh)
@@ -92,10 +94,7 @@ def analytics_cmd(
                 output.print_sql(query, sql, wh)
             result = analytics.run_sql(wh, sql, origin=query.origin)
             if save_expected is not None:
-                path = analytics.save_expected(result, save_expected, query.name, query=query)
-                if not obj.quiet and expected is None:
-                    n = len(result.rows)
-                    console.print(f"{query.name}: {plural(n, 'row')} saved to {path}", markup=False)
+                to_save.append((query, result))  # written once every query has run: all or none
             if expected is not None:
                 match = expectations.check(result, expected, query)
                 matches.append(match)
@@ -105,6 +104,10 @@ def analytics_cmd(
                 output.write_result(console, out, query, result, fmt, quiet=obj.quiet)
             elif save_expected is None:
                 output.print_result(console, query, result, fmt)
+    for query, result in to_save:
+        path = analytics.save_expected(result, save_expected, query.name, query=query)
+        if not obj.quiet and expected is None:
+            console.print(f"{query.name}: {plural(len(result.rows), 'row')} saved to {path}", markup=False)
     if expected is not None:
         expectations.require_all_match(matches)
         console.print(f"All {len(selected)} analytics results match {expected}.", markup=False)

@@ -16,6 +16,7 @@ from sparkify.schema import (
 )
 from sparkify.sources import Source, open_source
 from sparkify.warehouse.base import Warehouse
+from sparkify.wording import agree
 
 
 def _open(source: str | Path | Source) -> Source:
@@ -33,9 +34,17 @@ def _require_tables(wh: Warehouse, names, *, next_step: str = RUN_FIRST) -> None
     when the tables exist in another schema, else ``next_step``."""
     missing = [n for n in names if not wh.table_exists(n)]
     if missing:
+        elsewhere = elsewhere_hint(wh, missing)
+        # both fixes when the tables are elsewhere: the user may mean that schema, or a new one
+        todo = (
+            f"{elsewhere} Or, for this schema: {next_step[:1].lower()}{next_step[1:]}"
+            if elsewhere
+            else next_step
+        )
         raise MissingTableError(
-            f"Table {', '.join(missing)} does not exist in {wh.display_url}"
-            f"{f' (schema {wh.schema})' if wh.schema else ''}. {elsewhere_hint(wh, missing) or next_step}"
+            f"{agree(len(missing), 'Table', 'Tables')} {', '.join(missing)} "
+            f"{agree(len(missing), 'does', 'do')} not exist in {wh.display_url}"
+            f"{f' (schema {wh.schema})' if wh.schema else ''}. {todo}"
         )
 
 

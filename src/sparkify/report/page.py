@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from sparkify import __version__, analytics, pipeline
 from sparkify.analytics import Query, Result
-from sparkify.errors import MissingTableError, SparkifyError
+from sparkify.errors import LocalIOError, MissingTableError
 from sparkify.files import write_atomically
 from sparkify.report.figures import QUESTIONS, Figure, Question, rows_of
 from sparkify.report.formatting import describe, format_value, percent, stamp
@@ -66,7 +66,7 @@ def write(
 ) -> Path:
     """Build the report and write it to ``path``, creating missing folders; return the path.
 
-    The file is replaced in one step, so a reader never sees half a report. Raises SparkifyError
+    The file is replaced in one step, so a reader never sees half a report. Raises LocalIOError (exit 74)
     naming the path when it cannot be written.
     """
     text = build(wh, run_report=run_report)
@@ -75,7 +75,7 @@ def write(
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, text)
     except OSError as exc:
-        raise SparkifyError(f"Cannot write the report to {target}: {exc.strerror or exc}.") from exc
+        raise LocalIOError(f"Cannot write the report to {target}: {exc.strerror or exc}.") from exc
     return target
 
 

@@ -57,6 +57,12 @@ class LocalSource:
         """
         folder = self.folders[kind]
         if folder is not None:
+            if folder.is_file():
+                flag = FILE_KINDS[kind].flag
+                raise SourceError(
+                    f"{folder} is a file; {flag} takes the folder that holds the files (every file "
+                    f"under it is listed, the new or changed ones loaded): pass {folder.parent}."
+                )
             if not folder.is_dir():
                 raise SourceError(
                     f"{folder} does not exist or is not a folder. Check {FILE_KINDS[kind].flag}."

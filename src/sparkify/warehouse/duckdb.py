@@ -75,7 +75,7 @@ class DuckDBWarehouse(Warehouse):
                 from sparkify.errors import LocalIOError
 
                 raise LocalIOError(
-                    f"Cannot open DuckDB database {path}: {first}. {disk_hint(first)}"
+                    f"Cannot open DuckDB database {path}: {first.rstrip('!.')}. {disk_hint(first)}"
                 ) from exc
             raise WarehouseError(f"Cannot open DuckDB database {path}: {first}") from exc
         self._depth = 0
@@ -234,7 +234,19 @@ def _acquire_lock(
             lock.acquire(blocking=False)
             return True
         except Timeout:
-            return False
+            if path.exists():
+                return False  # held by another process
+            # filelock says "busy" when it cannot create the file at all (a read-only or special
+            # folder such as /proc): nobody holds a lock that has no file, and waiting cannot help
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+                reason = "it could not be created"
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+            raise LocalIOError(
+                f"Cannot create the lock file {path}: {reason}. The folder of the warehouse file must be "
+                "writable: point --warehouse at a file in a folder you can write."
+            ) from None
         except OSError as exc:
             owner = ""
             try:

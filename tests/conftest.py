@@ -257,3 +257,18 @@ def sample_on_s3(s3_server) -> str:
 def sample_for(wh, request) -> str | Path:
     """The real sample as ``wh`` loads it: the folder, or its S3 copy (Redshift)."""
     return request.getfixturevalue("sample_on_s3") if wh.copies_from_s3 else SAMPLE
+
+
+@pytest.fixture(scope="module")
+def tricky_duckdb(tmp_path_factory) -> str:
+    """The URL of a DuckDB warehouse loaded with the tricky source (tests/helpers/tricky.py: its star
+    tables worked out by hand), one per test module that asks for it."""
+    from sparkify import pipeline
+    from sparkify.warehouse import connect
+    from tests.helpers import tricky
+
+    tmp = tmp_path_factory.mktemp("tricky")
+    url = f"duckdb:///{tmp / 'tricky.duckdb'}"
+    with connect(url) as wh:
+        pipeline.run(wh, tricky.write(tmp / "source"))
+    return url

@@ -16,7 +16,6 @@ from sparkify.cli import main
 from sparkify.errors import MissingTableError
 from sparkify.warehouse import connect
 from tests.conftest import SAMPLE
-from tests.helpers import tricky
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -36,12 +35,8 @@ def _isolated(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory) -> str:
-    tmp = tmp_path_factory.mktemp("loaded")
-    url = f"duckdb:///{tmp / 'w.duckdb'}"
-    with connect(url) as wh:
-        pipeline.run(wh, tricky.write(tmp / "source"))
-    return url
+def loaded(tricky_duckdb) -> str:
+    return tricky_duckdb
 
 
 @pytest.mark.skipif(

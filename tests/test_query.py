@@ -7,19 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from sparkify import pipeline
 from sparkify.cli import main
-from sparkify.warehouse import connect
-from tests.helpers import tricky
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory) -> str:
-    tmp = tmp_path_factory.mktemp("query")
-    url = f"duckdb:///{tmp / 'tricky.duckdb'}"
-    with connect(url) as wh:
-        pipeline.run(wh, tricky.write(tmp / "source"))
-    return url
+def url(tricky_duckdb) -> str:
+    return tricky_duckdb
 
 
 @pytest.fixture(autouse=True)

@@ -22,7 +22,10 @@ recent as (
 emptied as (
     select c.user_id
     from changed as c
-    where c.user_id not in (select cast(r.user_id as integer) from recent as r)
+    -- NOT EXISTS, not NOT IN (no nulls on either side, so the same rows): PostgreSQL runs NOT IN
+    -- over a subquery it cannot hash in work_mem as a rescan per changed user -- 33 s for a day of
+    -- a 10M-event warehouse (5,000 users) -- and NOT EXISTS as one hash anti join, as DuckDB does
+    where not exists (select 1 from recent as r where cast(r.user_id as integer) = c.user_id)
 )
 
 select * from recent

@@ -20,8 +20,8 @@ from sparkify.schema import STAR_TABLES
 from sparkify.warehouse.base import Warehouse, quote
 
 NEW_ROWS = {
-    "songplays": "start_time >= (select start_time from sparkify_scope_since)",
-    "time": "start_time >= (select start_time from sparkify_scope_since)",
+    "songplays": "@since(start_time)",
+    "time": "@since(start_time)",
     "users": (
         "user_id in (select cast(c.user_id as integer) from sparkify_changed_events as c where c.user_id <> '')"
     ),
@@ -29,7 +29,7 @@ NEW_ROWS = {
     "artists": "artist_id in (select c.artist_id from sparkify_changed_songs as c)",
 }
 """Per star table, a condition (on its unqualified columns) true for the rows an incremental run
-deleted and wrote again: exactly the keys and instants its ``delete_<table>.sql`` removes. A change
+deleted and wrote again (macro ``@since`` as :func:`sparkify.sql.incremental_scope` writes it): exactly the keys and instants its ``delete_<table>.sql`` removes. A change
 that reaches an untouched row (a song gone that old plays matched) moves ``sparkify_scope_since``
 back to cover that row: see ``scope_since.sql``."""
 
@@ -73,13 +73,14 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
     names and order, each description ending "(rows of this run)"."""
     q = wh.qualified
     out: list[Check] = []
+    scope = sqlfiles.incremental_scope(sqlfiles.read_since(wh)) if scoped else None
 
     def new(table: str, alias: str = "") -> str:
         """`` and <condition>`` on ``table``'s new rows when scoped, else nothing."""
-        if not scoped:
+        if scope is None:
             return ""
-        cond = NEW_ROWS[table]
-        if alias:  # qualify the table's own columns, leading and inside the condition's own subquery
+        cond = sqlfiles.expand(NEW_ROWS[table], scope)
+        if alias:  # qualify the table's own column, which each condition starts with
             cond = f"{alias}.{cond}"
         return f" and {cond}"
 
@@ -133,7 +134,7 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
             "reconciliation",
             "songplays",
             "songplays has one row per distinct NextSong event of a logged-in user",
-            wh.statement("check_songplays_count", sqlfiles.INCREMENTAL_SCOPE if scoped else None),
+            wh.statement("check_songplays_count", scope),
         )
     )
     out.append(
@@ -142,7 +143,7 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
             "reconciliation",
             "songplays",
             "every NextSong event of a logged-in user has its songplay (user, session, start_time)",
-            wh.statement("check_songplays_events", sqlfiles.INCREMENTAL_SCOPE if scoped else None),
+            wh.statement("check_songplays_events", scope),
         )
     )
     if scoped:

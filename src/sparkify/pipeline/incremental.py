@@ -16,7 +16,7 @@ from sparkify.progress import Progress
 from sparkify.schema import (
     STAR_TABLES,
 )
-from sparkify.sql import INCREMENTAL_SCOPE
+from sparkify.sql import incremental_scope, read_since
 from sparkify.warehouse.base import Warehouse, quote
 
 CHANGED_COLUMNS = {
@@ -73,21 +73,23 @@ def _transform_incremental(wh: Warehouse, progress: Progress) -> None:
     progress.start("transform", len(STAR_TABLES))
     for kind in KINDS:
         _analyze_temp(wh, f"sparkify_changed_{kind}")
-    _fill_scope(wh, "since")
+    _fill_scope(wh, "since", {})
+    scope = incremental_scope(read_since(wh))
     for table in STAR_TABLES:
-        _fill_scope(wh, table.name)
-        wh.execute(wh.statement(f"delete_{table.name}"))
-        scope = dict(INCREMENTAL_SCOPE)
+        _fill_scope(wh, table.name, scope)
+        wh.execute(wh.statement(f"delete_{table.name}", scope))
         if table.name == "songplays":
             _, kept = wh.query(f"select count(*) from {wh.qualified(table.name)}")
-            scope["id_offset"] = str(int(kept[0][0]))
+            scope = {**scope, "id_offset": str(int(kept[0][0]))}
         wh.execute(wh.statement(f"insert_{table.name}", scope))
         progress.advance("transform")
     for name in SCOPES:  # what the scoped checks read stays until they ran (quality.SCOPE_TABLES)
         if f"sparkify_scope_{name}" not in quality.SCOPE_TABLES:
             wh.execute(f"drop table if exists sparkify_scope_{name}")
-    for statement in (s for s in (wh.analyze_sql(t.name) for t in STAR_TABLES) if s):
-        wh.execute(statement)
+    for table in STAR_TABLES:
+        for statement in (*wh.summarize_sql(table), wh.analyze_sql(table.name)):
+            if statement:
+                wh.execute(statement)
     progress.finish("transform")
 
 
@@ -102,10 +104,11 @@ def _scope_left(wh: Warehouse) -> bool:
     return True
 
 
-def _fill_scope(wh: Warehouse, name: str) -> None:
-    """(Re)create the temp table ``sparkify_scope_<name>`` with ``scope_<name>.sql``."""
+def _fill_scope(wh: Warehouse, name: str, scope: dict[str, str]) -> None:
+    """(Re)create the temp table ``sparkify_scope_<name>`` with ``scope_<name>.sql`` (macros ``scope``:
+    :func:`~sparkify.sql.incremental_scope`; none for ``since``, which the others' bound comes from)."""
     wh.execute(f"drop table if exists sparkify_scope_{name}")
-    wh.execute(wh.statement(f"scope_{name}"))
+    wh.execute(wh.statement(f"scope_{name}", scope))
     _analyze_temp(wh, f"sparkify_scope_{name}")
 
 

@@ -7,6 +7,7 @@ A file may use macros that each engine defines as data (``Warehouse.macros``), e
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 
@@ -21,14 +22,47 @@ FULL_SCOPE = {
 table named first; ``@id_offset(songplays)`` numbers ids from 1; ``@since(p.start_time)`` is true
 (every play counts)."""
 
-INCREMENTAL_SCOPE = {
-    "scoped": "sparkify_scope_{1}",
-    "since": "{0} >= (select start_time from sparkify_scope_since)",
-}
-"""For an incremental transform (and the checks after it): ``@scoped(table, name)`` reads the temp
-table ``sparkify_scope_<name>`` that ``scope_<name>.sql`` filled with the rows the changed ones can
-affect; ``@since(col)`` is true for the instants the run rebuilt (from ``sparkify_scope_since`` on);
-``@id_offset`` is the number of plays kept, bound by the pipeline."""
+
+def incremental_scope(since: datetime | None) -> dict[str, str]:
+    """The scope macros of an incremental transform (and of the checks after it), for ``since``: the
+    earliest instant the run rebuilds (the one row of ``sparkify_scope_since``, read by
+    :func:`read_since`; None when nothing can change).
+
+    * ``@scoped(table, name)`` reads the temp table ``sparkify_scope_<name>`` that ``scope_<name>.sql``
+      filled with the rows the changed ones can affect;
+    * ``@since(col)`` is true for the instants the run rebuilt: ``col >= <since>``;
+    * ``@since_bound()`` is ``since`` itself, a timestamp literal;
+    * ``@since_ms()`` is a whole number of milliseconds since the epoch at most ``since`` (a ``ts``
+      of a staged event at or after ``since`` is at least it): a bound an index on ``ts`` can use.
+
+    ``since`` is written into the statements as a literal, not read by a subquery: PostgreSQL's
+    planner cannot estimate ``x >= (select ...)`` and plans for a third of the table; with the literal
+    it sees one day of rows and reads them through an index. ``@id_offset`` (the number of plays
+    kept) is bound by the pipeline."""
+    if since is None:
+        bound, ms = "cast(null as timestamp)", "null"
+    else:
+        if since.tzinfo is not None:  # a driver that reads timestamps in a time zone: the UTC wall clock
+            since = since.astimezone(UTC).replace(tzinfo=None)
+        bound = f"cast('{since.isoformat(sep=' ', timespec='microseconds')}' as timestamp)"
+        micros = (since - EPOCH) // timedelta(microseconds=1)
+        ms = str(micros // 1000 - 1)  # one millisecond of slack below: a superset, never fewer rows
+    return {
+        "scoped": "sparkify_scope_{1}",
+        "since": "{0} >= " + bound,
+        "since_bound": bound,
+        "since_ms": ms,
+    }
+
+
+EPOCH = datetime(1970, 1, 1)
+
+
+def read_since(wh) -> datetime | None:
+    """The earliest instant an incremental transform rebuilds: the one row of the temp table
+    ``sparkify_scope_since`` (``scope_since.sql``) on ``wh``'s connection; None when nothing can change."""
+    _, rows = wh.query("select start_time from sparkify_scope_since")
+    return rows[0][0] if rows else None
 
 
 @cache
@@ -52,11 +86,17 @@ def load(name: str, search: tuple[str, ...], macros: dict[str, str]) -> str:
             break
     else:
         raise KeyError(f"no SQL file named {name}.sql")
+    return expand(text, macros, f"{name}.sql")
 
-    def expand(m: re.Match) -> str:
+
+def expand(text: str, macros: dict[str, str], where: str = "a statement") -> str:
+    """``text`` with each macro ``@name(a, b)`` replaced by ``macros[name].format(a, b)``; a KeyError
+    names ``where`` and the macro when ``macros`` lacks it."""
+
+    def one(m: re.Match) -> str:
         template = macros.get(m.group(1))
         if template is None:
-            raise KeyError(f"{name}.sql uses macro @{m.group(1)}, which this engine does not define")
+            raise KeyError(f"{where} uses macro @{m.group(1)}, which this engine does not define")
         return template.format(*[a.strip() for a in m.group(2).split(",")])
 
-    return MACRO.sub(expand, text)
+    return MACRO.sub(one, text)

@@ -165,7 +165,7 @@ class Warehouse(ABC):
         """The text of ``sql/<folder>/<name>.sql`` for this engine, macros expanded.
 
         ``scope`` overrides the transform's scope macros (:data:`sparkify.sql.FULL_SCOPE`): an
-        incremental transform passes :data:`sparkify.sql.INCREMENTAL_SCOPE` and the id offset."""
+        incremental transform passes :func:`sparkify.sql.incremental_scope` and the id offset."""
         return sqlfiles.load(name, self.sql_folders, {**sqlfiles.FULL_SCOPE, **self.macros, **(scope or {})})
 
     def qualified(self, table: str) -> str:
@@ -190,6 +190,11 @@ class Warehouse(ABC):
         """``create index if not exists`` for the secondary indexes ``table`` gets beside its primary
         key (run after it is created, and on a warehouse made before the index: :meth:`ensure_indexes`).
         None by default (an empty list): DuckDB and Redshift have no such indexes."""
+        return []
+
+    def summarize_sql(self, table: Table) -> list[str]:
+        """Statements that bring ``table``'s index summaries up to date after rows were added in
+        bulk (PostgreSQL's BRIN indexes); none by default."""
         return []
 
     def ensure_indexes(self, tables: Sequence[Table]) -> list[str]:

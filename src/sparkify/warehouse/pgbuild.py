@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from sparkify.quoting import literal
 from sparkify.schema import Table
 from sparkify.warehouse.base import quote
 from sparkify.warehouse.pgerrors import PostgresErrors
@@ -18,6 +19,30 @@ WORK_MEM = "64MB"
 """The ``work_mem`` of a sparkify session (memory per sort or hash step before it spills to disk)
 where nothing set it (PostgreSQL's built-in default is 4MB): a setting of the server, database or
 role, or ``options=-c work_mem=...`` in the URL, is kept."""
+
+
+_USER = f"(cast(nullif({quote('user_id')}, '') as integer))"
+
+SECONDARY_INDEXES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    # A run deletes (and, when incremental, captures) the rows of each changed file by source_file;
+    # without the index each is a scan of all of staging.
+    "staging_songs": (("staging_songs_source_file", "btree", quote("source_file")),),
+    "staging_events": (
+        ("staging_events_source_file", "btree", quote("source_file")),
+        # scope_users.sql reaches each changed user's recent events through it
+        ("staging_events_user_ts", "btree", f"{_USER}, {quote('ts')}"),
+        # scope_songplays.sql: whether a recent play's natural key was delivered before the bound
+        ("staging_events_play_key", "btree", f"{_USER}, {quote('session_id')}, {quote('item_in_session')}"),
+        # scope_songplays.sql: the events from the bound on. Files are staged day by day, so ts follows
+        # the rows' order on disk and a BRIN index (a few pages, nearly free to maintain) finds a day
+        ("staging_events_ts", "brin", quote("ts")),
+    ),
+    # the incremental transform's deletes and scopes, and the scoped checks, read the plays from
+    # the bound on; plays are inserted in start_time order
+    "songplays": (("songplays_start_time", "brin", quote("start_time")),),
+}
+"""Per table, its secondary indexes beside the primary key: (name, method, indexed columns or
+expressions). What reads each is said beside it; measured in benchmarks/README.md."""
 
 
 class PostgresBuild(PostgresErrors):
@@ -72,8 +97,9 @@ class PostgresBuild(PostgresErrors):
         """The primary key is dropped before the insert and added after it: one sorted index build
         instead of a unique-index insert per row (what ``create table as`` plus ``add primary key``
         costs). Same constraint name, columns and types as :meth:`create_table_sql` makes."""
+        summarize = self.summarize_sql(table)
         if not (table.primary_key and self.declares_primary_keys and self.owns_tables([table])):
-            return [insert_sql]
+            return [insert_sql, *summarize]
         name = quote(f"{table.name}_pkey")  # PostgreSQL's own name for the key create table declares
         cols = ", ".join(quote(k) for k in table.primary_key)
         qualified = self.qualified(table.name)
@@ -81,27 +107,37 @@ class PostgresBuild(PostgresErrors):
             f"alter table {qualified} drop constraint if exists {name}",
             insert_sql,
             f"alter table {qualified} add constraint {name} primary key ({cols})",
+            *summarize,
         ]
 
     # -- indexes --------------------------------------------------------------------------------------
 
     def index_sql(self, table: Table) -> list[str]:
-        """Staging tables: an index on ``source_file``. A run deletes (and, when incremental,
-        captures) the rows of each changed file by it; without the index each is a scan of all of
-        staging. staging_events also gets one on (user_id as integer, ts) for scope_users.sql.
+        """The secondary indexes (see :data:`SECONDARY_INDEXES`), as ``create index if not exists``.
         Redshift (a subclass) has no indexes and overrides this."""
-        if table.kind != "staging" or "source_file" not in table.column_names:
-            return []
-        name = quote(f"{table.name}_source_file")
-        out = [f"create index if not exists {name} on {self.qualified(table.name)} ({quote('source_file')})"]
-        if {"user_id", "ts"} <= set(table.column_names):
-            # scope_users.sql reaches each changed user's recent events through it, not a scan of staging
-            name = quote(f"{table.name}_user_ts")
+        out = []
+        for name, method, columns in SECONDARY_INDEXES.get(table.name, ()):
+            using = f" using {method}" if method != "btree" else ""
             out.append(
-                f"create index if not exists {name} on {self.qualified(table.name)} "
-                f"((cast(nullif({quote('user_id')}, '') as integer)), {quote('ts')})"
+                f"create index if not exists {quote(name)} on {self.qualified(table.name)}{using} ({columns})"
             )
         return out
+
+    def summarize_sql(self, table: Table) -> list[str]:
+        """Summarize the page ranges of ``table``'s BRIN indexes that rows were added to since the last
+        summary (``brin_summarize_new_values``): until then a BRIN index cannot skip those pages. Run
+        after each bulk insert (cheap: it reads only the new pages). Only the owner may: for a role
+        that does not own ``table`` nothing is summarized (autovacuum does it later; until then the
+        index reads the new pages, never fewer rows)."""
+        # an engine without these indexes (Redshift) has none to summarize
+        made = " ".join(self.index_sql(table))
+        if "using brin" not in made or not self.owns_tables([table]):
+            return []
+        return [
+            f"select brin_summarize_new_values({literal(self.qualified(name))}::regclass)"
+            for name, method, _ in SECONDARY_INDEXES.get(table.name, ())
+            if method == "brin" and f"{quote(name)} on " in made
+        ]
 
     def ensure_indexes(self, tables: Sequence[Table]) -> list[str]:
         """Create the missing :meth:`index_sql` indexes of those ``tables`` that exist: read from the

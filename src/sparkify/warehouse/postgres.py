@@ -340,7 +340,7 @@ class PostgresWarehouse(PostgresBuild):
 
     def insert_from_reader_sql(self, table: Table, relation: str) -> list[str]:
         analyze = self.analyze_sql(table.name)
-        return [self.copy_stdin_sql(table)] + ([analyze] if analyze else [])
+        return [self.copy_stdin_sql(table), *self.summarize_sql(table)] + ([analyze] if analyze else [])
 
     def analyze_sql(self, table: str) -> str | None:
         # Autovacuum only sees the rows after commit, and a moment later: without fresh statistics
@@ -358,6 +358,7 @@ class PostgresWarehouse(PostgresBuild):
         from psycopg.copy import QueuedLibpqWriter
 
         copy, *after = self.insert_from_reader_sql(table, relation)
+        summarize = self.summarize_sql(table)
         before = self._estimated_rows(table.name)
         if self.tracer:
             self.tracer(copy)
@@ -370,8 +371,8 @@ class PostgresWarehouse(PostgresBuild):
             if getattr(exc, "sqlstate", None) == CHARACTER_NOT_IN_REPERTOIRE:
                 _refuse_nul(table, reader_con, relation, self.label)  # name the columns, if that was it
             raise self.error_for(exc) from exc
-        if loaded * ANALYZE_FRACTION >= before:  # else the statistics are as good as they were
-            for statement in after:
+        for statement in after:  # analyze only when the statistics changed enough
+            if statement in summarize or loaded * ANALYZE_FRACTION >= before:
                 self.execute(statement)
         return loaded
 

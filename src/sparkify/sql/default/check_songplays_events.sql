@@ -23,4 +23,6 @@ where not exists (
     where p.user_id = e.user_id
         and p.session_id = e.session_id
         and p.start_time = @ts_to_timestamp(e.ts)
+        -- scoped: those events' plays are all from the bound on (no other play can match)
+        and @since(p.start_time)
 )

@@ -2,4 +2,4 @@
 -- change can reach (sparkify_scope_since); they come back, numbered after the kept ones, from
 -- sparkify_scope_songplays.
 delete from songplays
-where start_time >= (select start_time from sparkify_scope_since)
+where @since(start_time)

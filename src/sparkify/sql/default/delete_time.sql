@@ -1,4 +1,4 @@
 -- time: an incremental transform first removes the instants at or after sparkify_scope_since; those
 -- of the plays there come back from sparkify_scope_time.
 delete from time
-where start_time >= (select start_time from sparkify_scope_since)
+where @since(start_time)

@@ -1,19 +1,16 @@
 -- sparkify_scope_songplays: the staged play events an incremental transform numbers again: every
 -- delivery (NextSong, logged in) of each natural key whose earliest delivery is at or after
--- sparkify_scope_since. A play's start_time is its earliest delivery's, so these are exactly the
--- plays at or after that instant; a key delivered before it too keeps its older play.
+-- sparkify_scope_since (macro since_bound). A play's start_time is its earliest delivery's, so these
+-- are exactly the plays at or after that instant; a key delivered before it too keeps its older play.
 create temp table sparkify_scope_songplays as
 with
-
-since as (
-    select start_time from sparkify_scope_since
-),
 
 recent as (
     select e.*
     from staging_events as e
     where e.page = 'NextSong' and e.user_id <> ''
-        and @ts_to_timestamp(e.ts) >= (select start_time from since)
+        -- the bound on ts alone first: an index on ts reads only the rows from there on
+        and e.ts >= @since_ms() and @ts_to_timestamp(e.ts) >= @since_bound()
 ),
 
 recent_keys as (
@@ -29,7 +26,7 @@ delivered_before as (
         and e.session_id = k.session_id
         and e.item_in_session = k.item_in_session
     where e.page = 'NextSong' and e.user_id <> ''
-        and @ts_to_timestamp(e.ts) < (select start_time from since)
+        and @ts_to_timestamp(e.ts) < @since_bound()
 )
 
 select r.*

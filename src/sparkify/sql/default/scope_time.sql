@@ -3,4 +3,4 @@
 create temp table sparkify_scope_time as
 select p.start_time
 from songplays as p
-where p.start_time >= (select start_time from sparkify_scope_since)
+where @since(p.start_time)

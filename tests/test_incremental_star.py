@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparkify import pipeline
+from sparkify import sql as sqlfiles
 from sparkify.generate import generate
 from sparkify.warehouse import connect
 from tests.helpers import reference
@@ -339,3 +341,19 @@ def test_random_increments_equal_one_full_load(first_events, first_songs, steps)
         with connect(f"duckdb:///{tmp}/full.duckdb") as wh:
             pipeline.run(wh, src)
             assert star_rows(wh) == incremental
+
+
+def test_the_incremental_scope_writes_its_bound_as_a_literal():
+    # 2018-11-01T00:00:00Z is 1,541,030,400 s after the epoch
+    scope = sqlfiles.incremental_scope(datetime(2018, 11, 1, 0, 0, 0, 123000))
+    assert scope["since_bound"] == "cast('2018-11-01 00:00:00.123000' as timestamp)"
+    assert scope["since_ms"] == str(1_541_030_400_123 - 1)  # a millisecond of slack below
+    assert sqlfiles.expand("@since(p.start_time)", scope) == (
+        "p.start_time >= cast('2018-11-01 00:00:00.123000' as timestamp)"
+    )
+    # a driver that returns an aware timestamp: the same instant in UTC
+    aware = datetime(2018, 11, 1, 1, 0, 0, 123000, tzinfo=timezone(timedelta(hours=1)))
+    assert sqlfiles.incremental_scope(aware) == scope
+    # nothing can change: no row is at or after the bound
+    none = sqlfiles.incremental_scope(None)
+    assert none["since_bound"] == "cast(null as timestamp)" and none["since_ms"] == "null"

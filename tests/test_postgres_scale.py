@@ -322,3 +322,33 @@ def test_the_days_play_scope_reads_staging_through_the_ts_index(postgres_url, pg
         _, plan = wh.query(f"explain {statement}")
     # an index condition on ts itself (a bound on a function of ts alone could only filter)
     assert "Index Cond: (ts >= '1541030399999'::bigint)" in "\n".join(r[0] for r in plan)
+
+
+def test_a_load_into_empty_staging_builds_its_indexes_once_after_the_copy(postgres_url, pg_schema, tmp_path):
+    # the btree ones (the BRIN index on ts stays: a row costs it nothing until the summary after the COPY)
+    events_indexes = {"staging_events_source_file", "staging_events_user_ts", "staging_events_play_key"}
+    src = write_source(tmp_path / "src", songs=[song()], events={"2018-11-01-events.json": [event()]})
+
+    def load(**options) -> list[str]:
+        sent: list[str] = []
+        with connect(postgres_url, schema=pg_schema) as wh:
+            wh.tracer = sent.append
+            pipeline.run(wh, src, **options)
+        return [" ".join(s.split()) for s in sent]
+
+    def around_copy(sent: list[str]) -> tuple[set[str], set[str]]:
+        """The staging_events indexes dropped before its COPY and made after it."""
+        copy = next(i for i, s in enumerate(sent) if s.startswith(f'copy "{pg_schema}"."staging_events"'))
+        named = lambda s: s.split(f'"{pg_schema}".', 1)[1].split()[0].strip('"')  # noqa: E731
+        dropped = {named(s) for s in sent[:copy] if s.startswith("drop index")}
+        made = {s.split('"')[1] for s in sent[copy:] if s.startswith("create index")}
+        return dropped & events_indexes, made & events_indexes
+
+    assert around_copy(load()) == (events_indexes, events_indexes)  # the first load
+    assert events_indexes <= set(_indexes(postgres_url, pg_schema))
+    write_source(
+        tmp_path / "src", songs=[song()], events={"2018-11-02-events.json": [event(ts=1541116800000)]}
+    )
+    assert around_copy(load()) == (set(), set())  # staging holds rows: the indexes stay
+    assert around_copy(load(full_refresh=True)) == (events_indexes, events_indexes)
+    assert events_indexes <= set(_indexes(postgres_url, pg_schema))

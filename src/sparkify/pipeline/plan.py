@@ -115,6 +115,15 @@ class FilePlan:
         return self.absent if self.prune else []
 
     @property
+    def starts_empty(self) -> bool:
+        """True when staging holds no row of this kind once the run's deletes are done, before its
+        rows are added: a first load (the ledger counts no staged row, and planning found staging to
+        agree), or a full refresh that keeps no absent file's rows."""
+        if self.full_refresh:
+            return not self.kept
+        return not any(self.ledger_rows.values())
+
+    @property
     def kept(self) -> list[str]:
         """The absent files whose rows stay in staging (without ``prune``)."""
         return [] if self.prune else self.absent

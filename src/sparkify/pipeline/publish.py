@@ -73,7 +73,13 @@ def _publish_kind(
         wh.delete_where_in(staging, "source_file", replaced)
         ledger.forget_files(wh, replaced)
     if result.staged:
+        # into an empty table, the secondary indexes are built once over the loaded rows (PostgreSQL)
+        before, after = wh.load_into_empty_sql(staging) if plan.starts_empty else ([], [])
+        for statement in before:
+            wh.execute(statement)
         wh.insert_from_reader(staging, reader_con, result.table)
+        for statement in after:
+            wh.execute(statement)
         if capture:
             _capture_changes(wh, kind, [f.name for f in plan.to_read])
     now = _now()

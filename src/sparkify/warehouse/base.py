@@ -192,6 +192,12 @@ class Warehouse(ABC):
         None by default (an empty list): DuckDB and Redshift have no such indexes."""
         return []
 
+    def load_into_empty_sql(self, table: Table) -> tuple[list[str], list[str]]:
+        """(before, after) a bulk insert into ``table`` while it is empty: where maintaining its
+        secondary indexes row by row costs more than building them once, they are dropped before and
+        made again after (PostgreSQL). Nothing by default."""
+        return [], []
+
     def summarize_sql(self, table: Table) -> list[str]:
         """Statements that bring ``table``'s index summaries up to date after rows were added in
         bulk (PostgreSQL's BRIN indexes); none by default."""

@@ -123,6 +123,19 @@ class PostgresBuild(PostgresErrors):
             )
         return out
 
+    def load_into_empty_sql(self, table: Table) -> tuple[list[str], list[str]]:
+        """Drop ``table``'s secondary btree indexes before a COPY into it while empty and build each
+        once after it (sorted, in bulk: at 1M events the COPY with four indexes maintained row by row took
+        about twice the COPY without them plus the builds; benchmarks/README.md). Inside the load's
+        transaction: a rollback brings the indexes back, and readers of the table wait for the commit.
+        A BRIN index stays: a row added to a range not summarized yet costs it nothing, and the
+        summary after the COPY (:meth:`summarize_sql`) is its build. Only for the owner (dropping an index needs it); otherwise nothing changes."""
+        names = [name for name, method, _ in SECONDARY_INDEXES.get(table.name, ()) if method != "brin"]
+        made = [s for s in self.index_sql(table) if any(f"{quote(name)} on " in s for name in names)]
+        if not made or not self.owns_tables([table]):
+            return [], []
+        return [f"drop index if exists {self.qualified(name)}" for name in names], made
+
     def summarize_sql(self, table: Table) -> list[str]:
         """Summarize the page ranges of ``table``'s BRIN indexes that rows were added to since the last
         summary (``brin_summarize_new_values``): until then a BRIN index cannot skip those pages. Run

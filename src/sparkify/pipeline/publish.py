@@ -67,7 +67,9 @@ def _publish_kind(
         wh.execute(f"delete from {wh.qualified(staging.name)}")
         ledger.forget_kind(wh, kind)
     else:
-        replaced = [f.name for f in plan.to_read] + plan.removed
+        # Only a file loaded before has staging rows and a ledger entry: a new file (a first load's
+        # every file, a day's new one) has nothing to remove, and no statement is sent for it.
+        replaced = [n for n in [f.name for f in plan.to_read] + plan.removed if n in plan.ledger_rows]
         if capture:
             _capture_changes(wh, kind, replaced)
         wh.delete_where_in(staging, "source_file", replaced)

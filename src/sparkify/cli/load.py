@@ -236,8 +236,9 @@ def runs_cmd(limit, as_json, **flags):
             r["command"],
             r["status"],
             "" if r["seconds"] is None else f"{r['seconds']:.1f}",
-            r["files_loaded"],
-            (r["songs_staged"] or 0) + (r["events_staged"] or 0),
+            # a run that did not succeed was rolled back: nothing it read stayed staged
+            r["files_loaded"] if r["status"] == "succeeded" else "-",
+            (r["songs_staged"] or 0) + (r["events_staged"] or 0) if r["status"] == "succeeded" else "-",
             (r["songs_rejected"] or 0) + (r["events_rejected"] or 0),
             "" if r["checks_failed"] is None else r["checks_failed"],
         ]
@@ -261,6 +262,8 @@ def runs_cmd(limit, as_json, **flags):
             right={4, 5, 6, 7, 8},
         )
     )
+    if any(r["status"] != "succeeded" for r in runs):
+        console.print("A run that did not succeed changed nothing: '-' under files and staged.")
     for r in runs:
         if r["message"]:
             console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")

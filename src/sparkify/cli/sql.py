@@ -12,8 +12,8 @@ from sparkify.cli.app import cli
 @click.argument("steps", nargs=-1, metavar="[STEP]...")
 @click.option(
     "--engine",
-    metavar="NAME",
-    help="duckdb, postgres or redshift. Default: the engine of --warehouse (duckdb).",
+    type=click.Choice(["duckdb", "postgres", "redshift"]),
+    help="The engine whose statements to print. Default: the engine of --warehouse (duckdb).",
 )
 @options.source_options
 @options.warehouse_options
@@ -45,7 +45,7 @@ def sql_cmd(steps, engine, source_flags, **flags):
     settings = options.settings(**source_flags, **flags)  # the warehouse, Redshift and error flags
     chosen = script.steps_named(steps)
     wh = offline(
-        engine or engine_of(settings.warehouse),
+        engine if engine is not None else engine_of(settings.warehouse),
         schema=settings.schema_name,
         iam_role=settings.iam_role,
         region=settings.region,

@@ -117,7 +117,8 @@ def connect(
     ``must_persist`` is for commands that write and then end (the CLI's run, stage, ...): an
     in-memory DuckDB database (``:memory:``), which would lose what they write, is a ConfigError.
 
-    ``schema`` places every table (PostgreSQL, Redshift; default ``public``); ``iam_role`` and
+    ``schema`` places every table (PostgreSQL, Redshift; default ``public``; a ConfigError on DuckDB,
+    whose file is its own namespace); ``iam_role`` and
     ``region`` are what Redshift's COPY reads S3 with, ``manifest_prefix`` where its manifests go.
     While another sparkify process holds the warehouse, ``wait`` waits for it (``on_wait`` is told
     once) -- for at most ``wait_timeout`` seconds (None: no limit), then :class:`WarehouseBusyError`
@@ -129,6 +130,7 @@ def connect(
         raise ConfigError("A schema needs a name: pass schema=None for the default (public).")
     if engine == "duckdb":
         path = duckdb_path(url)
+        _refuse_duckdb_schema(schema)
         if must_persist and path == ":memory:":
             raise ConfigError(
                 f"The warehouse {mask_url(url)!r} is an in-memory DuckDB database: what this command writes "
@@ -168,4 +170,17 @@ def offline(
 ) -> Warehouse:
     """An engine that renders its statements without connecting to anything (``sparkify sql``)."""
     cls = engine_class(engine)
+    if engine == "duckdb":
+        _refuse_duckdb_schema(schema)
     return cls.offline(schema=schema, **_options(cls, iam_role, region))
+
+
+def _refuse_duckdb_schema(schema: str | None) -> None:
+    """A schema given for DuckDB is a ConfigError: taken silently, the user's tables would not be
+    where they asked (a DuckDB warehouse's file is its namespace)."""
+    if schema is not None:
+        raise ConfigError(
+            f"A schema ({schema!r}) applies to PostgreSQL and Redshift: a DuckDB warehouse keeps every "
+            "table in its own file. Drop --schema (or SPARKIFY_SCHEMA, or schema in sparkify.toml), or "
+            "use another DuckDB file."
+        )

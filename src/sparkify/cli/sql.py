@@ -12,8 +12,8 @@ from sparkify.cli.app import cli
 @click.argument("steps", nargs=-1, metavar="[STEP]...")
 @click.option(
     "--engine",
-    type=click.Choice(["duckdb", "postgres", "redshift"]),
-    help="The engine whose statements to print. Default: the engine of --warehouse (duckdb).",
+    metavar="NAME",
+    help="duckdb, postgres or redshift. Default: the engine of --warehouse (duckdb).",
 )
 @options.source_options
 @options.warehouse_options

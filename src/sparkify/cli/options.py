@@ -61,7 +61,9 @@ def warehouse_options(f: Callable) -> Callable:
         "redshift://user@host:5439/db. Env SPARKIFY_WAREHOUSE.",
     )(f)
     f = click.option(
-        "--schema", metavar="NAME", help="Schema for every table (PostgreSQL, Redshift; not DuckDB). Env SPARKIFY_SCHEMA."
+        "--schema",
+        metavar="NAME",
+        help="Schema for every table (PostgreSQL, Redshift; not DuckDB). Env SPARKIFY_SCHEMA.",
     )(f)
     f = click.option(
         "--wait/--no-wait",

@@ -272,3 +272,21 @@ def tricky_duckdb(tmp_path_factory) -> str:
     with connect(url) as wh:
         pipeline.run(wh, tricky.write(tmp / "source"))
     return url
+
+
+def sparkify(capsys, *args) -> tuple[int, str, str]:
+    """Run the CLI in this process on ``args`` (each made a string); return (exit code, stdout, stderr)."""
+    from sparkify.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return exit_.value.code, out, err
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    """A CLI test's surroundings: the working folder is ``tmp_path`` and no ``SPARKIFY_*`` variable is set."""
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("SPARKIFY_")]:
+        monkeypatch.delenv(name)

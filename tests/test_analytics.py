@@ -16,9 +16,9 @@ import pytest
 
 from sparkify import analytics, pipeline
 from sparkify.analytics import Query, Result, compare
-from sparkify.cli import main
 from sparkify.errors import SparkifyError
 from sparkify.warehouse import connect
+from tests.conftest import sparkify
 from tests.helpers import tricky
 
 EXPECTED = Path(__file__).resolve().parent / "expected" / "sample"
@@ -49,14 +49,6 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in [n for n in __import__("os").environ if n.startswith("SPARKIFY_")]:
         monkeypatch.delenv(name)
-
-
-def sparkify(capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI; return (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_.value.code, out, err
 
 
 def _csv_rows(path: Path) -> int:

@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 
 from sparkify import compare, pipeline
-from sparkify.cli import main
 from sparkify.errors import MissingTableError, WarehouseError
 from sparkify.warehouse import connect
-from tests.conftest import open_engine
+from tests.conftest import open_engine, sparkify
 from tests.helpers.records import plain_event, plain_song, write_source
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,13 +52,6 @@ def edit(url: str, *statements: str) -> None:
     with connect(url) as wh:
         for s in statements:
             wh.execute(s)
-
-
-def sparkify(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_.value.code, out, err
 
 
 @pytest.fixture

@@ -12,26 +12,14 @@ from pathlib import Path
 import pytest
 
 from sparkify import pipeline
-from sparkify.cli import main
 from sparkify.errors import MissingTableError
 from sparkify.warehouse import connect
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, sparkify
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def sparkify(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_.value.code, out, err
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in __import__("os").environ if n.startswith("SPARKIFY_")]:
-        monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 @pytest.fixture(scope="module")

@@ -4,28 +4,14 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
-from sparkify.cli import main
 from sparkify.errors import ConfigError
 from sparkify.warehouse import connect, offline
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, sparkify
 
-
-def sparkify(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_.value.code, out, err
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in os.environ if n.startswith("SPARKIFY_")]:
-        monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def test_a_schema_given_for_duckdb_is_refused_before_anything_is_written(capsys, tmp_path, monkeypatch):

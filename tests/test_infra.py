@@ -24,11 +24,12 @@ moto = pytest.importorskip("moto")
 from botocore.stub import Stubber  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from sparkify.cli import cli, main  # noqa: E402
+from sparkify.cli import cli  # noqa: E402
 from sparkify.errors import ConfigError, SparkifyError  # noqa: E402
 from sparkify.infra import aws as lib  # noqa: E402
 from sparkify.infra import calls as infra_calls  # noqa: E402
 from sparkify.infra import cluster as infra_cluster  # noqa: E402
+from tests.conftest import sparkify  # noqa: E402
 
 REGION = "us-west-2"
 CIDR = "203.0.113.7/32"
@@ -90,13 +91,6 @@ def spec():
 
 def password_of(tmp_path) -> str:
     return (tmp_path / "xdg" / "sparkify" / "sparkify.redshift-password").read_text().strip()
-
-
-def sparkify(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def fixed_password(value: str = "Sup3rSecretPassw0rd"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from sparkify.cli import main
+from tests.conftest import sparkify
 
 
 @pytest.fixture(scope="module")
@@ -15,18 +15,7 @@ def url(tricky_duckdb) -> str:
     return tricky_duckdb
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in __import__("os").environ if n.startswith("SPARKIFY_")]:
-        monkeypatch.delenv(name)
-
-
-def sparkify(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_.value.code, out, err
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def test_csv(capsys, url):

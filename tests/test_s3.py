@@ -17,12 +17,12 @@ pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")
 
 from sparkify import pipeline  # noqa: E402
-from sparkify.cli import main  # noqa: E402
 from sparkify.errors import BadInputError, ConfigError, SourceError, TransientSourceError  # noqa: E402
 from sparkify.schema import STAGING_TABLES, STAR_TABLES  # noqa: E402
 from sparkify.sources import open_source  # noqa: E402
 from sparkify.sources.s3 import S3Source  # noqa: E402
 from sparkify.warehouse import connect  # noqa: E402
+from tests.conftest import sparkify  # noqa: E402
 from tests.helpers.records import event, song, write_source  # noqa: E402
 
 BUCKET = "sparkify-test"
@@ -148,13 +148,6 @@ def run_into(tmp_path: Path, name: str, source) -> tuple[dict, pipeline.RunRepor
     with connect(f"duckdb:///{tmp_path}/{name}.duckdb") as wh:
         report = pipeline.run(wh, source)
         return star_rows(wh), report
-
-
-def sparkify(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 def set_auth(endpoint: str, count: str) -> None:

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from sparkify import pipeline
-from sparkify.cli import main
 from sparkify.warehouse import connect
-from tests.conftest import POSTGRES_URL, TEST_ENGINES
+from tests.conftest import POSTGRES_URL, TEST_ENGINES, sparkify
 from tests.helpers import team_answers
 
 TEAM = Path(__file__).resolve().parent / "team_queries"
@@ -73,18 +72,7 @@ def _loaded_redshift(request):
             con.execute(f'drop schema if exists "{schema}" cascade')
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in [n for n in __import__("os").environ if n.startswith("SPARKIFY_")]:
-        monkeypatch.delenv(name)
-
-
-def sparkify(capsys, *args) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return exit_.value.code, out, err
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def test_the_expected_files_are_the_reference_answers():

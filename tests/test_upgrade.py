@@ -12,18 +12,11 @@ from pathlib import Path
 import pytest
 
 from sparkify import ledger
-from sparkify.cli import main
 from sparkify.warehouse import connect
+from tests.conftest import sparkify
 from tests.helpers.records import event, song, write_source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "warehouse-v1"
-
-
-def sparkify(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
 
 
 @pytest.fixture

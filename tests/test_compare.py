@@ -345,3 +345,40 @@ def test_the_cli_names_the_schema_of_a_server_warehouse(request, tmp_path, capsy
     assert (code, err) == (0, "")
     assert out.splitlines()[:2] == [f"< {duck_url}", f"> {postgres_url} (schema {schema})"]
     assert "songplays: identical (1 row)" in out
+
+
+def test_a_configured_schema_names_the_server_side_only(request, tmp_path, capsys, postgres_url, monkeypatch):
+    # a DuckDB file has no schema: the schema configured for the server side (--schema, the
+    # environment, sparkify.toml) is not taken for the DuckDB side, in either direction
+    duck, pg = open_engine("duckdb", request, tmp_path), open_engine("postgres", request, tmp_path)
+    source = write_source(
+        tmp_path / "src",
+        songs=[plain_song(song_id="SO1", artist_id="ARA", artist_name="Artist A", title="A Song")],
+        events={"2018-11-01-events.json": [plain_event(song="A Song", artist="Artist A", length=200.5)]},
+    )
+    for wh in (duck, pg):
+        pipeline.run(wh, source)
+    duck_url, schema = duck.url, pg.schema
+    duck.close()
+    pg.close()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SPARKIFY_SCHEMA", raising=False)
+    code, out, err = sparkify(
+        capsys, "compare", "-w", postgres_url, "--schema", schema, "--against", duck_url
+    )
+    assert (code, err) == (0, ""), err
+    assert out.splitlines()[:2] == [f"< {postgres_url} (schema {schema})", f"> {duck_url}"]
+    monkeypatch.setenv("SPARKIFY_SCHEMA", schema)
+    for args in (["-w", duck_url, "--against", postgres_url], ["-w", postgres_url, "--against", duck_url]):
+        code, out, err = sparkify(capsys, "compare", *args)
+        assert (code, err) == (0, ""), err
+        assert f"(schema {schema})" in out
+    monkeypatch.delenv("SPARKIFY_SCHEMA")
+    (tmp_path / "sparkify.toml").write_text(f'schema = "{schema}"\n')
+    code, _, err = sparkify(capsys, "compare", "-w", duck_url, "--against", postgres_url)
+    assert (code, err) == (0, ""), err
+    # named on the command line for the DuckDB side, it is refused, naming the flag
+    code, _, err = sparkify(
+        capsys, "compare", "-w", postgres_url, "--against", duck_url, "--against-schema", "x"
+    )
+    assert code == 2 and "--against-schema x applies to PostgreSQL and Redshift" in err, err

@@ -1,4 +1,4 @@
-"""Leftovers of the fresh tester's findings (low): a schema given for DuckDB, an empty --engine for
+"""Leftovers of the fresh testers' findings (low): a schema named for DuckDB, an empty --engine for
 ``sparkify sql``, and what ``runs`` shows for a run that was rolled back."""
 
 from __future__ import annotations
@@ -14,21 +14,36 @@ from tests.conftest import SAMPLE, sparkify
 pytestmark = pytest.mark.usefixtures("cli_env")
 
 
-def test_a_schema_given_for_duckdb_is_refused_before_anything_is_written(capsys, tmp_path, monkeypatch):
+def test_a_schema_named_for_duckdb_is_refused_before_anything_is_written(capsys, tmp_path, monkeypatch):
     db = tmp_path / "w.duckdb"
     code, out, err = sparkify(capsys, "run", "-q", "-s", SAMPLE, "-w", f"duckdb:///{db}", "--schema", "music")
     assert code == 2 and out == ""
-    assert "A schema ('music') applies to PostgreSQL and Redshift" in err and "Drop --schema" in err
+    assert err == (
+        "Error: --schema music applies to PostgreSQL and Redshift: a DuckDB warehouse keeps every table in "
+        "its own file. Drop --schema, or use another DuckDB file.\n"
+    )
     assert not db.exists()  # refused before the file was made
-    monkeypatch.setenv("SPARKIFY_SCHEMA", "music")  # the same from the environment
-    code, _, err = sparkify(capsys, "run", "-q", "-s", SAMPLE, "-w", f"duckdb:///{db}")
-    assert code == 2 and "SPARKIFY_SCHEMA" in err and not db.exists()
     code, _, err = sparkify(capsys, "sql", "--engine", "duckdb", "--schema", "music")
-    assert code == 2 and "A schema ('music')" in err
-    with pytest.raises(ConfigError):
+    assert code == 2 and "--schema music applies to PostgreSQL and Redshift" in err
+    with pytest.raises(ConfigError, match="schema=None"):  # the library takes no schema for DuckDB
         connect(f"duckdb:///{db}", schema="music")
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="schema=None"):
         offline("duckdb", schema="music")
+
+
+def test_a_schema_from_the_environment_or_sparkify_toml_does_not_apply_to_duckdb(
+    capsys, tmp_path, monkeypatch
+):
+    # shared settings (a schema for the production PostgreSQL) while loading a local DuckDB file
+    monkeypatch.setenv("SPARKIFY_SCHEMA", "music")
+    code, out, _ = sparkify(capsys, "run", "-q", "-s", SAMPLE, "-w", "from-env.duckdb", "--json")
+    assert code == 0 and json.loads(out)["tables"]["songplays"] > 0
+    monkeypatch.delenv("SPARKIFY_SCHEMA")
+    (tmp_path / "sparkify.toml").write_text('schema = "music"\n')
+    code, out, _ = sparkify(capsys, "run", "-q", "-s", SAMPLE, "-w", "from-toml.duckdb", "--json")
+    assert code == 0 and json.loads(out)["tables"]["songplays"] > 0
+    code, out, _ = sparkify(capsys, "sql", "--engine", "duckdb", "create-tables")
+    assert code == 0 and '"music"' not in out
 
 
 def test_sql_names_the_engines_it_knows_for_an_empty_or_unknown_engine(capsys):

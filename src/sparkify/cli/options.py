@@ -63,7 +63,7 @@ def warehouse_options(f: Callable) -> Callable:
     f = click.option(
         "--schema",
         metavar="NAME",
-        help="Schema for every table (PostgreSQL, Redshift; not DuckDB). Env SPARKIFY_SCHEMA.",
+        help="Schema for every table (PostgreSQL, Redshift; refused for a DuckDB file). Env SPARKIFY_SCHEMA.",
     )(f)
     f = click.option(
         "--wait/--no-wait",
@@ -330,6 +330,23 @@ def source(config: Settings) -> Source:
     return open_configured(config)
 
 
+def schema_for(engine: str, schema: str | None, origin: str) -> str | None:
+    """The schema to open an ``engine`` warehouse with: ``schema`` as configured, except on DuckDB,
+    whose file is its own namespace. There a schema named on this command line (``origin`` is a flag,
+    e.g. ``--schema``) is a ConfigError, and one from the environment or sparkify.toml -- settings
+    shared with a PostgreSQL or Redshift warehouse -- does not apply (None)."""
+    from sparkify.errors import ConfigError
+
+    if engine != "duckdb" or schema is None:
+        return schema
+    if origin.startswith("--"):
+        raise ConfigError(
+            f"{origin} {schema} applies to PostgreSQL and Redshift: a DuckDB warehouse keeps every table in "
+            f"its own file. Drop {origin}, or use another DuckDB file."
+        )
+    return None
+
+
 def connect(config: Settings, *, read_only: bool = False, must_exist: bool | None = None) -> Warehouse:
     """Open the warehouse of ``config``; ``read_only`` commands (and ``must_exist``: commands that need
     tables already there) never create a database file; commands that write refuse an in-memory one.
@@ -343,9 +360,11 @@ def connect(config: Settings, *, read_only: bool = False, must_exist: bool | Non
         if not quiet:
             make_console(stderr=True).print(message, markup=False)
 
+    from sparkify.warehouse import engine_of
+
     return open_warehouse(
         config.warehouse,
-        schema=config.schema_name,
+        schema=schema_for(engine_of(config.warehouse), config.schema_name, config.origin("schema")),
         iam_role=config.iam_role,
         region=config.region,
         manifest_prefix=config.manifest_prefix,

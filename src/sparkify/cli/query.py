@@ -168,7 +168,9 @@ def query_cmd(sql, sql_file, warehouse, schema, wait, fmt, dialect, show_sql):
     help="The other warehouse: duckdb:///file.duckdb, postgresql://... or redshift://...",
 )
 @click.option(
-    "--against-schema", metavar="NAME", help="Schema of the --against warehouse (default: --schema)."
+    "--against-schema",
+    metavar="NAME",
+    help="Schema of the --against warehouse (PostgreSQL, Redshift; default: the configured schema).",
 )
 @click.option(
     "--examples",
@@ -190,16 +192,20 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
       sparkify compare -w duckdb:///a.duckdb --against duckdb:///b.duckdb
     """
     from sparkify import compare
-    from sparkify.warehouse import connect
+    from sparkify.warehouse import connect, engine_of
 
     settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
     compare.require_two(settings.warehouse, settings.schema_name, against, against_schema)
+    # --against-schema names the --against warehouse's schema; left out, that side takes the
+    # configured schema -- which a DuckDB file, having none, does not take
+    if against_schema is not None:
+        right_schema = options.schema_for(engine_of(against), against_schema, "--against-schema")
+    else:
+        right_schema = options.schema_for(engine_of(against), settings.schema_name, "the configured schema")
     console = make_console()
     with (
         options.connect(settings, read_only=True) as left,
-        connect(
-            against, schema=against_schema or settings.schema_name, wait=settings.wait, must_exist=True
-        ) as right,
+        connect(against, schema=right_schema, wait=settings.wait, must_exist=True) as right,
     ):
         results = compare.compare_warehouses(left, right, examples=examples)
         output.print_comparison(console, results, left, right)

@@ -44,9 +44,10 @@ def sql_cmd(steps, engine, source_flags, **flags):
     flags.pop("wait")  # nothing is opened: nothing to wait for
     settings = options.settings(**source_flags, **flags)  # the warehouse, Redshift and error flags
     chosen = script.steps_named(steps)
+    engine = engine if engine is not None else engine_of(settings.warehouse)
     wh = offline(
-        engine if engine is not None else engine_of(settings.warehouse),
-        schema=settings.schema_name,
+        engine,
+        schema=options.schema_for(engine, settings.schema_name, settings.origin("schema")),
         iam_role=settings.iam_role,
         region=settings.region,
     )

@@ -181,6 +181,5 @@ def _refuse_duckdb_schema(schema: str | None) -> None:
     if schema is not None:
         raise ConfigError(
             f"A schema ({schema!r}) applies to PostgreSQL and Redshift: a DuckDB warehouse keeps every "
-            "table in its own file. Drop --schema (or SPARKIFY_SCHEMA, or schema in sparkify.toml), or "
-            "use another DuckDB file."
+            "table in its own file. Pass schema=None, or use another DuckDB file."
         )

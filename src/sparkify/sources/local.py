@@ -85,7 +85,7 @@ class LocalSource:
         files: list[SourceFile] = []
         empty: list[str] = []
         repeated: list[str] = []
-        seen: set[str] = set()
+        seen: dict[str, str] = {}  # a file's name -> its path
         for path, real_dir in _walk(folder, repeated):
             try:
                 st = path.lstat()
@@ -105,15 +105,21 @@ class LocalSource:
             # a file's one name is its resolved path, whatever link leads to it (the ledger's key): a
             # file that is no link is its folder's resolved path and its name (realpath of each of
             # 20,000 files took 2 s; folders are resolved once each)
-            name = os.path.realpath(path) if link else os.path.join(real_dir, path.name)
-            if name in seen:  # a second link to a file already listed: read once
-                repeated.append(str(path))
+            real = os.path.realpath(path) if link else os.path.join(real_dir, path.name)
+            name = text_name(real)
+            if name in seen:
+                if seen[name] != real:  # two files whose names differ only in undecodable bytes
+                    raise SourceError(
+                        f"{name} names two files under {folder}: one has bytes in its name that are not "
+                        "UTF-8, written as \\x escapes, the other those escapes as text. Rename one."
+                    )
+                repeated.append(str(path))  # a second link to a file already listed: read once
                 continue
-            seen.add(name)
+            seen[name] = real
             if st.st_size == 0:
                 empty.append(name)
             else:
-                files.append(SourceFile(name, st.st_size, str(st.st_mtime_ns), Path(name)))
+                files.append(SourceFile(name, st.st_size, str(st.st_mtime_ns), Path(real)))
         listing = Listing(files, place=str(folder), empty=empty, repeated=repeated)
         if not listing:
             passed = f" (only {plural(len(empty), 'zero-byte file')})" if empty else ""
@@ -126,13 +132,25 @@ class LocalSource:
         """The file's content, gunzipped when it starts with the gzip magic number. Raises SourceError
         naming the file when it cannot be read."""
         try:
-            data = Path(file.name).read_bytes()
+            data = (file.path or Path(file.name)).read_bytes()
         except OSError as exc:
             raise SourceError(
                 f"Cannot read {file.name}: {exc.strerror or exc}. Fix its permissions, or move it "
                 "out of the source."
             ) from exc
         return decompress(file.name, data)
+
+
+def text_name(path: str) -> str:
+    """``path`` as text that any warehouse can store: itself when it is valid UTF-8 (nearly always),
+    else with each byte that is not written as a ``\\xNN`` escape (``caf\\xe9.json`` for the
+    Latin-1 name ``café.json``). The name is the file's lineage (``source_file``, the ledger); the
+    file is still read by its own path."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _walk(folder: Path, repeated: list[str]):

@@ -79,6 +79,10 @@ def _readable_in_place(f: SourceFile) -> bool:
     sparkify knows it by the content (see :func:`sparkify.sources.decompress`)."""
     if f.path is None or f.size < SMALL_FILE or GLOB_CHARS & set(str(f.path)):
         return False
+    try:
+        str(f.path).encode("utf-8")
+    except UnicodeEncodeError:  # bytes in the path that are not UTF-8: DuckDB cannot be given it
+        return False
     if f.name.lower().endswith((".gz", ".zst")):
         return False
     try:

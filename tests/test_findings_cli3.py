@@ -73,3 +73,11 @@ def test_runs_shows_no_staged_rows_for_a_run_that_was_rolled_back(capsys, tmp_pa
     # started, load id, command, status, secs, files, staged, rejected, checks failed
     assert cells[2:4] == ["run", "failed"] and cells[5:8] == ["-", "-", "1"], cells
     assert "A run that did not succeed changed nothing" in out
+
+
+def test_stage_names_the_schema_it_staged_into(capsys, postgres_url, pg_schema):
+    where = ["-w", postgres_url, "--schema", pg_schema]
+    assert sparkify(capsys, "create-tables", *where)[0] == 0
+    code, out, err = sparkify(capsys, "stage", "-q", "-s", SAMPLE, *where)
+    assert code == 0, err
+    assert out.splitlines()[-1].endswith(f"into {postgres_url} (schema {pg_schema}).")

@@ -212,10 +212,7 @@ def print_comparison(console, results, left, right) -> None:
     """Per table: identical with its count, or the counts, the differing rows and examples."""
     from sparkify.analytics.expected import text
 
-    def name(wh) -> str:
-        return wh.display_url + (f" (schema {wh.schema})" if wh.schema else "")
-
-    console.print(f"< {name(left)}\n> {name(right)}", markup=False)
+    console.print(f"< {left.display_name}\n> {right.display_name}", markup=False)
     for r in results:
         if r.is_identical:
             console.print(f"{r.table}: identical ({plural(r.left_count, 'row')})", markup=False)

@@ -82,6 +82,12 @@ class Warehouse(ABC):
 
         return mask_url(self.url)
 
+    @property
+    def display_name(self) -> str:
+        """:attr:`display_url` and, when the tables are in a named schema, that schema: what a final
+        line shows (``postgresql://me@host/db (schema sparkify)``)."""
+        return self.display_url + (f" (schema {self.schema})" if self.schema else "")
+
     @abstractmethod
     def close(self) -> None: ...
 

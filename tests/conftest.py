@@ -290,3 +290,12 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in [n for n in os.environ if n.startswith("SPARKIFY_")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _always_incremental(monkeypatch):
+    """In-process runs take the incremental path whenever it applies, however much of the history a
+    change reaches, so the tests that compare it with a full rebuild exercise it; a run falls back to
+    a full rebuild when that costs less (``REBUILD_FRACTION``), which tests/test_incremental_fallback.py
+    sets back to test."""
+    monkeypatch.setattr("sparkify.pipeline.incremental.REBUILD_FRACTION", None)

@@ -319,8 +319,8 @@ def _load(
                         _start_changes(wh)
                     for kind in KINDS:
                         _publish_kind(wh, reader_con, Path(spool), report, kind, capture=report.incremental)
-                    if transform:
-                        _transform(wh, progress, report.incremental)
+                    if transform:  # a full rebuild when it costs less than the increment
+                        report.incremental = _transform(wh, progress, report.incremental)
                     run_row.update(_accounting(report), status="succeeded", finished_at=_now())
                     ledger.insert_run(wh, run_row)
 
@@ -345,12 +345,12 @@ def _load(
     return report.load_id, report, rows
 
 
-def _transform(wh: Warehouse, progress: Progress, incremental: bool = False) -> None:
+def _transform(wh: Warehouse, progress: Progress, incremental: bool = False) -> bool:
     """Rebuild the star tables from all of staging, or with ``incremental`` update them from the rows
-    this run changed (:func:`_transform_incremental`). Inside the caller's transaction."""
-    if incremental:
-        _transform_incremental(wh, progress)
-        return
+    this run changed (:func:`_transform_incremental`) unless a rebuild costs less. Inside the caller's
+    transaction. Returns True when the update was incremental."""
+    if incremental and _transform_incremental(wh, progress):
+        return True
     progress.start("transform", len(STAR_TABLES))
     for name, group in transform_steps(wh):
         for statement in group:
@@ -358,3 +358,4 @@ def _transform(wh: Warehouse, progress: Progress, incremental: bool = False) -> 
         if name in TABLES:
             progress.advance("transform")
     progress.finish("transform")
+    return False

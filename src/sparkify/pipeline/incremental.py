@@ -62,19 +62,38 @@ def _capture_changes(wh: Warehouse, kind: str, files: list[str]) -> None:
         )
 
 
-def _transform_incremental(wh: Warehouse, progress: Progress) -> None:
+REBUILD_FRACTION: float | None = 0.5
+"""An incremental transform deletes and rebuilds every play from the earliest instant a change
+reaches (songplay ids are numbered in start_time order, so a late event renumbers every later play).
+When the staged events from that instant on are more than this fraction of all staged events (an old
+day re-delivered, a late-arriving event), a full rebuild costs less and gives the same tables, and
+the run does that instead. None: always incremental (the tests of the incremental path)."""
+
+
+def _transform_incremental(wh: Warehouse, progress: Progress) -> bool:
     """Update the star tables in place from the staging rows this run added or removed (noted by
     :func:`_capture_changes`); the result equals :func:`_transform`'s rebuild.
 
     Each table deletes the rows a change can reach and inserts them again with its own
     ``insert_<table>.sql``, read over the scope temp tables instead of all of staging: users, songs
     and artists by key; songplays and time from the earliest instant a change can reach, ids numbered
-    after the plays kept. Cost follows the changed rows plus one scan of staging_events."""
-    progress.start("transform", len(STAR_TABLES))
+    after the plays kept. Cost follows the changed rows plus one scan of staging_events.
+
+    Returns False, having changed nothing, when a full rebuild costs less (:data:`REBUILD_FRACTION`):
+    the caller rebuilds. Its temp tables are then dropped, so the checks after it check every row."""
     for kind in KINDS:
         _analyze_temp(wh, f"sparkify_changed_{kind}")
     _fill_scope(wh, "since", {})
-    scope = incremental_scope(read_since(wh))
+    since = read_since(wh)
+    scope = incremental_scope(since)
+    if since is not None and _rebuild_costs_less(wh, scope):
+        for name in (
+            *(f"sparkify_changed_{kind}" for kind in KINDS),
+            *(f"sparkify_scope_{n}" for n in SCOPES),
+        ):
+            wh.execute(f"drop table if exists {name}")
+        return False
+    progress.start("transform", len(STAR_TABLES))
     for table in STAR_TABLES:
         _fill_scope(wh, table.name, scope)
         wh.execute(wh.statement(f"delete_{table.name}", scope))
@@ -91,6 +110,29 @@ def _transform_incremental(wh: Warehouse, progress: Progress) -> None:
             if statement:
                 wh.execute(statement)
     progress.finish("transform")
+    return True
+
+
+def _rebuild_costs_less(wh: Warehouse, scope: dict[str, str]) -> bool:
+    """True when the staged events an incremental transform would read again (``ts`` from the
+    scope's bound on: an index range on PostgreSQL, zone maps on DuckDB) are more than
+    :data:`REBUILD_FRACTION` of all staged events (the ledger's count: no scan of staging)."""
+    if REBUILD_FRACTION is None:
+        return False
+    _, total = wh.query(
+        f"select sum({quote('records_staged')}) from {wh.qualified('load_files')} where {quote('kind')} = 'events'"
+    )
+    staged = int(total[0][0] or 0) if total else 0
+    if staged == 0:
+        return False
+    from sparkify.sql import expand
+
+    _, after = wh.query(
+        expand(
+            f"select count(*) from {wh.qualified('staging_events')} where {quote('ts')} >= @since_ms()", scope
+        )
+    )
+    return int(after[0][0]) > REBUILD_FRACTION * staged
 
 
 def _scope_left(wh: Warehouse) -> bool:

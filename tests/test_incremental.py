@@ -164,6 +164,56 @@ def test_repair_keeps_the_rows_of_vanished_files_that_survive(warehouse, src):
     assert (after.repair, after.full_refresh, after.unchanged) == (False, False, 1)
 
 
+def test_a_repair_says_which_vanished_files_lost_their_rows_and_how_many(warehouse, src):
+    """A file no longer in the source whose rows were deleted by hand cannot be reloaded: the run says
+    so (not "its records are kept") and drops its ledger entry; a vanished file with rows left is kept
+    with the rows it really has."""
+    wh, p = warehouse, warehouse.param
+    uri = source_for(wh, src)
+    write_day(src, "2018-11-03-events.json", day_events(2, n=4))
+    pipeline.run(wh, source_for(wh, src))
+    day2, day3 = (src / "log_data" / "2018" / "11" / f"2018-11-0{d}-events.json" for d in (2, 3))
+    names = [f"{uri}/log_data/2018/11/{f.name}" if wh.copies_from_s3 else str(f) for f in (day2, day3)]
+    day2.unlink()
+    day3.unlink()
+    uri = source_for(wh, src)
+    wh.execute(f"delete from {wh.qualified('staging_events')} where source_file = {p}", [names[0]])  # all 5
+    wh.execute(  # one of the other vanished file's four
+        f"delete from {wh.qualified('staging_events')} where source_file = {p} and item_in_session = 0",
+        [names[1]],
+    )
+    repaired = pipeline.run(wh, uri)
+    plan = repaired.stage.plans["events"]
+    assert plan.repair and plan.lost == [names[0]] and plan.lost_rows == 5
+    assert plan.kept == [names[1]] and plan.absent_rows == 3
+    assert plan.history_summary() == (
+        "events: 1 file loaded earlier is no longer in the source: its 3 records are kept "
+        "(pass --prune to remove them)\n"
+        "events: 1 file loaded earlier and no longer in the source lost its 5 records from staging outside "
+        f"sparkify: nothing can reload it, and its ledger entry is dropped ({names[0]})"
+    )
+    _, files = wh.query(
+        f"select file, records_staged from {wh.qualified('load_files')} where kind = 'events'"
+    )
+    assert sorted(files) == sorted(
+        [
+            (names[1], 3),
+            (
+                f"{uri}/log_data/2018/11/2018-11-01-events.json"
+                if wh.copies_from_s3
+                else str(src / "log_data" / "2018" / "11" / "2018-11-01-events.json"),
+                5,
+            ),
+        ]
+    )
+    again = pipeline.run(wh, uri).stage.plans["events"]  # nothing more to say: the next run is quiet
+    assert (again.repair, again.lost, again.history_summary()) == (
+        False,
+        [],
+        "events: 1 file loaded earlier is no longer in the source: its 3 records are kept (pass --prune to remove them)",
+    )
+
+
 @pytest.mark.engines("duckdb", "postgres", reason=LOCAL_VERSIONS)
 def test_full_refresh_reads_everything_again(warehouse, src):
     pipeline.run(warehouse, src)

@@ -16,7 +16,7 @@ from sparkify.schema import (
 )
 from sparkify.sources import Kind, Source, SourceFile
 from sparkify.staging.results import ReadResult, Reject, Totals
-from sparkify.warehouse.base import Warehouse
+from sparkify.warehouse.base import Warehouse, quote
 from sparkify.wording import agree, plural
 
 KINDS = cast("tuple[Kind, ...]", tuple(FILE_KINDS))
@@ -54,6 +54,11 @@ class FilePlan:
     repair: bool = False
     """True when staging did not hold the rows the ledger says (rows deleted by hand, an UNLOGGED table
     emptied by a crash): every file in the source is reloaded, as with ``full_refresh``."""
+    lost: list[str] = field(default_factory=list)
+    """On a repair: files loaded earlier, no longer in the source (or now empty), whose rows are gone
+    from staging too: nothing can reload them, and their ledger entries are dropped."""
+    lost_rows: int = 0
+    """The staging rows the ledger counted for the :attr:`lost` files."""
 
     @property
     def unchanged(self) -> int:
@@ -107,6 +112,14 @@ class FilePlan:
                     f"{its} {records} {agree(rows, 'is', 'are')} kept "
                     f"(pass --prune to remove {agree(rows, 'it', 'them')})"
                 )
+        if self.lost:
+            n = len(self.lost)
+            lines.append(
+                f"{self.kind}: {plural(n, 'file')} loaded earlier and no longer in the source "
+                f"lost {'its' if n == 1 else 'their'} {plural(self.lost_rows, 'record')} from staging outside "
+                f"sparkify: nothing can reload {agree(n, 'it', 'them')}, and {agree(n, 'its ledger entry is', 'their ledger entries are')} "
+                f"dropped ({', '.join(self.lost[:3])}{', ...' if n > 3 else ''})"
+            )
         return "\n".join(lines) or None
 
     @property
@@ -226,6 +239,14 @@ def _plan(
         expected = sum(e.records_staged for e in entries)
         if int(staged[0][0]) != expected:
             full_refresh = repair = True
+    lost: list[str] = []
+    if repair and absent:  # what staging really holds of the files it cannot reload
+        held = _staged_rows(wh, kind, absent)
+        lost = [n for n in absent if held.get(n, 0) == 0 and known_rows[n] > 0]
+        absent = [n for n in absent if n not in lost]
+        emptied = [n for n in emptied if n not in lost]
+        absent_rows = sum(held.get(n, 0) for n in absent)
+        emptied_rows = sum(held.get(n, 0) for n in emptied)
     hashes = {f.name: content_hash(f) for f in listed if f.path is not None} if verify_content else {}
     if full_refresh:
         return FilePlan(
@@ -238,6 +259,8 @@ def _plan(
             prune=prune,
             full_refresh=True,
             repair=repair,
+            lost=lost,
+            lost_rows=sum(known_rows[n] for n in lost),
             hashes=hashes,
             emptied=emptied,
             emptied_rows=emptied_rows,
@@ -254,6 +277,21 @@ def _plan(
             plan.changed += 1
             plan.to_read.append(f)
     return plan
+
+
+def _staged_rows(wh: Warehouse, kind: Kind, files: list[str]) -> dict[str, int]:
+    """File -> the staging rows of ``kind`` it has now (files with none left out)."""
+    table, column = wh.qualified(STAGING_OF[kind]), quote("source_file")
+    out: dict[str, int] = {}
+    for i in range(0, len(files), 500):
+        chunk = files[i : i + 500]
+        _, rows = wh.query(
+            f"select {column}, count(*) from {table} where {column} in ({', '.join([wh.param] * len(chunk))}) "
+            "group by 1",
+            chunk,
+        )
+        out.update((name, int(n)) for name, n in rows)
+    return out
 
 
 def is_changed(known: tuple, f: SourceFile, digest: str | None) -> bool:

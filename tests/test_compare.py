@@ -327,7 +327,9 @@ def test_the_merge_counts_exactly_the_multiset_difference(left, right, batch):
     assert result.is_identical == (Counter(left) == Counter(right))
 
 
-def test_the_cli_names_the_schema_of_a_server_warehouse(request, tmp_path, capsys, postgres_url):
+def one_play_in_duckdb_and_postgres(request, tmp_path) -> tuple[str, str]:
+    """The same one-play source run into a new DuckDB file and a new PostgreSQL schema (both closed):
+    the DuckDB URL and the schema's name."""
     duck, pg = open_engine("duckdb", request, tmp_path), open_engine("postgres", request, tmp_path)
     source = write_source(
         tmp_path / "src",
@@ -339,6 +341,11 @@ def test_the_cli_names_the_schema_of_a_server_warehouse(request, tmp_path, capsy
     duck_url, schema = duck.url, pg.schema
     duck.close()
     pg.close()
+    return duck_url, schema
+
+
+def test_the_cli_names_the_schema_of_a_server_warehouse(request, tmp_path, capsys, postgres_url):
+    duck_url, schema = one_play_in_duckdb_and_postgres(request, tmp_path)
     code, out, err = sparkify(
         capsys, "compare", "-w", duck_url, "--against", postgres_url, "--against-schema", schema
     )
@@ -350,17 +357,7 @@ def test_the_cli_names_the_schema_of_a_server_warehouse(request, tmp_path, capsy
 def test_a_configured_schema_names_the_server_side_only(request, tmp_path, capsys, postgres_url, monkeypatch):
     # a DuckDB file has no schema: the schema configured for the server side (--schema, the
     # environment, sparkify.toml) is not taken for the DuckDB side, in either direction
-    duck, pg = open_engine("duckdb", request, tmp_path), open_engine("postgres", request, tmp_path)
-    source = write_source(
-        tmp_path / "src",
-        songs=[plain_song(song_id="SO1", artist_id="ARA", artist_name="Artist A", title="A Song")],
-        events={"2018-11-01-events.json": [plain_event(song="A Song", artist="Artist A", length=200.5)]},
-    )
-    for wh in (duck, pg):
-        pipeline.run(wh, source)
-    duck_url, schema = duck.url, pg.schema
-    duck.close()
-    pg.close()
+    duck_url, schema = one_play_in_duckdb_and_postgres(request, tmp_path)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("SPARKIFY_SCHEMA", raising=False)
     code, out, err = sparkify(

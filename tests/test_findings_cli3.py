@@ -81,3 +81,16 @@ def test_stage_names_the_schema_it_staged_into(capsys, postgres_url, pg_schema):
     code, out, err = sparkify(capsys, "stage", "-q", "-s", SAMPLE, *where)
     assert code == 0, err
     assert out.splitlines()[-1].endswith(f"into {postgres_url} (schema {pg_schema}).")
+
+
+def test_the_json_of_a_run_that_fails_early_says_where_it_read_and_wrote(capsys, tmp_path):
+    missing = tmp_path / "nope"
+    code, out, _ = sparkify(capsys, "run", "--json", "-s", missing, "-w", tmp_path / "w.duckdb")
+    summary = json.loads(out)
+    assert code == 66 and summary["status"] == "failed"
+    assert (summary["source"], summary["warehouse"]) == (str(missing), str(tmp_path / "w.duckdb"))
+    code, out, _ = sparkify(
+        capsys, "stage", "--json", "-s", missing, "-w", "postgresql://me:hunter2@127.0.0.1:1/db"
+    )
+    summary = json.loads(out)
+    assert code != 0 and summary["warehouse"] == "postgresql://me:***@127.0.0.1:1/db" and "hunter2" not in out

@@ -320,6 +320,12 @@ def settings(**flags: Any) -> Settings:
     if "wait" in flags:  # a command that takes the warehouse options, --wait-timeout among them
         flags = {**flags, "wait_timeout": obj.wait_timeout}
     obj.settings = load_settings(flags)
+    if obj.summary is not None:  # known before anything can fail: a failed command's JSON says where
+        from sparkify.config import mask_url
+
+        obj.summary["warehouse"] = mask_url(obj.settings.warehouse)
+        if obj.settings.source is not None:
+            obj.summary["source"] = obj.settings.source
     return obj.settings
 
 

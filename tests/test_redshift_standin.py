@@ -125,7 +125,12 @@ def test_command_line_prints_ready_and_serves(tmp_path, s3_server):
         con.close()
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:  # it closes its sessions first (each deletes its COPY bookkeeping on the server)
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
 
 
 # -- DDL ------------------------------------------------------------------------------------------

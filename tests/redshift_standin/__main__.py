@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"redshift stand-in ready on {server.host}:{server.port}; try: {server.url()}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
-        stop.wait()
+        # a timed wait: the kernel may deliver SIGTERM to a session thread, and Python runs the
+        # handler only when the main thread wakes -- an untimed wait could then sleep forever
+        while not stop.wait(0.2):
+            pass
     server.stop()
     return 0
 

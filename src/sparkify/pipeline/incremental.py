@@ -52,9 +52,7 @@ def _start_changes(wh: Warehouse) -> None:
 def _capture_changes(wh: Warehouse, kind: str, files: list[str]) -> None:
     """Copy the :data:`CHANGED_COLUMNS` of the staging rows of ``files`` into ``sparkify_changed_<kind>``."""
     cols = ", ".join(quote(c) for c in CHANGED_COLUMNS[kind])
-    for i in range(0, len(files), 500):
-        chunk = files[i : i + 500]
-        marks = ", ".join([wh.param] * len(chunk))
+    for marks, chunk in wh.bound_chunks(files):
         wh.execute(
             f"insert into sparkify_changed_{kind} select {cols} from {wh.qualified(STAGING_OF[kind])} "
             f"where {quote('source_file')} in ({marks})",

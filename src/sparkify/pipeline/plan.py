@@ -283,12 +283,9 @@ def _staged_rows(wh: Warehouse, kind: Kind, files: list[str]) -> dict[str, int]:
     """File -> the staging rows of ``kind`` it has now (files with none left out)."""
     table, column = wh.qualified(STAGING_OF[kind]), quote("source_file")
     out: dict[str, int] = {}
-    for i in range(0, len(files), 500):
-        chunk = files[i : i + 500]
+    for marks, chunk in wh.bound_chunks(files):
         _, rows = wh.query(
-            f"select {column}, count(*) from {table} where {column} in ({', '.join([wh.param] * len(chunk))}) "
-            "group by 1",
-            chunk,
+            f"select {column}, count(*) from {table} where {column} in ({marks}) group by 1", chunk
         )
         out.update((name, int(n)) for name, n in rows)
     return out

@@ -280,11 +280,16 @@ class Warehouse(ABC):
             f"insert into {self.qualified(table.name)} ({cols}) values ({marks})", list(values.values())
         )
 
+    def bound_chunks(self, values: list[Any], size: int = 500) -> Iterator[tuple[str, list[Any]]]:
+        """``values`` in chunks of at most ``size``, each with its placeholders (``%s, %s``): for
+        ``column in (<marks>)`` with the chunk bound, so no statement takes too many parameters."""
+        for i in range(0, len(values), size):
+            chunk = values[i : i + size]
+            yield ", ".join([self.param] * len(chunk)), chunk
+
     def delete_where_in(self, table: Table, column: str, values: list[Any], *, extra: str = "") -> None:
         """``delete from table where column in (values)``, in chunks, values bound."""
-        for i in range(0, len(values), 500):
-            chunk = values[i : i + 500]
-            marks = ", ".join([self.param] * len(chunk))
+        for marks, chunk in self.bound_chunks(values):
             self.execute(
                 f"delete from {self.qualified(table.name)} where {quote(column)} in ({marks}){extra}", chunk
             )

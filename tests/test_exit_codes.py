@@ -172,6 +172,10 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
         and runs[1]["checks_failed"] == 0
     )
     assert "input records could not be loaded" in runs[0]["message"]
+    # the failed run was rolled back: it loaded and staged nothing, but says what it read and rejected
+    failed = runs[0]
+    assert (failed["files_loaded"], failed["songs_staged"], failed["events_staged"]) == (0, 0, 0)
+    assert failed["events_rejected"] == 1
     proc = sparkify("runs", "-n", "1", "-w", wh)
     assert proc.returncode == 0 and "failed" in proc.stdout and "succeeded" not in proc.stdout
     proc = sparkify("runs", "-w", str(tmp_path / "none.duckdb"))

@@ -177,6 +177,8 @@ def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: Base
         message = f"{exc.name} received"
     row = dict(run_row)
     row.update(_accounting(report), status=status, finished_at=_now(), message=message)
+    # Rolled back: nothing it read stayed. What it read and rejected is kept (why it failed).
+    row.update(files_loaded=0, **{f"{kind}_staged": 0 for kind in KINDS})
     with interrupts.deferred():
         for attempt in range(2):
             try:

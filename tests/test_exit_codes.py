@@ -180,3 +180,51 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
     assert proc.returncode == 0 and "failed" in proc.stdout and "succeeded" not in proc.stdout
     proc = sparkify("runs", "-w", str(tmp_path / "none.duckdb"))
     assert proc.returncode == 2 and not (tmp_path / "none.duckdb").exists()
+
+
+def test_the_runs_table_fits_an_80_column_terminal():
+    import datetime as dt
+    import io
+
+    from rich.console import Console
+
+    from sparkify.cli.load import runs_table
+
+    def run(status, files, staged, checks, started=None):
+        return {
+            "started_at": started or dt.datetime.now(dt.UTC).replace(tzinfo=None, hour=5, minute=44),
+            "load_id": "b2982322" + "0" * 24,
+            "command": "run",
+            "status": status,
+            "seconds": 123.4,
+            "files_loaded": files,
+            "songs_staged": staged,
+            "events_staged": staged,
+            "songs_rejected": 0,
+            "events_rejected": 12,
+            "checks_failed": checks,
+        }
+
+    out = io.StringIO()
+    Console(file=out, width=80, no_color=True).print(
+        runs_table(
+            [
+                run("interrupted", 0, 0, None),
+                run("succeeded", 14926, 5_000_000, 0),
+                run("failed", 3, 0, None, started=dt.datetime(2024, 2, 9, 23, 59)),
+            ]
+        )
+    )
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # every cell whole, on its row's one line
+    assert any(
+        line.split()[2:] == ["05:44", "b2982322", "run", "interrupted", "123.4", "-", "-", "12"]
+        for line in lines
+    )
+    # more than half a year ago: the year instead of the time, as ls -l shows it
+    assert any(line.split()[:3] == ["Feb", "09", "2024"] and "failed" in line for line in lines)
+    assert any(
+        line.split()[2:] == ["05:44", "b2982322", "run", "succeeded", "123.4", "14926", "10000000", "12", "0"]
+        for line in lines
+    )

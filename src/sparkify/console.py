@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -116,12 +117,36 @@ def text(value: object) -> Text:
     return Text(printable(value))
 
 
-def table(title: str | None, columns: list[str], rows: list[list], *, right: set[int] | None = None) -> Table:
-    """A rich table; every header and cell is plain text (see :func:`text`), never markup."""
-    t = Table(title=None if title is None else text(title), title_justify="left", show_edge=True)
+COMPACT_BOX = box.Box("    \n    \n -  \n    \n    \n    \n    \n    \n")
+"""No borders, a dashed rule under the header, columns one space apart: many columns in 80."""
+
+
+def table(
+    title: str | None,
+    columns: list[str],
+    rows: list[list],
+    *,
+    right: set[int] | None = None,
+    compact: bool = False,
+) -> Table:
+    """A rich table; every header and cell is plain text (see :func:`text`), never markup.
+    ``compact``: no borders and one space between columns, cells never wrapped (headers may), so a
+    wide listing still fits an 80-column terminal."""
+    if compact:
+        t = Table(
+            title=None if title is None else text(title),
+            title_justify="left",
+            box=COMPACT_BOX,
+            show_edge=False,
+            pad_edge=False,
+            padding=0,
+            collapse_padding=True,
+        )
+    else:
+        t = Table(title=None if title is None else text(title), title_justify="left", show_edge=True)
     right = right or set()
     for i, c in enumerate(columns):
-        t.add_column(text(c), justify="right" if i in right else "left")
+        t.add_column(text(c), justify="right" if i in right else "left", no_wrap=compact and " " not in c)
     for r in rows:
         t.add_row(*[text(v) for v in r])
     return t

@@ -212,7 +212,7 @@ def runs_cmd(limit, as_json, **flags):
       sparkify runs -n 1 --json      # the last run, for a script
     """
     from sparkify import ledger, pipeline
-    from sparkify.console import printable, table
+    from sparkify.console import printable
     from sparkify.schema import LOAD_RUNS
 
     settings = options.settings(**flags)
@@ -229,9 +229,26 @@ def runs_cmd(limit, as_json, **flags):
     if not runs:
         console.print("No runs recorded yet. Run `sparkify run` first.")
         return
+    console.print(runs_table(runs))
+    if any(r["status"] != "succeeded" for r in runs):
+        console.print("A run that did not succeed changed nothing: '-' under files and staged.")
+    for r in runs:
+        if r["message"]:
+            console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")
+
+
+def runs_table(runs: list[dict]):
+    """The table `sparkify runs` prints: one row per run of :func:`sparkify.ledger.recent_runs`,
+    compact enough for an 80-column terminal. A run that did not succeed shows '-' for its files and
+    staged records (it was rolled back)."""
+    import datetime as dt
+
+    from sparkify.console import table
+
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [
         [
-            r["started_at"].strftime("%Y-%m-%d %H:%M") if r["started_at"] else "",
+            _when(r["started_at"], now),
             r["load_id"][:8],
             r["command"],
             r["status"],
@@ -244,26 +261,29 @@ def runs_cmd(limit, as_json, **flags):
         ]
         for r in runs
     ]
-    console.print(
-        table(
-            "Recent runs (UTC)",
-            [
-                "started",
-                "load id",
-                "command",
-                "status",
-                "secs",
-                "files",
-                "staged",
-                "rejected",
-                "checks failed",
-            ],
-            rows,
-            right={4, 5, 6, 7, 8},
-        )
+    return table(
+        "Recent runs (UTC)",
+        [
+            "started",
+            "load id",
+            "command",
+            "status",
+            "secs",
+            "files",
+            "staged",
+            "rejected",
+            "checks failed",
+        ],
+        rows,
+        right={4, 5, 6, 7, 8},
+        compact=True,
     )
-    if any(r["status"] != "succeeded" for r in runs):
-        console.print("A run that did not succeed changed nothing: '-' under files and staged.")
-    for r in runs:
-        if r["message"]:
-            console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")
+
+
+def _when(started, now) -> str:
+    """A run's start as ``ls -l`` shows a time: ``Dec 01 05:44`` within half a year of ``now``,
+    else ``Dec 01  2025`` (both UTC, naive)."""
+    if started is None:
+        return ""
+    recent = abs((now - started).days) < 183
+    return started.strftime("%b %d %H:%M" if recent else "%b %d  %Y")

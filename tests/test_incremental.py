@@ -131,6 +131,11 @@ def test_a_vanished_file_keeps_its_rows_until_pruned(tmp_path, warehouse, src):
     assert star(warehouse) == full_refresh_star(tmp_path, src) and pruned.rows["songplays"] == 5
     assert warehouse.query("select count(*) from load_files where kind = 'events'")[1] == [(1,)]
     assert pipeline.run(warehouse, src, prune=True).stage.plans["events"].absent == []
+    # load_runs says how each run was asked for and what it removed, newest last
+    _, runs = warehouse.query(
+        "select full_refresh, prune, files_removed from load_runs order by started_at, finished_at"
+    )
+    assert runs == [(False, False, 0), (False, False, 0), (True, False, 0), (False, True, 1), (False, True, 0)]
 
 
 def test_repair_keeps_the_rows_of_vanished_files_that_survive(warehouse, src):

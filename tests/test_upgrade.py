@@ -128,7 +128,15 @@ def test_an_old_postgres_warehouse_is_upgraded_in_place(capsys, old_warehouse, p
 def test_upgrading_twice_does_nothing_the_second_time(old_warehouse):
     with connect("duckdb:///old.duckdb") as wh:
         done = ledger.upgrade(wh)
-        assert done == ["load_files.content_hash added", "4 ledger keys canonicalised"]
+        assert done == [
+            "load_files.content_hash added",
+            "load_runs.prune added",
+            "load_runs.files_removed added",
+            "4 ledger keys canonicalised",
+        ]
+        # the old run's row is kept, the new columns empty in it
+        _, runs = wh.query("select status, prune, files_removed from load_runs")
+        assert runs == [("succeeded", None, None)]
         assert ledger.upgrade(wh) == []
         _, versions = wh.query("select version from load_schema")
         assert versions == [(ledger.SCHEMA_VERSION,)]

@@ -24,7 +24,10 @@ RUN_COLUMNS = (
     "started_at",
     "finished_at",
     "source",
+    "full_refresh",
+    "prune",
     "files_loaded",
+    "files_removed",
     "songs_staged",
     "events_staged",
     "songs_rejected",
@@ -200,7 +203,7 @@ def set_checks_failed(wh: Warehouse, load_id: str, failed: int) -> None:
 
 # -- the layout's version, and upgrades in place -----------------------------------------------------
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The layout of the bookkeeping tables this code writes.
 
 1. (no ``load_schema`` table) ``load_files`` keyed by the path as typed.
@@ -208,6 +211,8 @@ SCHEMA_VERSION = 3
    ``staging_*.source_file`` and ``load_errors.source``; ``load_files.content_hash`` (``--verify-content``).
 3. As 2, and a file reached through a symbolic link is keyed by its resolved path too (2 kept the
    link's path for a file under a linked folder): the upgrade canonicalises the keys again.
+4. As 3, and ``load_runs`` says whether a run pruned (``prune``) and how many files' rows it removed
+   (``files_removed``).
 """
 
 
@@ -255,12 +260,15 @@ def upgrade(wh: Warehouse, *, cwd: Path | None = None) -> list[str]:
         )
     done: list[str] = []
     with wh.transaction():
-        if "content_hash" not in columns(wh, LOAD_FILES.name):
-            wh.execute(
-                f"alter table {wh.qualified(LOAD_FILES.name)} add column {quote('content_hash')} "
-                f"{wh.type_map['text']}"
-            )
-            done.append("load_files.content_hash added")
+        for table in (LOAD_FILES, LOAD_RUNS):  # columns added since version 1, empty in old rows
+            have = columns(wh, table.name)
+            for column in table.columns:
+                if column.name not in have:
+                    wh.execute(
+                        f"alter table {wh.qualified(table.name)} add column {quote(column.name)} "
+                        f"{wh.type_map[column.type]}"
+                    )
+                    done.append(f"{table.name}.{column.name} added")
         renamed, dropped = _canonicalise_keys(wh, cwd)
         if renamed:
             done.append(f"{renamed} ledger keys canonicalised")

@@ -276,6 +276,7 @@ def _load(
         "started_at": _now(),
         "source": src.description,
         "full_refresh": full_refresh,
+        "prune": prune,
     }
     reader_con = wh.reader_connection()
     rows: dict[str, int] = {}

@@ -153,6 +153,7 @@ def _accounting(report: StageReport) -> dict:
     out: dict = {
         "files_listed": sum(len(p.listed) for p in report.plans.values()),
         "files_loaded": sum(len(p.to_read) for p in report.plans.values()),
+        "files_removed": sum(len(p.removed) for p in report.plans.values()),
         "unknown_fields": json.dumps(report.unknown_fields, sort_keys=True)
         if report.unknown_fields
         else None,
@@ -178,7 +179,7 @@ def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: Base
     row = dict(run_row)
     row.update(_accounting(report), status=status, finished_at=_now(), message=message)
     # Rolled back: nothing it read stayed. What it read and rejected is kept (why it failed).
-    row.update(files_loaded=0, **{f"{kind}_staged": 0 for kind in KINDS})
+    row.update(files_loaded=0, files_removed=0, **{f"{kind}_staged": 0 for kind in KINDS})
     with interrupts.deferred():
         for attempt in range(2):
             try:

@@ -135,7 +135,13 @@ def test_a_vanished_file_keeps_its_rows_until_pruned(tmp_path, warehouse, src):
     _, runs = warehouse.query(
         "select full_refresh, prune, files_removed from load_runs order by started_at, finished_at"
     )
-    assert runs == [(False, False, 0), (False, False, 0), (True, False, 0), (False, True, 1), (False, True, 0)]
+    assert runs == [
+        (False, False, 0),
+        (False, False, 0),
+        (True, False, 0),
+        (False, True, 1),
+        (False, True, 0),
+    ]
 
 
 def test_repair_keeps_the_rows_of_vanished_files_that_survive(warehouse, src):

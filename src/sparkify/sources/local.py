@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from sparkify.errors import SourceError
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
@@ -86,14 +88,14 @@ class LocalSource:
         empty: list[str] = []
         repeated: list[str] = []
         seen: dict[str, str] = {}  # a file's name -> its path
-        for path, real_dir in _walk(folder, repeated):
+        for entry, real_dir in _walk(folder, repeated):
+            path = entry.path
             try:
-                st = path.lstat()
-                link = stat.S_ISLNK(st.st_mode)
-                if link:
-                    st = path.stat()  # follows links
+                # a link is known from the folder listing; a file that is no link costs one lstat
+                link = entry.is_symlink()
+                st = os.stat(path) if link else entry.stat(follow_symlinks=False)
             except OSError as exc:
-                what = "is a broken link" if path.is_symlink() else "cannot be read"
+                what = "is a broken link" if os.path.islink(path) else "cannot be read"
                 raise SourceError(
                     f"{path} {what} ({exc.strerror or exc}). Fix or remove it: every file under {folder} is input."
                 ) from exc
@@ -105,7 +107,7 @@ class LocalSource:
             # a file's one name is its resolved path, whatever link leads to it (the ledger's key): a
             # file that is no link is its folder's resolved path and its name (realpath of each of
             # 20,000 files took 2 s; folders are resolved once each)
-            real = os.path.realpath(path) if link else os.path.join(real_dir, path.name)
+            real = os.path.realpath(path) if link else os.path.join(real_dir, entry.name)
             name = text_name(real)
             if name in seen:
                 if seen[name] != real:  # two files whose names differ only in undecodable bytes
@@ -113,7 +115,7 @@ class LocalSource:
                         f"{name} names two files under {folder}: one has bytes in its name that are not "
                         "UTF-8, written as \\x escapes, the other those escapes as text. Rename one."
                     )
-                repeated.append(str(path))  # a second link to a file already listed: read once
+                repeated.append(path)  # a second link to a file already listed: read once
                 continue
             seen[name] = real
             if st.st_size == 0:
@@ -153,30 +155,44 @@ def text_name(path: str) -> str:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _walk(folder: Path, repeated: list[str]):
-    """Yield the path of every non-folder entry under ``folder``, following links to folders, with
-    the resolved path of its folder.
+def _walk(folder: Path, repeated: list[str]) -> Iterator[tuple[os.DirEntry, str]]:
+    """Yield the entry of every non-folder under ``folder`` (an :class:`os.DirEntry`: a file, a link
+    to one, a broken link, a pipe...), following links to folders, with the resolved path of its
+    folder. Folders are read depth first, each in name order (as ``os.walk`` does); ``os.scandir``
+    gives each entry's kind without a ``stat``, so a listing of 20,000 files costs a ``stat`` each
+    and no more.
 
     A folder reached again through a link (a loop, or two links to one folder) is not read twice --
     its files would be loaded twice under two names -- and its path is appended to ``repeated``.
     Raises SourceError naming a folder that cannot be listed.
     """
 
-    def fail(exc: OSError) -> None:
+    def fail(exc: OSError) -> NoReturn:
         raise SourceError(
             f"Cannot read folder {exc.filename} ({exc.strerror or exc}): its files would be missed. Fix its "
             "permissions, or move it out of the source."
         ) from exc
 
     seen: set[tuple[int, int]] = set()
-    for top, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
-        st = os.stat(top)
-        if (st.st_dev, st.st_ino) in seen:
-            dirs[:] = []
-            repeated.append(top)
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        dirs.sort()
-        real_top = os.path.realpath(top)
-        for name in names:
-            yield Path(top) / name, real_top
+    stack = [str(folder)]
+    while stack:
+        top = stack.pop()
+        try:
+            st = os.stat(top)
+            if (st.st_dev, st.st_ino) in seen:
+                repeated.append(top)
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            real_top = os.path.realpath(top)
+            folders = []
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    if entry.is_dir():  # follows a link to a folder
+                        folders.append(entry.path)
+                    else:
+                        yield entry, real_top
+        except OSError as exc:
+            if exc.filename is None:
+                exc.filename = top
+            fail(exc)
+        stack.extend(sorted(folders, reverse=True))  # popped in name order

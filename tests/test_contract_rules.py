@@ -93,6 +93,30 @@ def test_several_matching_songs_the_smallest_song_id_wins(warehouse, tmp_path):
     assert rows(warehouse, "songplays", ["user_id", "song_id", "artist_id"]) == [(10, "SOB", "ARB")]
 
 
+def test_a_play_matching_several_songs_is_still_one_play(warehouse, tmp_path):
+    """Songs are matched by (title, artist name, duration) once each: a duration written 0.0 and -0.0
+    is one value (both equal a play's 0.0), and a play that several songs match stays one play."""
+    run(
+        warehouse,
+        tmp_path,
+        [
+            plain_song(song_id="SOZ", title="Zero", artist_id="ARZ", artist_name="Nil", duration=0.0),
+            plain_song(song_id="SOY", title="Zero", artist_id="ARY", artist_name="Nil", duration=-0.0),
+            plain_song(song_id="SOX", title="Zero", artist_id="ARX", artist_name="Nil", duration=0.0),
+        ],
+        [
+            plain_event(itemInSession=0, song="Zero", artist="Nil", length=0.0),
+            plain_event(itemInSession=1, ts=NOW + 1000, song="Zero", artist="Nil", length=-0.0),
+            plain_event(itemInSession=2, ts=NOW + 2000, song="Zero", artist="Nil", length=0.0),
+        ],
+    )
+    assert rows(warehouse, "songplays", ["start_time", "song_id", "artist_id"]) == [
+        (T0, "SOX", "ARX"),
+        (T0 + dt.timedelta(seconds=1), "SOX", "ARX"),
+        (T0 + dt.timedelta(seconds=2), "SOX", "ARX"),
+    ]
+
+
 def test_unmatched_play_has_null_song_and_artist(warehouse, tmp_path):
     run(
         warehouse,

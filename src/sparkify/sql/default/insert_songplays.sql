@@ -41,17 +41,17 @@ plays as (
     from logged_in_plays as l
 ),
 
-matches as (
+song_match as (
+    -- the song a (title, artist name, duration) names: of several, the smallest song_id. A play's
+    -- match depends only on those three values, so they are matched once each, not once per play.
     select
-        p.user_id,
-        p.session_id,
-        p.item_in_session,
+        s.title,
+        s.artist_name,
+        s.duration,
         min(s.song_id) as song_id
-    from plays as p
-    inner join staging_songs as s
-        on p.song = s.title and p.artist = s.artist_name and p.length = s.duration
-    where p.delivery = 1 and s.song_id is not null and s.song_id <> ''
-    group by p.user_id, p.session_id, p.item_in_session
+    from staging_songs as s
+    where s.song_id is not null and s.song_id <> ''
+    group by s.title, s.artist_name, s.duration
 ),
 
 song_artist as (
@@ -72,9 +72,7 @@ select
     p.location,
     p.user_agent
 from plays as p
-left join matches as m
-    on p.user_id = m.user_id
-    and p.session_id = m.session_id
-    and p.item_in_session = m.item_in_session
+left join song_match as m
+    on p.song = m.title and p.artist = m.artist_name and p.length = m.duration
 left join song_artist as sa on m.song_id = sa.song_id
 where p.delivery = 1

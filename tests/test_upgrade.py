@@ -208,3 +208,14 @@ def test_verify_content_notices_a_same_size_same_time_change(capsys, tmp_path):
     import hashlib
 
     assert hashes == [("sha256:" + hashlib.sha256(day.read_bytes()).hexdigest(),)]
+
+
+def test_runs_lists_the_runs_of_a_warehouse_not_upgraded_yet(capsys, old_warehouse):
+    """`runs` only reads (it never upgrades): columns added since are shown empty, not an error."""
+    code, out, err = sparkify(capsys, "runs", "--json", "-w", "duckdb:///old.duckdb")
+    assert code == 0, err
+    (run,) = [json.loads(line) for line in out.splitlines()]
+    assert run["status"] == "succeeded" and run["events_staged"] == 10
+    assert (run["prune"], run["files_removed"]) == (None, None)
+    code, out, err = sparkify(capsys, "runs", "-w", "duckdb:///old.duckdb")
+    assert code == 0 and "succeeded" in out, err

@@ -190,13 +190,15 @@ def test_the_runs_table_fits_an_80_column_terminal():
 
     from sparkify.cli.load import runs_table
 
-    def run(status, files, staged, checks, started=None):
+    def run(status, files, staged, checks, started=None, full=False, prune=False):
         return {
             "started_at": started or dt.datetime.now(dt.UTC).replace(tzinfo=None, hour=5, minute=44),
             "load_id": "b2982322" + "0" * 24,
             "command": "run",
+            "full_refresh": full,
+            "prune": prune,
             "status": status,
-            "seconds": 123.4,
+            "seconds": 1234.4,
             "files_loaded": files,
             "songs_staged": staged,
             "events_staged": staged,
@@ -210,8 +212,9 @@ def test_the_runs_table_fits_an_80_column_terminal():
         runs_table(
             [
                 run("interrupted", 0, 0, None),
-                run("succeeded", 14926, 5_000_000, 0),
+                run("succeeded", 1_234_567, 5_192_500, 0),
                 run("failed", 3, 0, None, started=dt.datetime(2024, 2, 9, 23, 59)),
+                run("succeeded", 2, 4, 1, full=True, prune=True),
             ]
         )
     )
@@ -219,12 +222,37 @@ def test_the_runs_table_fits_an_80_column_terminal():
     assert max(len(line) for line in lines) <= 80
     # every cell whole, on its row's one line
     assert any(
-        line.split()[2:] == ["05:44", "b2982322", "run", "interrupted", "123.4", "-", "-", "12"]
+        line.split()[2:] == ["05:44", "b2982322", "run", "interrupted", "1234", "-", "-", "12"]
         for line in lines
     )
     # more than half a year ago: the year instead of the time, as ls -l shows it
     assert any(line.split()[:3] == ["Feb", "09", "2024"] and "failed" in line for line in lines)
     assert any(
-        line.split()[2:] == ["05:44", "b2982322", "run", "succeeded", "123.4", "14926", "10000000", "12", "0"]
+        line.split()[2:]
+        == ["05:44", "b2982322", "run", "succeeded", "1234", "1234567", "10385000", "12", "0"]
         for line in lines
     )
+    # --full-refresh --prune: said in the command, which may wrap (the load id never shrinks)
+    row = next(i for i, line in enumerate(lines) if line.split()[-2:] == ["12", "1"])
+    assert lines[row].split()[3:5] == ["b2982322", "run"]
+    assert " ".join(lines[row + 1 :]).split() == ["full", "prune"]  # the command's wrapped words
+
+
+def test_runs_says_which_runs_pruned_and_what_they_removed(tmp_path, src):
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    day = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    day.write_text(json.dumps(event(ts=1541192230796)) + "\n")
+    assert sparkify("run", "-q", "-s", str(src), "-w", wh).returncode == 0
+    day.unlink()
+    assert sparkify("run", "-q", "--prune", "--full-refresh", "-s", str(src), "-w", wh).returncode == 0
+    proc = sparkify("runs", "-w", wh)
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    newest = next(i for i, line in enumerate(lines) if "succeeded" in line)
+    assert "run full prune" in lines[newest]  # 100 columns when not a terminal: no wrap
+    assert any(line.endswith(": --prune removed the rows of 1 file") for line in lines)
+    runs = [json.loads(line) for line in sparkify("runs", "--json", "-w", wh).stdout.splitlines()]
+    assert [(r["full_refresh"], r["prune"], r["files_removed"]) for r in runs] == [
+        (True, True, 1),
+        (False, False, 0),
+    ]

@@ -235,12 +235,18 @@ def runs_cmd(limit, as_json, **flags):
     for r in runs:
         if r["message"]:
             console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")
+        if r["files_removed"]:
+            console.print(
+                f"{r['load_id'][:8]}: --prune removed the rows of {plural(r['files_removed'], 'file')}"
+            )
 
 
 def runs_table(runs: list[dict]):
     """The table `sparkify runs` prints: one row per run of :func:`sparkify.ledger.recent_runs`,
-    compact enough for an 80-column terminal. A run that did not succeed shows '-' for its files and
-    staged records (it was rolled back)."""
+    compact enough for an 80-column terminal (only the command and the last header wrap; the start
+    and the load id never shrink). The command says ``full`` and ``prune`` when the run was asked
+    for with ``--full-refresh`` / ``--prune``. A run that did not succeed shows '-' for its files
+    and staged records (it was rolled back)."""
     import datetime as dt
 
     from sparkify.console import table
@@ -250,9 +256,16 @@ def runs_table(runs: list[dict]):
         [
             _when(r["started_at"], now),
             r["load_id"][:8],
-            r["command"],
+            # how it was asked for: "run full prune" for run --full-refresh --prune
+            " ".join(
+                [r["command"], *(["full"] if r["full_refresh"] else []), *(["prune"] if r["prune"] else [])]
+            ),
             r["status"],
-            "" if r["seconds"] is None else f"{r['seconds']:.1f}",
+            ""
+            if r["seconds"] is None
+            else f"{r['seconds']:.1f}"
+            if r["seconds"] < 100
+            else f"{r['seconds']:.0f}",
             # a run that did not succeed was rolled back: nothing it read stayed staged
             r["files_loaded"] if r["status"] == "succeeded" else "-",
             (r["songs_staged"] or 0) + (r["events_staged"] or 0) if r["status"] == "succeeded" else "-",
@@ -261,7 +274,7 @@ def runs_table(runs: list[dict]):
         ]
         for r in runs
     ]
-    return table(
+    t = table(
         "Recent runs (UTC)",
         [
             "started",
@@ -278,6 +291,12 @@ def runs_table(runs: list[dict]):
         right={4, 5, 6, 7, 8},
         compact=True,
     )
+    for column in t.columns:  # every cell whole; only the command and the last header may wrap
+        column.no_wrap = str(column.header) not in ("command", "checks failed")
+    when, load_id, command = t.columns[:3]
+    when.min_width, load_id.min_width, command.min_width = 12, 8, 7
+    t.columns[-1].min_width = len("checks")  # rich would squeeze the wrapped header below its longest word
+    return t
 
 
 def _when(started, now) -> str:

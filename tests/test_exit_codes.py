@@ -172,6 +172,9 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
         and runs[1]["checks_failed"] == 0
     )
     assert "input records could not be loaded" in runs[0]["message"]
+    # the message names the rejected record (file and line), not only the first line of the error
+    bad = os.path.realpath(src / "log_data" / "bad.json")
+    assert f"{bad}:1" in runs[0]["message"] and "\n" not in runs[0]["message"]
     # the failed run was rolled back: it loaded and staged nothing, but says what it read and rejected
     failed = runs[0]
     assert (failed["files_loaded"], failed["songs_staged"], failed["events_staged"]) == (0, 0, 0)

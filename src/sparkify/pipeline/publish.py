@@ -173,7 +173,10 @@ def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: Base
     load id it committed. Best effort (the warehouse may be unreachable); never masks ``exc``."""
     load_id = run_row["load_id"]
     status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-    message = (str(exc).splitlines() or [type(exc).__name__])[0][:1000]
+    # the whole message on one line (the rejected records it lists included), at most 1000 characters
+    message = (
+        " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+    )[:1000]
     if isinstance(exc, Interrupted):
         message = f"{exc.name} received"
     row = dict(run_row)

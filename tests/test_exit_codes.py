@@ -126,8 +126,8 @@ def test_json_summaries(tmp_path, src):
     out = json.loads(line)
     assert out["command"] == "run" and out["status"] == "ok" and out["exit_code"] == 0
     assert out["staged"] == {
-        "songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0},
-        "events": {"files_read": 1, "records_read": 2, "staged": 2, "rejected": 0},
+        "songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0, "files_removed": 0},
+        "events": {"files_read": 1, "records_read": 2, "staged": 2, "rejected": 0, "files_removed": 0},
     }
     assert out["tables"]["songplays"] == 2 and out["tables"]["users"] == 1
     assert out["checks"] == {"passed": 26, "failed": 0, "failures": []}
@@ -247,7 +247,10 @@ def test_runs_says_which_runs_pruned_and_what_they_removed(tmp_path, src):
     day.write_text(json.dumps(event(ts=1541192230796)) + "\n")
     assert sparkify("run", "-q", "-s", str(src), "-w", wh).returncode == 0
     day.unlink()
-    assert sparkify("run", "-q", "--prune", "--full-refresh", "-s", str(src), "-w", wh).returncode == 0
+    proc = sparkify("run", "--json", "--prune", "--full-refresh", "-s", str(src), "-w", wh)
+    assert proc.returncode == 0
+    staged = json.loads(proc.stdout)["staged"]
+    assert (staged["events"]["files_removed"], staged["songs"]["files_removed"]) == (1, 0)
     proc = sparkify("runs", "-w", wh)
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()

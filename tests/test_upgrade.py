@@ -79,6 +79,10 @@ def test_an_old_warehouse_is_upgraded_in_place_and_nothing_is_reloaded(
     assert (
         "songs: 2 files: 0 new, 2 already loaded" in out and "events: 2 files: 0 new, 2 already loaded" in out
     )
+    assert (
+        f"Upgraded the bookkeeping tables to layout {ledger.SCHEMA_VERSION}: load_files.content_hash added; "
+        "load_runs.prune added; load_runs.files_removed added; 4 ledger keys canonicalised." in out
+    )
     assert table_rows(old_warehouse / "old.duckdb") == before  # nothing reloaded, duplicated or lost
     with connect("duckdb:///old.duckdb") as wh:
         assert ledger.version(wh) == ledger.SCHEMA_VERSION

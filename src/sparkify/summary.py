@@ -4,7 +4,9 @@ Shape (every key always present for its command; counts are integers, times seco
 
     {"command": "run", "status": "ok" | "checks_failed" | "failed" | "interrupted",
      "exit_code": 0, "load_id": "…" | null, "source": "…" | null, "warehouse": "… (password masked)",
-     "staged": {"songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0}, …},
+     "staged": {"songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0,
+                          "files_removed": 0}, …},      # files_removed: their rows left with --prune
+     "upgraded": ["load_runs.prune added", …],      # bookkeeping tables upgraded in place by this run
      "rejects": ["file:line: reason", …],          # at most 10
      "tables": {"users": 97, …},                   # star tables (run, transform) and staging (stage)
      "checks": {"passed": 26, "failed": 0, "failures": [{"name": "…", "offending": 3}]},
@@ -34,6 +36,7 @@ def empty(command: str) -> dict[str, Any]:
         "source": None,
         "warehouse": None,
         "staged": {},
+        "upgraded": [],
         "rejects": [],
         "tables": {},
         "checks": None,
@@ -51,7 +54,9 @@ def add_stage(out: dict[str, Any], report) -> dict[str, Any]:
             "records_read": result.read,
             "staged": result.staged,
             "rejected": result.rejected,
+            "files_removed": len(report.plans[kind].removed) if kind in report.plans else 0,
         }
+    out["upgraded"] = list(report.upgraded)
     out["rejects"] = [str(r) for r in report.rejects[:SHOWN_REJECTS]]
     out["tables"].update({k: int(v) for k, v in report.rows.items()})
     for kind, seconds in report.read_seconds.items():

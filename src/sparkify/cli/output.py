@@ -67,6 +67,13 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
     """The staging part of a run's summary. Under ``quiet``, only what was removed or could not be read."""
     from sparkify.console import printable, table
 
+    if report.upgraded:
+        from sparkify.ledger import SCHEMA_VERSION
+
+        console.print(
+            f"Upgraded the bookkeeping tables to layout {SCHEMA_VERSION}: {'; '.join(report.upgraded)}.",
+            markup=False,
+        )
     for plan in report.plans.values():
         line = history_summary(plan)
         if line and (plan.prune or not quiet):

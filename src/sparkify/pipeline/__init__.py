@@ -119,7 +119,13 @@ class LoadOptions(TypedDict, total=False):
 
 def create_tables(wh: Warehouse) -> list[str]:
     """Create the schema and every missing staging, star and bookkeeping table; return the table
-    names created. Safe to run twice."""
+    names created. Safe to run twice. Bookkeeping tables made by an earlier sparkify are upgraded
+    in place (:func:`sparkify.ledger.upgrade`)."""
+    return _create_tables(wh)[0]
+
+
+def _create_tables(wh: Warehouse) -> tuple[list[str], list[str]]:
+    """:func:`create_tables`, and what upgrading the bookkeeping tables did (empty: nothing to do)."""
     wh.create_schema()
     created = []
     for table in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES):
@@ -127,11 +133,12 @@ def create_tables(wh: Warehouse) -> list[str]:
             wh.execute(wh.create_table_sql(table))
             created.append(table.name)
     wh.ensure_indexes((*STAGING_TABLES, *STAR_TABLES, *META_TABLES))  # also on tables made before an index
+    upgraded: list[str] = []
     if LOAD_FILES.name in created:
         ledger.mark_current(wh)  # a new ledger is written in today's layout
     else:
-        ledger.upgrade(wh)  # one made by an earlier sparkify is upgraded in place
-    return [name for name in created if name != LOAD_SCHEMA.name or LOAD_FILES.name in created]
+        upgraded = ledger.upgrade(wh)  # one made by an earlier sparkify is upgraded in place
+    return [name for name in created if name != LOAD_SCHEMA.name or LOAD_FILES.name in created], upgraded
 
 
 def stage(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOptions]) -> StageReport:
@@ -209,9 +216,9 @@ def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOption
         if wh.copies_from_s3
         else _open(source)
     )
-    created = create_tables(wh)
+    created, upgraded = _create_tables(wh)
     load_id, stage_report, rows = _load(
-        wh, src, command="run", transform=True, incremental=not created, **options
+        wh, src, command="run", transform=True, incremental=not created, upgraded=upgraded, **options
     )
     description = src if isinstance(src, str) else src.description
     report = RunReport(
@@ -252,23 +259,26 @@ def _load(
     verify_content: bool = False,
     rules: RecordRules = DEFAULT_RULES,
     incremental: bool = False,
+    upgraded: list[str] | None = None,
 ) -> tuple[str, StageReport, dict[str, int]]:
     """Stage (and with ``transform``, transform) in one transaction. ``incremental``: the transform
-    may update the star tables from the changed rows, when nothing says they are out of step."""
+    may update the star tables from the changed rows, when nothing says they are out of step.
+    ``upgraded``: what the caller's upgrade of the bookkeeping tables did, for the report."""
     started = time.perf_counter()
     progress = progress or NoProgress()
     if wh.copies_from_s3 and not hasattr(source, "list"):
         source = s3_prefix(wh, source)  # Redshift: the staged rows go through S3, beside the source
     src = _open(source)
     wh.prepare_load(src)
-    ledger.upgrade(wh)  # bookkeeping made by an earlier sparkify: in place, before anything is read
+    # bookkeeping made by an earlier sparkify: in place, before anything is read
+    upgraded = [*(upgraded or []), *ledger.upgrade(wh)]
     _require_tables(
         wh,
         [t.name for t in (*STAGING_TABLES, *META_TABLES)],
         next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
     )
     wh.ensure_indexes(STAGING_TABLES)  # a warehouse made before an index gets it (PostgreSQL)
-    report = StageReport(load_id=uuid.uuid4().hex)
+    report = StageReport(load_id=uuid.uuid4().hex, upgraded=upgraded)
     run_row = {
         "load_id": report.load_id,
         "command": command,

@@ -161,6 +161,9 @@ class StageReport(Totals):
     seconds: float = 0.0
     incremental: bool = False
     """True when the run's transform updated the star tables from the changed rows only."""
+    upgraded: list[str] = field(default_factory=list)
+    """What upgrading bookkeeping tables made by an earlier sparkify did before this run (see
+    :func:`sparkify.ledger.upgrade`); empty when they were current."""
 
     def parts(self) -> Iterable[ReadResult]:
         """The result of each kind of file read."""

@@ -94,6 +94,26 @@ def test_postgres_no_wait_fails_and_wait_queues(tmp_path, postgres_url, pg_schem
     assert "Waiting for another sparkify process using schema" in err
 
 
+def test_postgres_readers_do_not_wait_for_a_load(tmp_path, postgres_url, pg_schema):
+    """runs, query and check only read: on PostgreSQL they see the last committed load, so they neither
+    queue behind a running load nor fail with --no-wait."""
+    src = source(tmp_path)
+    proc = sparkify("run", "-q", "-s", str(src), "-w", postgres_url, "--schema", pg_schema)
+    assert proc.communicate(timeout=120) and proc.returncode == 0
+    holder = connect(postgres_url, schema=pg_schema)  # a load holding the schema's advisory lock
+    try:
+        for command in (["runs", "--json"], ["query", "select count(*) from songplays"]):
+            proc = sparkify(*command, "--no-wait", "-w", postgres_url, "--schema", pg_schema)
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            assert out.strip() and "Another sparkify process" not in err
+        # a command that writes still queues
+        proc = sparkify("run", "-q", "--no-wait", "-s", str(src), "-w", postgres_url, "--schema", pg_schema)
+        assert proc.communicate(timeout=60) and proc.returncode == 75
+    finally:
+        holder.close()
+
+
 def test_postgres_two_runs_at_once_never_duplicate(tmp_path, postgres_url, pg_schema):
     src = source(tmp_path)
     procs = [

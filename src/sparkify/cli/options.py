@@ -379,6 +379,7 @@ def connect(config: Settings, *, read_only: bool = False, must_exist: bool | Non
         on_wait=on_wait,
         must_exist=read_only if must_exist is None else must_exist,
         must_persist=not read_only,
+        read_only=read_only,
     )
 
 

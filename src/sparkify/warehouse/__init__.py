@@ -109,6 +109,7 @@ def connect(
     on_wait: Callable[[str], None] | None = None,
     must_exist: bool = False,
     must_persist: bool = False,
+    read_only: bool = False,
 ) -> Warehouse:
     """Open the warehouse a URL names. The caller closes it (or uses ``with``).
 
@@ -122,7 +123,9 @@ def connect(
     ``region`` are what Redshift's COPY reads S3 with, ``manifest_prefix`` where its manifests go.
     While another sparkify process holds the warehouse, ``wait`` waits for it (``on_wait`` is told
     once) -- for at most ``wait_timeout`` seconds (None: no limit), then :class:`WarehouseBusyError`
-    -- or fails at once.
+    -- or fails at once. ``read_only`` (commands that only read): on a server engine, no wait at all
+    (PostgreSQL shows a reader the last committed load); a DuckDB file is shared by one process at
+    a time whatever the command.
     """
     engine = engine_of(url)
     cls = engine_class(engine)
@@ -161,6 +164,7 @@ def connect(
         wait=wait,
         wait_timeout=wait_timeout,
         on_wait=on_wait,
+        lock=not read_only,
         **_options(cls, iam_role, region, manifest_prefix),
     )
 

@@ -72,6 +72,8 @@ class PostgresWarehouse(PostgresBuild):
     ):
         super().__init__(url, schema=schema or self.default_schema)
         self.conninfo, self.reader_settings = split_reader_settings(url)
+        self._locks = True
+        """False for a session opened only to read (:meth:`open` with ``lock=False``)."""
         """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
         self.wait = wait
         self.wait_timeout = wait_timeout
@@ -90,13 +92,14 @@ class PostgresWarehouse(PostgresBuild):
         return cls(f"{cls.name}://user@host/db", schema=schema, **options)
 
     @classmethod
-    def open(cls, url: str, *, schema: str | None = None, **options) -> PostgresWarehouse:
+    def open(cls, url: str, *, schema: str | None = None, lock: bool = True, **options) -> PostgresWarehouse:
         """Connect to the server ``url`` names and point the session at ``schema``.
 
         The URL goes to libpq as it is, so a password missing from it is taken from ``PGPASSWORD``
         or ``~/.pgpass``, like psql does.
         """
         wh = cls(url, schema=schema, **options)
+        wh._locks = lock
         wh.conn = wh._connect()
         try:
             wh._use_schema()
@@ -117,8 +120,9 @@ class PostgresWarehouse(PostgresBuild):
 
     def _lock(self) -> None:
         """Hold a session-level advisory lock on this schema, so two sparkify processes never load
-        it at once: the second waits (``wait``) or fails at once."""
-        if not self.locks_with_advisory_lock:
+        it at once: the second waits (``wait``) or fails at once. Not for a session opened only to
+        read (``open(lock=False)``): it sees the last committed load, whatever runs meanwhile."""
+        if not self.locks_with_advisory_lock or not self._locks:
             return
         key = f"sparkify:{self.schema}"
 

@@ -139,6 +139,13 @@ def test_a_broken_link_is_an_error_naming_it(source):
         open_source(source).list("events")
 
 
+def test_a_link_to_itself_is_an_error_that_says_so(source):
+    loop = source / "log_data" / "loopy"
+    loop.symlink_to(loop)
+    with pytest.raises(SourceError, match=rf"^{loop} is a symbolic link that leads to itself \("):
+        open_source(source).list("events")
+
+
 def test_a_folder_that_cannot_be_read_is_an_error_naming_it(source, monkeypatch):
     import os
 

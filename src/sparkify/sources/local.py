@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -168,6 +169,11 @@ def _walk(folder: Path, repeated: list[str]) -> Iterator[tuple[os.DirEntry, str]
     """
 
     def fail(exc: OSError) -> NoReturn:
+        if exc.errno == errno.ELOOP:  # a link that leads back to itself, not a folder
+            raise SourceError(
+                f"{exc.filename} is a symbolic link that leads to itself ({exc.strerror}). Remove it or point "
+                "it at a real file or folder: every entry under the source is input."
+            ) from exc
         raise SourceError(
             f"Cannot read folder {exc.filename} ({exc.strerror or exc}): its files would be missed. Fix its "
             "permissions, or move it out of the source."

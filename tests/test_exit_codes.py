@@ -3,6 +3,7 @@ summaries; `sparkify runs`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -172,6 +173,9 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
         and runs[1]["checks_failed"] == 0
     )
     assert "input records could not be loaded" in runs[0]["message"]
+    # times in ISO 8601, UTC said with Z
+    started = dt.datetime.fromisoformat(runs[0]["started_at"])
+    assert runs[0]["started_at"].endswith("Z") and "T" in runs[0]["started_at"] and started.tzinfo == dt.UTC
     # the message names the rejected record (file and line), not only the first line of the error
     bad = os.path.realpath(src / "log_data" / "bad.json")
     assert f"{bad}:1" in runs[0]["message"] and "\n" not in runs[0]["message"]

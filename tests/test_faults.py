@@ -109,7 +109,8 @@ def test_wait_timeout_gives_up_with_the_temporary_failure_code(engine, tmp_path,
         what = f"schema {schema} of {url}"
     with holder:  # a frozen holder: it never lets go while the other process waits
         proc = sparkify("run", "-q", "--wait-timeout", "0.5", "-s", str(src), *target)
-        env_proc = sparkify("check", "-q", *target, env={"SPARKIFY_WAIT_TIMEOUT": "0.2"})
+        # a command that writes (on PostgreSQL one that only reads does not wait at all)
+        env_proc = sparkify("transform", "-q", *target, env={"SPARKIFY_WAIT_TIMEOUT": "0.2"})
     assert proc.returncode == 75, proc.stderr
     assert proc.stderr.splitlines()[-1] == (
         f"Error: Gave up after waiting 0.5s (--wait-timeout) for another sparkify process using {what}. "

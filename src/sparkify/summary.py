@@ -103,5 +103,16 @@ def add_error(out: dict[str, Any], message: str, exit_code: int) -> dict[str, An
 
 
 def dumps(out: dict[str, Any]) -> str:
-    """One line of JSON."""
-    return json.dumps(out, default=str, ensure_ascii=False, sort_keys=False)
+    """One line of JSON. A timestamp (the bookkeeping tables keep UTC, without a zone) is written in
+    ISO 8601 with its zone, ``2026-12-01T06:14:58.914336Z``, which ``jq``'s ``fromdateiso8601`` and
+    ``datetime.fromisoformat`` read."""
+    return json.dumps(out, default=_json_value, ensure_ascii=False, sort_keys=False)
+
+
+def _json_value(value: Any) -> str:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        utc = value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
+        return utc.isoformat() + "Z"
+    return str(value)

@@ -222,6 +222,8 @@ def test_the_runs_table_fits_an_80_column_terminal():
                 run("succeeded", 1_234_567, 5_192_500, 0),
                 run("failed", 3, 0, None, started=dt.datetime(2024, 2, 9, 23, 59)),
                 run("succeeded", 2, 4, 1, full=True, prune=True),
+                run("succeeded", 5, 3, None) | {"load_id": "c0ffee00" + "0" * 24},  # checks cut off
+                run("succeeded", 5, 3, None) | {"load_id": "5ca1ab1e" + "0" * 24, "command": "stage"},
             ]
         )
     )
@@ -242,7 +244,10 @@ def test_the_runs_table_fits_an_80_column_terminal():
     # --full-refresh --prune: said in the command, which may wrap (the load id never shrinks)
     row = next(i for i, line in enumerate(lines) if line.split()[-2:] == ["12", "1"])
     assert lines[row].split()[3:5] == ["b2982322", "run"]
-    assert " ".join(lines[row + 1 :]).split() == ["full", "prune"]  # the command's wrapped words
+    assert " ".join(lines[row + 1 : row + 3]).split() == ["full", "prune"]  # the command's wrapped words
+    # a run whose checks did not run: '-'; a stage runs none: nothing
+    assert next(line for line in lines if "c0ffee00" in line).split()[-4:] == ["5", "6", "12", "-"]
+    assert next(line for line in lines if "5ca1ab1e" in line).split()[-3:] == ["5", "6", "12"]
 
 
 def test_runs_says_which_runs_pruned_and_what_they_removed(tmp_path, src):

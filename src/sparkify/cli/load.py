@@ -232,6 +232,10 @@ def runs_cmd(limit, as_json, **flags):
     console.print(runs_table(runs))
     if any(r["status"] != "succeeded" for r in runs):
         console.print("A run that did not succeed changed nothing: '-' under files and staged.")
+    if any(_checks_cell(r) == "-" for r in runs):
+        console.print(
+            "'-' under checks failed: the run loaded, but its checks did not run. Run `sparkify check`."
+        )
     for r in runs:
         if r["message"]:
             console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")
@@ -270,7 +274,7 @@ def runs_table(runs: list[dict]):
             r["files_loaded"] if r["status"] == "succeeded" else "-",
             (r["songs_staged"] or 0) + (r["events_staged"] or 0) if r["status"] == "succeeded" else "-",
             (r["songs_rejected"] or 0) + (r["events_rejected"] or 0),
-            "" if r["checks_failed"] is None else r["checks_failed"],
+            _checks_cell(r),
         ]
         for r in runs
     ]
@@ -306,3 +310,11 @@ def _when(started, now) -> str:
         return ""
     recent = abs((now - started).days) < 183
     return started.strftime("%b %d %H:%M" if recent else "%b %d  %Y")
+
+
+def _checks_cell(run: dict) -> object:
+    """The checks cell of a run: how many failed; '-' for a ``run`` that loaded but whose checks did
+    not run (interrupted or cut off after its commit); empty for ``stage``, which runs none."""
+    if run["checks_failed"] is not None:
+        return run["checks_failed"]
+    return "-" if run["command"] == "run" and run["status"] == "succeeded" else ""

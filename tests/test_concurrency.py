@@ -114,6 +114,34 @@ def test_postgres_readers_do_not_wait_for_a_load(tmp_path, postgres_url, pg_sche
         holder.close()
 
 
+def test_postgres_readers_wait_for_a_full_rebuild_as_loads_wait_for_the_lock(
+    tmp_path, postgres_url, pg_schema
+):
+    """A full rebuild holds the star tables until its commit (TRUNCATE): a reader then waits as
+    --wait and --wait-timeout say, and gives up with exit 75, never silently forever."""
+    import psycopg
+
+    src = source(tmp_path)
+    proc = sparkify("run", "-q", "-s", str(src), "-w", postgres_url, "--schema", pg_schema)
+    assert proc.communicate(timeout=120) and proc.returncode == 0
+    query = ["query", "select count(*) from songplays", "-w", postgres_url, "--schema", pg_schema]
+    with psycopg.connect(postgres_url) as rebuild:  # a load's transaction, between TRUNCATE and commit
+        rebuild.execute(f'lock table "{pg_schema}".songplays in access exclusive mode')
+        proc = sparkify(*query, "--no-wait")
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 75, err
+        assert f"A sparkify load is rebuilding the tables of schema {pg_schema}" in err
+        started = time.monotonic()
+        proc = sparkify(*query, "--wait-timeout", "1")
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 75 and "did not commit within 1s (--wait-timeout)" in err, err
+        assert time.monotonic() - started >= 1
+        rebuild.rollback()
+    proc = sparkify(*query, "--no-wait")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "50" in out, err
+
+
 def test_postgres_two_runs_at_once_never_duplicate(tmp_path, postgres_url, pg_schema):
     src = source(tmp_path)
     procs = [

@@ -14,6 +14,7 @@ from sparkify.errors import (
     ConfigError,
     MissingTableError,
     TransientWarehouseError,
+    WarehouseBusyError,
     WarehouseError,
 )
 from sparkify.schema import Table, missing_table_hint
@@ -25,6 +26,8 @@ UNDEFINED_TABLE = "42P01"
 TRANSIENT_SQLSTATES = ("40001", "40P01", "57P01", "57P02", "57P03")
 """serialization failure, deadlock, admin shutdown, crash shutdown, cannot connect now: retried."""
 UNDEFINED_SCHEMA = "3F000"
+LOCK_NOT_AVAILABLE = "55P03"
+"""A lock not granted within ``lock_timeout``: a reader's session met a load's full rebuild."""
 
 REFUSED_AT_LOGIN = (
     "password authentication failed",
@@ -107,6 +110,16 @@ class PostgresErrors(Warehouse):
         if (sqlstate and sqlstate.startswith("08")) or (sqlstate is None and self._is_connection_error(exc)):
             return TransientWarehouseError(
                 f"Lost the connection to {self.label} at {self.display_url}: {message}."
+            )
+        if sqlstate == LOCK_NOT_AVAILABLE:
+            waited = (
+                ""
+                if not getattr(self, "wait", True)
+                else f" within {getattr(self, 'wait_timeout', 0):g}s (--wait-timeout)"
+            )
+            return WarehouseBusyError(
+                f"A sparkify load is rebuilding the tables of schema {self.schema} of {self.display_url}: they are "
+                f"not readable until it commits, and it did not commit{waited}. Retry later, or run with --wait."
             )
         if sqlstate in TRANSIENT_SQLSTATES:
             return TransientWarehouseError(f"{self.label} ({self.display_url}): {message}")

@@ -211,7 +211,19 @@ class PostgresWarehouse(PostgresBuild):
     def setup_statements(self) -> list[str]:
         # unqualified names in the .sql files resolve in our schema (a schema that does not exist
         # yet is skipped by PostgreSQL until create-tables makes it)
-        return [f"set search_path to {quote(self.schema or 'public')}", *self.session_settings]
+        statements = [f"set search_path to {quote(self.schema or 'public')}", *self.session_settings]
+        if self.locks_with_advisory_lock and not self._locks:
+            # a reader takes no sparkify lock, but a load's full rebuild locks the star tables until
+            # its commit: wait for that as a load waits for the lock (--wait, --wait-timeout)
+            ms = (
+                1
+                if not self.wait
+                else 0
+                if self.wait_timeout is None
+                else max(1, int(self.wait_timeout * 1000))
+            )
+            statements.append(f"set lock_timeout = {ms}")
+        return statements
 
     # -- statements ---------------------------------------------------------------------------------
 

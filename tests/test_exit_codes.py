@@ -175,10 +175,12 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
     assert "input records could not be loaded" in runs[0]["message"]
     # times in ISO 8601, UTC said with Z
     started = dt.datetime.fromisoformat(runs[0]["started_at"])
-    assert runs[0]["started_at"].endswith("Z") and "T" in runs[0]["started_at"] and started.tzinfo == dt.UTC
+    assert started.tzinfo == dt.UTC and started.microsecond == 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", runs[0]["started_at"])  # jq's fromdateiso8601
     # the message names the rejected record (file and line), not only the first line of the error
     bad = os.path.realpath(src / "log_data" / "bad.json")
     assert f"{bad}:1" in runs[0]["message"] and "\n" not in runs[0]["message"]
+    assert ". Fix the input, or pass --max-errors N" in runs[0]["message"]  # sentences kept apart
     # the failed run was rolled back: it loaded and staged nothing, but says what it read and rejected
     failed = runs[0]
     assert (failed["files_loaded"], failed["songs_staged"], failed["events_staged"]) == (0, 0, 0)
@@ -195,7 +197,7 @@ def test_the_runs_table_fits_an_80_column_terminal():
 
     from rich.console import Console
 
-    from sparkify.cli.load import runs_table
+    from sparkify.cli.load import print_runs_table
 
     def run(status, files, staged, checks, started=None, full=False, prune=False):
         return {
@@ -215,17 +217,16 @@ def test_the_runs_table_fits_an_80_column_terminal():
         }
 
     out = io.StringIO()
-    Console(file=out, width=80, no_color=True).print(
-        runs_table(
-            [
-                run("interrupted", 0, 0, None),
-                run("succeeded", 1_234_567, 5_192_500, 0),
-                run("failed", 3, 0, None, started=dt.datetime(2024, 2, 9, 23, 59)),
-                run("succeeded", 2, 4, 1, full=True, prune=True),
-                run("succeeded", 5, 3, None) | {"load_id": "c0ffee00" + "0" * 24},  # checks cut off
-                run("succeeded", 5, 3, None) | {"load_id": "5ca1ab1e" + "0" * 24, "command": "stage"},
-            ]
-        )
+    print_runs_table(
+        Console(file=out, width=80, no_color=True),
+        [
+            run("interrupted", 0, 0, None),
+            run("succeeded", 1_234_567, 5_192_500, 0),
+            run("failed", 3, 0, None, started=dt.datetime(2024, 2, 9, 23, 59)),
+            run("succeeded", 2, 4, 1, full=True, prune=True),
+            run("succeeded", 5, 3, None) | {"load_id": "c0ffee00" + "0" * 24},  # checks cut off
+            run("succeeded", 5, 3, None) | {"load_id": "5ca1ab1e" + "0" * 24, "command": "stage"},
+        ],
     )
     lines = out.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 80
@@ -271,3 +272,35 @@ def test_runs_says_which_runs_pruned_and_what_they_removed(tmp_path, src):
         (True, True, 1),
         (False, False, 0),
     ]
+
+
+def test_the_runs_table_never_cuts_a_number_to_fit():
+    """Values too wide for 80 columns together: the table is printed wider (the terminal wraps the
+    lines) rather than a cell cut (12 checks failed once showed as 1)."""
+    import datetime as dt
+    import io
+
+    from rich.console import Console
+
+    from sparkify.cli.load import print_runs_table
+
+    big = {
+        "started_at": dt.datetime(2024, 2, 9, 23, 59),
+        "load_id": "ffffffff" + "0" * 24,
+        "command": "transform",
+        "full_refresh": False,
+        "prune": False,
+        "status": "succeeded",
+        "seconds": 14460.0,
+        "files_loaded": 1_000_030,
+        "songs_staged": 0,
+        "events_staged": 1_000_000_000,
+        "songs_rejected": 0,
+        "events_rejected": 12,
+        "checks_failed": 12,
+    }
+    out = io.StringIO()
+    print_runs_table(Console(file=out, width=80, no_color=True), [big, big | {"status": "interrupted"}])
+    rows = [line.split() for line in out.getvalue().splitlines() if "ffffffff" in line]
+    assert rows[0][3:] == ["ffffffff", "transform", "succeeded", "14460", "1000030", "1000000000", "12", "12"]
+    assert rows[1][3:] == ["ffffffff", "transform", "interrupted", "14460", "-", "-", "12", "12"]

@@ -223,3 +223,20 @@ def test_runs_lists_the_runs_of_a_warehouse_not_upgraded_yet(capsys, old_warehou
     assert (run["prune"], run["files_removed"]) == (None, None)
     code, out, err = sparkify(capsys, "runs", "-w", "duckdb:///old.duckdb")
     assert code == 0 and "succeeded" in out, err
+
+
+def test_the_upgrade_is_said_even_when_the_run_then_fails(capsys, old_warehouse):
+    """The upgrade is its own transaction, done before the load: a load that fails leaves it done,
+    so the command says it first (and in --json), and the next run has nothing more to say."""
+    bad = old_warehouse / "src" / "log_data" / "2018" / "11" / "2018-11-03-events.json"
+    bad.parent.mkdir(parents=True, exist_ok=True)
+    bad.write_text("{bad\n")
+    code, out, err = sparkify(capsys, "run", "--json", "-s", "src", "-w", "duckdb:///old.duckdb")
+    assert code == 65, err
+    summary = json.loads(out)
+    assert summary["status"] == "failed" and "load_runs.prune added" in summary["upgraded"]
+    bad.unlink()
+    code, out, err = sparkify(capsys, "run", "-s", "src", "-w", "duckdb:///old.duckdb")
+    assert code == 0 and "Upgraded" not in out, err
+    with connect("duckdb:///old.duckdb") as wh:
+        assert ledger.version(wh) == ledger.SCHEMA_VERSION

@@ -56,7 +56,7 @@ def add_stage(out: dict[str, Any], report) -> dict[str, Any]:
             "rejected": result.rejected,
             "files_removed": len(report.plans[kind].removed) if kind in report.plans else 0,
         }
-    out["upgraded"] = list(report.upgraded)
+    out["upgraded"] = [*out["upgraded"], *report.upgraded]
     out["rejects"] = [str(r) for r in report.rejects[:SHOWN_REJECTS]]
     out["tables"].update({k: int(v) for k, v in report.rows.items()})
     for kind, seconds in report.read_seconds.items():
@@ -104,8 +104,8 @@ def add_error(out: dict[str, Any], message: str, exit_code: int) -> dict[str, An
 
 def dumps(out: dict[str, Any]) -> str:
     """One line of JSON. A timestamp (the bookkeeping tables keep UTC, without a zone) is written in
-    ISO 8601 with its zone, ``2026-12-01T06:14:58.914336Z``, which ``jq``'s ``fromdateiso8601`` and
-    ``datetime.fromisoformat`` read."""
+    ISO 8601 to the second with its zone, ``2026-12-01T06:14:58Z``: the form ``jq``'s
+    ``fromdateiso8601`` reads (it refuses fractions of a second), as does ``datetime.fromisoformat``."""
     return json.dumps(out, default=_json_value, ensure_ascii=False, sort_keys=False)
 
 
@@ -114,5 +114,5 @@ def _json_value(value: Any) -> str:
 
     if isinstance(value, dt.datetime):
         utc = value if value.tzinfo is None else value.astimezone(dt.UTC).replace(tzinfo=None)
-        return utc.isoformat() + "Z"
+        return utc.isoformat(timespec="seconds") + "Z"
     return str(value)

@@ -31,6 +31,22 @@ def load_arguments(settings, full_refresh: bool, prune: bool, progress) -> dict:
     }
 
 
+def upgrade(wh, console) -> None:
+    """Upgrade bookkeeping tables made by an earlier sparkify before the load, and say so (one line;
+    ``upgraded`` in --json). Its own transaction: it stands even when the load then fails, so it is
+    said first."""
+    from sparkify import ledger
+
+    done = ledger.upgrade(wh)
+    if not done:
+        return
+    obj = state()
+    if obj.summary is not None:
+        obj.summary["upgraded"] = done
+    elif not obj.quiet:
+        console.print(output.upgraded_line(done), markup=False)
+
+
 @cli.command("run")
 @options.load_step_options
 @options.file_option(
@@ -67,6 +83,7 @@ def run_cmd(source_flags, full_refresh, prune, report_path, **flags):
     src = options.source(settings)
     console = make_console()
     with options.connect(settings) as wh:
+        upgrade(wh, console)
         with options.progress(console) as progress:
             run_report = pipeline.run(wh, src, **load_arguments(settings, full_refresh, prune, progress))
         if obj.summary is not None:
@@ -126,6 +143,7 @@ def stage_cmd(source_flags, full_refresh, prune, **flags):
     src = options.source(settings)
     console = make_console()
     with options.connect(settings) as wh, options.progress(console) as progress:
+        upgrade(wh, console)
         report = pipeline.stage(wh, src, **load_arguments(settings, full_refresh, prune, progress))
     if obj.summary is not None:
         from sparkify import summary
@@ -229,7 +247,7 @@ def runs_cmd(limit, as_json, **flags):
     if not runs:
         console.print("No runs recorded yet. Run `sparkify run` first.")
         return
-    console.print(runs_table(runs))
+    print_runs_table(console, runs)
     if any(r["status"] != "succeeded" for r in runs):
         console.print("A run that did not succeed changed nothing: '-' under files and staged.")
     if any(_checks_cell(r) == "-" for r in runs):
@@ -243,6 +261,19 @@ def runs_cmd(limit, as_json, **flags):
             console.print(
                 f"{r['load_id'][:8]}: --prune removed the rows of {plural(r['files_removed'], 'file')}"
             )
+
+
+def print_runs_table(console, runs: list[dict]) -> None:
+    """Print :func:`runs_table` on ``console``: within its width when every cell fits whole, else
+    wider (the terminal wraps the lines): a number is never cut to fit."""
+    shown = runs_table(runs)
+    # never a number cut to fit a narrow terminal: wider than the screen, the lines wrap instead
+    needed = sum(c.min_width or 0 for c in shown.columns) + len(shown.columns) - 1
+    width = console.width
+    if needed >= width:  # (squeezed to exactly its minimum, rich cuts the last column by two characters)
+        console.width = needed + 2  # print(width=) cannot go past the console's own width
+    console.print(shown)
+    console.width = width
 
 
 def runs_table(runs: list[dict]):
@@ -295,11 +326,14 @@ def runs_table(runs: list[dict]):
         right={4, 5, 6, 7, 8},
         compact=True,
     )
-    for column in t.columns:  # every cell whole; only the command and the last header may wrap
-        column.no_wrap = str(column.header) not in ("command", "checks failed")
-    when, load_id, command = t.columns[:3]
-    when.min_width, load_id.min_width, command.min_width = 12, 8, 7
-    t.columns[-1].min_width = len("checks")  # rich would squeeze the wrapped header below its longest word
+    # Every cell whole: each column at least as wide as its widest cell, only the command's words
+    # and the last header may wrap. (Squeezed, rich cuts a number silently: 12 showed as 1.)
+    for i, column in enumerate(t.columns):
+        wraps = str(column.header) in ("command", "checks failed")
+        column.no_wrap = not wraps
+        words = [w for row in rows for w in str(row[i]).split()] if wraps else [str(row[i]) for row in rows]
+        head = str(column.header).split() if wraps else [str(column.header)]
+        column.min_width = max(len(w) for w in [*words, *head])
     return t
 
 

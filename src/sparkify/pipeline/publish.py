@@ -174,9 +174,7 @@ def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: Base
     load_id = run_row["load_id"]
     status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
     # the whole message on one line (the rejected records it lists included), at most 1000 characters
-    message = (
-        " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
-    )[:1000]
+    message = one_line(str(exc))[:1000] or type(exc).__name__
     if isinstance(exc, Interrupted):
         message = f"{exc.name} received"
     row = dict(run_row)
@@ -212,3 +210,13 @@ def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
         f"{shown}{more}\n"
         f"Fix the input, or pass --max-errors N to load the rest and record these as rejected."
     )
+
+
+def one_line(message: str) -> str:
+    """A message of several lines as one (the rejected records it lists included): a line after one
+    that ends without punctuation starts a new sentence, ``"...of the record. Fix the input..."``."""
+    out = ""
+    for line in (line.strip() for line in message.splitlines()):
+        if line:
+            out += line if not out else (" " if out.endswith((".", ":", ";", ",", "!", "?")) else ". ") + line
+    return out

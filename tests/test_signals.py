@@ -24,6 +24,7 @@ MOMENTS = [
     ("stage events:", "publishing: staging, ledger and star tables in one transaction", signal.SIGTERM),
     ("transform:", "the commit, then the checks", signal.SIGINT),
     ("stage events:", "publishing", signal.SIGINT),
+    ("stage songs:", "reading, when the terminal closes", signal.SIGHUP),
 ]
 """Progress lines are printed (unbuffered, not a terminal) as each step finishes."""
 
@@ -119,7 +120,7 @@ def test_signals_at_several_moments_leave_one_truthful_outcome(engine, tmp_path,
         assert len({load_id for load_id, _ in runs_after}) == len(runs_after), runs_after
         assert len(new) == 1, (what, new)
         [(load_id, status)] = new
-        name = "Interrupted" if signum == signal.SIGINT else "Terminated"
+        name = {signal.SIGINT: "Interrupted", signal.SIGTERM: "Terminated", signal.SIGHUP: "Hung up"}[signum]
         if proc.returncode == 0:
             # the run finished before the signal took effect: only possible once it was committing
             assert marker == "transform:", (what, err)
@@ -145,7 +146,7 @@ def test_signals_at_several_moments_leave_one_truthful_outcome(engine, tmp_path,
             [SPARKIFY, "check", "-q", "--no-wait", *target.args], capture_output=True, text=True
         )
         assert check.returncode in (0, 1), (what, check.stderr)
-    assert interrupted >= 3  # the signals during reading and publishing stopped their runs
+    assert interrupted >= 4  # the signals during reading and publishing stopped their runs
     # and the next run completes normally, loading everything
     proc = subprocess.run(
         [SPARKIFY, "run", "-q", "-s", str(big_source), *target.args], capture_output=True, text=True

@@ -50,6 +50,8 @@ class ExitCode(IntEnum):
     """EX_IOERR: a local file could not be written (disk full, permission, foreign lock file)."""
     TEMPFAIL = 75
     """EX_TEMPFAIL: worth retrying later (busy, connection refused or lost, throttled)."""
+    HANGUP = 129
+    """128 + SIGHUP."""
     INTERRUPTED = 130
     """128 + SIGINT."""
     TERMINATED = 143
@@ -66,6 +68,7 @@ EXIT_CODES: dict[int, str] = {
     70: "internal error: a bug (run again with --debug and report the traceback)",
     74: "a local file could not be written (disk full, no permission, a foreign lock file)",
     75: "temporary failure: retry later (warehouse busy, connection refused or lost, S3 throttling)",
+    129: "hung up (SIGHUP: its terminal closed); nothing was changed",
     130: "interrupted (SIGINT); nothing was changed",
     143: "terminated (SIGTERM); nothing was changed",
 }
@@ -136,7 +139,7 @@ class CheckFailed(SparkifyError, exit_code=ExitCode.CHECKS_FAILED):
 
 
 class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM arrived: stop now, roll back, release the lock, record the run as interrupted.
+    """SIGINT, SIGTERM or SIGHUP arrived: stop now, roll back, release the lock, record the run as interrupted.
 
     A :class:`KeyboardInterrupt` (so a :class:`BaseException`): no ``except Exception`` takes it for a
     problem of the input and carries on, and psycopg cancels the server's query on it.

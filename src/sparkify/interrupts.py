@@ -1,6 +1,6 @@
-"""SIGINT and SIGTERM: stop promptly, and never in the middle of a commit.
+"""SIGINT, SIGTERM and SIGHUP: stop promptly, and never in the middle of a commit.
 
-:func:`install` (called by the CLI's entry point, main thread only) makes both signals raise
+:func:`install` (called by the CLI's entry point, main thread only) makes these signals raise
 :class:`Interrupted` -- a :class:`KeyboardInterrupt`, so that no ``except Exception`` swallows it and
 psycopg cancels the running query on the server. The first signal counts; later ones are ignored
 while the process cleans up (rolls back, records the run, releases its lock).
@@ -22,7 +22,9 @@ from collections.abc import Iterator
 
 from sparkify.errors import Interrupted
 
-HANDLED = (signal.SIGINT, signal.SIGTERM)
+HANDLED = (signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else []))
+"""SIGHUP too: a run started from a terminal that closes (an ssh session dropped) stops as cleanly
+as one interrupted, its run recorded as ``interrupted`` (POSIX only)."""
 
 _received: int | None = None
 """The first signal received, or None."""
@@ -32,7 +34,7 @@ _deferring = 0
 
 
 def install() -> None:
-    """Make SIGINT and SIGTERM raise :class:`Interrupted` (main thread only; elsewhere a no-op)."""
+    """Make the :data:`HANDLED` signals raise :class:`Interrupted` (main thread only; elsewhere a no-op)."""
     global _received, _raised, _deferring
     _received, _raised, _deferring = None, False, 0
     if threading.current_thread() is not threading.main_thread():
@@ -42,11 +44,11 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Give SIGINT and SIGTERM back their default behaviour (tests calling main() in process)."""
+    """Give the :data:`HANDLED` signals back their default behaviour (tests calling main() in process)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for signum in HANDLED:
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
 
 
 def _handler(signum: int, frame) -> None:
@@ -61,7 +63,7 @@ def _handler(signum: int, frame) -> None:
 
 
 def received() -> int | None:
-    """The signal received (``signal.SIGINT`` or ``signal.SIGTERM``), or None."""
+    """The signal received (one of :data:`HANDLED`), or None."""
     return _received
 
 
@@ -101,3 +103,11 @@ def is_fatal(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover -- duckdb is a dependency
         return False
     return isinstance(exc, (duckdb.OutOfMemoryException, duckdb.IOException, duckdb.InterruptException))
+
+
+def stopped_by(signum: int) -> str:
+    """How the CLI's last line says a signal stopped it: ``Interrupted`` (SIGINT), ``Terminated``
+    (SIGTERM), ``Hung up`` (SIGHUP)."""
+    return {int(signal.SIGINT): "Interrupted"}.get(int(signum)) or (
+        "Hung up" if hasattr(signal, "SIGHUP") and int(signum) == int(signal.SIGHUP) else "Terminated"
+    )

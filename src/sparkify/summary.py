@@ -94,7 +94,11 @@ def add_run(out: dict[str, Any], report) -> dict[str, Any]:
 
 def add_error(out: dict[str, Any], message: str, exit_code: int) -> dict[str, Any]:
     """Mark ``out`` as ended by an error (or a signal: exit code 130/143)."""
-    out["status"] = "interrupted" if exit_code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED) else "failed"
+    out["status"] = (
+        "interrupted"
+        if exit_code in (ExitCode.INTERRUPTED, ExitCode.TERMINATED, ExitCode.HANGUP)
+        else "failed"
+    )
     if exit_code == ExitCode.CHECKS_FAILED:
         out["status"] = "checks_failed"
     out["exit_code"] = int(exit_code)

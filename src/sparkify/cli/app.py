@@ -80,7 +80,7 @@ def cli(debug: bool, quiet: bool) -> None:
       70   internal error (a bug: --debug shows the traceback)
       74   a local file could not be written (disk full, permission)
       75   temporary failure, retry later (busy, connection refused or lost, throttled)
-      130  interrupted (SIGINT); 143 terminated (SIGTERM)
+      130  interrupted (SIGINT); 143 terminated (SIGTERM); 129 hung up (SIGHUP)
     """
     obj = state()
     obj.debug = debug
@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 def run(group: click.Group, argv: list[str]) -> int:
     """Run one invocation of ``group``; return its exit code after printing what ended it: one
-    line on stderr for any error. SIGINT and SIGTERM stop it promptly: the open transaction rolls
-    back, the lock is released, the run is recorded as interrupted, and the code is 130 or 143."""
+    line on stderr for any error. SIGINT, SIGTERM and SIGHUP stop it promptly: the open transaction rolls
+    back, the lock is released, the run is recorded as interrupted, and the code is 128 + the signal."""
     from sparkify import interrupts
 
     obj = CliState()
@@ -130,12 +130,12 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
         if debug or obj.debug:
             traceback.print_exc()
         code, message = exc.exit_code, f"Error: {_error_text(obj, exc)}"
-    except KeyboardInterrupt as exc:  # Interrupted (SIGINT, SIGTERM) or a Ctrl-C before install
+    except KeyboardInterrupt as exc:  # Interrupted (SIGINT, SIGTERM, SIGHUP) or a Ctrl-C before install
         if debug or obj.debug:
             traceback.print_exc()
         code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
         committed = getattr(exc, "committed", None)
-        what = "Interrupted" if code == ExitCode.INTERRUPTED else "Terminated"
+        what = interrupts.stopped_by(code - 128)
         message = (
             f"{what} after load {committed} was committed; the checks did not run (`sparkify check` runs them)."
             if committed
@@ -150,7 +150,7 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
             traceback.print_exc()
         signum = interrupts.received()
         if signum is not None:  # a driver's own error for the signal (DuckDB)
-            name = "Interrupted" if signum == 2 else "Terminated"
+            name = interrupts.stopped_by(signum)
             click.echo(f"{name}; nothing was changed.", err=True)
             return _finish_json(obj, 128 + int(signum), f"{name}; nothing was changed.")
         code = ExitCode.INTERNAL

@@ -107,6 +107,9 @@ def test_identical_warehouses_exit_0(pair, capsys):
         "time: identical (0 rows)",
         "All 5 star tables are identical.",
     ]
+    # --quiet: the outcome alone
+    code, out, err = sparkify(capsys, "--quiet", "compare", "-w", a, "--against", b)
+    assert (code, out, err) == (0, "All 5 star tables are identical.\n", "")
 
 
 def test_a_missing_row_and_a_doubled_row_are_counted(pair):

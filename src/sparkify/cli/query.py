@@ -205,9 +205,10 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
     console = make_console()
     with (
         options.connect(settings, read_only=True) as left,
-        connect(against, schema=right_schema, wait=settings.wait, must_exist=True) as right,
+        connect(against, schema=right_schema, wait=settings.wait, must_exist=True, read_only=True) as right,
     ):
         results = compare.compare_warehouses(left, right, examples=examples)
-        output.print_comparison(console, results, left, right)
+        if not state().quiet:  # --quiet: the outcome's one line (the error names the tables that differ)
+            output.print_comparison(console, results, left, right)
     compare.require_identical(results)
     console.print(f"All {len(results)} star tables are identical.", markup=False)

@@ -130,8 +130,8 @@ def table(
     compact: bool = False,
 ) -> Table:
     """A rich table; every header and cell is plain text (see :func:`text`), never markup.
-    ``compact``: no borders and one space between columns, cells never wrapped (headers may), so a
-    wide listing still fits an 80-column terminal."""
+    ``compact``: no borders and one space between columns, so a wide listing still fits an
+    80-column terminal."""
     if compact:
         t = Table(
             title=None if title is None else text(title),
@@ -146,7 +146,7 @@ def table(
         t = Table(title=None if title is None else text(title), title_justify="left", show_edge=True)
     right = right or set()
     for i, c in enumerate(columns):
-        t.add_column(text(c), justify="right" if i in right else "left", no_wrap=compact and " " not in c)
+        t.add_column(text(c), justify="right" if i in right else "left")
     for r in rows:
         t.add_row(*[text(v) for v in r])
     return t

@@ -56,7 +56,6 @@ def add_stage(out: dict[str, Any], report) -> dict[str, Any]:
             "rejected": result.rejected,
             "files_removed": len(report.plans[kind].removed) if kind in report.plans else 0,
         }
-    out["upgraded"] = [*out["upgraded"], *report.upgraded]
     out["rejects"] = [str(r) for r in report.rejects[:SHOWN_REJECTS]]
     out["tables"].update({k: int(v) for k, v in report.rows.items()})
     for kind, seconds in report.read_seconds.items():

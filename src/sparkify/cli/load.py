@@ -44,7 +44,10 @@ def upgrade(wh, console) -> None:
     if obj.summary is not None:
         obj.summary["upgraded"] = done
     elif not obj.quiet:
-        console.print(output.upgraded_line(done), markup=False)
+        console.print(
+            f"Upgraded the bookkeeping tables to layout {ledger.SCHEMA_VERSION}: {'; '.join(done)}.",
+            markup=False,
+        )
 
 
 @cli.command("run")

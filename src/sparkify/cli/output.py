@@ -63,19 +63,10 @@ def _unreadable(reject) -> bool:
     return reject.line is None and reject.reason.startswith("cannot be read")
 
 
-def upgraded_line(done: list[str]) -> str:
-    """What upgrading the bookkeeping tables did, as one line (see :func:`sparkify.ledger.upgrade`)."""
-    from sparkify.ledger import SCHEMA_VERSION
-
-    return f"Upgraded the bookkeeping tables to layout {SCHEMA_VERSION}: {'; '.join(done)}."
-
-
 def print_stage(console, report, *, quiet: bool = False) -> None:
     """The staging part of a run's summary. Under ``quiet``, only what was removed or could not be read."""
     from sparkify.console import printable, table
 
-    if report.upgraded:
-        console.print(upgraded_line(report.upgraded), markup=False)
     for plan in report.plans.values():
         line = history_summary(plan)
         if line and (plan.prune or not quiet):

@@ -108,6 +108,6 @@ def is_fatal(exc: BaseException) -> bool:
 def stopped_by(signum: int) -> str:
     """How the CLI's last line says a signal stopped it: ``Interrupted`` (SIGINT), ``Terminated``
     (SIGTERM), ``Hung up`` (SIGHUP)."""
-    return {int(signal.SIGINT): "Interrupted"}.get(int(signum)) or (
-        "Hung up" if hasattr(signal, "SIGHUP") and int(signum) == int(signal.SIGHUP) else "Terminated"
-    )
+    if signum == signal.SIGINT:
+        return "Interrupted"
+    return "Hung up" if signum == getattr(signal, "SIGHUP", None) else "Terminated"

@@ -39,15 +39,15 @@ RUN_COLUMNS = (
 
 
 def recent_runs(
-    wh: Warehouse, limit: int = 10, *, columns: Sequence[str] = RUN_COLUMNS
+    wh: Warehouse, limit: int = 10, *, fields: Sequence[str] = RUN_COLUMNS
 ) -> list[dict[str, Any]]:
-    """The newest ``limit`` rows of ``load_runs``, newest first, as dicts of ``columns`` (default
+    """The newest ``limit`` rows of ``load_runs``, newest first, as dicts of ``fields`` (default
     :data:`RUN_COLUMNS`; ``started_at`` and ``finished_at`` among them) plus ``seconds`` (finished -
     started, None while running). A column the table does not have yet (made by an earlier
     sparkify, not upgraded until its next load) is None. Raises MissingTableError when the table
     does not exist."""
-    have = set(wh.query(f"select * from {wh.qualified(LOAD_RUNS.name)} limit 0")[0])
-    present = [c for c in columns if c in have]
+    have = set(columns(wh, LOAD_RUNS.name))
+    present = [c for c in fields if c in have]
     cols = ", ".join(quote(c) for c in present)
     _, rows = wh.query(
         f"select {cols} from {wh.qualified(LOAD_RUNS.name)} order by {quote('started_at')} desc, "
@@ -55,7 +55,7 @@ def recent_runs(
     )
     out = []
     for row in rows:
-        run = dict.fromkeys(columns) | dict(zip(present, row))
+        run = dict.fromkeys(fields) | dict(zip(present, row))
         started, finished = run["started_at"], run["finished_at"]
         run["seconds"] = (
             round((finished - started).total_seconds(), 1)

@@ -299,11 +299,7 @@ def runs_table(runs: list[dict]):
                 [r["command"], *(["full"] if r["full_refresh"] else []), *(["prune"] if r["prune"] else [])]
             ),
             r["status"],
-            ""
-            if r["seconds"] is None
-            else f"{r['seconds']:.1f}"
-            if r["seconds"] < 100
-            else f"{r['seconds']:.0f}",
+            _seconds(r["seconds"]),
             # a run that did not succeed was rolled back: nothing it read stayed staged
             r["files_loaded"] if r["status"] == "succeeded" else "-",
             (r["songs_staged"] or 0) + (r["events_staged"] or 0) if r["status"] == "succeeded" else "-",
@@ -355,3 +351,10 @@ def _checks_cell(run: dict) -> object:
     if run["checks_failed"] is not None:
         return run["checks_failed"]
     return "-" if run["command"] == "run" and run["status"] == "succeeded" else ""
+
+
+def _seconds(seconds: float | None) -> str:
+    """A run's duration for the table: tenths under 100 s, whole seconds above (narrower)."""
+    if seconds is None:
+        return ""
+    return f"{seconds:.1f}" if seconds < 100 else f"{seconds:.0f}"

@@ -62,7 +62,7 @@ def load_runs(wh: Warehouse) -> list[dict] | None:
     """The latest rows of ``load_runs`` as dicts, newest first, or None when there is no such table."""
     if not wh.table_exists(LOAD_RUNS_TABLE):
         return None
-    runs = ledger.recent_runs(wh, SHOWN_LOAD_RUNS, columns=("load_id", *HISTORY_COLUMNS, "finished_at"))
+    runs = ledger.recent_runs(wh, SHOWN_LOAD_RUNS, fields=("load_id", *HISTORY_COLUMNS, "finished_at"))
     return [{column: normalize(value) for column, value in run.items()} for run in runs]
 
 

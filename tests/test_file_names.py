@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sparkify import pipeline
-from sparkify.errors import SourceError
+from sparkify.errors import BadInputError, SourceError
 from sparkify.sources.local import LocalSource
 from sparkify.staging.spool import SMALL_FILE
 from tests.helpers.records import plain_event, plain_song, rows, write_source
@@ -72,3 +72,26 @@ def test_two_files_whose_names_escape_alike_are_refused(tmp_path):
     (log / "caf\\xe9.json").write_text(json.dumps(day(2, 1)[0]) + "\n")  # the escape as text
     with pytest.raises(SourceError, match=r"names two files .* Rename one"):
         LocalSource(tmp_path / "src").list("events")
+
+
+@LOCAL_ONLY
+def test_a_file_name_with_a_newline_stays_on_one_line_in_messages(warehouse, tmp_path):
+    """A name is the file's lineage as it is (load_errors.source holds the real newline); a message
+    shows it escaped, so each rejected record is one line that names file, line and field."""
+    src = write_source(tmp_path / "src", songs=[plain_song()], events={"2018-11-01-events.json": day(1, 2)})
+    bad = day(2, 2)
+    del bad[1]["page"]
+    write_bytes_named(src / "log_data", b"late\nday.json", bad)
+    real_log = os.path.realpath(src / "log_data")
+
+    with pytest.raises(BadInputError) as caught:
+        pipeline.run(warehouse, src)
+    lines = str(caught.value).splitlines()
+    assert f"  {real_log}/late\\nday.json:2: field 'page': required field is missing" in lines
+
+    report = pipeline.run(warehouse, src, max_errors=1)
+    (reject,) = report.stage.rejects
+    assert str(reject) == f"{real_log}/late\\nday.json:2: field 'page': required field is missing"
+    sources = warehouse.query(f"select source from {warehouse.qualified('load_errors')}")[1]
+    assert sources == [(f"{real_log}/late\nday.json",)]
+    assert len(rows(warehouse, "songplays")) == 2 + 1

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 from rich.text import Text
 
-from sparkify.wording import plural
+from sparkify.wording import plural, printable
 
 PLAIN_WIDTH = 100
 """Width used when output is not a terminal, so piped and tested output is stable."""
@@ -97,18 +97,6 @@ class ProgressReporter:
         if self._bars is not None:
             self._bars.stop()
             self._bars = None
-
-
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))}
-"""Control characters (C0, DEL, C1) -> their ``\\xNN`` escape: printed as text, they would move the
-cursor, ring the bell or restyle the terminal."""
-_CONTROL.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
-
-
-def printable(value: object) -> str:
-    """``value`` as a single line of plain text that a terminal shows as it is: control characters
-    become ``\\xNN`` (tab, newline and carriage return ``\\t \\n \\r``); ``None`` becomes ``""``."""
-    return "" if value is None else str(value).translate(_CONTROL)
 
 
 def text(value: object) -> Text:

@@ -1,4 +1,5 @@
-"""Counted nouns in messages: the one place a message says "1 file" or "2 files".
+"""Message text: the one place a message says "1 file" or "2 files" (:func:`plural`), and the one
+way a value from the data (a file name, a title) is shown on one line (:func:`printable`).
 
 Messages never pluralise by hand (``noun + "s"``): a noun phrase such as "folder reached again through
 a link" takes its plural on its head noun, not on its last word, and a pronoun that refers back to a
@@ -23,3 +24,15 @@ def agree(count: int, singular: str, plural_form: str) -> str:
     """The word that agrees with ``count``: ``agree(1, "is", "are")`` -> ``"is"``; for verbs and
     pronouns ("it"/"them", "its"/"their") that refer back to a counted noun."""
     return singular if count == 1 else plural_form
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0))}
+"""Control characters (C0, DEL, C1) -> their ``\\xNN`` escape: printed as text, they would move the
+cursor, ring the bell or restyle the terminal."""
+_CONTROL.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
+
+
+def printable(value: object) -> str:
+    """``value`` as a single line of plain text that a terminal shows as it is: control characters
+    become ``\\xNN`` (tab, newline and carriage return ``\\t \\n \\r``); ``None`` becomes ``""``."""
+    return "" if value is None else str(value).translate(_CONTROL)

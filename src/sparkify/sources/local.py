@@ -12,7 +12,7 @@ from typing import NoReturn
 from sparkify.errors import SourceError
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
 from sparkify.sources import Kind, Listing, SourceFile, decompress
-from sparkify.wording import plural
+from sparkify.wording import plural, printable
 
 
 def _canonical(folder: Path | str) -> Path:
@@ -113,7 +113,7 @@ class LocalSource:
             if name in seen:
                 if seen[name] != real:  # two files whose names differ only in undecodable bytes
                     raise SourceError(
-                        f"{name} names two files under {folder}: one has bytes in its name that are not "
+                        f"{printable(name)} names two files under {printable(folder)}: one has bytes in its name that are not "
                         "UTF-8, written as \\x escapes, the other those escapes as text. Rename one."
                     )
                 repeated.append(path)  # a second link to a file already listed: read once
@@ -138,7 +138,7 @@ class LocalSource:
             data = (file.path or Path(file.name)).read_bytes()
         except OSError as exc:
             raise SourceError(
-                f"Cannot read {file.name}: {exc.strerror or exc}. Fix its permissions, or move it "
+                f"Cannot read {printable(file.name)}: {exc.strerror or exc}. Fix its permissions, or move it "
                 "out of the source."
             ) from exc
         return decompress(file.name, data)
@@ -171,11 +171,11 @@ def _walk(folder: Path, repeated: list[str]) -> Iterator[tuple[os.DirEntry, str]
     def fail(exc: OSError) -> NoReturn:
         if exc.errno == errno.ELOOP:  # a link that leads back to itself, not a folder
             raise SourceError(
-                f"{exc.filename} is a symbolic link that leads to itself ({exc.strerror}). Remove it or point "
+                f"{printable(exc.filename)} is a symbolic link that leads to itself ({exc.strerror}). Remove it or point "
                 "it at a real file or folder: every entry under the source is input."
             ) from exc
         raise SourceError(
-            f"Cannot read folder {exc.filename} ({exc.strerror or exc}): its files would be missed. Fix its "
+            f"Cannot read folder {printable(exc.filename)} ({exc.strerror or exc}): its files would be missed. Fix its "
             "permissions, or move it out of the source."
         ) from exc
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sparkify.wording import printable
+
 
 @dataclass(frozen=True)
 class Reject:
@@ -20,7 +22,8 @@ class Reject:
     raw: str = ""
 
     def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line else self.source
+        # one line whatever the file is called (a newline in a name would split the message)
+        where = f"{printable(self.source)}:{self.line}" if self.line else printable(self.source)
         what = f"field {self.field!r}: " if self.field else ""
         return f"{where}: {what}{self.reason}"
 

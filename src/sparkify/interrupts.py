@@ -31,12 +31,14 @@ _received: int | None = None
 _raised = False
 """True once :class:`Interrupted` has been raised for it (later calls do not raise it again)."""
 _deferring = 0
+_done: str | None = None
+"""What the command has made permanent so far (see :func:`note_done`), or None."""
 
 
 def install() -> None:
     """Make the :data:`HANDLED` signals raise :class:`Interrupted` (main thread only; elsewhere a no-op)."""
-    global _received, _raised, _deferring
-    _received, _raised, _deferring = None, False, 0
+    global _received, _raised, _deferring, _done
+    _received, _raised, _deferring, _done = None, False, 0, None
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in HANDLED:
@@ -91,6 +93,19 @@ def deferred() -> Iterator[None]:
     finally:
         _deferring -= 1
     check()
+
+
+def note_done(what: str) -> None:
+    """Note what now stands whatever happens next, as the end of a sentence: ``"load 1a2b3c4d was
+    committed"``. A signal from here on is reported as having come after it
+    (``Interrupted after load 1a2b3c4d was committed.``), never as "nothing was changed"."""
+    global _done
+    _done = what
+
+
+def done() -> str | None:
+    """What :func:`note_done` last noted in this command, or None (nothing was made permanent)."""
+    return _done
 
 
 def is_fatal(exc: BaseException) -> bool:

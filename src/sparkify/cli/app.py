@@ -134,13 +134,7 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
         if debug or obj.debug:
             traceback.print_exc()
         code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
-        committed = getattr(exc, "committed", None)
-        what = interrupts.stopped_by(code - 128)
-        message = (
-            f"{what} after load {committed} was committed; the checks did not run (`sparkify check` runs them)."
-            if committed
-            else f"{what}; nothing was changed."
-        )
+        message = _stopped_message(code - 128, getattr(exc, "committed", None))
     except (OSError, MemoryError) as exc:
         if debug or obj.debug:
             traceback.print_exc()
@@ -150,9 +144,9 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
             traceback.print_exc()
         signum = interrupts.received()
         if signum is not None:  # a driver's own error for the signal (DuckDB)
-            name = interrupts.stopped_by(signum)
-            click.echo(f"{name}; nothing was changed.", err=True)
-            return _finish_json(obj, 128 + int(signum), f"{name}; nothing was changed.")
+            message = _stopped_message(int(signum), None)
+            click.echo(message, err=True)
+            return _finish_json(obj, 128 + int(signum), message)
         code = ExitCode.INTERNAL
         message = (
             f"Error: unexpected {type(exc).__name__}: {_error_text(obj, exc)}. "
@@ -161,6 +155,19 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
     if message:
         click.echo(message, err=True)
     return _finish_json(obj, int(code), message)
+
+
+def _stopped_message(signum: int, committed: str | None) -> str:
+    """The one line a signal ends a command with: what stands, if the command had made anything
+    permanent before it came (a committed load; a commit the signal arrived during), else that
+    nothing was changed."""
+    from sparkify import interrupts
+
+    what = interrupts.stopped_by(signum)
+    if committed:  # the signal came during the commit, which went through, or during the checks
+        return f"{what} after load {committed} was committed; the checks did not run (`sparkify check` runs them)."
+    done = interrupts.done()
+    return f"{what} after {done}." if done else f"{what}; nothing was changed."
 
 
 def _error_text(obj: CliState, exc: BaseException) -> str:

@@ -165,6 +165,7 @@ def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, i
             _transform(wh, progress or NoProgress())
 
     with_retries(wh, rebuild)
+    interrupts.note_done("the star tables were rebuilt")
     return _count_star(wh)
 
 
@@ -231,6 +232,7 @@ def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOption
         # after a reconnect (a retried publish), and then every row is checked
         report.checks = check(wh, scoped=stage_report.incremental and _scope_left(wh))
         ledger.set_checks_failed(wh, load_id, len(report.checks_failed))
+        interrupts.note_done(f"load {load_id} was committed and checked")
     except Interrupted as exc:
         exc.committed = load_id  # the load stands; only the checks were cut short
         raise
@@ -336,6 +338,11 @@ def _load(
                     ledger.insert_run(wh, run_row)
 
             with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
+            # what stands if a signal comes now (the staging row counts below, the checks after)
+            interrupts.note_done(
+                f"load {report.load_id} was committed"
+                + ("; the checks did not run (`sparkify check` runs them)" if transform else "")
+            )
     except BaseException as exc:
         # DuckDB turns a signal into its own error (RuntimeError: Query interrupted): it is an interrupt
         interrupted = None if isinstance(exc, KeyboardInterrupt) else interrupts.pending()

@@ -38,3 +38,37 @@ def test_the_reader_stages_the_line_after_it(tmp_path):
     result = JsonReader(con, tmp_path / "spool").read("events", source, source.list("events"), "out")
     assert sorted(r[0] for r in con.execute("select item_in_session from out").fetchall()) == [1, 9]
     assert [(r.line, r.field) for r in result.rejects] == [(1, None), (3, None)]
+
+
+def test_an_object_cut_off_after_a_key_costs_only_itself_on_every_engine(warehouse, tmp_path):
+    """Tester finding: a pretty-printed object cut right after ``"song":`` must not swallow the
+    object that starts on the next line (the cut one's brackets never close)."""
+    from sparkify import pipeline
+    from tests.conftest import source_for
+
+    def pretty(item: int) -> str:
+        return json.dumps(
+            {
+                "ts": 1541105830796 + item * 1000,
+                "page": "NextSong",
+                "sessionId": 1,
+                "itemInSession": item,
+                "userId": "7",
+            },
+            indent=1,
+        )
+
+    cut = '{\n "ts": 1541105831796,\n "song":'
+    day = "\n".join([pretty(0), cut, pretty(2), pretty(3)]) + "\n"
+    (tmp_path / "song_data").mkdir()
+    (tmp_path / "song_data" / "s.json").write_text('{"song_id": "SO1", "title": "T"}')
+    (tmp_path / "log_data").mkdir()
+    (tmp_path / "log_data" / "d1.json").write_text(day)
+    cut_line = pretty(0).count("\n") + 2
+
+    report = pipeline.run(warehouse, source_for(warehouse, tmp_path), max_errors=1)
+    events = report.stage.results["events"]
+    assert (events.read, events.staged, events.rejected) == (4, 3, 1)
+    assert [(r.line, r.field) for r in report.stage.rejects] == [(cut_line, None)]
+    _, rows = warehouse.query(f"select item_in_session from {warehouse.qualified('staging_events')}")
+    assert sorted(r[0] for r in rows) == [0, 2, 3]

@@ -460,6 +460,26 @@ def test_a_value_on_its_own_line_after_a_key_belongs_to_the_broken_object():
     assert [(r.line, r.problem is None) for r in frame(data)] == [(1, False), (5, True)]
 
 
+def test_an_object_cut_off_after_a_key_does_not_swallow_the_next_object():
+    # a pretty-printed day file whose second object was cut after `"song":`; the third object starts
+    # on the next line: it is a record of its own (the brackets of the cut one never close)
+    one = '{\n "ts": 1,\n "itemInSession": 0\n}\n'
+    cut = '{\n "ts": 2,\n "song":\n'
+    three = '{\n "ts": 3,\n "itemInSession": 2\n}\n'
+    four = '{\n "ts": 4,\n "itemInSession": 3\n}\n'
+    got = [(r.line, r.record) for r in frame((one + cut + three + four).encode())]
+    assert got == [
+        (1, {"ts": 1, "itemInSession": 0}),
+        (5, None),
+        (8, {"ts": 3, "itemInSession": 2}),
+        (12, {"ts": 4, "itemInSession": 3}),
+    ]
+    # the same with the next object's brace indented, and with Windows line ends
+    indented = one + cut + "  " + three + four
+    assert [r.line for r in frame(indented.encode())] == [1, 5, 8, 12]
+    assert [r.line for r in frame((one + cut + three + four).replace("\n", "\r\n").encode())] == [1, 5, 8, 12]
+
+
 def test_lone_cr_line_ends_count_as_lines_and_one_bad_record_costs_only_itself():
     crlf = b'{"g": 0}\r\n{"bad"\r\n{"g": 1}\r\n{"g": 2}\r\n'
     for data in (crlf, crlf.replace(b"\r\n", b"\r")):

@@ -159,26 +159,34 @@ def _resync(text: str, start: int) -> int:
 
     A value starting with ``{`` or ``[`` runs to where its brackets close (strings respected),
     unless a record seems to start first: a line beginning with ``{`` while only the value's own
-    opening bracket is open and the text before it is not a key's ``:``. Then it runs to the end of
-    its first line -- or, when that line holds only the ``{`` (a pretty-printed object), to that
-    next record. Any other text runs to the end of its line. The search stops after
-    :data:`MAX_RECORD_BYTES` characters.
+    opening bracket is open and the text before it is not a key's ``:`` (such a line is that key's
+    value). Then it runs to the end of its first line -- or, when that line holds only the ``{`` (a
+    pretty-printed object), to that next record. When the brackets never close, a ``{`` line after a
+    key's ``:`` is a record too: the object was cut off after the key, and the next one starts there
+    (its events are not swallowed into the reject). Any other text runs to the end of its line. The
+    search stops after :data:`MAX_RECORD_BYTES` characters.
     """
     line_end = text.find("\n", start)
     line_end = len(text) if line_end < 0 else line_end
     if text[start] not in "{[":
         return line_end
-    closed, next_record = _scan_brackets(text, start, min(len(text), start + MAX_RECORD_BYTES))
+    limit = min(len(text), start + MAX_RECORD_BYTES)
+    closed, _ = _scan_brackets(text, start, limit)
     if closed is not None:
         return closed
-    if text[start:line_end].strip() == "{" and next_record is not None:
-        return next_record
+    if text[start:line_end].strip() == "{":
+        _, first_start = _scan_brackets(text, start, limit, value_after_key=False)
+        if first_start is not None:
+            return first_start
     return line_end
 
 
-def _scan_brackets(text: str, start: int, limit: int) -> tuple[int | None, int | None]:
+def _scan_brackets(
+    text: str, start: int, limit: int, *, value_after_key: bool = True
+) -> tuple[int | None, int | None]:
     """(position just after the bracket closing the one at ``start``, or None; where the next
-    record seems to start, or None) -- whichever the scan meets first, before ``limit``."""
+    record seems to start, or None) -- whichever the scan meets first, before ``limit``.
+    ``value_after_key``: a ``{`` line after a key's ``:`` is that key's value, not a record."""
     depth, in_string = 0, False
     openers: list[str] = []
     for m in _STRUCTURE.finditer(text, start, limit):
@@ -195,7 +203,7 @@ def _scan_brackets(text: str, start: int, limit: int) -> tuple[int | None, int |
             if depth == 1:
                 after = _ws_end(text, m.end())
                 before = text[start : m.start()].rstrip(" \t\n")
-                if after < limit and text[after] == "{" and not before.endswith(":"):
+                if after < limit and text[after] == "{" and not (value_after_key and before.endswith(":")):
                     return None, after
         elif ch in "{[":
             depth += 1

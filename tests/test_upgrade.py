@@ -80,7 +80,7 @@ def test_an_old_warehouse_is_upgraded_in_place_and_nothing_is_reloaded(
         "songs: 2 files: 0 new, 2 already loaded" in out and "events: 2 files: 0 new, 2 already loaded" in out
     )
     assert (
-        f"Upgraded the bookkeeping tables to layout {ledger.SCHEMA_VERSION}: load_files.content_hash added; "
+        f"Upgraded the bookkeeping tables to layout {ledger.SCHEMA_VERSION}: load_files.content_hash added; load_files.rules added; "
         "load_runs.prune added; load_runs.files_removed added; 4 ledger keys canonicalised." in out
     )
     assert table_rows(old_warehouse / "old.duckdb") == before  # nothing reloaded, duplicated or lost
@@ -134,6 +134,7 @@ def test_upgrading_twice_does_nothing_the_second_time(old_warehouse):
         done = ledger.upgrade(wh)
         assert done == [
             "load_files.content_hash added",
+            "load_files.rules added",
             "load_runs.prune added",
             "load_runs.files_removed added",
             "4 ledger keys canonicalised",

@@ -145,16 +145,20 @@ class FileEntry:
     """Bytes, when it was loaded."""
     content_hash: str | None
     """``sha256:<hex>`` with ``--verify-content``, else None."""
+    rules: str | None = None
+    """The settings its records were typed under (:meth:`RecordRules.applied`); None for a file of a
+    kind no setting applies to, or loaded before layout 5 (then: the default settings)."""
 
 
 def entries(wh: Warehouse, kind: str) -> list[FileEntry]:
     """The ledger's files of ``kind`` (``songs``/``events``), in no particular order."""
     _, rows = wh.query(
         f"select {quote('file')}, {quote('version')}, {quote('records_staged')}, {quote('size')}, "
-        f"{quote('content_hash')} from {wh.qualified(LOAD_FILES.name)} where {quote('kind')} = {wh.param}",
+        f"{quote('content_hash')}, {quote('rules')} from {wh.qualified(LOAD_FILES.name)} "
+        f"where {quote('kind')} = {wh.param}",
         [kind],
     )
-    return [FileEntry(f, v, int(n or 0), size, h) for f, v, n, size, h in rows]
+    return [FileEntry(f, v, int(n or 0), size, h, r) for f, v, n, size, h, r in rows]
 
 
 def record_file(wh: Warehouse, row: dict[str, Any]) -> None:
@@ -207,7 +211,7 @@ def set_checks_failed(wh: Warehouse, load_id: str, failed: int) -> None:
 
 # -- the layout's version, and upgrades in place -----------------------------------------------------
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """The layout of the bookkeeping tables this code writes.
 
 1. (no ``load_schema`` table) ``load_files`` keyed by the path as typed.
@@ -217,6 +221,9 @@ SCHEMA_VERSION = 4
    link's path for a file under a linked folder): the upgrade canonicalises the keys again.
 4. As 3, and ``load_runs`` says whether a run pruned (``prune``) and how many files' rows it removed
    (``files_removed``).
+5. As 4, and ``load_files.rules`` records the settings a file's records were typed under (``ts_min``,
+   ``ts_max``), so a file loaded under others is read again; empty in rows from before (taken as the
+   default settings, which is what nearly every earlier run used).
 """
 
 

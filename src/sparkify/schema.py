@@ -293,6 +293,7 @@ LOAD_FILES = Table(
         C("load_id", "text", True),
         C("loaded_at", "timestamp", True),
         C("content_hash", "text"),
+        C("rules", "text"),
     ),
     primary_key=("file",),
     kind="meta",

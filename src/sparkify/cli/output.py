@@ -27,6 +27,8 @@ def plan_summary(plan) -> str:
     parts = [f"{plan.new} new"]
     if plan.changed:
         parts.append(f"{plan.changed} changed")
+    if plan.rules_changed:
+        parts.append(f"{len(plan.rules_changed)} read again (loaded under another ts_min/ts_max)")
     if plan.unchanged:
         parts.append(f"{plan.unchanged} already loaded")
     return f"{plan.kind}: {_n(len(plan.listed), 'file')}: {', '.join(parts)}"

@@ -297,7 +297,7 @@ def _load(
             # 1. list every place first (a wrong place fails before anything is read), then read
             #    and check everything before writing anything
             for kind in KINDS:
-                report.plans[kind] = _plan(wh, src, kind, full_refresh, prune, verify_content)
+                report.plans[kind] = _plan(wh, src, kind, full_refresh, prune, verify_content, rules)
             for kind in KINDS:
                 plan = report.plans[kind]
                 task = f"stage {kind}"

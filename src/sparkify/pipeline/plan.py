@@ -16,6 +16,7 @@ from sparkify.schema import (
 )
 from sparkify.sources import Kind, Source, SourceFile
 from sparkify.staging.results import ReadResult, Reject, Totals
+from sparkify.staging.rules import DEFAULT_RULES, RecordRules
 from sparkify.warehouse.base import Warehouse, quote
 from sparkify.wording import agree, plural
 
@@ -59,6 +60,12 @@ class FilePlan:
     from staging too: nothing can reload them, and their ledger entries are dropped."""
     lost_rows: int = 0
     """The staging rows the ledger counted for the :attr:`lost` files."""
+    rules: str | None = None
+    """The settings this run types the records under (:meth:`RecordRules.applied`), recorded with
+    each file it reads."""
+    rules_changed: list[str] = field(default_factory=list)
+    """Unchanged files read again because they were loaded under other settings (``ts_min``,
+    ``ts_max``): what they stage may differ now."""
 
     @property
     def unchanged(self) -> int:
@@ -88,7 +95,8 @@ class FilePlan:
         if self.full_refresh:
             self.new -= len(held)
         else:
-            self.changed -= len(held)
+            self.changed -= len(names - set(self.rules_changed))
+            self.rules_changed = [n for n in self.rules_changed if n not in names]
 
     def history_summary(self) -> str | None:
         """What happens to the files loaded earlier and no longer in the source or now empty, one line
@@ -217,16 +225,22 @@ def _plan(
     full_refresh: bool,
     prune: bool = False,
     verify_content: bool = False,
+    rules: RecordRules = DEFAULT_RULES,
 ) -> FilePlan:
     """Which files of ``kind`` this run reads, and what it does with files gone from the source.
 
     A file is read when it is new or changed: another version (mtime, ETag) or size than its ledger
-    entry, or with ``verify_content`` another checksum (:func:`is_changed`)."""
+    entry, or with ``verify_content`` another checksum (:func:`is_changed`) -- or when it was loaded
+    under other settings than ``rules`` (``ts_min``/``ts_max``), which may stage other records of it.
+    (Files gone from the source keep the rows they were loaded with: nothing can read them again.)"""
     listed = src.list(kind)
     entries = ledger.entries(wh, kind)
     known_files = {
         e.file: (e.version, e.size, e.content_hash) for e in entries
     }  # file -> (version, size, hash)
+    applied = rules.applied(kind)
+    # the settings each file was typed under; an entry from before they were recorded: the defaults
+    known_rules = {e.file: e.rules if e.rules is not None else DEFAULT_RULES.applied(kind) for e in entries}
     known_rows = {e.file: int(e.records_staged or 0) for e in entries}
     names = {f.name for f in listed}
     absent = sorted(n for n in known_files if n not in names)
@@ -268,8 +282,11 @@ def _plan(
             emptied=emptied,
             emptied_rows=emptied_rows,
             ledger_rows=known_rows,
+            rules=applied,
         )
-    plan = FilePlan(kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune, hashes=hashes)
+    plan = FilePlan(
+        kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune, hashes=hashes, rules=applied
+    )
     plan.emptied, plan.emptied_rows, plan.ledger_rows = emptied, emptied_rows, known_rows
     for f in listed:
         known = known_files.get(f.name)
@@ -278,6 +295,9 @@ def _plan(
             plan.to_read.append(f)
         elif is_changed(known, f, hashes.get(f.name)):
             plan.changed += 1
+            plan.to_read.append(f)
+        elif known_rules[f.name] != applied:
+            plan.rules_changed.append(f.name)
             plan.to_read.append(f)
     return plan
 

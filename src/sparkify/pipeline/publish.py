@@ -97,6 +97,7 @@ def _publish_kind(
             "load_id": report.load_id,
             "loaded_at": now,
             "content_hash": plan.hashes.get(f.name),
+            "rules": plan.rules,
         }
         for f in plan.to_read
     ]

@@ -83,6 +83,15 @@ class RecordRules:
         """The first rejected ``ts`` at the top (epoch ms, exclusive)."""
         return _epoch_ms(self.ts_max)
 
+    def applied(self, kind: str) -> str | None:
+        """The settings that decide which records of ``kind`` are staged, as recorded in the ledger
+        (``load_files.rules``) for each file read under them: ``ts_min=2000-01-01 ts_max=2100-01-01``
+        for events; None for songs (no setting applies to them). A file loaded under other settings
+        is read again (see :func:`sparkify.pipeline.plan._plan`)."""
+        if kind != "events":
+            return None
+        return f"ts_min={self.ts_min.isoformat()} ts_max={self.ts_max.isoformat()}"
+
     def ts_problem(self, ts: int) -> str | None:
         """Why ``ts`` (an integer) is not plausible epoch milliseconds, or None when it is."""
         lo, hi = self.ts_min_ms, self.ts_max_ms

@@ -139,8 +139,18 @@ def test_json_summaries(tmp_path, src):
     assert proc.returncode == 65
     out = json.loads(proc.stdout)
     assert (out["command"], out["status"], out["exit_code"]) == ("stage", "failed", 65)
-    assert "input records could not be loaded" in out["error"]
-    assert proc.stderr.startswith("Error: 1 input records could not be loaded")
+    assert "input record could not be loaded" in out["error"]
+    assert proc.stderr.startswith("Error: 1 input record could not be loaded")
+    # what the failed load read and rejected, under its load id (nothing staged: it rolled back)
+    assert out["staged"] == {
+        "songs": {"files_read": 0, "records_read": 0, "staged": 0, "rejected": 0, "files_removed": 0},
+        "events": {"files_read": 1, "records_read": 1, "staged": 0, "rejected": 1, "files_removed": 0},
+    }
+    bad = os.path.realpath(src / "log_data" / "bad.json")
+    assert len(out["rejects"]) == 1 and out["rejects"][0].startswith(f"{bad}:1: malformed JSON")
+    failed_run = json.loads(sparkify("runs", "-n", "1", "--json", "-w", wh).stdout)
+    assert (failed_run["load_id"], failed_run["status"]) == (out["load_id"], "failed")
+    assert failed_run["events_rejected"] == 1 and failed_run["events_staged"] == 0
 
     import duckdb
 
@@ -172,7 +182,7 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
         and runs[1]["events_staged"] == 2
         and runs[1]["checks_failed"] == 0
     )
-    assert "input records could not be loaded" in runs[0]["message"]
+    assert "input record could not be loaded" in runs[0]["message"]
     # times in ISO 8601, UTC said with Z
     started = dt.datetime.fromisoformat(runs[0]["started_at"])
     assert started.tzinfo == dt.UTC and started.microsecond == 0

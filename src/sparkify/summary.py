@@ -45,16 +45,20 @@ def empty(command: str) -> dict[str, Any]:
     }
 
 
-def add_stage(out: dict[str, Any], report) -> dict[str, Any]:
-    """Fill ``out`` from a :class:`pipeline.StageReport`."""
+def add_stage(out: dict[str, Any], report, *, rolled_back: bool = False) -> dict[str, Any]:
+    """Fill ``out`` from a :class:`pipeline.StageReport`. ``rolled_back``: the load failed after
+    reading, so what it read and rejected is reported but nothing was staged or removed (as its
+    ``load_runs`` row says)."""
     out["load_id"] = report.load_id or None
     for kind, result in report.results.items():
         out["staged"][kind] = {
             "files_read": len(result.files),
             "records_read": result.read,
-            "staged": result.staged,
+            "staged": 0 if rolled_back else result.staged,
             "rejected": result.rejected,
-            "files_removed": len(report.plans[kind].removed) if kind in report.plans else 0,
+            "files_removed": 0
+            if rolled_back or kind not in report.plans
+            else len(report.plans[kind].removed),
         }
     out["rejects"] = [str(r) for r in report.rejects[:SHOWN_REJECTS]]
     out["tables"].update({k: int(v) for k, v in report.rows.items()})

@@ -112,6 +112,7 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
     from sparkify import interrupts
     from sparkify.errors import ExitCode, Interrupted
 
+    caught: BaseException | None = None  # what ended the command, for --json's counts of a failed load
     try:
         # make_context + invoke, not click's own main(): click would turn an interrupt into Abort (and
         # print a blank line first); here it reaches the handler below as the Interrupted it is
@@ -129,15 +130,18 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
     except SparkifyError as exc:
         if debug or obj.debug:
             traceback.print_exc()
+        caught = exc
         code, message = exc.exit_code, f"Error: {_error_text(obj, exc)}"
     except KeyboardInterrupt as exc:  # Interrupted (SIGINT, SIGTERM, SIGHUP) or a Ctrl-C before install
         if debug or obj.debug:
             traceback.print_exc()
+        caught = exc
         code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
         message = _stopped_message(code - 128, getattr(exc, "committed", None))
     except (OSError, MemoryError) as exc:
         if debug or obj.debug:
             traceback.print_exc()
+        caught = exc
         code, message = _system_error(exc)
     except Exception as exc:
         if debug or obj.debug:
@@ -146,7 +150,8 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
         if signum is not None:  # a driver's own error for the signal (DuckDB)
             message = _stopped_message(int(signum), None)
             click.echo(message, err=True)
-            return _finish_json(obj, 128 + int(signum), message)
+            return _finish_json(obj, 128 + int(signum), message, exc)
+        caught = exc
         code = ExitCode.INTERNAL
         message = (
             f"Error: unexpected {type(exc).__name__}: {_error_text(obj, exc)}. "
@@ -154,7 +159,7 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
         )
     if message:
         click.echo(message, err=True)
-    return _finish_json(obj, int(code), message)
+    return _finish_json(obj, int(code), message, caught)
 
 
 def _stopped_message(signum: int, committed: str | None) -> str:
@@ -183,11 +188,16 @@ def _error_text(obj: CliState, exc: BaseException) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
-def _finish_json(obj: CliState, code: int, message: str | None) -> int:
-    """With --json, print the summary (once) with the outcome; return ``code``."""
+def _finish_json(obj: CliState, code: int, message: str | None, exc: BaseException | None = None) -> int:
+    """With --json, print the summary (once) with the outcome; return ``code``. A load that failed
+    after reading (``exc.stage_report``: rejected input, a refused insert, a signal) still reports its
+    load id and what it read and rejected; nothing it read was staged (it rolled back)."""
     if obj.summary is not None:
         from sparkify import summary
 
+        failed_load = getattr(exc, "stage_report", None)
+        if failed_load is not None and failed_load.load_id != obj.summary.get("load_id"):
+            summary.add_stage(obj.summary, failed_load, rolled_back=True)
         if code:
             summary.add_error(obj.summary, (message or "").removeprefix("Error: "), code)
         click.echo(summary.dumps(obj.summary))

@@ -347,6 +347,10 @@ def _load(
         # DuckDB turns a signal into its own error (RuntimeError: Query interrupted): it is an interrupt
         interrupted = None if isinstance(exc, KeyboardInterrupt) else interrupts.pending()
         _record_outcome(wh, run_row, report, interrupted or exc)
+        report.seconds = time.perf_counter() - started
+        for failure in (exc, interrupted):  # what it read and rejected, for the caller's report
+            if failure is not None and getattr(failure, "stage_report", None) is None:
+                setattr(failure, "stage_report", report)  # noqa: B010 -- any exception, no such attribute declared
         if interrupted is not None:
             raise interrupted from exc
         raise

@@ -27,6 +27,7 @@ from sparkify.staging.framing import RAW_TEXT_LIMIT
 from sparkify.staging.results import Reject
 from sparkify.staging.spool import DUCKDB_TYPE
 from sparkify.warehouse.base import Warehouse, quote
+from sparkify.wording import plural
 
 SHOWN_REJECTS = 10
 """How many rejected records an error message lists."""
@@ -207,7 +208,7 @@ def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
     more = f"\n  ... and {len(rejects) - SHOWN_REJECTS} more" if len(rejects) > SHOWN_REJECTS else ""
     allowed = "no rejected records are allowed" if max_errors == 0 else f"at most {max_errors} allowed"
     return (
-        f"{len(rejects)} input records could not be loaded ({allowed}); nothing was changed:\n"
+        f"{plural(len(rejects), 'input record')} could not be loaded ({allowed}); nothing was changed:\n"
         f"{shown}{more}\n"
         f"Fix the input, or pass --max-errors N to load the rest and record these as rejected."
     )

@@ -11,6 +11,7 @@ from sparkify import quality
 from sparkify.cli import options, output
 from sparkify.cli.app import cli, state
 from sparkify.console import make_console
+from sparkify.sources import check_source
 from sparkify.wording import plural
 
 
@@ -84,6 +85,7 @@ def run_cmd(source_flags, full_refresh, prune, report_path, **flags):
 
     settings = options.settings(**source_flags, **flags)  # the warehouse, Redshift, error and ts flags
     src = options.source(settings)
+    check_source(src)  # a mistyped source creates no warehouse file and records no run
     console = make_console()
     with options.connect(settings) as wh:
         upgrade(wh, console)
@@ -144,6 +146,7 @@ def stage_cmd(source_flags, full_refresh, prune, **flags):
 
     settings = options.settings(**source_flags, **flags)  # the warehouse, Redshift, error and ts flags
     src = options.source(settings)
+    check_source(src)
     console = make_console()
     with options.connect(settings) as wh, options.progress(console) as progress:
         upgrade(wh, console)

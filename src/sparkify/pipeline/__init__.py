@@ -64,7 +64,7 @@ from sparkify.pipeline.statements import STEPS, _count_star, s3_prefix, statemen
 from sparkify.pipeline.tables import _open, _require_tables, require_star, require_tables
 from sparkify.progress import NoProgress, Progress
 from sparkify.schema import LOAD_FILES, LOAD_SCHEMA, META_TABLES, STAGING_TABLES, STAR_TABLES, TABLES
-from sparkify.sources import Source
+from sparkify.sources import Source, check_source
 from sparkify.staging.reader import JsonReader
 from sparkify.staging.results import drop_result
 from sparkify.staging.rules import DEFAULT_RULES, RecordRules
@@ -217,6 +217,8 @@ def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOption
         if wh.copies_from_s3
         else _open(source)
     )
+    if not isinstance(src, str):
+        check_source(src)  # a missing folder creates no table and records no run
     created, upgraded = _create_tables(wh)
     load_id, stage_report, rows = _load(
         wh, src, command="run", transform=True, incremental=not created, upgraded=upgraded, **options

@@ -175,6 +175,15 @@ def open_source(
     )
 
 
+def check_source(source: Source) -> None:
+    """Raise SourceError now if ``source`` names a place that is not there, for a command to refuse
+    before it creates or changes anything: a local source's folders (a stat each). A remote source has
+    no such check (its listing finds a wrong prefix)."""
+    check = getattr(source, "check", None)
+    if check is not None:
+        check()
+
+
 def open_configured(settings) -> Source:
     """The source :class:`sparkify.config.Settings` name (``source``, ``song_source``,
     ``log_source``, ``s3_endpoint``, ``s3_concurrency``). When neither ``source`` nor both

@@ -7,7 +7,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from sparkify.errors import SourceError
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
@@ -51,13 +51,15 @@ class LocalSource:
             raise ValueError("LocalSource needs a root folder unless both song_dir and log_dir are given")
         return self.root
 
-    def list(self, kind: Kind) -> Listing:
-        """Every non-empty file under the kind's folder, sorted by name; zero-byte files are counted
-        in the listing, not read.
+    def check(self) -> None:
+        """Raise SourceError, as :meth:`list` would, when a kind's folder is missing or is a file: a
+        stat per folder, so a command can refuse a mistyped source before it creates or opens anything."""
+        for kind in FILE_KINDS:
+            self._checked_folder(cast("Kind", kind))
 
-        Raises SourceError naming the place when the folder is missing, when a folder or link under
-        it cannot be read (never a silent gap), or when it holds no file to read.
-        """
+    def _checked_folder(self, kind: Kind) -> tuple[Path, str]:
+        """The kind's folder, and the fix an error about what is under it names. Raises SourceError
+        when the folder is missing or is a file."""
         folder = self.folders[kind]
         if folder is not None:
             if folder.is_file():
@@ -85,6 +87,16 @@ class LocalSource:
                     f"{EVENT_FILES.folder}/."
                 )
             fix = f"Check --source (or pass {FILE_KINDS[kind].flag})."
+        return folder, fix
+
+    def list(self, kind: Kind) -> Listing:
+        """Every non-empty file under the kind's folder, sorted by name; zero-byte files are counted
+        in the listing, not read.
+
+        Raises SourceError naming the place when the folder is missing, when a folder or link under
+        it cannot be read (never a silent gap), or when it holds no file to read.
+        """
+        folder, fix = self._checked_folder(kind)
         files: list[SourceFile] = []
         empty: list[str] = []
         repeated: list[str] = []

@@ -91,6 +91,41 @@ def test_a_signal_while_the_result_is_printed(capsys, monkeypatch, cli_env, targ
     assert err == f"Terminated after load {load_id} was committed and checked.\n"
 
 
+@pytest.mark.parametrize("command", ["run", "stage"])
+def test_a_signal_during_the_commit_takes_effect_after_it(
+    capsys, monkeypatch, cli_env, target, source, command
+):
+    """The signal arrives while the load's COMMIT runs: the commit finishes, then the command stops
+    and says the load stands (for run: that its checks did not run)."""
+    from sparkify import ledger
+    from sparkify.warehouse.base import Warehouse
+
+    args, query = target
+    if command == "stage":
+        assert sparkify(capsys, "create-tables", *args)[0] == 0
+    armed = []
+    real_insert_run, real_execute = ledger.insert_run, Warehouse.execute
+
+    def insert_run(wh, row):  # the load's own transaction: its commit comes next
+        armed.append(True)
+        return real_insert_run(wh, row)
+
+    def execute(self, statement, params=None):
+        if armed and statement == "commit":
+            armed.clear()
+            interrupts._handler(signal.SIGTERM, None)  # noted: the commit goes through first
+        return real_execute(self, statement, params)
+
+    monkeypatch.setattr(ledger, "insert_run", insert_run)
+    monkeypatch.setattr(Warehouse, "execute", execute)
+    code, _, err = sparkify(capsys, command, "-s", source, *args)
+    load_id, status = the_run(query)
+    assert (code, status) == (143, "succeeded")
+    checks = "; the checks did not run (`sparkify check` runs them)" if command == "run" else ""
+    assert err == f"Terminated after load {load_id} was committed{checks}.\n"
+    assert query("select count(*) from staging_events") == [(2,)]
+
+
 def test_a_signal_after_stage_commits(capsys, monkeypatch, cli_env, target, source):
     from sparkify.cli import output
 

@@ -169,10 +169,12 @@ def _stopped_message(signum: int, committed: str | None) -> str:
     from sparkify import interrupts
 
     what = interrupts.stopped_by(signum)
-    if committed:  # the signal came during the commit, which went through, or during the checks
-        return f"{what} after load {committed} was committed; the checks did not run (`sparkify check` runs them)."
     done = interrupts.done()
-    return f"{what} after {done}." if done else f"{what}; nothing was changed."
+    if done:  # noted once the commit went through (even when the signal came during it)
+        return f"{what} after {done}."
+    if committed:
+        return f"{what} after load {committed} was committed."
+    return f"{what}; nothing was changed."
 
 
 def _error_text(obj: CliState, exc: BaseException) -> str:

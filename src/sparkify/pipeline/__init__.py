@@ -58,6 +58,7 @@ from sparkify.pipeline.publish import (
     _publish_kind,
     _record_outcome,
     _rejects_message,
+    committed_note,
     spool_errors,
 )
 from sparkify.pipeline.statements import STEPS, _count_star, s3_prefix, statements, transform_steps
@@ -341,10 +342,7 @@ def _load(
 
             with_retries(wh, publish, committed=lambda: ledger.run_status(wh, report.load_id) is not None)
             # what stands if a signal comes now (the staging row counts below, the checks after)
-            interrupts.note_done(
-                f"load {report.load_id} was committed"
-                + ("; the checks did not run (`sparkify check` runs them)" if transform else "")
-            )
+            interrupts.note_done(committed_note(report.load_id, command))
     except BaseException as exc:
         # DuckDB turns a signal into its own error (RuntimeError: Query interrupted): it is an interrupt
         interrupted = None if isinstance(exc, KeyboardInterrupt) else interrupts.pending()

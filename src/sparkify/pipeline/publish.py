@@ -189,6 +189,7 @@ def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: Base
                 if ledger.run_status(wh, load_id) is not None:
                     if isinstance(exc, Interrupted):
                         exc.committed = load_id
+                    interrupts.note_done(committed_note(load_id, run_row["command"]))
                     return
                 ledger.record_run(wh, row)
                 return
@@ -212,6 +213,14 @@ def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
         f"{shown}{more}\n"
         f"Fix the input, or pass --max-errors N to load the rest and record these as rejected."
     )
+
+
+def committed_note(load_id: str, command: str) -> str:
+    """What stands once a load committed, for the line a later signal ends the command with
+    (:func:`sparkify.interrupts.note_done`): ``load <id> was committed``, and for ``run``, whose checks
+    come next, that they did not run."""
+    checks = "; the checks did not run (`sparkify check` runs them)" if command == "run" else ""
+    return f"load {load_id} was committed{checks}"
 
 
 def one_line(message: str) -> str:

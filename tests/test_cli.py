@@ -144,7 +144,8 @@ def test_missing_tables_error_says_what_to_run(tmp_path):
     assert err.startswith("Error: There is no DuckDB database at ") and "Run `sparkify run` first" in err
     assert "Traceback" not in err
     sparkify("create-tables", "-w", f"duckdb:///{tmp_path}/w.duckdb")
-    code, _out, err = sparkify("stage", "-w", f"duckdb:///{tmp_path}/other.duckdb", "-s", str(tmp_path))
+    src = write_source(tmp_path / "src", songs=[song()], events=[event()])  # a source that is there
+    code, _out, err = sparkify("stage", "-w", f"duckdb:///{tmp_path}/other.duckdb", "-s", str(src))
     assert err.startswith("Error: Tables ") and err.rstrip().endswith(
         "Run `sparkify create-tables` first (or `sparkify run`, which also loads)."
     )

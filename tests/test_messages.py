@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -184,3 +185,22 @@ def test_sql_sets_the_search_path_so_a_replay_writes_where_a_run_does():
     assert setup < first_insert
     code, out, _ = sparkify("sql", "--engine", "postgres", "create-tables")
     assert 'set search_path to "public";' in out
+
+
+def test_one_record_is_counted_in_the_singular(tmp_path):
+    src = write_source(tmp_path / "src", songs=[], events=[event()])
+    (src / "song_data" / "s.json").write_text("")  # zero bytes: passed over; the song is the event's only
+    (src / "song_data" / "t.json").write_text('{"song_id": "SO1"}\n')
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    code, out, err = sparkify("run", "-q", "-s", str(src), "-w", wh)
+    assert (code, err) == (0, "") and out.startswith("Loaded 2 records (0 rejected) from ")
+    (src / "log_data" / "2018" / "11" / "2018-11-02-events.json").write_text(
+        json.dumps(event(ts=1541190000000, itemInSession=1)) + "\n"
+    )
+    code, out, err = sparkify("run", "-q", "-s", str(src), "-w", wh)
+    assert (code, err) == (0, "") and out.startswith("Loaded 1 record (0 rejected) from ")
+    (src / "log_data" / "2018" / "11" / "2018-11-03-events.json").write_text(
+        json.dumps(event(ts=1541290000000, itemInSession=2)) + "\n"
+    )
+    code, out, err = sparkify("stage", "-q", "-s", str(src), "-w", wh)
+    assert (code, err) == (0, "") and out.startswith("Staged 1 record (0 rejected) into ")

@@ -160,7 +160,7 @@ def stage_cmd(source_flags, full_refresh, prune, **flags):
     output.print_stage(console, report, quiet=obj.quiet)
     if obj.quiet:  # the final result alone
         console.print(
-            f"Staged {report.staged:,} records ({report.rejected:,} rejected) into {wh.display_name}.",
+            f"Staged {plural(report.staged, 'record')} ({report.rejected:,} rejected) into {wh.display_name}.",
             markup=False,
         )
 

@@ -154,7 +154,7 @@ def print_run(console, report, *, quiet: bool = False) -> None:
         print_rows(console, report.rows)
         print_checks(console, report.checks, quiet=quiet)
     console.print(
-        f"Loaded {report.stage.staged:,} records ({report.stage.rejected:,} rejected) from "
+        f"Loaded {_n(report.stage.staged, 'record')} ({report.stage.rejected:,} rejected) from "
         f"{printable(report.source)} into {printable(report.destination)} in {report.seconds:.1f}s."
     )
 

@@ -19,6 +19,7 @@ from sparkify.errors import (
 )
 from sparkify.schema import Table, missing_table_hint
 from sparkify.warehouse.base import Warehouse, quote
+from sparkify.wording import agree, plural
 
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
 """What PostgreSQL answers to text it cannot store, such as the NUL character."""
@@ -73,7 +74,7 @@ def _refuse_nul(table: Table, reader_con, relation: str, label: str) -> None:
             ).fetchone()[0]
         ]
         raise WarehouseError(
-            f"{count} records for {table.name} hold the NUL character (\\u0000) in {', '.join(cols)}, "
+            f"{plural(count, 'record')} for {table.name} {agree(count, 'holds', 'hold')} the NUL character (\\u0000) in {', '.join(cols)}, "
             f"which {label} text cannot store. Remove it from the input, or load into DuckDB."
         )
 

@@ -70,8 +70,8 @@ def test_text_columns_sort_bytewise(postgres_url, pg_schema):
             [pg_schema],
         )
     # every text column: staging_events (12 fields + source_file), staging_songs (5 + source_file),
-    # users 4, songs 3, artists 3, songplays 5, load_runs 6, load_files 5 (content_hash), load_errors 5
-    assert len(result) == 13 + 6 + 4 + 3 + 3 + 5 + 6 + 5 + 5
+    # users 4, songs 3, artists 3, songplays 5, load_runs 6, load_files 6 (content_hash, rules), load_errors 5
+    assert len(result) == 13 + 6 + 4 + 3 + 3 + 5 + 6 + 6 + 5
     assert {r[2] for r in result} == {"C"}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pytest
 
 from sparkify.sources.local import LocalSource
 from sparkify.staging.framing import frame
@@ -40,9 +41,11 @@ def test_the_reader_stages_the_line_after_it(tmp_path):
     assert [(r.line, r.field) for r in result.rejects] == [(1, None), (3, None)]
 
 
-def test_an_object_cut_off_after_a_key_costs_only_itself_on_every_engine(warehouse, tmp_path):
-    """Tester finding: a pretty-printed object cut right after ``"song":`` must not swallow the
-    object that starts on the next line (the cut one's brackets never close)."""
+@pytest.mark.parametrize("where", ["middle", "end"])
+def test_an_object_cut_off_after_a_key_costs_only_itself_on_every_engine(warehouse, tmp_path, where):
+    """Tester findings: a pretty-printed object cut right after ``"song":`` must not swallow the
+    object that starts on the next line (the cut one's brackets never close); cut at the end of the
+    file, its remaining lines are that one reject, not one each."""
     from sparkify import pipeline
     from tests.conftest import source_for
 
@@ -59,12 +62,18 @@ def test_an_object_cut_off_after_a_key_costs_only_itself_on_every_engine(warehou
         )
 
     cut = '{\n "ts": 1541105831796,\n "song":'
-    day = "\n".join([pretty(0), cut, pretty(2), pretty(3)]) + "\n"
+    # cut in the middle of the day (the next object starts on the next line), or at its end
+    objects = (
+        [pretty(0), cut, pretty(2), pretty(3)]
+        if where == "middle"
+        else [pretty(0), pretty(2), pretty(3), cut]
+    )
+    day = "\n".join(objects) + "\n"
     (tmp_path / "song_data").mkdir()
     (tmp_path / "song_data" / "s.json").write_text('{"song_id": "SO1", "title": "T"}')
     (tmp_path / "log_data").mkdir()
     (tmp_path / "log_data" / "d1.json").write_text(day)
-    cut_line = pretty(0).count("\n") + 2
+    cut_line = 1 + sum(o.count("\n") + 1 for o in objects[: objects.index(cut)])
 
     report = pipeline.run(warehouse, source_for(warehouse, tmp_path), max_errors=1)
     events = report.stage.results["events"]

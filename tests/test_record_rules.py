@@ -480,6 +480,17 @@ def test_an_object_cut_off_after_a_key_does_not_swallow_the_next_object():
     assert [r.line for r in frame((one + cut + three + four).replace("\n", "\r\n").encode())] == [1, 5, 8, 12]
 
 
+def test_an_object_cut_off_at_the_end_of_the_file_is_one_reject():
+    # the last pretty-printed object of a file cut short: after a comma, inside a string, after a key
+    whole = json.dumps(event(ts=T + 2, itemInSession=2), indent=2)
+    first = json.dumps(event(ts=T + 1), indent=2)
+    line = first.count("\n") + 2
+    for cut in ('"sessionId": 10,', '"userAgent": "Moz', '"song":'):
+        data = (first + "\n" + whole[: whole.index(cut) + len(cut)] + "\n").encode()
+        got = [(r.line, r.record is not None, r.raw.startswith("{")) for r in frame(data)]
+        assert got == [(1, True, True), (line, False, True)], cut
+
+
 def test_lone_cr_line_ends_count_as_lines_and_one_bad_record_costs_only_itself():
     crlf = b'{"g": 0}\r\n{"bad"\r\n{"g": 1}\r\n{"g": 2}\r\n'
     for data in (crlf, crlf.replace(b"\r\n", b"\r")):

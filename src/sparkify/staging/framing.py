@@ -89,6 +89,8 @@ _DECODER = json.JSONDecoder(
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _NEXT_OBJECT_LINE = re.compile(r"\n[ \t\r]*(?=\{)")
 _STRUCTURE = re.compile(r'\\.|[{}\[\]"\n]')
+_BRACE_LINE = re.compile(r"\n[ \t]*\{")
+"""The start of a line whose first character (after blanks) is ``{``: where a record may start."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _RAW_BYTE = re.compile("[\udc80-\udcff]")
 """In text decoded with ``surrogateescape``: a byte that is not UTF-8 (a ``\\udc80`` escape in the
@@ -161,10 +163,11 @@ def _resync(text: str, start: int) -> int:
     unless a record seems to start first: a line beginning with ``{`` while only the value's own
     opening bracket is open and the text before it is not a key's ``:`` (such a line is that key's
     value). Then it runs to the end of its first line -- or, when that line holds only the ``{`` (a
-    pretty-printed object), to that next record. When the brackets never close, a ``{`` line after a
-    key's ``:`` is a record too: the object was cut off after the key, and the next one starts there
-    (its events are not swallowed into the reject). Any other text runs to the end of its line. The
-    search stops after :data:`MAX_RECORD_BYTES` characters.
+    pretty-printed object), to that next record, and with none (an object cut off at the end of the
+    file) to the end: its remaining lines are that record, not one reject each. When the brackets
+    never close, a ``{`` line after a key's ``:`` is a record too: the object was cut off after the
+    key, and the next one starts there (its events are not swallowed into the reject). Any other text
+    runs to the end of its line. The search stops after :data:`MAX_RECORD_BYTES` characters.
     """
     line_end = text.find("\n", start)
     line_end = len(text) if line_end < 0 else line_end
@@ -176,8 +179,10 @@ def _resync(text: str, start: int) -> int:
         return closed
     if text[start:line_end].strip() == "{":
         _, first_start = _scan_brackets(text, start, limit, value_after_key=False)
-        if first_start is not None:
-            return first_start
+        if first_start is None:  # a bracket that closes nothing stopped the scan, or no record follows
+            brace = _BRACE_LINE.search(text, line_end, limit)
+            first_start = brace.end() - 1 if brace else limit  # cut off at the end: the rest is the record
+        return first_start
     return line_end
 
 

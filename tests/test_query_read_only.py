@@ -94,3 +94,34 @@ def test_a_missing_table_gets_the_hint_that_fits(message, hint):
     text = missing_table_hint(message)
     assert text.endswith(hint) or hint in text
     assert "!." not in text
+
+
+def test_on_postgresql_a_function_that_writes_changes_nothing(postgres_url, pg_schema, tmp_path, capsys):
+    """The statement check cannot see inside a function: a reader's session makes every transaction
+    READ ONLY and rolls each query back (tester finding: `select lo_create(0)` left a large object)."""
+    import psycopg
+
+    from tests.conftest import sparkify
+
+    with connect(postgres_url, schema=pg_schema) as wh:
+        pipeline.run(wh, tricky.write(tmp_path / "source"))
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f'set search_path to "{pg_schema}"')
+        con.execute("create sequence counter")
+        con.execute(
+            "create function add_user() returns int language sql as "
+            "$$ insert into users (user_id) values (999999) returning 1 $$"
+        )
+        objects = con.execute("select count(*) from pg_largeobject_metadata").fetchone()[0]
+    args = ["-w", postgres_url, "--schema", pg_schema, "--dialect", "postgres"]
+    code, out, _ = sparkify(capsys, "query", "select lo_create(0) as oid", *args)
+    assert code == 0 and "oid" in out  # it ran, and was rolled back
+    code, _, err = sparkify(capsys, "query", "select add_user()", *args)
+    assert code != 0 and "read-only transaction" in err
+    code, _, err = sparkify(capsys, "query", "select nextval('counter')", *args)
+    assert code != 0 and "read-only transaction" in err
+    with psycopg.connect(postgres_url) as con:
+        con.execute(f'set search_path to "{pg_schema}"')
+        assert con.execute("select count(*) from pg_largeobject_metadata").fetchone()[0] == objects
+        assert con.execute("select count(*) from users where user_id = 999999").fetchone()[0] == 0
+        assert con.execute("select last_value, is_called from counter").fetchone() == (1, False)

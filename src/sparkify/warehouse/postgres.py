@@ -52,6 +52,9 @@ class PostgresWarehouse(PostgresBuild):
         "ts_to_timestamp": "(timestamp '1970-01-01' + {0} * interval '1 millisecond')",
     }
     default_schema: ClassVar[str | None] = "public"
+    read_only_sessions: ClassVar[bool] = True
+    """A session opened only to read (:meth:`open` with ``lock=False``: query, check, report, runs,
+    compare) makes every transaction READ ONLY, so the server refuses any write."""
     default_port: ClassVar[int] = 5432
     label: ClassVar[str] = "PostgreSQL"
     """The engine's name in messages."""
@@ -72,9 +75,9 @@ class PostgresWarehouse(PostgresBuild):
     ):
         super().__init__(url, schema=schema or self.default_schema)
         self.conninfo, self.reader_settings = split_reader_settings(url)
+        """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
         self._locks = True
         """False for a session opened only to read (:meth:`open` with ``lock=False``)."""
-        """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
         self.wait = wait
         self.wait_timeout = wait_timeout
         self.on_wait = on_wait
@@ -212,6 +215,10 @@ class PostgresWarehouse(PostgresBuild):
         # unqualified names in the .sql files resolve in our schema (a schema that does not exist
         # yet is skipped by PostgreSQL until create-tables makes it)
         statements = [f"set search_path to {quote(self.schema or 'public')}", *self.session_settings]
+        if not self._locks and self.read_only_sessions:
+            # a session opened only to read cannot write, whatever a query calls (lo_create,
+            # nextval, a function that writes): every transaction in it is READ ONLY
+            statements.append("set default_transaction_read_only = on")
         if self.locks_with_advisory_lock and not self._locks:
             # a reader takes no sparkify lock, but a load's full rebuild locks the star tables until
             # its commit: wait for that as a load waits for the lock (--wait, --wait-timeout)
@@ -239,10 +246,19 @@ class PostgresWarehouse(PostgresBuild):
             cur.execute(statement, params)
 
     def _query(self, statement: str, params: Sequence[Any] | None) -> tuple[list[str], list[tuple]]:
+        # a session opened only to read runs each query in a transaction it rolls back: whatever a
+        # query calls (a function that writes, lo_create, which READ ONLY lets through), nothing stays
+        own = not self._locks and not self._depth
         with self._cursor() as cur:
-            cur.execute(statement, params)
-            cols = [d[0] for d in cur.description]
-            return cols, [tuple(r) for r in cur.fetchall()]
+            if own:
+                cur.execute("begin")
+            try:
+                cur.execute(statement, params)
+                cols = [d[0] for d in cur.description] if cur.description else []
+                return cols, [tuple(r) for r in cur.fetchall()] if cur.description else []
+            finally:
+                if own:
+                    self._rollback()
 
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query through a server-side cursor (``DECLARE ... CURSOR``, which PostgreSQL and

@@ -87,6 +87,9 @@ class RedshiftWarehouse(PostgresWarehouse):
     }
     unlogged_staging: ClassVar[bool] = False  # Redshift has no UNLOGGED tables
     session_settings: ClassVar[tuple[str, ...]] = ()  # no JIT to turn off
+    read_only_sessions: ClassVar[bool] = False
+    """Redshift has no default_transaction_read_only setting: a reader's statements are checked
+    for writes before they are sent (sparkify query), and the database user's grants do the rest."""
     locks_with_advisory_lock: ClassVar[bool] = False
     """Redshift has no advisory locks: two runs at once meet Redshift's serializable isolation, and
     the one that loses is retried as a transient serialization failure."""

@@ -432,6 +432,16 @@ def test_two_statements_are_refused():
         translate("select 1; select 2", source="redshift", target="duckdb", origin="q.sql")
 
 
+@pytest.mark.parametrize("trailing", ["; -- done", ";\n-- done\n", "; /* c */", ";\n\n/* one\ntwo */\n"])
+def test_a_comment_after_the_last_semicolon_is_not_a_statement(warehouse, trailing):
+    query = analytics.ad_hoc(f"select 7 as a{trailing}", dialect="redshift", origin="q.sql")
+    assert analytics.run_query(warehouse, query).rows == [(7,)]
+    own = analytics.ad_hoc(f"select 7 as a{trailing}", dialect=warehouse.sql_dialect, origin="q.sql")
+    assert analytics.run_query(warehouse, own).rows == [(7,)]  # sent as written: the engine takes it too
+    with pytest.raises(QueryError, match="q.sql: holds 2 statements"):
+        translate(f"select 1; select 2{trailing}", source="redshift", target="duckdb", origin="q.sql")
+
+
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [

@@ -86,7 +86,12 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
     quiet = logging.getLogger("sqlglot")
     level, quiet.level = quiet.level, logging.ERROR  # no "falling back to a Command" warning on stderr
     try:
-        statements = [s for s in sqlglot.parse(sql, read=_reader(source)) if s is not None]
+        # a comment after the last semicolon parses as a statement of its own (exp.Semicolon): not one
+        statements = [
+            s
+            for s in sqlglot.parse(sql, read=_reader(source))
+            if s is not None and type(s).__name__ != "Semicolon"
+        ]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         line = first.get("line") or 1

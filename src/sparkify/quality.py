@@ -146,6 +146,24 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
             wh.statement("check_songplays_events", scope),
         )
     )
+    # every dimension row comes from its source: none left behind by a change or written by hand
+    user_of_event = f"cast(nullif(e.{quote('user_id')}, '') as integer)"  # as staging's index has it
+    for table, alias, key, source, match in (
+        ("users", "u", "user_id", "staging_events", f"{user_of_event} = u.{quote('user_id')}"),
+        ("songs", "d", "song_id", "staging_songs", f"e.{quote('song_id')} = d.{quote('song_id')}"),
+        ("artists", "d", "artist_id", "staging_songs", f"e.{quote('artist_id')} = d.{quote('artist_id')}"),
+        ("time", "d", "start_time", "songplays", f"e.{quote('start_time')} = d.{quote('start_time')}"),
+    ):
+        out.append(
+            Check(
+                f"reconciliation:{table}.{key}",
+                "reconciliation",
+                table,
+                f"every {table}.{key} is in {source} (no row the source does not give)",
+                f"select count(*) from {q(table)} as {alias} where true{new(table, alias)} and not exists "
+                f"(select 1 from {q(source)} as e where {match})",
+            )
+        )
     if scoped:
         out = [replace(c, description=f"{c.description} (rows of this run)") for c in out]
     return out

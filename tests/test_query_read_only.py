@@ -125,3 +125,18 @@ def test_on_postgresql_a_function_that_writes_changes_nothing(postgres_url, pg_s
         assert con.execute("select count(*) from pg_largeobject_metadata").fetchone()[0] == objects
         assert con.execute("select count(*) from users where user_id = 999999").fetchone()[0] == 0
         assert con.execute("select last_value, is_called from counter").fetchone() == (1, False)
+
+
+def test_an_unknown_function_is_the_query_s_error_not_missing_tables(warehouse, tmp_path):
+    """DuckDB reports an unknown function as a catalog error, as it does a missing table: only the
+    latter means the tables were never made (tester finding: 'Run `sparkify run` first', exit 2)."""
+    from sparkify.errors import MissingTableError, WarehouseError
+
+    pipeline.run(warehouse, source_for(warehouse, tricky.write(tmp_path / "source")))
+    query = analytics.ad_hoc("select no_such_function(1) as x", dialect=warehouse.sql_dialect)
+    with pytest.raises(WarehouseError, match="no_such_function") as caught:
+        analytics.run_query(warehouse, query)
+    assert not isinstance(caught.value, MissingTableError) and "sparkify run" not in str(caught.value)
+    missing = analytics.ad_hoc("select * from no_such_table", dialect=warehouse.sql_dialect)
+    with pytest.raises(MissingTableError, match="Check the name"):
+        analytics.run_query(warehouse, missing)

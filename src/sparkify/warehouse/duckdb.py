@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -277,9 +278,11 @@ def _error_for(exc: BaseException) -> BaseException:
     interrupted = interrupts.pending()
     if interrupted is not None:
         return interrupted
-    if isinstance(exc, duckdb.CatalogException):
-        return MissingTableError(_missing_table_message(exc))
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # a table or view that is not there; another catalog error (a function DuckDB does not have) is
+    # the query's own, not a sign that the tables were never made
+    if isinstance(exc, duckdb.CatalogException) and re.search(r"\b(Table|View) with name\b", first):
+        return MissingTableError(_missing_table_message(exc))
     if isinstance(exc, duckdb.OutOfMemoryException):
         return WarehouseError(f"DuckDB ran out of memory: {first}. Free memory, or load fewer files at once.")
     if (

@@ -151,6 +151,20 @@ def test_missing_tables_error_says_what_to_run(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("postgresql://u:s3cret@[::1/test", "Invalid IPv6 URL"),
+        ("postgresql://u:s3cret@host:99999/db", "Port out of range"),
+        ("redshift://u:s3cret@host:port/dev", "Port could not be cast"),
+    ],
+)
+def test_a_malformed_warehouse_url_is_a_config_error_without_its_password(url, why):
+    code, out, err = sparkify("query", "-w", url, "select 1")
+    assert (code, out) == (2, "") and err.startswith("Error: Invalid warehouse URL ") and why in err
+    assert "s3cret" not in err and "u:***@" in err
+
+
 def test_usage_and_config_errors_exit_2(tmp_path, monkeypatch):
     assert sparkify("run", "--no-such-flag")[0] == 2
     code, _, err = sparkify("run", "-w", "mysql://x/y")

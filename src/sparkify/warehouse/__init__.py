@@ -17,7 +17,16 @@ __all__ = ["ENGINES", "Warehouse", "connect", "engine_class", "engine_of", "offl
 
 def engine_of(url: str) -> str:
     """The engine a warehouse URL names: ``duckdb:///x.duckdb`` or a bare ``*.duckdb`` path -> duckdb."""
-    scheme = urlsplit(url).scheme if "://" in url else ""
+    try:
+        parts = urlsplit(url) if "://" in url else None
+        if parts is not None and parts.scheme != "duckdb":
+            parts.port  # noqa: B018 -- raises ValueError for a port that is no number, or out of range
+    except ValueError as exc:  # an unclosed [ of an IPv6 host, a port that is not a number
+        raise ConfigError(
+            f"Invalid warehouse URL {mask_url(url)!r}: {exc}. Write postgresql://user@host:5432/db "
+            "(an IPv6 host in brackets: postgresql://user@[::1]:5432/db)."
+        ) from None
+    scheme = parts.scheme if parts is not None else ""
     if not scheme and url.startswith("duckdb:"):
         return "duckdb"
     if not scheme:

@@ -68,3 +68,40 @@ def test_a_misspelled_environment_setting_is_an_error_not_silently_ignored(tmp_p
         "PATH": "/",
     }
     assert load_settings({}, env=env, config_file=none).max_errors == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("max_errors = true", "key 'max_errors' = true: expected an integer"),
+        ('max_errors = "7"', "key 'max_errors' = \"7\": expected an integer"),
+        ("max_errors = 1.5", "key 'max_errors' = 1.5: expected an integer"),
+        ("wait_timeout = true", "key 'wait_timeout' = true: expected a number"),
+        ("wait = 1", "key 'wait' = 1: expected true or false"),
+        ('wait = "no"', "key 'wait' = \"no\": expected true or false"),
+        ("warehouse = 5", "key 'warehouse' = 5: expected a string"),
+        ("ts_min = 20180101", "key 'ts_min' = 20180101: expected a date"),
+        ('s3_concurrency = "8"', "key 's3_concurrency' = \"8\": expected an integer"),
+    ],
+)
+def test_a_toml_value_of_the_wrong_type_is_refused(tmp_path, line, expected):
+    """TOML types its values: `max_errors = true` is a boolean, not 1 (a tester's finding: the file
+    took it for 1 while SPARKIFY_MAX_ERRORS=true was refused)."""
+    cfg = tmp_path / "sparkify.toml"
+    cfg.write_text(line + "\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings({}, env={}, config_file=cfg)
+    assert str(exc.value).startswith(f"{cfg} {expected} ")
+
+
+def test_toml_values_of_the_right_type_are_taken(tmp_path):
+    import datetime as dt
+
+    cfg = tmp_path / "sparkify.toml"
+    cfg.write_text(
+        'max_errors = 2\nwait_timeout = 5\nwait = false\nts_min = 2018-01-01\nts_max = "2030-01-01"\n'
+        's3_concurrency = 8\nschema = "music"\n'
+    )
+    s = load_settings({}, env={}, config_file=cfg)
+    assert (s.max_errors, s.wait_timeout, s.wait, s.s3_concurrency) == (2, 5.0, False, 8)
+    assert (s.ts_min, s.ts_max, s.schema_name) == (dt.date(2018, 1, 1), dt.date(2030, 1, 1), "music")

@@ -162,11 +162,39 @@ def _read_file(path: Path) -> dict[str, Any]:
             data = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
-    for key in data:
+    for key, value in data.items():
         if key not in FIELDS:
             hint = did_you_mean(key.replace("-", "_"), FIELDS, aside=True)
             raise ConfigError(f"{path}: unknown key {key!r}{hint}. Known keys: {', '.join(FIELDS)}.")
+        expected = _TOML_TYPES[Settings.model_fields[FIELDS[key]].annotation]
+        if not isinstance(value, expected[0]) or (isinstance(value, bool) and bool not in expected[0]):
+            raise ConfigError(
+                f"{path} key {key!r} = {_toml_repr(value)}: expected {expected[1]} (TOML types a value: "
+                f"{key} = {expected[2]})."
+            )
     return data
+
+
+_TOML_TYPES: dict[Any, tuple[tuple[type, ...], str, str]] = {
+    str: ((str,), "a string", '"..."'),
+    str | None: ((str,), "a string", '"..."'),
+    int: ((int,), "an integer", "10"),
+    float: ((int, float), "a number", "60"),
+    bool: ((bool,), "true or false", "false"),
+    dt.date: ((dt.date, str), "a date", "2018-11-01"),
+}
+"""Per setting's type: the TOML values it takes, and how an error says so. A TOML value carries its
+type (``max_errors = true`` is a boolean, ``"7"`` a string): it must be the setting's own, where the
+environment's text is converted."""
+
+
+def _toml_repr(value: Any) -> str:
+    """``value`` as TOML would write it (``true``, ``"7"``, ``2018-11-01``), any password masked."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + mask_url(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return value.isoformat() if isinstance(value, dt.date) else repr(value)
 
 
 def load_settings(

@@ -227,18 +227,20 @@ def _expect(tmp_path: Path, text: str) -> Path:
         (5, "6", False),
         (5, "5.0", False),  # ints exact, as digits
         (5, "", False),
-        (None, "", True),
+        (None, "", True),  # NULL: the empty field (a lone one: an empty line)
+        (None, '""', False),  # an empty text is not NULL
         (None, "0", False),
         ("abc", "abc", True),
         ("abc", "abd", False),
-        ("", "", True),
+        ("", '""', True),  # an empty text: a quoted empty field
+        ("", "", False),  # not the empty field, which is NULL
         (dt.date(2018, 11, 1), "2018-11-01", True),
         (dt.date(2018, 11, 1), "2018-11-02", False),
     ],
 )
 def test_compare_one_value(tmp_path, value, expected, same):
-    # a lone empty field is written "" (csv.writer's way), as an empty line would be no row at all
-    path = _expect(tmp_path, "x\n" + (expected or '""') + "\n")
+    # ``expected`` as the file writes the field: in a file of one column, an empty line is NULL
+    path = _expect(tmp_path, "x\n" + expected + "\n")
     diff = compare(Result(["x"], [(value,)]), path, ordered=True)
     assert (diff == "") is same, diff
 
@@ -375,16 +377,22 @@ def test_saved_results_compare_equal(tmp_path):
     )
     path = analytics.save_expected(result, tmp_path / "pinned", "q")
     assert path.read_text(encoding="utf-8") == (
-        # an empty text and NULL are both the empty field: the format cannot tell them apart
-        'day,share,name,gone\n2018-11-01,0.30000000000000004,"a, ""b""",\n2018-11-02,1e-300,,\n'
+        # NULL is the empty field, an empty text a quoted empty one: never taken for each other
+        'day,share,name,gone\n2018-11-01,0.30000000000000004,"a, ""b""",\n2018-11-02,1e-300,"",\n'
     )
     assert compare(result, path, ordered=True) == ""
+    swapped = Result(result.columns, [result.rows[0], (dt.date(2018, 11, 2), 1e-300, None, "")])
+    assert compare(swapped, path, ordered=True) == (
+        "  row 2: expected ['2018-11-02', '1e-300', '', NULL], got ['2018-11-02', '1e-300', NULL, '']"
+    )
 
 
 def test_saving_an_open_order_sorts_the_rows(tmp_path):
     result = Result(["n"], [(3,), (None,), (1,), (2,)])
     path = analytics.save_expected(result, tmp_path, "q", query=_q("select n from t"))
-    assert path.read_text(encoding="utf-8") == 'n\n1\n2\n3\n""\n'
+    assert path.read_text(encoding="utf-8") == "n\n1\n2\n3\n\n"  # NULL last, an empty line
+    assert compare(result, path, query=_q("select n from t")) == ""
+    assert compare(Result(["n"], [(3,), ("",), (1,), (2,)]), path, query=_q("select n from t")) != ""
 
 
 from hypothesis import given, settings  # noqa: E402
@@ -409,3 +417,7 @@ def test_any_order_of_a_pinned_multiset_matches_and_a_lost_row_does_not(tmp_path
     assert compare(Result(["n", "s", "f"], shuffled), path, query=query) == ""
     if rows:
         assert compare(Result(["n", "s", "f"], shuffled[1:]), path, query=query) != ""
+    # an empty text taken for NULL, or NULL for an empty text, is a difference
+    flipped = [(n, None if s == "" else "" if s is None else s, f) for n, s, f in shuffled]
+    if flipped != shuffled:
+        assert compare(Result(["n", "s", "f"], flipped), path, query=query) != ""

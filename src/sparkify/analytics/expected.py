@@ -2,8 +2,9 @@
 
 Expected files are what :func:`to_csv` writes (``--save-expected``): a header row of column names;
 ints as digits; floats as ``repr``; dates ISO (``2018-11-01``), timestamps ``2018-11-01 20:57:10.796``;
-booleans ``true``/``false``; NULL as an empty field. An empty text is an empty field too: the format
-cannot tell it from NULL.
+booleans ``true``/``false``; NULL as an empty field, and an empty text as a quoted empty field
+(``""``), as PostgreSQL's CSV does, so the two never match each other. (Files saved before wrote an
+empty text as an empty field: read now as NULL, such a value shows as a difference until saved again.)
 
 Order: rows are compared in order only where the query orders them. Rows that tie on every ORDER BY
 column may come in any order (engines break ties differently), so each run of tied rows is compared
@@ -13,9 +14,7 @@ multiset: the diff lists the rows missing and the rows unexpected, with their co
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import math
 from collections import Counter
@@ -52,13 +51,69 @@ def text(value: Any) -> str:
 
 
 def to_csv(result: Result) -> str:
-    """The result as an expected file: header row, then one line per row."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(result.columns)
-    for row in result.rows:
-        writer.writerow([text(v) for v in row])
-    return buf.getvalue()
+    """The result as an expected file: header row, then one line per row. NULL is an empty field
+    (in a result of one column, an empty line), an empty text a quoted one (``""``); a field holding
+    a comma, quote or line break is quoted."""
+    lines = [",".join(_csv_field(c) for c in result.columns)]
+    lines += [",".join("" if v is None else _csv_field(text(v)) for v in row) for row in result.rows]
+    return "".join(line + "\n" for line in lines)
+
+
+def _csv_field(value: str) -> str:
+    if value == "" or any(ch in value for ch in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def read_csv(content: str) -> list[list[str | None]]:
+    """The rows of a CSV text (RFC 4180: quoted fields may hold commas, doubled quotes and line
+    breaks), each field its text -- or None for an empty field that is not quoted (NULL in the
+    expected files; ``""`` is an empty text). A blank line is an empty list: no row, except in a
+    file of one column, where it is that column's NULL (:func:`to_csv` writes one so). (The csv module's reader
+    cannot tell a quoted empty field from an empty one before Python 3.12's ``QUOTE_NOTNULL``.)"""
+    rows: list[list[str | None]] = []
+    row: list[str | None] = []
+    field, quoted, in_quotes, i, n = "", False, False, 0, len(content)
+    while i < n:
+        ch = content[i]
+        if in_quotes:
+            if ch == '"':
+                if i + 1 < n and content[i + 1] == '"':
+                    field += '"'
+                    i += 1
+                else:
+                    in_quotes = False
+            else:
+                field += ch
+        elif ch == '"':
+            in_quotes = quoted = True
+        elif ch == ",":
+            row.append(field if field or quoted else None)
+            field, quoted = "", False
+        elif ch in "\r\n":
+            if ch == "\r" and i + 1 < n and content[i + 1] == "\n":
+                i += 1
+            if row or field or quoted:
+                row.append(field if field or quoted else None)
+            rows.append(row)
+            row, field, quoted = [], "", False
+        else:
+            field += ch
+        i += 1
+    if row or field or quoted:
+        row.append(field if field or quoted else None)
+        rows.append(row)
+    return rows
+
+
+def _order_key(row) -> tuple:
+    """A sort key for a row of field texts, NULLs (None) first."""
+    return tuple((x is not None, x or "") for x in row)
+
+
+def _shown(row) -> str:
+    """A row of field texts for a diff: ``['Muse', NULL, '']``."""
+    return "[" + ", ".join("NULL" if x is None else repr(x) for x in row) + "]"
 
 
 def to_json(query: Query, result: Result) -> str:
@@ -93,11 +148,11 @@ def save_expected(result: Result, folder: Path | str, name: str, *, query: Query
     return path
 
 
-def same(actual: Any, expected: str) -> bool:
+def same(actual: Any, expected: str | None) -> bool:
     """Does a value equal its expected text? Ints and text exactly; floats within
-    :data:`FLOAT_TOLERANCE` (relative); NULL only the empty field."""
-    if actual is None:
-        return expected == ""
+    :data:`FLOAT_TOLERANCE` (relative); NULL only an unquoted empty field (None), and only it."""
+    if actual is None or expected is None:
+        return actual is None and expected is None
     if isinstance(actual, bool):
         return str(actual).lower() == expected.lower()
     if isinstance(actual, int):
@@ -138,15 +193,20 @@ def compare(
     path = Path(expected_csv)
     if not path.is_file():
         raise ConfigError(f"Expected result {path} does not exist.")
-    with open(path, newline="", encoding="utf-8") as fh:
-        table = list(csv.reader(fh))
+    table = read_csv(path.read_text(encoding="utf-8"))
+    while table and not table[0]:  # blank lines before the header
+        table.pop(0)
     if not table:
         return f"{path} is empty (it needs a header row)."
-    header, expected_rows = table[0], [row for row in table[1:] if row]  # a blank line is no row
+    header = [h or "" for h in table[0]]
+    # a blank line: one column's NULL, or (with more columns) no row at all
+    expected_rows = [row or [None] for row in table[1:] if row or len(header) == 1]
     if header != result.columns:
         return f"columns differ: expected {header}, got {result.columns}"
     is_ordered, keys = order_of(result, query, ordered)
-    actual_rows = [[text(v) for v in row] for row in result.rows]
+    actual_rows: list[list[str | None]] = [
+        [None if v is None else text(v) for v in row] for row in result.rows
+    ]
     if not is_ordered:
         return _multiset_diff(result.rows, actual_rows, expected_rows)
     notes = []
@@ -163,13 +223,13 @@ def compare(
         problems.append(f"row count differs: expected {len(expected_rows)}, got {len(actual_rows)}")
     for i, ((values, shown), e) in enumerate(pairs, 1):
         if len(e) != len(values) or not all(same(v, ev) for v, ev in zip(values, e)):
-            problems.append(f"row {i}: expected {e}, got {shown}")
+            problems.append(f"row {i}: expected {_shown(e)}, got {_shown(shown)}")
     if not problems:
         return ""
     return _listing(problems + notes if len(problems) <= SHOWN else problems)
 
 
-def _ties_sorted(values, shown: list[list[str]], keys: list[int]):
+def _ties_sorted(values, shown: list[list[str | None]], keys: list[int]):
     """The rows with each run of rows equal on ``keys`` sorted by their text (so two engines' tie
     orders compare equal), and the runs longer than one row as (first, last) row numbers."""
     rows = list(zip(values, shown)) if values is not None else shown
@@ -179,7 +239,7 @@ def _ties_sorted(values, shown: list[list[str]], keys: list[int]):
         j = i + 1
         while j < len(rows) and [as_text(rows[j])[k] for k in keys] == [as_text(rows[i])[k] for k in keys]:
             j += 1
-        run = sorted(rows[i:j], key=as_text)
+        run = sorted(rows[i:j], key=lambda r: _order_key(as_text(r)))
         out.extend(run)
         if j - i > 1:
             ties.append((i + 1, j))
@@ -187,11 +247,13 @@ def _ties_sorted(values, shown: list[list[str]], keys: list[int]):
     return out, ties
 
 
-def _multiset_diff(values: list[tuple], actual: list[list[str]], expected: list[list[str]]) -> str:
+def _multiset_diff(
+    values: list[tuple], actual: list[list[str | None]], expected: list[list[str | None]]
+) -> str:
     # sort both by text and compare pairwise (floats within the tolerance); on a difference, list
     # what is missing and what is unexpected by exact text, with counts
-    pairs = sorted(zip(values, actual), key=lambda p: p[1])
-    exp_sorted = sorted(expected)
+    pairs = sorted(zip(values, actual), key=lambda p: _order_key(p[1]))
+    exp_sorted = sorted(expected, key=_order_key)
     if len(pairs) == len(exp_sorted) and all(
         len(e) == len(v) and all(same(x, ex) for x, ex in zip(v, e)) for (v, _), e in zip(pairs, exp_sorted)
     ):
@@ -201,8 +263,8 @@ def _multiset_diff(values: list[tuple], actual: list[list[str]], expected: list[
     if len(actual) != len(expected):
         lines.append(f"row count differs: expected {len(expected)}, got {len(actual)}")
     for label, counts in (("missing", want - got), ("unexpected", got - want)):
-        for row, n in sorted(counts.items()):
-            lines.append(f"{label}: {list(row)}" + (f" (x{n})" if n > 1 else ""))
+        for row, n in sorted(counts.items(), key=lambda kv: _order_key(kv[0])):
+            lines.append(f"{label}: {_shown(row)}" + (f" (x{n})" if n > 1 else ""))
     return _listing(lines)
 
 
@@ -220,7 +282,9 @@ def note(result: Result, query: Query | None) -> str:
     if not is_ordered:
         return "in any order: the query has no ORDER BY"
     if keys:
-        _, ties = _ties_sorted(None, [[text(v) for v in row] for row in result.rows], keys)
+        _, ties = _ties_sorted(
+            None, [[None if v is None else text(v) for v in row] for row in result.rows], keys
+        )
         if ties:
             return f"{plural(len(ties), 'run')} of tied rows compared in any order"
     return ""

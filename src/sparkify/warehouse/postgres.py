@@ -78,6 +78,8 @@ class PostgresWarehouse(PostgresBuild):
         """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
         self._locks = True
         """False for a session opened only to read (:meth:`open` with ``lock=False``)."""
+        self._streaming = False
+        """True while :meth:`stream` holds a transaction of its own open for its cursor."""
         self.wait = wait
         self.wait_timeout = wait_timeout
         self.on_wait = on_wait
@@ -248,7 +250,7 @@ class PostgresWarehouse(PostgresBuild):
     def _query(self, statement: str, params: Sequence[Any] | None) -> tuple[list[str], list[tuple]]:
         # a session opened only to read runs each query in a transaction it rolls back: whatever a
         # query calls (a function that writes, lo_create, which READ ONLY lets through), nothing stays
-        own = not self._locks and not self._depth
+        own = not self._locks and not self._depth and not self._streaming
         with self._cursor() as cur:
             if own:
                 cur.execute("begin")
@@ -272,17 +274,20 @@ class PostgresWarehouse(PostgresBuild):
 
         def done() -> None:
             if own:
+                self._streaming = False
                 self._rollback()  # closes the cursor; the transaction only read
             else:
                 self.execute(f"close {cursor}")
 
         if own:
             self.execute("begin")
+            self._streaming = True  # the fetches run in this transaction (see _query)
         try:
             self.execute(f"declare {cursor} cursor for {statement}")
             columns, first = self.query(fetch)
         except BaseException:
             if own:
+                self._streaming = False
                 self._rollback()
             raise
 

@@ -25,6 +25,8 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   ``string_agg(... order by ...)``.
 - ``REGEXP_SUBSTR`` on PostgreSQL (``substring(x from p)``) and ``SIMILAR TO`` on DuckDB (whose
   SIMILAR TO is a plain regular expression), for literal patterns.
+- ``APPROXIMATE COUNT(DISTINCT x)`` is the exact count on both engines: Redshift's HyperLogLog
+  estimate lies within about 2% of it, DuckDB's own estimate elsewhere, and PostgreSQL has none.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
   in UTC with microseconds; both are timestamps without time zone. sqlglot gives PostgreSQL's
   ``current_timestamp`` (with time zone, in the session's zone).
@@ -250,6 +252,11 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_datediff(node, target, sql, origin)
         if isinstance(node, exp.CurrentTimestamp):
             return fix_now(target, seconds=not node.args.get("sysdate"))
+        if isinstance(node, exp.ApproxDistinct):
+            # APPROXIMATE COUNT(DISTINCT x): Redshift's HyperLogLog estimate, within about 2% of the
+            # exact count. The exact count is the one answer both engines give alike (DuckDB's own
+            # estimate differs from Redshift's; PostgreSQL has none).
+            return exp.Count(this=exp.Distinct(expressions=[node.this]))
         return node
 
     # children first, so a fix that renders its arguments renders them already fixed

@@ -396,7 +396,11 @@ def iam_users(s3_server):
     )
     suffix = uuid.uuid4().hex[:6]
     keys = {}
-    for who, actions in (("lister", ["s3:ListBucket"]), ("nobody", [])):
+    for who, actions in (
+        ("lister", ["s3:ListBucket"]),
+        ("nobody", []),
+        ("reader", ["s3:ListBucket", "s3:GetObject"]),
+    ):
         name = f"{who}-{suffix}"
         iam.create_user(UserName=name)
         if actions:
@@ -423,6 +427,22 @@ def test_access_denied(loaded, subset, iam_users, monkeypatch, who, denied):
     message = assert_one_line_naming(exc.value, "Access denied to s3://sparkify-test/subset/", denied)
     assert secret not in message and key_id not in message
     assert snapshot(wh) == before
+
+
+def test_a_bucket_that_may_only_be_read_says_where_to_stage_instead(aws_env, subset, iam_users, monkeypatch):
+    """Redshift runs write their staged rows and manifests beside the source unless manifest_prefix
+    says otherwise: a read-only source bucket (a public one) must say so, not ask for s3:GetObject."""
+    from sparkify.sources.s3 import write_object
+
+    key_id, secret = iam_users["reader"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    source = open_source(subset[0])
+    target = f"{subset[0]}/_sparkify/manifests/x.manifest"
+    with pytest.raises(SourceError) as exc:
+        write_object(source, target, b"{}")
+    message = assert_one_line_naming(exc.value, f"Access denied writing {target}", "s3:PutObject")
+    assert "manifest_prefix (SPARKIFY_MANIFEST_PREFIX" in message and secret not in message
 
 
 def test_unknown_access_key(loaded, subset, s3_server, monkeypatch):

@@ -159,3 +159,13 @@ def test_before_any_commit_nothing_was_changed(capsys, monkeypatch, cli_env, tar
     code, _, err = sparkify(capsys, "run", "-s", source, *args)
     assert (code, err) == (130, "Interrupted; nothing was changed.\n")
     assert sorted(s for (s,) in query("select status from load_runs")) == ["interrupted", "succeeded"]
+
+
+def test_the_signal_is_forgotten_when_the_command_ends(capsys, monkeypatch, cli_env, target, source):
+    """A command run in process (main(), as here) leaves no signal behind: later code in the same
+    process -- a library call, the next test -- must not take it for its own interrupt."""
+    args, _ = target
+    signal_at(monkeypatch, pipeline, "_count_star")
+    assert sparkify(capsys, "run", "-s", source, *args)[0] == 130
+    assert interrupts.received() is None and interrupts.pending() is None and interrupts.done() is None
+    interrupts.check()  # raises nothing

@@ -252,19 +252,20 @@ def load_settings(
 
 def _check_warehouse(settings: Settings) -> None:
     """The warehouse URL names a known engine and its password needs no percent-encoding."""
-    from sparkify.warehouse import engine_of
+    from sparkify.warehouse import check_host_and_port, engine_of
 
     url = settings.warehouse
-    try:
-        engine_of(url)
-    except ConfigError as exc:
-        raise ConfigError(f"{exc} (warehouse from {settings.origin('warehouse')})") from None
-    bad = password_needing_encoding(url)
+    bad = password_needing_encoding(url)  # first: the characters that break the URL's parse below
     if bad:
         raise ConfigError(
             f"The password in the warehouse URL (from {settings.origin('warehouse')}, {mask_url(url)}) holds "
             f"{' '.join(repr(c) for c in bad)}, which a URL cannot carry as it is: {encoding_hint(bad)}."
         )
+    try:
+        engine_of(url)
+        check_host_and_port(url)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (warehouse from {settings.origin('warehouse')})") from None
 
 
 def default_source() -> Path:

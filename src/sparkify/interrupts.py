@@ -46,7 +46,11 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Give the :data:`HANDLED` signals back their default behaviour (tests calling main() in process)."""
+    """Give the :data:`HANDLED` signals back their default behaviour (tests calling main() in process),
+    and forget the signal received: code that runs after the command in the same process (a library
+    call, the next test) must not take it for a signal of its own."""
+    global _received, _raised, _deferring, _done
+    _received, _raised, _deferring, _done = None, False, 0, None
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in HANDLED:

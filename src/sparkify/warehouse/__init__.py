@@ -18,15 +18,9 @@ __all__ = ["ENGINES", "Warehouse", "connect", "engine_class", "engine_of", "offl
 def engine_of(url: str) -> str:
     """The engine a warehouse URL names: ``duckdb:///x.duckdb`` or a bare ``*.duckdb`` path -> duckdb."""
     try:
-        parts = urlsplit(url) if "://" in url else None
-        if parts is not None and parts.scheme != "duckdb":
-            parts.port  # noqa: B018 -- raises ValueError for a port that is no number, or out of range
-    except ValueError as exc:  # an unclosed [ of an IPv6 host, a port that is not a number
-        raise ConfigError(
-            f"Invalid warehouse URL {mask_url(url)!r}: {exc}. Write postgresql://user@host:5432/db "
-            "(an IPv6 host in brackets: postgresql://user@[::1]:5432/db)."
-        ) from None
-    scheme = parts.scheme if parts is not None else ""
+        scheme = urlsplit(url).scheme if "://" in url else ""
+    except ValueError:  # an IPv6 host's [ without its ]
+        raise ConfigError(_unreadable_url(url, "an IPv6 host goes in brackets, [::1]")) from None
     if not scheme and url.startswith("duckdb:"):
         return "duckdb"
     if not scheme:
@@ -43,6 +37,25 @@ def engine_of(url: str) -> str:
     if scheme == "redshift":
         return "redshift"
     raise ConfigError(f"Unknown warehouse scheme {scheme!r}. Use duckdb://, postgresql:// or redshift://.")
+
+
+def check_host_and_port(url: str) -> None:
+    """Raise ConfigError when a server URL's host or port cannot be read (an unclosed IPv6 bracket,
+    a port that is no number from 0 to 65535). The message shows the URL masked and never the
+    parser's own words, which may quote a fragment of an unencoded password."""
+    if "://" not in url or engine_of(url) == "duckdb":
+        return
+    try:
+        urlsplit(url).port  # noqa: B018 -- parses the host and the port
+    except ValueError:
+        raise ConfigError(_unreadable_url(url, "the port is a number from 0 to 65535")) from None
+
+
+def _unreadable_url(url: str, rule: str) -> str:
+    return (
+        f"Invalid warehouse URL {mask_url(url)!r}: its host or port cannot be read ({rule}). Write "
+        "postgresql://user@host:5432/db, an IPv6 host as postgresql://user@[::1]:5432/db."
+    )
 
 
 def duckdb_path(url: str) -> str:

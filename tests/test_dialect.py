@@ -430,6 +430,23 @@ def test_other_dialects_keep_their_own_division(warehouse, dialect, expected):
     assert analytics.run_query(warehouse, query).rows == expected
 
 
+@pytest.mark.parametrize("sql", [f"select count(*) / 0.0 from {NUMBERS}", "select 1 / 0", "select 0.0 / 0.0"])
+def test_division_by_zero_is_an_error_as_in_redshift(warehouse, sql):
+    """r_arithmetic_operators.html: dividing by zero is an error in Redshift (and PostgreSQL); DuckDB's
+    IEEE default would answer inf or NaN. A query written for DuckDB keeps DuckDB's own arithmetic."""
+    from sparkify.errors import WarehouseError
+
+    query = analytics.ad_hoc(sql, dialect="redshift", origin="q.sql")
+    with pytest.raises(WarehouseError, match=r"(?i)^q.sql: .*division by zero"):
+        analytics.run_query(warehouse, query)
+    assert analytics.run_query(warehouse, analytics.ad_hoc("select 1.0 / 4", dialect="redshift")).rows == [
+        (0.25,)
+    ]
+    if warehouse.name == "duckdb":  # its own dialect: IEEE, as DuckDB documents
+        own = analytics.ad_hoc("select 1.0 / 0 as x", dialect="duckdb")
+        assert analytics.run_query(warehouse, own).rows == [(float("inf"),)]
+
+
 def test_an_unknown_dialect_suggests_the_closest():
     with pytest.raises(ConfigError, match="Unknown SQL dialect 'redshfit'. Did you mean 'redshift'?"):
         translate("select 1", source="redshfit", target="duckdb")

@@ -13,6 +13,8 @@ catalog is Redshift SQL too (``top 10``, ``trunc(start_time)``), written once fo
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -146,22 +148,59 @@ def sql_for(wh, query: Query, *, dialect: str | None = None) -> str:
 def run_query(wh, query: Query, *, dialect: str | None = None) -> Result:
     """Run one query on a warehouse (translated, see :func:`sql_for`); values normalized to int,
     float, str, bool, date/datetime or None."""
-    return run_sql(wh, sql_for(wh, query, dialect=dialect), origin=query.origin)
+    source = dialect or query.dialect
+    return run_sql(wh, sql_for(wh, query, dialect=dialect), origin=query.origin, written_for=source)
 
 
-def run_sql(wh, sql: str, *, origin: str = "") -> Result:
+def run_sql(wh, sql: str, *, origin: str = "", written_for: str | None = None) -> Result:
     """Run SQL already in the engine's dialect (what :func:`sql_for` returns); values normalized.
     An error of the engine is raised as the same WarehouseError type, its message led by ``origin``
-    (the query's file), so a user knows which of many queries failed."""
+    (the query's file), so a user knows which of many queries failed. ``written_for``: the dialect
+    the query was written in; on DuckDB, one written for Redshift or PostgreSQL divides by zero as
+    they do -- an error, not DuckDB's IEEE ``inf`` or ``NaN``."""
     from sparkify.errors import WarehouseError
 
     try:
-        columns, rows = wh.query(sql)
+        with _arithmetic_of(wh, written_for):
+            columns, rows = wh.query(sql)
     except WarehouseError as exc:
-        if not origin:
+        text = str(exc)
+        if "Division by zero in expression" in text:  # DuckDB's words end with a SET of its own
+            text = (
+                "division by zero, which Redshift and PostgreSQL refuse too; "
+                "write x / nullif(y, 0) for NULL instead"
+            )
+        if not origin and text == str(exc):
             raise
-        raise type(exc)(f"{origin}: {exc}") from exc
+        raise type(exc)(f"{origin}: {text}" if origin else text) from exc
     return Result(list(columns), [tuple(normalize(v) for v in row) for row in rows])
+
+
+DUCKDB_AS_SERVERS = ("ieee_floating_point_ops", "false"), ("error_on_division_by_zero", "true")
+"""DuckDB settings under which x / 0 (and 0.0 / 0.0, sqrt(-1)...) is an error, as in Redshift and
+PostgreSQL, instead of IEEE's inf and NaN."""
+
+
+@contextlib.contextmanager
+def _arithmetic_of(wh, written_for: str | None) -> Iterator[None]:
+    """For a query written for Redshift or PostgreSQL running on DuckDB: :data:`DUCKDB_AS_SERVERS` while
+    it runs. Any other engine or dialect: nothing. A DuckDB without these settings is left as it is."""
+    from sparkify.errors import WarehouseError
+
+    if getattr(wh, "name", None) != "duckdb" or written_for in (None, "duckdb"):
+        yield
+        return
+    try:
+        for name, value in DUCKDB_AS_SERVERS:
+            wh.execute(f"set {name} = {value}")
+    except WarehouseError:  # an older DuckDB (the range pyproject allows) without one of them
+        yield
+        return
+    try:
+        yield
+    finally:
+        for name, _ in DUCKDB_AS_SERVERS:
+            wh.execute(f"reset {name}")
 
 
 def ad_hoc(sql: str, *, dialect: str, origin: str = "query") -> Query:

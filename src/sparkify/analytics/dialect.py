@@ -25,6 +25,8 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   ``string_agg(... order by ...)``.
 - ``REGEXP_SUBSTR`` on PostgreSQL (``substring(x from p)``) and ``SIMILAR TO`` on DuckDB (whose
   SIMILAR TO is a plain regular expression), for literal patterns.
+- division by zero is an error, as in Redshift and PostgreSQL: on DuckDB a query written for either
+  runs with ``ieee_floating_point_ops`` off and ``error_on_division_by_zero`` on (not ``inf``/``NaN``).
 - ``APPROXIMATE COUNT(DISTINCT x)`` is the exact count on both engines: Redshift's HyperLogLog
   estimate lies within about 2% of it, DuckDB's own estimate elsewhere, and PostgreSQL has none.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start

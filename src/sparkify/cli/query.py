@@ -92,7 +92,7 @@ def analytics_cmd(
             sql = analytics.sql_for(wh, query)
             if show_sql:
                 output.print_sql(query, sql, wh)
-            result = analytics.run_sql(wh, sql, origin=query.origin)
+            result = analytics.run_sql(wh, sql, origin=query.origin, written_for=query.dialect)
             if save_expected is not None:
                 to_save.append((query, result))  # written once every query has run: all or none
             if expected is not None:
@@ -155,7 +155,9 @@ def query_cmd(sql, sql_file, warehouse, schema, wait, fmt, dialect, show_sql):
         text = analytics.sql_for(wh, query)
         if show_sql:
             output.print_sql(query, text, wh)
-        result = analytics.run_sql(wh, text, origin=query.origin if sql_file else "")
+        result = analytics.run_sql(
+            wh, text, origin=query.origin if sql_file else "", written_for=query.dialect
+        )
     output.print_result(make_console(), query, result, fmt)
 
 

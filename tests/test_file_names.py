@@ -95,3 +95,23 @@ def test_a_file_name_with_a_newline_stays_on_one_line_in_messages(warehouse, tmp
     sources = warehouse.query(f"select source from {warehouse.qualified('load_errors')}")[1]
     assert sources == [(f"{real_log}/late\nday.json",)]
     assert len(rows(warehouse, "songplays")) == 2 + 1
+
+
+def test_a_large_plain_file_named_like_another_compression_is_read_as_it_is(warehouse, tmp_path):
+    """Only gzip is known, and by its bytes: a plain file over SMALL_FILE named .bz2, .xz, .lz4, .zip
+    or .br is read where it is, as it is (tester finding: DuckDB chose a decompression from the name
+    and the run failed, exit 70)."""
+    from tests.conftest import source_for
+
+    suffixes = (".bz2", ".xz", ".lz4", ".zip", ".br")
+    padding = "x" * 400
+    n = SMALL_FILE // 450 + 10
+    events = {
+        f"day{i}.json{suffix}": day(10 + i, n, location=padding) for i, suffix in enumerate(suffixes)
+    }
+    src = write_source(tmp_path / "src", songs=[plain_song()], events=events)
+    for name in events:
+        assert (src / "log_data" / name).stat().st_size > SMALL_FILE
+    report = pipeline.run(warehouse, source_for(warehouse, src))
+    assert (report.stage.results["events"].staged, report.stage.results["events"].rejected) == (n * 5, 0)
+    assert len(rows(warehouse, "songplays")) == n * 5

@@ -229,6 +229,8 @@ class JsonReader:
             f"else starts_with(ltrim(json, {literal(JSON_WS)}), '{{') end, false) as {IS_OBJECT}, "
             f"strlen(json) as {RECORD_BYTES}, filename "
             f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
+            # the bytes as they are: DuckDB would pick a decompression from a name (.bz2, .xz, .zip...)
+            f"compression = 'none', "
             f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2})))))))"
         )
         self.progress(direct)
@@ -279,6 +281,8 @@ class JsonReader:
             f"case when {is_spool} then json_extract_string(json, '$.{SOURCE_KEY}') else {by_path} end as src, "
             f"{is_spool} as spooled "
             f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
+            # the bytes as they are: DuckDB would pick a decompression from a name (.bz2, .xz, .zip...)
+            f"compression = 'none', "
             f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2}) where json is not null) "
             f"where not list_contains({_sql_list(known)}, key) and not (spooled and key = {literal(SOURCE_KEY)}) "
             f"and src not in (select name from {refused_table}) "

@@ -106,9 +106,7 @@ def test_a_large_plain_file_named_like_another_compression_is_read_as_it_is(ware
     suffixes = (".bz2", ".xz", ".lz4", ".zip", ".br")
     padding = "x" * 400
     n = SMALL_FILE // 450 + 10
-    events = {
-        f"day{i}.json{suffix}": day(10 + i, n, location=padding) for i, suffix in enumerate(suffixes)
-    }
+    events = {f"day{i}.json{suffix}": day(10 + i, n, location=padding) for i, suffix in enumerate(suffixes)}
     src = write_source(tmp_path / "src", songs=[plain_song()], events=events)
     for name in events:
         assert (src / "log_data" / name).stat().st_size > SMALL_FILE

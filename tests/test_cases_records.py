@@ -150,6 +150,34 @@ def test_a_rejected_record_holding_nul_bytes_is_recorded_on_every_engine(warehou
     assert rows == [(16, "\\x00\\x00\\x00")]
 
 
+def test_an_underflow_without_a_large_exponent_is_rejected_in_a_file_of_its_own(warehouse, tmp_path):
+    """A tester's finding: in a file with nothing else suspicious (the fast path), ``0.`` + 400 zeros +
+    ``1`` and ``0.`` + 100 zeros + ``1e-250`` were staged as 0.0, while beside a broken line (the
+    precise path) the same records were rejected. A record's fate is its own: rejected either way."""
+    src = copy_case("utf8-bom", tmp_path)
+    first = json.loads((src / DAY).read_bytes().splitlines()[0].decode("utf-8-sig"))
+    forms = {
+        "2018-11-05-events.json": "0." + "0" * 400 + "1",
+        "2018-11-06-events.json": "0." + "0" * 100 + "1e-250",
+    }
+    for i, (name, value) in enumerate(forms.items()):
+        good = json.dumps({**first, "sessionId": 7000 + i, "itemInSession": 0})
+        bad = json.dumps({**first, "sessionId": 7000 + i, "itemInSession": 1, "length": 0.5})
+        (src / "log_data" / "2018" / "11" / name).write_text(good + "\n" + bad.replace("0.5", value) + "\n")
+    song_dir = next(p for p in (src / "song_data").rglob("*.json")).parent
+    song = json.loads(next(song_dir.glob("*.json")).read_bytes().decode("utf-8-sig"))
+    song = {**song, "song_id": "SOTINY", "artist_latitude": 0.5}
+    (song_dir / "TINY.json").write_text(
+        json.dumps(song).replace("0.5", forms["2018-11-05-events.json"]) + "\n"
+    )
+    report = run(warehouse, src, max_errors=3)
+    assert sorted(rejected(warehouse, report.load_id)) == [
+        ("2018-11-05-events.json", 2, "length"),
+        ("2018-11-06-events.json", 2, "length"),
+        ("TINY.json", 1, "artist_latitude"),
+    ]
+
+
 def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(warehouse, tmp_path):
     # PostgreSQL refuses '1e-400'::float8 (out of range) and keeps 5e-324 (the least subnormal):
     # every engine rejects the first and stages the second, on the fast path and on the precise one
@@ -157,7 +185,11 @@ def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(w
     day = src / DAY
     lines = day.read_bytes().splitlines()
     first = json.loads(lines[0].decode("utf-8-sig"))
-    values = ["1e-400", "-1E-400", "0e-400", "-0.0", "5e-324", "2.5e-8"]
+    # and written as a long fraction, or a fraction with a moderate exponent (a tester's finding: the
+    # fast path staged these as 0.0, the precise one rejected them); 1e-26 and 1e-150 do not underflow
+    long_fraction, mixed = "0." + "0" * 400 + "1", "0." + "0" * 100 + "1e-250"
+    values = ["1e-400", "-1E-400", long_fraction, mixed, "0e-400", "-0.0", "5e-324", "2.5e-8"]
+    values += ["0." + "0" * 25 + "1", "1e-150"]
     extra = [
         json.dumps({**first, "itemInSession": 900 + i, "length": 0.5}).replace(
             '"length": 0.5', f'"length": {v}'
@@ -166,14 +198,11 @@ def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(w
     ]
     day.write_bytes(b"\n".join(lines) + b"\n" + "\n".join(extra).encode() + b"\n")
     n = len(lines)
-    expected_rejects = [
-        ("2018-11-01-events.json", n + 1, "length"),
-        ("2018-11-01-events.json", n + 2, "length"),
-    ]
+    expected_rejects = [("2018-11-01-events.json", n + k, "length") for k in (1, 2, 3, 4)]
     for broken in (False, True):  # a broken line beside them sends the file to the precise path
         if broken:
             day.write_bytes(day.read_bytes() + b"{broken\n")
-        report = run(warehouse, src, max_errors=2 + broken, full_refresh=True)
+        report = run(warehouse, src, max_errors=4 + broken, full_refresh=True)
         rejects = [r for r in rejected(warehouse, report.load_id) if r[1] != n + 1 + len(values)]
         assert rejects == expected_rejects
         _, reasons = warehouse.query(
@@ -185,4 +214,4 @@ def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(w
             f"select item_in_session, length from {warehouse.qualified('staging_events')} "
             "where item_in_session >= 900 order by 1"
         )
-        assert staged == [(902, 0.0), (903, -0.0), (904, 5e-324), (905, 2.5e-8)]
+        assert staged == [(904, 0.0), (905, -0.0), (906, 5e-324), (907, 2.5e-8), (908, 1e-26), (909, 1e-150)]

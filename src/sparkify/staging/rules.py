@@ -257,9 +257,12 @@ NONSTANDARD_PATTERN = r"[:,\[][ \t\r\n]*[-+]?(?i:nan|inf)"
 """RE2 over a record's text: a NaN or Infinity literal, in any case (DuckDB accepts them)."""
 
 
-UNDERFLOW_PATTERN = r"[0-9.][eE]-0*([3-9][0-9]{2}|[1-9][0-9]{3,})"
-"""RE2 over a record's text: a number with an exponent of -300 or less, which may underflow to 0
-(DuckDB reads ``1e-400`` as 0.0 and re-renders the raw value, so the rules must see its text)."""
+UNDERFLOW_PATTERN = r"[0-9]\.0{20,}|[0-9.][eE]-0*[1-9][0-9]{2,}"
+"""RE2 over a record's text: a number that may underflow to 0 (DuckDB reads ``1e-400`` as 0.0 and
+re-renders the raw value, so the rules must see its text): a fraction with 20 or more leading zeros
+(``0.000...1``) or an exponent of -100 or less. A number matching neither is at least 1e-20 x 1e-99
+in size, far from underflow; one that matches and does not underflow only costs its file the precise
+path. (An exponent of -300 or less alone let ``0.`` + 400 zeros + ``1`` through as 0.0.)"""
 
 
 def suspect_sql(json_col: str, complete: str) -> str:

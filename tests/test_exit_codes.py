@@ -151,6 +151,7 @@ def test_json_summaries(tmp_path, src):
     failed_run = json.loads(sparkify("runs", "-n", "1", "--json", "-w", wh).stdout)
     assert (failed_run["load_id"], failed_run["status"]) == (out["load_id"], "failed")
     assert failed_run["events_rejected"] == 1 and failed_run["events_staged"] == 0
+    assert failed_run["events_read"] == 1  # what it read, though nothing stayed
 
     import duckdb
 
@@ -181,6 +182,9 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
         runs[1]["load_id"] == first["load_id"]
         and runs[1]["events_staged"] == 2
         and runs[1]["checks_failed"] == 0
+        # a scheduler can check the accounting from runs alone: read = staged + rejected
+        and (runs[1]["events_read"], runs[1]["songs_read"]) == (2, 1)
+        and runs[1]["files_listed"] == 2
     )
     assert "input record could not be loaded" in runs[0]["message"]
     # times in ISO 8601, UTC said with Z

@@ -26,16 +26,21 @@ RUN_COLUMNS = (
     "source",
     "full_refresh",
     "prune",
+    "files_listed",
     "files_loaded",
     "files_removed",
+    "songs_read",
+    "events_read",
     "songs_staged",
     "events_staged",
     "songs_rejected",
     "events_rejected",
+    "unknown_fields",
     "checks_failed",
     "message",
 )
-"""The columns of ``load_runs`` that :func:`recent_runs` returns, in order."""
+"""The columns of ``load_runs`` that :func:`recent_runs` returns, in order (``sparkify runs --json``:
+each run's ``*_read == *_staged + *_rejected`` when it succeeded; a failed run staged nothing)."""
 
 
 def recent_runs(

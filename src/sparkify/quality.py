@@ -152,7 +152,14 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
         ("users", "u", "user_id", "staging_events", f"{user_of_event} = u.{quote('user_id')}"),
         ("songs", "d", "song_id", "staging_songs", f"e.{quote('song_id')} = d.{quote('song_id')}"),
         ("artists", "d", "artist_id", "staging_songs", f"e.{quote('artist_id')} = d.{quote('artist_id')}"),
-        ("time", "d", "start_time", "songplays", f"e.{quote('start_time')} = d.{quote('start_time')}"),
+        # scoped: a new time row's plays are new too (same instant), so the probe reads only those
+        (
+            "time",
+            "d",
+            "start_time",
+            "songplays",
+            f"e.{quote('start_time')} = d.{quote('start_time')}{new('songplays', 'e')}",
+        ),
     ):
         out.append(
             Check(

@@ -35,10 +35,15 @@ _done: str | None = None
 """What the command has made permanent so far (see :func:`note_done`), or None."""
 
 
-def install() -> None:
-    """Make the :data:`HANDLED` signals raise :class:`Interrupted` (main thread only; elsewhere a no-op)."""
+def _reset() -> None:
+    """No signal received, none deferred, nothing done: the state a command starts and ends with."""
     global _received, _raised, _deferring, _done
     _received, _raised, _deferring, _done = None, False, 0, None
+
+
+def install() -> None:
+    """Make the :data:`HANDLED` signals raise :class:`Interrupted` (main thread only; elsewhere a no-op)."""
+    _reset()
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in HANDLED:
@@ -49,8 +54,7 @@ def uninstall() -> None:
     """Give the :data:`HANDLED` signals back their default behaviour (tests calling main() in process),
     and forget the signal received: code that runs after the command in the same process (a library
     call, the next test) must not take it for a signal of its own."""
-    global _received, _raised, _deferring, _done
-    _received, _raised, _deferring, _done = None, False, 0, None
+    _reset()
     if threading.current_thread() is not threading.main_thread():
         return
     for signum in HANDLED:

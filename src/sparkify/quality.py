@@ -148,14 +148,13 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
     )
     # every dimension row comes from its source: none left behind by a change or written by hand
     user_of_event = f"cast(nullif(e.{quote('user_id')}, '') as integer)"  # as staging's index has it
-    for table, alias, key, source, match in (
-        ("users", "u", "user_id", "staging_events", f"{user_of_event} = u.{quote('user_id')}"),
-        ("songs", "d", "song_id", "staging_songs", f"e.{quote('song_id')} = d.{quote('song_id')}"),
-        ("artists", "d", "artist_id", "staging_songs", f"e.{quote('artist_id')} = d.{quote('artist_id')}"),
+    for table, key, source, match in (
+        ("users", "user_id", "staging_events", f"{user_of_event} = d.{quote('user_id')}"),
+        ("songs", "song_id", "staging_songs", f"e.{quote('song_id')} = d.{quote('song_id')}"),
+        ("artists", "artist_id", "staging_songs", f"e.{quote('artist_id')} = d.{quote('artist_id')}"),
         # scoped: a new time row's plays are new too (same instant), so the probe reads only those
         (
             "time",
-            "d",
             "start_time",
             "songplays",
             f"e.{quote('start_time')} = d.{quote('start_time')}{new('songplays', 'e')}",
@@ -167,7 +166,7 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
                 "reconciliation",
                 table,
                 f"every {table}.{key} is in {source} (no row the source does not give)",
-                f"select count(*) from {q(table)} as {alias} where true{new(table, alias)} and not exists "
+                f"select count(*) from {q(table)} as d where true{new(table, 'd')} and not exists "
                 f"(select 1 from {q(source)} as e where {match})",
             )
         )

@@ -106,6 +106,11 @@ def read_csv(content: str) -> list[list[str | None]]:
     return rows
 
 
+def _texts(result: Result) -> list[list[str | None]]:
+    """The result's rows as the expected files read back: each value's text, None for NULL."""
+    return [[None if v is None else text(v) for v in row] for row in result.rows]
+
+
 def _order_key(row) -> tuple:
     """A sort key for a row of field texts, NULLs (None) first."""
     return tuple((x is not None, x or "") for x in row)
@@ -204,9 +209,7 @@ def compare(
     if header != result.columns:
         return f"columns differ: expected {header}, got {result.columns}"
     is_ordered, keys = order_of(result, query, ordered)
-    actual_rows: list[list[str | None]] = [
-        [None if v is None else text(v) for v in row] for row in result.rows
-    ]
+    actual_rows = _texts(result)
     if not is_ordered:
         return _multiset_diff(result.rows, actual_rows, expected_rows)
     notes = []
@@ -282,9 +285,7 @@ def note(result: Result, query: Query | None) -> str:
     if not is_ordered:
         return "in any order: the query has no ORDER BY"
     if keys:
-        _, ties = _ties_sorted(
-            None, [[None if v is None else text(v) for v in row] for row in result.rows], keys
-        )
+        _, ties = _ties_sorted(None, _texts(result), keys)
         if ties:
             return f"{plural(len(ties), 'run')} of tied rows compared in any order"
     return ""

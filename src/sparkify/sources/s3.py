@@ -302,17 +302,8 @@ def write_object(source: S3Source, uri: str, body: bytes) -> None:
     try:
         source.client.put_object(Bucket=bucket, Key=key, Body=body)
     except Exception as exc:
-        response = getattr(exc, "response", None) or {}
-        code = str((response.get("Error") or {}).get("Code") or "")
-        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
-        if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
-            # a source bucket that may be read but not written (a public one): say where else to stage
-            raise SourceError(
-                f"Access denied writing {uri} ({code or status}): the AWS credentials need s3:PutObject "
-                "there. Point manifest_prefix (SPARKIFY_MANIFEST_PREFIX, or sparkify.toml) at an s3:// "
-                "place this machine may write and the cluster's IAM role may read."
-            ) from exc
-        raise (s3_error(exc, bucket, uri) or SourceError(f"Cannot write {uri}: {exc}")) from exc
+        error = s3_error(exc, bucket, uri, writing=True)
+        raise (error or SourceError(f"Cannot write {uri}: {exc}")) from exc
 
 
 def delete_object(source: S3Source, uri: str) -> None:

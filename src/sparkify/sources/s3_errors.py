@@ -37,12 +37,19 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 def s3_error(
-    exc: BaseException, bucket: str, where: str, *, endpoint: str = "", listed: bool = False
+    exc: BaseException,
+    bucket: str,
+    where: str,
+    *,
+    endpoint: str = "",
+    listed: bool = False,
+    writing: bool = False,
 ) -> SparkifyError | None:
     """The one-line :class:`SourceError` for a botocore exception, naming ``where`` (an s3:// URI);
     None for any other exception. Every S3 failure is mapped here, and only here.
 
-    ``listed`` says the object was just listed, so "no such key" means it vanished since. No message
+    ``listed`` says the object was just listed, so "no such key" means it vanished since; ``writing``
+    that sparkify was putting ``where`` (a Redshift run's staged rows). No message
     holds a credential: none is ever sent to S3, and server messages are used only for unknown codes.
     """
     from botocore import exceptions as bce
@@ -73,6 +80,13 @@ def s3_error(
         ):
             return ConfigError(
                 f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}"
+            )
+        if (code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403) and writing:
+            # a source bucket that may be read but not written (a public one): say where else to stage
+            return SourceError(
+                f"Access denied writing {where} ({code or status}): the AWS credentials need s3:PutObject "
+                "there. Point manifest_prefix (SPARKIFY_MANIFEST_PREFIX, or sparkify.toml) at an s3:// "
+                "place this machine may write and the cluster's IAM role may read."
             )
         if code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403:
             need = "s3:GetObject on it" if listed else f"s3:ListBucket on bucket {bucket}"

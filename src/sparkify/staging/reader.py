@@ -68,6 +68,14 @@ from sparkify.staging.spool import (
     _tag,
 )
 
+_SCAN_OPTIONS = (
+    "format = 'newline_delimited', filename = true, ignore_errors = true, "
+    # the bytes as they are: DuckDB would pick a decompression from a name (.bz2, .xz, .zip...)
+    f"compression = 'none', maximum_object_size = {MAX_LINE_BYTES * 2}"
+)
+"""How the fast path's ``read_json_objects`` reads the files in place and the spool files: one
+object per line, each row with its file, a line DuckDB cannot parse as NULL."""
+
 
 def quoted(name: str | None) -> str:
     return f'"{name}"'
@@ -228,10 +236,7 @@ class JsonReader:
             f"from (select json, coalesce(case when starts_with(json, '{{') then true "
             f"else starts_with(ltrim(json, {literal(JSON_WS)}), '{{') end, false) as {IS_OBJECT}, "
             f"strlen(json) as {RECORD_BYTES}, filename "
-            f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
-            # the bytes as they are: DuckDB would pick a decompression from a name (.bz2, .xz, .zip...)
-            f"compression = 'none', "
-            f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2})))))))"
+            f"from read_json_objects({_sql_list(paths)}, {_SCAN_OPTIONS})))))))"
         )
         self.progress(direct)
         # Files left to the precise path: any record the fast path is not sure of. A line DuckDB
@@ -280,10 +285,7 @@ class JsonReader:
             f"select key, count(*) from (select unnest(json_keys(json)) as key, "
             f"case when {is_spool} then json_extract_string(json, '$.{SOURCE_KEY}') else {by_path} end as src, "
             f"{is_spool} as spooled "
-            f"from read_json_objects({_sql_list(paths)}, format = 'newline_delimited', filename = true, "
-            # the bytes as they are: DuckDB would pick a decompression from a name (.bz2, .xz, .zip...)
-            f"compression = 'none', "
-            f"ignore_errors = true, maximum_object_size = {MAX_LINE_BYTES * 2}) where json is not null) "
+            f"from read_json_objects({_sql_list(paths)}, {_SCAN_OPTIONS}) where json is not null) "
             f"where not list_contains({_sql_list(known)}, key) and not (spooled and key = {literal(SOURCE_KEY)}) "
             f"and src not in (select name from {refused_table}) "
             f"group by key order by key"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 
 from sparkify import pipeline
 from sparkify.errors import WarehouseError
 from sparkify.warehouse import connect
-from sparkify.warehouse.redshift import staged
+from sparkify.warehouse.redshift import RedshiftWarehouse, staged
 from tests.conftest import TEST_ENGINES, open_engine, source_for
 from tests.helpers.records import song, write_source
 from tests.helpers.s3 import BUCKET, OTHER_BUCKET, client
@@ -109,6 +110,31 @@ def test_a_new_day_is_the_only_object_read_and_the_star_equals_a_full_refresh(rs
     assert star(rs) == full_refresh_star(tmp_path, local)
     bucket, _, prefix = uri[len("s3://") :].partition("/")
     assert keys(bucket, f"{prefix}/_sparkify/", s3_server) == []  # staged parts and manifests are deleted
+
+
+def from_line(statement: str) -> str:
+    (line,) = [line for line in statement.splitlines() if line.startswith("from 's3://")]
+    return line
+
+
+def test_sparkify_sql_shows_the_manifest_a_run_copies_from(rs, local):
+    # the review of `sparkify sql --source URI` names the place a real run then writes its
+    # manifests: under the source's staging prefix, each named <random id>-<staging table>
+    uri = source_for(rs, local)
+    statements = traced(rs)
+    pipeline.run(rs, uri)
+    used = sorted(from_line(s) for s in copy_statements(statements))
+    shown = sorted(
+        from_line(s)
+        for s in copy_statements(
+            pipeline.statements(RedshiftWarehouse.offline(iam_role="arn:r"), "stage", source=uri)
+        )
+    )
+    assert len(used) == len(shown) == 2
+    for real, review in zip(used, shown, strict=True):
+        pattern = re.escape(review).replace(re.escape("<random id>"), "[0-9a-f]{32}")
+        assert re.fullmatch(pattern, real), (real, review)
+        assert review.startswith(f"from '{uri}/_sparkify/manifests/<random id>-staging_")
 
 
 def test_a_run_with_nothing_new_copies_nothing(rs, local):

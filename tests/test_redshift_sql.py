@@ -161,9 +161,30 @@ def test_stage_replaces_rows_by_lineage_with_delete_never_truncate():
     # (a changed object's rows leave by their lineage: test_redshift_runs, on the stand-in)
     assert not any(s.startswith("delete") for s in stmts)
     # the checked rows come in through a manifest COPY
-    assert "from 's3://<staging prefix>/<load id>-<table>.manifest'" in stmts[1]
+    # the manifest under the source's staging prefix (where a run writes it: test_redshift_runs)
+    assert "from 's3://b/p/_sparkify/manifests/<random id>-staging_songs.manifest'" in stmts[1]
     assert stmts[1].splitlines()[-3:] == ["manifest", "gzip", "compupdate off statupdate off"]
     assert not any("truncate" in s.lower() for step in pipeline.STEPS for s in pipeline.statements(wh, step))
+
+
+def test_sparkify_sql_shows_the_manifest_prefix_or_a_placeholder(capsys, monkeypatch):
+    def shown(*args: str) -> list[str]:
+        output = sql_cli(capsys, "--engine", "redshift", "stage", "--iam-role", ROLE, *args)
+        return [line for line in output.splitlines() if line.startswith("from 's3://")]
+
+    # no S3 source and no manifest prefix: the place is not known
+    assert shown("--source", "data/sparkify-sample") == [
+        "from 's3://<staging prefix>/<random id>-staging_songs.manifest'",
+        "from 's3://<staging prefix>/<random id>-staging_events.manifest'",
+    ]
+    assert shown("--source", "s3://bucket/some/prefix/")[1] == (
+        "from 's3://bucket/some/prefix/_sparkify/manifests/<random id>-staging_events.manifest'"
+    )
+    # the manifest prefix wins over the source's (as in a run: test_redshift_runs)
+    monkeypatch.setenv("SPARKIFY_MANIFEST_PREFIX", "s3://stage-bucket/manifests/")
+    assert shown("--source", "s3://bucket/p")[0] == (
+        "from 's3://stage-bucket/manifests/<random id>-staging_songs.manifest'"
+    )
 
 
 def test_the_json_paths_file_sparkify_ships_maps_the_staging_columns_in_order(sample_dir):

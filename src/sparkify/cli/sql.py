@@ -50,6 +50,7 @@ def sql_cmd(steps, engine, source_flags, **flags):
         schema=options.schema_for(engine, settings.schema_name, settings.origin("schema")),
         iam_role=settings.iam_role,
         region=settings.region,
+        manifest_prefix=settings.manifest_prefix,
     )
     try:
         text = script.script(

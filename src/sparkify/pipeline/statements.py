@@ -60,13 +60,17 @@ def statements(wh: Warehouse, step: str, *, source: str | None = None, max_error
     the check step's queries, each after a comment naming the checks it answers. Left out: the reads
     a step makes to plan its work (row counts, the ledger), the statements every connection starts
     with (:meth:`Warehouse.setup_statements`) and bookkeeping on ``load_runs``, ``load_files``,
-    ``load_errors`` and ``load_schema``. Values are the driver's placeholders. ``source`` is
-    accepted for compatibility: staged rows are shown by their placeholder location.
+    ``load_errors`` and ``load_schema``. Values are the driver's placeholders. ``source``: where
+    an engine that stages through the source's storage shows the staged rows (Redshift: the
+    staging prefix under an ``s3://`` source, unless ``manifest_prefix`` names one); otherwise a
+    placeholder location.
     """
     from sparkify.pipeline.trace import is_bookkeeping, trace
 
     if step not in STEPS:
         raise ConfigError(f"Unknown step {step!r}. Steps: {', '.join(STEPS)}.")
+    if source is not None:
+        wh.note_shown_source(str(source))
     setup = set(wh.setup_statements())
     sent = [
         s.statement

@@ -192,13 +192,18 @@ def connect(
 
 
 def offline(
-    engine: str, *, schema: str | None = None, iam_role: str | None = None, region: str | None = None
+    engine: str,
+    *,
+    schema: str | None = None,
+    iam_role: str | None = None,
+    region: str | None = None,
+    manifest_prefix: str | None = None,
 ) -> Warehouse:
     """An engine that renders its statements without connecting to anything (``sparkify sql``)."""
     cls = engine_class(engine)
     if engine == "duckdb":
         _refuse_duckdb_schema(schema)
-    return cls.offline(schema=schema, **_options(cls, iam_role, region))
+    return cls.offline(schema=schema, **_options(cls, iam_role, region, manifest_prefix))
 
 
 def _refuse_duckdb_schema(schema: str | None) -> None:

@@ -318,6 +318,12 @@ class Warehouse(ABC):
         rows through the source's storage (Redshift: S3) note it here; others need nothing."""
         return None
 
+    def note_shown_source(self, source: str) -> None:
+        """Told the ``--source`` of statements rendered for review (``sparkify sql``), which read a
+        stand-in: an engine that stages through the source's storage shows where (Redshift: the
+        staging prefix under an ``s3://`` source). Others need nothing."""
+        return None
+
     def copy_from_s3(self, table: Table, manifest: str) -> int:
         """COPY the staged objects ``manifest`` names into ``table``, server-side; return the rows
         loaded. Only engines whose :attr:`copies_from_s3` is true implement it."""

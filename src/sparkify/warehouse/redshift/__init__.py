@@ -127,6 +127,9 @@ class RedshiftWarehouse(PostgresWarehouse):
         self.manifest_prefix = manifest_prefix.rstrip("/") if manifest_prefix else None
         """The staging prefix: where the staged rows and their manifest are written
         (``s3://bucket/prefix``); None: ``<source>/_sparkify/manifests``."""
+        self.shown_root: str | None = None
+        """The staging prefix statements rendered for review show when no ``manifest_prefix`` is
+        set (``sparkify sql --source s3://...``: ``<source>/_sparkify/manifests``); None: a placeholder."""
         self.serverless: bool | None = None
         """Redshift Serverless (True) or a provisioned cluster (False); None: told by the host name."""
         self._source: Any = None
@@ -246,6 +249,14 @@ class RedshiftWarehouse(PostgresWarehouse):
             )
         self._source = source
 
+    def note_shown_source(self, source: str) -> None:
+        """Show the staging prefix of an ``s3://`` ``source`` (``<source>/_sparkify/manifests``) in
+        the COPY statements rendered for review. A source that is not an S3 URI changes nothing."""
+        from sparkify.sources.s3 import parse_s3_uri
+
+        if source.startswith("s3://"):
+            self.shown_root = staged.default_root(*parse_s3_uri(source))
+
     def insert_from_reader(self, table: Table, reader_con, relation: str) -> int:
         """Append DuckDB ``relation`` (the reader's rows, typed, with their lineage) to ``table``.
 
@@ -271,7 +282,7 @@ class RedshiftWarehouse(PostgresWarehouse):
 
     def insert_from_reader_sql(self, table: Table, relation: str) -> list[str]:
         if table.kind == "staging":
-            return [staged.copy_sql(self, table, staged.PLACEHOLDER_MANIFEST)]
+            return [staged.copy_sql(self, table, staged.shown_manifest(self, table))]
         cols = ", ".join(quote(c) for c in table.column_names)
         return [f"insert into {self.qualified(table.name)} ({cols}) values (%s, ...), ..."]
 

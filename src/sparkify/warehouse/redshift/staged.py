@@ -49,13 +49,30 @@ SHOWN_LOAD_ERRORS = 10
 ROLE_PLACEHOLDER = "<--iam-role ARN>"
 """Stands for the IAM role in statements rendered without one (``sparkify sql``)."""
 
-PLACEHOLDER_MANIFEST = "s3://<staging prefix>/<load id>-<table>.manifest"
-"""Stands for a run's manifest in statements rendered for review (``sparkify sql``)."""
+PLACEHOLDER_ROOT = "s3://<staging prefix>"
+"""Stands for the staging prefix in statements rendered for review (``sparkify sql``) when neither
+``manifest_prefix`` nor an ``s3://`` source tells it."""
+
+RANDOM_ID = "<random id>"
+"""Stands for the random hex id that starts a run's manifest name, in statements rendered for review."""
+
+
+def default_root(bucket: str, prefix: str) -> str:
+    """The staging prefix of a source at ``s3://bucket/prefix`` when no ``manifest_prefix`` is set."""
+    return f"s3://{bucket}/{prefix}".rstrip("/") + "/_sparkify/manifests"
 
 
 def staging_root(wh: RedshiftWarehouse, source) -> str:
     """Where staged parts and manifests go: ``manifest_prefix``, else ``<source>/_sparkify/manifests``."""
-    return wh.manifest_prefix or f"s3://{source.bucket}/{source.prefix}".rstrip("/") + "/_sparkify/manifests"
+    return wh.manifest_prefix or default_root(source.bucket, source.prefix)
+
+
+def shown_manifest(wh: RedshiftWarehouse, table: Table) -> str:
+    """``table``'s manifest as ``sparkify sql`` shows it (named as :func:`copy_staged` names it):
+    under ``manifest_prefix``, or the staging prefix of the source it was told
+    (:attr:`RedshiftWarehouse.shown_root`), else a placeholder."""
+    root = wh.manifest_prefix or wh.shown_root or PLACEHOLDER_ROOT
+    return f"{root}/{RANDOM_ID}-{table.name}.manifest"
 
 
 def copy_sql(wh: RedshiftWarehouse, table: Table, manifest: str) -> str:

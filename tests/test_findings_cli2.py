@@ -73,6 +73,15 @@ def test_a_single_day_file_as_log_source_says_to_pass_its_folder(capsys, tmp_pat
     assert f"{day} is a file; --log-source takes the folder" in err and f"pass {day.parent}." in err
 
 
+def test_a_file_as_source_says_it_is_a_file(capsys, tmp_path):
+    day = SAMPLE / "log_data" / "2018" / "11" / "2018-11-02-events.json"
+    code, _, err = sparkify(capsys, "run", "-q", "-w", tmp_path / "w.duckdb", "--source", day)
+    assert code == 66
+    assert f"{day} is a file; --source takes the folder that holds song_data/ and log_data/" in err
+    assert "does not exist" not in err
+    assert not (tmp_path / "w.duckdb").exists()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc, a folder nobody can write in")
 def test_a_report_that_cannot_be_written_is_exit_74(capsys, loaded):
     code, _, err = sparkify(capsys, "report", "-w", loaded, "--out", "/proc/nope.html")

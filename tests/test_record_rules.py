@@ -190,6 +190,13 @@ NONSTANDARD = [
     ('"gender": ', '"gender": "\\ud83d\\ude00", "g2": '),
     ('"gender": ', '"gender": "\\udc00", "g2": '),
     ('"location": ', '"location": "tab\there", "l2": '),
+    # at the limits of JSON readers (tester findings, test_findings_limits.py)
+    ('"userId": ', '"userId": -0, "u2": '),
+    ('"song": ', '"song": ' + "9" * 4301 + ', "z": '),
+    ('"song": ', '"x": -' + "1" * 4400 + ', "song": '),
+    ('"song": ', '"x": ' + "[" * 600 + "]" * 600 + ', "song": '),
+    ('"song": ', '"x": "\\ud800", "song": '),
+    ('"song": ', '"\\udc00": 1, "song": '),
 ]
 
 
@@ -425,7 +432,13 @@ def test_a_broken_pretty_printed_object_is_one_reject():
 def test_a_bom_is_ignored_only_at_the_start():
     assert [r.problem for r in frame(b"\xef\xbb\xbf" + json.dumps(event()).encode())] == [None]
     (_, second) = list(frame(json.dumps(event()).encode() + b"\n\xef\xbb\xbf{}"))
-    assert "malformed JSON" in second.problem[1]
+    assert second.problem == (
+        None,
+        "a byte order mark (U+FEFF) where a record starts: only one, at the very start of a file, is ignored",
+    )
+    # a second mark right after the first is not at the very start
+    (only,) = list(frame(b"\xef\xbb\xbf\xef\xbb\xbf" + json.dumps(event()).encode()))
+    assert only.line == 1 and only.problem[1].startswith("a byte order mark")
 
 
 def test_invalid_utf8_is_named_with_its_byte():

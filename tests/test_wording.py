@@ -82,3 +82,10 @@ def test_unknown_fields_are_named_with_their_kind(tmp_path):
     lines = out.splitlines()
     assert "Unknown fields ignored in events: extraField (1)" in lines
     assert "Unknown fields ignored in songs: songExtra (1)" in lines
+
+
+def test_an_empty_or_odd_unknown_key_is_shown_quoted(tmp_path):
+    src = write_source(tmp_path / "src", events=[{**event(), "": 1, "a, b": 2, "plain": 3}], songs=[song()])
+    code, out, _ = sparkify("run", "-s", src, "-w", tmp_path / "w.duckdb")
+    assert code == 0
+    assert 'Unknown fields ignored in events: "" (1), "a, b" (1), plain (1)' in out.splitlines()

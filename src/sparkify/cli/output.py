@@ -3,6 +3,7 @@ text (never markup) through :mod:`sparkify.console`; nothing here decides an out
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -114,8 +115,16 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
             console.print(f"  {printable(r)}")
     for kind, result in report.results.items():  # which kind: a key may be known in one, not the other
         if result.unknown_fields:
-            fields = ", ".join(f"{k} ({n})" for k, n in sorted(result.unknown_fields.items()))
+            fields = ", ".join(f"{_key(k)} ({n})" for k, n in sorted(result.unknown_fields.items()))
             console.print(f"Unknown fields ignored in {kind}: {printable(fields)}")
+
+
+def _key(key: str) -> str:
+    """A record key as the run's summary lists it: as it is, or as a JSON string when it is empty or
+    holds a space, comma, parenthesis or quote (so ``""`` and ``"a, b"`` are seen for what they are)."""
+    if key and not any(ch.isspace() or ch in ',()"' for ch in key):
+        return key
+    return json.dumps(key, ensure_ascii=False)
 
 
 def print_rows(console, rows: dict[str, int]) -> None:

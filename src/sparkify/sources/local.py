@@ -75,6 +75,11 @@ class LocalSource:
             fix = f"Check {FILE_KINDS[kind].flag}."
         else:
             root = self._root()
+            if root.is_file():
+                raise SourceError(
+                    f"{self.root} is a file; --source takes the folder that holds song_data/ and log_data/ "
+                    "(a file of one kind is loaded by pointing --song-source or --log-source at its folder)."
+                )
             if not root.is_dir():
                 raise SourceError(
                     f"Source folder {self.root} does not exist. Pass --source with a folder that holds "

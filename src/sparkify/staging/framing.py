@@ -26,6 +26,15 @@ MAX_RECORD_BYTES = 4 << 20
 RAW_TEXT_LIMIT = 1000
 """How many characters of a rejected record's text are kept with the reject."""
 
+MAX_NUMBER_DIGITS = 4300
+"""A JSON integer with more digits than this is rejected wherever it is (no column holds it, and
+Python reads no longer one: its ``int`` conversion limit)."""
+
+MAX_DEPTH = 500
+"""A record whose values nest deeper than this (the record's own object is level 1) is rejected.
+Python's JSON reader stops at its recursion limit, near 1,000 levels, and a limit that moved with
+the call stack would make a record's fate depend on more than the record."""
+
 
 # -- framing ----------------------------------------------------------------------------------------
 
@@ -50,6 +59,22 @@ class _Nonstandard:
 
     def __init__(self, text: str):
         self.text = text
+
+    @property
+    def reason(self) -> str:
+        return f"{self.text} is not a JSON number (RFC 8259 has no NaN or Infinity)"
+
+
+class _TooLong(_Nonstandard):
+    """Stands for a JSON integer of more than :data:`MAX_NUMBER_DIGITS` digits, found by
+    :func:`type_record`."""
+
+    __slots__ = ()
+
+    @property
+    def reason(self) -> str:
+        digits = len(self.text.lstrip("-"))
+        return f"a number of {digits} digits: at most {MAX_NUMBER_DIGITS} are read"
 
 
 class _DuplicateKey(ValueError):
@@ -83,9 +108,18 @@ def _literal_number(base: type) -> type:
 
 _Float = _literal_number(float)
 _Int = _literal_number(int)
+
+
+def _parse_int(literal: str) -> Any:
+    if len(literal) - literal.startswith("-") > MAX_NUMBER_DIGITS:
+        return _TooLong(literal)
+    return _Int(literal)
+
+
 _DECODER = json.JSONDecoder(
-    parse_constant=_Nonstandard, object_pairs_hook=_pairs, parse_float=_Float, parse_int=_Int
+    parse_constant=_Nonstandard, object_pairs_hook=_pairs, parse_float=_Float, parse_int=_parse_int
 )
+_TOO_DEEP = f"values nested more than {MAX_DEPTH} levels deep"
 _JSON_WS = re.compile(r"[ \t\n\r]*")
 _NEXT_OBJECT_LINE = re.compile(r"\n[ \t\r]*(?=\{)")
 _STRUCTURE = re.compile(r'\\.|[{}\[\]"\n]')
@@ -95,6 +129,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _RAW_BYTE = re.compile("[\udc80-\udcff]")
 """In text decoded with ``surrogateescape``: a byte that is not UTF-8 (a ``\\udc80`` escape in the
 JSON text is six ASCII characters, never this)."""
+_NOT_A_BYTE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+"""A surrogate ``surrogateescape`` cannot encode: not a byte of the file (see :data:`_RAW_BYTE`)."""
 BOM = b"\xef\xbb\xbf"
 
 
@@ -129,9 +165,9 @@ def frame(data: bytes) -> Iterator[RawRecord]:
         except json.JSONDecodeError as exc:
             end = _resync(text, start)
             problem = (None, _malformed(exc, text, start))
-        except RecursionError:
+        except RecursionError:  # deeper than MAX_DEPTH: Python's limit is about twice as deep
             end = _resync(text, start)
-            problem = (None, "malformed JSON: values nested too deeply")
+            problem = (None, _TOO_DEEP)
         else:
             # the next record may start right away ({..}{..}) or after whitespace; anything else
             # glued on (`{..}x`) is text that is not JSON: the next round rejects it
@@ -151,9 +187,26 @@ def frame(data: bytes) -> Iterator[RawRecord]:
                 problem = (None, f"record is longer than {MAX_RECORD_BYTES >> 20} MB ({size} bytes)")
             elif not isinstance(value, dict):
                 problem = (None, _not_object(value))
+            elif span.count("{") + span.count("[") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
+                problem = (None, _TOO_DEEP)
         shown = storable(span[:RAW_TEXT_LIMIT])
         yield RawRecord(line, shown, value if problem is None else None, problem)
         pos = _ws_end(text, end)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value``'s objects and arrays nest more than ``limit`` levels (``value`` itself is
+    level 1). Without recursion: it is asked about values Python's stack barely holds."""
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(v, dict):
+            stack.extend((x, depth + 1) for x in v.values() if isinstance(x, (dict, list)))
+        elif isinstance(v, list):
+            stack.extend((x, depth + 1) for x in v if isinstance(x, (dict, list)))
+    return False
 
 
 def _resync(text: str, start: int) -> int:
@@ -227,12 +280,16 @@ def storable(text: str) -> str:
     ``surrogateescape``) or unpaired surrogates shown as escapes (``\\x00``, ``\\xff``, ``\\ud800``)."""
     if text.isascii() and "\x00" not in text:
         return text
+    # a surrogate that stands for no byte (an escape such as "\udc00" in a key) is shown as its escape
+    text = _NOT_A_BYTE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     shown = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
     shown = shown.encode("utf-8", errors="backslashreplace").decode("utf-8")
     return shown.replace("\x00", "\\x00")
 
 
 def _malformed(exc: json.JSONDecodeError, text: str, start: int) -> str:
+    if text.startswith("\ufeff", start):
+        return "a byte order mark (U+FEFF) where a record starts: only one, at the very start of a file, is ignored"
     # json's messages end in " at" where they name a place ("Unterminated string starting at")
     at = "" if exc.msg.endswith(" at") else " at"
     return f"malformed JSON: {exc.msg}{at} character {exc.pos - start + 1} of the record"

@@ -46,9 +46,6 @@ class _PreciseReader:
             if problem is None:
                 assert raw.record is not None  # frame() gives a record whenever it finds no problem
                 row, problem = type_record(self.kind, raw.record, self.rules)
-                for key in raw.record:
-                    if key not in self.known:
-                        self.unknown_fields[key] = self.unknown_fields.get(key, 0) + 1
             if problem is not None:
                 count.rejected += 1
                 fld, reason = problem
@@ -56,6 +53,9 @@ class _PreciseReader:
                 continue
             count.staged += 1
             self.staged += 1
+            for key in raw.record or ():  # counted for staged records, as the fast path counts them
+                if key not in self.known:
+                    self.unknown_fields[key] = self.unknown_fields.get(key, 0) + 1
             row["source_file"] = f.name
             self._out.write(json.dumps(row, ensure_ascii=False, allow_nan=False))
             self._out.write("\n")

@@ -313,6 +313,7 @@ class JsonReader:
                 if isinstance(data, CorruptFileError) or any(b in data for b in NOT_JSON_WHITESPACE):
                     precise.add(f, data)
                     continue
+                whole = data  # the precise path is given the file as it is: it drops the mark itself
                 if data.startswith(BOM):
                     data = data[len(BOM) :]
                 if len(data) >= SMALL_FILE:
@@ -325,7 +326,7 @@ class JsonReader:
                     continue
                 tagged = _tag(data, f.name)
                 if tagged is None:  # not one object per line: objects over several lines, an array...
-                    precise.add(f, data)
+                    precise.add(f, whole)
                     continue
                 records, text = tagged
                 if out is None:

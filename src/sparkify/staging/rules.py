@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,14 @@ from sparkify.schema import (
     Column,
     Table,
 )
-from sparkify.staging.framing import _SURROGATE, _json_kind, _Nonstandard
+from sparkify.staging.framing import (
+    _SURROGATE,
+    MAX_DEPTH,
+    MAX_NUMBER_DIGITS,
+    _json_kind,
+    _Nonstandard,
+    storable,
+)
 
 MAX_TEXT_BYTES = 65535
 """The longest text value (UTF-8 bytes) every warehouse stores: Redshift's VARCHAR(65535)."""
@@ -39,6 +46,11 @@ INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 
 TABLE_FOR: dict[str, Table] = {name: kind.staging for name, kind in FILE_KINDS.items()}
 REQUIRED: dict[str, tuple[str, ...]] = {name: kind.required for name, kind in FILE_KINDS.items()}
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    name: frozenset(c.source for c in t.record_columns if c.source is not None)
+    for name, t in TABLE_FOR.items()
+}
+"""Per kind of file, the record keys a staging column takes."""
 
 USER_ID = re.compile(r"[0-9]{0,9}")
 """A userId is a string of digits (at most 9, so it fits an INTEGER) or empty (logged out)."""
@@ -117,17 +129,23 @@ def type_record(
 ) -> tuple[dict, tuple[str | None, str] | None]:
     """The staging row (column name -> value) for one record, or the first (field, reason) that stops it.
 
-    Checks, in order: no ``NaN``/``Infinity`` anywhere; required keys present, not null and not ``""``
+    Checks, in order: no ``NaN``/``Infinity`` or integer of more than :data:`MAX_NUMBER_DIGITS`
+    digits anywhere, no unpaired surrogate in a key no staging column takes; required keys present, not null and not ``""``
     (an empty string is as missing as null); each staging column typed (text: a string, or another
     value's text form; integer/bigint: a JSON integer in range; double: a finite number); text without
     NUL characters or unpaired surrogates and at most :data:`MAX_TEXT_BYTES` bytes; ``userId`` digits
     or empty; ``ts`` plausible (``rules``).
     """
     spec = TABLE_FOR[kind]
+    known = KNOWN_KEYS[kind]
     for key, value in record.items():
-        literal = _find_nonstandard(value)
-        if literal is not None:
-            return {}, (key, f"{literal} is not a JSON number (RFC 8259 has no NaN or Infinity)")
+        found = _find_nonstandard(value)
+        if found is not None:
+            return {}, (key, found.reason)
+        if key not in known:  # a taken key's text is checked as its column's (_text_problem)
+            surrogate = _find_surrogate(key, value)
+            if surrogate is not None:
+                return {}, (storable(key), _surrogate_reason(surrogate))
     for key in REQUIRED[kind]:
         value = record.get(key)
         if value is None:
@@ -201,10 +219,7 @@ def _text_problem(text: str) -> tuple[Any, str | None]:
     if not text.isascii():
         surrogate = _SURROGATE.search(text)
         if surrogate:
-            return (
-                None,
-                f"text holds an unpaired surrogate \\u{ord(surrogate.group()):04x}, which is not Unicode",
-            )
+            return None, _surrogate_reason(surrogate.group())
         size = len(text.encode("utf-8")) if len(text) * 4 > MAX_TEXT_BYTES else len(text)
     else:
         size = len(text)
@@ -216,20 +231,38 @@ def _text_problem(text: str) -> tuple[Any, str | None]:
     return text, None
 
 
-def _find_nonstandard(value: Any) -> str | None:
-    if isinstance(value, _Nonstandard):
-        return value.text
-    if isinstance(value, dict):
-        for v in value.values():
-            found = _find_nonstandard(v)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for v in value:
-            found = _find_nonstandard(v)
-            if found is not None:
-                return found
+def _surrogate_reason(char: str) -> str:
+    return f"text holds an unpaired surrogate \\u{ord(char):04x}, which is not Unicode"
+
+
+def _walk(value: Any) -> Iterator[Any]:
+    """``value`` and every key and value within it, in the order the file wrote them. Without
+    recursion: values may nest up to :data:`MAX_DEPTH` levels."""
+    stack: list[Any] = [value]
+    while stack:
+        v = stack.pop()
+        yield v
+        if isinstance(v, dict):
+            stack.extend(reversed([x for pair in v.items() for x in pair]))
+        elif isinstance(v, list):
+            stack.extend(reversed(v))
+
+
+def _find_surrogate(key: str, value: Any) -> str | None:
+    """The first unpaired surrogate in ``key`` or in any string (key or value) within ``value``."""
+    for v in (key, *_walk(value)):
+        if isinstance(v, str) and not v.isascii():
+            m = _SURROGATE.search(v)
+            if m:
+                return m.group()
     return None
+
+
+def _find_nonstandard(value: Any) -> _Nonstandard | None:
+    """The first ``NaN``/``Infinity`` literal or over-long integer (:class:`_Nonstandard`) in ``value``."""
+    if not isinstance(value, (dict, list)):
+        return value if isinstance(value, _Nonstandard) else None
+    return next((v for v in _walk(value) if isinstance(v, _Nonstandard)), None)
 
 
 def _show(value: Any) -> str:
@@ -282,6 +315,10 @@ def suspect_sql(json_col: str, complete: str) -> str:
     )
 
 
+_DIGIT_RUN = 1000
+"""The run of digits that sends a long record to the rules (RE2 repeats at most 1,000 times); the
+rules reject only runs of more than :data:`MAX_NUMBER_DIGITS`."""
+
 TINY_DOUBLE = 1e-290
 """A double column's value smaller than this (zero included) may be a number that underflowed:
 the fast path then looks at the record's text (:data:`UNDERFLOW_PATTERN`)."""
@@ -318,6 +355,16 @@ def fast_ok_sql(
     conds = [is_object, keys_unique, f"not {suspect}"]
     # A record this long may hold a text value over MAX_TEXT_BYTES: the rules measure it.
     conds.append(f"{record_bytes} <= {MAX_TEXT_BYTES}")
+    # Only a long record can hold an integer of more than MAX_NUMBER_DIGITS digits or values nested
+    # more than MAX_DEPTH deep (DuckDB reads both; the rules reject them): a long run of digits, or
+    # more brackets than MAX_DEPTH (strings included: a false alarm only costs time), sends it there.
+    conds.append(
+        f"({record_bytes} <= {MAX_NUMBER_DIGITS} or not regexp_matches({json_col}, '[0-9]{{{_DIGIT_RUN}}}'))"
+    )
+    conds.append(
+        f"({record_bytes} <= {2 * MAX_DEPTH} or strlen({json_col}) - strlen(replace(replace({json_col}, "
+        f"'{{', ''), '[', '')) <= {MAX_DEPTH})"
+    )
     for c in spec.record_columns:
         col = f'"{c.source}"'
         if c.type in _DUCKDB_INT:
@@ -355,7 +402,12 @@ def fast_ok_sql(
         if key in text_keys:  # a required text key: "" is as missing as null
             conds.append(f"\"{key}\" <> ''")
     if kind == "events":
-        # digits only, at most 9 of them: fits an INTEGER (USER_ID)
+        # digits only, at most 9 of them: fits an INTEGER (USER_ID). DuckDB renders the number -0
+        # as '0', which the rules refuse (not a string of digits): a '0' that is not a string is
+        # looked up by the rules.
         conds.append('("userId" is null or regexp_full_match("userId", \'[0-9]{0,9}\'))')
+        conds.append(
+            f"(\"userId\" is null or \"userId\" <> '0' or json_type({json_col}, '$.\"userId\"') = 'VARCHAR')"
+        )
         conds.append(f'"ts" >= {rules.ts_min_ms} and "ts" < {rules.ts_max_ms}')
     return " and ".join(conds)

@@ -92,7 +92,7 @@ Star schema
 │ songplays │    3 │
 │ time      │    3 │
 └───────────┴──────┘
-Checks: 30 of 30 passed.
+Checks: 33 of 33 passed.
 Loaded 5 records (0 rejected) from {source} into duckdb:///{db} in N.Ns.
 """
     )
@@ -121,7 +121,7 @@ def test_steps_one_at_a_time(tmp_path, source):
     code, out, _ = sparkify("transform", "-q", "-w", wh)
     assert code == 0 and ", songplays 3, " in out and len(out.splitlines()) == 1
     code, out, _ = sparkify("check", "-w", wh)
-    assert code == 0 and out.endswith("Checks: 30 of 30 passed.\n") and "not_null:songplays.start_time" in out
+    assert code == 0 and out.endswith("Checks: 33 of 33 passed.\n") and "not_null:songplays.start_time" in out
 
 
 def test_failed_checks_exit_1_and_name_each_failure(tmp_path, source):
@@ -290,7 +290,7 @@ def test_each_invocation_starts_with_fresh_state(tmp_path, source):
     code, out, _ = sparkify("run", "--json", "-s", str(source), "-w", wh)
     assert code == 0 and out.startswith("{") and len(out.splitlines()) == 1
     code, out, _ = sparkify("check", "-w", wh)
-    assert code == 0 and out.startswith("Checks\n") and out.endswith("Checks: 30 of 30 passed.\n")
+    assert code == 0 and out.startswith("Checks\n") and out.endswith("Checks: 33 of 33 passed.\n")
 
 
 def test_unknown_step_names_the_closest_one(tmp_path):

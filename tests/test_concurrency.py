@@ -58,7 +58,7 @@ def test_wait_queues_behind_the_other_process(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert f"Waiting for another sparkify process using {db} ..." in err
-    assert "Checks: 30 of 30 passed." in out
+    assert "Checks: 33 of 33 passed." in out
 
 
 def test_two_runs_at_once_never_duplicate(tmp_path):

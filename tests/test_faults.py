@@ -156,7 +156,7 @@ def test_disk_full_at_commit_is_one_line_naming_the_file(tmp_path, src, sample_d
         assert "The disk is full: free space there" in proc.stderr
         runs = sparkify("runs", "--json", "-w", str(db))
         assert runs.returncode == 0 and runs.stdout.count('"succeeded"') == 1  # the earlier load stands
-        assert sparkify("check", "-q", "-w", str(db)).stdout == "Checks: 30 of 30 passed.\n"
+        assert sparkify("check", "-q", "-w", str(db)).stdout == "Checks: 33 of 33 passed.\n"
 
 
 def test_a_full_spool_folder_is_one_line_naming_it(tmp_path, sample_dir):

@@ -3,6 +3,8 @@ name the local file and line) and the checks find tables broken by hand."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sparkify import pipeline
@@ -89,6 +91,8 @@ def test_checks_find_broken_tables(duckdb_wh, small_source):
         "reconciliation:songplays.count": 1,
         "reconciliation:songplays.events": 1,
         "reconciliation:time.start_time": 1,  # the deleted play's instant, no other play at it
+        "reconciliation:staging_events.user_id->users": 1,  # user 7 has events: one user left out
+        "reconciliation:staging_songs.artist_id->artists": 1,
     }
 
 
@@ -107,6 +111,50 @@ def test_checks_find_dimension_rows_no_source_gives(duckdb_wh, small_source):
         "reconciliation:songs.song_id": 1,
         "reconciliation:artists.artist_id": 1,
         "reconciliation:time.start_time": 2,
+    }
+
+
+def test_checks_find_dimension_rows_left_out(warehouse, small_source):
+    """Every non-empty user, song and artist id staging gives has its dimension row (a tester's
+    finding: users without plays and songs nobody played deleted by hand, and 30 of 30 passed)."""
+    extra = small_source / "log_data" / "2018" / "11" / "2018-11-03-events.json"
+    extra.write_text(json.dumps(event(userId="9", page="Home", ts=1541205830796)) + "\n")
+    pipeline.run(warehouse, source_for(warehouse, small_source))
+    warehouse.execute(f"delete from {warehouse.qualified('users')} where user_id = 9")  # no plays
+    warehouse.execute(f"delete from {warehouse.qualified('songs')} where song_id = 'SO2'")  # never played
+    warehouse.execute(f"delete from {warehouse.qualified('artists')} where artist_id = 'AR2'")  # SO2's artist
+    failed = {r.check.name: r.failures for r in pipeline.check(warehouse) if not r.passed}
+    assert failed == {
+        "reconciliation:staging_events.user_id->users": 1,
+        "reconciliation:staging_songs.song_id->songs": 1,
+        "reconciliation:staging_songs.artist_id->artists": 1,
+    }
+
+
+@pytest.mark.engines("duckdb", "postgres", reason="the scoped checks follow the incremental transform")
+def test_the_scoped_checks_find_a_user_of_this_run_left_out(warehouse, small_source, monkeypatch):
+    from sparkify import quality
+
+    pipeline.run(warehouse, source_for(warehouse, small_source))
+    day = small_source / "log_data" / "2018" / "11" / "2018-11-03-events.json"
+    day.write_text(json.dumps(event(userId="99", page="Home", ts=1541205830796)) + "\n")
+    checks = quality.run_checks
+
+    def after_a_faulty_transform(wh, *, scoped=False):
+        wh.execute(f"delete from {wh.qualified('users')} where user_id in (99, 8)")  # 8: not of this run
+        return checks(wh, scoped=scoped)
+
+    monkeypatch.setattr(quality, "run_checks", after_a_faulty_transform)
+    report = pipeline.run(warehouse, source_for(warehouse, small_source))
+    assert report.stage.incremental
+    failed = {c.check.name: c.failures for c in report.checks_failed}
+    # user 8 (plays, no change this run) is caught by the plays' relationship only when unscoped
+    assert failed == {"reconciliation:staging_events.user_id->users": 1}
+    monkeypatch.undo()
+    failed = {r.check.name: r.failures for r in pipeline.check(warehouse) if not r.passed}
+    assert failed == {
+        "reconciliation:staging_events.user_id->users": 2,
+        "relationship:songplays.user_id->users.user_id": 3,
     }
 
 

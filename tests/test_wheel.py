@@ -143,7 +143,7 @@ def test_wheel_installs_and_runs_from_an_empty_folder(installed, tmp_path):
     assert proc.returncode == 0, proc.stderr
     for table, rows in readme_star_rows().items():
         assert re.search(rf"│ {table} +│ +{rows} │", proc.stdout), (table, rows)
-    assert "Checks: 30 of 30 passed." in proc.stdout
+    assert "Checks: 33 of 33 passed." in proc.stdout
     assert "Loaded 22,952 records (0 rejected) from " in proc.stdout
     assert sorted(p.name for p in empty.iterdir()) == ["sparkify.duckdb", "sparkify.duckdb.lock"]
 

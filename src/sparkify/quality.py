@@ -1,8 +1,9 @@
 """Quality checks declared as data. Each check is one query that counts offending rows; zero passes.
 
 The checks come from ``schema.py`` (not-null columns, primary keys, relationships) plus the
-reconciliation of the fact table with staging: every NextSong event of a logged-in user is exactly
-one songplay.
+reconciliation of the star tables with staging: every NextSong event of a logged-in user is exactly
+one songplay; every dimension row comes from its source (no row staging does not give), and every
+non-empty user, song and artist id staging gives has its dimension row (none left out).
 
 After an incremental run the same checks may be *scoped*: confined to the star rows that run
 rebuilt (:data:`NEW_ROWS`), read from the temp tables its transform left (``sparkify_scope_since``,
@@ -168,6 +169,36 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
                 f"every {table}.{key} is in {source} (no row the source does not give)",
                 f"select count(*) from {q(table)} as d where true{new(table, 'd')} and not exists "
                 f"(select 1 from {q(source)} as e where {match})",
+            )
+        )
+    # and every source row has its dimension row: none left out (deleted, or never written)
+    for source, key, table, cast, changed in (
+        ("staging_events", "user_id", "users", "cast(nullif({}, '') as integer)", "sparkify_changed_events"),
+        ("staging_songs", "song_id", "songs", "nullif({}, '')", "sparkify_changed_songs"),
+        ("staging_songs", "artist_id", "artists", "nullif({}, '')", "sparkify_changed_songs"),
+    ):
+        if scoped:
+            # only the keys of the rows this run changed can have lost or gained a dimension row;
+            # each counts if staging still gives it (the expression staging's index has, PostgreSQL)
+            keys = (
+                f"select distinct {cast.format('c.' + quote(key))} as k from {changed} as c "
+                f"where {cast.format('c.' + quote(key))} is not null"
+            )
+            given = f" and exists (select 1 from {q(source)} as e where {cast.format('e.' + quote(key))} = s.k)"
+        else:
+            keys = (
+                f"select distinct {cast.format('e.' + quote(key))} as k from {q(source)} as e "
+                f"where {cast.format('e.' + quote(key))} is not null"
+            )
+            given = ""
+        out.append(
+            Check(
+                f"reconciliation:{source}.{key}->{table}",
+                "reconciliation",
+                table,
+                f"every non-empty {source}.{key} has its {table} row (none left out)",
+                f"select count(*) from ({keys}) as s where true{given} and not exists "
+                f"(select 1 from {q(table)} as d where d.{quote(key)} = s.k)",
             )
         )
     if scoped:

@@ -184,7 +184,9 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
                 f"select distinct {cast.format('c.' + quote(key))} as k from {changed} as c "
                 f"where {cast.format('c.' + quote(key))} is not null"
             )
-            given = f" and exists (select 1 from {q(source)} as e where {cast.format('e.' + quote(key))} = s.k)"
+            given = (
+                f" and exists (select 1 from {q(source)} as e where {cast.format('e.' + quote(key))} = s.k)"
+            )
         else:
             keys = (
                 f"select distinct {cast.format('e.' + quote(key))} as k from {q(source)} as e "

@@ -334,6 +334,24 @@ CONSTRUCTS = [
         [(D(2008, 3, 5, 7, 25, 29),)],
         "CONVERT_TIMEZONE.html: source defaults to UTC",
     ),
+    (
+        "concat_null",
+        "select concat('December 25, ', '2008'), concat('a', null) is null, concat(null, 'b') is null",
+        [("December 25, 2008", True, True)],
+        "r_CONCAT.html: if one or both expressions is null, the result is null",
+    ),
+    (
+        "concat_nested",
+        "select concat(concat('a', 'b'), 'c')",
+        [("abc",)],
+        "r_CONCAT.html: to concatenate more than two expressions, nest CONCAT",
+    ),
+    (
+        "avg_double",
+        f"select avg(cast(n as double precision)) from {NUMBERS}",
+        [(2.5,)],
+        "r_AVG.html: DOUBLE PRECISION for a floating point argument",
+    ),
 ]
 
 REFUSED = [
@@ -367,6 +385,28 @@ REFUSED = [
         },
     ),
     ("syntax", "select from where", {"duckdb": "line 1: cannot parse", "postgres": "line 1: cannot parse"}),
+    # r_AVG.html: BIGINT for an integer argument (avg of 1..4 is 2, not 2.5), a decimal keeps its scale
+    (
+        "avg_integer",
+        f"select g,\n  avg(n) from {NUMBERS} group by g",
+        {"duckdb": "line 2: AVG(n) averages integers", "postgres": "line 2: AVG(n) averages integers"},
+    ),
+    (
+        "avg_decimal",
+        f"select avg(cast(n as decimal(5, 2))) from {NUMBERS}",
+        {"duckdb": "line 1: AVG(CAST(n AS DECIMAL(5, 2))) averages decimals", "postgres": "line 1: AVG"},
+    ),
+    (
+        "avg_unknown",
+        "select\n  avg(x)\nfrom team_budget",
+        {"duckdb": "line 2: cannot tell whether AVG(x)", "postgres": "line 2: cannot tell whether AVG(x)"},
+    ),
+    # r_CONCAT.html: CONCAT ( expression1, expression2 ); Redshift refuses a third
+    (
+        "concat_three",
+        "select concat('a', 'b', 'c')",
+        {"duckdb": "line 1: CONCAT takes two arguments", "postgres": "line 1: CONCAT takes two arguments"},
+    ),
 ]
 
 DOCUMENTED_ON_POSTGRES = [

@@ -29,6 +29,11 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   runs with ``ieee_floating_point_ops`` off and ``error_on_division_by_zero`` on (not ``inf``/``NaN``).
 - ``APPROXIMATE COUNT(DISTINCT x)`` is the exact count on both engines: Redshift's HyperLogLog
   estimate lies within about 2% of it, DuckDB's own estimate elsewhere, and PostgreSQL has none.
+- ``AVG`` of an integer is a BIGINT in Redshift (the fraction dropped), of a decimal a decimal of its
+  scale; DuckDB and PostgreSQL give the fraction. Refused, as is an argument of unknown type, with the
+  cast that makes it one answer (``avg(cast(x as double precision))``); a double is averaged alike.
+- ``CONCAT(a, b)`` is NULL when either is, as ``a || b`` (DuckDB's and PostgreSQL's CONCAT skip a
+  NULL); it is rendered as ``||``, and a call with other than two arguments is refused as Redshift does.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
   in UTC with microseconds; both are timestamps without time zone. sqlglot gives PostgreSQL's
   ``current_timestamp`` (with time zone, in the session's zone).
@@ -41,6 +46,8 @@ from functools import cache
 
 from sparkify.analytics.fixes import (
     fix_add_months,
+    fix_avg,
+    fix_concat,
     fix_datediff,
     fix_listagg,
     fix_now,
@@ -231,7 +238,7 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         reason = why.get(target) or why.get("*")
         if reason:
             raise QueryError(f"{origin}, line {line_of(sql, name)}: {name} {reason} (redshift to {target}).")
-    twins = typed_twins(tree, (exp.Div, exp.Trunc))
+    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg))
     if target == "duckdb":
         type_divisions(tree, twins, sql, origin)
 
@@ -244,6 +251,10 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_regexp_substr(node, sql, origin)
         if isinstance(node, exp.SimilarTo) and target == "duckdb":
             return fix_similar_to(node, sql, origin)
+        if isinstance(node, exp.Avg):
+            return fix_avg(node, twins.get(id(node)), sql, origin)
+        if isinstance(node, exp.Concat):
+            return fix_concat(node, sql, origin)
         if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
             return fix_trunc(node, twins.get(id(node)), sql, origin)
         if (isinstance(node, exp.GroupConcat) and not isinstance(node.parent, exp.WithinGroup)) or (

@@ -256,7 +256,8 @@ def type_divisions(tree, twins: dict, sql: str, origin: str) -> None:
 
 
 DATE_TYPES = frozenset({"DATE", "TIMESTAMP", "TIMESTAMPTZ", "DATETIME"})
-NUMBER_TYPES = INTEGER_TYPES | {"DOUBLE", "FLOAT", "DECIMAL", "BIGDECIMAL"}
+FLOAT_TYPES = frozenset({"DOUBLE", "FLOAT"})
+NUMBER_TYPES = INTEGER_TYPES | FLOAT_TYPES | {"DECIMAL", "BIGDECIMAL"}
 
 
 def fix_trunc(node, twin, sql: str, origin: str):
@@ -272,6 +273,53 @@ def fix_trunc(node, twin, sql: str, origin: str):
         f"{origin}, line {line_of(sql, 'TRUNC')}: cannot tell whether TRUNC({node.this.sql(dialect='redshift')}) "
         "truncates a timestamp (to its date) or a number; cast its argument, e.g. trunc(x::timestamp)."
     )
+
+
+def fix_avg(node, twin, sql: str, origin: str):
+    """AVG of an integer argument is a BIGINT in Redshift (the fraction dropped; its documentation
+    does not say how), of a decimal one a decimal of the argument's scale; DuckDB and PostgreSQL give
+    the fraction. Both are refused, as is an argument of unknown type, with the cast that makes it one
+    answer everywhere. A floating point argument is averaged alike."""
+    from sqlglot import exp
+
+    arg = twin.this if twin is not None else None
+    if isinstance(arg, exp.Distinct) and arg.expressions:
+        arg = arg.expressions[0]
+    kind = _type_name(arg)
+    if kind in FLOAT_TYPES:
+        return node
+    shown = node.this.sql(dialect="redshift")
+    if isinstance(node.this, exp.Distinct) and node.this.expressions:
+        shown = node.this.expressions[0].sql(dialect="redshift")
+    if kind in INTEGER_TYPES:
+        what = (
+            f"AVG({shown}) averages integers: a BIGINT in Redshift, its fraction dropped, and a fraction here"
+        )
+    elif kind in NUMBER_TYPES:
+        what = f"AVG({shown}) averages decimals: Redshift keeps the argument's scale, the engines here do not"
+    else:
+        what = (
+            f"cannot tell whether AVG({shown}) averages floating point numbers (an integer's is a BIGINT "
+            "in Redshift, its fraction dropped; a decimal's keeps its scale)"
+        )
+    raise QueryError(
+        f"{origin}, line {line_of(sql, 'AVG')}: {what}; cast its argument for the mean, "
+        f"avg(cast({shown} as double precision)), and round or trunc it as you mean."
+    )
+
+
+def fix_concat(node, sql: str, origin: str):
+    """Redshift's CONCAT(a, b) is ``a || b``: NULL when either is (DuckDB's and PostgreSQL's CONCAT
+    skip a NULL). It takes exactly two arguments; Redshift refuses more, so is a query here."""
+    from sqlglot import exp
+
+    args = node.expressions
+    if len(args) != 2:
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'CONCAT')}: CONCAT takes two arguments in Redshift, not "
+            f"{len(args)}; nest it, concat(a, concat(b, c)), or write a || b || c."
+        )
+    return exp.DPipe(this=args[0], expression=args[1], safe=False)
 
 
 def fix_listagg(node, target: str):

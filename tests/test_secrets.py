@@ -210,6 +210,24 @@ def test_a_password_that_needs_percent_encoding_is_refused_masked(capsys, char, 
         assert "Zq1" not in out and "Wv2" not in out and "Kx3" not in out
 
 
+@pytest.mark.parametrize("password", ["pa%ZZss", "pa%2", "pa%"])
+def test_a_percent_that_starts_no_escape_is_a_configuration_error(capsys, password):
+    # a tester's finding: libpq's "invalid percent-encoded token" was exit 75, "retry later"
+    url = f"postgresql://me:{password}@127.0.0.1:1/music"
+    for args in (["check", "-w", url], ["run", "-w", url]):
+        code, out = sparkify(capsys, *args)
+        assert code == 2, out
+        assert "% as %25" in out and "percent-encode" in out
+        assert password not in out and "***" in out
+
+
+def test_a_percent_escape_in_a_password_is_taken_as_written(capsys):
+    # %40 is an @: the URL is well formed, and the connection (nothing listens on port 1) fails
+    code, out = sparkify(capsys, "check", "-w", "postgresql://me:pa%40ss@127.0.0.1:1/music")
+    assert code == 75, out
+    assert "%25" not in out and "pa%40ss" not in out and "pa@ss" not in out
+
+
 def test_mask_url_forms():
     from sparkify.urls import mask_url
 

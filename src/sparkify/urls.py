@@ -22,8 +22,12 @@ _PASSWORD_KEYWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|[^&\
 """``password=value`` in a query string or a keyword/value string; the value runs to ``&``, blank
 space or the end (quoted values to their closing quote)."""
 
-NEEDS_ENCODING = {"@": "%40", "/": "%2F", "#": "%23", "?": "%3F"}
-"""Characters a URL password must percent-encode, with their encodings."""
+NEEDS_ENCODING = {"@": "%40", "/": "%2F", "#": "%23", "?": "%3F", "%": "%25"}
+"""Characters a URL password must percent-encode, with their encodings (``%`` only where it starts
+no escape: ``%40`` is an ``@``, ``%ZZ`` no escape at all)."""
+
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+"""A ``%`` that does not start a percent-escape (two hex digits)."""
 
 
 def _split_userinfo(url: str) -> tuple[str, str, str] | None:
@@ -82,8 +86,8 @@ def scrub(text: str, url: str) -> str:
 
 
 def password_needing_encoding(url: str) -> list[str]:
-    """The characters of the URL's userinfo password that must be percent-encoded (``@ / # ?``),
-    in order of first appearance; empty when the password is fine or there is none.
+    """The characters of the URL's userinfo password that must be percent-encoded (``@ / # ?``, and
+    ``%`` where it starts no escape), in order of first appearance; empty when the password is fine or there is none.
 
     Only the part before the query string is looked at, so an ``@`` in a parameter is no password.
     """
@@ -94,7 +98,11 @@ def password_needing_encoding(url: str) -> list[str]:
     if at < 0 or ":" not in rest[:at]:
         return []
     password = rest[:at].split(":", 1)[1]
-    return [c for c in dict.fromkeys(password) if c in NEEDS_ENCODING]
+    return [
+        c
+        for c in dict.fromkeys(password)
+        if c in NEEDS_ENCODING and (c != "%" or _LONE_PERCENT.search(password))
+    ]
 
 
 def _query_start(rest: str) -> int:

@@ -191,6 +191,48 @@ def test_refuses_impossible_or_unsafe_requests(tmp_path):
         generate(tmp_path / "f", events=10, songs=2, users=2)
 
 
+class StopAfter:
+    """A progress that raises KeyboardInterrupt (as a Ctrl-C would) at the ``n``-th log file."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def start(self, task, total):
+        pass
+
+    def advance(self, task, amount=1, nbytes=0):
+        if task == "generate logs":
+            self.n -= 1
+            if self.n == 0:
+                raise KeyboardInterrupt
+
+    def finish(self, task):
+        pass
+
+
+def test_an_interrupted_run_leaves_nothing_behind(tmp_path):
+    # a tester's finding: Ctrl-C left 1,117 files that then loaded as if the set were whole
+    new = tmp_path / "new"
+    with pytest.raises(KeyboardInterrupt):
+        generate(new, events=3_000, songs=10, users=5, progress=StopAfter(3))
+    assert not new.exists()
+    mine = tmp_path / "mine"
+    (mine / "song_data").mkdir(parents=True)  # an empty folder is allowed, and stays
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(KeyboardInterrupt):
+        generate(mine, events=3_000, songs=10, users=5, progress=StopAfter(3))
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "song_data"]
+    assert list((mine / "song_data").iterdir()) == []
+    report = generate(mine, events=3_000, songs=10, users=5)  # and it can be run again there
+    assert sorted(p.name for p in mine.iterdir()) == [
+        "log_data",
+        "log_json_path.json",
+        "notes.txt",
+        "song_data",
+    ]
+    assert len(list((mine / "log_data").rglob("*.json"))) == report.log_files
+
+
 def test_cli_generate_says_what_it_wrote_or_what_to_fix(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["generate", "--out", str(tmp_path / "a"), "--events", "500", "--songs", "20", "--users", "9"])

@@ -37,7 +37,10 @@ song files and their catalogue), :mod:`~sparkify.generate.events` (pages, users,
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -56,6 +59,7 @@ from sparkify.generate.shape import (
 )
 from sparkify.generate.songs import write_songs
 from sparkify.progress import NoProgress, Progress
+from sparkify.sample import JSON_PATHS
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
 
 
@@ -85,7 +89,8 @@ def generate(
 
     Same arguments, same bytes. ``out`` may exist but must not already hold ``song_data/`` or
     ``log_data/`` (old and new files would mix). Every user has at least one event, so ``events``
-    must be at least ``users``. Raises :class:`ConfigError` otherwise.
+    must be at least ``users``. Raises :class:`ConfigError` otherwise. The files appear in ``out``
+    only when all are written: a run that fails or is interrupted leaves ``out`` as it was.
     """
     progress = progress or NoProgress()
     out = Path(out)
@@ -106,6 +111,31 @@ def generate(
                 "old and new files do not mix."
             )
 
+    # Written into a hidden folder inside ``out`` and moved into place at the end: an interrupted or
+    # failed run leaves nothing behind (a partial source would load as if it were whole).
+    made_out = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".sparkify-generate-", dir=out))
+    try:
+        report = _write(work, events=events, songs=songs, users=users, seed=seed, progress=progress)
+        for name in (SONG_FILES.folder, EVENT_FILES.folder, JSON_PATHS):
+            target = out / name
+            if target.is_dir():
+                target.rmdir()  # empty: checked above
+            os.replace(work / name, target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        if made_out:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    work.rmdir()
+    return report
+
+
+def _write(
+    out: Path, *, events: int, songs: int, users: int, seed: int, progress: Progress
+) -> GenerateReport:
+    """Write the files of :func:`generate` into ``out`` (a new, empty folder)."""
     catalogue = write_songs(out / SONG_FILES.folder, songs, seed, progress)
 
     plan_rng = random.Random(f"sparkify-generate:{seed}:plan")
@@ -150,7 +180,7 @@ def generate(
         progress.advance(task, 1)
     progress.finish(task)
     # the JSONPaths file Redshift's COPY reads the events through, as the real bucket has it
-    from sparkify.sample import JSON_PATHS, json_paths_text
+    from sparkify.sample import json_paths_text
 
     (out / JSON_PATHS).write_text(json_paths_text(), encoding="utf-8")
     return GenerateReport(song_files=songs, log_files=days, events=written)

@@ -241,7 +241,28 @@ def test_the_readme_lists_every_command_and_setting():
         assert f"`sparkify {name}`" in readme, name
     for key in FIELDS:
         assert f"`{key}`" in readme, key
+    keys = readme[readme.index("The keys: ") :].split("\n\n", 1)[0]  # the list of settings itself
+    assert [key for key in FIELDS if f"`{key}`" not in keys] == []
     assert "make run" in readme and "make test" in readme
+
+
+def test_the_readme_quickstart_shows_what_make_run_prints(tmp_path, sample_dir):
+    """The output block of the quickstart is today's (a tester found its table a version behind):
+    the same lines, times and the paths of the last line aside."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme[readme.index("```\nstage songs:") + 4 :]
+    block = block[: block.index("```")]
+
+    def shape(text: str) -> list[str]:
+        lines = [line for line in text.splitlines() if line and not line.startswith(("Loaded ", "Report:"))]
+        return [re.sub(r"\d+\.\d+s\b|│\s+\d+\.\d │$", "<time>", line) for line in lines]
+
+    code, out, _ = sparkify("run", "-s", str(sample_dir), "-w", str(tmp_path / "w.duckdb"))
+    assert code == 0
+    assert shape(out) == shape(block)
 
 
 def test_files_without_records_are_named(tmp_path, source):

@@ -131,10 +131,13 @@ def test_postgres_readers_wait_for_a_full_rebuild_as_loads_wait_for_the_lock(
         _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 75, err
         assert f"A sparkify load is rebuilding the tables of schema {pg_schema}" in err
+        assert "run with --wait to wait for the commit" in err
         started = time.monotonic()
         proc = sparkify(*query, "--wait-timeout", "1")
         _out, err = proc.communicate(timeout=60)
         assert proc.returncode == 75 and "did not commit within 1s (--wait-timeout)" in err, err
+        # --wait was in effect (the default): the advice is a longer wait, not --wait (a tester's finding)
+        assert "a larger --wait-timeout" in err and "run with --wait" not in err, err
         assert time.monotonic() - started >= 1
         rebuild.rollback()
     proc = sparkify(*query, "--no-wait")

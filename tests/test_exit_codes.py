@@ -131,7 +131,7 @@ def test_json_summaries(tmp_path, src):
         "events": {"files_read": 1, "records_read": 2, "staged": 2, "rejected": 0, "files_removed": 0},
     }
     assert out["tables"]["songplays"] == 2 and out["tables"]["users"] == 1
-    assert out["checks"] == {"passed": 30, "failed": 0, "failures": []}
+    assert out["checks"] == {"passed": 33, "failed": 0, "failures": []}
     assert len(out["load_id"]) == 32 and out["timings"]["total"] >= 0 and out["error"] is None
 
     (src / "log_data" / "bad.json").write_text("{oops\n")

@@ -94,3 +94,16 @@ def test_the_json_of_a_run_that_fails_early_says_where_it_read_and_wrote(capsys,
     )
     summary = json.loads(out)
     assert code != 0 and summary["warehouse"] == "postgresql://me:***@127.0.0.1:1/db" and "hunter2" not in out
+
+
+def test_the_json_names_the_source_as_the_other_outputs_do(capsys, tmp_path, monkeypatch):
+    # a tester's finding: --json gave "src" as typed where the text and `runs` give the full path,
+    # and null after a connection failure when no --source was given
+    monkeypatch.chdir(SAMPLE.parent)
+    code, out, _ = sparkify(capsys, "run", "--json", "-q", "-s", SAMPLE.name, "-w", tmp_path / "w.duckdb")
+    assert code == 0 and json.loads(out)["source"] == str(SAMPLE.resolve())
+    monkeypatch.chdir(SAMPLE.parent.parent)  # the checkout: its sample is the default source
+    code, out, _ = sparkify(capsys, "run", "--json", "-w", "postgresql://me@127.0.0.1:1/db")
+    summary = json.loads(out)
+    assert code == 75 and summary["status"] == "failed"
+    assert summary["source"] == str(SAMPLE.resolve())  # the default: the sample of this checkout

@@ -203,6 +203,7 @@ def test_report_shows_the_newest_run_and_its_rejects(tmp_path):
     summary = text[text.index('id="summary"') : text.index("</section>")]
     assert "src &lt;&amp;&gt; x" in summary
     assert '<div class="figure">2</div>' in summary  # rejected records of the newest run
+    assert "input records the latest load did not load" in summary  # one load's count, said so
     assert "bad &lt;b&gt;.json:1: malformed JSON" in summary
     assert (
         "bad &lt;b&gt;.json:2: field &#x27;ts&#x27;: required field is missing" in summary
@@ -728,3 +729,8 @@ def test_hostile_report_in_the_browser(browser, hostile_html, tmp_path):
         visit.close()
     assert visit.dialogs == [] and visit.errors == []
     assert [u for u in visit.requests if u != visit.url] == []
+
+
+def test_the_rejected_card_says_whose_count_it_is(hostile_html):
+    # built with this run's report: the count is this run's (a tester read a 0 as "nothing ever rejected")
+    assert "input records this run did not load" in hostile_html

@@ -330,10 +330,15 @@ def settings(**flags: Any) -> Settings:
 
 
 def source(config: Settings) -> Source:
-    """The source the settings name (the shipped sample when none is given)."""
+    """The source the settings name (the shipped sample when none is given). The command's JSON
+    summary names it as every other output does: the folder's full path, or the S3 URI."""
     from sparkify.sources import open_configured
 
-    return open_configured(config)
+    opened = open_configured(config)
+    obj = state()
+    if obj.summary is not None:
+        obj.summary["source"] = opened.description
+    return opened
 
 
 def schema_for(engine: str, schema: str | None, origin: str) -> str | None:

@@ -25,13 +25,13 @@ def plan_summary(plan) -> str:
     if plan.full_refresh:
         why = "staging did not match the load ledger" if plan.repair else "--full-refresh"
         return f"{plan.kind}: {_n(len(plan.listed), 'file')}: all loaded afresh ({why})"
-    parts = [f"{plan.new} new"]
+    parts = [f"{plan.new:,} new"]
     if plan.changed:
-        parts.append(f"{plan.changed} changed")
+        parts.append(f"{plan.changed:,} changed")
     if plan.rules_changed:
-        parts.append(f"{len(plan.rules_changed)} read again (loaded under another ts_min/ts_max)")
+        parts.append(f"{len(plan.rules_changed):,} read again (loaded under another ts_min/ts_max)")
     if plan.unchanged:
-        parts.append(f"{plan.unchanged} already loaded")
+        parts.append(f"{plan.unchanged:,} already loaded")
     return f"{plan.kind}: {_n(len(plan.listed), 'file')}: {', '.join(parts)}"
 
 
@@ -90,7 +90,8 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
         plan = report.plans.get(kind)
         size = f"{plan.bytes_to_read / 1e6:.1f}" if plan else ""
         seconds = f"{report.read_seconds[kind]:.1f}" if kind in report.read_seconds else ""
-        rows.append([kind, len(result.files), size, result.read, result.staged, result.rejected, seconds])
+        counts = [f"{n:,}" for n in (len(result.files), result.read, result.staged, result.rejected)]
+        rows.append([kind, counts[0], size, *counts[1:], seconds])
     for plan in report.plans.values():
         console.print(plan_summary(plan), markup=False)
         skipped = passed_over_summary(plan)

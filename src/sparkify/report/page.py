@@ -193,7 +193,10 @@ def _summary(catalog: dict[str, Query], results: dict[str, Result], checks: list
             _card(
                 "rejected records",
                 f"{load.rejected:,}",
-                "input records not loaded",
+                # the count of one load, not of every load the warehouse kept
+                "input records this run did not load"
+                if load.origin == "run"
+                else "input records the latest load did not load",
                 "fail" if load.rejected else "",
             )
         )

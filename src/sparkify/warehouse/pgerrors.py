@@ -113,14 +113,14 @@ class PostgresErrors(Warehouse):
                 f"Lost the connection to {self.label} at {self.display_url}: {message}."
             )
         if sqlstate == LOCK_NOT_AVAILABLE:
-            waited = (
-                ""
-                if not getattr(self, "wait", True)
-                else f" within {getattr(self, 'wait_timeout', 0):g}s (--wait-timeout)"
-            )
+            if getattr(self, "wait", True):
+                waited = f" within {getattr(self, 'wait_timeout', 0):g}s (--wait-timeout)"
+                advice = "Retry later, or give it longer with a larger --wait-timeout."
+            else:
+                waited, advice = "", "Retry later, or run with --wait to wait for the commit."
             return WarehouseBusyError(
                 f"A sparkify load is rebuilding the tables of schema {self.schema} of {self.display_url}: they are "
-                f"not readable until it commits, and it did not commit{waited}. Retry later, or run with --wait."
+                f"not readable until it commits, and it did not commit{waited}. {advice}"
             )
         if sqlstate in TRANSIENT_SQLSTATES:
             return TransientWarehouseError(f"{self.label} ({self.display_url}): {message}")

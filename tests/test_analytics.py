@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 import shutil
 from pathlib import Path
 
@@ -236,6 +237,20 @@ def _expect(tmp_path: Path, text: str) -> Path:
         ("", "", False),  # not the empty field, which is NULL
         (dt.date(2018, 11, 1), "2018-11-01", True),
         (dt.date(2018, 11, 1), "2018-11-02", False),
+        # decimals exactly, to the last digit the file writes (a tester's finding: a relative
+        # tolerance passed 10000000000.00 for 10000000009.99)
+        (Decimal("10000000000.00"), "10000000009.99", False),
+        (Decimal("10000000000.00"), "10000000000.00", True),
+        (Decimal("1234567890123.4567"), "1234567890123.4500", False),
+        (Decimal("1234567890123.4567"), "1234567890123.4567", True),
+        (Decimal("0.10"), "0.1", True),
+        (Decimal("0.10"), "0.11", False),
+        (Decimal("0.66666666666666666667"), "0.6666666666666666", True),  # as a double writes 2/3
+        (Decimal("0.66666666666666666667"), "0.6666666666666665", False),
+        (Decimal("12345678901234567890.12"), "12345678901234567890.12", True),
+        (Decimal("12345678901234567890.12"), "1.2345678901234567e+19", False),
+        (Decimal("0.10"), "abc", False),
+        (Decimal("0.10"), "NaN", False),
     ],
 )
 def test_compare_one_value(tmp_path, value, expected, same):
@@ -421,3 +436,24 @@ def test_any_order_of_a_pinned_multiset_matches_and_a_lost_row_does_not(tmp_path
     flipped = [(n, None if s == "" else "" if s is None else s, f) for n, s, f in shuffled]
     if flipped != shuffled:
         assert compare(Result(["n", "s", "f"], flipped), path, query=query) != ""
+
+
+def test_decimals_are_shown_and_written_with_every_digit(warehouse, tmp_path):
+    # a tester's finding: 12345678901234567890.12 printed as 1.2345678901234567e+19, 0.10 as 0.1
+    sql = (
+        "select cast('12345678901234567890.12' as decimal(38,2)) as big, cast('0.10' as decimal(5,2)) as dime, "
+        "cast('1234567890123.4567' as decimal(20,4)) as fine"
+    )
+    result = analytics.run_query(warehouse, analytics.ad_hoc(sql, dialect="postgres", origin="q.sql"))
+    from sparkify.analytics import expected
+
+    assert expected.to_csv(result) == "big,dime,fine\n12345678901234567890.12,0.10,1234567890123.4567\n"
+    assert json.loads(expected.to_json(Query("q", "", None, sql), result), parse_float=Decimal)["rows"] == [
+        {
+            "big": Decimal("12345678901234567890.12"),
+            "dime": Decimal("0.10"),
+            "fine": Decimal("1234567890123.4567"),
+        }
+    ]
+    pinned = _expect(tmp_path, "big,dime,fine\n12345678901234567890.12,0.10,1234567890123.4500\n")
+    assert "1234567890123.4567" in compare(result, pinned, ordered=True)

@@ -64,7 +64,7 @@ class Query:
 
 @dataclass(frozen=True)
 class Result:
-    """Column names and rows (values int, float, str, bool, date, datetime or None)."""
+    """Column names and rows (values int, float, Decimal, str, bool, date, datetime or None)."""
 
     columns: list[str]
     rows: list[tuple]

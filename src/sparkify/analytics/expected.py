@@ -15,8 +15,10 @@ multiset: the diff lists the rows missing and the rows unexpected, with their co
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import json
 import math
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +45,8 @@ def text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")  # every digit, never an exponent: 0.10, 12345678901234567890.12
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -123,16 +127,21 @@ def _shown(row) -> str:
 
 def to_json(query: Query, result: Result) -> str:
     """One JSON object on one line: the query's name, description and rows (objects by column)."""
-    rows = [
-        {
-            c: (v if isinstance(v, (int, float, str)) or v is None else text(v))
-            for c, v in zip(result.columns, row)
-        }
-        for row in result.rows
-    ]
-    return json.dumps(
-        {"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False
-    )
+    numbers: dict[str, str] = {}  # a decimal is a JSON number with all its digits: a stand-in, then its text
+    token = uuid.uuid4().hex  # no value of the result can spell it
+
+    def value(v: Any) -> Any:
+        if isinstance(v, decimal.Decimal) and v.is_finite():
+            mark = f"{token}:{len(numbers)}"
+            numbers[json.dumps(mark)] = text(v)
+            return mark
+        return v if isinstance(v, (int, float, str)) or v is None else text(v)
+
+    rows = [{c: value(v) for c, v in zip(result.columns, row)} for row in result.rows]
+    out = json.dumps({"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False)
+    for mark, digits in numbers.items():
+        out = out.replace(mark, digits, 1)
+    return out
 
 
 def save_expected(result: Result, folder: Path | str, name: str, *, query: Query | None = None) -> Path:
@@ -155,7 +164,8 @@ def save_expected(result: Result, folder: Path | str, name: str, *, query: Query
 
 def same(actual: Any, expected: str | None) -> bool:
     """Does a value equal its expected text? Ints and text exactly; floats within
-    :data:`FLOAT_TOLERANCE` (relative); NULL only an unquoted empty field (None), and only it."""
+    :data:`FLOAT_TOLERANCE` (relative); decimals within one unit of the expected text's last digit; NULL
+    only an unquoted empty field (None), and only it."""
     if actual is None or expected is None:
         return actual is None and expected is None
     if isinstance(actual, bool):
@@ -171,6 +181,19 @@ def same(actual: Any, expected: str | None) -> bool:
         except ValueError:
             return False
         return math.isclose(actual, exp, rel_tol=FLOAT_TOLERANCE, abs_tol=0.0) or actual == exp
+    if isinstance(actual, decimal.Decimal):
+        # exact to the last digit the expected text writes: 10000000009.99 is not 10000000000.00
+        # (a relative tolerance would pass it); 0.6666666666666666, written from a double, is the
+        # numeric 0.66666666666666666667 another engine computes
+        try:
+            exp_dec = decimal.Decimal(expected.strip())
+        except decimal.InvalidOperation:
+            return False
+        if not exp_dec.is_finite():
+            return False
+        exponent = exp_dec.as_tuple().exponent
+        unit = decimal.Decimal(1).scaleb(exponent) if isinstance(exponent, int) and exponent < 0 else 0
+        return actual == exp_dec or abs(actual - exp_dec) < unit
     return text(actual) == expected
 
 

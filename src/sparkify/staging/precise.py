@@ -13,7 +13,7 @@ from typing import IO
 from sparkify.sources import CorruptFileError, SourceFile
 from sparkify.staging.framing import frame
 from sparkify.staging.results import FileCount, Reject
-from sparkify.staging.rules import TABLE_FOR, RecordRules, type_record
+from sparkify.staging.rules import KNOWN_KEYS, RecordRules, type_record
 
 
 class _PreciseReader:
@@ -24,7 +24,7 @@ class _PreciseReader:
         self.kind = kind
         self.rules = rules
         self.path = path
-        self.known = {c.source for c in TABLE_FOR[kind].record_columns}
+        self.known = KNOWN_KEYS[kind]
         self.counts: dict[str, FileCount] = {}
         self.rejects: list[Reject] = []
         self.unknown_fields: dict[str, int] = {}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest

@@ -138,7 +138,9 @@ def to_json(query: Query, result: Result) -> str:
         return v if isinstance(v, (int, float, str)) or v is None else text(v)
 
     rows = [{c: value(v) for c, v in zip(result.columns, row)} for row in result.rows]
-    out = json.dumps({"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False)
+    out = json.dumps(
+        {"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False
+    )
     for mark, digits in numbers.items():
         out = out.replace(mark, digits, 1)
     return out

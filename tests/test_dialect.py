@@ -10,6 +10,7 @@ page gives the rule but no example -- never from running the translation.
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -347,6 +348,12 @@ CONSTRUCTS = [
         "r_CONCAT.html: to concatenate more than two expressions, nest CONCAT",
     ),
     (
+        "regexp_replace_every_match",
+        "select regexp_replace('abcabc', 'b', 'X'), regexp_replace('aBcabc', 'b', 'X', 1, 'i')",
+        [("aXcaXc", "aXcaXc")],
+        "REGEXP_REPLACE.html: replaces every occurrence of the pattern; 'i' matches case-insensitively",
+    ),
+    (
         "avg_double",
         f"select avg(cast(n as double precision)) from {NUMBERS}",
         [(2.5,)],
@@ -400,6 +407,14 @@ REFUSED = [
         "avg_unknown",
         "select\n  avg(x)\nfrom team_budget",
         {"duckdb": "line 2: cannot tell whether AVG(x)", "postgres": "line 2: cannot tell whether AVG(x)"},
+    ),
+    (
+        "regexp_replace_position",
+        "select regexp_replace('abcabc', 'b', 'X', 3)",
+        {
+            "duckdb": "line 1: REGEXP_REPLACE from a position other than 1",
+            "postgres": "line 1: REGEXP_REPLACE from",
+        },
     ),
     # r_CONCAT.html: CONCAT ( expression1, expression2 ); Redshift refuses a third
     (
@@ -526,3 +541,36 @@ def test_every_catalog_query_translates_to_every_engine():
     for query in analytics.catalog().values():
         for target in ("duckdb", "postgres"):
             assert translate(query.sql, source="redshift", target=target, origin=query.name).strip()
+
+
+def test_timestamptz_arithmetic_is_in_utc_whatever_the_machine_s_time_zone(warehouse, tmp_path):
+    """Redshift's sessions are in UTC. A tester's finding: with TZ (DuckDB) or PGTZ (PostgreSQL)
+    set elsewhere, date_trunc and ::date of a timestamptz moved by hours."""
+    import os
+    import subprocess
+    import sys
+
+    url = warehouse.url if warehouse.name == "postgres" else f"duckdb:///{tmp_path / 'tz.duckdb'}"
+    schema = getattr(warehouse, "schema", None) if warehouse.name == "postgres" else None
+    script = (
+        "import sys, json\n"
+        "from sparkify import analytics\n"
+        "from sparkify.warehouse import connect\n"
+        "with connect(sys.argv[1], schema=sys.argv[2] or None, read_only=True) as wh:\n"
+        "    q = analytics.ad_hoc(sys.argv[3], dialect='redshift')\n"
+        "    print(json.dumps(analytics.run_query(wh, q).rows, default=str))\n"
+    )
+    sql = (
+        "select date_trunc('day', '2024-01-01 03:00:00+00'::timestamptz)::date, "
+        "cast('2024-01-01 01:00:00+00'::timestamptz as date)"
+    )
+    env = {**os.environ, "TZ": "America/New_York", "PGTZ": "America/New_York"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, url, schema or "", sql],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [["2024-01-01", "2024-01-01"]]

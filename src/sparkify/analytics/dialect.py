@@ -34,6 +34,8 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   cast that makes it one answer (``avg(cast(x as double precision))``); a double is averaged alike.
 - ``CONCAT(a, b)`` is NULL when either is, as ``a || b`` (DuckDB's and PostgreSQL's CONCAT skip a
   NULL); it is rendered as ``||``, and a call with other than two arguments is refused as Redshift does.
+- ``REGEXP_REPLACE`` replaces every match, as Redshift documents (sqlglot, DuckDB and PostgreSQL
+  replace the first unless told ``g``); a start position other than 1 or the ``p`` parameter is refused.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
   in UTC with microseconds; both are timestamps without time zone. sqlglot gives PostgreSQL's
   ``current_timestamp`` (with time zone, in the session's zone).
@@ -51,6 +53,7 @@ from sparkify.analytics.fixes import (
     fix_datediff,
     fix_listagg,
     fix_now,
+    fix_regexp_replace,
     fix_regexp_substr,
     fix_similar_to,
     fix_to_char,
@@ -255,6 +258,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_avg(node, twins.get(id(node)), sql, origin)
         if isinstance(node, exp.Concat):
             return fix_concat(node, sql, origin)
+        if isinstance(node, exp.RegexpReplace):
+            return fix_regexp_replace(node, sql, origin)
         if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
             return fix_trunc(node, twins.get(id(node)), sql, origin)
         if (isinstance(node, exp.GroupConcat) and not isinstance(node.parent, exp.WithinGroup)) or (

@@ -308,6 +308,33 @@ def fix_avg(node, twin, sql: str, origin: str):
     )
 
 
+def fix_regexp_replace(node, sql: str, origin: str):
+    """Redshift's REGEXP_REPLACE replaces every match (sqlglot reads it as replacing the first, as
+    DuckDB's and PostgreSQL's do without the ``g`` flag). Its parameters ``c`` and ``i`` (case) carry
+    over; a start position other than 1, or ``p`` (PCRE syntax), is refused."""
+    from sqlglot import exp
+
+    position = node.args.get("position")
+    if position is not None and not (isinstance(position, exp.Literal) and position.name == "1"):
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'REGEXP_REPLACE')}: REGEXP_REPLACE from a position other than 1 has "
+            "no equivalent here; apply it to a substring instead."
+        )
+    flags = ""
+    modifiers = node.args.get("modifiers")
+    if modifiers is not None:
+        if not isinstance(modifiers, exp.Literal) or not set(modifiers.name) <= set("ci"):
+            raise QueryError(
+                f"{origin}, line {line_of(sql, 'REGEXP_REPLACE')}: REGEXP_REPLACE parameters other than 'c' and "
+                f"'i' (here {modifiers.sql(dialect='redshift')}) have no equivalent here."
+            )
+        flags = modifiers.name
+    return exp.Anonymous(
+        this="regexp_replace",
+        expressions=[node.this, node.expression, node.args["replacement"], exp.Literal.string(flags + "g")],
+    )
+
+
 def fix_concat(node, sql: str, origin: str):
     """Redshift's CONCAT(a, b) is ``a || b``: NULL when either is (DuckDB's and PostgreSQL's CONCAT
     skip a NULL). It takes exactly two arguments; Redshift refuses more, so is a query here."""

@@ -80,6 +80,13 @@ class DuckDBWarehouse(Warehouse):
                 ) from exc
             raise WarehouseError(f"Cannot open DuckDB database {path}: {first}") from exc
         self._depth = 0
+        for statement in self.setup_statements():
+            self.con.execute(statement)
+
+    def setup_statements(self) -> list[str]:
+        # Redshift's sessions are in UTC: a query's timestamptz arithmetic (date_trunc, ::date,
+        # extract) must not follow the machine's TZ (DuckDB's ICU time zones are built in)
+        return ["set TimeZone = 'UTC'"]
 
     @classmethod
     def offline(cls, *, schema: str | None = None, **options) -> DuckDBWarehouse:

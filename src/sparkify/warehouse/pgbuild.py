@@ -55,6 +55,9 @@ class PostgresBuild(PostgresErrors):
         # incremental run's scoped statements take to run, and no gain on a full build (measured on
         # 1M events, benchmarks/README.md "Figures, third session").
         "set jit = off",
+        # Redshift's sessions are in UTC: timestamptz arithmetic in a query (date_trunc, ::date,
+        # extract) must not follow the server's, database's or client's (PGTZ) time zone
+        "set timezone to 'UTC'",
         # 4MB (PostgreSQL's default work_mem) turns the reconciliation check's distinct over 10M
         # staged events into a hash aggregate spilling batch after batch: over 15 min. With 64MB the
         # same check takes 13.5 s. Only where nothing set work_mem: a value of the server, database,

@@ -179,8 +179,9 @@ def test_an_underflow_without_a_large_exponent_is_rejected_in_a_file_of_its_own(
 
 
 def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(warehouse, tmp_path):
-    # PostgreSQL refuses '1e-400'::float8 (out of range) and keeps 5e-324 (the least subnormal):
-    # every engine rejects the first and stages the second, on the fast path and on the precise one
+    # PostgreSQL refuses '1e-400'::float8 (out of range) and Redshift 5e-324 (the least subnormal):
+    # every engine rejects both and stages 2.2250738585072014e-308 (the least normal double), on the
+    # fast path and on the precise one
     src = copy_case("utf8-bom", tmp_path)
     day = src / DAY
     lines = day.read_bytes().splitlines()
@@ -189,7 +190,7 @@ def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(w
     # fast path staged these as 0.0, the precise one rejected them); 1e-26 and 1e-150 do not underflow
     long_fraction, mixed = "0." + "0" * 400 + "1", "0." + "0" * 100 + "1e-250"
     values = ["1e-400", "-1E-400", long_fraction, mixed, "0e-400", "-0.0", "5e-324", "2.5e-8"]
-    values += ["0." + "0" * 25 + "1", "1e-150"]
+    values += ["0." + "0" * 25 + "1", "1e-150", "2.2250738585072014e-308", "2.225e-308"]
     extra = [
         json.dumps({**first, "itemInSession": 900 + i, "length": 0.5}).replace(
             '"length": 0.5', f'"length": {v}'
@@ -198,11 +199,11 @@ def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(w
     ]
     day.write_bytes(b"\n".join(lines) + b"\n" + "\n".join(extra).encode() + b"\n")
     n = len(lines)
-    expected_rejects = [("2018-11-01-events.json", n + k, "length") for k in (1, 2, 3, 4)]
+    expected_rejects = [("2018-11-01-events.json", n + k, "length") for k in (1, 2, 3, 4, 7, 12)]
     for broken in (False, True):  # a broken line beside them sends the file to the precise path
         if broken:
             day.write_bytes(day.read_bytes() + b"{broken\n")
-        report = run(warehouse, src, max_errors=4 + broken, full_refresh=True)
+        report = run(warehouse, src, max_errors=6 + broken, full_refresh=True)
         rejects = [r for r in rejected(warehouse, report.load_id) if r[1] != n + 1 + len(values)]
         assert rejects == expected_rejects
         _, reasons = warehouse.query(
@@ -214,4 +215,11 @@ def test_a_number_that_underflows_to_zero_is_rejected_on_every_engine_and_path(w
             f"select item_in_session, length from {warehouse.qualified('staging_events')} "
             "where item_in_session >= 900 order by 1"
         )
-        assert staged == [(904, 0.0), (905, -0.0), (906, 5e-324), (907, 2.5e-8), (908, 1e-26), (909, 1e-150)]
+        assert staged == [
+            (904, 0.0),
+            (905, -0.0),
+            (907, 2.5e-8),
+            (908, 1e-26),
+            (909, 1e-150),
+            (910, 2.2250738585072014e-308),
+        ]

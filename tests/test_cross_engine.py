@@ -77,7 +77,7 @@ TRICKY_DOUBLES = [
     1 / 3,
     1e-300,
     1.7976931348623157e308,
-    5e-324,
+    2.2250738585072014e-308,  # the least normal double (subnormals are rejected: CONTRACT.md)
     218.77506,
     1540919166796.0,
     -12.5,

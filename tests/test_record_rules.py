@@ -357,7 +357,12 @@ def reject_of(line: bytes, kind: str = "events"):
         (json.dumps(event(ts=2**63)).encode(), "ts", "out of range for BIGINT"),
         (json.dumps(event(sessionId=2**31)).encode(), "sessionId", "out of range for INTEGER"),
         (json.dumps(event(length=10**400)).encode(), "length", "out of range for DOUBLE"),
-        (  # underflows to 0: PostgreSQL and Redshift refuse it; 0e-400 and 5e-324 are kept
+        (  # subnormal: Redshift's float8 refuses it (a tester's finding); 2.2250738585072014e-308 is kept
+            json.dumps(event()).replace('"length": 200.5', '"length": 5e-324').encode(),
+            "length",
+            "number out of range for DOUBLE: 5e-324",
+        ),
+        (  # underflows to 0: PostgreSQL and Redshift refuse it; 0e-400 is kept
             json.dumps(event()).replace('"length": 200.5', '"length": 1e-400').encode(),
             "length",
             "number out of range for DOUBLE: 1e-400",
@@ -454,7 +459,6 @@ def test_doubles_are_read_as_python_reads_them():
         "123456789012345678901234567890",
         "2.2250738585072014e-308",
         "1.7976931348623157e308",
-        "5e-324",
         "0e-400",
     ]:
         row, problem = type_record("events", {**event(), "length": json.loads(text)})

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,10 @@ from sparkify.staging.framing import (
 MAX_TEXT_BYTES = 65535
 """The longest text value (UTF-8 bytes) every warehouse stores: Redshift's VARCHAR(65535)."""
 
+
+DOUBLE_MIN = sys.float_info.min
+"""The smallest normal DOUBLE (2.2250738585072014e-308). Smaller non-zero values (subnormals) are
+refused by Redshift's float8, so the rules reject them on every engine."""
 
 INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 """The values each integer column type holds (the same on every engine)."""
@@ -194,9 +199,14 @@ def type_value(column: Column, value: Any) -> tuple[Any, str | None]:
             number = float(value)
         except OverflowError:
             number = math.inf
-        if not math.isfinite(number) or (number == 0 and _nonzero_mantissa(value)):
-            # too large (inf) or too small (a non-zero number that rounds to 0, e.g. 1e-400):
-            # PostgreSQL and Redshift refuse both, so every engine rejects them
+        if (
+            not math.isfinite(number)
+            or (number == 0 and _nonzero_mantissa(value))
+            or (number != 0 and abs(number) < DOUBLE_MIN)
+        ):
+            # too large (inf) or too small: a non-zero number that rounds to 0 (1e-400), which
+            # PostgreSQL and Redshift refuse, or a subnormal one (5e-324), which Redshift refuses:
+            # every engine rejects them
             return None, f"number out of range for DOUBLE: {_show(value)}"
         return number, None
     if isinstance(value, float):

@@ -123,6 +123,7 @@ def test_sparkify_sql_shows_the_manifest_a_run_copies_from(rs, local):
     uri = source_for(rs, local)
     statements = traced(rs)
     pipeline.run(rs, uri)
+
     def table(line: str) -> str:  # ...<id>-staging_songs.manifest'
         return line.rsplit("-", 1)[1]
 

@@ -326,3 +326,30 @@ def test_postgres_staging_tables_are_unlogged_and_the_rest_logged():
     assert all(
         not offline("duckdb").create_table_sql(t).startswith("create unlogged") for t in TABLES.values()
     )
+
+
+def test_keeping_more_files_than_a_statement_binds(warehouse, src):
+    """A full refresh or repair keeps the rows of the files it keeps by name. A tester's finding:
+    with 33,000 kept files the one statement binding them all broke Redshift's limit of 32,767
+    parameters (PostgreSQL's is 65,535); 70,000 here."""
+    from sparkify.schema import LOAD_FILES, STAGING_SONGS
+
+    pipeline.create_tables(warehouse)
+    staging, ledger = warehouse.qualified(STAGING_SONGS.name), warehouse.qualified(LOAD_FILES.name)
+    for name in ("keep-1", "gone", None, "keep-69999"):
+        warehouse.execute(
+            f"insert into {staging} (song_id, source_file) values ('S', {warehouse.param})", [name]
+        )
+    for name, kind in (("keep-1", "songs"), ("gone-1", "songs"), ("keep-2", "events"), ("gone-2", "events")):
+        warehouse.execute(
+            f"insert into {ledger} (file, kind, size, records_read, records_staged, records_rejected, load_id, "
+            f"loaded_at) values ({warehouse.param}, {warehouse.param}, 1, 1, 1, 0, 'x', current_timestamp)",
+            [name, kind],
+        )
+    kept = [f"keep-{i}" for i in range(70_000)]
+    warehouse.delete_where_not_in(STAGING_SONGS, "source_file", kept)
+    warehouse.delete_where_not_in(LOAD_FILES, "file", kept, kind="songs")
+    _, rows = warehouse.query(f"select source_file from {staging} order by 1")
+    assert rows == [("keep-1",), ("keep-69999",)]  # the NULL lineage goes too
+    _, rows = warehouse.query(f"select kind, file from {ledger} order by 1, 2")
+    assert rows == [("events", "gone-2"), ("events", "keep-2"), ("songs", "keep-1")]  # only songs touched

@@ -298,15 +298,23 @@ class Warehouse(ABC):
         self, table: Table, column: str, keep: list[Any], *, kind: str | None = None
     ) -> None:
         """``delete from table where column not in (keep)`` (rows where it is null too; and ``kind =
-        kind`` when given), one statement, values bound. ``keep`` is not empty."""
-        marks = " and ".join(
-            f"{quote(column)} not in ({', '.join([self.param] * len(keep[i : i + 500]))})"
-            for i in range(0, len(keep), 500)
-        )
-        marks = f"({quote(column)} is null or ({marks}))"
+        kind`` when given). ``keep`` (not empty) goes into a temp table first, in chunks of bound
+        values: one statement binding every value breaks the driver's limit (32,767 on Redshift,
+        65,535 on PostgreSQL) once tens of thousands of files are kept."""
+        keep_table = "sparkify_keep"
+        self.execute(f"drop table if exists {keep_table}")
+        self.execute(f"create temp table {keep_table} (value varchar(65535))")
+        for i in range(0, len(keep), 500):
+            chunk = list(keep[i : i + 500])
+            rows = ", ".join([f"({self.param})"] * len(chunk))
+            self.execute(f"insert into {keep_table} (value) values {rows}", chunk)
         where = f"{quote('kind')} = {self.param} and " if kind is not None else ""
-        params = ([kind] if kind is not None else []) + list(keep)
-        self.execute(f"delete from {self.qualified(table.name)} where {where}{marks}", params)
+        self.execute(
+            f"delete from {self.qualified(table.name)} where {where}({quote(column)} is null or "
+            f"{quote(column)} not in (select value from {keep_table}))",
+            [kind] if kind is not None else None,
+        )
+        self.execute(f"drop table {keep_table}")
 
     def insert_from_reader_sql(self, table: Table, relation: str) -> list[str]:
         """The statements :meth:`insert_from_reader` runs on the warehouse, in order (``sparkify sql``)."""

@@ -377,3 +377,16 @@ def test_sparkify_compare_and_query_agree_between_duckdb_and_the_standin(rs, tmp
         for where in (["-w", duck_url], ["-w", rs.url, "--schema", rs.schema])
     ]
     assert answers[0] == answers[1] and answers[0][0] == 0 and answers[0][1].startswith("user_id,plays\n")
+
+
+def test_a_long_source_prefix_loads(rs, local):
+    """STL_LOAD_COMMITS keeps a file name in CHAR(256). A tester's finding: under a source prefix
+    of about 230 characters every staged part's name came back cut, and every load failed with
+    'Redshift loaded 5 rows ... of the 5 sparkify staged'."""
+    endpoint, uri = rs.test_s3
+    rs.test_s3 = (endpoint, uri + "/" + "/".join(f"level{i:02d}" for i in range(28)))
+    long_uri = source_for(rs, local)
+    assert len(f"{long_uri}/_sparkify/manifests/") > 256 - 60  # the parts' names pass 256 characters
+    report = pipeline.run(rs, long_uri)
+    assert report.stage.rows == {"staging_events": 10, "staging_songs": 2}
+    assert not report.checks_failed

@@ -105,3 +105,27 @@ def test_toml_values_of_the_right_type_are_taken(tmp_path):
     s = load_settings({}, env={}, config_file=cfg)
     assert (s.max_errors, s.wait_timeout, s.wait, s.s3_concurrency) == (2, 5.0, False, 8)
     assert (s.ts_min, s.ts_max, s.schema_name) == (dt.date(2018, 1, 1), dt.date(2030, 1, 1), "music")
+
+
+@pytest.mark.parametrize(
+    "key,value,accepted",
+    [
+        ("manifest_prefix", "s3://bucket/staging", True),
+        ("manifest_prefix", "s3://bucket", True),
+        ("manifest_prefix", "bucket/staging", False),  # a tester's finding: sql printed from 'bucket/...'
+        ("manifest_prefix", "s3:///staging", False),
+        ("manifest_prefix", "https://bucket/staging", False),
+        ("s3_endpoint", "http://127.0.0.1:9000", True),
+        ("s3_endpoint", "https://s3.example.com", True),
+        ("s3_endpoint", "htp://127.0.0.1:5055", False),  # was exit 66, "cannot read the source"
+        ("s3_endpoint", "http://127.0.0.1:50x", False),
+        ("s3_endpoint", "127.0.0.1:9000", False),
+    ],
+)
+def test_s3_places_are_urls_of_their_kind(tmp_path, key, value, accepted):
+    env = {f"SPARKIFY_{key.upper()}": value}
+    if accepted:
+        assert getattr(load_settings(env=env, config_file=tmp_path / "none.toml"), key) == value
+    else:
+        with pytest.raises(ConfigError, match=rf"Invalid {key} = .* \(from SPARKIFY_{key.upper()}\): write "):
+            load_settings(env=env, config_file=tmp_path / "none.toml")

@@ -909,3 +909,28 @@ def test_end_to_end_up_up_status_down(capsys, tmp_path, moto_server):
     # the password never reached the terminal or sparkify.toml
     assert all(password not in text for text in outputs)
     assert password not in config.read_text()
+
+
+def test_up_checks_the_password_first_and_lets_the_role_read_the_staging_bucket(
+    capsys, tmp_path, moto_server, monkeypatch
+):
+    """Tester findings: a password the cluster refuses stopped `up` only after the role, group and
+    rule were made; and the role could read the source bucket but not the manifest_prefix bucket
+    every COPY reads from (the README's own setup)."""
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=moto_server)
+    monkeypatch.setenv(lib.PASSWORD_ENV, 'weak"pw')
+    code, out, err = sparkify(capsys, "infra", "up", "--cidr", CIDR, "--yes")
+    assert code == 2 and "is not valid" in err and 'weak"pw' not in out + err
+    assert f"unset {lib.PASSWORD_ENV}" in err  # the variable's name as it is spelled
+    assert lib.DEFAULT_ROLE not in [r["RoleName"] for r in iam.list_roles()["Roles"]]  # nothing was created
+    monkeypatch.delenv(lib.PASSWORD_ENV)
+
+    monkeypatch.setenv("SPARKIFY_MANIFEST_PREFIX", "s3://my-staging/sparkify")
+    code, out, err = sparkify(capsys, "infra", "up", "--cidr", CIDR, "--yes")
+    assert code == 0, err
+    (name,) = iam.list_role_policies(RoleName=lib.DEFAULT_ROLE)["PolicyNames"]
+    policy = iam.get_role_policy(RoleName=lib.DEFAULT_ROLE, PolicyName=name)["PolicyDocument"]
+    readable = {r for s in policy["Statement"] if "s3:GetObject" in s["Action"] for r in s["Resource"]}
+    assert readable == {"arn:aws:s3:::udacity-dend/*", "arn:aws:s3:::my-staging/*"}

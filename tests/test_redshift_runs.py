@@ -390,3 +390,35 @@ def test_a_long_source_prefix_loads(rs, local):
     report = pipeline.run(rs, long_uri)
     assert report.stage.rows == {"staging_events": 10, "staging_songs": 2}
     assert not report.checks_failed
+
+
+def test_a_staging_prefix_inside_the_source_or_in_no_bucket_is_named(request, tmp_path, local, s3_server):
+    """Tester findings: a staging prefix inside log_data/ was taken (a part left behind would be
+    read as input), and one in a bucket that does not exist was reported as reading the source."""
+    from sparkify.errors import ConfigError, SourceError
+    from tests.conftest import IAM_ROLE
+
+    standin = request.getfixturevalue("redshift_standin")
+    request.getfixturevalue("aws_env")
+    schema = request.getfixturevalue("pg_schema")
+    uri = f"s3://{BUCKET}/placed-{tmp_path.name}"
+    for place, error, words in (
+        (f"{uri}/log_data/staging", ConfigError, "is inside the events the source lists"),
+        (
+            f"s3://no-such-bucket-{tmp_path.name[-8:].lower()}/staging",
+            SourceError,
+            "(writing s3://no-such-bucket",
+        ),
+    ):
+        wh = connect(standin.url(), schema=schema, iam_role=IAM_ROLE, manifest_prefix=place)
+        wh.test_s3 = (s3_server, uri)
+        try:
+            with pytest.raises(error) as caught:
+                pipeline.run(wh, source_for(wh, local))
+            assert words in str(caught.value), str(caught.value)
+            if error is SourceError:
+                assert "manifest_prefix" in str(caught.value) and "--source" not in str(caught.value)
+            _, rows = wh.query(f"select count(*) from {wh.qualified('staging_events')}")
+            assert rows == [(0,)]  # nothing was loaded
+        finally:
+            wh.close()

@@ -68,7 +68,8 @@ class Settings(BaseModel):
     iam_role: str | None = None
     """IAM role ARN that Redshift's COPY assumes to read S3."""
     region: str | None = None
-    """AWS region of the cluster and the bucket."""
+    """AWS region of the cluster (``infra``) and of the staging prefix's bucket COPY reads, when it
+    differs from the cluster's (``run``)."""
     manifest_prefix: str | None = None
     """Where Redshift runs write the COPY manifest of the objects they load (``s3://bucket/prefix``,
     readable by the IAM role); default ``<source>/_sparkify/manifests``. Each is deleted after its COPY."""
@@ -80,6 +81,36 @@ class Settings(BaseModel):
         schema, and would silently mean ``public``."""
         if value is not None and not value.strip():
             raise ValueError("a schema needs a name: leave --schema out for the default (public)")
+        return value
+
+    @field_validator("manifest_prefix")
+    @classmethod
+    def _s3_place(cls, value: str | None) -> str | None:
+        """``s3://bucket[/prefix]``: the COPY reads what is written there, so nothing else will do."""
+        if value is None:
+            return value
+        bucket = value[len("s3://") :].split("/", 1)[0] if value.startswith("s3://") else ""
+        if not bucket or not all(c.isalnum() or c in ".-_" for c in bucket):
+            raise ValueError(
+                "write s3://bucket/prefix, a place this machine may write and the IAM role may read"
+            )
+        return value
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        """``http(s)://host[:port]``: a typo in the scheme would otherwise read as an unreachable source."""
+        if value is None:
+            return value
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("write http://host:port or https://host (an S3-compatible endpoint)")
         return value
 
     @field_validator("ts_min", "ts_max", mode="before")

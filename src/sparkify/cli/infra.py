@@ -154,7 +154,9 @@ def up_cmd(
 
     Shows the plan and asks before changing anything. Safe to run twice: the second run changes
     nothing and says so. The master password comes from $SPARKIFY_REDSHIFT_PASSWORD, else it is
-    generated into --password-file; it is never printed. sparkify.toml gets `warehouse`
+    generated into --password-file; it is never printed. The role may read the --bucket buckets and
+    the bucket of manifest_prefix (SPARKIFY_MANIFEST_PREFIX or sparkify.toml), where runs stage the
+    rows COPY loads. sparkify.toml gets `warehouse`
     (redshift://USER@HOST:PORT/DB, no password), `iam_role` and `region`; its other keys stay.
 
     \b
@@ -165,12 +167,20 @@ def up_cmd(
     """
     from sparkify.config import CONFIG_FILE
 
+    from sparkify.config import load_settings
+
     obj = state()
     console = make_console()
+    buckets = tuple(buckets) or (lib.DEFAULT_BUCKET,)
+    # Redshift's COPY reads the rows a run stages under manifest_prefix: the role must read that bucket
+    staging = load_settings({}).manifest_prefix
+    staging_bucket = staging[len("s3://") :].split("/", 1)[0] if staging else None
+    if staging_bucket and staging_bucket not in buckets and not all_buckets:
+        buckets = (*buckets, staging_bucket)
     spec = lib.Spec(
         cidr=lib.normalize_cidr(cidr) if cidr else "",
         role_name=role_name,
-        buckets=tuple(buckets) or (lib.DEFAULT_BUCKET,),
+        buckets=buckets,
         all_buckets=all_buckets,
         security_group=security_group,
         cluster_id=cluster_id,
@@ -189,6 +199,8 @@ def up_cmd(
 
     plan = lib.up(handle, spec, password=password.get, dry_run=True)
     role, _group, _rule, cluster = plan
+    if cluster.action == "create" and (password.from_env or password.file.is_file()):
+        password.get()  # a password the cluster would refuse stops here, before anything is created
     existing = lib.describe_cluster(handle, cluster_id) if cluster.action != "create" else None
     pending_keys: list[str] | None = None  # None: not known until the cluster is available
     if existing is not None and existing.get("ClusterStatus") == "available" and role.ref:

@@ -92,18 +92,28 @@ def text_options(f: Callable, *specs: tuple[str, str, str]) -> Callable:
 
 
 def redshift_options(f: Callable) -> Callable:
-    """--iam-role and --region: what Redshift's COPY needs to read S3."""
+    """--iam-role, --region and --manifest-prefix: what Redshift's COPY needs to read the rows a run
+    stages on S3."""
     return text_options(
         f,
         (
             "--iam-role",
             "ARN",
-            "IAM role Redshift's COPY assumes to read the S3 source. Env SPARKIFY_IAM_ROLE.",
+            "IAM role Redshift's COPY assumes to read the rows a run stages under the staging prefix "
+            "(see --manifest-prefix). Env SPARKIFY_IAM_ROLE.",
         ),
         (
             "--region",
             "NAME",
-            "AWS region of the S3 source, when it differs from the cluster's. Env SPARKIFY_REGION.",
+            "AWS region of the staging prefix's bucket, which COPY reads, when it differs from the "
+            "cluster's. Env SPARKIFY_REGION.",
+        ),
+        (
+            "--manifest-prefix",
+            "URI",
+            "s3://bucket/prefix where Redshift runs stage the checked rows and their COPY manifest "
+            "(written by this machine, read by the IAM role; each deleted after its COPY). Default: "
+            "<source>/_sparkify/manifests. Env SPARKIFY_MANIFEST_PREFIX.",
         ),
     )
 

@@ -96,7 +96,7 @@ class Password:
                 else "fix it, or delete the file to generate one"
             )
             raise ConfigError(
-                f"The Redshift password in {where} is not valid: {problem}. {fix.capitalize()}."
+                f"The Redshift password in {where} is not valid: {problem}. {fix[:1].upper()}{fix[1:]}."
             )
         return value
 

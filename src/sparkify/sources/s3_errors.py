@@ -58,6 +58,11 @@ def s3_error(
         error = exc.response.get("Error", {})
         code = str(error.get("Code", ""))
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code == "NoSuchBucket" and writing:
+            return SourceError(
+                f"Bucket {bucket} does not exist (writing {where}). Check manifest_prefix "
+                "(SPARKIFY_MANIFEST_PREFIX, or sparkify.toml) and the AWS account."
+            )
         if code == "NoSuchBucket":
             return SourceError(
                 f"Bucket {bucket} does not exist (reading {where}). Check --source and the AWS account."

@@ -247,6 +247,15 @@ class RedshiftWarehouse(PostgresWarehouse):
                 "Redshift COPY needs an IAM role that can read the bucket: pass --iam-role ARN "
                 "(or set SPARKIFY_IAM_ROLE, or iam_role in sparkify.toml)."
             )
+        root = staged.staging_root(self, source)
+        bucket, _, prefix = root[len("s3://") :].partition("/")
+        for kind, (where_bucket, where_prefix) in getattr(source, "locations", {}).items():
+            if bucket == where_bucket and f"{prefix.rstrip('/')}/".startswith(where_prefix):
+                raise ConfigError(
+                    f"The staging prefix {root} is inside the {kind} the source lists "
+                    f"(s3://{where_bucket}/{where_prefix}): a staged part left behind would be read as input. "
+                    "Point manifest_prefix (SPARKIFY_MANIFEST_PREFIX, or sparkify.toml) elsewhere."
+                )
         self._source = source
 
     def note_shown_source(self, source: str) -> None:

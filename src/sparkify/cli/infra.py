@@ -165,9 +165,7 @@ def up_cmd(
       sparkify infra up --region us-west-2 --public --yes     # your address, looked up online
       sparkify infra up --bucket my-raw-data --node-type ra3.xlplus --nodes 2
     """
-    from sparkify.config import CONFIG_FILE
-
-    from sparkify.config import load_settings
+    from sparkify.config import CONFIG_FILE, load_settings
 
     obj = state()
     console = make_console()

@@ -6,7 +6,8 @@
 --   Only songs the songs dimension holds match (song_id not null and not ''), so a play never
 --   names a song_id that songs left out.
 -- * songplay_id is numbered in (start_time, user_id, session_id, item_in_session) order, so a
---   re-run on the same input gives the same ids.
+--   re-run on the same input gives the same ids. (On Redshift the IDENTITY column numbers the plays
+--   a merge inserts, unique but in no set order; kept plays keep their ids: redshift/merge.py.)
 -- An incremental transform reads only the plays from its earliest change on (macro scoped) and
 -- numbers them after the plays it kept (macro id_offset); a full build reads all of staging from 1.
 insert into songplays (

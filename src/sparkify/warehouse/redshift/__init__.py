@@ -108,7 +108,8 @@ class RedshiftWarehouse(PostgresWarehouse):
     }
     """What identifies a row when merging, where it is not the primary key. songplays' primary key
     is the IDENTITY songplay_id, which a run cannot compute; a play is matched by user, session and
-    start time instead (plays sharing all three are told apart by their order within the session)."""
+    start time instead (plays sharing all three are told apart by their other values, never by their
+    ids: Redshift gives IDENTITY values in no set order)."""
 
     def __init__(
         self,

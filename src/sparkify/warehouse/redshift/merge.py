@@ -67,7 +67,10 @@ def merge_statements(
         ]
 
     # An IDENTITY row id: rows are matched on the merge key, and rows sharing it are numbered
-    # (copy_no) in the order of the query's own id, which follows the natural key.
+    # (copy_no) in the order of their other values -- never of their ids: Redshift hands out
+    # IDENTITY values unique but in no set order, so an order by id would pair old and new rows
+    # differently from run to run, and a re-run would delete and insert them again. Rows sharing
+    # every value are interchangeable; the id only breaks their ties.
     (row_id,) = identity
     rid = quote(row_id)
     rows, old = quote(f"sparkify_rows_{table.name}"), quote(f"sparkify_old_{table.name}")
@@ -75,8 +78,9 @@ def merge_statements(
     on = " and ".join(f"o.{quote(c)} = n.{quote(c)}" for c in match)
     on_kept = " and ".join(f"k.{quote(c)} = n.{quote(c)}" for c in match)
     kept_cols = ", ".join(f"n.{quote(c)}" for c in match)
+    order = ", ".join([*(f"{quote(c)} nulls last" for c in others), rid])
     numbered = (
-        f"row_number() over (partition by {', '.join(quote(c) for c in key)} order by {rid}) as copy_no"
+        f"row_number() over (partition by {', '.join(quote(c) for c in key)} order by {order}) as copy_no"
     )
     return [
         f"{comments}create temp table {rows} as\n{query}",

@@ -237,6 +237,12 @@ def _expect(tmp_path: Path, text: str) -> Path:
         ("", "", False),  # not the empty field, which is NULL
         (dt.date(2018, 11, 1), "2018-11-01", True),
         (dt.date(2018, 11, 1), "2018-11-02", False),
+        # a timestamp as Redshift prints it, or with every digit (a tester's finding: .796 failed)
+        (dt.datetime(2018, 11, 1, 21, 1, 46, 796000), "2018-11-01 21:01:46.796", True),
+        (dt.datetime(2018, 11, 1, 21, 1, 46, 796000), "2018-11-01 21:01:46.796000", True),
+        (dt.datetime(2018, 11, 1, 21, 1, 46, 796000), "2018-11-01 21:01:46.797", False),
+        (dt.datetime(2018, 11, 1, 21, 1, 46), "2018-11-01 21:01:46", True),
+        (dt.datetime(2018, 11, 1, 21, 1, 46), "yesterday", False),
         # decimals exactly, to the last digit the file writes (a tester's finding: a relative
         # tolerance passed 10000000000.00 for 10000000009.99)
         (Decimal("10000000000.00"), "10000000009.99", False),

@@ -354,6 +354,19 @@ CONSTRUCTS = [
         "REGEXP_REPLACE.html: replaces every occurrence of the pattern; 'i' matches case-insensitively",
     ),
     (
+        "substring_before_the_first_character",
+        "select substring('caterpillar', -2, 6), substring('abcdef', 0, 3), substring('abcdef', -1), "
+        "substring('abcdef', 2, 3)",
+        [("cat", "ab", "abcdef", "bcd")],
+        "r_SUBSTRING.html: substring('caterpillar', -2, 6) is 'cat'; positions before 1 hold nothing",
+    ),
+    (
+        "cast_to_a_shorter_varchar",
+        "select cast('abcdef' as varchar(3)), 'abc'::varchar(2)",
+        [("abc", "ab")],
+        "r_CAST_function.html: an explicit cast to a shorter VARCHAR keeps its first characters",
+    ),
+    (
         "avg_double",
         f"select avg(cast(n as double precision)) from {NUMBERS}",
         [(2.5,)],
@@ -415,6 +428,30 @@ REFUSED = [
             "duckdb": "line 1: REGEXP_REPLACE from a position other than 1",
             "postgres": "line 1: REGEXP_REPLACE from",
         },
+    ),
+    # r_Window_function_synopsis.html: an aggregate window with ORDER BY needs a frame clause
+    (
+        "window_aggregate_without_frame",
+        f"select n,\n  sum(n) over (order by n) from {NUMBERS}",
+        {
+            "duckdb": "line 2: SUM(...) OVER (... ORDER BY ...) needs a frame clause",
+            "postgres": "line 2: SUM",
+        },
+    ),
+    (
+        "except_all",
+        f"select n from {NUMBERS}\nexcept all\nselect 1",
+        {"duckdb": "line 2: EXCEPT ALL is not Redshift SQL", "postgres": "line 2: EXCEPT ALL"},
+    ),
+    (
+        "date_trunc_century",
+        "select date_trunc('century', timestamp '2000-06-01')",
+        {"duckdb": "line 1: DATE_TRUNC to a century has no equivalent on DuckDB"},
+    ),
+    (
+        "substring_negative_length",
+        "select substring('abcdef', 2, -1)",
+        {"duckdb": "line 1: SUBSTRING with a negative length (-1)"},
     ),
     # r_CONCAT.html: CONCAT ( expression1, expression2 ); Redshift refuses a third
     (
@@ -574,3 +611,20 @@ def test_timestamptz_arithmetic_is_in_utc_whatever_the_machine_s_time_zone(wareh
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [["2024-01-01", "2024-01-01"]]
+
+
+def test_a_running_total_with_its_frame_translates(warehouse):
+    sql = f"select n, sum(n) over (order by n rows between unbounded preceding and current row) from {NUMBERS} order by n"
+    assert run(warehouse, sql) == [(1, 1), (2, 3), (3, 6), (4, 10)]
+
+
+def test_unnamed_columns_are_named_as_redshift_names_them(warehouse):
+    """A tester's finding: an unnamed count(*) was `count_star()` on DuckDB and `count` on
+    PostgreSQL (and Redshift), so an expected file saved on one engine failed on the other."""
+    query = analytics.ad_hoc(
+        f"select count(*), max(n), lower(g), n + 1, cast(n as varchar), g from {NUMBERS} group by n, g",
+        dialect="redshift",
+        origin="case.sql",
+    )
+    result = analytics.run_query(warehouse, query)
+    assert result.columns == ["count", "max", "lower", "?column?", "n", "g"]

@@ -36,6 +36,12 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   NULL); it is rendered as ``||``, and a call with other than two arguments is refused as Redshift does.
 - ``REGEXP_REPLACE`` replaces every match, as Redshift documents (sqlglot, DuckDB and PostgreSQL
   replace the first unless told ``g``); a start position other than 1 or the ``p`` parameter is refused.
+- ``SUBSTRING`` with a start before 1 keeps only the characters from 1 on, as Redshift (DuckDB
+  counted it from the end); ``CAST(x AS VARCHAR(n))`` keeps n characters on DuckDB too.
+- Refused as Redshift refuses them: an aggregate window with ORDER BY and no frame clause, EXCEPT ALL
+  and INTERSECT ALL; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
+- On DuckDB an unnamed result column is named as Redshift names it (``count``, ``max``, ``?column?``),
+  not by its text (``count_star()``), so expected files hold on every engine.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
   in UTC with microseconds; both are timestamps without time zone. sqlglot gives PostgreSQL's
   ``current_timestamp`` (with time zone, in the session's zone).
@@ -49,6 +55,7 @@ from functools import cache
 from sparkify.analytics.fixes import (
     fix_add_months,
     fix_avg,
+    fix_cast_length,
     fix_concat,
     fix_datediff,
     fix_listagg,
@@ -56,9 +63,12 @@ from sparkify.analytics.fixes import (
     fix_regexp_replace,
     fix_regexp_substr,
     fix_similar_to,
+    fix_substring,
     fix_to_char,
     fix_trunc,
     line_of,
+    output_name,
+    refuse_unfaithful,
     type_divisions,
     typed_twins,
 )
@@ -241,6 +251,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         reason = why.get(target) or why.get("*")
         if reason:
             raise QueryError(f"{origin}, line {line_of(sql, name)}: {name} {reason} (redshift to {target}).")
+    for node in tree.find_all(exp.Window, exp.Except, exp.Intersect, exp.DateTrunc, exp.TimestampTrunc):
+        refuse_unfaithful(node, target, sql, origin)
     twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg))
     if target == "duckdb":
         type_divisions(tree, twins, sql, origin)
@@ -260,6 +272,10 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_concat(node, sql, origin)
         if isinstance(node, exp.RegexpReplace):
             return fix_regexp_replace(node, sql, origin)
+        if isinstance(node, exp.Substring):
+            return fix_substring(node, target, sql, origin)
+        if isinstance(node, exp.Cast):
+            return fix_cast_length(node, target)
         if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
             return fix_trunc(node, twins.get(id(node)), sql, origin)
         if (isinstance(node, exp.GroupConcat) and not isinstance(node.parent, exp.WithinGroup)) or (
@@ -277,6 +293,12 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return exp.Count(this=exp.Distinct(expressions=[node.this]))
         return node
 
+    # on DuckDB the result columns get the names Redshift gives them, told from the query as written
+    names: list[str | None] = []
+    if target == "duckdb":
+        outer = _outermost_select(tree)
+        names = [output_name(item) for item in outer.expressions] if outer is not None else []
+
     # children first, so a fix that renders its arguments renders them already fixed
     for node in reversed(list(tree.dfs())):
         new = fix(node)
@@ -285,4 +307,18 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
                 tree = new
             else:
                 node.replace(new)
+    outer = _outermost_select(tree) if names else None
+    if outer is not None and len(outer.expressions) == len(names):
+        for item, name in zip(list(outer.expressions), names, strict=True):
+            if name is not None:
+                item.replace(exp.alias_(item.copy(), name, quoted=True))
     return tree
+
+
+def _outermost_select(tree):
+    """The SELECT whose columns a query returns (the first of a UNION), or None."""
+    from sqlglot import exp
+
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.this
+    return tree if isinstance(tree, exp.Select) else None

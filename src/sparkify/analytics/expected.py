@@ -166,7 +166,7 @@ def save_expected(result: Result, folder: Path | str, name: str, *, query: Query
 
 def same(actual: Any, expected: str | None) -> bool:
     """Does a value equal its expected text? Ints and text exactly; floats within
-    :data:`FLOAT_TOLERANCE` (relative); decimals within one unit of the expected text's last digit; NULL
+    :data:`FLOAT_TOLERANCE` (relative); timestamps as instants (``.796`` is ``.796000``); decimals within one unit of the expected text's last digit; NULL
     only an unquoted empty field (None), and only it."""
     if actual is None or expected is None:
         return actual is None and expected is None
@@ -183,6 +183,14 @@ def same(actual: Any, expected: str | None) -> bool:
         except ValueError:
             return False
         return math.isclose(actual, exp, rel_tol=FLOAT_TOLERANCE, abs_tol=0.0) or actual == exp
+    if isinstance(actual, dt.datetime):
+        # as Redshift prints it (2018-11-01 21:01:46.796) or with every digit (...46.796000): one instant
+        try:
+            return dt.datetime.fromisoformat(expected.strip()) == actual
+        except ValueError:
+            return False
+    if isinstance(actual, dt.date):
+        return text(actual) == expected
     if isinstance(actual, decimal.Decimal):
         # exact to the last digit the expected text writes: 10000000009.99 is not 10000000000.00
         # (a relative tolerance would pass it); 0.6666666666666666, written from a double, is the

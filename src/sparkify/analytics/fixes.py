@@ -408,3 +408,144 @@ def line_of(sql: str, construct: str) -> int:
         if re.search(pattern, code, flags=re.IGNORECASE):
             return number
     return 1
+
+
+def fix_substring(node, target: str, sql: str, origin: str):
+    """SUBSTRING(s, start[, length]) as Redshift (and PostgreSQL) count: positions before 1 exist
+    but hold nothing (``substring('caterpillar', -2, 6)`` is ``cat``), a negative length is an error.
+    DuckDB counts a start before 1 from the end: it gets the start clamped to 1 and the length cut."""
+    from sqlglot import exp
+
+    if target != "duckdb":
+        return node
+    start, length = node.args.get("start"), node.args.get("length")
+    if start is None:
+        return node
+
+    def int_literal(e) -> int | None:
+        if isinstance(e, exp.Literal) and not e.is_string and e.name.isdigit():
+            return int(e.name)
+        if isinstance(e, exp.Neg) and int_literal(e.this) is not None:
+            return -int(e.this.name)
+        return None
+
+    first, count = int_literal(start), int_literal(length) if length is not None else None
+    if count is not None and count < 0:
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'SUBSTRING')}: SUBSTRING with a negative length ({count}), which "
+            "Redshift refuses."
+        )
+    if first is not None and first >= 1 and (length is None or count is not None):
+        return node  # counted alike
+    clamped = exp.Greatest(this=start.copy(), expressions=[exp.Literal.number(1)])
+    if length is None:
+        return exp.Substring(this=node.this, start=clamped)
+    # the characters of [start, start + length) that lie at 1 or after
+    cut: exp.Expression = exp.Greatest(
+        this=exp.Sub(this=exp.Add(this=start.copy(), expression=length.copy()), expression=clamped.copy()),
+        expressions=[exp.Literal.number(0)],
+    )
+    if count is None:  # a length only known when the query runs: a negative one stops it, as in Redshift
+        cut = exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.LT(this=length.copy(), expression=exp.Literal.number(0)),
+                    true=exp.Anonymous(
+                        this="error",
+                        expressions=[exp.Literal.string("negative substring length not allowed")],
+                    ),
+                )
+            ],
+            default=cut,
+        )
+    return exp.Substring(this=node.this, start=clamped, length=cut)
+
+
+AGGREGATE_WINDOWS = (
+    "Sum",
+    "Avg",
+    "Count",
+    "Min",
+    "Max",
+    "Stddev",
+    "StddevPop",
+    "StddevSamp",
+    "Variance",
+    "VariancePop",
+)
+"""sqlglot's aggregates that Redshift refuses as a window function with ORDER BY and no frame."""
+
+WINDOWLESS_CENTURY = frozenset(
+    {"CENTURY", "CENTURIES", "C", "CENT", "CENTS", "MILLENNIUM", "MILLENNIA", "MIL", "MILS", "MILLENNIUMS"}
+)
+"""DATE_TRUNC parts DuckDB truncates otherwise than Redshift (its centuries start at 00, not 01)."""
+
+
+def refuse_unfaithful(node, target: str, sql: str, origin: str) -> None:
+    """Raise QueryError for a construct that Redshift refuses, or that an engine here answers
+    otherwise with no rewrite to mend it: an aggregate window with ORDER BY and no frame clause
+    (Redshift requires one), EXCEPT ALL / INTERSECT ALL (Redshift has neither), and on DuckDB a
+    DATE_TRUNC to a century or millennium."""
+    from sqlglot import exp
+
+    ordered_aggregate = (
+        isinstance(node, exp.Window)
+        and node.args.get("order")
+        and not node.args.get("spec")
+        and type(node.this).__name__ in AGGREGATE_WINDOWS
+    )
+    if ordered_aggregate:
+        name = node.this.sql_name()
+        raise QueryError(
+            f"{origin}, line {line_of(sql, name)}: {name}(...) OVER (... ORDER BY ...) needs a frame clause "
+            "in Redshift, which refuses it without one: add ROWS BETWEEN UNBOUNDED PRECEDING AND "
+            "CURRENT ROW (a running total) or ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING."
+        )
+    if isinstance(node, (exp.Except, exp.Intersect)) and node.args.get("distinct") is False:
+        name = "EXCEPT" if isinstance(node, exp.Except) else "INTERSECT"
+        raise QueryError(
+            f"{origin}, line {line_of(sql, name)}: {name} ALL is not Redshift SQL (it has {name} and UNION ALL)."
+        )
+    if target == "duckdb" and isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
+        unit = node.args.get("unit")
+        if unit is not None and unit.name.upper() in WINDOWLESS_CENTURY:
+            raise QueryError(
+                f"{origin}, line {line_of(sql, 'DATE_TRUNC')}: DATE_TRUNC to a {unit.name.lower()} has no equivalent "
+                "on DuckDB (its centuries start at year 00, Redshift's at 01)."
+            )
+
+
+def fix_cast_length(node, target: str):
+    """CAST(x AS VARCHAR(n)) keeps the first n characters in Redshift and PostgreSQL; DuckDB ignores
+    the length. DuckDB gets ``left(cast(x as varchar), n)``."""
+    from sqlglot import exp
+
+    to = node.args.get("to")
+    if target != "duckdb" or to is None or to.this != exp.DataType.Type.VARCHAR or not to.expressions:
+        return node
+    (param,) = to.expressions[:1]
+    size = param.this if isinstance(param, exp.DataTypeParam) else param
+    if not (isinstance(size, exp.Literal) and size.name.isdigit()):
+        return node
+    return exp.Left(this=exp.cast(node.this, "varchar"), expression=exp.Literal.number(int(size.name)))
+
+
+def output_name(node) -> str | None:
+    """The name PostgreSQL and Redshift give an unnamed result column (``count``, ``max``, the column
+    of a cast, ``?column?``), where DuckDB names it by its text (``count_star()``); None where DuckDB
+    names it alike (a column)."""
+    from sqlglot import exp
+
+    if isinstance(node, (exp.Column, exp.Star, exp.Alias)):
+        return None
+    if isinstance(node, exp.Cast):
+        return output_name(node.this) if not isinstance(node.this, exp.Column) else node.this.name
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, exp.Case):
+        return "case"
+    if isinstance(node, exp.Func):
+        if node.args.get("this") is None and not node.args.get("expressions"):
+            return None  # current_timestamp and kin: as an alias it would stand for itself in the SELECT
+        return node.sql_name().lower()
+    return "?column?"

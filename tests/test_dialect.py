@@ -444,6 +444,11 @@ REFUSED = [
         {"duckdb": "line 2: EXCEPT ALL is not Redshift SQL", "postgres": "line 2: EXCEPT ALL"},
     ),
     (
+        "split_part_from_the_end",
+        "select split_part('a,b,c', ',', -1)",
+        {"duckdb": "line 1: SPLIT_PART's part must be greater than 0", "postgres": "line 1: SPLIT_PART's"},
+    ),
+    (
         "date_trunc_century",
         "select date_trunc('century', timestamp '2000-06-01')",
         {"duckdb": "line 1: DATE_TRUNC to a century has no equivalent on DuckDB"},

@@ -39,7 +39,7 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
 - ``SUBSTRING`` with a start before 1 keeps only the characters from 1 on, as Redshift (DuckDB
   counted it from the end); ``CAST(x AS VARCHAR(n))`` keeps n characters on DuckDB too.
 - Refused as Redshift refuses them: an aggregate window with ORDER BY and no frame clause, EXCEPT ALL
-  and INTERSECT ALL; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
+  and INTERSECT ALL, SPLIT_PART of a part 0 or negative; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
 - On DuckDB an unnamed result column is named as Redshift names it (``count``, ``max``, ``?column?``),
   not by its text (``count_star()``), so expected files hold on every engine.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
@@ -251,7 +251,9 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         reason = why.get(target) or why.get("*")
         if reason:
             raise QueryError(f"{origin}, line {line_of(sql, name)}: {name} {reason} (redshift to {target}).")
-    for node in tree.find_all(exp.Window, exp.Except, exp.Intersect, exp.DateTrunc, exp.TimestampTrunc):
+    for node in tree.find_all(
+        exp.Window, exp.Except, exp.Intersect, exp.DateTrunc, exp.TimestampTrunc, exp.SplitPart
+    ):
         refuse_unfaithful(node, target, sql, origin)
     twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg))
     if target == "duckdb":

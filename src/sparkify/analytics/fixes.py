@@ -484,8 +484,9 @@ WINDOWLESS_CENTURY = frozenset(
 def refuse_unfaithful(node, target: str, sql: str, origin: str) -> None:
     """Raise QueryError for a construct that Redshift refuses, or that an engine here answers
     otherwise with no rewrite to mend it: an aggregate window with ORDER BY and no frame clause
-    (Redshift requires one), EXCEPT ALL / INTERSECT ALL (Redshift has neither), and on DuckDB a
-    DATE_TRUNC to a century or millennium."""
+    (Redshift requires one), EXCEPT ALL / INTERSECT ALL (Redshift has neither), SPLIT_PART of a part
+    written 0 or negative (Redshift requires one greater than 0), and on DuckDB a DATE_TRUNC to a
+    century or millennium."""
     from sqlglot import exp
 
     ordered_aggregate = (
@@ -506,6 +507,18 @@ def refuse_unfaithful(node, target: str, sql: str, origin: str) -> None:
         raise QueryError(
             f"{origin}, line {line_of(sql, name)}: {name} ALL is not Redshift SQL (it has {name} and UNION ALL)."
         )
+    if isinstance(node, exp.SplitPart):
+        part = node.args.get("part_index")
+        literal = part.this if isinstance(part, exp.Neg) else part
+        if (
+            part is not None
+            and isinstance(literal, exp.Literal)
+            and (isinstance(part, exp.Neg) or literal.name == "0")
+        ):
+            raise QueryError(
+                f"{origin}, line {line_of(sql, 'SPLIT_PART')}: SPLIT_PART's part must be greater than 0 in "
+                f"Redshift, not {part.sql(dialect='redshift')} (DuckDB and PostgreSQL count from the end)."
+            )
     if target == "duckdb" and isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
         unit = node.args.get("unit")
         if unit is not None and unit.name.upper() in WINDOWLESS_CENTURY:

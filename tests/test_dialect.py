@@ -367,6 +367,19 @@ CONSTRUCTS = [
         "r_CAST_function.html: an explicit cast to a shorter VARCHAR keeps its first characters",
     ),
     (
+        "regexp_replace_without_replacement",
+        "select regexp_replace('aaa', 'a'), regexp_replace('abc', 'b')",
+        [("", "ac")],
+        "REGEXP_REPLACE.html: replace_string defaults to '' (each match removed)",
+    ),
+    (
+        "avg_of_a_double_times_a_decimal",
+        "select avg(d * 1.0) from (select cast(1.5 as double precision) as d "
+        "union all select cast(2.5 as double precision)) as t",
+        [(2.0,)],
+        "r_AVG.html: DOUBLE PRECISION for a floating point argument (a double times a decimal is a double)",
+    ),
+    (
         "avg_double",
         f"select avg(cast(n as double precision)) from {NUMBERS}",
         [(2.5,)],
@@ -437,6 +450,27 @@ REFUSED = [
             "duckdb": "line 2: SUM(...) OVER (... ORDER BY ...) needs a frame clause",
             "postgres": "line 2: SUM",
         },
+    ),
+    (
+        "avg_of_a_decimal_literal_product",
+        f"select avg(1.0 * n) from {NUMBERS}",  # 1.0 is a NUMERIC(2,1) in Redshift: AVG keeps scale 1
+        {
+            "duckdb": "line 1: AVG(1.0 * n) averages decimals",
+            "postgres": "line 1: AVG(1.0 * n) averages decimals",
+        },
+    ),
+    (
+        "last_value_without_frame",
+        f"select n,\n  last_value(n) over (partition by g order by n) from {NUMBERS}",
+        {
+            "duckdb": "line 2: LAST_VALUE(...) OVER (... ORDER BY ...) needs a frame",
+            "postgres": "line 2: LAST_VALUE",
+        },
+    ),
+    (
+        "range_frame",
+        f"select sum(n) over (order by n range between 1 preceding and current row) from {NUMBERS}",
+        {"duckdb": "line 1: a RANGE window frame is not Redshift SQL", "postgres": "line 1: a RANGE window"},
     ),
     (
         "except_all",
@@ -626,10 +660,23 @@ def test_a_running_total_with_its_frame_translates(warehouse):
 def test_unnamed_columns_are_named_as_redshift_names_them(warehouse):
     """A tester's finding: an unnamed count(*) was `count_star()` on DuckDB and `count` on
     PostgreSQL (and Redshift), so an expected file saved on one engine failed on the other."""
-    query = analytics.ad_hoc(
-        f"select count(*), max(n), lower(g), n + 1, cast(n as varchar), g from {NUMBERS} group by n, g",
-        dialect="redshift",
-        origin="case.sql",
-    )
-    result = analytics.run_query(warehouse, query)
-    assert result.columns == ["count", "max", "lower", "?column?", "n", "g"]
+
+    def columns(sql: str) -> list[str]:
+        query = analytics.ad_hoc(sql, dialect="redshift", origin="case.sql")
+        return analytics.run_query(warehouse, query).columns
+
+    assert columns(
+        f"select count(*), max(n), lower(g), n + 1, cast(n as varchar), g from {NUMBERS} group by n, g"
+    ) == [
+        "count",
+        "max",
+        "lower",
+        "?column?",
+        "n",
+        "g",
+    ]
+    # a subquery's and a CTE's columns (which SELECT * returns), a window, a function sqlglot renames
+    assert columns(f"select * from (select g, count(*) from {NUMBERS} group by g) as t") == ["g", "count"]
+    assert columns(f"with c as (select count(*) from {NUMBERS}) select * from c") == ["count"]
+    assert columns(f"select count(*) over () from {NUMBERS}") == ["count"]
+    assert columns("select date_trunc('month', timestamp '2018-11-05 10:00:00')") == ["date_trunc"]

@@ -38,9 +38,10 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   replace the first unless told ``g``); a start position other than 1 or the ``p`` parameter is refused.
 - ``SUBSTRING`` with a start before 1 keeps only the characters from 1 on, as Redshift (DuckDB
   counted it from the end); ``CAST(x AS VARCHAR(n))`` keeps n characters on DuckDB too.
-- Refused as Redshift refuses them: an aggregate window with ORDER BY and no frame clause, EXCEPT ALL
+- Refused as Redshift refuses them: an aggregate or value window (FIRST_VALUE...) with ORDER BY and no
+  frame clause, a RANGE or GROUPS frame, EXCEPT ALL
   and INTERSECT ALL, SPLIT_PART of a part 0 or negative; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
-- On DuckDB an unnamed result column is named as Redshift names it (``count``, ``max``, ``?column?``),
+- On DuckDB an unnamed column (of the result, a subquery or a CTE) is named as Redshift names it (``count``, ``max``, ``?column?``),
   not by its text (``count_star()``), so expected files hold on every engine.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
   in UTC with microseconds; both are timestamps without time zone. sqlglot gives PostgreSQL's
@@ -295,11 +296,10 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return exp.Count(this=exp.Distinct(expressions=[node.this]))
         return node
 
-    # on DuckDB the result columns get the names Redshift gives them, told from the query as written
-    names: list[str | None] = []
-    if target == "duckdb":
-        outer = _outermost_select(tree)
-        names = [output_name(item) for item in outer.expressions] if outer is not None else []
+    # on DuckDB the columns of every SELECT (a subquery's and a CTE's too, which an outer SELECT *
+    # returns) get the names Redshift gives them, told from the query as written
+    selects = list(tree.find_all(exp.Select)) if target == "duckdb" else []
+    names = [[output_name(item) for item in select.expressions] for select in selects]
 
     # children first, so a fix that renders its arguments renders them already fixed
     for node in reversed(list(tree.dfs())):
@@ -309,18 +309,9 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
                 tree = new
             else:
                 node.replace(new)
-    outer = _outermost_select(tree) if names else None
-    if outer is not None and len(outer.expressions) == len(names):
-        for item, name in zip(list(outer.expressions), names, strict=True):
-            if name is not None:
-                item.replace(exp.alias_(item.copy(), name, quoted=True))
+    for select, select_names in zip(selects, names, strict=True):
+        if len(select.expressions) == len(select_names):  # a fix may have replaced the SELECT itself
+            for item, name in zip(list(select.expressions), select_names, strict=True):
+                if name is not None:
+                    item.replace(exp.alias_(item.copy(), name, quoted=True))
     return tree
-
-
-def _outermost_select(tree):
-    """The SELECT whose columns a query returns (the first of a UNION), or None."""
-    from sqlglot import exp
-
-    while isinstance(tree, exp.SetOperation):
-        tree = tree.this
-    return tree if isinstance(tree, exp.Select) else None

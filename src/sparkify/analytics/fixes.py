@@ -213,7 +213,7 @@ def typed_twins(tree, classes: tuple) -> dict[int, object]:
     schema = star_schema()
     try:
         typed = qualify(
-            tree.copy(),
+            _decimal_literals(tree.copy()),
             schema=schema,
             dialect="redshift",
             validate_qualify_columns=False,
@@ -227,6 +227,24 @@ def typed_twins(tree, classes: tuple) -> dict[int, object]:
     if [type(n) for n in twins] != [type(n) for n in originals]:
         twins = [n for n in annotate_types(tree.copy(), schema=schema).find_all(*classes)]
     return {id(o): t for o, t in zip(originals, twins)}
+
+
+def _decimal_literals(tree):
+    """``tree`` with each number literal written with a point and no exponent (``1.0``, ``2.50``)
+    typed as Redshift types it, a DECIMAL of its digits (sqlglot takes it for a DOUBLE): so ``1.0 * x``
+    is a decimal, as Redshift computes it."""
+    from sqlglot import exp
+
+    for literal in list(tree.find_all(exp.Literal)):
+        text = literal.name
+        if literal.is_string or "." not in text or any(c in text for c in "eE"):
+            continue
+        whole, _, fraction = text.lstrip("+-").partition(".")
+        precision = max(len(whole.lstrip("0")) + len(fraction), 1)
+        literal.replace(
+            exp.cast(literal.copy(), exp.DataType.build(f"DECIMAL({min(precision, 38)}, {len(fraction)})"))
+        )
+    return tree
 
 
 def _type_name(node) -> str:
@@ -286,6 +304,11 @@ def fix_avg(node, twin, sql: str, origin: str):
     if isinstance(arg, exp.Distinct) and arg.expressions:
         arg = arg.expressions[0]
     kind = _type_name(arg)
+    if arg is not None and any(
+        _type_name(n) in FLOAT_TYPES and not isinstance(n, exp.Literal) and not isinstance(n.parent, exp.Cast)
+        for n in arg.find_all(exp.Column, exp.Cast, exp.Func)
+    ):
+        kind = "DOUBLE"  # a double anywhere in it makes it a double (sqlglot types double * 1.0 a decimal)
     if kind in FLOAT_TYPES:
         return node
     shown = node.this.sql(dialect="redshift")
@@ -331,7 +354,13 @@ def fix_regexp_replace(node, sql: str, origin: str):
         flags = modifiers.name
     return exp.Anonymous(
         this="regexp_replace",
-        expressions=[node.this, node.expression, node.args["replacement"], exp.Literal.string(flags + "g")],
+        # a replacement left out is '' (Redshift's default)
+        expressions=[
+            node.this,
+            node.expression,
+            node.args.get("replacement") or exp.Literal.string(""),
+            exp.Literal.string(flags + "g"),
+        ],
     )
 
 
@@ -472,8 +501,12 @@ AGGREGATE_WINDOWS = (
     "StddevSamp",
     "Variance",
     "VariancePop",
+    "FirstValue",
+    "LastValue",
+    "NthValue",
 )
-"""sqlglot's aggregates that Redshift refuses as a window function with ORDER BY and no frame."""
+"""sqlglot's aggregate and value functions that Redshift refuses as a window function with ORDER BY
+and no frame clause."""
 
 WINDOWLESS_CENTURY = frozenset(
     {"CENTURY", "CENTURIES", "C", "CENT", "CENTS", "MILLENNIUM", "MILLENNIA", "MIL", "MILS", "MILLENNIUMS"}
@@ -501,6 +534,13 @@ def refuse_unfaithful(node, target: str, sql: str, origin: str) -> None:
             f"{origin}, line {line_of(sql, name)}: {name}(...) OVER (... ORDER BY ...) needs a frame clause "
             "in Redshift, which refuses it without one: add ROWS BETWEEN UNBOUNDED PRECEDING AND "
             "CURRENT ROW (a running total) or ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING."
+        )
+    spec = node.args.get("spec") if isinstance(node, exp.Window) else None
+    if spec is not None and str(spec.args.get("kind") or "").upper() in ("RANGE", "GROUPS"):
+        kind = str(spec.args.get("kind")).upper()
+        raise QueryError(
+            f"{origin}, line {line_of(sql, kind)}: a {kind} window frame is not Redshift SQL, whose frames "
+            "are ROWS frames (ROWS BETWEEN ...)."
         )
     if isinstance(node, (exp.Except, exp.Intersect)) and node.args.get("distinct") is False:
         name = "EXCEPT" if isinstance(node, exp.Except) else "INTERSECT"
@@ -557,8 +597,12 @@ def output_name(node) -> str | None:
         return node.name.lower()
     if isinstance(node, exp.Case):
         return "case"
+    if isinstance(node, exp.Window):
+        return output_name(node.this)
     if isinstance(node, exp.Func):
         if node.args.get("this") is None and not node.args.get("expressions"):
             return None  # current_timestamp and kin: as an alias it would stand for itself in the SELECT
-        return node.sql_name().lower()
+        # the function as Redshift spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC)
+        written = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", node.sql(dialect="redshift"))
+        return (written.group(1) if written else node.sql_name()).lower()
     return "?column?"

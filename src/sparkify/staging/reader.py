@@ -316,6 +316,9 @@ class JsonReader:
                 whole = data  # the precise path is given the file as it is: it drops the mark itself
                 if data.startswith(BOM):
                     data = data[len(BOM) :]
+                if data.startswith(BOM):  # a second mark: a rejected record, which DuckDB would drop
+                    precise.add(f, whole)
+                    continue
                 if len(data) >= SMALL_FILE:
                     if data and not data.endswith(b"\n"):
                         data += b"\n"

@@ -190,6 +190,13 @@ def type_value(column: Column, value: Any) -> tuple[Any, str | None]:
             # the number as the file wrote it: "title": 66 is the title '66', 4.50 is '4.50'
             text = getattr(value, "literal", None) or repr(value)
         else:
+            # a number beyond DOUBLE inside would be written Infinity: not JSON, and not what the file said
+            huge = next((v for v in _walk(value) if isinstance(v, float) and not math.isfinite(v)), None)
+            if huge is not None:
+                return (
+                    None,
+                    f"number out of range for DOUBLE inside the {_json_kind(value)[3:]}: {_show(huge)}",
+                )
             text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
         return _text_problem(text)
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -39,14 +39,21 @@ def test_quote_doubles_embedded_quotes():
     "value,expected,kind",
     [
         (decimal.Decimal("12"), 12, int),
-        (decimal.Decimal("1.5"), 1.5, float),
-        (decimal.Decimal("5.00"), 5.0, float),  # a numeric with a scale stays a number with a fraction
+        # a numeric with a scale stays exact, every digit (a float turned 12345678901234567890.12
+        # into 1.2345678901234567e+19)
+        (decimal.Decimal("1.5"), decimal.Decimal("1.5"), decimal.Decimal),
+        (decimal.Decimal("5.00"), decimal.Decimal("5.00"), decimal.Decimal),
+        (
+            decimal.Decimal("12345678901234567890.12"),
+            decimal.Decimal("12345678901234567890.12"),
+            decimal.Decimal,
+        ),
         (decimal.Decimal("1E+2"), 100, int),
         (7, 7, int),
         ("x", "x", str),
     ],
 )
-def test_normalize_turns_decimals_into_plain_numbers(value, expected, kind):
+def test_normalize_keeps_decimals_exact_and_integral_ones_as_ints(value, expected, kind):
     result = normalize(value)
     assert result == expected and type(result) is kind
 

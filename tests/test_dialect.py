@@ -380,6 +380,12 @@ CONSTRUCTS = [
         "r_AVG.html: DOUBLE PRECISION for a floating point argument (a double times a decimal is a double)",
     ),
     (
+        "replicate_isnull_octet_length",
+        "select replicate('ab', 3), isnull(null, 1), isnull(2, 1), octet_length('é')",
+        [("ababab", 1, 2, 2)],
+        "r_REPEAT.html (REPLICATE is a synonym); r_NVL_function.html (ISNULL); r_OCTET_LENGTH.html: bytes",
+    ),
+    (
         "avg_double",
         f"select avg(cast(n as double precision)) from {NUMBERS}",
         [(2.5,)],
@@ -471,6 +477,16 @@ REFUSED = [
         "range_frame",
         f"select sum(n) over (order by n range between 1 preceding and current row) from {NUMBERS}",
         {"duckdb": "line 1: a RANGE window frame is not Redshift SQL", "postgres": "line 1: a RANGE window"},
+    ),
+    (
+        "quote_ident_on_duckdb",
+        "select quote_ident('a b')",
+        {"duckdb": "line 1: QUOTE_IDENT has no DuckDB equivalent"},
+    ),
+    (
+        "next_day_on_postgres",
+        "select next_day(date '2024-01-01', 'Monday')",
+        {"postgres": "line 1: NEXT_DAY has no PostgreSQL equivalent"},
     ),
     (
         "except_all",

@@ -43,6 +43,8 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   and INTERSECT ALL, SPLIT_PART of a part 0 or negative; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
 - On DuckDB an unnamed column (of the result, a subquery or a CTE) is named as Redshift names it (``count``, ``max``, ``?column?``),
   not by its text (``count_star()``), so expected files hold on every engine.
+- ``REPLICATE`` and ``ISNULL`` are Redshift's names for REPEAT and NVL; ``OCTET_LENGTH`` of text is
+  DuckDB's ``strlen`` (bytes). ``QUOTE_IDENT`` (DuckDB) and ``NEXT_DAY`` (PostgreSQL) are refused.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
   in UTC with microseconds; both are timestamps without time zone. sqlglot gives PostgreSQL's
   ``current_timestamp`` (with time zone, in the session's zone).
@@ -80,6 +82,8 @@ DIALECTS = ("redshift", "postgres", "duckdb")
 
 REFUSED: dict[str, dict[str, str]] = {
     "MONTHS_BETWEEN": {"postgres": "has no PostgreSQL equivalent"},
+    "NEXT_DAY": {"postgres": "has no PostgreSQL equivalent"},
+    "QUOTE_IDENT": {"duckdb": "has no DuckDB equivalent"},
     "RATIO_TO_REPORT": {"*": "has no equivalent here; write x / sum(x) over (...)"},
 }
 """Redshift functions refused per target engine ("*": every engine other than Redshift), with why."""
@@ -261,6 +265,13 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         type_divisions(tree, twins, sql, origin)
 
     def fix(node):
+        name = node.name.upper() if isinstance(node, exp.Anonymous) else ""
+        if name == "REPLICATE":  # Redshift's other name for REPEAT
+            return exp.Anonymous(this="repeat", expressions=node.expressions)
+        if name == "ISNULL" and len(node.expressions) == 2:  # Redshift's other name for NVL
+            return exp.Coalesce(this=node.expressions[0], expressions=[node.expressions[1]])
+        if name == "OCTET_LENGTH" and target == "duckdb":  # bytes of the text: DuckDB's strlen
+            return exp.Anonymous(this="strlen", expressions=node.expressions)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "TO_CHAR":
             return fix_to_char(node, target, sql, origin)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "ADD_MONTHS":

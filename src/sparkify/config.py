@@ -89,11 +89,14 @@ class Settings(BaseModel):
         """``s3://bucket[/prefix]``: the COPY reads what is written there, so nothing else will do."""
         if value is None:
             return value
-        bucket = value[len("s3://") :].split("/", 1)[0] if value.startswith("s3://") else ""
-        if not bucket or not all(c.isalnum() or c in ".-_" for c in bucket):
+        from sparkify.sources.s3 import parse_s3_uri
+
+        try:
+            parse_s3_uri(value)
+        except ConfigError:
             raise ValueError(
                 "write s3://bucket/prefix, a place this machine may write and the IAM role may read"
-            )
+            ) from None
         return value
 
     @field_validator("s3_endpoint")

@@ -166,13 +166,14 @@ def up_cmd(
       sparkify infra up --bucket my-raw-data --node-type ra3.xlplus --nodes 2
     """
     from sparkify.config import CONFIG_FILE, load_settings
+    from sparkify.sources.s3 import parse_s3_uri
 
     obj = state()
     console = make_console()
     buckets = tuple(buckets) or (lib.DEFAULT_BUCKET,)
     # Redshift's COPY reads the rows a run stages under manifest_prefix: the role must read that bucket
     staging = load_settings({}).manifest_prefix
-    staging_bucket = staging[len("s3://") :].split("/", 1)[0] if staging else None
+    staging_bucket = parse_s3_uri(staging)[0] if staging else None
     if staging_bucket and staging_bucket not in buckets and not all_buckets:
         buckets = (*buckets, staging_bucket)
     spec = lib.Spec(

@@ -304,8 +304,7 @@ class Warehouse(ABC):
         keep_table = "sparkify_keep"
         self.execute(f"drop table if exists {keep_table}")
         self.execute(f"create temp table {keep_table} (value varchar(65535))")
-        for i in range(0, len(keep), 500):
-            chunk = list(keep[i : i + 500])
+        for _, chunk in self.bound_chunks(keep):
             rows = ", ".join([f"({self.param})"] * len(chunk))
             self.execute(f"insert into {keep_table} (value) values {rows}", chunk)
         where = f"{quote('kind')} = {self.param} and " if kind is not None else ""

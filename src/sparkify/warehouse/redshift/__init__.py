@@ -248,10 +248,12 @@ class RedshiftWarehouse(PostgresWarehouse):
                 "Redshift COPY needs an IAM role that can read the bucket: pass --iam-role ARN "
                 "(or set SPARKIFY_IAM_ROLE, or iam_role in sparkify.toml)."
             )
+        from sparkify.sources.s3 import parse_s3_uri
+
         root = staged.staging_root(self, source)
-        bucket, _, prefix = root[len("s3://") :].partition("/")
+        bucket, prefix = parse_s3_uri(root)
         for kind, (where_bucket, where_prefix) in getattr(source, "locations", {}).items():
-            if bucket == where_bucket and f"{prefix.rstrip('/')}/".startswith(where_prefix):
+            if bucket == where_bucket and f"{prefix}/".startswith(where_prefix):
                 raise ConfigError(
                     f"The staging prefix {root} is inside the {kind} the source lists "
                     f"(s3://{where_bucket}/{where_prefix}): a staged part left behind would be read as input. "

@@ -164,3 +164,76 @@ def test_no_fallback_to_the_record_by_record_reader_on_an_interrupt(tmp_path, bi
     out, err = signal_after(proc, "stage songs:", signal.SIGINT)
     assert proc.returncode == 130 and err == "Interrupted; nothing was changed.\n", err
     assert "stage events:" not in out  # it stopped reading: no fallback read finished the events
+
+
+HARNESS = """
+import builtins, os, signal, sys
+
+when, signum = sys.argv[1], int(sys.argv[2])
+sys.argv = ["sparkify", *sys.argv[3:]]
+if when == "loading":  # the signal arrives while the commands are being imported
+    real_import = builtins.__import__
+
+    def loading(name, *args, **kwargs):
+        if name == "sparkify.cli":
+            os.kill(os.getpid(), signum)
+        return real_import(name, *args, **kwargs)
+
+    builtins.__import__ = loading
+else:  # "ended": it arrives once the command has returned its code, as the interpreter shuts down
+    import sparkify.cli.app as app
+
+    real_run = app.run
+
+    def ended(*args, **kwargs):
+        code = real_run(*args, **kwargs)
+        os.kill(os.getpid(), signum)
+        sum(range(1000))  # the handler runs here
+        return code
+
+    app.run = ended
+from sparkify.__main__ import main
+
+main()
+"""
+"""The console script's own ``main``, with a signal sent at one moment of its life (argv: the
+moment, the signal number, the command's arguments)."""
+
+
+@pytest.mark.parametrize(
+    "signum, code, word",
+    [
+        (signal.SIGINT, 130, "Interrupted"),
+        (signal.SIGTERM, 143, "Terminated"),
+        (signal.SIGHUP, 129, "Hung up"),
+    ],
+)
+def test_a_signal_while_the_commands_load_stops_with_its_code_and_line(tmp_path, signum, code, word):
+    # the console script imports every command before the first one runs: a second on a slow machine
+    target = tmp_path / "w.duckdb"
+    proc = subprocess.run(
+        [sys.executable, "-c", HARNESS, "loading", str(int(signum)), "run", "-w", f"duckdb:///{target}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"{word}; nothing was changed."]
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_after_the_command_ended_keeps_its_code_and_adds_nothing(tmp_path, signum):
+    # a usage error (exit 2) has been printed; the signal comes while the process shuts down
+    proc = subprocess.run(
+        [sys.executable, "-c", HARNESS, "ended", str(int(signum)), "query"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "Interrupted" not in proc.stderr
+    assert (
+        proc.stderr.strip().splitlines()[-1]
+        == "Error: Give the query as the SQL argument or with --file FILE (one of them)."
+    )

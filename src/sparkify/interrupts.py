@@ -50,6 +50,27 @@ def install() -> None:
         signal.signal(signum, _handler)
 
 
+def exit_on_signal(code: int) -> None:
+    """For the console script once its command has ended and printed its outcome: a signal from now
+    on (the interpreter closing connections and joining threads) ends the process at once with
+    ``code``, the command's own exit code -- not with a traceback, another code or no word at all.
+    Flushes stdout and stderr first, as :func:`os._exit` does not (main thread only)."""
+    import os
+    import sys
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+    def leave(signum: int, frame) -> None:
+        os._exit(code)
+
+    for signum in HANDLED:
+        signal.signal(signum, leave)
+
+
 def uninstall() -> None:
     """Give the :data:`HANDLED` signals back their default behaviour (tests calling main() in process),
     and forget the signal received: code that runs after the command in the same process (a library
@@ -126,6 +147,19 @@ def is_fatal(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover -- duckdb is a dependency
         return False
     return isinstance(exc, (duckdb.OutOfMemoryException, duckdb.IOException, duckdb.InterruptException))
+
+
+def stopped_line(signum: int, committed: str | None = None) -> str:
+    """The one line a signal ends a command with: what stands, if the command had made anything
+    permanent before it came (noted by :func:`note_done`; ``committed``: the load id a commit the
+    signal arrived during went through with), else that nothing was changed:
+    ``Interrupted; nothing was changed.``, ``Terminated after load 1a2b3c4d was committed.``"""
+    what = stopped_by(signum)
+    if _done:  # noted once the commit went through (even when the signal came during it)
+        return f"{what} after {_done}."
+    if committed:
+        return f"{what} after load {committed} was committed."
+    return f"{what}; nothing was changed."
 
 
 def stopped_by(signum: int) -> str:

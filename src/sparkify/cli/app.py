@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from sparkify import __version__
-from sparkify.errors import SparkifyError
+from sparkify.errors import ExitCode, SparkifyError
 
 if TYPE_CHECKING:
     from sparkify.config import Settings
@@ -93,24 +93,33 @@ def main(argv: list[str] | None = None) -> NoReturn:
     cli.main(args=argv)
 
 
-def run(group: click.Group, argv: list[str]) -> int:
+def run(group: click.Group, argv: list[str], *, leaving: bool = False) -> int:
     """Run one invocation of ``group``; return its exit code after printing what ended it: one
     line on stderr for any error. SIGINT, SIGTERM and SIGHUP stop it promptly: the open transaction rolls
-    back, the lock is released, the run is recorded as interrupted, and the code is 128 + the signal."""
+    back, the lock is released, the run is recorded as interrupted, and the code is 128 + the signal.
+
+    ``leaving``: the process exits right after (the console script): a signal once the command has
+    ended exits at once with its code (:func:`sparkify.interrupts.exit_on_signal`). Otherwise (a
+    test calling main() in process) the signals get their default behaviour back."""
     from sparkify import interrupts
 
     obj = CliState()
     interrupts.install()
+    code = int(ExitCode.INTERRUPTED)  # what a signal raised past _invoke's handlers means
     try:
-        return _invoke(group, argv, obj, debug="--debug" in argv)
+        code = _invoke(group, argv, obj, debug="--debug" in argv)
+        return code
     finally:
-        interrupts.uninstall()
+        if leaving:
+            interrupts.exit_on_signal(code)
+        else:
+            interrupts.uninstall()
 
 
 def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> int:
     """Run the command; return the exit code after printing what ended it."""
     from sparkify import interrupts
-    from sparkify.errors import ExitCode, Interrupted
+    from sparkify.errors import Interrupted
 
     caught: BaseException | None = None  # what ended the command, for --json's counts of a failed load
     try:
@@ -137,7 +146,7 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
             traceback.print_exc()
         caught = exc
         code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
-        message = _stopped_message(code - 128, getattr(exc, "committed", None))
+        message = interrupts.stopped_line(code - 128, getattr(exc, "committed", None))
     except (OSError, MemoryError) as exc:
         if debug or obj.debug:
             traceback.print_exc()
@@ -148,7 +157,7 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
             traceback.print_exc()
         signum = interrupts.received()
         if signum is not None:  # a driver's own error for the signal (DuckDB)
-            message = _stopped_message(int(signum), None)
+            message = interrupts.stopped_line(int(signum))
             click.echo(message, err=True)
             return _finish_json(obj, 128 + int(signum), message, exc)
         caught = exc
@@ -160,21 +169,6 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
     if message:
         click.echo(message, err=True)
     return _finish_json(obj, int(code), message, caught)
-
-
-def _stopped_message(signum: int, committed: str | None) -> str:
-    """The one line a signal ends a command with: what stands, if the command had made anything
-    permanent before it came (a committed load; a commit the signal arrived during), else that
-    nothing was changed."""
-    from sparkify import interrupts
-
-    what = interrupts.stopped_by(signum)
-    done = interrupts.done()
-    if done:  # noted once the commit went through (even when the signal came during it)
-        return f"{what} after {done}."
-    if committed:
-        return f"{what} after load {committed} was committed."
-    return f"{what}; nothing was changed."
 
 
 def _error_text(obj: CliState, exc: BaseException) -> str:
@@ -210,8 +204,6 @@ def _finish_json(obj: CliState, code: int, message: str | None, exc: BaseExcepti
 def _system_error(exc: OSError | MemoryError) -> tuple[int, str]:
     """One line for an operating-system error nothing else mapped: the path, and what to do."""
     import errno
-
-    from sparkify.errors import ExitCode
 
     if isinstance(exc, MemoryError):
         return (

@@ -58,7 +58,9 @@ def warehouse_options(f: Callable) -> Callable:
         "-w",
         metavar="URL",
         help="duckdb:///file.duckdb (default ./sparkify.duckdb), postgresql://user@host/db or "
-        "redshift://user@host:5439/db. Env SPARKIFY_WAREHOUSE.",
+        "redshift://user@host:5439/db. Env SPARKIFY_WAREHOUSE. DuckDB (and PostgreSQL's parser) take "
+        "memory settings in the query: ?memory_limit=4GB (default 1GB), threads, temp_directory, "
+        "max_temp_directory_size, preserve_insertion_order.",
     )(f)
     f = click.option(
         "--schema",

@@ -70,6 +70,7 @@ from sparkify.staging.reader import JsonReader
 from sparkify.staging.results import drop_result
 from sparkify.staging.rules import DEFAULT_RULES, RecordRules
 from sparkify.warehouse.base import Warehouse
+from sparkify.warehouse.duckdb import parser_errors
 
 __all__ = [
     "STEPS",
@@ -312,7 +313,7 @@ def _load(
                     rules=rules,
                 )
                 began = time.perf_counter()
-                with spool_errors(Path(spool)):
+                with spool_errors(Path(spool)), parser_errors():
                     report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
                 plan.hold_emptied(report.results[kind])
                 report.read_seconds[kind] = time.perf_counter() - began

@@ -27,6 +27,7 @@ from sparkify.staging.framing import RAW_TEXT_LIMIT
 from sparkify.staging.results import Reject
 from sparkify.staging.spool import DUCKDB_TYPE
 from sparkify.warehouse.base import Warehouse, quote
+from sparkify.warehouse.duckdb import parser_errors
 from sparkify.wording import plural
 
 SHOWN_REJECTS = 10
@@ -141,10 +142,11 @@ def _insert_many(wh: Warehouse, reader_con, spool: Path, table: Table, rows: lis
             out.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
     columns = ", ".join(f"{literal(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in table.columns)
     relation = f"sparkify_rows_{table.name}"
-    reader_con.execute(
-        f"create or replace temp table {relation} as select * from read_json("
-        f"{literal(str(path))}, columns = {{{columns}}}, format = 'newline_delimited')"
-    )
+    with parser_errors():
+        reader_con.execute(
+            f"create or replace temp table {relation} as select * from read_json("
+            f"{literal(str(path))}, columns = {{{columns}}}, format = 'newline_delimited')"
+        )
     try:
         wh.insert_from_reader(table, reader_con, relation)
     finally:

@@ -88,7 +88,9 @@ def duckdb_settings(url: str) -> dict[str, str]:
     -> ``{"memory_limit": "8GB", "threads": "2"}``; checked by :class:`DuckDBWarehouse`."""
     if "?" not in url:
         return {}
-    return dict(parse_qsl(url.split("?", 1)[1], keep_blank_values=True))
+    from sparkify.warehouse.duckdb import once_each
+
+    return once_each(parse_qsl(url.split("?", 1)[1], keep_blank_values=True))
 
 
 def engine_class(engine: str) -> type[Warehouse]:

@@ -116,7 +116,7 @@ class DuckDBWarehouse(Warehouse):
         return (duckdb.Error, RuntimeError)  # a signal surfaces as RuntimeError: Query interrupted
 
     def error_for(self, exc: BaseException) -> BaseException:
-        return _error_for(exc)
+        return error_for(exc)
 
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query and fetch its rows ``batch_rows`` at a time (DuckDB streams its results)."""
@@ -202,13 +202,45 @@ SETTINGS = (
 """The DuckDB settings a warehouse URL may name."""
 
 
+def once_each(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The DuckDB settings of a warehouse URL's query, ``[(name, value), ...]``, as a dict; a
+    ConfigError (exit 2) when one is given twice (``threads=2&threads=3``: which one was meant?)."""
+    out: dict[str, str] = {}
+    for name, value in pairs:
+        if name in out and name in SETTINGS:
+            raise ConfigError(
+                f"The warehouse URL sets the DuckDB setting {name} twice ({name}={out[name]!r} and "
+                f"{name}={value!r}): keep one."
+            )
+        out[name] = value
+    return out
+
+
 def _settings(given: dict[str, str]) -> dict[str, Any]:
-    """:data:`DEFAULT_SETTINGS` overridden by ``given``; a ConfigError names an unknown setting."""
+    """:data:`DEFAULT_SETTINGS` overridden by ``given``; a ConfigError (exit 2) names an unknown
+    setting or a value DuckDB refuses or would quietly take for its own default: a negative size
+    (``memory_limit=-5GB`` means 80% of RAM to DuckDB) or a ``temp_directory`` whose folder is not
+    there (DuckDB would fail only when it first spills, minutes into a run)."""
+    import os
+
     unknown = sorted(set(given) - set(SETTINGS))
     if unknown:
         raise ConfigError(
             f"Unknown DuckDB setting {', '.join(unknown)} in the warehouse URL. Settings: {', '.join(SETTINGS)}."
         )
+    for name in ("memory_limit", "max_temp_directory_size"):
+        if given.get(name, "").strip().startswith("-"):
+            raise ConfigError(
+                f"Invalid DuckDB setting {name}={given[name]!r} in the warehouse URL: a size is not negative "
+                "(for example 4GB or 500MB)."
+            )
+    if given.get("temp_directory"):
+        folder = os.path.dirname(os.path.abspath(os.path.expanduser(given["temp_directory"])))
+        if not os.path.isdir(folder):
+            raise ConfigError(
+                f"Invalid DuckDB setting temp_directory={given['temp_directory']!r} in the warehouse URL: "
+                f"the folder {folder} is not there (DuckDB makes the last folder of the path, not the ones above it)."
+            )
     for name, value in given.items():  # a bad value is the URL's fault (exit 2), not the warehouse's
         try:
             duckdb.connect(":memory:", config={name: value}).close()
@@ -276,10 +308,12 @@ def _acquire_lock(
     return lock
 
 
-def _error_for(exc: BaseException) -> BaseException:
-    """The sparkify error a DuckDB error means: Interrupted when a signal caused it (DuckDB turns one
-    into ``RuntimeError: Query interrupted``), MissingTableError, LocalIOError for a full disk or a
-    file it may not write, else WarehouseError."""
+def error_for(exc: BaseException) -> BaseException:
+    """The sparkify error a DuckDB error means (the warehouse's, or the client-side parser's whatever
+    the warehouse engine): Interrupted when a signal caused it (DuckDB turns one into ``RuntimeError:
+    Query interrupted``), MissingTableError, LocalIOError for a full disk, a spill folder full or at its
+    size limit, or a file it may not write, WarehouseError for running out of memory (saying what to
+    set in the warehouse URL) and anything else DuckDB refused. Not DuckDB's: returned as it is."""
     from sparkify.errors import LocalIOError, MissingTableError
 
     interrupted = interrupts.pending()
@@ -291,7 +325,18 @@ def _error_for(exc: BaseException) -> BaseException:
     if isinstance(exc, duckdb.CatalogException) and re.search(r"\b(Table|View) with name\b", first):
         return MissingTableError(_missing_table_message(exc))
     if isinstance(exc, duckdb.OutOfMemoryException):
-        return WarehouseError(f"DuckDB ran out of memory: {first}. Free memory, or load fewer files at once.")
+        # DuckDB's own advice that follows (SET threads, PRAGMA ...) is SQL: sparkify's settings are the URL's
+        if "offload" in first or "max_temp_directory_size" in str(exc):
+            return LocalIOError(
+                f"DuckDB could not spill to its temp folder: {first}. Free space there (a warehouse file's "
+                "is beside it, <name>.duckdb.tmp; the parser of a server warehouse uses one under TMPDIR), "
+                "or set temp_directory, max_temp_directory_size or a larger memory_limit in the warehouse "
+                "URL (?memory_limit=4GB), then run again; nothing was changed."
+            )
+        return WarehouseError(
+            f"DuckDB ran out of memory: {first}. Give it more in the warehouse URL (?memory_limit=4GB; "
+            "sparkify's default is 1GB) or fewer threads (?threads=1), then run again; nothing was changed."
+        )
     if (
         isinstance(exc, (duckdb.IOException, duckdb.PermissionException))
         or "No space left on device" in first
@@ -300,6 +345,17 @@ def _error_for(exc: BaseException) -> BaseException:
     if not isinstance(exc, duckdb.Error):
         return exc  # not DuckDB's: a bug, reported as one
     return WarehouseError(f"DuckDB: {first}")
+
+
+@contextlib.contextmanager
+def parser_errors() -> Iterator[None]:
+    """Raise the sparkify error (:func:`error_for`) of a DuckDB error in the block: for statements on
+    the client-side parser's connection, which no warehouse's ``execute`` maps (running out of memory
+    there was an "unexpected" error, exit 70)."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        raise error_for(exc) from exc
 
 
 def disk_hint(message: str) -> str:

@@ -24,7 +24,8 @@ def pipe_rows(reader_con, copy_sql: Callable[[str], str], write: Callable[[bytes
     and pass what it writes to ``write`` in blocks of at most :data:`COPY_BLOCK_BYTES`.
 
     An error on either side stops both: a failed ``write`` interrupts DuckDB (the pipe is drained
-    so it is not left blocked), and DuckDB's error is raised here once the pipe is empty.
+    so it is not left blocked), and DuckDB's error is raised here once the pipe is empty, as the
+    sparkify error it means (:func:`sparkify.warehouse.duckdb.error_for`: out of memory, a full spill folder).
     """
     import os
     import select
@@ -76,7 +77,9 @@ def pipe_rows(reader_con, copy_sql: Callable[[str], str], write: Callable[[bytes
             worker.join()
             os.close(fd)
         if failed:
-            raise failed[0]
+            from sparkify.warehouse.duckdb import error_for
+
+            raise error_for(failed[0]) from failed[0]
 
 
 def csv_copy_sql(table: Table, relation: str, path: str) -> str:
@@ -108,17 +111,17 @@ def split_reader_settings(url: str) -> tuple[str, dict[str, str]]:
     ``("postgresql://me@h/db?sslmode=require", {"memory_limit": "4GB"})``. Other parameters stay for libpq."""
     from urllib.parse import unquote
 
-    from sparkify.warehouse.duckdb import SETTINGS
+    from sparkify.warehouse.duckdb import SETTINGS, once_each
 
     if "?" not in url:
         return url, {}
     base, query = url.split("?", 1)
-    ours: dict[str, str] = {}
+    ours: list[tuple[str, str]] = []
     rest = []
     for part in query.split("&"):  # libpq's parameters are kept as written, encoding and all
         key, _, value = part.partition("=")
         if unquote(key) in SETTINGS:
-            ours[unquote(key)] = unquote(value)
+            ours.append((unquote(key), unquote(value)))
         elif part:
             rest.append(part)
-    return (base + "?" + "&".join(rest) if rest else base), ours
+    return (base + "?" + "&".join(rest) if rest else base), once_each(ours)

@@ -76,6 +76,10 @@ class PostgresWarehouse(PostgresBuild):
         super().__init__(url, schema=schema or self.default_schema)
         self.conninfo, self.reader_settings = split_reader_settings(url)
         """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
+        if self.reader_settings:  # a bad one is refused now, before anything is connected or created
+            from sparkify.warehouse.duckdb import _settings
+
+            _settings(self.reader_settings)
         self._locks = True
         """False for a session opened only to read (:meth:`open` with ``lock=False``)."""
         self._streaming = False

@@ -345,4 +345,6 @@ class Warehouse(ABC):
         """The DuckDB connection the JSON reader parses into."""
         import duckdb
 
-        return duckdb.connect()
+        from sparkify import interrupts
+
+        return interrupts.interruptible(duckdb.connect())

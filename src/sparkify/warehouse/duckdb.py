@@ -68,7 +68,7 @@ class DuckDBWarehouse(Warehouse):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._lock = _acquire_lock(lock_path(path), wait=wait, timeout=wait_timeout, on_wait=on_wait)
         try:
-            self.con = duckdb.connect(path, config=config)
+            self.con = interrupts.interruptible(duckdb.connect(path, config=config))
         except duckdb.Error as exc:
             self._release()
             first = str(exc).splitlines()[0]

@@ -209,7 +209,7 @@ class PostgresWarehouse(PostgresBuild):
                 self._spill = tempfile.TemporaryDirectory(prefix="sparkify-reader-")
                 config["temp_directory"] = self._spill.name
             try:
-                self._reader = duckdb.connect(config=config)
+                self._reader = interrupts.interruptible(duckdb.connect(config=config))
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
                 raise ConfigError(

@@ -77,6 +77,10 @@ _SCAN_OPTIONS = (
 object per line, each row with its file, a line DuckDB cannot parse as NULL."""
 
 
+PROGRESS_SECONDS = 0.25
+"""How often the fast path's scan asks DuckDB how far it has got (see :meth:`JsonReader._scan`)."""
+
+
 def quoted(name: str | None) -> str:
     return f'"{name}"'
 
@@ -216,7 +220,8 @@ class JsonReader:
         typed = ", ".join(f"{typed_sql(c, quoted(c.source))} as {quoted(c.source)}" for c in numeric)
         raws = ", ".join(f"{quoted(c.source)} as {_raw_name(c.source)}" for c in numeric)
         kept = ", ".join(quoted(c.source) for c in spec.record_columns)
-        self.con.execute(
+        self._scan(
+            direct,
             f"create or replace temp table {raw} as "
             f"select {kept}, {KNOWN_KEYS}, coalesce({ok}, false) as {RECORD_OK}, "
             f'case when {is_spool} then "{SOURCE_KEY}" else {by_path} end as {RECORD_SOURCE} '
@@ -236,9 +241,8 @@ class JsonReader:
             f"from (select json, coalesce(case when starts_with(json, '{{') then true "
             f"else starts_with(ltrim(json, {literal(JSON_WS)}), '{{') end, false) as {IS_OBJECT}, "
             f"strlen(json) as {RECORD_BYTES}, filename "
-            f"from read_json_objects({_sql_list(paths)}, {_SCAN_OPTIONS})))))))"
+            f"from read_json_objects({_sql_list(paths)}, {_SCAN_OPTIONS})))))))",
         )
-        self.progress(direct)
         # Files left to the precise path: any record the fast path is not sure of. A line DuckDB
         # could not parse in a spool file of many carries no file name: that file's count falls short.
         refused.update(
@@ -267,6 +271,44 @@ class JsonReader:
         )
         result.unknown_fields = self._unknown_fields(kind, raw, by_path, is_spool, refused_table, read_from)
         return result, refused
+
+    def _scan(self, files: list[SourceFile], sql: str) -> None:
+        """Run the fast path's scan ``sql`` (one statement: seconds to minutes for millions of events),
+        reporting ``files`` (those it reads in place) as read while it runs: as many of them, in order,
+        as DuckDB's progress through the statement says (polled from a thread, every
+        :data:`PROGRESS_SECONDS`), then the rest when it ends. Without it the bar stood still for the
+        longest step of a load. Each file is reported once; the counts are exact once the scan ends."""
+        import threading
+
+        reported = 0
+        ended = threading.Event()
+
+        def report_until(n: int) -> None:
+            nonlocal reported
+            if n > reported:
+                self.progress(files[reported:n])
+                reported = n
+
+        def poll() -> None:
+            while not ended.wait(PROGRESS_SECONDS):
+                try:
+                    share = self.con.query_progress()  # percent, or -1 while DuckDB cannot tell
+                except Exception:  # the connection is busy ending the statement: next time
+                    continue
+                if share > 0:
+                    report_until(min(len(files) - 1, int(len(files) * share / 100)))
+
+        # DuckDB keeps its progress only with the progress bar on (never printed here)
+        self.con.execute("set enable_progress_bar_print = false")
+        self.con.execute("set enable_progress_bar = true")
+        watcher = threading.Thread(target=poll, name="sparkify-scan-progress", daemon=True)
+        watcher.start()
+        try:
+            self.con.execute(sql)
+        finally:
+            ended.set()
+            watcher.join()
+        report_until(len(files))
 
     def _unknown_fields(
         self, kind: str, raw: str, by_path: str, is_spool: str, refused_table: str, read_from: dict[str, str]

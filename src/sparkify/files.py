@@ -1,10 +1,22 @@
-"""Files sparkify writes for people (the report, ``sparkify.toml``): replaced in one step."""
+"""Files sparkify writes for people (the report, ``sparkify.toml``): replaced in one step. And its
+scratch folders under TMPDIR (spool, parser spill, COPY pipe), named so that those a killed process
+left behind are removed by the next run (:func:`scratch_dir`)."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import tempfile
+import time
 from pathlib import Path
+
+STALE_SECONDS = 3600
+"""A scratch folder of a process that is gone is removed once it has not changed for this long (so a
+folder whose process runs in another PID namespace, sharing TMPDIR, is never taken while in use)."""
+
+_SCRATCH = re.compile(r"sparkify-[a-z]+-(\d+)-[^/]+")
+"""A scratch folder's name: ``sparkify-<use>-<process id>-<random>``."""
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -30,3 +42,53 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def scratch_dir(use: str) -> tempfile.TemporaryDirectory:
+    """A new scratch folder under TMPDIR, ``sparkify-<use>-<process id>-<random>`` (removed with the
+    :class:`tempfile.TemporaryDirectory` it is), after removing those a killed process left
+    (:func:`sweep_scratch`). ``use``: lower-case letters (``spool``, ``reader``, ``copy``)."""
+    sweep_scratch()
+    return tempfile.TemporaryDirectory(prefix=f"sparkify-{use}-{os.getpid()}-")
+
+
+def sweep_scratch() -> list[str]:
+    """Remove the scratch folders under TMPDIR that a sparkify process killed before it could (SIGKILL,
+    an out-of-memory kill, a power cut) left: this user's, named with a process id that is not running,
+    unchanged for :data:`STALE_SECONDS`. Returns their paths. A spool of 10M events is hundreds of MB,
+    the parser's spill of a server warehouse gigabytes: a nightly job killed each night would fill the
+    disk. POSIX only (elsewhere nothing is removed); never raises."""
+    if os.name != "posix":
+        return []
+    removed = []
+    root = tempfile.gettempdir()
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return []
+    for entry in entries:
+        match = _SCRATCH.fullmatch(entry.name)
+        if match is None or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not entry.is_dir(follow_symlinks=False) or info.st_uid != os.getuid():
+                continue
+            if time.time() - info.st_mtime < STALE_SECONDS or _running(int(match.group(1))):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """True when a process ``pid`` exists (this user's or not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, another user's
+        return True
+    return True

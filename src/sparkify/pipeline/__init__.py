@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -46,6 +45,7 @@ from sparkify.errors import (
     Interrupted,
     TransientWarehouseError,
 )
+from sparkify.files import scratch_dir
 from sparkify.pipeline.incremental import (
     _scope_left,
     _star_matches_staging,
@@ -297,7 +297,7 @@ def _load(
     reader_con = wh.reader_connection()
     rows: dict[str, int] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="sparkify-spool-") as spool:
+        with scratch_dir("spool") as spool:
             # 1. list every place first (a wrong place fails before anything is read), then read
             #    and check everything before writing anything
             for kind in KINDS:

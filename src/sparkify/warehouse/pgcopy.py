@@ -29,10 +29,11 @@ def pipe_rows(reader_con, copy_sql: Callable[[str], str], write: Callable[[bytes
     """
     import os
     import select
-    import tempfile
     import threading
 
-    with tempfile.TemporaryDirectory(prefix="sparkify-copy-") as folder:
+    from sparkify.files import scratch_dir
+
+    with scratch_dir("copy") as folder:
         path = os.path.join(folder, "rows.csv")
         os.mkfifo(path, 0o600)
         # read-write: opening never blocks, and the pipe never reports the end while we hold it;

@@ -198,15 +198,14 @@ class PostgresWarehouse(PostgresBuild):
         ``postgresql://me@host/db?memory_limit=4GB``) and spills what does not fit into a temp folder
         of its own, removed with the connection."""
         if self._reader is None:
-            import tempfile
-
             import duckdb
 
+            from sparkify.files import scratch_dir
             from sparkify.warehouse.duckdb import _settings
 
             config = _settings(self.reader_settings)
             if "temp_directory" not in self.reader_settings:
-                self._spill = tempfile.TemporaryDirectory(prefix="sparkify-reader-")
+                self._spill = scratch_dir("reader")
                 config["temp_directory"] = self._spill.name
             try:
                 self._reader = interrupts.interruptible(duckdb.connect(config=config))

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import tempfile
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparkify.errors import WarehouseError
+from sparkify.files import scratch_dir
 from sparkify.quoting import literal
 from sparkify.schema import Table
 from sparkify.warehouse.base import quote
@@ -125,7 +125,7 @@ def copy_staged(wh: RedshiftWarehouse, source, table: Table, reader_con, relatio
     manifest = base + ".manifest"
     written: list[str] = []
     try:
-        with tempfile.TemporaryDirectory(prefix="sparkify-redshift-") as tmp:
+        with scratch_dir("redshift") as tmp:
             parts = write_parts(reader_con, table, relation, Path(tmp) / "parts")
             lines = {}
             entries = []

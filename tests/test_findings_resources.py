@@ -32,6 +32,8 @@ def target(engine: str, tmp_path, request, settings: str) -> list[str]:
     if engine == "duckdb":
         return ["-w", f"duckdb:///{tmp_path}/w.duckdb{settings}"]
     url = request.getfixturevalue("postgres_url")
+    if settings and "?" in url:
+        settings = "&" + settings[1:]
     return ["-w", url + settings, "--schema", request.getfixturevalue("pg_schema")]
 
 

@@ -258,7 +258,9 @@ def test_a_signal_stops_a_duckdb_query_running_on_several_threads(engine, tmp_pa
         run, con = wh.execute, wh.con
     else:  # the PostgreSQL warehouse's own DuckDB, where the JSON is parsed
         url = request.getfixturevalue("postgres_url")
-        wh = connect(url + "?threads=2", schema=request.getfixturevalue("pg_schema"))
+        wh = connect(
+            url + ("&" if "?" in url else "?") + "threads=2", schema=request.getfixturevalue("pg_schema")
+        )
         con = wh.reader_connection()
         run = con.execute
     slow = (  # 3 * 10^9 rows: many seconds on any machine

@@ -265,6 +265,23 @@ def test_the_runs_table_fits_an_80_column_terminal():
     assert next(line for line in lines if "5ca1ab1e" in line).split()[-3:] == ["5", "6", "12"]
 
 
+def test_runs_says_what_a_dash_under_checks_failed_means(tmp_path, src):
+    import duckdb
+
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    assert sparkify("run", "-q", "-s", str(src), "-w", wh).returncode == 0
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))  # as a run whose checks a signal cut short leaves it
+    con.execute("update load_runs set checks_failed = null")
+    con.close()
+    assert sparkify("check", "-q", "-w", wh).returncode == 0  # reads only: the cell stays '-'
+    proc = sparkify("runs", "-w", wh)
+    assert proc.returncode == 0
+    assert (
+        "'-' under checks failed: the run loaded, but its checks did not run then. `sparkify check` runs "
+        "them on the warehouse as it is now (it reads only: its result is not recorded here)."
+    ) in " ".join(proc.stdout.split())
+
+
 def test_runs_says_which_runs_pruned_and_what_they_removed(tmp_path, src):
     wh = f"duckdb:///{tmp_path}/w.duckdb"
     day = src / "log_data" / "2018" / "11" / "2018-11-02-events.json"

@@ -258,7 +258,8 @@ def runs_cmd(limit, as_json, **flags):
         console.print("A run that did not succeed changed nothing: '-' under files and staged.")
     if any(_checks_cell(r) == "-" for r in runs):
         console.print(
-            "'-' under checks failed: the run loaded, but its checks did not run. Run `sparkify check`."
+            "'-' under checks failed: the run loaded, but its checks did not run then. `sparkify check` "
+            "runs them on the warehouse as it is now (it reads only: its result is not recorded here)."
         )
     for r in runs:
         if r["message"]:

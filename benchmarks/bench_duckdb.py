@@ -211,6 +211,74 @@ def child_sparkify(data: Path, db: Path, profile: Path | None) -> dict:
     }
 
 
+# -- where the events scan's time goes -------------------------------------------------------------
+
+
+def child_layers(data: Path) -> dict:
+    """Each layer of sparkify's events scan as its own statement over the same log files (one
+    ``create temp table ... as`` each, in one fresh in-memory DuckDB): the lines as JSON objects,
+    then their keys, then the typed fields, then sparkify's whole validating scan (as the reader
+    sends it), and the bare pipeline's typed ``read_json`` beside them. Wall and CPU seconds each."""
+    import resource
+
+    sys.path.insert(0, str(SRC))
+    import duckdb
+
+    from sparkify.schema import STAGING_EVENTS
+    from sparkify.sources import open_source
+    from sparkify.staging.reader import _SCAN_OPTIONS, JsonReader, _sql_list
+
+    files = sorted(str(p) for p in (data / "log_data").rglob("*.json"))
+    objects = f"read_json_objects({_sql_list(files)}, {_SCAN_OPTIONS})"
+    struct = json.dumps(
+        {c.source: "VARCHAR" if c.type == "text" else "JSON" for c in STAGING_EVENTS.record_columns}
+    )
+    layers = {
+        "read_json_objects": f"select json, filename from {objects}",
+        "+ json_keys": f"select json_keys(json) as keys, filename from {objects}",
+        "+ json_transform": f"select unnest(json_transform(json, '{struct}')), filename from {objects}",
+        "bare read_json, typed": _read_json(str(data / "log_data" / "**" / "*.json"), EVENT_COLUMNS),
+    }
+    out: dict[str, tuple[float, float]] = {}
+
+    def timed(con, sql: str) -> tuple[float, float]:
+        before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+        con.execute(sql)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        return time.perf_counter() - started, cpu
+
+    for name, select in layers.items():
+        con = duckdb.connect()
+        out[name] = timed(con, f"create temp table t as {select}")
+        con.close()
+
+    class Scan:  # the reader's connection, timing its one scan statement
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *args):
+            if "__raw as select" in sql:
+                out["sparkify's whole scan"] = timed(self.con, sql)
+                return self.con
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    source = open_source(str(data))
+    with tempfile.TemporaryDirectory(prefix="sparkify-bench-") as spool:
+        JsonReader(Scan(duckdb.connect()), Path(spool)).read("events", source, source.list("events"), "ev")
+    order = [
+        "read_json_objects",
+        "+ json_keys",
+        "+ json_transform",
+        "sparkify's whole scan",
+        "bare read_json, typed",
+    ]
+    return {"layers": [(name, *out[name]) for name in order]}
+
+
 # -- the parent -----------------------------------------------------------------------------------
 
 
@@ -244,12 +312,19 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="Runs per side; the fastest counts.")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="cProfile the sparkify run into FILE.")
-    parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scan-layers",
+        action="store_true",
+        help="Also time each layer of the events scan as its own statement (where the scan's time goes).",
+    )
+    parser.add_argument("--child", choices=(*SIDES, "layers"), help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
-        if args.child == "sparkify":
+        if args.child == "layers":
+            result = child_layers(args.data)
+        elif args.child == "sparkify":
             result = child_sparkify(args.data, args.db, args.profile)
         else:
             result = child_bare(args.data, args.db, songs_as_text=args.child == "bare-text")
@@ -314,6 +389,9 @@ def main() -> None:
                 )
                 if side not in best or result["seconds"] < best[side][0]["seconds"]:
                     best[side] = (result, wall, cpu, max(rss, best.get(side, (None, 0, 0, 0))[3]))
+        layers = (
+            run_child(["--child", "layers", "--data", str(data)])[0]["layers"] if args.scan_layers else []
+        )
 
     s, b, t = best["sparkify"], best["bare"], best["bare-text"]
     print()
@@ -343,6 +421,10 @@ def main() -> None:
     )
     if s[0]["checks_failed"]:
         print(f"sparkify checks FAILED: {', '.join(s[0]['checks_failed'])}")
+    if layers:
+        print("where the events scan's time goes (each layer its own statement over the log files, s):")
+        for name, wall, cpu in layers:
+            print(f"  {name:24} wall {wall:6.2f}  cpu {cpu:6.2f}")
     if args.profile:
         print(f"profile: {args.profile} (python -m pstats {args.profile})")
 

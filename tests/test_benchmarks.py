@@ -43,9 +43,28 @@ def test_every_benchmark_has_a_smoke_run():
 
 def test_bench_duckdb(tmp_path):
     out = run(
-        "bench_duckdb.py", "--events", "3000", "--songs", "60", "--users", "20", "--data", str(tmp_path / "d")
+        "bench_duckdb.py",
+        *(
+            "--events",
+            "3000",
+            "--songs",
+            "60",
+            "--users",
+            "20",
+            "--data",
+            str(tmp_path / "d"),
+            "--scan-layers",
+        ),
     )
     assert "sparkify / bare" in out
+    for layer in (
+        "read_json_objects",
+        "+ json_keys",
+        "+ json_transform",
+        "sparkify's whole scan",
+        "bare read_json",
+    ):
+        assert f"  {layer}" in out
 
 
 def test_bench_postgres(tmp_path, postgres_url, pg_schema):

@@ -117,8 +117,8 @@ def _watch(read: int) -> None:
                 continue
             with _lock:
                 _fired = True
-                if _deferring:
-                    continue  # a commit: the signal takes effect once it is done
+                if _deferring or _raised:
+                    continue  # a commit (the signal takes effect once it is done), or already stopping
                 for con in list(_queries):
                     with contextlib.suppress(Exception):  # closed meanwhile: nothing to stop
                         con.interrupt()

@@ -94,6 +94,7 @@ def test_plain_out_of_memory_is_a_refusal_saying_what_to_set():
         ("?memory_limit=-5GB", "a size is not negative"),  # DuckDB takes it for 80% of RAM
         ("?max_temp_directory_size=-1GB", "a size is not negative"),
         ("?threads=2&threads=3", "sets the DuckDB setting threads twice"),
+        ("?threads=10000", "more than"),  # 22,000 threads: the machine's load average went to 6,600
         ("?temp_directory=/no/such/folder/spill", "the folder /no/such/folder is not there"),
     ],
 )

@@ -192,6 +192,9 @@ resident memory (DuckDB's own default is 80% of RAM); more lets big joins and so
 ``preserve_insertion_order = false`` lets DuckDB stream inserts and window results without keeping
 rows in input order (every sparkify query that shows rows orders them itself)."""
 
+MAX_THREADS_PER_CPU = 8
+"""``threads`` above this many per CPU (and above 16) is refused: each is an operating-system thread."""
+
 SETTINGS = (
     "memory_limit",
     "threads",
@@ -234,6 +237,14 @@ def _settings(given: dict[str, str]) -> dict[str, Any]:
                 f"Invalid DuckDB setting {name}={given[name]!r} in the warehouse URL: a size is not negative "
                 "(for example 4GB or 500MB)."
             )
+    threads = given.get("threads", "").strip()
+    most = max(MAX_THREADS_PER_CPU * (os.cpu_count() or 1), 16)
+    if threads.isdigit() and int(threads) > most:
+        raise ConfigError(
+            f"Invalid DuckDB setting threads={given['threads']!r} in the warehouse URL: this machine has "
+            f"{os.cpu_count()} CPUs, and more than {most} threads only add overhead (10,000 made the "
+            "machine crawl): leave it out (DuckDB uses one per CPU) or give fewer."
+        )
     if given.get("temp_directory"):
         folder = os.path.dirname(os.path.abspath(os.path.expanduser(given["temp_directory"])))
         if not os.path.isdir(folder):

@@ -15,8 +15,15 @@ STALE_SECONDS = 3600
 """A scratch folder of a process that is gone is removed once it has not changed for this long (so a
 folder whose process runs in another PID namespace, sharing TMPDIR, is never taken while in use)."""
 
-_SCRATCH = re.compile(r"sparkify-[a-z]+-(\d+)-[^/]+")
-"""A scratch folder's name: ``sparkify-<use>-<process id>-<random>``."""
+SCRATCH_USES = ("spool", "reader", "copy", "redshift")
+"""What sparkify's scratch folders are for; the only names :func:`sweep_scratch` considers."""
+
+_SCRATCH = re.compile(rf"sparkify-(?:{'|'.join(SCRATCH_USES)})-(\d+)-[a-z0-9_]{{8}}")
+"""A scratch folder's name: ``sparkify-<use>-<process id>-<tempfile's 8 random characters>``."""
+
+MARK = ".sparkify-scratch"
+"""The file every scratch folder holds from its first moment: a folder without it is never removed,
+whatever its name (``sparkify-export-2024-06`` was taken for process 2024's)."""
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -48,14 +55,18 @@ def scratch_dir(use: str) -> tempfile.TemporaryDirectory:
     """A new scratch folder under TMPDIR, ``sparkify-<use>-<process id>-<random>`` (removed with the
     :class:`tempfile.TemporaryDirectory` it is), after removing those a killed process left
     (:func:`sweep_scratch`). ``use``: lower-case letters (``spool``, ``reader``, ``copy``)."""
+    if use not in SCRATCH_USES:
+        raise ValueError(f"scratch folders are for {', '.join(SCRATCH_USES)}, not {use!r}")
     sweep_scratch()
-    return tempfile.TemporaryDirectory(prefix=f"sparkify-{use}-{os.getpid()}-")
+    made = tempfile.TemporaryDirectory(prefix=f"sparkify-{use}-{os.getpid()}-")
+    Path(made.name, MARK).touch()
+    return made
 
 
 def sweep_scratch() -> list[str]:
     """Remove the scratch folders under TMPDIR that a sparkify process killed before it could (SIGKILL,
-    an out-of-memory kill, a power cut) left: this user's, named with a process id that is not running,
-    unchanged for :data:`STALE_SECONDS`. Returns their paths. A spool of 10M events is hundreds of MB,
+    an out-of-memory kill, a power cut) left: this user's, named as :func:`scratch_dir` names them with a
+    process id that is not running, holding its :data:`MARK`, unchanged for :data:`STALE_SECONDS`. Returns their paths. A spool of 10M events is hundreds of MB,
     the parser's spill of a server warehouse gigabytes: a nightly job killed each night would fill the
     disk. POSIX only (elsewhere nothing is removed); never raises."""
     if os.name != "posix":
@@ -76,6 +87,8 @@ def sweep_scratch() -> list[str]:
                 continue
             if time.time() - info.st_mtime < STALE_SECONDS or _running(int(match.group(1))):
                 continue
+            if not os.path.isfile(os.path.join(entry.path, MARK)):
+                continue  # named like ours, but not made by scratch_dir
         except OSError:
             continue
         shutil.rmtree(entry.path, ignore_errors=True)

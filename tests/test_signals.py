@@ -180,6 +180,12 @@ if when == "loading":  # the signal arrives while the commands are being importe
         return real_import(name, *args, **kwargs)
 
     builtins.__import__ = loading
+elif when == "last":  # what a signal meets in the interpreter's last steps, which run no Python
+    import atexit
+
+    # exit handlers run last-registered first: this one runs after sparkify's, just before the
+    # interpreter gives the signals with a Python handler their default action back
+    atexit.register(lambda: print("at exit:", *(signal.getsignal(s) == signal.SIG_IGN for s in (2, 15))))
 else:  # "ended": it arrives once the command has returned its code, as the interpreter shuts down
     import sparkify.cli.app as app
 
@@ -284,3 +290,13 @@ def test_a_signal_stops_a_duckdb_query_running_on_several_threads(engine, tmp_pa
         )
     finally:
         wh.close()
+
+
+def test_a_signal_in_the_last_moments_is_ignored_not_a_death_without_a_word():
+    # after the exit handlers, the interpreter gives the default action back to every signal with a
+    # Python handler: a signal then killed a command that had printed its result (-2, no line)
+    proc = subprocess.run(
+        [sys.executable, "-c", HARNESS, "last", "2", "--version"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "at exit: True True"  # SIGINT and SIGTERM ignored by then

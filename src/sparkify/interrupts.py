@@ -15,6 +15,7 @@ when the block ends, so a commit is either wholly done or not begun when the pro
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -148,6 +149,18 @@ def exit_on_signal(code: int) -> None:
 
     for signum in HANDLED:
         signal.signal(signum, leave)
+    # The interpreter's last steps run no Python: it gives every signal with a Python handler its
+    # default action back (death by the signal, no word: seen after a command had printed its
+    # table). The exit handlers run just before that, once the threads are joined: from then on
+    # the signals are ignored, and the process ends with ``code`` a moment later.
+    atexit.register(_ignore_signals)
+
+
+def _ignore_signals() -> None:
+    """Ignore the :data:`HANDLED` signals (the last moments of the process, see :func:`exit_on_signal`)."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in HANDLED:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def uninstall() -> None:

@@ -300,3 +300,46 @@ def test_a_signal_in_the_last_moments_is_ignored_not_a_death_without_a_word():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "at exit: True True"  # SIGINT and SIGTERM ignored by then
+
+
+def test_a_library_callers_ctrl_c_stops_the_scan_and_is_recorded_as_interrupted(tmp_path, monkeypatch):
+    # sparkify.run() called from Python, no CLI handler: Ctrl-C went on 11 s, ended as "RuntimeError:
+    # Query interrupted" and the run was recorded "failed". The signal is sent from the thread that
+    # reports the events scan's progress: it arrives while the scan runs, whatever the machine.
+    import duckdb
+
+    import sparkify
+    from sparkify import pipeline
+    from sparkify.generate import generate
+    from sparkify.staging import reader, spool
+
+    monkeypatch.setattr(reader, "PROGRESS_SECONDS", 0.002)
+    monkeypatch.setattr(spool, "SMALL_FILE", 1000)  # every day file read by the one scan
+    generate(tmp_path / "src", events=200_000, songs=20, users=100, seed=2)
+    sent: list[str] = []
+
+    class Progress:
+        def start(self, task, total):
+            pass
+
+        def advance(self, task, amount=1, nbytes=0):
+            import threading
+
+            if (
+                task == "stage events"
+                and not sent
+                and threading.current_thread() is not threading.main_thread()
+            ):
+                sent.append(task)
+                os.kill(os.getpid(), signal.SIGINT)  # Python's own handler: KeyboardInterrupt
+
+        def finish(self, task):
+            pass
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with sparkify.connect(f"duckdb:///{tmp_path}/w.duckdb?threads=2") as wh, pytest.raises(KeyboardInterrupt):
+        pipeline.run(wh, str(tmp_path / "src"), progress=Progress())
+    assert sent == ["stage events"]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert con.execute("select status from load_runs").fetchall() == [("interrupted",)]
+    assert con.execute("select count(*) from staging_events").fetchone() == (0,)

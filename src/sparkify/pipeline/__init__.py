@@ -152,7 +152,8 @@ def stage(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOpti
     gone from the source keep their rows unless ``prune``. Raises SourceError naming the place,
     changing nothing, when a kind has no file in the source.
     """
-    return _load(wh, source, command="stage", **options)[1]
+    with interrupts.watching():
+        return _load(wh, source, command="stage", **options)[1]
 
 
 def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, int]:
@@ -166,7 +167,8 @@ def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, i
         with wh.transaction():
             _transform(wh, progress or NoProgress())
 
-    with_retries(wh, rebuild)
+    with interrupts.watching():
+        with_retries(wh, rebuild)
     interrupts.note_done("the star tables were rebuilt")
     return _count_star(wh)
 
@@ -202,7 +204,8 @@ def check(wh: Warehouse, *, scoped: bool = False) -> list[quality.CheckResult]:
     """Run every quality check; return the results. ``scoped``: confined to the rows of the
     incremental run this connection just made (see :func:`sparkify.quality.checks`)."""
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *STAR_TABLES)])
-    return quality.run_checks(wh, scoped=True) if scoped else quality.run_checks(wh)
+    with interrupts.watching():
+        return quality.run_checks(wh, scoped=True) if scoped else quality.run_checks(wh)
 
 
 def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOptions]) -> RunReport:
@@ -222,9 +225,10 @@ def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOption
     if not isinstance(src, str):
         check_source(src)  # a missing folder creates no table and records no run
     created, upgraded = _create_tables(wh)
-    load_id, stage_report, rows = _load(
-        wh, src, command="run", transform=True, incremental=not created, upgraded=upgraded, **options
-    )
+    with interrupts.watching():
+        load_id, stage_report, rows = _load(
+            wh, src, command="run", transform=True, incremental=not created, upgraded=upgraded, **options
+        )
     description = src if isinstance(src, str) else src.description
     report = RunReport(
         source=description, warehouse=wh.display_url, load_id=load_id, created=created, schema=wh.schema
@@ -345,8 +349,9 @@ def _load(
             # what stands if a signal comes now (the staging row counts below, the checks after)
             interrupts.note_done(committed_note(report.load_id, command))
     except BaseException as exc:
-        # DuckDB turns a signal into its own error (RuntimeError: Query interrupted): it is an interrupt
-        interrupted = None if isinstance(exc, KeyboardInterrupt) else interrupts.pending()
+        # DuckDB turns a signal into its own error (RuntimeError: Query interrupted, INTERRUPT Error):
+        # it is an interrupt, also a library caller's Ctrl-C that no sparkify handler saw
+        interrupted = None if isinstance(exc, KeyboardInterrupt) else interrupts.driver_interrupt(exc)
         _record_outcome(wh, run_row, report, interrupted or exc)
         report.seconds = time.perf_counter() - started
         for failure in (exc, interrupted):  # what it read and rejected, for the caller's report

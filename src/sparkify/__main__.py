@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from typing import NoReturn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+
+def _early(signum: int, frame) -> None:
+    """The handler until sparkify's own is installed (the first milliseconds): stop, saying which signal."""
+    stop = KeyboardInterrupt()
+    stop.signum = signum  # type: ignore[attr-defined]  # read by main()
+    raise stop
 
 
 def main() -> NoReturn:
@@ -14,17 +25,26 @@ def main() -> NoReturn:
     ``Interrupted; nothing was changed.``, as it would a moment later -- not with a traceback, or
     silently. Once the command has ended and printed its outcome, a signal while the interpreter shuts
     down ends the process at once with the command's own code."""
-    from sparkify import interrupts
-    from sparkify.errors import ExitCode, Interrupted
-
-    interrupts.install()
+    handled = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    for signum in handled:  # before anything else is imported
+        signal.signal(signum, _early)
     try:
+        from sparkify import interrupts
+
+        interrupts.install()
         from sparkify.cli import cli
         from sparkify.cli.app import run
 
         code = run(cli, sys.argv[1:], leaving=True)
     except KeyboardInterrupt as exc:  # before the command began, or after it ended
-        code = exc.exit_code if isinstance(exc, Interrupted) else int(ExitCode.INTERRUPTED)
+        from sparkify import interrupts
+        from sparkify.errors import Interrupted
+
+        code = (
+            exc.exit_code
+            if isinstance(exc, Interrupted)
+            else 128 + int(getattr(exc, "signum", signal.SIGINT))
+        )
         print(interrupts.stopped_line(code - 128, getattr(exc, "committed", None)), file=sys.stderr)
         interrupts.exit_on_signal(code)
     sys.exit(code)

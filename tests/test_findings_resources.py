@@ -77,6 +77,7 @@ def test_a_spill_folder_at_its_limit_is_a_local_io_error_naming_the_settings(tmp
     mapped = error_for(raised.value)
     assert isinstance(mapped, LocalIOError) and mapped.exit_code == ExitCode.IO_ERROR
     assert "could not spill to its temp folder" in str(mapped) and "max_temp_directory_size" in str(mapped)
+    assert ".." not in str(mapped)
 
 
 def test_plain_out_of_memory_is_a_refusal_saying_what_to_set():
@@ -95,6 +96,8 @@ def test_plain_out_of_memory_is_a_refusal_saying_what_to_set():
         ("?max_temp_directory_size=-1GB", "a size is not negative"),
         ("?threads=2&threads=3", "sets the DuckDB setting threads twice"),
         ("?threads=10000", "more than"),  # 22,000 threads: the machine's load average went to 6,600
+        ("?threads=1e5", "more than"),  # DuckDB reads it as 100000
+        ("?temp_directory=", "has no value"),  # DuckDB: no spilling at all
         ("?temp_directory=/no/such/folder/spill", "the folder /no/such/folder is not there"),
     ],
 )

@@ -237,14 +237,20 @@ def _settings(given: dict[str, str]) -> dict[str, Any]:
                 f"Invalid DuckDB setting {name}={given[name]!r} in the warehouse URL: a size is not negative "
                 "(for example 4GB or 500MB)."
             )
+    empty = sorted(name for name, value in given.items() if not value.strip())
+    if empty:
+        raise ConfigError(
+            f"The DuckDB setting {', '.join(empty)} in the warehouse URL has no value: give one, or leave it out."
+        )
     threads = given.get("threads", "").strip()
     most = max(MAX_THREADS_PER_CPU * (os.cpu_count() or 1), 16)
-    if threads.isdigit() and int(threads) > most:
-        raise ConfigError(
-            f"Invalid DuckDB setting threads={given['threads']!r} in the warehouse URL: this machine has "
-            f"{os.cpu_count()} CPUs, and more than {most} threads only add overhead (10,000 made the "
-            "machine crawl): leave it out (DuckDB uses one per CPU) or give fewer."
-        )
+    with contextlib.suppress(ValueError):  # not a number: DuckDB's own check below names it
+        if float(threads) > most:  # DuckDB reads 1e3 as 1000
+            raise ConfigError(
+                f"Invalid DuckDB setting threads={given['threads']!r} in the warehouse URL: this machine has "
+                f"{os.cpu_count()} CPUs, and more than {most} threads only add overhead (10,000 made the "
+                "machine crawl): leave it out (DuckDB uses one per CPU) or give fewer."
+            )
     if given.get("temp_directory"):
         folder = os.path.dirname(os.path.abspath(os.path.expanduser(given["temp_directory"])))
         if not os.path.isdir(folder):
@@ -339,13 +345,13 @@ def error_for(exc: BaseException) -> BaseException:
         # DuckDB's own advice that follows (SET threads, PRAGMA ...) is SQL: sparkify's settings are the URL's
         if "offload" in first or "max_temp_directory_size" in str(exc):
             return LocalIOError(
-                f"DuckDB could not spill to its temp folder: {first}. Free space there (a warehouse file's "
+                f"DuckDB could not spill to its temp folder: {first.rstrip('.')}. Free space there (a warehouse file's "
                 "is beside it, <name>.duckdb.tmp; the parser of a server warehouse uses one under TMPDIR), "
                 "or set temp_directory, max_temp_directory_size or a larger memory_limit in the warehouse "
                 "URL (?memory_limit=4GB), then run again; nothing was changed."
             )
         return WarehouseError(
-            f"DuckDB ran out of memory: {first}. Give it more in the warehouse URL (?memory_limit=4GB; "
+            f"DuckDB ran out of memory: {first.rstrip('.')}. Give it more in the warehouse URL (?memory_limit=4GB; "
             "sparkify's default is 1GB) or fewer threads (?threads=1), then run again; nothing was changed."
         )
     if (

@@ -54,7 +54,7 @@ def _umask() -> int:
 def scratch_dir(use: str) -> tempfile.TemporaryDirectory:
     """A new scratch folder under TMPDIR, ``sparkify-<use>-<process id>-<random>`` (removed with the
     :class:`tempfile.TemporaryDirectory` it is), after removing those a killed process left
-    (:func:`sweep_scratch`). ``use``: lower-case letters (``spool``, ``reader``, ``copy``)."""
+    (:func:`sweep_scratch`). ``use``: one of :data:`SCRATCH_USES` (ValueError otherwise)."""
     if use not in SCRATCH_USES:
         raise ValueError(f"scratch folders are for {', '.join(SCRATCH_USES)}, not {use!r}")
     sweep_scratch()
@@ -65,10 +65,11 @@ def scratch_dir(use: str) -> tempfile.TemporaryDirectory:
 
 def sweep_scratch() -> list[str]:
     """Remove the scratch folders under TMPDIR that a sparkify process killed before it could (SIGKILL,
-    an out-of-memory kill, a power cut) left: this user's, named as :func:`scratch_dir` names them with a
-    process id that is not running, holding its :data:`MARK`, unchanged for :data:`STALE_SECONDS`. Returns their paths. A spool of 10M events is hundreds of MB,
-    the parser's spill of a server warehouse gigabytes: a nightly job killed each night would fill the
-    disk. POSIX only (elsewhere nothing is removed); never raises."""
+    an out-of-memory kill, a power cut) left: this user's, named as :func:`scratch_dir` names them,
+    with a process id that is not running, holding its :data:`MARK`, unchanged for
+    :data:`STALE_SECONDS`. Returns their paths. A spool of 10M events is hundreds of MB, the parser's
+    spill of a server warehouse gigabytes: a nightly job killed each night would fill the disk. POSIX
+    only (elsewhere nothing is removed); never raises."""
     if os.name != "posix":
         return []
     removed = []

@@ -179,7 +179,6 @@ def exit_on_signal(code: int) -> None:
     on (the interpreter closing connections and joining threads) ends the process at once with
     ``code``, the command's own exit code -- not with a traceback, another code or no word at all.
     Flushes stdout and stderr first, as :func:`os._exit` does not (main thread only)."""
-    import os
     import sys
 
     if threading.current_thread() is not threading.main_thread():

@@ -76,10 +76,10 @@ class PostgresWarehouse(PostgresBuild):
         super().__init__(url, schema=schema or self.default_schema)
         self.conninfo, self.reader_settings = split_reader_settings(url)
         """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
-        if self.reader_settings:  # a bad one is refused now, before anything is connected or created
-            from sparkify.warehouse.duckdb import _settings
+        from sparkify.warehouse.duckdb import _settings
 
-            _settings(self.reader_settings)
+        self._reader_config = _settings(self.reader_settings)
+        """The parser's DuckDB settings, checked now: a bad one is refused before anything is connected."""
         self._locks = True
         """False for a session opened only to read (:meth:`open` with ``lock=False``)."""
         self._streaming = False
@@ -201,9 +201,8 @@ class PostgresWarehouse(PostgresBuild):
             import duckdb
 
             from sparkify.files import scratch_dir
-            from sparkify.warehouse.duckdb import _settings
 
-            config = _settings(self.reader_settings)
+            config = dict(self._reader_config)
             if "temp_directory" not in self.reader_settings:
                 self._spill = scratch_dir("reader")
                 config["temp_directory"] = self._spill.name

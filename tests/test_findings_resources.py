@@ -111,3 +111,10 @@ def test_settings_duckdb_would_take_quietly_are_refused(engine, settings, said, 
     assert result.exit_code == ExitCode.USAGE, result.output
     assert said in result.output
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_running_out_of_memory_at_the_first_statement_is_mapped_too(tmp_path):
+    # memory_limit=1KB: the first look at the tables ran unmapped: "unexpected OutOfMemoryException", exit 70
+    result = CliRunner().invoke(cli, ["run", "-q", "-w", f"duckdb:///{tmp_path}/w.duckdb?memory_limit=1KB"])
+    assert result.exit_code == ExitCode.REFUSED, result.output
+    assert result.output.startswith("Error: DuckDB ran out of memory") and "unexpected" not in result.output

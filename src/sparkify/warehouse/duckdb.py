@@ -166,11 +166,12 @@ class DuckDBWarehouse(Warehouse):
             self.execute("commit")
 
     def table_exists(self, table: str) -> bool:
-        rows = self.con.execute(
+        # through query(): a DuckDB error here (out of memory at the first statement) is mapped too
+        _, rows = self.query(
             "select count(*) from information_schema.tables where table_name = ? and table_schema = ?",
             [table, self.schema or "main"],
-        ).fetchone()
-        return bool(rows and rows[0])
+        )
+        return bool(rows and rows[0][0])
 
     def reader_connection(self):
         return self.con  # parse straight into the warehouse: no copy

@@ -98,11 +98,14 @@ def test_plain_out_of_memory_is_a_refusal_saying_what_to_set():
         ("?threads=10000", "more than"),  # 22,000 threads: the machine's load average went to 6,600
         ("?threads=1e5", "more than"),  # DuckDB reads it as 100000
         ("?temp_directory=", "has no value"),  # DuckDB: no spilling at all
+        ("?temp_directory={tmp}/a-file", "is a file, not a folder"),  # failed only at the first spill
         ("?temp_directory=/no/such/folder/spill", "the folder /no/such/folder is not there"),
     ],
 )
 @pytest.mark.parametrize("engine", [e for e in ("duckdb", "postgres") if e in TEST_ENGINES])
 def test_settings_duckdb_would_take_quietly_are_refused(engine, settings, said, tmp_path, request):
+    (tmp_path / "a-file").write_text("not a folder")
+    settings = settings.replace("{tmp}", str(tmp_path))
     args = target(engine, tmp_path, request, settings)
     if engine == "duckdb":
         with pytest.raises(ConfigError, match=said):

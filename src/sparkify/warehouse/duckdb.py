@@ -253,7 +253,13 @@ def _settings(given: dict[str, str]) -> dict[str, Any]:
                 "machine crawl): leave it out (DuckDB uses one per CPU) or give fewer."
             )
     if given.get("temp_directory"):
-        folder = os.path.dirname(os.path.abspath(os.path.expanduser(given["temp_directory"])))
+        path = os.path.abspath(os.path.expanduser(given["temp_directory"]))
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise ConfigError(
+                f"Invalid DuckDB setting temp_directory={given['temp_directory']!r} in the warehouse URL: "
+                f"{path} is a file, not a folder."
+            )
+        folder = os.path.dirname(path)
         if not os.path.isdir(folder):
             raise ConfigError(
                 f"Invalid DuckDB setting temp_directory={given['temp_directory']!r} in the warehouse URL: "

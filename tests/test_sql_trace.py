@@ -45,7 +45,8 @@ def normalised(sent: list[str], step: str, setup: list[str]) -> list[str]:
         if text in setup:
             continue  # every connection's first statements: printed once, in the header
         maintenance = "brin_summarize_new_values(" in text  # a select that updates an index
-        if "pg_catalog." in text or (
+        catalog = "pg_catalog." in text or "information_schema." in text
+        if catalog or (
             step != "check" and text.lower().startswith("select") and not maintenance
         ):
             continue  # a read that plans the work (catalog lookups, row counts, the ledger)

@@ -46,9 +46,7 @@ def normalised(sent: list[str], step: str, setup: list[str]) -> list[str]:
             continue  # every connection's first statements: printed once, in the header
         maintenance = "brin_summarize_new_values(" in text  # a select that updates an index
         catalog = "pg_catalog." in text or "information_schema." in text
-        if catalog or (
-            step != "check" and text.lower().startswith("select") and not maintenance
-        ):
+        if catalog or (step != "check" and text.lower().startswith("select") and not maintenance):
             continue  # a read that plans the work (catalog lookups, row counts, the ledger)
         if not text.lower().startswith("create") and any(f'"{t}"' in text for t in BOOKKEEPING):
             continue  # bookkeeping rows

@@ -97,6 +97,8 @@ def test_plain_out_of_memory_is_a_refusal_saying_what_to_set():
         ("?threads=2&threads=3", "sets the DuckDB setting threads twice"),
         ("?threads=10000", "more than"),  # 22,000 threads: the machine's load average went to 6,600
         ("?threads=1e5", "more than"),  # DuckDB reads it as 100000
+        ("?threads=1.5", "a whole number"),  # DuckDB quietly rounds it to 2
+        ("?threads=2.7", "a whole number"),
         ("?temp_directory=", "has no value"),  # DuckDB: no spilling at all
         ("?temp_directory={tmp}/a-file", "is a file, not a folder"),  # failed only at the first spill
         ("?temp_directory=/no/such/folder/spill", "the folder /no/such/folder is not there"),

@@ -427,7 +427,7 @@ def fast_ok_sql(
         # looked up by the rules.
         conds.append('("userId" is null or regexp_full_match("userId", \'[0-9]{0,9}\'))')
         conds.append(
-            f"case when \"userId\" is null or \"userId\" <> '0' then true "
+            f'case when "userId" is null or "userId" <> \'0\' then true '
             f"else json_type({json_col}, '$.\"userId\"') = 'VARCHAR' end"  # a second parse: only for a '0'
         )
         conds.append(f'"ts" >= {rules.ts_min_ms} and "ts" < {rules.ts_max_ms}')

@@ -154,6 +154,29 @@ def test_an_event_delivered_twice_is_one_play(warehouse, tmp_path):
     assert rows(warehouse, "time", ["start_time"]) == [(T0,), (T0 + dt.timedelta(milliseconds=10),)]
 
 
+def test_user_ids_that_spell_the_same_integer_are_one_user_and_one_play(warehouse, tmp_path):
+    # CONTRACT: userId is staged as written and read as the INTEGER it spells wherever it is a key
+    run(
+        warehouse,
+        tmp_path,
+        [],
+        [
+            plain_event(**NO_SONG, userId="7", sessionId=2, itemInSession=0, firstName="Old"),
+            plain_event(**NO_SONG, userId="007", sessionId=2, itemInSession=0, ts=NOW + 5, firstName="New"),
+            plain_event(**NO_SONG, userId="0", sessionId=1, itemInSession=0, firstName="Zero"),
+            plain_event(**NO_SONG, userId="00", sessionId=1, itemInSession=1, ts=NOW + 1, firstName="Zeros"),
+        ],
+    )
+    assert sorted(r[0] for r in rows(warehouse, "staging_events", ["user_id"])) == ["0", "00", "007", "7"]
+    assert rows(warehouse, "users", ["user_id", "first_name"]) == [(0, "Zeros"), (7, "New")]
+    # "7" and "007" in the same session and item: one play, timed by its first delivery
+    assert rows(warehouse, "songplays", ["start_time", "user_id", "session_id"]) == [
+        (T0, 0, 1),
+        (T0, 7, 2),
+        (T0 + dt.timedelta(milliseconds=1), 0, 1),
+    ]
+
+
 def test_logged_out_next_song_is_no_play_and_no_user(warehouse, tmp_path):
     run(
         warehouse,

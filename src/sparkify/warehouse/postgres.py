@@ -62,6 +62,9 @@ class PostgresWarehouse(PostgresBuild):
     """The pip extra that installs the driver."""
     password_from: ClassVar[str] = "the URL, PGPASSWORD or ~/.pgpass"
     """Where a password is looked for, for messages."""
+    max_identifier_bytes: ClassVar[int] = 63
+    """The longest name (UTF-8 bytes) the server keeps whole: PostgreSQL cuts a longer one to 63 bytes,
+    silently, so two schema names would reach the same tables."""
 
     def __init__(
         self,
@@ -74,6 +77,12 @@ class PostgresWarehouse(PostgresBuild):
         on_wait: Callable[[str], None] | None = None,
     ):
         super().__init__(url, schema=schema or self.default_schema)
+        if len(self.schema.encode("utf-8")) > self.max_identifier_bytes:
+            raise ConfigError(
+                f"The schema name {self.schema[:20]!r}... is {len(self.schema.encode('utf-8'))} bytes long; "
+                f"{self.label} names are at most {self.max_identifier_bytes} (the server cuts a longer one short, so "
+                "it could reach another schema's tables): give a shorter one."
+            )
         self.conninfo, self.reader_settings = split_reader_settings(url)
         """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
         from sparkify.warehouse.duckdb import _settings

@@ -85,6 +85,7 @@ class RedshiftWarehouse(PostgresWarehouse):
         "timestamp": "timestamp",
         "boolean": "boolean",
     }
+    max_identifier_bytes: ClassVar[int] = 127  # Redshift's names: at most 127 bytes
     unlogged_staging: ClassVar[bool] = False  # Redshift has no UNLOGGED tables
     session_settings: ClassVar[tuple[str, ...]] = ()  # no JIT to turn off
     read_only_sessions: ClassVar[bool] = False

@@ -127,8 +127,22 @@ def test_json_summaries(tmp_path, src):
     out = json.loads(line)
     assert out["command"] == "run" and out["status"] == "ok" and out["exit_code"] == 0
     assert out["staged"] == {
-        "songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0, "files_removed": 0},
-        "events": {"files_read": 1, "records_read": 2, "staged": 2, "rejected": 0, "files_removed": 0},
+        "songs": {
+            "files_read": 1,
+            "records_read": 1,
+            "staged": 1,
+            "rejected": 0,
+            "files_removed": 0,
+            "unknown_fields": {},
+        },
+        "events": {
+            "files_read": 1,
+            "records_read": 2,
+            "staged": 2,
+            "rejected": 0,
+            "files_removed": 0,
+            "unknown_fields": {},
+        },
     }
     assert out["tables"]["songplays"] == 2 and out["tables"]["users"] == 1
     assert out["checks"] == {"passed": 33, "failed": 0, "failures": []}
@@ -143,8 +157,22 @@ def test_json_summaries(tmp_path, src):
     assert proc.stderr.startswith("Error: 1 input record could not be loaded")
     # what the failed load read and rejected, under its load id (nothing staged: it rolled back)
     assert out["staged"] == {
-        "songs": {"files_read": 0, "records_read": 0, "staged": 0, "rejected": 0, "files_removed": 0},
-        "events": {"files_read": 1, "records_read": 1, "staged": 0, "rejected": 1, "files_removed": 0},
+        "songs": {
+            "files_read": 0,
+            "records_read": 0,
+            "staged": 0,
+            "rejected": 0,
+            "files_removed": 0,
+            "unknown_fields": {},
+        },
+        "events": {
+            "files_read": 1,
+            "records_read": 1,
+            "staged": 0,
+            "rejected": 1,
+            "files_removed": 0,
+            "unknown_fields": {},
+        },
     }
     bad = os.path.realpath(src / "log_data" / "bad.json")
     assert len(out["rejects"]) == 1 and out["rejects"][0].startswith(f"{bad}:1: malformed JSON")
@@ -335,3 +363,25 @@ def test_the_runs_table_never_cuts_a_number_to_fit():
     rows = [line.split() for line in out.getvalue().splitlines() if "ffffffff" in line]
     assert rows[0][3:] == ["ffffffff", "transform", "succeeded", "14460", "1000030", "1000000000", "12", "12"]
     assert rows[1][3:] == ["ffffffff", "transform", "interrupted", "14460", "-", "-", "12", "12"]
+
+
+def test_json_summaries_name_the_keys_no_column_takes(tmp_path):
+    # runs --json gave unknown_fields as a JSON-encoded string, run --json left it out (tester finding)
+    src = write_source(
+        tmp_path / "src",
+        songs=[song()],
+        events=[
+            event(extra_field=1),
+            event(itemInSession=1, extra_field=2, other="x"),
+            event(itemInSession=2),
+        ],
+    )
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    proc = sparkify("run", "--json", "-s", str(src), "-w", wh)
+    assert proc.returncode == 0, proc.stderr
+    staged = json.loads(proc.stdout)["staged"]
+    assert staged["events"]["unknown_fields"] == {"extra_field": 2, "other": 1}
+    assert staged["songs"]["unknown_fields"] == {}
+    proc = sparkify("runs", "--json", "-n", "1", "-w", wh)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["unknown_fields"] == {"extra_field": 2, "other": 1}

@@ -8,6 +8,7 @@ staging's bulk insert of a run's ``load_files`` and ``load_errors`` rows through
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ def recent_runs(
 ) -> list[dict[str, Any]]:
     """The newest ``limit`` rows of ``load_runs``, newest first, as dicts of ``fields`` (default
     :data:`RUN_COLUMNS`; ``started_at`` and ``finished_at`` among them) plus ``seconds`` (finished -
-    started, None while running). A column the table does not have yet (made by an earlier
+    started, None while running); ``unknown_fields`` as a dict (record key -> records holding it). A column the table does not have yet (made by an earlier
     sparkify, not upgraded until its next load) is None. Raises MissingTableError when the table
     does not exist."""
     have = set(columns(wh, LOAD_RUNS.name))
@@ -61,6 +62,8 @@ def recent_runs(
     out = []
     for row in rows:
         run = dict.fromkeys(fields) | dict(zip(present, row))
+        if isinstance(run.get("unknown_fields"), str):  # kept as JSON text: {key: records holding it}
+            run["unknown_fields"] = json.loads(run["unknown_fields"])
         started, finished = run["started_at"], run["finished_at"]
         run["seconds"] = (
             round((finished - started).total_seconds(), 1)

@@ -59,6 +59,8 @@ def add_stage(out: dict[str, Any], report, *, rolled_back: bool = False) -> dict
             "files_removed": 0
             if rolled_back or kind not in report.plans
             else len(report.plans[kind].removed),
+            # keys no staging column takes (ignored, as the contract says) -> records holding each
+            "unknown_fields": dict(sorted(result.unknown_fields.items())),
         }
     out["rejects"] = [str(r) for r in report.rejects[:SHOWN_REJECTS]]
     out["tables"].update({k: int(v) for k, v in report.rows.items()})

@@ -113,3 +113,57 @@ def test_a_missing_file(capsys, url, tmp_path):
     code, _, err = sparkify(capsys, "query", "-f", tmp_path / "nope.sql", "-w", url)
     assert code == 2
     assert err == f"Error: Cannot read query file {tmp_path / 'nope.sql'}: No such file or directory.\n"
+
+
+JSON_VALUES = {
+    # engine: (SQL of values JSON has no plain form for, what --format json must give for them)
+    "duckdb": (
+        "select 'inf'::double as a, -'inf'::double as b, 'nan'::double as c, interval 1 day as d, "
+        "interval 90 minute as e, [1, 2] as f, {'x': 1, 'y': [0.5]} as g, 1.50::decimal(9, 2) as h",
+        {
+            "a": "Infinity",
+            "b": "-Infinity",
+            "c": "NaN",
+            "d": "P1D",
+            "e": "PT1H30M",
+            "f": [1, 2],
+            "g": {"x": 1, "y": [0.5]},
+            "h": 1.5,
+        },
+    ),
+    "postgres": (
+        "select 'Infinity'::float8 as a, '-Infinity'::float8 as b, 'NaN'::float8 as c, interval '1 day' as d, "
+        "interval '-0.25 seconds' as e, array[1, 2] as f, '{\"x\": 1, \"y\": [0.5]}'::jsonb as g, "
+        "1.50::numeric(9, 2) as h",
+        {
+            "a": "Infinity",
+            "b": "-Infinity",
+            "c": "NaN",
+            "d": "P1D",
+            "e": "-PT0.25S",
+            "f": [1, 2],
+            "g": {"x": 1, "y": [0.5]},
+            "h": 1.5,
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgres"])
+def test_json_is_strict_json_for_every_value(capsys, engine, url, request):
+    # bare NaN/Infinity, a timedelta's str, a list's or dict's Python repr were written (tester finding)
+    import json
+
+    sql, expected = JSON_VALUES[engine]
+    args = ["-w", url]
+    if engine == "postgres":
+        args = ["-w", request.getfixturevalue("postgres_url")]
+    code, out, err = sparkify(capsys, "query", sql, "--format", "json", *args)
+    assert code == 0, err
+
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    [row] = json.loads(out, parse_constant=refuse)["rows"]
+    assert row == expected
+    assert '"h": 1.50' in out  # a decimal keeps its digits

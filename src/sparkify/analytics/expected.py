@@ -125,8 +125,30 @@ def _shown(row) -> str:
     return "[" + ", ".join("NULL" if x is None else repr(x) for x in row) + "]"
 
 
+def iso_duration(value: dt.timedelta) -> str:
+    """An interval as ISO 8601 (``P1DT2H3M4.5S``, ``-PT0.25S``, ``PT0S``): days, hours, minutes and
+    seconds, as the drivers give them (a month is 30 days by then)."""
+    micros = abs(value) // dt.timedelta(microseconds=1)
+    days, micros = divmod(micros, 86_400_000_000)
+    hours, micros = divmod(micros, 3_600_000_000)
+    minutes, micros = divmod(micros, 60_000_000)
+    seconds = f"{micros / 1_000_000:.6f}".rstrip("0").rstrip(".")
+    clock = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M")) if n)
+    clock += f"{seconds}S" if micros or not (days or clock) else ""
+    return (
+        ("-" if value < dt.timedelta(0) else "")
+        + "P"
+        + (f"{days}D" if days else "")
+        + (f"T{clock}" if clock else "")
+    )
+
+
 def to_json(query: Query, result: Result) -> str:
-    """One JSON object on one line: the query's name, description and rows (objects by column)."""
+    """One JSON object on one line: the query's name, description and rows (objects by column).
+    Strict RFC 8259: a decimal keeps every digit; NaN and infinities (which JSON has no number for)
+    are the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; a list, struct, map or json value is a
+    JSON array or object; an interval is an ISO 8601 duration (:func:`iso_duration`); a date or
+    timestamp is ISO 8601 text as in the expected files (:func:`text`)."""
     numbers: dict[str, str] = {}  # a decimal is a JSON number with all its digits: a stand-in, then its text
     token = uuid.uuid4().hex  # no value of the result can spell it
 
@@ -135,6 +157,14 @@ def to_json(query: Query, result: Result) -> str:
             mark = f"{token}:{len(numbers)}"
             numbers[json.dumps(mark)] = text(v)
             return mark
+        if isinstance(v, float) and not math.isfinite(v):
+            return "NaN" if math.isnan(v) else ("Infinity" if v > 0 else "-Infinity")  # no JSON number
+        if isinstance(v, (list, tuple)):  # a LIST or ARRAY value
+            return [value(x) for x in v]
+        if isinstance(v, dict):  # a STRUCT, MAP or json/jsonb value
+            return {k if isinstance(k, str) else text(k): value(x) for k, x in v.items()}
+        if isinstance(v, dt.timedelta):
+            return iso_duration(v)
         return v if isinstance(v, (int, float, str)) or v is None else text(v)
 
     rows = [{c: value(v) for c, v in zip(result.columns, row)} for row in result.rows]

@@ -140,3 +140,19 @@ def test_an_unknown_function_is_the_query_s_error_not_missing_tables(warehouse, 
     missing = analytics.ad_hoc("select * from no_such_table", dialect=warehouse.sql_dialect)
     with pytest.raises(MissingTableError, match="Check the name"):
         analytics.run_query(warehouse, missing)
+
+
+@pytest.mark.parametrize(
+    "statement, word, line",
+    [
+        ("checkpoint", "checkpoint", 1),
+        ("-- the plays\n  songplays", "songplays", 2),
+        ("/* x */ users", "users", 1),
+    ],
+)
+def test_a_bare_word_is_not_a_query_and_is_named_as_written(statement, word, line):
+    # "checkpoint" was refused as "COLUMN would change the warehouse" (tester finding)
+    with pytest.raises(
+        QueryError, match=rf"line {line}: '{word}' is not a query; sparkify only runs queries"
+    ):
+        analytics.sql_for(connect("duckdb:///:memory:"), analytics.ad_hoc(statement, dialect="duckdb"))

@@ -88,6 +88,17 @@ def test_a_report_that_cannot_be_written_is_exit_74(capsys, loaded):
     assert code == 74 and "Cannot write the report to /proc/nope.html" in err
 
 
+@pytest.mark.parametrize("under", ["afile/r.html", "afile/deeper/r.html"])
+def test_a_report_under_a_file_says_which_is_the_file(capsys, loaded, tmp_path, under):
+    # it said "File exists" (tester finding)
+    (tmp_path / "afile").write_text("x")
+    code, _, err = sparkify(capsys, "report", "-w", loaded, "--out", tmp_path / under)
+    assert code == 74
+    assert err.startswith(
+        f"Error: Cannot write the report to {tmp_path / under}: {tmp_path / 'afile'} is a file, not a folder."
+    )
+
+
 def test_save_expected_writes_every_file_or_none(capsys, loaded, tmp_path):
     team = tmp_path / "team"
     team.mkdir()

@@ -75,7 +75,9 @@ def write(
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, text)
     except OSError as exc:
-        raise LocalIOError(f"Cannot write the report to {target}: {exc.strerror or exc}.") from exc
+        blocking = next((p for p in reversed(target.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{blocking} is a file, not a folder" if blocking is not None else exc.strerror or exc
+        raise LocalIOError(f"Cannot write the report to {target}: {reason}.") from exc
     return target
 
 

@@ -162,6 +162,20 @@ def test_quiet_stage_and_transform_print_only_the_final_result(tmp_path):
     ]
 
 
+def test_quiet_transform_names_the_schema_as_stage_does(tmp_path, postgres_url, pg_schema):
+    # transform's line named the database alone, stage's and run's the schema too (tester finding)
+    w = ["--warehouse", postgres_url, "--schema", pg_schema]
+    assert sparkify("create-tables", "-q", *w, cwd=tmp_path).returncode == 0
+    stage = sparkify("stage", "-q", "--source", str(SAMPLE), *w, cwd=tmp_path)
+    assert stage.returncode == 0, stage.stderr
+    transform = sparkify("transform", "-q", *w, cwd=tmp_path)
+    assert transform.returncode == 0, transform.stderr
+    assert stage.stdout.rstrip().endswith(f"into {postgres_url} (schema {pg_schema}).")
+    assert transform.stdout.startswith(
+        f"Rebuilt the star tables in {postgres_url} (schema {pg_schema}): users "
+    )
+
+
 def test_transform_on_a_missing_database_creates_no_file(tmp_path):
     done = sparkify("transform", "--warehouse", "st1.duckdb", cwd=tmp_path)
     assert done.returncode == 2 and "There is no DuckDB database at st1.duckdb" in done.stderr, done.stderr

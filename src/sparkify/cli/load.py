@@ -182,13 +182,13 @@ def transform_cmd(**flags):
     started = time.perf_counter()
     with options.connect(settings, must_exist=True) as wh, options.progress(console) as progress:
         rows = pipeline.transform(wh, progress=progress)
-        shown_url = wh.display_url
+        shown_url, shown_name = wh.display_url, wh.display_name  # the name: with the schema, if any
     if obj.summary is not None:
         obj.summary.update(warehouse=shown_url, tables=rows, timings=total_time(started))
         return
     if obj.quiet:  # the final result alone
         counts = ", ".join(f"{name} {n:,}" for name, n in rows.items())
-        console.print(f"Rebuilt the star tables in {shown_url}: {counts}.", markup=False)
+        console.print(f"Rebuilt the star tables in {shown_name}: {counts}.", markup=False)
         return
     output.print_rows(console, rows)
 

@@ -49,8 +49,9 @@ def recent_runs(
 ) -> list[dict[str, Any]]:
     """The newest ``limit`` rows of ``load_runs``, newest first, as dicts of ``fields`` (default
     :data:`RUN_COLUMNS`; ``started_at`` and ``finished_at`` among them) plus ``seconds`` (finished -
-    started, None while running); ``unknown_fields`` as a dict (record key -> records holding it). A column the table does not have yet (made by an earlier
-    sparkify, not upgraded until its next load) is None. Raises MissingTableError when the table
+    started, None while running); ``unknown_fields`` as a dict (record key -> records holding it).
+    A column the table does not have yet (made by an earlier sparkify, not upgraded until its next
+    load) is None. Raises MissingTableError when the table
     does not exist."""
     have = set(columns(wh, LOAD_RUNS.name))
     present = [c for c in fields if c in have]

@@ -63,8 +63,9 @@ def recent_runs(
     out = []
     for row in rows:
         run = dict.fromkeys(fields) | dict(zip(present, row))
-        if isinstance(run.get("unknown_fields"), str):  # kept as JSON text: {key: records holding it}
-            run["unknown_fields"] = json.loads(run["unknown_fields"])
+        unknown = run.get("unknown_fields")
+        if isinstance(unknown, str):  # kept as JSON text: {key: records holding it}
+            run["unknown_fields"] = json.loads(unknown)
         started, finished = run["started_at"], run["finished_at"]
         run["seconds"] = (
             round((finished - started).total_seconds(), 1)

@@ -76,10 +76,11 @@ class PostgresWarehouse(PostgresBuild):
         wait_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
     ):
-        super().__init__(url, schema=schema or self.default_schema)
-        if len(self.schema.encode("utf-8")) > self.max_identifier_bytes:
+        named = schema or self.default_schema or "public"
+        super().__init__(url, schema=named)
+        if len(named.encode("utf-8")) > self.max_identifier_bytes:
             raise ConfigError(
-                f"The schema name {self.schema[:20]!r}... is {len(self.schema.encode('utf-8'))} bytes long; "
+                f"The schema name {named[:20]!r}... is {len(named.encode('utf-8'))} bytes long; "
                 f"{self.label} names are at most {self.max_identifier_bytes} (the server cuts a longer one short, so "
                 "it could reach another schema's tables): give a shorter one."
             )

@@ -149,6 +149,17 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
         ) from None
 
 
+def _target_name(item, target: str) -> str | None:
+    """The name ``target`` gives the unnamed result column ``item`` (a translated SELECT item), as it
+    will be rendered: MEDIAN(x) is written PERCENTILE_CONT(0.5) WITHIN GROUP (...) on PostgreSQL."""
+    import sqlglot
+
+    try:
+        return output_name(sqlglot.parse_one(item.sql(dialect=target), read=target))
+    except sqlglot.errors.SqlglotError:
+        return None
+
+
 def require_read_only(tree, sql: str, origin: str) -> None:
     """Raise :class:`QueryError` unless ``tree`` (one parsed statement of ``sql``) only reads: a
     query (``SELECT``, ``WITH ... SELECT``, set operations, ``VALUES``) or ``DESCRIBE``/``SUMMARIZE``,
@@ -315,9 +326,10 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return exp.Count(this=exp.Distinct(expressions=[node.this]))
         return node
 
-    # on DuckDB the columns of every SELECT (a subquery's and a CTE's too, which an outer SELECT *
-    # returns) get the names Redshift gives them, told from the query as written
-    selects = list(tree.find_all(exp.Select)) if target == "duckdb" else []
+    # the columns of every SELECT (a subquery's and a CTE's too, which an outer SELECT * returns) get
+    # the names Redshift gives them, told from the query as written: on DuckDB all of them (it names
+    # a column by its text), on PostgreSQL those a fix renamed (MEDIAN became PERCENTILE_CONT)
+    selects = list(tree.find_all(exp.Select))
     names = [[output_name(item) for item in select.expressions] for select in selects]
 
     # children first, so a fix that renders its arguments renders them already fixed
@@ -331,6 +343,6 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
     for select, select_names in zip(selects, names, strict=True):
         if len(select.expressions) == len(select_names):  # a fix may have replaced the SELECT itself
             for item, name in zip(list(select.expressions), select_names, strict=True):
-                if name is not None:
+                if name is not None and (target == "duckdb" or _target_name(item, target) != name):
                     item.replace(exp.alias_(item.copy(), name, quoted=True))
     return tree

@@ -597,12 +597,23 @@ def output_name(node) -> str | None:
         return node.name.lower()
     if isinstance(node, exp.Case):
         return "case"
-    if isinstance(node, exp.Window):
+    if isinstance(node, exp.Window):  # row_number() over (...): the function's name
+        return _function_name(node.this) if isinstance(node.this, exp.Func) else output_name(node.this)
+    if isinstance(node, exp.WithinGroup):  # percentile_cont(0.5) within group (...)
         return output_name(node.this)
     if isinstance(node, exp.Func):
         if node.args.get("this") is None and not node.args.get("expressions"):
-            return None  # current_timestamp and kin: as an alias it would stand for itself in the SELECT
-        # the function as Redshift spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC)
-        written = re.match(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(", node.sql(dialect="redshift"))
-        return (written.group(1) if written else node.sql_name()).lower()
+            # current_timestamp and kin: as an alias it would stand for itself in the SELECT; a call
+            # with parentheses (getdate()) is named by its function
+            return _function_name(node) if "(" in node.sql(dialect="redshift") else None
+        return _function_name(node)
     return "?column?"
+
+
+def _function_name(node) -> str:
+    """A function's name as Redshift spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC; COUNT for
+    APPROXIMATE COUNT(DISTINCT x)), lower case: the name of its unnamed result column."""
+    written = re.match(
+        r"\s*(?:APPROXIMATE\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(", node.sql(dialect="redshift"), flags=re.I
+    )
+    return (written.group(1) if written else node.sql_name()).lower()

@@ -195,12 +195,10 @@ def require_read_only(tree, sql: str, origin: str) -> None:
             return
         tree = found
     if not isinstance(tree, (*writes, exp.Command)):  # not a statement sqlglot knows: CHECKPOINT was a COLUMN
-        import re
-
-        first = re.sub(r"^(\s+|--[^\n]*(\n|$)|/\*.*?\*/)*", "", sql, flags=re.S).split(None, 1)[:1]
+        written = tree.sql(comments=False)
         raise QueryError(
-            f"{origin}, line {line_of(sql, first[0] if first else '')}: {(first[0] if first else sql)!r} is "
-            "not a query; sparkify only runs queries that read the warehouse (SELECT, WITH ... SELECT, DESCRIBE)."
+            f"{origin}, line {line_of(sql, written)}: {written!r} is not a query; sparkify only runs "
+            "queries that read the warehouse (SELECT, WITH ... SELECT, DESCRIBE)."
         )
     kind = tree.key.upper() if not isinstance(tree, exp.Command) else str(tree.this).upper()
     raise QueryError(

@@ -605,15 +605,21 @@ def output_name(node) -> str | None:
         if node.args.get("this") is None and not node.args.get("expressions"):
             # current_timestamp and kin: as an alias it would stand for itself in the SELECT; a call
             # with parentheses (getdate()) is named by its function
-            return _function_name(node) if "(" in node.sql(dialect="redshift") else None
+            return _written_name(node)
         return _function_name(node)
     return "?column?"
 
 
-def _function_name(node) -> str:
-    """A function's name as Redshift spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC; COUNT for
-    APPROXIMATE COUNT(DISTINCT x)), lower case: the name of its unnamed result column."""
+def _written_name(node) -> str | None:
+    """A function call's name as Redshift spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC; COUNT
+    for APPROXIMATE COUNT(DISTINCT x)), lower case; None when Redshift writes it without parentheses
+    (CURRENT_DATE)."""
     written = re.match(
         r"\s*(?:APPROXIMATE\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(", node.sql(dialect="redshift"), flags=re.I
     )
-    return (written.group(1) if written else node.sql_name()).lower()
+    return written.group(1).lower() if written else None
+
+
+def _function_name(node) -> str:
+    """The name of a function's unnamed result column: :func:`_written_name`, else sqlglot's name."""
+    return _written_name(node) or node.sql_name().lower()

@@ -246,12 +246,13 @@ def _settings(given: dict[str, str]) -> dict[str, Any]:
     threads = given.get("threads", "").strip()
     most = max(MAX_THREADS_PER_CPU * (os.cpu_count() or 1), 16)
     with contextlib.suppress(ValueError):  # not a number: DuckDB's own check below names it
-        if float(threads) >= 1 and not float(threads).is_integer():  # DuckDB rounds 1.5 to 2, silently
+        count = float(threads)  # DuckDB reads 1e3 as 1000
+        if count >= 1 and not count.is_integer():  # DuckDB rounds 1.5 to 2, silently
             raise ConfigError(
                 f"Invalid DuckDB setting threads={given['threads']!r} in the warehouse URL: a number of "
                 "threads is a whole number (for example 1 or 2)."
             )
-        if float(threads) > most:  # DuckDB reads 1e3 as 1000
+        if count > most:
             raise ConfigError(
                 f"Invalid DuckDB setting threads={given['threads']!r} in the warehouse URL: this machine has "
                 f"{os.cpu_count()} CPUs, and more than {most} threads only add overhead (10,000 made the "

@@ -78,9 +78,10 @@ class PostgresWarehouse(PostgresBuild):
     ):
         named = schema or self.default_schema or "public"
         super().__init__(url, schema=named)
-        if len(named.encode("utf-8")) > self.max_identifier_bytes:
+        size = len(named.encode("utf-8"))
+        if size > self.max_identifier_bytes:
             raise ConfigError(
-                f"The schema name {named[:20]!r}... is {len(named.encode('utf-8'))} bytes long; "
+                f"The schema name {named[:20]!r}... is {size} bytes long; "
                 f"{self.label} names are at most {self.max_identifier_bytes} (the server cuts a longer one short, so "
                 "it could reach another schema's tables): give a shorter one."
             )

@@ -19,6 +19,8 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   written; DuckDB gets ``strftime`` for the format elements in ``fixes.DUCKDB_TIME_FORMAT`` and a refusal
   for any other.
 - ``ADD_MONTHS``: a month end goes to the next month's end, unlike interval arithmetic.
+- ``MONTHS_BETWEEN``: whole months from years and months, a fraction over a 31-day month unless both
+  dates share their day of the month or are both a month's last day (neither engine has it).
 - ``TRUNC(x)``: a timestamp's DATE, or a number toward zero; the type (from the star schema) decides,
   and an argument of unknown type is refused.
 - ``LISTAGG``: Redshift's delimiter defaults to none (sqlglot assumes ','); PostgreSQL gets
@@ -62,6 +64,7 @@ from sparkify.analytics.fixes import (
     fix_concat,
     fix_datediff,
     fix_listagg,
+    fix_months_between,
     fix_now,
     fix_regexp_replace,
     fix_regexp_substr,
@@ -81,7 +84,6 @@ DIALECTS = ("redshift", "postgres", "duckdb")
 """What ``--dialect`` accepts: the dialect a query is written in (sqlglot's names)."""
 
 REFUSED: dict[str, dict[str, str]] = {
-    "MONTHS_BETWEEN": {"postgres": "has no PostgreSQL equivalent"},
     "NEXT_DAY": {"postgres": "has no PostgreSQL equivalent"},
     "QUOTE_IDENT": {"duckdb": "has no DuckDB equivalent"},
     "RATIO_TO_REPORT": {"*": "has no equivalent here; write x / sum(x) over (...)"},
@@ -293,6 +295,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_to_char(node, target, sql, origin)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "ADD_MONTHS":
             return fix_add_months(node, target, sql, origin)
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "MONTHS_BETWEEN":
+            return fix_months_between(node, target, sql, origin)
         if isinstance(node, exp.RegexpExtract) and target == "postgres":
             return fix_regexp_substr(node, sql, origin)
         if isinstance(node, exp.SimilarTo) and target == "duckdb":

@@ -133,6 +133,33 @@ def fix_add_months(node, target: str, sql: str, origin: str):
     return sqlglot.parse_one(f"({ADD_MONTHS.format(x=x_sql, n=n.sql(dialect=target))})", read=target)
 
 
+MONTHS_BETWEEN = (
+    "cast((extract(year from {a}) - extract(year from {b})) * 12 + extract(month from {a}) - extract(month from {b})"
+    " + case when extract(day from {a}) = extract(day from {b}) or ({last_a} and {last_b}) then 0"
+    " else ((extract(day from {a}) - extract(day from {b}))"
+    " + (extract(epoch from ({a} - date_trunc('day', {a}))) - extract(epoch from ({b} - date_trunc('day', {b})))) / 86400.0"
+    ") / 31.0 end as double precision)"
+)
+"""MONTHS_BETWEEN(a, b) as Redshift documents it (a FLOAT8): the whole months from the years and months
+of the two dates, plus -- unless both fall on the same day of the month or both on a month's last day,
+whatever their times -- the difference of days and times of day over a 31-day month."""
+
+_LAST_DAY = (
+    "cast({x} as date) = cast(date_trunc('month', {x}) + interval '1 month' - interval '1 day' as date)"
+)
+
+
+def fix_months_between(node, target: str, sql: str, origin: str):
+    import sqlglot
+    from sqlglot import exp
+
+    if len(node.expressions) != 2:
+        raise QueryError(f"{origin}, line {line_of(sql, 'MONTHS_BETWEEN')}: MONTHS_BETWEEN takes two dates.")
+    a, b = (exp.cast(e.copy(), "timestamp").sql(dialect=target) for e in node.expressions)
+    text = MONTHS_BETWEEN.format(a=a, b=b, last_a=_LAST_DAY.format(x=a), last_b=_LAST_DAY.format(x=b))
+    return sqlglot.parse_one(f"({text})", read=target)
+
+
 def fix_regexp_substr(node, sql: str, origin: str):
     """REGEXP_SUBSTR(x, pattern) -- the first match, whole -- on PostgreSQL: ``substring(x from
     pattern)``, which returns the whole match only when the pattern has no parenthesized group."""

@@ -722,3 +722,24 @@ def test_unnamed_columns_are_named_as_redshift_names_them(warehouse):
         "row_number",
         "rank",
     ]
+    # a cast of a constant, an operator, a CASE or another cast is named by its type as PostgreSQL
+    # spells it (int4, not ?column? on DuckDB); a cast of a column or a function by that
+    assert columns(
+        "select '1'::int, cast(1.5 as bigint), 2::double precision, 'a'::varchar(3), cast(1 + 1 as smallint), "
+        "cast(case when true then 1 end as bigint), cast(cast(1 as int) as bigint), cast(upper('a') as text), "
+        f"cast(n as bigint) from {NUMBERS}"
+    ) == ["int4", "int8", "float8", "varchar", "int2", "int8", "int8", "upper", "n"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "bad"), [("select cast('1.5' as int)", "1.5"), ("select '1e3'::bigint", "1e3")]
+)
+def test_text_that_is_not_an_integer_does_not_cast_to_one(warehouse, sql, bad):
+    """Redshift (and PostgreSQL) refuse text that is not digits ("invalid input syntax for integer");
+    DuckDB rounded '1.5' to 2 and read '1e3' as 1000. Text that is digits still casts, spaces and sign
+    included, and NULL stays NULL."""
+    with pytest.raises(Exception, match=f'invalid input syntax for (type )?(integer|bigint): "{bad}"'):
+        run(warehouse, sql)
+    assert run(warehouse, "select ' -12 '::int, cast('+7' as bigint), cast(null as varchar)::int") == [
+        (-12, 7, None)
+    ]

@@ -43,8 +43,10 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
 - Refused as Redshift refuses them: an aggregate or value window (FIRST_VALUE...) with ORDER BY and no
   frame clause, a RANGE or GROUPS frame, EXCEPT ALL
   and INTERSECT ALL, SPLIT_PART of a part 0 or negative; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
-- On DuckDB an unnamed column (of the result, a subquery or a CTE) is named as Redshift names it (``count``, ``max``, ``?column?``),
-  not by its text (``count_star()``), so expected files hold on every engine.
+- On DuckDB an unnamed column (of the result, a subquery or a CTE) is named as Redshift names it (``count``, ``max``, ``?column?``,
+  ``int4`` for ``'1'::int``), not by its text (``count_star()``), so expected files hold on every engine.
+- ``CAST(text AS INTEGER)`` of text that is not digits (``'1.5'``, ``'1e3'``) is an error, as in Redshift;
+  DuckDB rounded or read an exponent.
 - ``REPLICATE`` and ``ISNULL`` are Redshift's names for REPEAT and NVL; ``OCTET_LENGTH`` of text is
   DuckDB's ``strlen`` (bytes). ``QUOTE_IDENT`` (DuckDB) and ``NEXT_DAY`` (PostgreSQL) are refused.
 - ``GETDATE()`` is the statement's start in UTC to the second, ``SYSDATE`` the transaction's start
@@ -61,6 +63,7 @@ from sparkify.analytics.fixes import (
     fix_add_months,
     fix_avg,
     fix_cast_length,
+    fix_cast_text_to_integer,
     fix_concat,
     fix_datediff,
     fix_listagg,
@@ -279,7 +282,7 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         exp.Window, exp.Except, exp.Intersect, exp.DateTrunc, exp.TimestampTrunc, exp.SplitPart
     ):
         refuse_unfaithful(node, target, sql, origin)
-    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg))
+    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast))
     if target == "duckdb":
         type_divisions(tree, twins, sql, origin)
 
@@ -310,7 +313,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         if isinstance(node, exp.Substring):
             return fix_substring(node, target, sql, origin)
         if isinstance(node, exp.Cast):
-            return fix_cast_length(node, target)
+            node = fix_cast_text_to_integer(node, twins.get(id(node)), target)
+            return fix_cast_length(node, target) if isinstance(node, exp.Cast) else node
         if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
             return fix_trunc(node, twins.get(id(node)), sql, origin)
         if (isinstance(node, exp.GroupConcat) and not isinstance(node.parent, exp.WithinGroup)) or (

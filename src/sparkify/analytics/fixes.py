@@ -250,10 +250,14 @@ def typed_twins(tree, classes: tuple) -> dict[int, object]:
         typed = annotate_types(typed, schema=schema)
     except Exception:
         typed = annotate_types(tree.copy(), schema=schema)
-    twins = [n for n in typed.find_all(*classes)]
+    twins = [n for n in typed.find_all(*classes) if not n.meta.get(_ADDED)]
     if [type(n) for n in twins] != [type(n) for n in originals]:
         twins = [n for n in annotate_types(tree.copy(), schema=schema).find_all(*classes)]
     return {id(o): t for o, t in zip(originals, twins)}
+
+
+_ADDED = "sparkify_added"
+"""The mark (in a node's ``meta``) of a cast :func:`_decimal_literals` added."""
 
 
 def _decimal_literals(tree):
@@ -268,9 +272,11 @@ def _decimal_literals(tree):
             continue
         whole, _, fraction = text.lstrip("+-").partition(".")
         precision = max(len(whole.lstrip("0")) + len(fraction), 1)
-        literal.replace(
-            exp.cast(literal.copy(), exp.DataType.build(f"DECIMAL({min(precision, 38)}, {len(fraction)})"))
+        typed = exp.cast(
+            literal.copy(), exp.DataType.build(f"DECIMAL({min(precision, 38)}, {len(fraction)})")
         )
+        typed.meta[_ADDED] = True  # not the query's own cast: typed_twins passes over it
+        literal.replace(typed)
     return tree
 
 
@@ -595,6 +601,55 @@ def refuse_unfaithful(node, target: str, sql: str, origin: str) -> None:
             )
 
 
+TEXT_TYPES = frozenset({"VARCHAR", "TEXT", "CHAR", "NVARCHAR", "NCHAR", "BPCHAR"})
+
+INTEGER_TEXT = r"\s*[+-]?[0-9]+\s*"
+"""The text Redshift (and PostgreSQL) cast to an integer: digits, a sign, spaces around them."""
+
+
+def fix_cast_text_to_integer(node, twin, target: str):
+    """CAST(text AS INTEGER) refuses ``'1.5'`` or ``'1e3'`` in Redshift and PostgreSQL ("invalid input
+    syntax for integer"); DuckDB rounds the one to 2 and reads the other as 1000. DuckDB gets the same
+    error for text that is not an integer; other text is cast as written. Only where the argument is
+    known to be text: a string literal, or a text column of the star schema."""
+    from sqlglot import exp
+
+    to = node.args.get("to")
+    if target != "duckdb" or type(node) is not exp.Cast or to is None or to.this.name not in INTEGER_TYPES:
+        return node
+    source = node.this
+    text = (isinstance(source, exp.Literal) and source.is_string) or _type_name(
+        twin.this if twin is not None else None
+    ) in TEXT_TYPES
+    if not text:
+        return node
+    kind = {"SMALLINT": "smallint", "BIGINT": "bigint"}.get(to.this.name, "integer")
+    value = exp.cast(source.copy(), "varchar")
+    return exp.Case(
+        ifs=[
+            exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null()),
+            exp.If(
+                this=exp.Anonymous(
+                    this="regexp_full_match", expressions=[value.copy(), exp.Literal.string(INTEGER_TEXT)]
+                ),
+                true=node.copy(),
+            ),
+        ],
+        default=exp.Anonymous(
+            this="error",
+            expressions=[
+                exp.DPipe(
+                    this=exp.DPipe(
+                        this=exp.Literal.string(f'invalid input syntax for {kind}: "'),
+                        expression=value.copy(),
+                    ),
+                    expression=exp.Literal.string('"'),
+                )
+            ],
+        ),
+    )
+
+
 def fix_cast_length(node, target: str):
     """CAST(x AS VARCHAR(n)) keeps the first n characters in Redshift and PostgreSQL; DuckDB ignores
     the length. DuckDB gets ``left(cast(x as varchar), n)``."""
@@ -610,6 +665,27 @@ def fix_cast_length(node, target: str):
     return exp.Left(this=exp.cast(node.this, "varchar"), expression=exp.Literal.number(int(size.name)))
 
 
+CAST_NAMES = {
+    "INT": "int4",
+    "BIGINT": "int8",
+    "SMALLINT": "int2",
+    "DOUBLE": "float8",
+    "FLOAT": "float4",
+    "DECIMAL": "numeric",
+    "VARCHAR": "varchar",
+    "CHAR": "bpchar",
+    "BPCHAR": "bpchar",
+    "TEXT": "text",
+    "BOOLEAN": "bool",
+    "DATE": "date",
+    "TIME": "time",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMPTZ": "timestamptz",
+}
+"""The name PostgreSQL and Redshift give the unnamed column of a cast of a constant, operator or CASE
+(``'1'::int`` is ``int4``), by sqlglot's name of the type cast to."""
+
+
 def output_name(node) -> str | None:
     """The name PostgreSQL and Redshift give an unnamed result column (``count``, ``max``, the column
     of a cast, ``?column?``), where DuckDB names it by its text (``count_star()``); None where DuckDB
@@ -619,7 +695,15 @@ def output_name(node) -> str | None:
     if isinstance(node, (exp.Column, exp.Star, exp.Alias)):
         return None
     if isinstance(node, exp.Cast):
-        return output_name(node.this) if not isinstance(node.this, exp.Column) else node.this.name
+        inner = node.this
+        if isinstance(inner, exp.Column):
+            return inner.name
+        if isinstance(inner, (exp.Func, exp.Window, exp.WithinGroup)) and not isinstance(
+            inner, (exp.Cast, exp.Case)
+        ):
+            return output_name(inner)  # a function names its cast
+        # a constant, an operator, a CASE or another cast: the type, as PostgreSQL names it (int4)
+        return CAST_NAMES.get(node.to.this.name) or output_name(inner)
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
     if isinstance(node, exp.Case):

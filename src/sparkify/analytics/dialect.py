@@ -45,6 +45,7 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   and INTERSECT ALL, SPLIT_PART of a part 0 or negative; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
 - On DuckDB an unnamed column (of the result, a subquery or a CTE) is named as Redshift names it (``count``, ``max``, ``?column?``,
   ``int4`` for ``'1'::int``), not by its text (``count_star()``), so expected files hold on every engine.
+- ``STDDEV``/``VARIANCE`` and kin are DOUBLE PRECISION, as in Redshift (PostgreSQL gave a NUMERIC of integers).
 - ``CAST(text AS INTEGER)`` of text that is not digits (``'1.5'``, ``'1e3'``) is an error, as in Redshift;
   DuckDB rounded or read an exponent.
 - ``REPLICATE`` and ``ISNULL`` are Redshift's names for REPEAT and NVL; ``OCTET_LENGTH`` of text is
@@ -60,12 +61,14 @@ from collections.abc import Callable
 from functools import cache
 
 from sparkify.analytics.fixes import (
+    WRITTEN_NAME,
     fix_add_months,
     fix_avg,
     fix_cast_length,
     fix_cast_text_to_integer,
     fix_concat,
     fix_datediff,
+    fix_deviation,
     fix_listagg,
     fix_months_between,
     fix_now,
@@ -257,6 +260,8 @@ def _reader(dialect: str):
         return lambda args: exp.Anonymous(this=name, expressions=args)
 
     class SparkifyRedshift(Redshift):
+        ORIGINAL_NAME_META_KEY = WRITTEN_NAME  # VARIANCE stays VARIANCE for naming its column
+
         class Parser(Redshift.Parser):  # type: ignore[misc,valid-type]  # sqlglot builds it at import
             FUNCTIONS = {  # noqa: RUF012 -- sqlglot reads its parsers' FUNCTIONS as a plain class attribute
                 **Redshift.Parser.FUNCTIONS,
@@ -312,6 +317,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_regexp_replace(node, sql, origin)
         if isinstance(node, exp.Substring):
             return fix_substring(node, target, sql, origin)
+        if isinstance(node, (exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Variance, exp.VariancePop)):
+            return fix_deviation(node)
         if isinstance(node, exp.Cast):
             node = fix_cast_text_to_integer(node, twins.get(id(node)), target)
             return fix_cast_length(node, target) if isinstance(node, exp.Cast) else node

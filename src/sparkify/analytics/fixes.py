@@ -650,6 +650,20 @@ def fix_cast_text_to_integer(node, twin, target: str):
     )
 
 
+def fix_deviation(node):
+    """STDDEV, STDDEV_SAMP, STDDEV_POP, VARIANCE, VAR_SAMP and VAR_POP are DOUBLE PRECISION in Redshift
+    whatever their argument, computed in floating point; PostgreSQL gives a NUMERIC of an integer or
+    decimal argument (other digits, another type). Both engines get the argument as a double."""
+    from sqlglot import exp
+
+    arg = node.this
+    if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
+        arg.expressions[0].replace(exp.cast(arg.expressions[0].copy(), "double"))
+    elif arg is not None and not isinstance(arg, exp.Distinct):
+        arg.replace(exp.cast(arg.copy(), "double"))
+    return node
+
+
 def fix_cast_length(node, target: str):
     """CAST(x AS VARCHAR(n)) keeps the first n characters in Redshift and PostgreSQL; DuckDB ignores
     the length. DuckDB gets ``left(cast(x as varchar), n)``."""
@@ -718,13 +732,25 @@ def output_name(node) -> str | None:
             # with parentheses (getdate()) is named by its function
             return _written_name(node)
         return _function_name(node)
-    return "?column?"
+    written = node.meta.get(WRITTEN_NAME)  # a call sqlglot turns into an operator: mod(a, b) is a % b
+    return written.lower() if isinstance(written, str) else "?column?"
+
+
+WRITTEN_NAME = "sparkify_written_name"
+"""Where the parser notes a known function's name as the query wrote it (VARIANCE, which sqlglot
+renders VAR_SAMP): the name of its unnamed column."""
 
 
 def _written_name(node) -> str | None:
-    """A function call's name as Redshift spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC; COUNT
+    """A function call's name as the query wrote it (LEN, VARIANCE, STRPOS: sqlglot renders LENGTH,
+    VAR_SAMP, POSITION) or else as Redshift spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC; COUNT
     for APPROXIMATE COUNT(DISTINCT x)), lower case; None when Redshift writes it without parentheses
-    (CURRENT_DATE)."""
+    (CURRENT_DATE). NVL is ``coalesce``, as Redshift names it."""
+    from sqlglot import exp
+
+    original = node.meta.get(WRITTEN_NAME)
+    if isinstance(original, str) and not isinstance(node, exp.Coalesce):  # NVL is named coalesce
+        return original.lower()
     written = re.match(
         r"\s*(?:APPROXIMATE\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(", node.sql(dialect="redshift"), flags=re.I
     )

@@ -765,3 +765,18 @@ def test_text_that_is_not_an_integer_does_not_cast_to_one(warehouse, sql, bad):
     assert run(warehouse, "select ' -12 '::int, cast('+7' as bigint), cast(null as varchar)::int") == [
         (-12, 7, None)
     ]
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_star_schema_types_hold_with_a_positional_group_by(target):
+    """A tester's finding: ``trunc(start_time) ... group by 1`` was refused ("cannot tell whether
+    TRUNC(start_time) truncates a timestamp") although start_time is a songplays TIMESTAMP: sqlglot
+    writes GROUP BY 1 out as a second TRUNC, and the typed copy no longer lined up with the query."""
+    sql = translate(
+        "select trunc(start_time), session_id / 2, count(*) from songplays group by 1, 2",
+        source="redshift",
+        target=target,
+    )
+    assert "CAST(start_time AS DATE)" in sql
+    if target == "duckdb":  # integer division, as in Redshift
+        assert "CAST(TRUNC(session_id / 2) AS BIGINT)" in sql

@@ -237,6 +237,8 @@ def typed_twins(tree, classes: tuple) -> dict[int, object]:
     originals = [n for n in tree.find_all(*classes)]
     if not originals:
         return {}
+    for number, node in enumerate(originals):  # a copy keeps the mark: qualify may add copies (GROUP BY 1)
+        node.meta[_TWIN] = number
     schema = star_schema()
     try:
         typed = qualify(
@@ -250,14 +252,19 @@ def typed_twins(tree, classes: tuple) -> dict[int, object]:
         typed = annotate_types(typed, schema=schema)
     except Exception:
         typed = annotate_types(tree.copy(), schema=schema)
-    twins = [n for n in typed.find_all(*classes) if not n.meta.get(_ADDED)]
-    if [type(n) for n in twins] != [type(n) for n in originals]:
-        twins = [n for n in annotate_types(tree.copy(), schema=schema).find_all(*classes)]
-    return {id(o): t for o, t in zip(originals, twins)}
+    found: dict[int, object] = {}
+    for node in typed.find_all(*classes):
+        number = node.meta.get(_TWIN)
+        if isinstance(number, int) and number not in found and type(node) is type(originals[number]):
+            found[number] = node
+    if len(found) != len(originals):
+        plain = [n for n in annotate_types(tree.copy(), schema=schema).find_all(*classes)]
+        found = dict(enumerate(plain)) if len(plain) == len(originals) else found
+    return {id(o): found[number] for number, o in enumerate(originals) if number in found}
 
 
-_ADDED = "sparkify_added"
-"""The mark (in a node's ``meta``) of a cast :func:`_decimal_literals` added."""
+_TWIN = "sparkify_twin"
+"""The mark (in a node's ``meta``) pairing a node with its typed copy in :func:`typed_twins`."""
 
 
 def _decimal_literals(tree):
@@ -272,11 +279,9 @@ def _decimal_literals(tree):
             continue
         whole, _, fraction = text.lstrip("+-").partition(".")
         precision = max(len(whole.lstrip("0")) + len(fraction), 1)
-        typed = exp.cast(
-            literal.copy(), exp.DataType.build(f"DECIMAL({min(precision, 38)}, {len(fraction)})")
+        literal.replace(
+            exp.cast(literal.copy(), exp.DataType.build(f"DECIMAL({min(precision, 38)}, {len(fraction)})"))
         )
-        typed.meta[_ADDED] = True  # not the query's own cast: typed_twins passes over it
-        literal.replace(typed)
     return tree
 
 

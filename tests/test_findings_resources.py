@@ -55,6 +55,8 @@ def test_running_out_of_memory_in_the_parser_says_what_to_set(engine, tmp_path, 
     assert len(lines) == 1, tight.output
     assert lines[0].startswith("Error: DuckDB ran out of memory: Out of Memory Error")
     assert "?memory_limit=4GB" in lines[0] and "nothing was changed" in lines[0]
+    # a tester's finding: the advice said ?threads=1 to a run that had it; it names what the run had
+    assert "it had 16MB" in lines[0] and "threads" not in lines[0], lines[0]
     assert "unexpected" not in tight.output and "SET " not in tight.output  # DuckDB's SQL advice is not ours
     # then, with the default memory, everything loads and every check passes
     ok = runner.invoke(cli, ["run", "-q", "--source", str(source), *target(engine, tmp_path, request, "")])
@@ -87,6 +89,12 @@ def test_plain_out_of_memory_is_a_refusal_saying_what_to_set():
     mapped = error_for(raised.value)
     assert isinstance(mapped, WarehouseError) and mapped.exit_code == ExitCode.REFUSED
     assert "?memory_limit=4GB" in str(mapped) and "?threads=1" in str(mapped)
+    # with the settings in effect: fewer threads only when it had more than one, more memory than it had
+    had_one = str(error_for(raised.value, {"memory_limit": "16MB", "threads": "1"}))
+    assert "?memory_limit=4GB; it had 16MB" in had_one and "threads" not in had_one
+    had_many = str(error_for(raised.value, {"memory_limit": "6GB", "threads": "8"}))
+    assert "?memory_limit=12GB; it had 6GB" in had_many and "?threads=1" in had_many
+    assert "?memory_limit=8GB;" in str(error_for(raised.value, {"memory_limit": "3.75GiB"}))
 
 
 @pytest.mark.parametrize(

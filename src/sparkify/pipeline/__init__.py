@@ -317,7 +317,7 @@ def _load(
                     rules=rules,
                 )
                 began = time.perf_counter()
-                with spool_errors(Path(spool)), parser_errors():
+                with spool_errors(Path(spool)), parser_errors(wh.duckdb_config):
                     report.results[kind] = reader.read(kind, src, plan.to_read, f"sparkify_read_{kind}")
                 plan.hold_emptied(report.results[kind])
                 report.read_seconds[kind] = time.perf_counter() - began

@@ -142,7 +142,7 @@ def _insert_many(wh: Warehouse, reader_con, spool: Path, table: Table, rows: lis
             out.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
     columns = ", ".join(f"{literal(c.name)}: '{DUCKDB_TYPE[c.type]}'" for c in table.columns)
     relation = f"sparkify_rows_{table.name}"
-    with parser_errors():
+    with parser_errors(wh.duckdb_config):
         reader_con.execute(
             f"create or replace temp table {relation} as select * from read_json("
             f"{literal(str(path))}, columns = {{{columns}}}, format = 'newline_delimited')"

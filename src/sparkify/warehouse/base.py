@@ -35,6 +35,10 @@ class Warehouse(ABC):
     macros: ClassVar[dict[str, str]]
     """SQL macros used by the .sql files, as str.format templates (see ``sparkify.sql``)."""
 
+    duckdb_config: dict[str, Any] = {}  # noqa: RUF012 -- replaced per instance, never changed in place
+    """The DuckDB settings of this warehouse's DuckDB connection (the warehouse itself, or the
+    parser of a server warehouse): :data:`sparkify.warehouse.duckdb.DEFAULT_SETTINGS` and the URL's."""
+
     declares_primary_keys: ClassVar[bool] = True
     """True when ``create table`` declares the primary keys of schema.py. Uniqueness is checked by
     ``quality`` either way; an engine leaves keys out where maintaining them costs too much."""

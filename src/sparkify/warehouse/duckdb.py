@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -62,6 +62,7 @@ class DuckDBWarehouse(Warehouse):
     ):
         super().__init__(url, schema=schema)
         config = _settings(settings or {})
+        self.duckdb_config = config
         self.path = path
         self._lock: FileLock | None = None
         if path != ":memory:":
@@ -116,7 +117,7 @@ class DuckDBWarehouse(Warehouse):
         return (duckdb.Error, RuntimeError)  # a signal surfaces as RuntimeError: Query interrupted
 
     def error_for(self, exc: BaseException) -> BaseException:
-        return error_for(exc)
+        return error_for(exc, self.duckdb_config)
 
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query and fetch its rows ``batch_rows`` at a time (DuckDB streams its results)."""
@@ -338,12 +339,39 @@ def _acquire_lock(
     return lock
 
 
-def error_for(exc: BaseException) -> BaseException:
+def memory_advice(settings: Mapping[str, Any] | None) -> str:
+    """What to set in the warehouse URL after DuckDB ran out of memory under ``settings`` (the DuckDB
+    settings in effect; None when not known): a larger memory_limit than the one it had, and fewer
+    threads unless it already had one."""
+    limit = str((settings or {}).get("memory_limit", "")).strip()
+    threads = str((settings or {}).get("threads", "")).strip()
+    now = f"it had {limit}" if limit else "sparkify's default is 1GB"
+    more = f"?memory_limit=4GB; {now}"
+    have = _bytes(limit)
+    if have is not None and have >= 4 * 1000**3:  # 4GB was not enough: twice what it had
+        more = f"?memory_limit={2 * have // 1000**3}GB; {now}"
+    fewer = "" if threads == "1" else " or fewer threads (?threads=1)"
+    return f"Give it more in the warehouse URL ({more}){fewer}, then run again; nothing was changed."
+
+
+def _bytes(size: str) -> int | None:
+    """A DuckDB size setting (``4GB``, ``500MB``, ``1.5GiB``) in bytes, or None when it does not read as one."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?i?B?)\s*", size, flags=re.I)
+    if not m:
+        return None
+    unit = m.group(2).upper().rstrip("B")
+    base = 1024 if unit.endswith("I") else 1000
+    power = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4}[unit.rstrip("I")]
+    return int(float(m.group(1)) * base**power)
+
+
+def error_for(exc: BaseException, settings: Mapping[str, Any] | None = None) -> BaseException:
     """The sparkify error a DuckDB error means (the warehouse's, or the client-side parser's whatever
     the warehouse engine): Interrupted when a signal caused it (DuckDB turns one into ``RuntimeError:
     Query interrupted``), MissingTableError, LocalIOError for a full disk, a spill folder full or at its
     size limit, or a file it may not write, WarehouseError for running out of memory (saying what to
-    set in the warehouse URL) and anything else DuckDB refused. Not DuckDB's: returned as it is."""
+    set in the warehouse URL, from ``settings``: the DuckDB settings in effect) and anything else DuckDB
+    refused. Not DuckDB's: returned as it is."""
     from sparkify.errors import LocalIOError, MissingTableError
 
     interrupted = interrupts.pending()
@@ -363,10 +391,7 @@ def error_for(exc: BaseException) -> BaseException:
                 "or set temp_directory, max_temp_directory_size or a larger memory_limit in the warehouse "
                 "URL (?memory_limit=4GB), then run again; nothing was changed."
             )
-        return WarehouseError(
-            f"DuckDB ran out of memory: {first.rstrip('.')}. Give it more in the warehouse URL (?memory_limit=4GB; "
-            "sparkify's default is 1GB) or fewer threads (?threads=1), then run again; nothing was changed."
-        )
+        return WarehouseError(f"DuckDB ran out of memory: {first.rstrip('.')}. {memory_advice(settings)}")
     if (
         isinstance(exc, (duckdb.IOException, duckdb.PermissionException))
         or "No space left on device" in first
@@ -378,14 +403,14 @@ def error_for(exc: BaseException) -> BaseException:
 
 
 @contextlib.contextmanager
-def parser_errors() -> Iterator[None]:
+def parser_errors(settings: Mapping[str, Any] | None = None) -> Iterator[None]:
     """Raise the sparkify error (:func:`error_for`) of a DuckDB error in the block: for statements on
     the client-side parser's connection, which no warehouse's ``execute`` maps (running out of memory
     there was an "unexpected" error, exit 70)."""
     try:
         yield
     except duckdb.Error as exc:
-        raise error_for(exc) from exc
+        raise error_for(exc, settings) from exc
 
 
 def disk_hint(message: str) -> str:

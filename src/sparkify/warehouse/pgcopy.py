@@ -8,7 +8,7 @@ DuckDB's own settings (``memory_limit`` ...) out of a warehouse URL.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sparkify.schema import Table
@@ -19,13 +19,20 @@ COPY_BLOCK_BYTES = 1 << 20
 (at most 128 MiB in flight) this bounds the memory a load takes, whatever its size."""
 
 
-def pipe_rows(reader_con, copy_sql: Callable[[str], str], write: Callable[[bytes], Any]) -> None:
+def pipe_rows(
+    reader_con,
+    copy_sql: Callable[[str], str],
+    write: Callable[[bytes], Any],
+    *,
+    settings: Mapping[str, Any] | None = None,
+) -> None:
     """Run DuckDB's ``copy_sql(path)`` (a ``COPY ... TO path``) into a named pipe in a thread of its own,
     and pass what it writes to ``write`` in blocks of at most :data:`COPY_BLOCK_BYTES`.
 
     An error on either side stops both: a failed ``write`` interrupts DuckDB (the pipe is drained
     so it is not left blocked), and DuckDB's error is raised here once the pipe is empty, as the
-    sparkify error it means (:func:`sparkify.warehouse.duckdb.error_for`: out of memory, a full spill folder).
+    sparkify error it means (:func:`sparkify.warehouse.duckdb.error_for`: out of memory, a full spill folder),
+    with advice from ``settings`` (the reader connection's DuckDB settings).
     """
     import os
     import select
@@ -80,7 +87,7 @@ def pipe_rows(reader_con, copy_sql: Callable[[str], str], write: Callable[[bytes
         if failed:
             from sparkify.warehouse.duckdb import error_for
 
-            raise error_for(failed[0]) from failed[0]
+            raise error_for(failed[0], settings) from failed[0]
 
 
 def csv_copy_sql(table: Table, relation: str, path: str) -> str:

@@ -89,7 +89,7 @@ class PostgresWarehouse(PostgresBuild):
         """The URL libpq gets (sparkify's reader settings taken out), and those settings."""
         from sparkify.warehouse.duckdb import _settings
 
-        self._reader_config = _settings(self.reader_settings)
+        self.duckdb_config = _settings(self.reader_settings)
         """The parser's DuckDB settings, checked now: a bad one is refused before anything is connected."""
         self._locks = True
         """False for a session opened only to read (:meth:`open` with ``lock=False``)."""
@@ -213,7 +213,7 @@ class PostgresWarehouse(PostgresBuild):
 
             from sparkify.files import scratch_dir
 
-            config = dict(self._reader_config)
+            config = dict(self.duckdb_config)
             if "temp_directory" not in self.reader_settings:
                 self._spill = scratch_dir("reader")
                 config["temp_directory"] = self._spill.name
@@ -415,7 +415,12 @@ class PostgresWarehouse(PostgresBuild):
         try:
             with self._cursor() as cur:
                 with cur.copy(copy, writer=QueuedLibpqWriter(cur)) as out:
-                    pipe_rows(reader_con, lambda path: csv_copy_sql(table, relation, path), out.write)
+                    pipe_rows(
+                        reader_con,
+                        lambda path: csv_copy_sql(table, relation, path),
+                        out.write,
+                        settings=self.duckdb_config,
+                    )
                 loaded = cur.rowcount
         except self._driver_errors() as exc:
             if getattr(exc, "sqlstate", None) == CHARACTER_NOT_IN_REPERTOIRE:

@@ -265,9 +265,11 @@ class JsonReader:
             self.con.executemany(f"insert into {refused_table} values (?)", [[n] for n in sorted(refused)])
         # A view, not a copy: the rows are typed once, on their way into the warehouse.
         select = ", ".join(_fast_cast(c) for c in spec.record_columns)
+        # (with no file refused every row is staged: no anti-join for the insert to run)
+        keep = f"not in (select name from {refused_table})" if refused else "is not null"
         self.con.execute(
             f"create or replace temp view {fast_view} as select {select}, {RECORD_SOURCE} as source_file from {raw} "
-            f"where {RECORD_SOURCE} not in (select name from {refused_table})"
+            f"where {RECORD_SOURCE} {keep}"
         )
         result.unknown_fields = self._unknown_fields(kind, raw, by_path, is_spool, refused_table, read_from)
         return result, refused
@@ -408,10 +410,8 @@ class JsonReader:
         else:
             self._create_empty(spec, precise_table)
         names = ", ".join([c.name for c in spec.record_columns] + ["source_file"])
-        self.con.execute(
-            f"create or replace temp view {table} as select {names} from {fast_view} "
-            f"union all select {names} from {precise_table}"
-        )
+        precise_rows = f" union all select {names} from {precise_table}" if precise.staged else ""
+        self.con.execute(f"create or replace temp view {table} as select {names} from {fast_view}{precise_rows}")
 
     def _create_empty(self, spec: Table, table: str) -> None:
         cols = (

@@ -411,7 +411,9 @@ class JsonReader:
             self._create_empty(spec, precise_table)
         names = ", ".join([c.name for c in spec.record_columns] + ["source_file"])
         precise_rows = f" union all select {names} from {precise_table}" if precise.staged else ""
-        self.con.execute(f"create or replace temp view {table} as select {names} from {fast_view}{precise_rows}")
+        self.con.execute(
+            f"create or replace temp view {table} as select {names} from {fast_view}{precise_rows}"
+        )
 
     def _create_empty(self, spec: Table, table: str) -> None:
         cols = (

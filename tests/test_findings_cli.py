@@ -176,7 +176,10 @@ def test_quiet_transform_names_the_schema_as_stage_does(tmp_path, postgres_url, 
     )
 
 
-def test_transform_on_a_missing_database_creates_no_file(tmp_path):
-    done = sparkify("transform", "--warehouse", "st1.duckdb", cwd=tmp_path)
+@pytest.mark.parametrize("command", [["transform"], ["stage", "--source", str(SAMPLE)]])
+def test_a_step_on_a_missing_database_creates_no_file(tmp_path, command):
+    # stage made an empty database file, and then said its tables did not exist (tester finding); the
+    # next command then said "Table load_runs does not exist" instead of "There is no DuckDB database"
+    done = sparkify(*command, "--warehouse", "st1.duckdb", cwd=tmp_path)
     assert done.returncode == 2 and "There is no DuckDB database at st1.duckdb" in done.stderr, done.stderr
     assert list(tmp_path.iterdir()) == []

@@ -148,7 +148,8 @@ def stage_cmd(source_flags, full_refresh, prune, **flags):
     src = options.source(settings)
     check_source(src)
     console = make_console()
-    with options.connect(settings) as wh, options.progress(console) as progress:
+    # the tables must be there already (create-tables, run): a missing DuckDB file is not made
+    with options.connect(settings, must_exist=True) as wh, options.progress(console) as progress:
         upgrade(wh, console)
         report = pipeline.stage(wh, src, **load_arguments(settings, full_refresh, prune, progress))
     if obj.summary is not None:

@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from sparkify import pipeline
+from sparkify.cli.output import plan_summary, print_stage
 
 LOCAL_ONLY = pytest.mark.engines(
     "duckdb", "postgres", reason="local folders: Redshift loads from S3 (the S3 test below runs on it)"
@@ -80,6 +82,12 @@ def test_a_file_overwritten_with_whitespace_keeps_its_rows(warehouse, tmp_path, 
     assert plan.history_summary() == (
         "events: 1 file loaded earlier is now empty: its 3 records are kept (pass --prune to remove them)"
     )
+    # the listing's parts add up, and the file is told of once (tester finding: "2 files: 0 new, 1
+    # already loaded", and "1 file held no records" beside the line above)
+    assert plan_summary(plan) == "events: 2 files: 0 new, 1 already loaded, 1 now empty"
+    console = Console(record=True, width=200)
+    print_stage(console, report.stage)
+    assert "held no records" not in console.export_text()
     assert (count(warehouse, "staging_events"), report.rows["songplays"]) == (6, 6)
     assert not report.checks_failed
     # a full refresh keeps them too; only --prune removes them, and says how many

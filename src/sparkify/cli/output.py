@@ -32,6 +32,8 @@ def plan_summary(plan) -> str:
         parts.append(f"{len(plan.rules_changed):,} read again (loaded under another ts_min/ts_max)")
     if plan.unchanged:
         parts.append(f"{plan.unchanged:,} already loaded")
+    if plan.held_empty:  # loaded earlier, only whitespace now: see history_summary
+        parts.append(f"{len(plan.held_empty):,} now empty")
     return f"{plan.kind}: {_n(len(plan.listed), 'file')}: {', '.join(parts)}"
 
 
@@ -105,7 +107,14 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
             right={1, 2, 3, 4, 5, 6},
         )
     )
-    empty = [name for r in report.results.values() for name, c in r.files.items() if c.read == 0]
+    # files that held no record (a file loaded earlier and now empty is told of by history_summary)
+    held = {name for plan in report.plans.values() for name in plan.held_empty}
+    empty = [
+        name
+        for r in report.results.values()
+        for name, c in r.files.items()
+        if c.read == 0 and name not in held
+    ]
     if empty:
         shown = ", ".join(empty[:5]) + (f" and {len(empty) - 5} more" if len(empty) > 5 else "")
         console.print(f"{_n(len(empty), 'file')} held no records: {printable(shown)}")

@@ -68,9 +68,13 @@ class FilePlan:
     ``ts_max``): what they stage may differ now."""
 
     @property
+    def held_empty(self) -> list[str]:
+        """The :attr:`emptied` files still listed (not zero bytes: only whitespace), whose rows stay."""
+        return sorted(set(self.emptied).intersection(f.name for f in self.listed)) if self.emptied else []
+
+    @property
     def unchanged(self) -> int:
-        held = set(self.emptied).intersection(f.name for f in self.listed) if self.emptied else ()
-        return len(self.listed) - len(self.to_read) - len(held)
+        return len(self.listed) - len(self.to_read) - len(self.held_empty)
 
     def hold_emptied(self, result: ReadResult) -> None:
         """After reading: a file loaded earlier (with staged rows) that now holds no record -- only

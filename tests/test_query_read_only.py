@@ -9,7 +9,7 @@ import pytest
 
 from sparkify import analytics, pipeline
 from sparkify.cli import main
-from sparkify.errors import QueryError
+from sparkify.errors import QueryError, WarehouseError
 from sparkify.schema import missing_table_hint
 from sparkify.warehouse import connect
 from tests.conftest import source_for
@@ -130,13 +130,23 @@ def test_on_postgresql_a_function_that_writes_changes_nothing(postgres_url, pg_s
 def test_an_unknown_function_is_the_query_s_error_not_missing_tables(warehouse, tmp_path):
     """DuckDB reports an unknown function as a catalog error, as it does a missing table: only the
     latter means the tables were never made (tester finding: 'Run `sparkify run` first', exit 2)."""
-    from sparkify.errors import MissingTableError, WarehouseError
+    from sparkify.errors import ExitCode, MissingTableError
 
     pipeline.run(warehouse, source_for(warehouse, tricky.write(tmp_path / "source")))
     query = analytics.ad_hoc("select no_such_function(1) as x", dialect=warehouse.sql_dialect)
-    with pytest.raises(WarehouseError, match="no_such_function") as caught:
+    with pytest.raises(QueryError, match="no_such_function") as caught:
         analytics.run_query(warehouse, query)
     assert not isinstance(caught.value, MissingTableError) and "sparkify run" not in str(caught.value)
+    # a mistake in the query's text is the user's to fix (exit 2), as a query that does not parse is;
+    # the warehouse refusing the work is exit 69 (tester finding: an unknown column exited 69)
+    typo = analytics.ad_hoc("select nosuchcol from songplays", dialect=warehouse.sql_dialect)
+    with pytest.raises(QueryError, match="nosuchcol") as caught:
+        analytics.run_query(warehouse, typo)
+    assert caught.value.exit_code == ExitCode.USAGE
+    by_zero = analytics.ad_hoc("select count(*) / 0 from songplays", dialect="redshift")
+    with pytest.raises(WarehouseError, match="division by zero") as caught:
+        analytics.run_query(warehouse, by_zero)
+    assert caught.value.exit_code == ExitCode.REFUSED  # the data's doing, not the text's
     missing = analytics.ad_hoc("select * from no_such_table", dialect=warehouse.sql_dialect)
     with pytest.raises(MissingTableError, match="Check the name"):
         analytics.run_query(warehouse, missing)

@@ -158,7 +158,7 @@ def run_sql(wh, sql: str, *, origin: str = "", written_for: str | None = None) -
     (the query's file), so a user knows which of many queries failed. ``written_for``: the dialect
     the query was written in; on DuckDB, one written for Redshift or PostgreSQL divides by zero as
     they do -- an error, not DuckDB's IEEE ``inf`` or ``NaN``."""
-    from sparkify.errors import WarehouseError
+    from sparkify.errors import QueryError, WarehouseError
 
     try:
         with _arithmetic_of(wh, written_for):
@@ -170,9 +170,13 @@ def run_sql(wh, sql: str, *, origin: str = "", written_for: str | None = None) -
                 "division by zero, which Redshift and PostgreSQL refuse too; "
                 "write x / nullif(y, 0) for NULL instead"
             )
-        if not origin and text == str(exc):
+        # the query's own text (a syntax error, an unknown column or function): the user's to fix, as
+        # a query sparkify cannot parse is (exit 2) -- not the warehouse refusing the work (exit 69)
+        text_error = exc.__cause__ is not None and wh.is_query_text_error(exc.__cause__)
+        kind = QueryError if type(exc) is WarehouseError and text_error else type(exc)
+        if not origin and text == str(exc) and kind is type(exc):
             raise
-        raise type(exc)(f"{origin}: {text}" if origin else text) from exc
+        raise kind(f"{origin}: {text}" if origin else text) from exc
     return Result(list(columns), [tuple(normalize(v) for v in row) for row in rows])
 
 

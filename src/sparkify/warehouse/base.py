@@ -138,6 +138,11 @@ class Warehouse(ABC):
         """The driver's exception types :meth:`error_for` maps (the driver is imported when asked)."""
         return ()
 
+    def is_query_text_error(self, exc: BaseException) -> bool:
+        """Whether the driver's error ``exc`` is about a query's text (its syntax, an unknown column or
+        function), not the data or the warehouse: a user's query then exits 2, not 69."""
+        return False
+
     def error_for(self, exc: BaseException) -> BaseException:
         """The sparkify error a driver error means: TransientWarehouseError (worth retrying),
         MissingTableError, or WarehouseError (terminal), one line naming the warehouse. Engines

@@ -119,6 +119,10 @@ class DuckDBWarehouse(Warehouse):
     def error_for(self, exc: BaseException) -> BaseException:
         return error_for(exc, self.duckdb_config)
 
+    def is_query_text_error(self, exc: BaseException) -> bool:
+        # the parser, the binder (an unknown column) or the catalog (an unknown function or type)
+        return isinstance(exc, (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException))
+
     def stream(self, statement: str, *, batch_rows: int = 50_000) -> tuple[list[str], Iterator[list[tuple]]]:
         """Run one query and fetch its rows ``batch_rows`` at a time (DuckDB streams its results)."""
         if self.tracer:

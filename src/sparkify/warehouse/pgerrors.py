@@ -97,6 +97,11 @@ class PostgresErrors(Warehouse):
         message = (getattr(diag, "message_primary", None) if diag is not None else None) or str(exc)
         return sqlstate, message
 
+    def is_query_text_error(self, exc: BaseException) -> bool:
+        """SQLSTATE class 42: a syntax error or access rule violation (an unknown column or function)."""
+        sqlstate, _ = self.error_details(exc)
+        return bool(sqlstate) and str(sqlstate).startswith("42")
+
     def error_for(self, exc: BaseException, *, connecting: bool = False) -> WarehouseError | ConfigError:
         """Map a driver error to :class:`MissingTableError` or :class:`WarehouseError`: one line
         that names the warehouse (password masked) and, where there is one, the next step."""

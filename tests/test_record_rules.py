@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import duckdb
@@ -450,6 +451,30 @@ def test_invalid_utf8_is_named_with_its_byte():
     (raw,) = list(frame(b'{"song": "Caf\xe9"}'))
     assert raw.problem == (None, "invalid UTF-8 at byte 13 of the record")
     assert "\\xe9" in raw.raw
+
+
+def test_a_utf16_file_says_so_in_each_reject():
+    """A tester's finding: a UTF-16 file (a Windows export) was rejected as "invalid UTF-8" on its first
+    line and "malformed JSON: Expecting value" on the others, which did not point at the encoding. The
+    same records are rejected, each reason naming the NUL bytes and the byte order mark."""
+    lines = [json.dumps(event(item_in_session=i)) for i in range(3)]
+    data = "\n".join(lines).encode("utf-16")  # with its byte order mark, as Windows tools write it
+    records = list(frame(data))
+    assert len(records) == 3 and all(r.problem is not None for r in records)
+    assert records[0].problem[1].startswith("invalid UTF-8 at byte 0 of the record")
+    for r in records[1:]:
+        assert r.problem[1].startswith("a NUL byte at byte 0 of the record: this is not UTF-8 text")
+    assert all(
+        r.problem[1].endswith("(the file starts with a UTF-16 byte order mark: records are UTF-8)")
+        for r in records
+    )
+    # without the mark, the NUL bytes alone say it
+    bare = list(frame("\n".join(lines).encode("utf-16-le")))
+    assert bare and all(
+        r.problem is not None
+        and re.fullmatch(r"a NUL byte at byte [01] of the record: this is not UTF-8 text", r.problem[1])
+        for r in bare
+    ), [r.problem for r in bare]
 
 
 def test_doubles_are_read_as_python_reads_them():

@@ -7,7 +7,8 @@ Exit codes (the README's table is this one):
 0     ok
 1     checks failed, or an analytics result differs from the expected one
 2     usage or configuration error: a bad flag or setting, credentials or a password
-      refused, a driver missing, the tables not there yet (run ``sparkify run`` first)
+      refused, a driver missing, the tables not there yet (run ``sparkify run`` first), a
+      mistake in a query's text (its syntax, an unknown column or function)
 65    bad input rejected (more than ``--max-errors`` records); nothing was changed
 66    the source cannot be found or read (missing folder, bucket, key; access denied)
 69    the warehouse or AWS refused the operation, and retrying it as is will not help
@@ -61,7 +62,10 @@ class ExitCode(IntEnum):
 EXIT_CODES: dict[int, str] = {
     0: "ok",
     1: "checks failed, or an analytics result differs from the expected one",
-    2: "usage or configuration error (a bad flag or setting, credentials refused, tables not there yet)",
+    2: (
+        "usage or configuration error (a bad flag or setting, credentials refused, tables not there yet, "
+        "a mistake in a query's text: its syntax, an unknown column or function)"
+    ),
     65: "bad input rejected; nothing was changed",
     66: "the source cannot be found or read",
     69: "the warehouse or AWS refused the operation (retrying as is will not help)",

@@ -73,7 +73,8 @@ def cli(debug: bool, quiet: bool) -> None:
     Exit codes (the same in every command):
       0    ok
       1    checks failed, or an analytics result differs
-      2    usage or configuration error (also: credentials refused, tables not there yet)
+      2    usage or configuration error (also: credentials refused, tables not there yet,
+           a mistake in a query's text)
       65   bad input rejected; nothing was changed
       66   the source cannot be found or read
       69   the warehouse or AWS refused the operation

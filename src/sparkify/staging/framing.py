@@ -140,10 +140,16 @@ def _ws_end(text: str, pos: int) -> int:
     return m.end() if m else pos
 
 
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+"""A UTF-16 byte order mark (little or big endian; UTF-32's little-endian mark starts alike): a file
+that starts with one is not UTF-8, and each of its records' problems says so."""
+
+
 def frame(data: bytes) -> Iterator[RawRecord]:
     """Split a file's (decompressed) bytes into records, in order. Never raises for any input."""
     if data.startswith(BOM):
         data = data[3:]
+    utf16 = data[:2] in UTF16_BOMS  # said in every problem: the whole file is another encoding
     text = data.decode("utf-8", errors="surrogateescape")
     if "\r" in text:  # a line ends with LF, CRLF or a lone CR (old Mac files): lines are counted alike
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -177,6 +183,9 @@ def frame(data: bytes) -> Iterator[RawRecord]:
         if bad_bytes:
             offset = len(span[: bad_bytes.start()].encode("utf-8", errors="surrogateescape"))
             problem, value = (None, f"invalid UTF-8 at byte {offset} of the record"), None
+        elif problem is not None and "\x00" in span:  # raw NUL bytes: not text in UTF-8 (UTF-16, binary)
+            offset = len(span[: span.index("\x00")].encode("utf-8", errors="surrogateescape"))
+            problem = (None, f"a NUL byte at byte {offset} of the record: this is not UTF-8 text")
         elif problem is None:
             size = (
                 len(span.encode("utf-8", errors="surrogateescape"))
@@ -189,6 +198,11 @@ def frame(data: bytes) -> Iterator[RawRecord]:
                 problem = (None, _not_object(value))
             elif span.count("{") + span.count("[") > MAX_DEPTH and _deeper_than(value, MAX_DEPTH):
                 problem = (None, _TOO_DEEP)
+        if problem is not None and utf16:
+            problem = (
+                problem[0],
+                f"{problem[1]} (the file starts with a UTF-16 byte order mark: records are UTF-8)",
+            )
         shown = storable(span[:RAW_TEXT_LIMIT])
         yield RawRecord(line, shown, value if problem is None else None, problem)
         pos = _ws_end(text, end)

@@ -737,6 +737,9 @@ def test_unnamed_columns_are_named_as_redshift_names_them(warehouse):
         f"btrim(g), substr(g, 1, 1) from {NUMBERS}"
     ) == ["len", "strpos", "ceiling", "pow", "mod", "coalesce", "btrim", "substr"]
     assert columns(f"select variance(n), var_samp(n) from {NUMBERS}") == ["variance", "var_samp"]
+    # r_CURRENT_DATE_function.html and r_SYSDATE.html name them date and timestamp (DuckDB said
+    # CURRENT_DATE and timezone('UTC', CURRENT_TIMESTAMP), PostgreSQL current_date and timezone)
+    assert columns("select current_date, sysdate, trunc(sysdate)") == ["date", "timestamp", "trunc"]
 
 
 def test_deviations_are_double_precision(warehouse):

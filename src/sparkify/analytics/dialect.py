@@ -161,11 +161,15 @@ def _target_name(item, target: str) -> str | None:
     """The name ``target`` gives the unnamed result column ``item`` (a translated SELECT item), as it
     will be rendered: MEDIAN(x) is written PERCENTILE_CONT(0.5) WITHIN GROUP (...) on PostgreSQL."""
     import sqlglot
+    from sqlglot import exp
 
     try:
-        return output_name(sqlglot.parse_one(item.sql(dialect=target), read=target))
+        rendered = sqlglot.parse_one(item.sql(dialect=target), read=target)
     except sqlglot.errors.SqlglotError:
         return None
+    if isinstance(rendered, exp.CurrentDate):  # PostgreSQL's own name; Redshift's is date
+        return "current_date"
+    return output_name(rendered)
 
 
 def require_read_only(tree, sql: str, origin: str) -> None:

@@ -731,6 +731,10 @@ def output_name(node) -> str | None:
         return _function_name(node.this) if isinstance(node.this, exp.Func) else output_name(node.this)
     if isinstance(node, exp.WithinGroup):  # percentile_cont(0.5) within group (...)
         return output_name(node.this)
+    if isinstance(node, exp.CurrentDate):  # r_CURRENT_DATE_function.html: select current_date -> date
+        return "date"
+    if isinstance(node, exp.CurrentTimestamp) and node.args.get("sysdate"):  # r_SYSDATE.html: timestamp
+        return "timestamp"
     if isinstance(node, exp.Func):
         if node.args.get("this") is None and not node.args.get("expressions"):
             # current_timestamp and kin: as an alias it would stand for itself in the SELECT; a call

@@ -150,6 +150,8 @@ _LAST_DAY = (
 
 
 def fix_months_between(node, target: str, sql: str, origin: str):
+    """MONTHS_BETWEEN(a, b) (neither engine has it) as :data:`MONTHS_BETWEEN` in ``target``'s SQL; a call
+    with other than two arguments is a QueryError naming its line."""
     import sqlglot
     from sqlglot import exp
 

@@ -184,14 +184,14 @@ def test_format_json(capsys, tricky_url):
     assert (code, err) == (0, "")
     assert out == (
         '{"query": "plays_per_day", "description": "Plays per calendar day (UTC), split into free and paid plays.", '
-        '"rows": [{"day": "2020-12-31", "plays": 1, "free_plays": 1, "paid_plays": 0}, '
+        '"columns": ["day", "plays", "free_plays", "paid_plays"], "rows": [{"day": "2020-12-31", "plays": 1, "free_plays": 1, "paid_plays": 0}, '
         '{"day": "2021-01-01", "plays": 2, "free_plays": 1, "paid_plays": 1}, '
         '{"day": "2021-01-03", "plays": 2, "free_plays": 0, "paid_plays": 2}, '
         '{"day": "2021-01-04", "plays": 3, "free_plays": 2, "paid_plays": 1}]}\n'
         '{"query": "matched_share", "description": "The share of plays matched to a known song (song_id not null).", '
-        '"rows": [{"plays": 8, "matched_plays": 5, "matched_share": 0.625}]}\n'
+        '"columns": ["plays", "matched_plays", "matched_share"], "rows": [{"plays": 8, "matched_plays": 5, "matched_share": 0.625}]}\n'
         '{"query": "top_songs", "description": "The 10 most played songs (plays matched to a known song), '
-        'ties by song_id.", "rows": ['
+        'ties by song_id.", "columns": ["song_id", "title", "artist_name", "plays"], "rows": ['
         '{"song_id": "SOAAA", "title": "Song A", "artist_name": "Band X", "plays": 1}, '
         '{"song_id": "SOCCC", "title": "66", "artist_name": "Eight Eight Three", "plays": 1}, '
         '{"song_id": "SODDD", "title": "4.6", "artist_name": "Eight Eight Three", "plays": 1}, '

@@ -5,6 +5,8 @@ The answers are the tricky source's, worked out by hand (tests/helpers/tricky.py
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import sparkify
@@ -37,9 +39,33 @@ def test_json(capsys, url):
     )
     assert (code, out) == (
         0,
-        '{"query": "query", "description": "", "rows": '
+        '{"query": "query", "description": "", "columns": ["level", "plays"], "rows": '
         '[{"level": "free", "plays": 4}, {"level": "paid", "plays": 4}]}\n',
     )
+
+
+def test_json_keeps_every_column_of_a_name_given_twice(capsys, url):
+    # a tester's finding: `count(*), count(distinct user_id)` are both `count` in Redshift SQL, and
+    # the JSON object kept one of them (the last), silently; CSV and the table kept both
+    code, out, _ = sparkify(
+        capsys,
+        "query",
+        "--dialect",
+        "redshift",
+        "select count(*), count(distinct level), count(*) + 1 as count_1, level from songplays group by level "
+        "order by level",
+        "--format",
+        "json",
+        "-w",
+        url,
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["columns"] == ["count", "count", "count_1", "level"]
+    assert result["rows"] == [
+        {"count": 4, "count_2": 1, "count_1": 5, "level": "free"},
+        {"count": 4, "count_2": 1, "count_1": 5, "level": "paid"},
+    ]
 
 
 def test_table_shows_data_as_text_not_markup(capsys, url):

@@ -143,8 +143,25 @@ def iso_duration(value: dt.timedelta) -> str:
     )
 
 
+def unique_names(columns: list[str]) -> list[str]:
+    """``columns`` with each repeated name made unique by the first free suffix (``count``, ``count_1``,
+    ``count_2``), never one of the result's own names: a JSON object keeps one value per key, and
+    ``select count(*), count(distinct x)`` names both columns ``count``."""
+    taken, seen, out = set(columns), set(), []
+    for name in columns:
+        key, n = name, 0
+        while key in seen or (key != name and key in taken):
+            n += 1
+            key = f"{name}_{n}"
+        seen.add(key)
+        out.append(key)
+    return out
+
+
 def to_json(query: Query, result: Result) -> str:
-    """One JSON object on one line: the query's name, description and rows (objects by column).
+    """One JSON object on one line: the query's name, description, columns (the names as the result
+    gives them) and rows (objects by column; a name the result gives twice is a key once, the second
+    ``count_1``, see :func:`unique_names`).
     Strict RFC 8259: a decimal keeps every digit; NaN and infinities (which JSON has no number for)
     are the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; a list, struct, map or json value is a
     JSON array or object; an interval is an ISO 8601 duration (:func:`iso_duration`); a date or
@@ -167,9 +184,16 @@ def to_json(query: Query, result: Result) -> str:
             return iso_duration(v)
         return v if isinstance(v, (int, float, str)) or v is None else text(v)
 
-    rows = [{c: value(v) for c, v in zip(result.columns, row)} for row in result.rows]
+    keys = unique_names(result.columns)
+    rows = [{k: value(v) for k, v in zip(keys, row)} for row in result.rows]
     out = json.dumps(
-        {"query": query.name, "description": query.description, "rows": rows}, ensure_ascii=False
+        {
+            "query": query.name,
+            "description": query.description,
+            "columns": list(result.columns),
+            "rows": rows,
+        },
+        ensure_ascii=False,
     )
     for mark, digits in numbers.items():
         out = out.replace(mark, digits, 1)

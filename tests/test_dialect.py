@@ -386,6 +386,18 @@ CONSTRUCTS = [
         "r_REPEAT.html (REPLICATE is a synonym); r_NVL_function.html (ISNULL); r_OCTET_LENGTH.html: bytes",
     ),
     (
+        "sum_of_bigints_divides_as_integers",
+        f"select sum(cast(n as bigint)) / count(*) from {NUMBERS}",
+        [(2,)],
+        "r_SUM.html: BIGINT for a BIGINT argument, so 10 / 4 is 2 (PostgreSQL summed into a NUMERIC: 2.5)",
+    ),
+    (
+        "windowed_sum_of_counts_divides_as_integers",
+        f"select g, 100 * count(*) / sum(count(*)) over () from {NUMBERS} where n < 4 group by g order by g",
+        [("a", 66), ("b", 33)],
+        "r_SUM.html; r_WF_SUM.html: a share of plays in whole percent, 200 / 3 and 100 / 3",
+    ),
+    (
         "months_between",
         "select months_between('1969-01-18', '1969-03-18'), months_between('2014-09-30', '2014-08-31')",
         [(-2.0, 1.0)],

@@ -45,6 +45,8 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   and INTERSECT ALL, SPLIT_PART of a part 0 or negative; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
 - On DuckDB an unnamed column (of the result, a subquery or a CTE) is named as Redshift names it (``count``, ``max``, ``?column?``,
   ``int4`` for ``'1'::int``), not by its text (``count_star()``), so expected files hold on every engine.
+- ``SUM`` of integers is a BIGINT, as in Redshift (PostgreSQL gave a NUMERIC of BIGINTs, DuckDB a
+  HUGEINT), so dividing it divides integers on every engine.
 - ``STDDEV``/``VARIANCE`` and kin are DOUBLE PRECISION, as in Redshift (PostgreSQL gave a NUMERIC of integers).
 - ``CAST(text AS INTEGER)`` of text that is not digits (``'1.5'``, ``'1e3'``) is an error, as in Redshift;
   DuckDB rounded or read an exponent.
@@ -69,6 +71,7 @@ from sparkify.analytics.fixes import (
     fix_concat,
     fix_datediff,
     fix_deviation,
+    fix_integer_sum,
     fix_listagg,
     fix_months_between,
     fix_now,
@@ -291,7 +294,7 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         exp.Window, exp.Except, exp.Intersect, exp.DateTrunc, exp.TimestampTrunc, exp.SplitPart
     ):
         refuse_unfaithful(node, target, sql, origin)
-    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast))
+    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast, exp.Sum))
     if target == "duckdb":
         type_divisions(tree, twins, sql, origin)
 
@@ -321,6 +324,10 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_regexp_replace(node, sql, origin)
         if isinstance(node, exp.Substring):
             return fix_substring(node, target, sql, origin)
+        if isinstance(node, exp.Sum) and not isinstance(node.parent, exp.Window):
+            return fix_integer_sum(node, twins.get(id(node)))
+        if isinstance(node, exp.Window) and isinstance(node.this, exp.Sum):
+            return fix_integer_sum(node, twins.get(id(node.this)))
         if isinstance(node, (exp.Stddev, exp.StddevSamp, exp.StddevPop, exp.Variance, exp.VariancePop)):
             return fix_deviation(node)
         if isinstance(node, exp.Cast):

@@ -657,6 +657,21 @@ def fix_cast_text_to_integer(node, twin, target: str):
     )
 
 
+def fix_integer_sum(node, twin):
+    """SUM of SMALLINT, INTEGER or BIGINT is a BIGINT in Redshift (r_SUM.html), so ``sum(x) / count(*)``
+    divides integers; PostgreSQL sums a BIGINT into a NUMERIC and DuckDB into a HUGEINT. ``node`` (a
+    SUM, or a window over one, whose typed copy is ``twin``) is cast to BIGINT when its argument is an
+    integer; anything else is returned as it is."""
+    from sqlglot import exp
+
+    arg = twin.this if twin is not None else None
+    if isinstance(arg, exp.Distinct) and len(arg.expressions) == 1:
+        arg = arg.expressions[0]
+    if _type_name(arg) not in INTEGER_TYPES:
+        return node
+    return exp.cast(node.copy(), "bigint")
+
+
 def fix_deviation(node):
     """STDDEV, STDDEV_SAMP, STDDEV_POP, VARIANCE, VAR_SAMP and VAR_POP are DOUBLE PRECISION in Redshift
     whatever their argument, computed in floating point; PostgreSQL gives a NUMERIC of an integer or

@@ -151,6 +151,12 @@ CONSTRUCTS = [
     ),
     ("regexp_substr", "select regexp_substr('abc123def456', '[0-9]+')", [("123",)], "REGEXP_SUBSTR.html"),
     (
+        "regexp_substr_no_match",
+        "select regexp_substr('abc', '[0-9]+'), regexp_substr(cast(null as varchar), '[0-9]+')",
+        [("", None)],
+        "REGEXP_SUBSTR.html: an empty string when nothing matches (PostgreSQL's substring gave NULL)",
+    ),
+    (
         "more_strings",
         "select concat('a', 'b'), replace('abc', 'b', 'x'), reverse('abc'), repeat('ab', 2), "
         "trim('  a  '), position('b' in 'abc')",

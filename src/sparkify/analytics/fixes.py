@@ -163,8 +163,9 @@ def fix_months_between(node, target: str, sql: str, origin: str):
 
 
 def fix_regexp_substr(node, sql: str, origin: str):
-    """REGEXP_SUBSTR(x, pattern) -- the first match, whole -- on PostgreSQL: ``substring(x from
-    pattern)``, which returns the whole match only when the pattern has no parenthesized group."""
+    """REGEXP_SUBSTR(x, pattern) -- the first match, whole, or ``''`` when there is none -- on PostgreSQL:
+    ``substring(x from pattern)``, which returns the whole match only when the pattern has no
+    parenthesized group, and NULL for no match (made ``''``)."""
     import sqlglot
     from sqlglot import exp
 
@@ -175,8 +176,10 @@ def fix_regexp_substr(node, sql: str, origin: str):
             f"{origin}, line {line_of(sql, 'REGEXP_SUBSTR')}: REGEXP_SUBSTR translates to PostgreSQL only "
             "with two arguments and a literal pattern without groups (redshift to postgres)."
         )
+    # no match is '' in Redshift (REGEXP_SUBSTR.html), NULL from substring(); NULL text stays NULL
+    x = node.this.sql(dialect="postgres")
     return sqlglot.parse_one(
-        f"substring({node.this.sql(dialect='postgres')} from {pattern.sql(dialect='postgres')})",
+        f"(case when {x} is null then null else coalesce(substring({x} from {pattern.sql(dialect='postgres')}), '') end)",
         read="postgres",
     )
 

@@ -373,6 +373,12 @@ CONSTRUCTS = [
         "r_CAST_function.html: an explicit cast to a shorter VARCHAR keeps its first characters",
     ),
     (
+        "cast_to_char",
+        "select 'abcdef'::char(2), cast('a' as char(3)), cast('xyz' as char), cast(null as char(2))",
+        [("ab", "a  ", "x", None)],
+        "r_Character_types.html: CHAR(n) is n characters, blank-padded; CHAR alone is CHAR(1) (DuckDB kept 'abcdef')",
+    ),
+    (
         "regexp_replace_without_replacement",
         "select regexp_replace('aaa', 'a'), regexp_replace('abc', 'b')",
         [("", "ac")],

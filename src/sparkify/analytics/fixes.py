@@ -690,18 +690,29 @@ def fix_deviation(node):
 
 
 def fix_cast_length(node, target: str):
-    """CAST(x AS VARCHAR(n)) keeps the first n characters in Redshift and PostgreSQL; DuckDB ignores
-    the length. DuckDB gets ``left(cast(x as varchar), n)``."""
+    """CAST(x AS VARCHAR(n)) keeps the first n characters in Redshift and PostgreSQL, CAST(x AS CHAR(n))
+    (CHAR alone: CHAR(1)) the first n padded with blanks to n; DuckDB ignores the length. DuckDB gets
+    ``left(cast(x as varchar), n)``, and ``rpad`` of that to n for CHAR."""
     from sqlglot import exp
 
     to = node.args.get("to")
-    if target != "duckdb" or to is None or to.this != exp.DataType.Type.VARCHAR or not to.expressions:
+    kinds = (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR)
+    if target != "duckdb" or to is None or to.this not in kinds:
         return node
-    (param,) = to.expressions[:1]
-    size = param.this if isinstance(param, exp.DataTypeParam) else param
-    if not (isinstance(size, exp.Literal) and size.name.isdigit()):
-        return node
-    return exp.Left(this=exp.cast(node.this, "varchar"), expression=exp.Literal.number(int(size.name)))
+    if to.expressions:
+        (param,) = to.expressions[:1]
+        size = param.this if isinstance(param, exp.DataTypeParam) else param
+        if not (isinstance(size, exp.Literal) and size.name.isdigit()):
+            return node
+        n = int(size.name)
+    elif to.this == exp.DataType.Type.CHAR:
+        n = 1
+    else:
+        return node  # VARCHAR without a length: the text as it is
+    kept = exp.Left(this=exp.cast(node.this, "varchar"), expression=exp.Literal.number(n))
+    if to.this == exp.DataType.Type.VARCHAR:
+        return kept
+    return exp.Anonymous(this="rpad", expressions=[kept, exp.Literal.number(n), exp.Literal.string(" ")])
 
 
 CAST_NAMES = {

@@ -764,6 +764,15 @@ def test_unnamed_columns_are_named_as_redshift_names_them(warehouse):
     # r_CURRENT_DATE_function.html and r_SYSDATE.html name them date and timestamp (DuckDB said
     # CURRENT_DATE and timezone('UTC', CURRENT_TIMESTAMP), PostgreSQL current_date and timezone)
     assert columns("select current_date, sysdate, trunc(sysdate)") == ["date", "timestamp", "trunc"]
+    # the default names Redshift's documentation gives: DATEADD's is date_add (r_DATEADD_function.html),
+    # DATE_PART's pgdate_part, EXTRACT's date_part; TRIM's is btrim, LISTAGG's listagg (PostgreSQL's
+    # translation is string_agg), an interval literal's interval (tester findings)
+    plays = "(select cast('2018-11-05 10:00:00' as timestamp) as t, ' free ' as g) as x"
+    assert columns(
+        "select dateadd(day, 1, min(t)), date_part(hour, min(t)), extract(hour from min(t)), min(trim(g)), "
+        f"listagg(g, ',') within group (order by g), interval '1 day' from {plays}"
+    ) == ["date_add", "pgdate_part", "date_part", "min", "listagg", "interval"]
+    assert columns(f"select trim(g) from {plays}") == ["btrim"]
 
 
 def test_deviations_are_double_precision(warehouse):

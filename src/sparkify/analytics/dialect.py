@@ -164,15 +164,12 @@ def _target_name(item, target: str) -> str | None:
     """The name ``target`` gives the unnamed result column ``item`` (a translated SELECT item), as it
     will be rendered: MEDIAN(x) is written PERCENTILE_CONT(0.5) WITHIN GROUP (...) on PostgreSQL."""
     import sqlglot
-    from sqlglot import exp
 
     try:
         rendered = sqlglot.parse_one(item.sql(dialect=target), read=target)
     except sqlglot.errors.SqlglotError:
         return None
-    if isinstance(rendered, exp.CurrentDate):  # PostgreSQL's own name; Redshift's is date
-        return "current_date"
-    return output_name(rendered)
+    return output_name(rendered, target)
 
 
 def require_read_only(tree, sql: str, origin: str) -> None:
@@ -266,10 +263,18 @@ def _reader(dialect: str):
     def keep(name: str) -> Callable:
         return lambda args: exp.Anonymous(this=name, expressions=args)
 
+    date_part = Redshift.Parser.FUNCTION_PARSERS["DATE_PART"]
+
+    def written_date_part(parser):  # parsed into EXTRACT, whose column Redshift names otherwise
+        node = date_part(parser)
+        node.meta[WRITTEN_NAME] = "date_part"
+        return node
+
     class SparkifyRedshift(Redshift):
         ORIGINAL_NAME_META_KEY = WRITTEN_NAME  # VARIANCE stays VARIANCE for naming its column
 
         class Parser(Redshift.Parser):  # type: ignore[misc,valid-type]  # sqlglot builds it at import
+            FUNCTION_PARSERS = {**Redshift.Parser.FUNCTION_PARSERS, "DATE_PART": written_date_part}  # noqa: RUF012
             FUNCTIONS = {  # noqa: RUF012 -- sqlglot reads its parsers' FUNCTIONS as a plain class attribute
                 **Redshift.Parser.FUNCTIONS,
                 **{

@@ -736,10 +736,19 @@ CAST_NAMES = {
 (``'1'::int`` is ``int4``), by sqlglot's name of the type cast to."""
 
 
-def output_name(node) -> str | None:
-    """The name PostgreSQL and Redshift give an unnamed result column (``count``, ``max``, the column
-    of a cast, ``?column?``), where DuckDB names it by its text (``count_star()``); None where DuckDB
-    names it alike (a column)."""
+COLUMN_NAMES = {
+    "redshift": {"dateadd": "date_add", "date_part": "pgdate_part", "extract": "date_part", "trim": "btrim"},
+    "postgres": {"trim": "btrim"},
+}
+"""Per engine, the name of an unnamed function column that is not the function's written name:
+Redshift names DATEADD's column date_add (r_DATEADD_function.html), DATE_PART's pgdate_part
+(r_DATE_PART_function.html), EXTRACT's date_part (r_EXTRACT_function.html); both name TRIM's btrim."""
+
+
+def output_name(node, dialect: str = "redshift") -> str | None:
+    """The name ``dialect`` (Redshift, or PostgreSQL for a translated item) gives an unnamed result
+    column (``count``, ``max``, the column of a cast, ``?column?``), where DuckDB names it by its text
+    (``count_star()``); None where DuckDB names it alike (a column)."""
     from sqlglot import exp
 
     if isinstance(node, (exp.Column, exp.Star, exp.Alias)):
@@ -751,27 +760,31 @@ def output_name(node) -> str | None:
         if isinstance(inner, (exp.Func, exp.Window, exp.WithinGroup)) and not isinstance(
             inner, (exp.Cast, exp.Case)
         ):
-            return output_name(inner)  # a function names its cast
+            return output_name(inner, dialect)  # a function names its cast
         # a constant, an operator, a CASE or another cast: the type, as PostgreSQL names it (int4)
-        return CAST_NAMES.get(node.to.this.name) or output_name(inner)
+        return CAST_NAMES.get(node.to.this.name) or output_name(inner, dialect)
     if isinstance(node, exp.Anonymous):
         return node.name.lower()
     if isinstance(node, exp.Case):
         return "case"
+    if isinstance(node, exp.Interval):  # interval '1 day': its type, as for a cast
+        return "interval"
     if isinstance(node, exp.Window):  # row_number() over (...): the function's name
-        return _function_name(node.this) if isinstance(node.this, exp.Func) else output_name(node.this)
+        if isinstance(node.this, exp.Func):
+            return _function_name(node.this, dialect)
+        return output_name(node.this, dialect)
     if isinstance(node, exp.WithinGroup):  # percentile_cont(0.5) within group (...)
-        return output_name(node.this)
+        return output_name(node.this, dialect)
     if isinstance(node, exp.CurrentDate):  # r_CURRENT_DATE_function.html: select current_date -> date
-        return "date"
+        return "date" if dialect == "redshift" else "current_date"
     if isinstance(node, exp.CurrentTimestamp) and node.args.get("sysdate"):  # r_SYSDATE.html: timestamp
         return "timestamp"
     if isinstance(node, exp.Func):
         if node.args.get("this") is None and not node.args.get("expressions"):
             # current_timestamp and kin: as an alias it would stand for itself in the SELECT; a call
             # with parentheses (getdate()) is named by its function
-            return _written_name(node)
-        return _function_name(node)
+            return _written_name(node, dialect)
+        return _function_name(node, dialect)
     written = node.meta.get(WRITTEN_NAME)  # a call sqlglot turns into an operator: mod(a, b) is a % b
     return written.lower() if isinstance(written, str) else "?column?"
 
@@ -781,22 +794,24 @@ WRITTEN_NAME = "sparkify_written_name"
 renders VAR_SAMP): the name of its unnamed column."""
 
 
-def _written_name(node) -> str | None:
+def _written_name(node, dialect: str = "redshift") -> str | None:
     """A function call's name as the query wrote it (LEN, VARIANCE, STRPOS: sqlglot renders LENGTH,
-    VAR_SAMP, POSITION) or else as Redshift spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC; COUNT
-    for APPROXIMATE COUNT(DISTINCT x)), lower case; None when Redshift writes it without parentheses
-    (CURRENT_DATE). NVL is ``coalesce``, as Redshift names it."""
+    VAR_SAMP, POSITION) or else as ``dialect`` spells it (DATE_TRUNC, not sqlglot's TIMESTAMP_TRUNC;
+    COUNT for APPROXIMATE COUNT(DISTINCT x); STRING_AGG on PostgreSQL), lower case; None when it is
+    written without parentheses (CURRENT_DATE). NVL is ``coalesce``, as Redshift names it."""
     from sqlglot import exp
 
     original = node.meta.get(WRITTEN_NAME)
     if isinstance(original, str) and not isinstance(node, exp.Coalesce):  # NVL is named coalesce
         return original.lower()
     written = re.match(
-        r"\s*(?:APPROXIMATE\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(", node.sql(dialect="redshift"), flags=re.I
+        r"\s*(?:APPROXIMATE\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*\(", node.sql(dialect=dialect), flags=re.I
     )
     return written.group(1).lower() if written else None
 
 
-def _function_name(node) -> str:
-    """The name of a function's unnamed result column: :func:`_written_name`, else sqlglot's name."""
-    return _written_name(node) or node.sql_name().lower()
+def _function_name(node, dialect: str = "redshift") -> str:
+    """The name of a function's unnamed result column: :func:`_written_name` (as ``dialect`` names
+    it, :data:`COLUMN_NAMES`), else sqlglot's name."""
+    name = _written_name(node, dialect) or node.sql_name().lower()
+    return COLUMN_NAMES.get(dialect, {}).get(name, name)

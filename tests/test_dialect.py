@@ -410,6 +410,23 @@ CONSTRUCTS = [
         "r_SUM.html; r_WF_SUM.html: a share of plays in whole percent, 200 / 3 and 100 / 3",
     ),
     (
+        "extract_second_parts",
+        "select extract(sec from timestamp '2009-09-21 11:10:03.189717'), "
+        "date_part(sec, timestamp '2009-09-21 11:10:03.189717'), "
+        "extract(ms from timestamp '2009-09-09 12:08:43.101'), extract(minute from timestamp '2009-09-09 12:08:43')",
+        [(3, 3.189717, 101, 8)],
+        "r_Dateparts_for_datetime_functions.html (extract(sec) 3, date_part(sec) 3.189717); r_EXTRACT_function.html "
+        "(ms 101, minute 8)",
+    ),
+    (
+        "extract_milliseconds_and_microseconds_alone",
+        "select extract(ms from timestamp '2009-09-21 11:10:03.189717'), "
+        "extract(microseconds from timestamp '2009-09-21 11:10:03.189717')",
+        [(189, 717)],
+        "r_Dateparts_for_datetime_functions.html: milliseconds without seconds and microseconds, and microseconds "
+        "without seconds and milliseconds (DuckDB gave 3189 and 3189717, PostgreSQL 3189.717)",
+    ),
+    (
         "months_between",
         "select months_between('1969-01-18', '1969-03-18'), months_between('2014-09-30', '2014-08-31')",
         [(-2.0, 1.0)],

@@ -77,6 +77,7 @@ from sparkify.analytics.fixes import (
     fix_now,
     fix_regexp_replace,
     fix_regexp_substr,
+    fix_second_parts,
     fix_similar_to,
     fix_substring,
     fix_to_char,
@@ -317,6 +318,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_add_months(node, target, sql, origin)
         if isinstance(node, exp.Anonymous) and node.name.upper() == "MONTHS_BETWEEN":
             return fix_months_between(node, target, sql, origin)
+        if isinstance(node, exp.Extract):
+            return fix_second_parts(node, target)
         if isinstance(node, exp.RegexpExtract) and target == "postgres":
             return fix_regexp_substr(node, sql, origin)
         if isinstance(node, exp.SimilarTo) and target == "duckdb":

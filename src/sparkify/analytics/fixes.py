@@ -675,6 +675,55 @@ def fix_integer_sum(node, twin):
     return exp.cast(node.copy(), "bigint")
 
 
+SECOND_PARTS = frozenset({"S", "SEC", "SECS", "SECOND", "SECONDS"})
+MILLISECOND_PARTS = frozenset(
+    {
+        "MS",
+        "MSEC",
+        "MSECS",
+        "MSECOND",
+        "MSECONDS",
+        "MILLISEC",
+        "MILLISECS",
+        "MILLISECON",
+        "MILLISECOND",
+        "MILLISECONDS",
+    }
+)
+MICROSECOND_PARTS = frozenset(
+    {"US", "USEC", "USECS", "USECOND", "USECONDS", "MICROSEC", "MICROSECS", "MICROSECOND", "MICROSECONDS"}
+)
+"""Redshift's names and abbreviations of the second parts (r_Dateparts_for_datetime_functions.html)."""
+
+
+def fix_second_parts(node, target: str):
+    """EXTRACT of seconds, milliseconds or microseconds returns that part alone, as an integer: of
+    ``11:10:03.189717`` 3, 189 and 717; DATE_PART returns the seconds whole, 3.189717 (and 3189.717,
+    3189717 for the smaller parts), a DOUBLE PRECISION whatever the part (r_DATE_PART_function.html).
+    So r_Dateparts_for_datetime_functions.html ("Variations in results"). PostgreSQL's EXTRACT gives what Redshift's DATE_PART does, DuckDB's whole units of each:
+    both are rewritten from the microseconds within the minute. Other parts are returned as they are."""
+    import sqlglot
+    from sqlglot import exp
+
+    unit = node.this.name.upper() if isinstance(node.this, (exp.Var, exp.Identifier)) else ""
+    x = node.expression.sql(dialect=target)
+    micro = f"extract(microsecond from {x})"
+    if node.meta.get(WRITTEN_NAME) == "date_part":  # the seconds whole, a DOUBLE PRECISION
+        scale = {**dict.fromkeys(SECOND_PARTS, "1000000.0"), **dict.fromkeys(MILLISECOND_PARTS, "1000.0")}
+        if target == "duckdb" and unit in scale:
+            return sqlglot.parse_one(f"({micro} / {scale[unit]})", read=target)
+        return exp.cast(node.copy(), "double")  # PostgreSQL's EXTRACT is a NUMERIC, DuckDB's an integer
+    if unit in SECOND_PARTS:
+        text = f"cast(floor({micro} / 1000000) as integer)"
+    elif unit in MILLISECOND_PARTS:
+        text = f"cast(floor({micro} / 1000) as integer) % 1000"
+    elif unit in MICROSECOND_PARTS:
+        text = f"cast({micro} as integer) % 1000"
+    else:
+        return node
+    return sqlglot.parse_one(f"({text})", read=target)
+
+
 def fix_deviation(node):
     """STDDEV, STDDEV_SAMP, STDDEV_POP, VARIANCE, VAR_SAMP and VAR_POP are DOUBLE PRECISION in Redshift
     whatever their argument, computed in floating point; PostgreSQL gives a NUMERIC of an integer or

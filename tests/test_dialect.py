@@ -427,6 +427,14 @@ CONSTRUCTS = [
         "without seconds and milliseconds (DuckDB gave 3189 and 3189717, PostgreSQL 3189.717)",
     ),
     (
+        "date_part_abbreviations",
+        "select date_trunc('qtr', timestamp '2018-11-05 10:00:00'), date_trunc('mons', timestamp '2018-11-05 10:00:00'), "
+        "date_part(dayofweek, timestamp '2018-11-05 10:00:00'), extract(yearday from timestamp '2018-11-05 10:00:00')",
+        [(D(2018, 10, 1), D(2018, 11, 1), 1.0, 309)],
+        "r_Dateparts_for_datetime_functions.html: qtr, mons, dayofweek (0 = Sunday), yearday (DuckDB knew no qtr, "
+        "PostgreSQL no dayofweek)",
+    ),
+    (
         "months_between",
         "select months_between('1969-01-18', '1969-03-18'), months_between('2014-09-30', '2014-08-31')",
         [(-2.0, 1.0)],

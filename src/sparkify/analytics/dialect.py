@@ -69,6 +69,7 @@ from sparkify.analytics.fixes import (
     fix_cast_length,
     fix_cast_text_to_integer,
     fix_concat,
+    fix_date_part_name,
     fix_datediff,
     fix_deviation,
     fix_integer_sum,
@@ -319,7 +320,9 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         if isinstance(node, exp.Anonymous) and node.name.upper() == "MONTHS_BETWEEN":
             return fix_months_between(node, target, sql, origin)
         if isinstance(node, exp.Extract):
-            return fix_second_parts(node, target)
+            return fix_second_parts(fix_date_part_name(node, target), target)
+        if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
+            return fix_date_part_name(node, target)
         if isinstance(node, exp.RegexpExtract) and target == "postgres":
             return fix_regexp_substr(node, sql, origin)
         if isinstance(node, exp.SimilarTo) and target == "duckdb":

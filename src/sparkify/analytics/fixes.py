@@ -696,6 +696,39 @@ MICROSECOND_PARTS = frozenset(
 """Redshift's names and abbreviations of the second parts (r_Dateparts_for_datetime_functions.html)."""
 
 
+DATE_PARTS = {
+    **dict.fromkeys(("MILLENNIUM", "MILLENNIA", "MIL", "MILS"), "millennium"),
+    **dict.fromkeys(("CENTURY", "CENTURIES", "C", "CENT", "CENTS"), "century"),
+    **dict.fromkeys(("DECADE", "DECADES", "DEC", "DECS"), "decade"),
+    **dict.fromkeys(("YEAR", "YEARS", "Y", "YR", "YRS"), "year"),
+    **dict.fromkeys(("QUARTER", "QUARTERS", "QTR", "QTRS"), "quarter"),
+    **dict.fromkeys(("MONTH", "MONTHS", "MON", "MONS"), "month"),
+    **dict.fromkeys(("WEEK", "WEEKS", "W"), "week"),
+    **dict.fromkeys(("DAYOFWEEK", "DOW", "DW", "WEEKDAY"), "dow"),
+    **dict.fromkeys(("DAYOFYEAR", "DOY", "DY", "YEARDAY"), "doy"),
+    **dict.fromkeys(("DAY", "DAYS", "D"), "day"),
+    **dict.fromkeys(("HOUR", "HOURS", "H", "HR", "HRS"), "hour"),
+    **dict.fromkeys(("MINUTE", "MINUTES", "M", "MIN", "MINS"), "minute"),
+}
+"""Redshift's names and abbreviations of the other date parts (r_Dateparts_for_datetime_functions.html),
+as both engines name them: DuckDB knows no ``qtr``, PostgreSQL no ``dayofweek``."""
+
+
+def fix_date_part_name(node, target: str):
+    """DATE_TRUNC's or EXTRACT's date part as both engines name it (:data:`DATE_PARTS`); seconds and
+    smaller parts are :func:`fix_second_parts`'; a part that is not Redshift's is left to the engine's
+    error. Returns ``node``, its part renamed in place."""
+    from sqlglot import exp
+
+    key = "unit" if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)) else "this"
+    part = node.args.get(key)
+    if isinstance(part, (exp.Var, exp.Identifier)) or (isinstance(part, exp.Literal) and part.is_string):
+        name = DATE_PARTS.get(part.name.upper())
+        if name is not None:
+            part.replace(exp.Literal.string(name) if isinstance(part, exp.Literal) else exp.var(name.upper()))
+    return node
+
+
 def fix_second_parts(node, target: str):
     """EXTRACT of seconds, milliseconds or microseconds returns that part alone, as an integer: of
     ``11:10:03.189717`` 3, 189 and 717; DATE_PART returns the seconds whole, 3.189717 (and 3189.717,

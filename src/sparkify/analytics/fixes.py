@@ -263,8 +263,16 @@ def typed_twins(tree, classes: tuple) -> dict[int, object]:
         if isinstance(number, int) and number not in found and type(node) is type(originals[number]):
             found[number] = node
     if len(found) != len(originals):
+        # a copy qualify replaced (ORDER BY user_id / 10 became the SELECT item's alias) is typed as
+        # the same expression written elsewhere in the query
+        by_text = {originals[number].sql(): twin for number, twin in found.items()}
+        for number, node in enumerate(originals):
+            if number not in found and node.sql() in by_text:
+                found[number] = by_text[node.sql()]
+    if len(found) != len(originals):
         plain = [n for n in annotate_types(tree.copy(), schema=schema).find_all(*classes)]
-        found = dict(enumerate(plain)) if len(plain) == len(originals) else found
+        if len(plain) == len(originals):
+            found = {**dict(enumerate(plain)), **found}
     return {id(o): found[number] for number, o in enumerate(originals) if number in found}
 
 

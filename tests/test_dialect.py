@@ -435,6 +435,12 @@ CONSTRUCTS = [
         "PostgreSQL no dayofweek)",
     ),
     (
+        "trunc_places_of_a_double",
+        "select trunc(cast(123.456 as double precision), 1), trunc(cast(-2.99 as double precision), 1)",
+        [(123.4, -2.9)],
+        "r_TRUNC.html: any number, to the places given (PostgreSQL's trunc takes a NUMERIC only: a raw error)",
+    ),
+    (
         "months_between",
         "select months_between('1969-01-18', '1969-03-18'), months_between('2014-09-30', '2014-08-31')",
         [(-2.0, 1.0)],

@@ -83,6 +83,7 @@ from sparkify.analytics.fixes import (
     fix_substring,
     fix_to_char,
     fix_trunc,
+    fix_trunc_places,
     line_of,
     output_name,
     refuse_unfaithful,
@@ -346,6 +347,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_cast_length(node, target) if isinstance(node, exp.Cast) else node
         if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
             return fix_trunc(node, twins.get(id(node)), sql, origin)
+        if isinstance(node, exp.Trunc):
+            return fix_trunc_places(node, twins.get(id(node)), target)
         if (isinstance(node, exp.GroupConcat) and not isinstance(node.parent, exp.WithinGroup)) or (
             isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.GroupConcat)
         ):  # LISTAGG ... WITHIN GROUP is fixed whole, at the WITHIN GROUP

@@ -344,6 +344,22 @@ def fix_trunc(node, twin, sql: str, origin: str):
     )
 
 
+def fix_trunc_places(node, twin, target: str):
+    """TRUNC(x, places) on PostgreSQL, whose trunc takes a NUMERIC only (Redshift's any number): the
+    argument as a NUMERIC, and a DOUBLE PRECISION argument's result a DOUBLE PRECISION again, as in
+    Redshift (r_TRUNC.html: the type of the first argument)."""
+    from sqlglot import exp
+
+    if target != "postgres":
+        return node
+    kind = _type_name(twin.this if twin is not None else None)
+    if kind in INTEGER_TYPES or kind in ("DECIMAL", "BIGDECIMAL"):
+        return node  # PostgreSQL's trunc(numeric, int) takes these as they are
+    truncated = node.copy()
+    truncated.this.replace(exp.cast(node.this.copy(), "decimal"))
+    return exp.cast(truncated, "double") if kind in FLOAT_TYPES else truncated
+
+
 def fix_avg(node, twin, sql: str, origin: str):
     """AVG of an integer argument is a BIGINT in Redshift (the fraction dropped; its documentation
     does not say how), of a decimal one a decimal of the argument's scale; DuckDB and PostgreSQL give

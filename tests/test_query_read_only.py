@@ -166,3 +166,20 @@ def test_a_bare_word_is_not_a_query_and_is_named_as_written(statement, word, lin
         QueryError, match=rf"line {line}: '{word}' is not a query; sparkify only runs queries"
     ):
         analytics.sql_for(connect("duckdb:///:memory:"), analytics.ad_hoc(statement, dialect="duckdb"))
+
+
+@pytest.mark.parametrize("dialect", ["own", "redshift"])
+def test_describe_a_table_on_every_engine(warehouse, dialect):
+    """The README says DESCRIBE is a query sparkify runs; PostgreSQL and Redshift have no DESCRIBE (a
+    tester's finding: a syntax error there). There it lists the table's columns in order, as DuckDB's
+    DESCRIBE begins: column_name, column_type, null."""
+    from sparkify.schema import SONGPLAYS
+
+    pipeline.create_tables(warehouse)
+    query = analytics.ad_hoc(
+        "describe songplays", dialect=warehouse.sql_dialect if dialect == "own" else dialect
+    )
+    result = analytics.run_query(warehouse, query)
+    assert result.columns[:3] == ["column_name", "column_type", "null"]
+    assert [row[0] for row in result.rows] == [c.name for c in SONGPLAYS.columns]
+    assert {row[2] for row in result.rows} <= {"YES", "NO"}

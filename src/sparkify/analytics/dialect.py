@@ -146,6 +146,8 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
         raise QueryError(f"{origin}: holds {len(statements)} statements; give exactly one query.")
     tree = statements[0]
     require_read_only(tree, sql, origin)
+    if target in ("postgres", "redshift") and type(tree).__name__ == "Describe":
+        return describe_sql(tree, sql, origin)
     if source == target:
         return sql
     if source == "redshift":
@@ -161,6 +163,27 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
         raise QueryError(
             f"{origin}, line {line_of(sql, message.split()[0])}: {message} ({source} to {target})."
         ) from None
+
+
+def describe_sql(tree, sql: str, origin: str) -> str:
+    """``DESCRIBE table`` on PostgreSQL and Redshift, which have no DESCRIBE: the table's columns from
+    ``information_schema.columns``, in their order -- column_name, column_type and null (YES/NO), as
+    DuckDB's DESCRIBE begins. A QueryError for DESCRIBE of anything but a table."""
+    from sqlglot import exp
+
+    from sparkify.quoting import literal
+
+    table = tree.this
+    if not isinstance(table, exp.Table):
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'DESCRIBE')}: DESCRIBE of a query runs on DuckDB only; on this "
+            "engine DESCRIBE takes a table."
+        )
+    schema = literal(table.db) if table.db else "current_schema()"
+    return (
+        'select column_name, data_type as column_type, is_nullable as "null" from information_schema.columns '
+        f"where table_schema = {schema} and table_name = {literal(table.name)} order by ordinal_position"
+    )
 
 
 def _target_name(item, target: str) -> str | None:

@@ -441,6 +441,20 @@ CONSTRUCTS = [
         "r_TRUNC.html: any number, to the places given (PostgreSQL's trunc takes a NUMERIC only: a raw error)",
     ),
     (
+        "approximate_percentile_disc",
+        f"select approximate percentile_disc(0.5) within group (order by n) from {NUMBERS}",
+        [(2,)],
+        "r_APPROXIMATE_PERCENTILE_DISC.html: within about 1.5% of the exact rank; the exact one here (PostgreSQL "
+        "was sent DuckDB's approx_quantile)",
+    ),
+    (
+        "date_cmp",
+        "select date_cmp('2008-01-01', '2008-01-04'), date_cmp('2008-01-04', '2008-01-04'), "
+        "date_cmp('2008-01-05', '2008-01-04'), date_cmp(null, '2008-01-04')",
+        [(-1, 0, 1, None)],
+        "r_DATE_CMP.html: 0 equal, 1 later, -1 earlier (DuckDB has no DATE_CMP)",
+    ),
+    (
         "months_between",
         "select months_between('1969-01-18', '1969-03-18'), months_between('2014-09-30', '2014-08-31')",
         [(-2.0, 1.0)],
@@ -483,6 +497,24 @@ REFUSED = [
         "untyped_division",
         "select\n  amount / 2\nfrom team_budget",  # a table schema.py does not know
         {"duckdb": "line 2: cannot tell whether amount / 2 divides integers"},
+    ),
+    (
+        "median_as_a_window",
+        f"select g,\n  median(n) over (partition by g) from {NUMBERS}",
+        {"postgres": "line 2: MEDIAN(...) OVER (...) has no PostgreSQL translation"},
+    ),
+    (
+        "not_a_date_part",
+        "select date_trunc('mnth', timestamp '2018-11-05 10:00:00'),\n  extract(mnth from timestamp '2018-11-05')",
+        {
+            "duckdb": "line 1: 'MNTH' is not a Redshift date part",
+            "postgres": "line 1: 'MNTH' is not a Redshift",
+        },
+    ),
+    (
+        "top_without_columns",
+        f"select top 2 from {NUMBERS}",
+        {"duckdb": "line 1: a SELECT needs at least one column", "postgres": "line 1: a SELECT needs"},
     ),
     (
         "trunc_unknown",

@@ -65,10 +65,12 @@ from functools import cache
 from sparkify.analytics.fixes import (
     WRITTEN_NAME,
     fix_add_months,
+    fix_approximate_percentile,
     fix_avg,
     fix_cast_length,
     fix_cast_text_to_integer,
     fix_concat,
+    fix_date_cmp,
     fix_date_part_name,
     fix_datediff,
     fix_deviation,
@@ -325,6 +327,9 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         exp.Window, exp.Except, exp.Intersect, exp.DateTrunc, exp.TimestampTrunc, exp.SplitPart
     ):
         refuse_unfaithful(node, target, sql, origin)
+    for select in tree.find_all(exp.Select):
+        if not select.expressions:  # `select top 5 from t`: PostgreSQL answered rows of no columns
+            raise QueryError(f"{origin}, line {line_of(sql, 'SELECT')}: a SELECT needs at least one column.")
     twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast, exp.Sum))
     if target == "duckdb":
         type_divisions(tree, twins, sql, origin)
@@ -344,9 +349,13 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
         if isinstance(node, exp.Anonymous) and node.name.upper() == "MONTHS_BETWEEN":
             return fix_months_between(node, target, sql, origin)
         if isinstance(node, exp.Extract):
-            return fix_second_parts(fix_date_part_name(node, target), target)
+            return fix_second_parts(fix_date_part_name(node, target, sql, origin), target)
         if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
-            return fix_date_part_name(node, target)
+            return fix_date_part_name(node, target, sql, origin)
+        if isinstance(node, exp.ApproxQuantile):
+            return fix_approximate_percentile(node, target)
+        if name == "DATE_CMP":
+            return fix_date_cmp(node, target, sql, origin)
         if isinstance(node, exp.RegexpExtract) and target == "postgres":
             return fix_regexp_substr(node, sql, origin)
         if isinstance(node, exp.SimilarTo) and target == "duckdb":

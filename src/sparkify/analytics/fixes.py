@@ -585,8 +585,9 @@ def refuse_unfaithful(node, target: str, sql: str, origin: str) -> None:
     """Raise QueryError for a construct that Redshift refuses, or that an engine here answers
     otherwise with no rewrite to mend it: an aggregate window with ORDER BY and no frame clause
     (Redshift requires one), EXCEPT ALL / INTERSECT ALL (Redshift has neither), SPLIT_PART of a part
-    written 0 or negative (Redshift requires one greater than 0), and on DuckDB a DATE_TRUNC to a
-    century or millennium."""
+    written 0 or negative (Redshift requires one greater than 0), on DuckDB a DATE_TRUNC to a
+    century or millennium, and on PostgreSQL an ordered-set aggregate (MEDIAN, PERCENTILE_CONT,
+    LISTAGG) as a window function."""
     from sqlglot import exp
 
     ordered_aggregate = (
@@ -625,6 +626,15 @@ def refuse_unfaithful(node, target: str, sql: str, origin: str) -> None:
             raise QueryError(
                 f"{origin}, line {line_of(sql, 'SPLIT_PART')}: SPLIT_PART's part must be greater than 0 in "
                 f"Redshift, not {part.sql(dialect='redshift')} (DuckDB and PostgreSQL count from the end)."
+            )
+    if target == "postgres" and isinstance(node, exp.Window):
+        inner = node.this.this if isinstance(node.this, exp.WithinGroup) else node.this
+        if isinstance(inner, (exp.Median, exp.PercentileCont, exp.PercentileDisc, exp.GroupConcat)):
+            name = _function_name(inner).upper()
+            raise QueryError(
+                f"{origin}, line {line_of(sql, name)}: {name}(...) OVER (...) has no PostgreSQL translation: "
+                "PostgreSQL has no ordered-set aggregate (MEDIAN, PERCENTILE_CONT, LISTAGG ... WITHIN GROUP) as "
+                "a window function; compute it per group in a subquery and join it back (redshift to postgres)."
             )
     if target == "duckdb" and isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)):
         unit = node.args.get("unit")
@@ -738,19 +748,58 @@ DATE_PARTS = {
 as both engines name them: DuckDB knows no ``qtr``, PostgreSQL no ``dayofweek``."""
 
 
-def fix_date_part_name(node, target: str):
+OTHER_DATE_PARTS = frozenset({"EPOCH", "TIMEZONE", "TIMEZONE_HOUR", "TIMEZONE_MINUTE"})
+"""Redshift's date parts that keep their name: EXTRACT's epoch and time zone parts."""
+
+
+def fix_date_part_name(node, target: str, sql: str = "", origin: str = "query"):
     """DATE_TRUNC's or EXTRACT's date part as both engines name it (:data:`DATE_PARTS`); seconds and
-    smaller parts are :func:`fix_second_parts`'; a part that is not Redshift's is left to the engine's
-    error. Returns ``node``, its part renamed in place."""
+    smaller parts are :func:`fix_second_parts`'. A part Redshift does not know (``mnth``) is a
+    QueryError naming it (the engines failed at run time, each in its own words). Returns ``node``,
+    its part renamed in place."""
     from sqlglot import exp
 
     key = "unit" if isinstance(node, (exp.DateTrunc, exp.TimestampTrunc)) else "this"
     part = node.args.get(key)
     if isinstance(part, (exp.Var, exp.Identifier)) or (isinstance(part, exp.Literal) and part.is_string):
-        name = DATE_PARTS.get(part.name.upper())
+        upper = part.name.upper()
+        name = DATE_PARTS.get(upper)
         if name is not None:
             part.replace(exp.Literal.string(name) if isinstance(part, exp.Literal) else exp.var(name.upper()))
+        elif upper not in SECOND_PARTS | MILLISECOND_PARTS | MICROSECOND_PARTS | OTHER_DATE_PARTS:
+            function = "DATE_TRUNC" if key == "unit" else "EXTRACT"
+            raise QueryError(
+                f"{origin}, line {line_of(sql, part.name)}: {part.name!r} is not a Redshift date part "
+                f"({function}); write year, quarter, month, week, day, hour, minute, second... or their "
+                "abbreviations (r_Dateparts_for_datetime_functions.html)."
+            )
     return node
+
+
+def fix_date_cmp(node, target: str, sql: str, origin: str):
+    """DATE_CMP(a, b): 0 when the dates are equal, 1 when a is later, -1 when earlier, NULL when either
+    is (r_DATE_CMP.html); DuckDB has no DATE_CMP, PostgreSQL's own is an internal function of dates."""
+    import sqlglot
+    from sqlglot import exp
+
+    if len(node.expressions) != 2:
+        raise QueryError(f"{origin}, line {line_of(sql, 'DATE_CMP')}: DATE_CMP takes two dates.")
+    a, b = (exp.cast(e.copy(), "date").sql(dialect=target) for e in node.expressions)
+    return sqlglot.parse_one(
+        f"(case when {a} is null or {b} is null then null when {a} = {b} then 0 when {a} > {b} then 1 else -1 end)",
+        read=target,
+    )
+
+
+def fix_approximate_percentile(node, target: str):
+    """APPROXIMATE PERCENTILE_DISC(q) WITHIN GROUP (ORDER BY x): Redshift's estimate (within about 1.5%
+    of the exact rank) is answered by the exact PERCENTILE_DISC on both engines, as APPROXIMATE COUNT is
+    by the exact count: DuckDB's own estimate differs from Redshift's, and PostgreSQL has none."""
+    import sqlglot
+
+    x = node.this.sql(dialect=target)
+    q = node.args["quantile"].sql(dialect=target)
+    return sqlglot.parse_one(f"percentile_disc({q}) within group (order by {x})", read=target)
 
 
 def fix_second_parts(node, target: str):

@@ -39,12 +39,23 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
 - ``REGEXP_REPLACE`` replaces every match, as Redshift documents (sqlglot, DuckDB and PostgreSQL
   replace the first unless told ``g``); a start position other than 1 or the ``p`` parameter is refused.
 - ``SUBSTRING`` with a start before 1 keeps only the characters from 1 on, as Redshift (DuckDB
-  counted it from the end); ``CAST(x AS VARCHAR(n))`` keeps n characters on DuckDB too.
+  counted it from the end); ``CAST(x AS VARCHAR(n))`` keeps n characters on DuckDB too, ``CHAR(n)``
+  n characters blank-padded.
+- ``REGEXP_SUBSTR`` with no match is ``''`` on PostgreSQL too (its ``substring`` gives NULL).
+- ``EXTRACT`` of seconds, milliseconds, microseconds is that part alone, an integer; ``DATE_PART`` the
+  seconds whole, a DOUBLE PRECISION. Date parts take Redshift's abbreviations on both engines (``qtr``,
+  ``dayofweek``...); one Redshift does not know is refused. ``DATE_CMP`` and ``MONTHS_BETWEEN`` are
+  written out; ``TRUNC(x, places)`` of a double works on PostgreSQL; ``APPROXIMATE PERCENTILE_DISC``
+  is the exact one. ``DESCRIBE table`` on PostgreSQL and Redshift reads ``information_schema``.
 - Refused as Redshift refuses them: an aggregate or value window (FIRST_VALUE...) with ORDER BY and no
   frame clause, a RANGE or GROUPS frame, EXCEPT ALL
-  and INTERSECT ALL, SPLIT_PART of a part 0 or negative; on DuckDB, DATE_TRUNC to a century or millennium (its centuries start at 00).
+  and INTERSECT ALL, SPLIT_PART of a part 0 or negative, a SELECT with no column; on DuckDB, DATE_TRUNC to a
+  century or millennium (its centuries start at 00); on PostgreSQL, MEDIAN, PERCENTILE_CONT or LISTAGG
+  as a window function (it has no ordered-set window aggregates).
 - On DuckDB an unnamed column (of the result, a subquery or a CTE) is named as Redshift names it (``count``, ``max``, ``?column?``,
-  ``int4`` for ``'1'::int``), not by its text (``count_star()``), so expected files hold on every engine.
+  ``int4`` for ``'1'::int``, ``date_add`` for DATEADD, ``pgdate_part`` for DATE_PART, ``date`` for
+  CURRENT_DATE: the names Redshift's documentation shows), not by its text (``count_star()``), and on
+  PostgreSQL where its own name differs (``btrim``, ``string_agg``), so expected files hold on every engine.
 - ``SUM`` of integers is a BIGINT, as in Redshift (PostgreSQL gave a NUMERIC of BIGINTs, DuckDB a
   HUGEINT), so dividing it divides integers on every engine.
 - ``STDDEV``/``VARIANCE`` and kin are DOUBLE PRECISION, as in Redshift (PostgreSQL gave a NUMERIC of integers).

@@ -512,6 +512,22 @@ REFUSED = [
         },
     ),
     (
+        "not_a_date_part_in_dateadd",
+        "select 1,\n  datediff(mnth, timestamp '2018-11-05', timestamp '2019-01-01')",
+        {
+            "duckdb": "line 2: 'MNTH' is not a Redshift date part (DATEDIFF)",
+            "postgres": "line 2: 'MNTH' is not",
+        },
+    ),
+    (
+        "not_a_date_part_in_dateadd_alone",
+        "select dateadd(mnth, 1, timestamp '2018-11-05')",
+        {
+            "duckdb": "line 1: 'MNTH' is not a Redshift date part (DATEADD)",
+            "postgres": "line 1: 'MNTH' is not",
+        },
+    ),
+    (
         "top_without_columns",
         f"select top 2 from {NUMBERS}",
         {"duckdb": "line 1: a SELECT needs at least one column", "postgres": "line 1: a SELECT needs"},

@@ -100,6 +100,7 @@ from sparkify.analytics.fixes import (
     line_of,
     output_name,
     refuse_unfaithful,
+    require_date_part,
     type_divisions,
     typed_twins,
 )
@@ -396,7 +397,10 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.GroupConcat)
         ):  # LISTAGG ... WITHIN GROUP is fixed whole, at the WITHIN GROUP
             return fix_listagg(node, target)
+        if isinstance(node, (exp.TsOrDsAdd, exp.DateAdd, exp.TimestampAdd)):
+            require_date_part(node, "DATEADD", sql, origin)
         if isinstance(node, (exp.DateDiff, exp.TsOrDsDiff, exp.TimestampDiff, exp.DatetimeDiff)):
+            require_date_part(node, "DATEDIFF", sql, origin)
             return fix_datediff(node, target, sql, origin)
         if isinstance(node, exp.CurrentTimestamp):
             return fix_now(target, seconds=not node.args.get("sysdate"))

@@ -776,6 +776,25 @@ def fix_date_part_name(node, target: str, sql: str = "", origin: str = "query"):
     return node
 
 
+def require_date_part(node, function: str, sql: str, origin: str) -> None:
+    """Raise QueryError when ``node``'s ``unit`` (DATEADD's or DATEDIFF's date part) is not one Redshift
+    knows (``mnth``): DuckDB failed with a parser error about an AS the query never wrote, PostgreSQL
+    with "invalid input syntax for type interval"."""
+    from sqlglot import exp
+
+    unit = node.args.get("unit")
+    if not isinstance(unit, (exp.Var, exp.Identifier)):
+        return
+    upper = unit.name.upper()
+    known = {*DATE_PARTS, *DATE_PARTS.values(), *SECOND_PARTS, *MILLISECOND_PARTS, *MICROSECOND_PARTS}
+    if upper not in {k.upper() for k in known}:
+        raise QueryError(
+            f"{origin}, line {line_of(sql, function)}: {unit.name!r} is not a Redshift date part ({function}); "
+            "write year, quarter, month, week, day, hour, minute, second... or their abbreviations "
+            "(r_Dateparts_for_datetime_functions.html)."
+        )
+
+
 def fix_date_cmp(node, target: str, sql: str, origin: str):
     """DATE_CMP(a, b): 0 when the dates are equal, 1 when a is later, -1 when earlier, NULL when either
     is (r_DATE_CMP.html); DuckDB has no DATE_CMP, PostgreSQL's own is an internal function of dates."""

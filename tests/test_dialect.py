@@ -528,6 +528,11 @@ REFUSED = [
         },
     ),
     (
+        "median_of_a_timestamp",
+        "select median(start_time) from songplays",
+        {"postgres": "line 1: MEDIAN of a date or timestamp has no PostgreSQL translation"},
+    ),
+    (
         "top_without_columns",
         f"select top 2 from {NUMBERS}",
         {"duckdb": "line 1: a SELECT needs at least one column", "postgres": "line 1: a SELECT needs"},

@@ -74,7 +74,9 @@ from collections.abc import Callable
 from functools import cache
 
 from sparkify.analytics.fixes import (
+    DATE_TYPES,
     WRITTEN_NAME,
+    _type_name,
     fix_add_months,
     fix_approximate_percentile,
     fix_avg,
@@ -342,7 +344,7 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
     for select in tree.find_all(exp.Select):
         if not select.expressions:  # `select top 5 from t`: PostgreSQL answered rows of no columns
             raise QueryError(f"{origin}, line {line_of(sql, 'SELECT')}: a SELECT needs at least one column.")
-    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast, exp.Sum))
+    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast, exp.Sum, exp.Median))
     if target == "duckdb":
         type_divisions(tree, twins, sql, origin)
 
@@ -380,6 +382,14 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_regexp_replace(node, sql, origin)
         if isinstance(node, exp.Substring):
             return fix_substring(node, target, sql, origin)
+        if isinstance(node, exp.Median) and target == "postgres":
+            twin = twins.get(id(node))
+            if _type_name(twin.this if twin is not None else None) in DATE_TYPES:
+                raise QueryError(
+                    f"{origin}, line {line_of(sql, 'MEDIAN')}: MEDIAN of a date or timestamp has no PostgreSQL "
+                    "translation (its percentile_cont takes numbers); take the median of "
+                    "extract(epoch from x) and turn it back (redshift to postgres)."
+                )
         if isinstance(node, exp.Sum) and not isinstance(node.parent, exp.Window):
             return fix_integer_sum(node, twins.get(id(node)))
         if isinstance(node, exp.Window) and isinstance(node.this, exp.Sum):

@@ -41,6 +41,12 @@ CONSTRUCTS = [
         "r_FORMAT_strings.html",
     ),
     (
+        "to_char_lower_case",
+        "select to_char(timestamp '2009-12-31 23:15:59', 'yyyy-mm-dd hh24:mi:ss')",
+        [("2009-12-31 23:15:59",)],
+        "r_FORMAT_strings.html: elements in any case (DuckDB refused 'yyyy-')",
+    ),
+    (
         "to_char_month",
         "select to_char(timestamp '2009-12-31 23:15:59', 'YYYY-MM')",
         [("2009-12",)],
@@ -487,6 +493,16 @@ REFUSED = [
         "to_char_names",
         "select\n  to_char(timestamp '2009-12-31 23:15:59', 'MONTH-DY-DD-YYYY HH12:MIPM')",
         {"duckdb": "line 2: TO_CHAR format element 'MONTH'"},
+    ),
+    (
+        "to_char_element_named_as_written",  # a tester's finding: it was quoted as 'Mon D' and 'Z'
+        "select to_char(timestamp '2009-12-31 23:15:59', 'Mon DD, YYYY')",
+        {"duckdb": "line 1: TO_CHAR format element 'Mon' in 'Mon DD, YYYY'"},
+    ),
+    (
+        "to_char_time_zone_element",
+        "select to_char(timestamp '2009-12-31', 'DD TZ')",
+        {"duckdb": "line 1: TO_CHAR format element 'TZ' in 'DD TZ'"},
     ),
     (
         "ratio_to_report",

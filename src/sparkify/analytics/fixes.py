@@ -27,8 +27,12 @@ DUCKDB_TIME_FORMAT: dict[str, str] = {
 padded). Names (MONTH, DY: upper case, blank padded in Redshift), AM/PM and week numbers are not
 among them: such a format is refused on DuckDB."""
 
-_FORMAT_ELEMENT = re.compile("|".join(sorted(map(re.escape, DUCKDB_TIME_FORMAT), key=len, reverse=True)))
-_FORMAT_LITERAL = re.compile(r"[-:/., T_]+")
+_FORMAT_ELEMENT = re.compile(
+    "|".join(sorted(map(re.escape, DUCKDB_TIME_FORMAT), key=len, reverse=True)), flags=re.IGNORECASE
+)
+"""An element in any case (``yyyy-mm-dd``), as Redshift and PostgreSQL read these."""
+_FORMAT_LITERAL = re.compile(r"(?:[-:/., _]|T(?![Zz]))+")
+"""Text a format keeps as it is; a T as ISO 8601's separator, not the start of TZ (an element)."""
 
 INTEGER_TYPES = frozenset(
     {"TINYINT", "SMALLINT", "INT", "BIGINT", "UTINYINT", "USMALLINT", "UINT", "UBIGINT"}
@@ -216,14 +220,16 @@ def fix_to_char(node, target: str, sql: str, origin: str):
         element = _FORMAT_ELEMENT.match(text, i)
         literal = _FORMAT_LITERAL.match(text, i)
         if element:
-            out.append(DUCKDB_TIME_FORMAT[element.group()])
+            out.append(DUCKDB_TIME_FORMAT[element.group().upper()])
             i = element.end()
         elif literal:
             out.append(literal.group())
             i = literal.end()
         else:
+            word = re.match(r"[A-Za-z0-9]+", text[i:])  # the element as written: Mon, Day, FMMonth, TZ
+            shown = word.group() if word else text[i : i + 1]
             raise QueryError(
-                f"{origin}, line {line_of(sql, 'TO_CHAR')}: TO_CHAR format element {text[i : i + 5]!r} in "
+                f"{origin}, line {line_of(sql, 'TO_CHAR')}: TO_CHAR format element {shown!r} in "
                 f"{text!r} has no {target} equivalent here; elements translated: "
                 f"{', '.join(DUCKDB_TIME_FORMAT)}."
             )

@@ -925,3 +925,25 @@ def test_star_schema_types_hold_with_a_positional_group_by(target):
     )
     if target == "duckdb":
         assert sql.count("CAST(TRUNC(user_id / 10) AS BIGINT)") == 3, sql
+
+
+@pytest.mark.parametrize(
+    ("sql", "said"),
+    [
+        (
+            "select 1\nfrom t\nwhere a = 1 and",
+            "line 3: cannot parse this redshift SQL: AND is missing its expression",
+        ),
+        ("select from where", "line 1: cannot parse this redshift SQL: Expected table name but got 'where'."),
+        ("select top 3 * from t limit 2", "line 1: cannot parse this redshift SQL: unexpected 'limit'."),
+    ],
+)
+def test_a_parse_error_is_said_in_the_query_s_words(sql, said):
+    """A tester's finding: the message showed sqlglot's internals (``Required keyword: 'expression'
+    missing for <class 'sqlglot.expressions.core.And'>``, ``<Token token_type: ...>``), or only
+    ``Invalid expression / Unexpected token``."""
+    with pytest.raises(QueryError) as caught:
+        translate(sql, source="redshift", target="duckdb", origin="q.sql")
+    message = str(caught.value)
+    assert message.startswith(f"q.sql, {said}"), message
+    assert "sqlglot" not in message and "<" not in message

@@ -70,6 +70,7 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import cache
 
@@ -155,6 +156,7 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
         first = exc.errors[0] if exc.errors else {}
         line = first.get("line") or 1
         what = first.get("description") or str(exc).splitlines()[0]
+        what = _parse_error_words(what, first.get("highlight"))
         raise QueryError(f"{origin}, line {line}: cannot parse this {source} SQL: {what}.") from None
     finally:
         quiet.level = level
@@ -179,6 +181,17 @@ def translate(sql: str, *, source: str, target: str, origin: str = "query") -> s
         raise QueryError(
             f"{origin}, line {line_of(sql, message.split()[0])}: {message} ({source} to {target})."
         ) from None
+
+
+def _parse_error_words(what: str, near: str | None) -> str:
+    """sqlglot's description of a parse error in a user's words: its own class and token names out
+    (``AND is missing its expression``, ``Expected table name but got 'where'``, ``unexpected 'limit'``)."""
+    missing = re.match(r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>", what)
+    if missing:  # a half-written expression
+        return f"{missing.group(2).upper()} is missing its {missing.group(1)} (is the query cut short?)"
+    if what.startswith("Invalid expression / Unexpected token"):
+        return f"unexpected {near!r}" if near else "an unexpected word or symbol"
+    return re.sub(r"<Token token_type: [\w.]+, text: (.*?), line: \d+.*?>", r"'\1'", what)
 
 
 def describe_sql(tree, sql: str, origin: str) -> str:

@@ -380,9 +380,11 @@ CONSTRUCTS = [
     ),
     (
         "cast_to_char",
-        "select 'abcdef'::char(2), cast('a' as char(3)), cast('xyz' as char), cast(null as char(2))",
-        [("ab", "a  ", "x", None)],
-        "r_Character_types.html: CHAR(n) is n characters, blank-padded; CHAR alone is CHAR(1) (DuckDB kept 'abcdef')",
+        "select 'abcdef'::char(2), cast('a' as char(3)), cast('xyz' as char), cast(null as char(2)), "
+        "len('ab'::char(4)), 'ab'::char(4) = 'ab', 'ab'::char(4) || 'x'",
+        [("ab", "a", "x", None, 2, True, "abx")],
+        "r_Character_types.html, r_LEN.html: CHAR(n) keeps n characters (CHAR alone 1), its trailing blanks "
+        "insignificant (DuckDB kept 'abcdef'; padded, its LEN was 4)",
     ),
     (
         "regexp_replace_without_replacement",

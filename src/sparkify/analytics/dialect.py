@@ -40,7 +40,7 @@ Fixes, as data where they can be (``REFUSED``) and as one function each where th
   replace the first unless told ``g``); a start position other than 1 or the ``p`` parameter is refused.
 - ``SUBSTRING`` with a start before 1 keeps only the characters from 1 on, as Redshift (DuckDB
   counted it from the end); ``CAST(x AS VARCHAR(n))`` keeps n characters on DuckDB too, ``CHAR(n)``
-  n characters blank-padded.
+  n characters, their trailing blanks dropped (Redshift ignores them in LEN and comparisons).
 - ``REGEXP_SUBSTR`` with no match is ``''`` on PostgreSQL too (its ``substring`` gives NULL).
 - ``EXTRACT`` of seconds, milliseconds, microseconds is that part alone, an integer; ``DATE_PART`` the
   seconds whole, a DOUBLE PRECISION. Date parts take Redshift's abbreviations on both engines (``qtr``,

@@ -870,14 +870,20 @@ def fix_deviation(node):
 
 
 def fix_cast_length(node, target: str):
-    """CAST(x AS VARCHAR(n)) keeps the first n characters in Redshift and PostgreSQL, CAST(x AS CHAR(n))
-    (CHAR alone: CHAR(1)) the first n padded with blanks to n; DuckDB ignores the length. DuckDB gets
-    ``left(cast(x as varchar), n)``, and ``rpad`` of that to n for CHAR."""
+    """CAST(x AS VARCHAR(n)) keeps the first n characters in Redshift and PostgreSQL; DuckDB ignores the
+    length and gets ``left(cast(x as varchar), n)``. CAST(x AS CHAR(n)) (CHAR alone: CHAR(1)) keeps n
+    characters whose trailing blanks Redshift ignores -- in LEN, in comparisons (r_LEN.html,
+    r_Character_types.html) -- so both engines get the text without them: DuckDB, which has no CHAR,
+    ``rtrim(left(...), ' ')``; PostgreSQL its CHAR(n) read back as VARCHAR (which drops them)."""
     from sqlglot import exp
 
     to = node.args.get("to")
     kinds = (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR)
-    if target != "duckdb" or to is None or to.this not in kinds:
+    if to is None or to.this not in kinds:
+        return node
+    if to.this == exp.DataType.Type.CHAR and target == "postgres":
+        return exp.cast(node, "varchar")
+    if target != "duckdb":
         return node
     if to.expressions:
         (param,) = to.expressions[:1]
@@ -892,7 +898,7 @@ def fix_cast_length(node, target: str):
     kept = exp.Left(this=exp.cast(node.this, "varchar"), expression=exp.Literal.number(n))
     if to.this == exp.DataType.Type.VARCHAR:
         return kept
-    return exp.Anonymous(this="rpad", expressions=[kept, exp.Literal.number(n), exp.Literal.string(" ")])
+    return exp.Anonymous(this="rtrim", expressions=[kept, exp.Literal.string(" ")])
 
 
 CAST_NAMES = {

@@ -463,6 +463,15 @@ CONSTRUCTS = [
         "r_DATE_CMP.html: 0 equal, 1 later, -1 earlier (DuckDB has no DATE_CMP)",
     ),
     (
+        "round_of_a_double",
+        "select round(cast(2.5 as double precision)), round(cast(-0.5 as double precision)), "
+        "round(cast(-2.5 as double precision)), round(cast(1.25 as double precision), 1), "
+        f"round(cast(n as double precision) / 7, 3) from {NUMBERS} where n = 3",
+        [(3.0, -1.0, -3.0, 1.3, 0.429)],
+        "r_ROUND.html: to the nearest, halves away from zero as its decimals are (28.05 -> 28.1); PostgreSQL "
+        "rounded 2.5 to 2 and had no ROUND(double, places)",
+    ),
+    (
         "months_between",
         "select months_between('1969-01-18', '1969-03-18'), months_between('2014-09-30', '2014-08-31')",
         [(-2.0, 1.0)],

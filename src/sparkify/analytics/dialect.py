@@ -94,6 +94,7 @@ from sparkify.analytics.fixes import (
     fix_now,
     fix_regexp_replace,
     fix_regexp_substr,
+    fix_round,
     fix_second_parts,
     fix_similar_to,
     fix_substring,
@@ -357,7 +358,7 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
     for select in tree.find_all(exp.Select):
         if not select.expressions:  # `select top 5 from t`: PostgreSQL answered rows of no columns
             raise QueryError(f"{origin}, line {line_of(sql, 'SELECT')}: a SELECT needs at least one column.")
-    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast, exp.Sum, exp.Median))
+    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast, exp.Sum, exp.Median, exp.Round))
     if target == "duckdb":
         type_divisions(tree, twins, sql, origin)
 
@@ -416,6 +417,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_trunc(node, twins.get(id(node)), sql, origin)
         if isinstance(node, exp.Trunc):
             return fix_trunc_places(node, twins.get(id(node)), target)
+        if isinstance(node, exp.Round):
+            return fix_round(node, twins.get(id(node)), target)
         if (isinstance(node, exp.GroupConcat) and not isinstance(node.parent, exp.WithinGroup)) or (
             isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.GroupConcat)
         ):  # LISTAGG ... WITHIN GROUP is fixed whole, at the WITHIN GROUP

@@ -350,6 +350,27 @@ def fix_trunc(node, twin, sql: str, origin: str):
     )
 
 
+def fix_round(node, twin, target: str):
+    """ROUND of a DOUBLE PRECISION rounds half away from zero, as Redshift rounds its decimals
+    (r_ROUND.html: 28.05 to one place is 28.1), and stays a DOUBLE PRECISION (the input's type).
+    PostgreSQL's round(double) rounds half to even (2.5 -> 2) and it has no round(double, places):
+    sqlglot cast the argument to a NUMERIC or left it, a raw error; DuckDB's rounds the double's exact
+    binary value (2.675 -> 2.67). Both engines get the same arithmetic written out, so they agree to
+    the last bit: floor(x * 10^places + 0.5) / 10^places, mirrored below zero."""
+    import sqlglot
+    from sqlglot import exp
+
+    if _type_name(twin.this if twin is not None else None) not in FLOAT_TYPES:
+        return node
+    x = exp.cast(node.this.copy(), "double").sql(dialect=target)
+    places = node.args.get("decimals")
+    scale = f"power(cast(10 as double precision), {places.sql(dialect=target)})" if places else "1"
+    return sqlglot.parse_one(
+        f"((case when {x} >= 0 then floor({x} * {scale} + 0.5) else ceil({x} * {scale} - 0.5) end) / {scale})",
+        read=target,
+    )
+
+
 def fix_trunc_places(node, twin, target: str):
     """TRUNC(x, places) on PostgreSQL, whose trunc takes a NUMERIC only (Redshift's any number): the
     argument as a NUMERIC, and a DOUBLE PRECISION argument's result a DOUBLE PRECISION again, as in

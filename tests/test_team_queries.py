@@ -182,6 +182,6 @@ def test_an_engine_error_names_the_query_file(capsys, loaded, tmp_path):
     folder.mkdir()
     (folder / "typo.sql").write_text("-- A typo.\nselect user_idd from songplays\n", encoding="utf-8")
     code, _out, err = sparkify(capsys, "analytics", "--queries", folder, *loaded)
-    assert code == 69  # the warehouse refused the statement
+    assert code == 2  # a mistake in the query's text: the user's to fix (README: exit codes)
     assert err.startswith(f"Error: {folder / 'typo.sql'}: ")
     assert "user_idd" in err and err.count("\n") == 1

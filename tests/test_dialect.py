@@ -511,6 +511,11 @@ REFUSED = [
         {"duckdb": "line 1: TO_CHAR format element 'Mon' in 'Mon DD, YYYY'"},
     ),
     (
+        "to_char_refused_on_its_own_line",  # a tester's finding: it named the first TO_CHAR's line
+        "select\n  to_char(timestamp '2009-12-31', 'YYYY'),\n  to_char(timestamp '2009-12-31', 'Mon DD')",
+        {"duckdb": "line 3: TO_CHAR format element 'Mon'"},
+    ),
+    (
         "to_char_time_zone_element",
         "select to_char(timestamp '2009-12-31', 'DD TZ')",
         {"duckdb": "line 1: TO_CHAR format element 'TZ' in 'DD TZ'"},

@@ -228,8 +228,9 @@ def fix_to_char(node, target: str, sql: str, origin: str):
         else:
             word = re.match(r"[A-Za-z0-9]+", text[i:])  # the element as written: Mon, Day, FMMonth, TZ
             shown = word.group() if word else text[i : i + 1]
-            raise QueryError(
-                f"{origin}, line {line_of(sql, 'TO_CHAR')}: TO_CHAR format element {shown!r} in "
+            raise QueryError(  # the line of this format, not of the first TO_CHAR of the query
+                f"{origin}, line {line_of(sql, text)}: "
+                f"TO_CHAR format element {shown!r} in "
                 f"{text!r} has no {target} equivalent here; elements translated: "
                 f"{', '.join(DUCKDB_TIME_FORMAT)}."
             )

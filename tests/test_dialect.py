@@ -963,3 +963,14 @@ def test_a_parse_error_is_said_in_the_query_s_words(sql, said):
     message = str(caught.value)
     assert message.startswith(f"q.sql, {said}"), message
     assert "sqlglot" not in message and "<" not in message
+
+
+def test_sign_keeps_its_argument_s_type(warehouse):
+    """r_SIGN.html: SIGN returns its argument's type. A tester's finding: PostgreSQL gave -1.0 for an
+    integer, DuckDB 1 for a double, so the printed answers differed."""
+    ((of_int, of_double, of_column),) = run(
+        warehouse,
+        f"select sign(-5), sign(cast(2.5 as double precision)), sign(n - 3) from {NUMBERS} where n = 1",
+    )
+    assert (of_int, of_double, of_column) == (-1, 1.0, -1)
+    assert (type(of_int), type(of_double), type(of_column)) == (int, float, int)

@@ -96,6 +96,7 @@ from sparkify.analytics.fixes import (
     fix_regexp_substr,
     fix_round,
     fix_second_parts,
+    fix_sign,
     fix_similar_to,
     fix_substring,
     fix_to_char,
@@ -358,7 +359,9 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
     for select in tree.find_all(exp.Select):
         if not select.expressions:  # `select top 5 from t`: PostgreSQL answered rows of no columns
             raise QueryError(f"{origin}, line {line_of(sql, 'SELECT')}: a SELECT needs at least one column.")
-    twins = typed_twins(tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast, exp.Sum, exp.Median, exp.Round))
+    twins = typed_twins(
+        tree, (exp.Div, exp.Trunc, exp.Avg, exp.Cast, exp.Sum, exp.Median, exp.Round, exp.Sign)
+    )
     if target == "duckdb":
         type_divisions(tree, twins, sql, origin)
 
@@ -419,6 +422,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_trunc_places(node, twins.get(id(node)), target)
         if isinstance(node, exp.Round):
             return fix_round(node, twins.get(id(node)), target)
+        if isinstance(node, exp.Sign):
+            return fix_sign(node, twins.get(id(node)))
         if (isinstance(node, exp.GroupConcat) and not isinstance(node.parent, exp.WithinGroup)) or (
             isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.GroupConcat)
         ):  # LISTAGG ... WITHIN GROUP is fixed whole, at the WITHIN GROUP

@@ -372,6 +372,20 @@ def fix_round(node, twin, target: str):
     )
 
 
+def fix_sign(node, twin):
+    """SIGN returns its argument's type in Redshift (r_SIGN.html): an integer's sign is an integer
+    (PostgreSQL gave a DOUBLE PRECISION), a double's a double (DuckDB gave a TINYINT). The call is cast
+    to the argument's type when that is an integer or a double; otherwise returned as it is."""
+    from sqlglot import exp
+
+    kind = _type_name(twin.this if twin is not None else None)
+    if kind in INTEGER_TYPES:
+        return exp.cast(node.copy(), twin.this.type.copy())
+    if kind in FLOAT_TYPES:
+        return exp.cast(node.copy(), "double")
+    return node
+
+
 def fix_trunc_places(node, twin, target: str):
     """TRUNC(x, places) on PostgreSQL, whose trunc takes a NUMERIC only (Redshift's any number): the
     argument as a NUMERIC, and a DOUBLE PRECISION argument's result a DOUBLE PRECISION again, as in

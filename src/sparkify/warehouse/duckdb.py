@@ -111,7 +111,13 @@ class DuckDBWarehouse(Warehouse):
 
     def _query(self, statement: str, params: Sequence[Any] | None) -> tuple[list[str], list[tuple]]:
         cur = self.con.execute(statement, params)
-        return [d[0] for d in cur.description], cur.fetchall()
+        rows = cur.fetchall()
+        singles = [i for i, d in enumerate(cur.description) if str(d[1]) == "FLOAT"]
+        if singles and rows:  # REAL: the shortest text of the single, as PostgreSQL and Redshift send it
+            rows = [
+                tuple(shortest_single(v) if i in singles else v for i, v in enumerate(row)) for row in rows
+            ]
+        return [d[0] for d in cur.description], rows
 
     def _driver_errors(self) -> tuple[type[BaseException], ...]:
         return (duckdb.Error, RuntimeError)  # a signal surfaces as RuntimeError: Query interrupted
@@ -341,6 +347,22 @@ def _acquire_lock(
 
     wait_for(try_lock, what=str(path.with_suffix("")), wait=wait, timeout=timeout, on_wait=on_wait)
     return lock
+
+
+def shortest_single(value: Any) -> Any:
+    """A REAL (4-byte float) as the float of its shortest decimal text: 0.1, where Python widens the
+    single 0.1 to 0.10000000149011612. PostgreSQL and Redshift send a REAL as that text, so an answer
+    reads the same on every engine. NULL, infinities and NaN are returned as they are."""
+    import math
+    import struct
+
+    if not isinstance(value, float) or not math.isfinite(value):
+        return value
+    for digits in range(6, 10):  # 9 significant digits always name a single exactly
+        text = f"{value:.{digits}g}"
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == value:
+            return float(text)
+    return value
 
 
 def memory_advice(settings: Mapping[str, Any] | None) -> str:

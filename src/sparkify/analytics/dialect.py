@@ -75,9 +75,7 @@ from collections.abc import Callable
 from functools import cache
 
 from sparkify.analytics.fixes import (
-    DATE_TYPES,
     WRITTEN_NAME,
-    _type_name,
     fix_add_months,
     fix_approximate_percentile,
     fix_avg,
@@ -104,6 +102,7 @@ from sparkify.analytics.fixes import (
     fix_trunc_places,
     line_of,
     output_name,
+    refuse_median_of_dates,
     refuse_unfaithful,
     require_date_part,
     type_divisions,
@@ -399,14 +398,8 @@ def _from_redshift(tree, sql: str, target: str, origin: str):
             return fix_regexp_replace(node, sql, origin)
         if isinstance(node, exp.Substring):
             return fix_substring(node, target, sql, origin)
-        if isinstance(node, exp.Median) and target == "postgres":
-            twin = twins.get(id(node))
-            if _type_name(twin.this if twin is not None else None) in DATE_TYPES:
-                raise QueryError(
-                    f"{origin}, line {line_of(sql, 'MEDIAN')}: MEDIAN of a date or timestamp has no PostgreSQL "
-                    "translation (its percentile_cont takes numbers); take the median of "
-                    "extract(epoch from x) and turn it back (redshift to postgres)."
-                )
+        if isinstance(node, exp.Median):
+            return refuse_median_of_dates(node, twins.get(id(node)), target, sql, origin)
         if isinstance(node, exp.Sum) and not isinstance(node.parent, exp.Window):
             return fix_integer_sum(node, twins.get(id(node)))
         if isinstance(node, exp.Window) and isinstance(node.this, exp.Sum):

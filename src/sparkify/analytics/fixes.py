@@ -309,6 +309,24 @@ def _type_name(node) -> str:
     return "UNKNOWN" if node is None or node.type is None else node.type.this.name
 
 
+def _argument_type(twin) -> str:
+    """The type name of the argument of ``twin`` (a node's typed copy from :func:`typed_twins`, or
+    None): ``UNKNOWN`` when it could not be typed."""
+    return _type_name(twin.this if twin is not None else None)
+
+
+def refuse_median_of_dates(node, twin, target: str, sql: str, origin: str):
+    """MEDIAN of a date or timestamp on PostgreSQL, whose percentile_cont takes numbers: a QueryError
+    naming its line. Anything else is returned as it is."""
+    if target == "postgres" and _argument_type(twin) in DATE_TYPES:
+        raise QueryError(
+            f"{origin}, line {line_of(sql, 'MEDIAN')}: MEDIAN of a date or timestamp has no PostgreSQL "
+            "translation (its percentile_cont takes numbers); take the median of "
+            "extract(epoch from x) and turn it back (redshift to postgres)."
+        )
+    return node
+
+
 def type_divisions(tree, twins: dict, sql: str, origin: str) -> None:
     """Give each division's operands their types (from the star schema), so sqlglot renders integer
     division for DuckDB as Redshift computes it; refuse a division whose operand types are unknown."""
@@ -340,7 +358,7 @@ def fix_trunc(node, twin, sql: str, origin: str):
     """Redshift's one-argument TRUNC: a timestamp's DATE, or a number toward zero -- the type decides."""
     from sqlglot import exp
 
-    kind = _type_name(twin.this if twin is not None else None)
+    kind = _argument_type(twin)
     if kind in DATE_TYPES:
         return exp.cast(node.this, "date")
     if kind in NUMBER_TYPES:
@@ -361,7 +379,7 @@ def fix_round(node, twin, target: str):
     import sqlglot
     from sqlglot import exp
 
-    if _type_name(twin.this if twin is not None else None) not in FLOAT_TYPES:
+    if _argument_type(twin) not in FLOAT_TYPES:
         return node
     x = exp.cast(node.this.copy(), "double").sql(dialect=target)
     places = node.args.get("decimals")
@@ -378,7 +396,7 @@ def fix_sign(node, twin):
     to the argument's type when that is an integer or a double; otherwise returned as it is."""
     from sqlglot import exp
 
-    kind = _type_name(twin.this if twin is not None else None)
+    kind = _argument_type(twin)
     if kind in INTEGER_TYPES:
         return exp.cast(node.copy(), twin.this.type.copy())
     if kind in FLOAT_TYPES:
@@ -394,7 +412,7 @@ def fix_trunc_places(node, twin, target: str):
 
     if target != "postgres":
         return node
-    kind = _type_name(twin.this if twin is not None else None)
+    kind = _argument_type(twin)
     if kind in INTEGER_TYPES or kind in ("DECIMAL", "BIGDECIMAL"):
         return node  # PostgreSQL's trunc(numeric, int) takes these as they are
     truncated = node.copy()
@@ -704,9 +722,7 @@ def fix_cast_text_to_integer(node, twin, target: str):
     if target != "duckdb" or type(node) is not exp.Cast or to is None or to.this.name not in INTEGER_TYPES:
         return node
     source = node.this
-    text = (isinstance(source, exp.Literal) and source.is_string) or _type_name(
-        twin.this if twin is not None else None
-    ) in TEXT_TYPES
+    text = (isinstance(source, exp.Literal) and source.is_string) or _argument_type(twin) in TEXT_TYPES
     if not text:
         return node
     kind = {"SMALLINT": "smallint", "BIGINT": "bigint"}.get(to.this.name, "integer")

@@ -114,9 +114,15 @@ def fix_datediff(node, target: str, sql: str, origin: str):
     return sqlglot.parse_one(template.format(a=ts(node.expression), b=ts(node.this)), read=target)
 
 
+LAST_DAY = (
+    "cast({x} as date) = cast(date_trunc('month', {x}) + interval '1 month' - interval '1 day' as date)"
+)
+"""SQL (both engines) true when ``{x}`` falls on its month's last day."""
+
 ADD_MONTHS = (
-    "case when cast({x} as date) = cast(date_trunc('month', {x}) + interval '1 month' - interval '1 day' as date)"
-    " then date_trunc('month', {x}) + ({n} + 1) * interval '1 month' - interval '1 day' + ({x} - date_trunc('day', {x}))"
+    "case when "
+    + LAST_DAY
+    + " then date_trunc('month', {x}) + ({n} + 1) * interval '1 month' - interval '1 day' + ({x} - date_trunc('day', {x}))"
     " else {x} + ({n}) * interval '1 month' end"
 )
 """ADD_MONTHS(x, n) as Redshift documents it, in SQL both DuckDB and PostgreSQL speak: the last day of
@@ -148,10 +154,6 @@ MONTHS_BETWEEN = (
 of the two dates, plus -- unless both fall on the same day of the month or both on a month's last day,
 whatever their times -- the difference of days and times of day over a 31-day month."""
 
-_LAST_DAY = (
-    "cast({x} as date) = cast(date_trunc('month', {x}) + interval '1 month' - interval '1 day' as date)"
-)
-
 
 def fix_months_between(node, target: str, sql: str, origin: str):
     """MONTHS_BETWEEN(a, b) (neither engine has it) as :data:`MONTHS_BETWEEN` in ``target``'s SQL; a call
@@ -162,7 +164,7 @@ def fix_months_between(node, target: str, sql: str, origin: str):
     if len(node.expressions) != 2:
         raise QueryError(f"{origin}, line {line_of(sql, 'MONTHS_BETWEEN')}: MONTHS_BETWEEN takes two dates.")
     a, b = (exp.cast(e.copy(), "timestamp").sql(dialect=target) for e in node.expressions)
-    text = MONTHS_BETWEEN.format(a=a, b=b, last_a=_LAST_DAY.format(x=a), last_b=_LAST_DAY.format(x=b))
+    text = MONTHS_BETWEEN.format(a=a, b=b, last_a=LAST_DAY.format(x=a), last_b=LAST_DAY.format(x=b))
     return sqlglot.parse_one(f"({text})", read=target)
 
 
@@ -809,6 +811,18 @@ as both engines name them: DuckDB knows no ``qtr``, PostgreSQL no ``dayofweek``.
 OTHER_DATE_PARTS = frozenset({"EPOCH", "TIMEZONE", "TIMEZONE_HOUR", "TIMEZONE_MINUTE"})
 """Redshift's date parts that keep their name: EXTRACT's epoch and time zone parts."""
 
+INTERVAL_PARTS = frozenset(DATE_PARTS) | SECOND_PARTS | MILLISECOND_PARTS | MICROSECOND_PARTS
+"""The date parts (upper case) DATE_TRUNC, DATEADD and DATEDIFF take; EXTRACT also takes
+:data:`OTHER_DATE_PARTS`."""
+
+
+def _not_a_date_part(name: str, function: str, line: int, origin: str) -> QueryError:
+    """The error for a date part Redshift does not know (``mnth``) in ``function``."""
+    return QueryError(
+        f"{origin}, line {line}: {name!r} is not a Redshift date part ({function}); write year, quarter, "
+        "month, week, day, hour, minute, second... or their abbreviations (r_Dateparts_for_datetime_functions.html)."
+    )
+
 
 def fix_date_part_name(node, target: str, sql: str = "", origin: str = "query"):
     """DATE_TRUNC's or EXTRACT's date part as both engines name it (:data:`DATE_PARTS`); seconds and
@@ -824,13 +838,9 @@ def fix_date_part_name(node, target: str, sql: str = "", origin: str = "query"):
         name = DATE_PARTS.get(upper)
         if name is not None:
             part.replace(exp.Literal.string(name) if isinstance(part, exp.Literal) else exp.var(name.upper()))
-        elif upper not in SECOND_PARTS | MILLISECOND_PARTS | MICROSECOND_PARTS | OTHER_DATE_PARTS:
+        elif upper not in INTERVAL_PARTS | OTHER_DATE_PARTS:
             function = "DATE_TRUNC" if key == "unit" else "EXTRACT"
-            raise QueryError(
-                f"{origin}, line {line_of(sql, part.name)}: {part.name!r} is not a Redshift date part "
-                f"({function}); write year, quarter, month, week, day, hour, minute, second... or their "
-                "abbreviations (r_Dateparts_for_datetime_functions.html)."
-            )
+            raise _not_a_date_part(part.name, function, line_of(sql, part.name), origin)
     return node
 
 
@@ -843,14 +853,8 @@ def require_date_part(node, function: str, sql: str, origin: str) -> None:
     unit = node.args.get("unit")
     if not isinstance(unit, (exp.Var, exp.Identifier)):
         return
-    upper = unit.name.upper()
-    known = {*DATE_PARTS, *DATE_PARTS.values(), *SECOND_PARTS, *MILLISECOND_PARTS, *MICROSECOND_PARTS}
-    if upper not in {k.upper() for k in known}:
-        raise QueryError(
-            f"{origin}, line {line_of(sql, function)}: {unit.name!r} is not a Redshift date part ({function}); "
-            "write year, quarter, month, week, day, hour, minute, second... or their abbreviations "
-            "(r_Dateparts_for_datetime_functions.html)."
-        )
+    if unit.name.upper() not in INTERVAL_PARTS:
+        raise _not_a_date_part(unit.name, function, line_of(sql, function), origin)
 
 
 def fix_date_cmp(node, target: str, sql: str, origin: str):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import re
+import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -353,9 +355,6 @@ def shortest_single(value: Any) -> Any:
     """A REAL (4-byte float) as the float of its shortest decimal text: 0.1, where Python widens the
     single 0.1 to 0.10000000149011612. PostgreSQL and Redshift send a REAL as that text, so an answer
     reads the same on every engine. NULL, infinities and NaN are returned as they are."""
-    import math
-    import struct
-
     if not isinstance(value, float) or not math.isfinite(value):
         return value
     for digits in range(6, 10):  # 9 significant digits always name a single exactly

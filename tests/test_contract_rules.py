@@ -177,6 +177,30 @@ def test_user_ids_that_spell_the_same_integer_are_one_user_and_one_play(warehous
     ]
 
 
+def test_a_play_delivered_several_times_keeps_its_earliest_delivery_then_smallest_values(warehouse, tmp_path):
+    # CONTRACT: the same event delivered twice is one play. Which delivery: the earliest ts, then the
+    # smallest level, song, artist, length, location, user agent (nulls last), so every engine keeps
+    # the same one. Another play of the user, delivered once, is untouched.
+    key = {"userId": "10", "sessionId": 4, "itemInSession": 2}
+    run(
+        warehouse,
+        tmp_path,
+        [],
+        [
+            plain_event(**key, ts=NOW + 5, level="free", location="A"),  # later: loses to smaller values
+            plain_event(**key, level=None, location="A"),  # a null level sorts last
+            plain_event(**key, level="paid", location="C"),
+            plain_event(**key, level="paid", location="B"),  # kept
+            plain_event(**key, level="paid", location="A", song="Zed"),  # a later song: loses
+            plain_event(**NO_SONG, userId="10", sessionId=4, itemInSession=3, ts=NOW + 7, location="Once"),
+        ],
+    )
+    assert rows(warehouse, "songplays", ["start_time", "user_id", "session_id", "level", "location"]) == [
+        (T0, 10, 4, "paid", "B"),
+        (T0 + dt.timedelta(milliseconds=7), 10, 4, "free", "Once"),
+    ]
+
+
 def test_logged_out_next_song_is_no_play_and_no_user(warehouse, tmp_path):
     run(
         warehouse,

@@ -201,6 +201,28 @@ def test_a_play_delivered_several_times_keeps_its_earliest_delivery_then_smalles
     ]
 
 
+def test_a_user_with_tied_latest_events_takes_the_smallest_values(warehouse, tmp_path):
+    # CONTRACT: a user's details come from the latest event (largest ts, then larger session_id, then
+    # item_in_session). Events tied on all three: the smallest level, then first name, last name,
+    # gender (nulls last), so every engine picks the same one.
+    home = {**NO_SONG, "userId": "20", "page": "Home", "lastName": "Lee", "gender": "F"}
+    run(
+        warehouse,
+        tmp_path,
+        [],
+        [
+            plain_event(**home, ts=NOW, sessionId=9, itemInSession=9, level="free", firstName="Old"),
+            plain_event(**home, ts=NOW + 10, sessionId=1, itemInSession=0, level="free", firstName="Low"),
+            plain_event(**home, ts=NOW + 10, sessionId=2, itemInSession=0, level="free", firstName="Item"),
+            plain_event(**home, ts=NOW + 10, sessionId=2, itemInSession=1, level="paid", firstName="Ann"),
+            plain_event(**home, ts=NOW + 10, sessionId=2, itemInSession=1, level=None, firstName="Aaa"),
+            plain_event(**home, ts=NOW + 10, sessionId=2, itemInSession=1, level="free", firstName="Bea"),
+            plain_event(**home, ts=NOW + 10, sessionId=2, itemInSession=1, level="free", firstName="Ann"),
+        ],
+    )
+    assert rows(warehouse, "users", ["user_id", "first_name", "level"]) == [(20, "Ann", "free")]
+
+
 def test_logged_out_next_song_is_no_play_and_no_user(warehouse, tmp_path):
     run(
         warehouse,

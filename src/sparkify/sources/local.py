@@ -139,7 +139,7 @@ class LocalSource:
             if st.st_size == 0:
                 empty.append(name)
             else:
-                files.append(SourceFile(name, st.st_size, str(st.st_mtime_ns), Path(real)))
+                files.append(SourceFile(name, st.st_size, str(st.st_mtime_ns), real))
         listing = Listing(files, place=str(folder), empty=empty, repeated=repeated)
         if not listing:
             passed = f" (only {plural(len(empty), 'zero-byte file')})" if empty else ""
@@ -152,7 +152,8 @@ class LocalSource:
         """The file's content, gunzipped when it starts with the gzip magic number. Raises SourceError
         naming the file when it cannot be read."""
         try:
-            data = (file.path or Path(file.name)).read_bytes()
+            with open(file.path or file.name, "rb") as fh:
+                data = fh.read()
         except OSError as exc:
             raise SourceError(
                 f"Cannot read {printable(file.name)}: {exc.strerror or exc}. Fix its permissions, or move it "

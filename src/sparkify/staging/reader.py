@@ -166,10 +166,10 @@ class JsonReader:
         for f in files:
             (direct if _readable_in_place(f) and _looks_plain(f.path) else spooled).append(f)
         # path DuckDB reads -> the one file it stands for (None: a spool file of many, tagged)
-        paths: dict[str, str | None] = {str(f.path): f.name for f in direct}
+        paths: dict[str, str | None] = {f.path: f.name for f in direct if f.path is not None}
         expected: dict[str, int] = {}
         """Records Python counted per spooled file."""
-        read_from = {f.name: str(f.path) for f in direct}
+        read_from = {f.name: f.path for f in direct if f.path is not None}
         """The path DuckDB reads each file's records from."""
         for path, members, whole in self._spool(kind, source, spooled, precise):
             paths[str(path)] = whole

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from sparkify.quoting import literal
 from sparkify.sources import CorruptFileError, Source, SourceFile
@@ -78,10 +77,10 @@ def _readable_in_place(f: SourceFile) -> bool:
     or one named like one: sparkify knows compression by the content (see
     :func:`sparkify.sources.decompress`); DuckDB reads the others with ``compression = 'none'``,
     never guessing one from a name (``.bz2``, ``.xz``, ``.zip``...)."""
-    if f.path is None or f.size < SMALL_FILE or GLOB_CHARS & set(str(f.path)):
+    if f.path is None or f.size < SMALL_FILE or GLOB_CHARS & set(f.path):
         return False
     try:
-        str(f.path).encode("utf-8")
+        f.path.encode("utf-8")
     except UnicodeEncodeError:  # bytes in the path that are not UTF-8: DuckDB cannot be given it
         return False
     if f.name.lower().endswith((".gz", ".zst")):
@@ -100,7 +99,7 @@ def _count_records(data: bytes) -> int:
     return sum(1 for line in data.split(b"\n") if line.strip())
 
 
-def _looks_plain(path: Path | None) -> bool:
+def _looks_plain(path: str | None) -> bool:
     """True when DuckDB may read the local file where it is: no byte that DuckDB's line reader and
     the rules see differently (:data:`NOT_JSON_WHITESPACE`). Reads the file in chunks."""
     if path is None:

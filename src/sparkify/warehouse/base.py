@@ -82,7 +82,7 @@ class Warehouse(ABC):
     @property
     def display_url(self) -> str:
         """The URL with any password masked, safe to print."""
-        from sparkify.config import mask_url
+        from sparkify.urls import mask_url
 
         return mask_url(self.url)
 

@@ -15,7 +15,9 @@ insert into songplays (
 )
 with
 
-logged_in_plays as (
+-- (not materialized: each use below reads staging again, which costs less than DuckDB keeping
+-- every play of 10M events in its buffers: 1.6 s against 8 s)
+logged_in_plays as not materialized (
     select
         cast(e.user_id as integer) as user_id,
         e.session_id,
@@ -31,42 +33,53 @@ logged_in_plays as (
     where e.page = 'NextSong' and e.user_id is not null and e.user_id <> ''
 ),
 
--- Of the plays that share a natural key, the first delivery. Ranking every play by its natural key
--- and all its columns sorts 800k rows of text per million events (1.7 s of CPU on DuckDB); only a
--- key delivered more than once needs it, and nearly all keys come once, so they pass straight
--- through. Same rows as default/insert_songplays.sql (tests/test_star_vs_reference.py). The keys
--- are never null (sessionId and itemInSession are required keys, user_id is filtered above), so
--- = finds every repeat. (PostgreSQL runs this shape slower -- 7-8.6 s against 4.3-5.0 s for 1M
--- events -- so default/ keeps the one ranking.)
-repeated_keys as (
-    select user_id, session_id, item_in_session
+-- Each play's natural key once: how many deliveries it has and its songplay_id. The kept delivery
+-- has the key's smallest ts, so the ids follow (smallest ts, user_id, session_id, item_in_session),
+-- as in default/insert_songplays.sql. Numbering these narrow rows instead of the finished plays
+-- keeps the text columns out of the one sort DuckDB cannot split (42 s of a 50 s songplays
+-- statement at 10M events); ranking every play by its key and all its columns (as default/ does)
+-- sorted 800k rows of text per million events, where nearly every key comes once. Same rows as
+-- default/ (tests/test_star_vs_reference.py, tests/test_contract_rules.py). The keys are never null
+-- (sessionId and itemInSession are required keys, user_id is filtered above), so = finds them.
+-- (PostgreSQL ran the split slower than its one ranking -- 7-8.6 s against 4.3-5.0 s at 1M.)
+play_keys as (
+    select
+        user_id,
+        session_id,
+        item_in_session,
+        count(*) as deliveries,
+        row_number() over (
+            order by min(ts), user_id, session_id, item_in_session
+        ) + @id_offset(songplays) as songplay_id
     from logged_in_plays
     group by user_id, session_id, item_in_session
-    having count(*) > 1
 ),
 
 plays as (
-    select l.*, 1 as delivery
+    select l.*, k.songplay_id
     from logged_in_plays as l
-    where not exists (
-        select 1 from repeated_keys as r
-        where r.user_id = l.user_id and r.session_id = l.session_id
-            and r.item_in_session = l.item_in_session
-    )
+    inner join play_keys as k
+        on l.user_id = k.user_id and l.session_id = k.session_id
+            and l.item_in_session = k.item_in_session
+    where k.deliveries = 1
     union all
-    select
-        l.*,
-        row_number() over (
-            partition by l.user_id, l.session_id, l.item_in_session
-            order by l.ts, l.level nulls last, l.song nulls last, l.artist nulls last,
-                l.length nulls last, l.location nulls last, l.user_agent nulls last
-        ) as delivery
-    from logged_in_plays as l
-    where exists (
-        select 1 from repeated_keys as r
-        where r.user_id = l.user_id and r.session_id = l.session_id
-            and r.item_in_session = l.item_in_session
-    )
+    select repeated.* exclude (delivery)
+    from (
+        select
+            l.*,
+            k.songplay_id,
+            row_number() over (
+                partition by l.user_id, l.session_id, l.item_in_session
+                order by l.ts, l.level nulls last, l.song nulls last, l.artist nulls last,
+                    l.length nulls last, l.location nulls last, l.user_agent nulls last
+            ) as delivery
+        from logged_in_plays as l
+        inner join play_keys as k
+            on l.user_id = k.user_id and l.session_id = k.session_id
+                and l.item_in_session = k.item_in_session
+        where k.deliveries > 1
+    ) as repeated
+    where repeated.delivery = 1
 ),
 
 song_match as (
@@ -88,9 +101,7 @@ song_artist as (
 )
 
 select
-    row_number() over (
-        order by p.ts, cast(p.user_id as integer), p.session_id, p.item_in_session
-    ) + @id_offset(songplays) as songplay_id,
+    p.songplay_id,
     @ts_to_timestamp(p.ts) as start_time,
     p.user_id,
     p.level,
@@ -103,4 +114,3 @@ from plays as p
 left join song_match as m
     on p.song = m.title and p.artist = m.artist_name and p.length = m.duration
 left join song_artist as sa on m.song_id = sa.song_id
-where p.delivery = 1

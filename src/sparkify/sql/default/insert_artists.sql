@@ -1,6 +1,9 @@
 -- artists: one row per distinct artist_id. One artist_id can come with different details: take the
 -- most complete record (coordinates present first, then a non-empty location), ties broken by the
--- smallest song_id. An empty location becomes null.
+-- smallest song_id, then name, location, latitude, longitude (nulls last): records that tie on
+-- everything before -- one song file delivered twice with its place corrected, or copied under
+-- another name -- still give one answer on every engine and after any order of loads. An empty
+-- location becomes null.
 insert into artists (artist_id, name, location, latitude, longitude)
 with
 
@@ -19,7 +22,10 @@ ranked as (
                 case when s.artist_location is not null and s.artist_location <> ''
                     then 0 else 1 end,
                 s.song_id nulls last,
-                s.artist_name nulls last
+                s.artist_name nulls last,
+                case when s.artist_location = '' then null else s.artist_location end nulls last,
+                s.artist_latitude nulls last,
+                s.artist_longitude nulls last
         ) as pick
     from @scoped(staging_songs, artists) as s
     where s.artist_id is not null and s.artist_id <> ''

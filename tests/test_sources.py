@@ -166,17 +166,16 @@ def test_a_folder_that_cannot_be_read_is_an_error_naming_it(source, monkeypatch)
 
 
 def test_a_file_that_cannot_be_read_is_an_error_naming_it(source, duckdb_wh, monkeypatch):
-    # (the tests run as root, whom chmod does not stop: the source module's open() refuses instead)
-    import sparkify.sources.local as local
-
+    # (the tests run as root, whom chmod does not stop: os.open refuses that one file instead)
     target = source / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    real_open = os.open
 
     def refusing_open(file, *args, **kwargs):
         if os.fspath(file) == str(target):
             raise PermissionError(13, "Permission denied", os.fspath(file))
-        return open(file, *args, **kwargs)
+        return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(local, "open", refusing_open, raising=False)
+    monkeypatch.setattr(os, "open", refusing_open)
     with pytest.raises(SourceError, match=rf"^Cannot read {target}: Permission denied"):
         pipeline.run(duckdb_wh, source)
     assert duckdb_wh.query("select count(*) from staging_events")[1] == [(0,)]
@@ -213,3 +212,17 @@ def test_a_place_with_no_file_to_read_is_an_error_that_changes_nothing(tmp_path,
         == f"No log files in {empty / 'log_data'} (only 1 zero-byte file). Nothing was loaded. {fix}"
     )
     assert duckdb_wh.query("select count(*) from songplays")[1] == before == [(2,)]
+
+
+@pytest.mark.parametrize("listed", [0, 10, 99_999, 100_000, 300_000])
+def test_a_local_file_is_read_whole_whatever_size_the_listing_saw(tmp_path, listed):
+    # the listing's size is only a hint for the first read: a file that grew (or shrank) since
+    # it was listed is still read to its end, never cut at the listed size
+    from sparkify.sources.local import _read_whole
+
+    data = bytes(range(256)) * 400 + b"tail"  # 102,404 bytes: more than one 64 KiB read
+    path = tmp_path / "grown.json"
+    path.write_bytes(data)
+    assert _read_whole(str(path), listed) == data
+    path.write_bytes(b"")
+    assert _read_whole(str(path), listed) == b""

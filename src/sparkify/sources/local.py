@@ -152,14 +152,31 @@ class LocalSource:
         """The file's content, gunzipped when it starts with the gzip magic number. Raises SourceError
         naming the file when it cannot be read."""
         try:
-            with open(file.path or file.name, "rb") as fh:
-                data = fh.read()
+            data = _read_whole(file.path or file.name, file.size)
         except OSError as exc:
             raise SourceError(
                 f"Cannot read {printable(file.name)}: {exc.strerror or exc}. Fix its permissions, or move it "
                 "out of the source."
             ) from exc
         return decompress(file.name, data)
+
+
+def _read_whole(path: str, size: int) -> bytes:
+    """Every byte of the file at ``path``, which the listing found ``size`` bytes long: with plain
+    ``os.read`` calls, first one of ``size + 1`` bytes, then on until the end of the file (a file
+    that grew since it was listed is still read whole). Half the time of ``open().read()`` for the
+    tiny song files, which a load reads by the ten thousand. Raises OSError."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        chunk = os.read(fd, size + 1)
+        if not chunk:
+            return chunk
+        chunks = [chunk]
+        while chunk := os.read(fd, max(size, 1 << 16)):
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def text_name(path: str) -> str:

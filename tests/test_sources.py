@@ -226,3 +226,14 @@ def test_a_local_file_is_read_whole_whatever_size_the_listing_saw(tmp_path, list
     assert _read_whole(str(path), listed) == data
     path.write_bytes(b"")
     assert _read_whole(str(path), listed) == b""
+
+
+def test_a_local_file_is_read_whole_when_the_system_returns_less_than_asked(tmp_path, monkeypatch):
+    from sparkify.sources.local import _read_whole
+
+    data = b'{"song_id": "S1"}\n' * 50
+    path = tmp_path / "short.json"
+    path.write_bytes(data)
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 7)))  # as a pipe or NFS may
+    assert _read_whole(str(path), len(data)) == data

@@ -168,13 +168,14 @@ def _read_whole(path: str, size: int) -> bytes:
     tiny song files, which a load reads by the ten thousand. Raises OSError."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        chunk = os.read(fd, size + 1)
-        if not chunk:
-            return chunk
-        chunks = [chunk]
-        while chunk := os.read(fd, max(size, 1 << 16)):
+        chunks: list[bytes] = []
+        got, want = 0, size + 1
+        # one read returns at most ~2 GiB, and may return less than asked: on to the end
+        while chunk := os.read(fd, want):
             chunks.append(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            got += len(chunk)
+            want = max(size + 1 - got, 0) + (1 << 16)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)  # no copy of a file read at once
     finally:
         os.close(fd)
 

@@ -31,7 +31,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
-SQL = SRC / "sparkify" / "sql" / "default"
 
 SIDES = ("sparkify", "bare", "bare-text")
 """sparkify; bare DuckDB with read_json everywhere; bare with song files through read_text."""
@@ -83,8 +82,12 @@ def _read_json(glob: str, columns) -> str:
 
 
 def _ctas(table: str) -> str:
-    """sparkify's insert_<table>.sql as ``create table <table> as``: same rules, no INSERT."""
-    text = (SQL / f"insert_{table}.sql").read_text()
+    """sparkify's insert_<table>.sql (``default/``, with the parts it includes) as ``create table
+    <table> as``: same rules, no INSERT."""
+    sys.path.insert(0, str(SRC))
+    from sparkify import sql as sqlfiles
+
+    text = sqlfiles.source(f"insert_{table}")
     text = re.sub(r"@ts_to_timestamp\(([^()]*)\)", r"epoch_ms(\1)", text)
     text = re.sub(r"@scoped\((\w+),[^()]*\)", r"\1", text)  # a full build reads all of the table
     text = re.sub(r"\s*\+ @id_offset\([^()]*\)", "", text)  # and numbers ids from 1

@@ -2,6 +2,13 @@
 
 A file may use macros that each engine defines as data (``Warehouse.macros``), e.g.
 ``@ts_to_timestamp(e.ts)``; :func:`load` expands them.
+
+A line ``@include(_name)`` is replaced by the part file ``_name.sql`` (looked up like a statement:
+the engine's folder first, then ``default/``), so that an engine's own version of a statement shares
+the rules it does not change -- ``duckdb/insert_songplays.sql`` and ``default/insert_songplays.sql``
+match plays to songs with the same lines. A part's name starts with ``_`` (it is no statement of its
+own); it may begin with a note about itself (``-- (part of ...``) ended by a blank line, which is
+not included.
 """
 
 from __future__ import annotations
@@ -12,6 +19,9 @@ from functools import cache
 from importlib import resources
 
 MACRO = re.compile(r"@(\w+)\(([^()]*)\)")
+
+INCLUDE = re.compile(r"^@include\((_\w+)\)[ \t]*\n", re.MULTILINE)
+"""A line that includes a part file (see the module's notes)."""
 
 FULL_SCOPE = {
     "scoped": "{0}",
@@ -72,21 +82,42 @@ def _read(folder: str, name: str) -> str | None:
 
 
 def names() -> list[str]:
-    """The statement names in ``default/``."""
+    """The statement names in ``default/`` (not the parts they include, whose names start with ``_``)."""
     folder = resources.files("sparkify.sql").joinpath("default")
-    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+    return sorted(
+        p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql") and not p.name.startswith("_")
+    )
 
 
 def load(name: str, search: tuple[str, ...], macros: dict[str, str]) -> str:
     """The text of statement ``name`` for an engine whose folders are ``search`` (most specific first),
-    with its macros expanded."""
+    its parts included and its macros expanded. Raises KeyError naming a file that is missing (and
+    the file that includes it) or a macro the engine does not define; ValueError for a part that
+    includes itself."""
+    return expand(source(name, search), macros, f"{name}.sql")
+
+
+def source(name: str, search: tuple[str, ...] = (), including: tuple[str, ...] = ()) -> str:
+    """The text of ``name``.sql as ``search`` finds it, each ``@include`` line replaced by its part,
+    macros not expanded (what a tool that rewrites the statement reads: ``benchmarks/``);
+    ``including``: the files on the way to this one, the statement first. Raises as :func:`load`."""
     for folder in (*search, "default"):
         text = _read(folder, name)
         if text is not None:
             break
     else:
-        raise KeyError(f"no SQL file named {name}.sql")
-    return expand(text, macros, f"{name}.sql")
+        by = f" (included by {including[-1]}.sql)" if including else ""
+        raise KeyError(f"no SQL file named {name}.sql{by}")
+
+    def part(m: re.Match) -> str:
+        if m.group(1) in (*including, name):
+            raise ValueError(f"{name}.sql includes {m.group(1)}.sql, which includes it in turn")
+        body = source(m.group(1), search, (*including, name))
+        if body.startswith("-- (part of") and "\n\n" in body:  # the part's note about itself
+            body = body.split("\n\n", 1)[1]
+        return body if body.endswith("\n") else body + "\n"
+
+    return INCLUDE.sub(part, text)
 
 
 def expand(text: str, macros: dict[str, str], where: str = "a statement") -> str:

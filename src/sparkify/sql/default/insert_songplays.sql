@@ -1,34 +1,7 @@
--- songplays: one row per NextSong event of a logged-in user (non-empty user_id).
--- * The same event delivered twice is one play: the natural key is (user_id, session_id,
---   item_in_session); of duplicates the one with the smallest ts (then the other columns) is kept.
--- * A play matches a song when song = title and artist = artist_name and length = duration;
---   of several matching songs the smallest song_id wins; with no match song_id/artist_id are null.
---   Only songs the songs dimension holds match (song_id not null and not ''), so a play never
---   names a song_id that songs left out.
--- * songplay_id is numbered in (start_time, user_id, session_id, item_in_session) order, so a
---   re-run on the same input gives the same ids. (On Redshift the IDENTITY column numbers the plays
---   a merge inserts, unique but in no set order; kept plays keep their ids: redshift/merge.py.)
--- An incremental transform reads only the plays from its earliest change on (macro scoped) and
--- numbers them after the plays it kept (macro id_offset); a full build reads all of staging from 1.
-insert into songplays (
-    songplay_id, start_time, user_id, level, song_id, artist_id, session_id, location, user_agent
-)
-with
+@include(_songplays_insert)
 
 logged_in_plays as (
-    select
-        cast(e.user_id as integer) as user_id,
-        e.session_id,
-        e.item_in_session,
-        e.ts,
-        e.level,
-        e.song,
-        e.artist,
-        e.length,
-        e.location,
-        e.user_agent
-    from @scoped(staging_events, songplays) as e
-    where e.page = 'NextSong' and e.user_id is not null and e.user_id <> ''
+@include(_songplays_logged_in)
 ),
 
 plays as (
@@ -42,38 +15,11 @@ plays as (
     from logged_in_plays as l
 ),
 
-song_match as (
-    -- the song a (title, artist name, duration) names: of several, the smallest song_id. A play's
-    -- match depends only on those three values, so they are matched once each, not once per play.
-    select
-        s.title,
-        s.artist_name,
-        s.duration,
-        min(s.song_id) as song_id
-    from staging_songs as s
-    where s.song_id is not null and s.song_id <> ''
-    group by s.title, s.artist_name, s.duration
-),
-
-song_artist as (
-    -- one artist per song_id: the one the songs dimension shows
-    select song_id, artist_id from songs
-)
+@include(_songplays_song_match)
 
 select
     row_number() over (
         order by p.ts, cast(p.user_id as integer), p.session_id, p.item_in_session
     ) + @id_offset(songplays) as songplay_id,
-    @ts_to_timestamp(p.ts) as start_time,
-    p.user_id,
-    p.level,
-    m.song_id,
-    sa.artist_id,
-    p.session_id,
-    p.location,
-    p.user_agent
-from plays as p
-left join song_match as m
-    on p.song = m.title and p.artist = m.artist_name and p.length = m.duration
-left join song_artist as sa on m.song_id = sa.song_id
+@include(_songplays_select)
 where p.delivery = 1

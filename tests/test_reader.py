@@ -330,3 +330,60 @@ def test_the_scan_reports_files_as_read_while_it_runs(tmp_path, monkeypatch):
     assert sum(b for _, _, b in calls) == sum(f.size for f in files)
     assert any(who == "scan" for who, _, _ in calls), calls  # some while the statement ran
     assert calls[-1][0] == "main"  # the rest once it ended
+
+
+def _plain_line_run(data: bytes, run: int, limit: int) -> int | None:
+    """Reference for _line_run: byte by byte, the longest stretch with no newline."""
+    for b in data:
+        run = 0 if b == 0x0A else run + 1
+        if run > limit:
+            return None
+    return run
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.binary(max_size=80).map(lambda b: bytes(0x0A if x % 4 == 0 else 0x41 for x in b)),
+    st.integers(1, 12),
+    st.data(),
+)
+def test_line_run_finds_every_line_over_the_limit_across_chunks(data, limit, draw):
+    from sparkify.staging.spool import _line_run
+
+    run = draw.draw(st.integers(0, limit))
+    assert _line_run(data, run, limit) == _plain_line_run(data, run, limit)
+    cut = draw.draw(st.integers(0, len(data)))  # the same bytes read in two chunks
+    first = _line_run(data[:cut], run, limit)
+    split = None if first is None else _line_run(data[cut:], first, limit)
+    assert split == _plain_line_run(data, run, limit)
+
+
+# Lines DuckDB's reader fails a whole scan on (over its maximum_object_size, 16 MB): the file goes to
+# the precise path, which frames its records, and rejects only a record over 4 MB, by line.
+_DAY = [event(ts=T + i, itemInSession=i, song=f"Song {i} " + "x" * 300) for i in range(45_000)]  # ~17 MB
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["back to back", "cr line ends", "gzip, back to back", "zero padding", "a 40 MB record"],
+)
+def test_a_file_with_a_line_duckdb_cannot_read_is_framed_record_by_record(tmp_path, layout):
+    records = [json.dumps(e).encode() for e in _DAY]
+    name, data, rejected = "day.json", b"".join(records), 0
+    if layout == "cr line ends":
+        data = b"\r".join(records) + b"\r"
+    elif layout == "gzip, back to back":
+        name, data = "day.json.gz", gzip.compress(data, compresslevel=1)
+    elif layout == "zero padding":  # a writer that preallocated the file
+        data = b"\n".join(records[:100]) + b"\n" + b"\0" * (17 << 20)
+        records, rejected = records[:100], 1
+    elif layout == "a 40 MB record":
+        huge = json.dumps(event(ts=T - 1, song="y" * (40 << 20))).encode()
+        data = b"\n".join([*records[:10], huge, *records[10:20]]) + b"\n"
+        records, rejected = records[:20], 1
+    src = make_source(tmp_path / "src", {name: data})
+    result, rows = read(tmp_path, "events", src)
+    assert (result.read, result.staged, result.rejected) == (len(records) + rejected, len(records), rejected)
+    assert sorted(r["ts"] for r in rows) == sorted(json.loads(r)["ts"] for r in records)
+    if layout == "a 40 MB record":
+        assert result.rejects[0].line == 11 and "longer than 4 MB" in result.rejects[0].reason

@@ -61,6 +61,7 @@ from sparkify.staging.spool import (
     SUSPECT,
     _count_records,
     _fast_cast,
+    _lines_fit,
     _looks_plain,
     _read_all,
     _readable_in_place,
@@ -364,6 +365,9 @@ class JsonReader:
                     precise.add(f, whole)
                     continue
                 if len(data) >= SMALL_FILE:
+                    if not _lines_fit(data):  # a line DuckDB's reader would fail the scan on
+                        precise.add(f, whole)
+                        continue
                     if data and not data.endswith(b"\n"):
                         data += b"\n"
                     path = self.spool_dir / f"{kind}-{batch_no:05d}.ndjson"

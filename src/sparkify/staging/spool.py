@@ -101,14 +101,44 @@ def _count_records(data: bytes) -> int:
 
 def _looks_plain(path: str | None) -> bool:
     """True when DuckDB may read the local file where it is: no byte that DuckDB's line reader and
-    the rules see differently (:data:`NOT_JSON_WHITESPACE`). Reads the file in chunks."""
+    the rules see differently (:data:`NOT_JSON_WHITESPACE`) and no line longer than
+    :data:`MAX_LINE_BYTES` (see :func:`_line_run`). Reads the file in chunks."""
     if path is None:
         return False
+    run: int | None = 0
     with open(path, "rb") as fh:
         while chunk := fh.read(READ_CHUNK):
             if any(b in chunk for b in NOT_JSON_WHITESPACE):
                 return False
+            run = _line_run(chunk, run or 0)
+            if run is None:
+                return False
     return True
+
+
+def _lines_fit(data: bytes) -> bool:
+    """True when no line of ``data`` is longer than :data:`MAX_LINE_BYTES` (see :func:`_line_run`)."""
+    return _line_run(data, 0) is not None
+
+
+def _line_run(chunk: bytes, run: int, limit: int = MAX_LINE_BYTES) -> int | None:
+    """The bytes after the last newline of ``chunk``, counting the ``run`` of bytes since the last
+    newline before it, or None when a stretch with no newline (a line, with its ``\r``) is longer than
+    ``limit``. DuckDB's line reader fails the whole scan on a line over its ``maximum_object_size``
+    (objects back to back with no newline, ``\r`` line ends, a file padded with zeros): such a file is
+    read by the precise path, which frames its records and rejects only those too long, by line.
+    Looks for the last newline in windows of ``limit`` bytes: a few ``rfind`` calls per window, not one
+    per line."""
+    pos, size = 0, len(chunk)
+    while True:
+        end = pos + (limit - run) + 1  # the next newline must come before this
+        if end > size:
+            last = chunk.rfind(b"\n", pos)
+            return run + size - pos if last < 0 else size - last - 1
+        last = chunk.rfind(b"\n", pos, end)
+        if last < 0:
+            return None
+        pos, run = last + 1, 0
 
 
 RECORD_BYTES = "__sparkify_record_bytes"

@@ -56,6 +56,9 @@ class Check:
     """not_null: the column, so the not-null checks of one table run as one scan (:func:`run_checks`)."""
     rows: str | None = None
     """not_null: the rows checked (``<table> where <condition>``)."""
+    shared: tuple[str, tuple[str, ...]] | None = None
+    """A query that answers this check together with others in one pass, and the names of the checks
+    its row answers, in column order (:func:`queries` sends it when all of them are to run)."""
 
 
 @dataclass(frozen=True)
@@ -205,14 +208,43 @@ def checks(wh: Warehouse, *, scoped: bool = False) -> list[Check]:
         )
     if scoped:
         out = [replace(c, description=f"{c.description} (rows of this run)") for c in out]
+    elif wh.time_checks_in_one_pass:
+        shared = (_time_keys_sql(q), TIME_KEY_CHECKS)
+        out = [replace(c, shared=shared) if c.name in TIME_KEY_CHECKS else c for c in out]
     return out
+
+
+TIME_KEY_CHECKS = (
+    "unique:time.start_time",
+    "relationship:songplays.start_time->time.start_time",
+    "reconciliation:time.start_time",
+)
+"""The three checks on the instants of time and songplays, which over every row one query answers."""
+
+
+def _time_keys_sql(q) -> str:
+    """One pass over the instants of songplays and time answering :data:`TIME_KEY_CHECKS`, the same
+    counts as their own queries: per instant k, n plays (k not null) and m time rows; time keys
+    repeated (groups with m > 1, the NULL one included), plays with no time row (n where m = 0),
+    time rows with no play (m where n = 0: a NULL instant has none). Used where the engine says
+    (:attr:`~sparkify.warehouse.base.Warehouse.time_checks_in_one_pass`, with its figures)."""
+    return (
+        "select sum(case when per_key.m > 1 then 1 else 0 end), "
+        "sum(case when per_key.m = 0 then per_key.n else 0 end), "
+        "sum(case when per_key.n = 0 then per_key.m else 0 end) "
+        "from (select keyed.k, sum(keyed.n) as n, sum(keyed.m) as m from ("
+        f"select {quote('start_time')} as k, 1 as n, 0 as m from {q('songplays')} where {quote('start_time')} is not null "
+        f"union all select {quote('start_time')} as k, 0 as n, 1 as m from {q('time')}"
+        ") as keyed group by keyed.k) as per_key"
+    )
 
 
 def queries(todo: list[Check]) -> list[tuple[str, list[Check]]]:
     """The queries that answer ``todo``, in the order :func:`run_checks` sends them: each is
     (SQL returning one row, the checks whose failure counts that row holds, in column order).
-    The not-null checks of one table share one scan (same counts as each check's own query);
-    every other check is its own query. ``sparkify sql`` prints exactly these."""
+    The not-null checks of one table share one scan (same counts as each check's own query).
+    The checks that share a query (:attr:`Check.shared`) run as that one query when all of them are
+    in ``todo``; every other check is its own query. ``sparkify sql`` prints exactly these."""
     batches: dict[str, list[Check]] = {}
     for check in todo:
         if check.kind == "not_null" and check.column and check.rows:
@@ -222,7 +254,16 @@ def queries(todo: list[Check]) -> list[tuple[str, list[Check]]]:
         sums = ", ".join(f"sum(case when {quote(c.column or '')} is null then 1 else 0 end)" for c in batch)
         out.append((f"select {sums} from {where}", batch))
     batched = {c.name for batch in batches.values() for c in batch}
-    out += [(check.sql, [check]) for check in todo if check.name not in batched]
+    by_name = {c.name: c for c in todo}
+    for check in todo:
+        if check.name in batched:
+            continue
+        if check.shared and all(n in by_name for n in check.shared[1]):
+            sql, names = check.shared
+            out.append((sql, [by_name[n] for n in names]))
+            batched.update(names)
+        else:
+            out.append((check.sql, [check]))
     return out
 
 

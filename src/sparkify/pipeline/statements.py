@@ -84,7 +84,12 @@ def statements(wh: Warehouse, step: str, *, source: str | None = None, max_error
     labels = {  # one comment line, then the query exactly as `sparkify check` sends it
         sql: f"-- {answered[0].name}: {answered[0].description}"
         if len(answered) == 1
-        else f"-- {', '.join(c.name for c in answered)}: not null (one scan)"
+        else f"-- {', '.join(c.name for c in answered)}: "
+        + (
+            "not null (one scan)"
+            if answered[0].kind == "not_null"
+            else "; ".join(c.description for c in answered)
+        )
         for sql, answered in quality.queries(quality.checks(wh))
     }
     return [f"{labels[sql]}\n{sql}" if sql in labels else sql for sql in sent]

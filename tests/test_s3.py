@@ -379,7 +379,7 @@ def test_an_object_deleted_between_list_and_read(loaded, s3_server, tiny):
         return files
 
     src.list = list_then_delete
-    with pytest.raises(SourceError) as exc:
+    with pytest.raises(TransientSourceError) as exc:  # exit 75: the next run lists again
         pipeline.run(wh, src)
     assert_one_line_naming(exc.value, f"s3://{BUCKET}/{gone} was listed but is gone", "run again")
     assert snapshot(wh) == before

@@ -237,3 +237,37 @@ def test_a_local_file_is_read_whole_when_the_system_returns_less_than_asked(tmp_
     real_read = os.read
     monkeypatch.setattr(os, "read", lambda fd, n: real_read(fd, min(n, 7)))  # as a pipe or NFS may
     assert _read_whole(str(path), len(data)) == data
+
+
+@pytest.mark.parametrize("size", ["small", "over 1 MB"])
+def test_a_file_deleted_after_the_listing_is_a_retry_later_error_that_changes_nothing(
+    source, duckdb_wh, size
+):
+    # a writer that replaces files (write, rename, delete) can take one away between list and read
+    from sparkify.errors import ExitCode, TransientSourceError
+
+    pipeline.run(duckdb_wh, source)
+    before = duckdb_wh.query("select count(*) from staging_events")[1]
+    day = source / "log_data" / "2018" / "11" / "2018-11-05-events.json"
+    day.parent.mkdir(parents=True, exist_ok=True)
+    day.write_bytes(
+        b"".join(
+            json.dumps(event(ts=1541105830796 + i)).encode() + b"\n"
+            for i in range(4000 if size != "small" else 2)
+        )
+    )
+    assert (day.stat().st_size >= 1 << 20) == (size != "small")
+    src = open_source(source)
+    listed = src.list
+
+    def list_then_delete(kind):
+        files = listed(kind)
+        if kind == "events":
+            day.unlink()
+        return files
+
+    src.list = list_then_delete
+    with pytest.raises(TransientSourceError, match=rf"^{day} was listed but is gone: .* run again\.$") as exc:
+        pipeline.run(duckdb_wh, src)
+    assert exc.value.exit_code == ExitCode.TEMPFAIL
+    assert duckdb_wh.query("select count(*) from staging_events")[1] == before

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn, cast
 
-from sparkify.errors import SourceError
+from sparkify.errors import SourceError, TransientSourceError
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
 from sparkify.sources import Kind, Listing, SourceFile, decompress
 from sparkify.wording import plural, printable
@@ -153,6 +153,11 @@ class LocalSource:
         naming the file when it cannot be read."""
         try:
             data = _read_whole(file.path or file.name, file.size)
+        except FileNotFoundError as exc:  # the next run lists the folder again: worth retrying (75)
+            raise TransientSourceError(
+                f"{printable(file.name)} was listed but is gone: it was deleted or moved while sparkify read "
+                "the source. Nothing was loaded; run again."
+            ) from exc
         except OSError as exc:
             raise SourceError(
                 f"Cannot read {printable(file.name)}: {exc.strerror or exc}. Fix its permissions, or move it "

@@ -68,7 +68,7 @@ def s3_error(
                 f"Bucket {bucket} does not exist (reading {where}). Check --source and the AWS account."
             )
         if code in ("NoSuchKey", "404", "NotFound") and listed:
-            return SourceError(
+            return TransientSourceError(  # the next run lists the source again: worth retrying (75)
                 f"{where} was listed but is gone: it was deleted while sparkify read it. Nothing was "
                 "loaded; run again."
             )

@@ -106,13 +106,16 @@ def _looks_plain(path: str | None) -> bool:
     if path is None:
         return False
     run: int | None = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(READ_CHUNK):
-            if any(b in chunk for b in NOT_JSON_WHITESPACE):
-                return False
-            run = _line_run(chunk, run or 0)
-            if run is None:
-                return False
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(READ_CHUNK):
+                if any(b in chunk for b in NOT_JSON_WHITESPACE):
+                    return False
+                run = _line_run(chunk, run or 0)
+                if run is None:
+                    return False
+    except OSError:  # gone or unreadable: the spool's read of it raises the error that names it
+        return False
     return True
 
 

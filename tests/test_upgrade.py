@@ -14,7 +14,7 @@ import pytest
 from sparkify import ledger
 from sparkify.warehouse import connect
 from tests.conftest import sparkify
-from tests.helpers.records import event, song, write_source
+from tests.helpers.records import NOW, event, song, write_source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "warehouse-v1"
 
@@ -241,3 +241,23 @@ def test_the_upgrade_is_said_even_when_the_run_then_fails(capsys, old_warehouse)
     assert code == 0 and "Upgraded" not in out, err
     with connect("duckdb:///old.duckdb") as wh:
         assert ledger.version(wh) == ledger.SCHEMA_VERSION
+
+
+def test_the_first_verify_content_run_says_the_files_are_read_for_a_checksum_not_changed(capsys, tmp_path):
+    # tester finding: files loaded without the flag have no checksum; reading them again is not a change
+    src = write_source(
+        tmp_path / "src",
+        songs=[song()],
+        events={"2018/11/a.json": [event()], "2018/11/b.json": [event(ts=NOW + 1)]},
+    )
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    assert sparkify(capsys, "run", "-q", "-s", str(src), "-w", wh)[0] == 0
+    (src / "log_data" / "2018" / "11" / "b.json").write_text(
+        json.dumps(event(ts=NOW + 2)) + "\n"
+    )  # a real change
+    code, out, _ = sparkify(capsys, "run", "--verify-content", "-s", str(src), "-w", wh)
+    assert code == 0
+    assert "events: 2 files: 0 new, 1 changed, 1 read again (no checksum recorded yet)" in out
+    assert "songs: 1 file: 0 new, 1 read again (no checksum recorded yet)" in out
+    code, out, _ = sparkify(capsys, "run", "--verify-content", "-s", str(src), "-w", wh)
+    assert "events: 2 files: 0 new, 2 already loaded" in out

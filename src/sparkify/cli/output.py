@@ -30,6 +30,8 @@ def plan_summary(plan) -> str:
         parts.append(f"{plan.changed:,} changed")
     if plan.rules_changed:
         parts.append(f"{len(plan.rules_changed):,} read again (loaded under another ts_min/ts_max)")
+    if plan.unverified:
+        parts.append(f"{len(plan.unverified):,} read again (no checksum recorded yet)")
     if plan.unchanged:
         parts.append(f"{plan.unchanged:,} already loaded")
     if plan.held_empty:  # loaded earlier, only whitespace now: see history_summary

@@ -66,6 +66,9 @@ class FilePlan:
     rules_changed: list[str] = field(default_factory=list)
     """Unchanged files read again because they were loaded under other settings (``ts_min``,
     ``ts_max``): what they stage may differ now."""
+    unverified: list[str] = field(default_factory=list)
+    """With --verify-content: files of the same version and size as loaded, read again because their
+    ledger entry holds no checksum yet (loaded without the flag): not known to have changed."""
 
     @property
     def held_empty(self) -> list[str]:
@@ -99,8 +102,9 @@ class FilePlan:
         if self.full_refresh:
             self.new -= len(held)
         else:
-            self.changed -= len(names - set(self.rules_changed))
+            self.changed -= len(names - set(self.rules_changed) - set(self.unverified))
             self.rules_changed = [n for n in self.rules_changed if n not in names]
+            self.unverified = [n for n in self.unverified if n not in names]
 
     def history_summary(self) -> str | None:
         """What happens to the files loaded earlier and no longer in the source or now empty, one line
@@ -298,7 +302,10 @@ def _plan(
             plan.new += 1
             plan.to_read.append(f)
         elif is_changed(known, f, hashes.get(f.name)):
-            plan.changed += 1
+            if known[2] is None and not is_changed(known, f, None):  # no checksum to compare with
+                plan.unverified.append(f.name)
+            else:
+                plan.changed += 1
             plan.to_read.append(f)
         elif known_rules[f.name] != applied:
             plan.rules_changed.append(f.name)

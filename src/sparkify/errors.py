@@ -71,7 +71,10 @@ EXIT_CODES: dict[int, str] = {
     69: "the warehouse or AWS refused the operation (retrying as is will not help)",
     70: "internal error: a bug (run again with --debug and report the traceback)",
     74: "a local file could not be written (disk full, no permission, a foreign lock file)",
-    75: "temporary failure: retry later (warehouse busy, connection refused or lost, S3 throttling)",
+    75: (
+        "temporary failure: retry later (warehouse busy, connection refused or lost, S3 throttling, "
+        "a source file deleted while it was read)"
+    ),
     129: "hung up (SIGHUP: its terminal closed); nothing was changed",
     130: "interrupted (SIGINT); nothing was changed",
     143: "terminated (SIGTERM); nothing was changed",

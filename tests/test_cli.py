@@ -306,7 +306,7 @@ def test_files_that_cannot_be_read_are_listed_even_under_quiet(tmp_path, source)
     code, out, err = sparkify("run", "-q", "-s", str(source), "-w", wh, "--max-errors", "1")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0] == "Could not read 1 file (rejected whole):"
+    assert lines[0] == "Could not read 1 file (whole or in part):"
     assert lines[1].startswith(f"  {broken}: cannot be read: starts like gzip but is not a valid gzip file: ")
 
 

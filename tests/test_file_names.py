@@ -98,7 +98,7 @@ def test_a_file_name_with_a_newline_stays_on_one_line_in_messages(warehouse, tmp
 
 
 def test_a_large_plain_file_named_like_another_compression_is_read_as_it_is(warehouse, tmp_path):
-    """Only gzip is known, and by its bytes: a plain file over SMALL_FILE named .bz2, .xz, .lz4, .zip
+    """Compression is known by its bytes: a plain file over SMALL_FILE named .bz2, .xz, .lz4, .zip
     or .br is read where it is, as it is (tester finding: DuckDB chose a decompression from the name
     and the run failed, exit 70)."""
     from tests.conftest import source_for

@@ -61,8 +61,9 @@ def history_summary(plan) -> str | None:
 
 
 def unreadable_files(report) -> list[str]:
-    """``name: reason`` of every file whose bytes could not be decoded as a whole (a broken gzip
-    stream): the reader rejects it as one record with no line, its reason starting "cannot be read"."""
+    """``name: reason`` of every file whose bytes could not all be decoded (a broken gzip stream, a
+    compression sparkify does not read): the reader rejects the bytes it could not decode as one
+    record with no line, its reason starting "cannot be read" (what was decoded before them is read)."""
     return [f"{r.source}: {r.reason}" for r in report.rejects if _unreadable(r)]
 
 
@@ -80,7 +81,7 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
             console.print(line, markup=False)
     unreadable = unreadable_files(report)
     if unreadable:
-        console.print(f"Could not read {_n(len(unreadable), 'file')} (rejected whole):", markup=False)
+        console.print(f"Could not read {_n(len(unreadable), 'file')} (whole or in part):", markup=False)
         for line in unreadable[:SHOWN]:
             console.print(f"  {line}", markup=False)
         if len(unreadable) > SHOWN:

@@ -5,15 +5,19 @@ A source root holds ``song_data/`` (one JSON object per file, ``TR*.json``) and 
 newline-delimited JSON file per day); either may instead be given a place of its own.
 
 Discovery reads every file under a kind's place, as Redshift's ``COPY`` of a prefix does: whatever
-its name or suffix (``.json``, ``.jsonl``, ``.ndjson``, upper case, none). A file is gzip-compressed
-when its first bytes are the gzip magic number, whatever its name. Only zero-byte files and folder
+its name or suffix (``.json``, ``.jsonl``, ``.ndjson``, upper case, none). A file is compressed when
+its first bytes are a compression's magic number, whatever its name (:func:`compression_of`): gzip,
+bzip2 and xz are decompressed (:func:`decompress`); zstd, zip and the like are refused by name.
+Only zero-byte files and folder
 placeholders (S3 keys ending in ``/``) are passed over; a :class:`Listing` counts them so a run can
 say so. A kind with no file to read is a :class:`~sparkify.errors.SourceError` naming the place.
 """
 
 from __future__ import annotations
 
-import gzip
+import bz2
+import lzma
+import re
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,20 +43,42 @@ class SourceFile:
     20,000 of those took a third of a listing's time)."""
 
     @property
-    def is_gzip(self) -> bool | None:
-        """True when the file starts with the gzip magic number (its name does not matter).
+    def compression(self) -> str | None:
+        """The compression the file's first bytes name (:func:`compression_of`: ``"gzip"``,
+        ``"bzip2"``, ...), whatever its name; None when they name none (plain text).
 
-        Reads the first two bytes of a local file; None for a remote one, whose content is known
-        only once read (:func:`decompress` then decides). Raises OSError if the file is unreadable.
+        Reads the first bytes of a local file; None for a remote one, whose content is known only
+        once read (:func:`decompress` then decides). Raises OSError if the file is unreadable.
         """
         if self.path is None:
             return None
         with open(self.path, "rb") as f:
-            return f.read(2) == GZIP_MAGIC
+            return compression_of(f.read(MAGIC_BYTES))
 
 
 GZIP_MAGIC = b"\x1f\x8b"
 """The first two bytes of every gzip stream (RFC 1952)."""
+
+MAGIC = (
+    ("gzip", re.compile(rb"\x1f\x8b")),
+    ("bzip2", re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)")),  # a block, or the end of an empty stream
+    ("xz", re.compile(rb"\xfd7zXZ\x00")),
+    ("zstd", re.compile(rb"\x28\xb5\x2f\xfd")),
+    ("zip", re.compile(rb"PK(\x03\x04|\x05\x06)")),
+    ("lz4", re.compile(rb"\x04\x22\x4d\x18")),
+    ("lzop", re.compile(rb"\x89LZO\x00\r\n\x1a\n")),
+    ("snappy", re.compile(rb"\xff\x06\x00\x00sNaPpY")),
+    ("7z", re.compile(rb"7z\xbc\xaf\x27\x1c")),
+    ("compress (.Z)", re.compile(rb"\x1f\x9d")),
+)
+"""Compressions known by their magic numbers, first bytes no JSON text starts with."""
+
+MAGIC_BYTES = 10
+"""How many of a file's first bytes :func:`compression_of` needs."""
+
+DECOMPRESSED = ("gzip", "bzip2", "xz")
+"""The compressions sparkify reads (Python's standard library decodes them); any other in
+:data:`MAGIC` is one rejected record naming it."""
 
 
 class Listing(list):
@@ -111,20 +137,88 @@ class Source(Protocol):
 
 
 class CorruptFileError(Exception):
-    """A file's bytes cannot be decoded as a whole (e.g. a truncated gzip stream): its records are
-    rejected, the run goes on."""
+    """A file's bytes cannot be decoded (a truncated or corrupt gzip stream, bytes after its end that
+    are not gzip, a compression sparkify does not read): one rejected record naming the file; the run
+    goes on.
+
+    ``decoded``: what was decoded before the bad bytes (the whole gzip members before them; empty
+    when nothing could be), which is read as the file's records. ``offset``: where the bad bytes
+    start, in bytes from the start of the file."""
+
+    def __init__(self, reason: str, *, decoded: bytes = b"", offset: int = 0):
+        super().__init__(reason)
+        self.decoded = decoded
+        self.offset = offset
+
+
+def compression_of(head: bytes) -> str | None:
+    """The compression whose magic number ``head`` (a file's first :data:`MAGIC_BYTES` bytes, or all
+    of a shorter file) starts with: a name from :data:`MAGIC`, or None (plain text, read as it is)."""
+    for name, magic in MAGIC:
+        if magic.match(head):
+            return name
+    return None
 
 
 def decompress(name: str, data: bytes) -> bytes:
-    """Gunzip ``data`` when it starts with the gzip magic number, whatever ``name`` says; other bytes
-    are returned as they are. ``name`` only names the file in the CorruptFileError of a broken stream.
-    """
-    if data[:2] == GZIP_MAGIC:
+    """``data`` decompressed when it starts with the magic number of gzip, bzip2 or xz, whatever
+    ``name`` says; other bytes are returned as they are.
+
+    Raises CorruptFileError when the stream is broken, or for a compression sparkify does not read
+    (zstd, zip, ...: :data:`MAGIC`). A gzip file is read member by member, as ``gzip -d`` does, and
+    zero bytes after the last member are padding; from the first member that does not decode whole,
+    or the first bytes after a member that are neither, the error keeps the members decoded before
+    them (``decoded``) and says where the bad bytes start. ``name`` is not used (kept for callers)."""
+    kind = compression_of(data[:MAGIC_BYTES])
+    if kind is None:
+        return data
+    if kind == "gzip":
+        return _gunzip(data)
+    if kind not in DECOMPRESSED:
+        raise CorruptFileError(
+            f"{kind}-compressed (its first bytes are {kind}'s magic number), which sparkify does not read: "
+            f"decompress it, or compress it with {', '.join(DECOMPRESSED[:-1])} or {DECOMPRESSED[-1]}"
+        )
+    try:
+        return bz2.decompress(data) if kind == "bzip2" else lzma.decompress(data, format=lzma.FORMAT_XZ)
+    except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+        raise CorruptFileError(f"starts like {kind} but is not a valid {kind} file: {exc}") from exc
+
+
+def _gunzip(data: bytes) -> bytes:
+    """Every gzip member of ``data`` decoded, one after another (RFC 1952: a gzip file is one or more
+    members); zero bytes after the last are padding (tape blocks). Raises CorruptFileError (see
+    :func:`decompress`)."""
+    parts: list[bytes] = []
+    view = memoryview(data)
+    pos = 0
+    while True:
+        stream = zlib.decompressobj(wbits=31)  # gzip header and trailer, CRC-32 and length checked
         try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise CorruptFileError(f"starts like gzip but is not a valid gzip file: {exc}") from exc
-    return data
+            parts.append(stream.decompress(view[pos:]))
+        except zlib.error as exc:
+            problem = f"not a valid gzip member ({exc})"
+            break
+        if not stream.eof:
+            problem = "the gzip stream is cut short (truncated)"
+            parts.pop()  # a member cut short: its output may end in the middle of a record
+            break
+        rest = stream.unused_data
+        end = len(data) - len(rest)
+        if not rest.strip(b"\x00"):
+            return b"".join(parts)
+        pos = end
+        if rest[:2] != GZIP_MAGIC:
+            problem = f"{len(rest):,} bytes after the end of the gzip data are not gzip"
+            break
+    if not parts:
+        raise CorruptFileError(f"starts like gzip but is not a valid gzip file: {problem}")
+    before = (
+        "the gzip member before them was read"
+        if len(parts) == 1
+        else f"the {len(parts):,} gzip members before them were read"
+    )
+    raise CorruptFileError(f"{problem}; {before}", decoded=b"".join(parts), offset=pos)
 
 
 def open_source(

@@ -34,9 +34,17 @@ class _PreciseReader:
     def add(self, f: SourceFile, data: bytes | CorruptFileError) -> None:
         count = FileCount()
         self.counts[f.name] = count
-        if isinstance(data, CorruptFileError):
-            count.read = count.rejected = 1
-            self.rejects.append(Reject(f.name, None, None, f"cannot be read: {data}"))
+        if isinstance(data, CorruptFileError):  # its records are those decoded before the bad bytes
+            self._frame(f, count, data.decoded)
+            count.read += 1
+            count.rejected += 1
+            where = f" from byte {data.offset:,} on" if data.offset else ""
+            self.rejects.append(Reject(f.name, None, None, f"cannot be read{where}: {data}"))
+            return
+        self._frame(f, count, data)
+
+    def _frame(self, f: SourceFile, count: FileCount, data: bytes) -> None:
+        if not data:
             return
         if self._out is None:
             self._out = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 -- closed in close()

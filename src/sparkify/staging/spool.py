@@ -73,8 +73,8 @@ GLOB_CHARS = frozenset("*?[]{}")
 
 def _readable_in_place(f: SourceFile) -> bool:
     """Large local files are read by DuckDB where they are; a name with glob characters is not
-    (DuckDB would expand it), so it goes through the spool like a small file. So does a gzip file,
-    or one named like one: sparkify knows compression by the content (see
+    (DuckDB would expand it), so it goes through the spool like a small file. So does a compressed
+    file, or one named like gzip or zstd: sparkify knows compression by the content (see
     :func:`sparkify.sources.decompress`); DuckDB reads the others with ``compression = 'none'``,
     never guessing one from a name (``.bz2``, ``.xz``, ``.zip``...)."""
     if f.path is None or f.size < SMALL_FILE or GLOB_CHARS & set(f.path):
@@ -86,7 +86,7 @@ def _readable_in_place(f: SourceFile) -> bool:
     if f.name.lower().endswith((".gz", ".zst")):
         return False
     try:
-        return not f.is_gzip
+        return f.compression is None
     except OSError:  # unreadable: the spool's read names the file in its error
         return False
 

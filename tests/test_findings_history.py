@@ -138,3 +138,27 @@ def test_whitespace_objects_on_s3_keep_their_rows_too(warehouse, tmp_path, aws_e
     plan = report.stage.plans["events"]
     assert plan.emptied == [f"{uri}/log_data/{DAY1}", f"{uri}/log_data/{DAY2}"]
     assert (count(warehouse, "staging_events"), report.rows["songplays"]) == (6, 6)
+
+
+@LOCAL_ONLY
+def test_a_file_that_staged_no_record_is_not_said_to_keep_zero_records(warehouse, tmp_path):
+    """Tester finding: a day whose every record was rejected, emptied later, was "now empty: its 0
+    records are kept (pass --prune to remove them)" -- there is nothing to keep or remove, only its
+    ledger entry to forget."""
+    src = write(tmp_path / "src")
+    (src / "log_data" / DAY2).write_text("not json\n{\n")  # two records, both rejected (by hand)
+    report = pipeline.run(warehouse, src, max_errors=2)
+    assert (report.stage.results["events"].staged, report.stage.results["events"].rejected) == (3, 2)
+    (src / "log_data" / DAY2).write_bytes(b"")
+    report = pipeline.run(warehouse, src)
+    assert report.stage.plans["events"].history_summary() == (
+        "events: 1 file loaded earlier is now empty (it had staged no record; pass --prune to forget it)"
+    )
+    (src / "log_data" / DAY2).unlink()
+    report = pipeline.run(warehouse, src, prune=True)
+    assert report.stage.plans["events"].history_summary() == (
+        "events: --prune removed 1 file no longer in the source (it had staged no record)"
+    )
+    assert report.rows["songplays"] == 3
+    again = pipeline.run(warehouse, src)
+    assert again.stage.plans["events"].history_summary() is None

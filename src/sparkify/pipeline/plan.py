@@ -120,7 +120,16 @@ class FilePlan:
             if not n:
                 continue
             its, records = ("its" if n == 1 else "their"), plural(rows, "record")
-            if self.prune:
+            if not rows:  # every record of them was rejected: only their ledger entries are kept
+                staged = f"{agree(n, 'it', 'they')} had staged no record"
+                if self.prune:
+                    lines.append(f"{self.kind}: --prune removed {plural(n, 'file')} {what} ({staged})")
+                else:
+                    lines.append(
+                        f"{self.kind}: {plural(n, 'file')} loaded earlier {agree(n, 'is', 'are')} {what} "
+                        f"({staged}; pass --prune to forget {agree(n, 'it', 'them')})"
+                    )
+            elif self.prune:
                 lines.append(f"{self.kind}: --prune removed {plural(n, 'file')} {what}, and {its} {records}")
             else:
                 lines.append(

@@ -382,3 +382,21 @@ def test_the_library_never_imports_the_cli_or_click():
                 f"{relative}: {n}" for n in names if n == "click" or n.startswith(("click.", "sparkify.cli"))
             ]
     assert offenders == []
+
+
+def test_a_log_folder_of_zero_byte_files_creates_no_warehouse(tmp_path, source):
+    """Tester finding: only zero-byte log files made the warehouse file and recorded a failed run
+    before the listing refused them; now refused first (exit 66), as a missing folder is."""
+    emptied = [f for f in (source / "log_data").rglob("*") if f.is_file()]
+    for f in emptied:
+        f.write_bytes(b"")
+    (source / "log_data" / "_SUCCESS").write_bytes(b"")
+    wh = str(tmp_path / "w.duckdb")
+    code, _out, err = sparkify("run", "-s", str(source), "-w", wh)
+    assert code == 66 and not (tmp_path / "w.duckdb").exists()
+    assert err.startswith(
+        f"Error: No log files in {source}/log_data (only {len(emptied) + 1} zero-byte files). "
+    )
+    (source / "log_data" / "day.json").write_text("\n")  # one byte: a file to read, holding no record
+    code, _, err = sparkify("run", "-s", str(source), "-w", wh)
+    assert code == 0 and (tmp_path / "w.duckdb").exists()

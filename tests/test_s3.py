@@ -649,3 +649,29 @@ def test_a_new_day_in_s3_is_the_only_object_fetched_and_the_result_equals_a_full
     day.write_bytes(day.read_bytes().splitlines(keepends=True)[0])
     pipeline.run(warehouse, open_source(uri))
     assert star_rows(warehouse) == run_into(tmp_path, "full2", local)[0]
+
+
+def test_a_prefix_with_nothing_to_read_creates_no_warehouse(capsys, tmp_path, s3_server, tiny, aws_env):
+    """Tester finding: a source whose log prefix held only zero-byte objects made the warehouse file
+    and recorded a failed run before the listing refused it; now it is refused first (exit 66), as a
+    mistyped prefix and a missing local folder are. A good source costs one listing request per kind."""
+    uri, _ = tiny
+    client = _client(s3_server)
+    prefix = uri.split("/", 3)[3]
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=f"{prefix}/log_data/"):
+        for obj in page.get("Contents", ()):
+            client.delete_object(Bucket=BUCKET, Key=obj["Key"])
+    client.put_object(Bucket=BUCKET, Key=f"{prefix}/log_data/_SUCCESS", Body=b"")
+    client.put_object(Bucket=BUCKET, Key=f"{prefix}/log_data/2018/", Body=b"")
+    for source, said in ((uri, "(only 1 zero-byte object, 1 folder placeholder)"), (f"{uri}-typo", "")):
+        code, _out, err = sparkify(
+            capsys, "run", "--source", source, "--warehouse", f"duckdb:///{tmp_path}/w.duckdb"
+        )
+        assert code == 66 and err.startswith("Error: No ") and said in err, err
+        assert not (tmp_path / "w.duckdb").exists()
+    client.put_object(
+        Bucket=BUCKET, Key=f"{prefix}/log_data/2018/day.json", Body=json.dumps(event()).encode()
+    )
+    code, _, err = sparkify(capsys, "run", "--source", uri, "--warehouse", f"duckdb:///{tmp_path}/w.duckdb")
+    assert code == 0, err
+    assert (tmp_path / "w.duckdb").exists()

@@ -271,9 +271,10 @@ def open_source(
 
 
 def check_source(source: Source) -> None:
-    """Raise SourceError now if ``source`` names a place that is not there, for a command to refuse
-    before it creates or changes anything: a local source's folders (a stat each). A remote source has
-    no such check (its listing finds a wrong prefix)."""
+    """Raise SourceError now if ``source`` names a place that is not there or holds no file to read
+    (nothing, or only zero-byte files), for a command to refuse before it creates or changes
+    anything: a local source's folders (a stat each, and a walk to the first non-empty file), an S3
+    source's prefixes (the first page of each listing, for a good source)."""
     check = getattr(source, "check", None)
     if check is not None:
         check()

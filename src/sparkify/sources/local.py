@@ -52,10 +52,15 @@ class LocalSource:
         return self.root
 
     def check(self) -> None:
-        """Raise SourceError, as :meth:`list` would, when a kind's folder is missing or is a file: a
-        stat per folder, so a command can refuse a mistyped source before it creates or opens anything."""
-        for kind in FILE_KINDS:
-            self._checked_folder(cast("Kind", kind))
+        """Raise SourceError, as :meth:`list` would, when a kind's folder is missing or is a file, or
+        holds no file to read (nothing, or only zero-byte files): a stat per folder and a walk that
+        stops at the first non-empty file, so a command can refuse a mistyped source before it
+        creates or opens anything."""
+        kinds = [cast("Kind", kind) for kind in FILE_KINDS]
+        folders = [self._checked_folder(kind)[0] for kind in kinds]  # every folder there, first
+        for kind, folder in zip(kinds, folders):
+            if not _holds_a_file(folder):
+                self.list(kind)  # raises the error that says what is there
 
     def _checked_folder(self, kind: Kind) -> tuple[Path, str]:
         """The kind's folder, and the fix an error about what is under it names. Raises SourceError
@@ -195,6 +200,20 @@ def text_name(path: str) -> str:
         return path
     except UnicodeEncodeError:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _holds_a_file(folder: Path) -> bool:
+    """True when the walk under ``folder`` (see :func:`_walk`) meets a regular file of one byte or
+    more, and stops there; False when it meets none, or anything it cannot read (then the listing
+    raises the error that names it)."""
+    try:
+        for entry, _ in _walk(folder, []):
+            st = os.stat(entry.path) if entry.is_symlink() else entry.stat(follow_symlinks=False)
+            if stat.S_ISREG(st.st_mode) and st.st_size > 0:
+                return True
+    except (OSError, SourceError):
+        return False
+    return False
 
 
 def _walk(folder: Path, repeated: list[str]) -> Iterator[tuple[os.DirEntry, str]]:

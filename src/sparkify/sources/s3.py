@@ -17,7 +17,7 @@ import builtins
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from sparkify.errors import ConfigError, SourceError, closest
 from sparkify.schema import EVENT_FILES, FILE_KINDS, SONG_FILES
@@ -139,6 +139,23 @@ class S3Source:
         if not listing:
             raise SourceError(self._empty_message(kind, bucket, prefix, listing))
         return listing
+
+    def check(self) -> None:
+        """Raise SourceError, as :meth:`list` would, when a kind's place cannot be listed or holds no
+        object to read (a mistyped prefix; only zero-byte objects or folder placeholders): pages of
+        the listing until the first object of one byte or more -- one request for a good source -- so
+        a command refuses a wrong prefix before it creates or opens anything."""
+        for kind in FILE_KINDS:
+            bucket, prefix = self.locations[kind]
+            try:
+                pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+                if any(
+                    o["Size"] > 0 and not o["Key"].endswith("/") for p in pages for o in p.get("Contents", ())
+                ):
+                    continue
+            except Exception:  # the listing below raises the error that names it
+                pass
+            self.list(cast("Kind", kind))
 
     def _list_objects(self, bucket: str, prefix: str) -> builtins.list[dict]:
         """Every object under ``prefix``, listed in parallel where the keys form a tree.

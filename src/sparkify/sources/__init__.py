@@ -73,6 +73,9 @@ MAGIC = (
 )
 """Compressions known by their magic numbers, first bytes no JSON text starts with."""
 
+_MAGIC_FIRST = frozenset(bytes([b]) for b in b"\x1fB\xfd\x28P\x04\x89\xff7")
+"""The first byte of each magic number in :data:`MAGIC`."""
+
 MAGIC_BYTES = 10
 """How many of a file's first bytes :func:`compression_of` needs."""
 
@@ -154,6 +157,8 @@ class CorruptFileError(Exception):
 def compression_of(head: bytes) -> str | None:
     """The compression whose magic number ``head`` (a file's first :data:`MAGIC_BYTES` bytes, or all
     of a shorter file) starts with: a name from :data:`MAGIC`, or None (plain text, read as it is)."""
+    if head[:1] not in _MAGIC_FIRST:  # JSON text: one test, not ten (a load reads 20,000 song files)
+        return None
     for name, magic in MAGIC:
         if magic.match(head):
             return name

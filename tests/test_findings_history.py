@@ -162,3 +162,44 @@ def test_a_file_that_staged_no_record_is_not_said_to_keep_zero_records(warehouse
     assert report.rows["songplays"] == 3
     again = pipeline.run(warehouse, src)
     assert again.stage.plans["events"].history_summary() is None
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        b"<html>\n<head><title>502 Bad Gateway</title></head>\n<body>502</body>\n</html>\n",
+        gzip.compress(b"".join(json.dumps(play(i)).encode() + b"\n" for i in (4, 5, 6)), mtime=0)[:40],
+    ],
+    ids=["error-page", "gzip-cut-short"],
+)
+@LOCAL_ONLY
+def test_a_redelivery_whose_every_record_is_rejected_keeps_the_rows_loaded_earlier(
+    warehouse, tmp_path, broken
+):
+    """Tester finding: under --max-errors, a day re-delivered as an error page (or a gzip file cut
+    short) was a 'changed' file whose 3 earlier plays were silently replaced by nothing. Like a file
+    now empty, it keeps its rows unless --prune, and the run says so."""
+    src = write(tmp_path / "src")
+    assert pipeline.run(warehouse, src).rows["songplays"] == 6
+    (src / "log_data" / DAY2).write_bytes(broken)
+    report = pipeline.run(warehouse, src, max_errors=10)
+    plan = report.stage.plans["events"]
+    assert report.stage.results["events"].staged == 0 and report.stage.results["events"].rejected >= 1
+    assert plan.history_summary() == (
+        "events: 1 file loaded earlier is now rejected whole: its 3 records are kept (pass --prune to remove them)"
+    )
+    assert plan_summary(plan) == "events: 2 files: 0 new, 1 already loaded, 1 now rejected whole"
+    assert (count(warehouse, "staging_events"), report.rows["songplays"]) == (6, 6)
+    assert not report.checks_failed
+    again = pipeline.run(warehouse, src, max_errors=10)  # still broken: told again, still kept
+    assert again.rows["songplays"] == 6 and again.stage.plans["events"].rejected_only
+    pruned = pipeline.run(warehouse, src, max_errors=10, prune=True)
+    assert pruned.stage.plans["events"].history_summary() == (
+        "events: --prune removed 1 file now rejected whole, and its 3 records"
+    )
+    assert pruned.rows["songplays"] == 3
+    (src / "log_data" / DAY2).write_text(
+        "".join(json.dumps(play(i)) + "\n" for i in (4, 5))
+    )  # mended: 2 plays
+    mended = pipeline.run(warehouse, src)
+    assert mended.rows["songplays"] == 5 and mended.stage.plans["events"].history_summary() is None

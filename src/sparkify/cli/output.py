@@ -36,6 +36,8 @@ def plan_summary(plan) -> str:
         parts.append(f"{plan.unchanged:,} already loaded")
     if plan.held_empty:  # loaded earlier, only whitespace now: see history_summary
         parts.append(f"{len(plan.held_empty):,} now empty")
+    if plan.rejected_only:  # loaded earlier, every record rejected now: see history_summary
+        parts.append(f"{len(plan.rejected_only):,} now rejected whole")
     return f"{plan.kind}: {_n(len(plan.listed), 'file')}: {', '.join(parts)}"
 
 

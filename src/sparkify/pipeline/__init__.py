@@ -18,8 +18,9 @@ from all of staging. Both give the same tables.
 History is never lost by accident: a file loaded earlier and no longer in the source (a scheduler
 pointing at today's folder, a day archived away) keeps its rows and its ledger entry, and the plan
 counts it (:attr:`FilePlan.absent`). So does a file loaded earlier that is still there but holds no
-record now -- zero bytes, or only whitespace (:attr:`FilePlan.emptied`): an export that failed is the
-same accident. Only ``prune=True`` removes such files' rows. ``full_refresh=True``
+record now -- zero bytes, only whitespace (:attr:`FilePlan.emptied`), or only records that are
+rejected (:attr:`FilePlan.rejected_only`, with ``max_errors``): an export that failed is the same
+accident. Only ``prune=True`` removes such files' rows. ``full_refresh=True``
 reloads every file in the source; files absent from it keep their rows then too, unless ``prune``.
 So the star schema equals what a full refresh of (the source + the kept files) would build.
 

@@ -45,6 +45,11 @@ class FilePlan:
     only whitespace (an export that failed). Kept or pruned like a file gone from the source."""
     emptied_rows: int = 0
     """Staging rows of the :attr:`emptied` files, as the ledger counts them."""
+    rejected_only: list[str] = field(default_factory=list)
+    """The :attr:`emptied` files read this run whose every record was rejected (a failed export that
+    wrote an error page, a gzip file cut short): the same accident as an empty file, held like one."""
+    rejected_only_rows: int = 0
+    """Staging rows of the :attr:`rejected_only` files, as the ledger counts them."""
     ledger_rows: dict[str, int] = field(default_factory=dict, repr=False)
     """File -> the staging rows its ledger entry counts (files loaded earlier)."""
     prune: bool = False
@@ -72,27 +77,34 @@ class FilePlan:
 
     @property
     def held_empty(self) -> list[str]:
-        """The :attr:`emptied` files still listed (not zero bytes: only whitespace), whose rows stay."""
-        return sorted(set(self.emptied).intersection(f.name for f in self.listed)) if self.emptied else []
+        """The :attr:`emptied` files still listed (not zero bytes: only whitespace), whose rows stay
+        (not the :attr:`rejected_only` ones)."""
+        if not self.emptied:
+            return []
+        return sorted(set(self.emptied).intersection(f.name for f in self.listed) - set(self.rejected_only))
 
     @property
     def unchanged(self) -> int:
-        return len(self.listed) - len(self.to_read) - len(self.held_empty)
+        return len(self.listed) - len(self.to_read) - len(self.held_empty) - len(self.rejected_only)
 
     def hold_emptied(self, result: ReadResult) -> None:
-        """After reading: a file loaded earlier (with staged rows) that now holds no record -- only
-        whitespace -- is the same accident as a zero-byte file. It leaves :attr:`to_read` and joins
-        :attr:`absent` and :attr:`emptied`: its rows and ledger entry stay unless ``prune``."""
+        """After reading: a file loaded earlier (with staged rows) that now stages no record -- only
+        whitespace, or only records that are rejected (:attr:`rejected_only`) -- is the same accident
+        as a zero-byte file. It leaves :attr:`to_read` and joins :attr:`absent` and :attr:`emptied`:
+        its rows and ledger entry stay unless ``prune``."""
         held = [
             f
             for f in self.to_read
             if self.ledger_rows.get(f.name, 0) > 0
             and f.name in result.files
-            and result.files[f.name].read == 0
+            and result.files[f.name].staged == 0
         ]
         if not held:
             return
         names = {f.name for f in held}
+        rejected = sorted(n for n in names if result.files[n].read > 0)
+        self.rejected_only = rejected
+        self.rejected_only_rows = sum(self.ledger_rows[n] for n in rejected)
         self.to_read = [f for f in self.to_read if f.name not in names]
         rows = sum(self.ledger_rows[n] for n in names)
         self.absent = sorted({*self.absent, *names})
@@ -113,9 +125,11 @@ class FilePlan:
         and its 15 records``."""
         lines = []
         gone, gone_rows = len(self.absent) - len(self.emptied), self.absent_rows - self.emptied_rows
+        broken, broken_rows = len(self.rejected_only), self.rejected_only_rows
         for n, rows, what in (
             (gone, gone_rows, "no longer in the source"),
-            (len(self.emptied), self.emptied_rows, "now empty"),
+            (len(self.emptied) - broken, self.emptied_rows - broken_rows, "now empty"),
+            (broken, broken_rows, "now rejected whole"),
         ):
             if not n:
                 continue

@@ -137,6 +137,11 @@ class MissingTableError(WarehouseError, exit_code=ExitCode.USAGE):
     """A table the step needs does not exist yet."""
 
 
+class ForeignTableError(WarehouseError, exit_code=ExitCode.USAGE):
+    """A table under a name sparkify writes is not one sparkify made (another application's
+    ``users``, or columns sparkify does not make): it is never emptied or changed."""
+
+
 class QueryError(SparkifyError, exit_code=ExitCode.USAGE):
     """An analytics query cannot be read, or cannot be translated faithfully to the engine's SQL."""
 

@@ -63,7 +63,13 @@ from sparkify.pipeline.publish import (
     spool_errors,
 )
 from sparkify.pipeline.statements import STEPS, _count_star, s3_prefix, statements, transform_steps
-from sparkify.pipeline.tables import _open, _require_tables, require_star, require_tables
+from sparkify.pipeline.tables import (
+    _open,
+    _require_tables,
+    refuse_foreign_tables,
+    require_star,
+    require_tables,
+)
 from sparkify.progress import NoProgress, Progress
 from sparkify.schema import LOAD_FILES, LOAD_SCHEMA, META_TABLES, STAGING_TABLES, STAR_TABLES, TABLES
 from sparkify.sources import Source, check_source
@@ -129,6 +135,7 @@ def create_tables(wh: Warehouse) -> list[str]:
 
 def _create_tables(wh: Warehouse) -> tuple[list[str], list[str]]:
     """:func:`create_tables`, and what upgrading the bookkeeping tables did (empty: nothing to do)."""
+    refuse_foreign_tables(wh)  # another application's `users` is never adopted, nor emptied
     wh.create_schema()
     created = []
     for table in (*STAGING_TABLES, *STAR_TABLES, *META_TABLES):
@@ -163,6 +170,7 @@ def transform(wh: Warehouse, *, progress: Progress | None = None) -> dict[str, i
     Running it twice on the same staging rows leaves every table identical.
     """
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *STAR_TABLES)])
+    refuse_foreign_tables(wh)
 
     def rebuild() -> None:
         with wh.transaction():
@@ -288,6 +296,7 @@ def _load(
         [t.name for t in (*STAGING_TABLES, *META_TABLES)],
         next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
     )
+    refuse_foreign_tables(wh)
     wh.ensure_indexes(STAGING_TABLES)  # a warehouse made before an index gets it (PostgreSQL)
     report = StageReport(load_id=uuid.uuid4().hex, upgraded=upgraded)
     run_row = {

@@ -9,9 +9,12 @@ from typing import cast
 
 from sparkify import ledger
 from sparkify.errors import (
+    ForeignTableError,
     MissingTableError,
 )
 from sparkify.schema import (
+    META_TABLES,
+    STAGING_TABLES,
     STAR_TABLES,
 )
 from sparkify.sources import Source, open_source
@@ -78,3 +81,50 @@ def elsewhere_hint(wh: Warehouse, missing: list[str]) -> str | None:
         f" and {len(schemas) - 5} more" if len(schemas) > 5 else ""
     )
     return f"Found the tables in schemas {shown}: pass --schema with the one you mean."
+
+
+def refuse_foreign_tables(wh: Warehouse) -> None:
+    """Raise :class:`ForeignTableError`, before anything is created or changed, when a staging or
+    star table that sparkify would empty and fill already exists in ``wh``'s schema but is not one
+    sparkify made: the schema holds none of sparkify's bookkeeping tables (``load_runs``,
+    ``load_files``, ...), or the table's columns are not the ones sparkify makes (an application's own
+    ``users`` with an ``email`` column). Every step that writes those tables asks first (one catalog
+    query): a run would otherwise delete another application's rows."""
+    written = [*STAGING_TABLES, *STAR_TABLES]
+    found = wh.columns_of([t.name for t in (*written, *META_TABLES)])
+    present = [t for t in written if t.name in found]
+    if not present:
+        return
+    where = f"{wh.display_url}{f' (schema {wh.schema})' if wh.schema else ''}"
+    elsewhere = (
+        "--warehouse at another DuckDB file"
+        if wh.name == "duckdb"
+        else "--schema at a schema of sparkify's own"
+    )
+    fix = (
+        f"sparkify empties and refills its tables on every run, so it will not touch them. Point {elsewhere}, "
+        "or rename or drop those tables if they are not wanted."
+    )
+    if not any(t.name in found for t in META_TABLES):
+        names = ", ".join(t.name for t in present)
+        raise ForeignTableError(
+            f"{where} already holds {agree(len(present), 'a table', 'tables')} named {names} that sparkify did "
+            f"not make (it holds none of sparkify's bookkeeping tables: "
+            f"{', '.join(t.name for t in META_TABLES)}). {fix}"
+        )
+    for table in present:
+        have, made = found[table.name], [c.name for c in table.columns]
+        extra = [c for c in have if c not in made]
+        lacking = [c for c in made if c not in have]
+        if extra or lacking:
+            parts = []
+            if extra:
+                parts.append(
+                    f"{agree(len(extra), 'a column', 'columns')} sparkify does not make ({', '.join(extra)})"
+                )
+            if lacking:
+                parts.append(f"not {agree(len(lacking), 'the column', 'the columns')} {', '.join(lacking)}")
+            raise ForeignTableError(
+                f"Table {table.name} in {where} has {' and '.join(parts)}: it is not the table sparkify made. "
+                f"{fix}"
+            )

@@ -180,6 +180,17 @@ class Warehouse(ABC):
     @abstractmethod
     def table_exists(self, table: str) -> bool: ...
 
+    def columns_of(self, tables: list[str]) -> dict[str, list[str]]:
+        """Table name -> its column names, lower case, in order, for each of ``tables`` that exists in
+        :attr:`schema` (a table or view); the others are left out. One query per table here; engines
+        override it with one catalog query."""
+        found = {}
+        for table in tables:
+            if self.table_exists(table):
+                cols, _ = self.query(f"select * from {self.qualified(table)} limit 0")
+                found[table] = [c.lower() for c in cols]
+        return found
+
     # -- statements ---------------------------------------------------------------------------------
 
     def statement(self, name: str, scope: dict[str, str] | None = None) -> str:

@@ -1,0 +1,109 @@
+"""Tables sparkify did not make are never adopted or emptied (tester finding, high: an application's
+own ``users`` table -- the expected columns and an ``email`` -- in the target schema was taken over
+and its rows deleted, exit 0, "33 of 33 passed"). A staging or star table is sparkify's only when the
+schema also holds sparkify's bookkeeping tables and its columns are the ones sparkify makes; anything
+else is refused (exit 2) before a table is created or a row changes, on every engine and by every
+step that writes (run, create-tables, stage, transform).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sparkify import pipeline
+from sparkify.errors import ForeignTableError
+from sparkify.schema import STAGING_TABLES, STAR_TABLES
+from tests.helpers.records import plain_event, plain_song, write_source
+
+ADA = (1001, "Ada", "Lovelace", "F", "vip", "ada@corp.example")
+
+
+def make_foreign_users(wh) -> None:
+    """An application's own users table: sparkify's five columns and an email, one row."""
+    wh.execute(
+        f"create table {wh.qualified('users')} (user_id integer primary key, first_name varchar(256), "
+        "last_name varchar(256), gender varchar(256), level varchar(256), email varchar(256))"
+    )
+    marks = ", ".join([wh.param] * len(ADA))
+    wh.execute(f"insert into {wh.qualified('users')} values ({marks})", list(ADA))
+
+
+def users_rows(wh) -> list[tuple]:
+    return [tuple(r) for r in wh.query(f"select * from {wh.qualified('users')}")[1]]
+
+
+def existing(wh) -> set[str]:
+    return {t.name for t in (*STAGING_TABLES, *STAR_TABLES) if wh.table_exists(t.name)}
+
+
+def test_another_applications_table_is_refused_and_left_as_it_was(warehouse, tmp_path):
+    from tests.conftest import source_for
+
+    warehouse.create_schema()
+    make_foreign_users(warehouse)
+    src = source_for(warehouse, write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()]))
+    with pytest.raises(ForeignTableError) as exc:
+        pipeline.run(warehouse, src)
+    message = str(exc.value)
+    assert "already holds a table named users that sparkify did not make" in message
+    assert "load_runs" in message and "will not touch them" in message
+    with pytest.raises(ForeignTableError):
+        pipeline.create_tables(warehouse)
+    assert users_rows(warehouse) == [ADA]
+    assert existing(warehouse) == {"users"}  # nothing created beside it
+    assert not warehouse.table_exists("load_runs")  # and no run recorded
+
+
+def test_a_table_with_columns_sparkify_does_not_make_is_refused_in_its_own_schema(warehouse, tmp_path):
+    """Even beside sparkify's bookkeeping tables: a ``time`` table given an extra column (by hand, or
+    by another tool) would lose that column's values at the next rebuild."""
+    from tests.conftest import source_for
+
+    src = source_for(warehouse, write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()]))
+    assert pipeline.run(warehouse, src).rows["songplays"] == 1
+    warehouse.execute(f"alter table {warehouse.qualified('time')} add column note varchar(64)")
+    for step in (
+        lambda: pipeline.run(warehouse, src),
+        lambda: pipeline.stage(warehouse, src),
+        lambda: pipeline.transform(warehouse),
+        lambda: pipeline.create_tables(warehouse),
+    ):
+        with pytest.raises(
+            ForeignTableError, match=r"^Table time in .* has a column sparkify does not make \(note\)"
+        ):
+            step()
+    rows = warehouse.query(f"select count(*) from {warehouse.qualified('time')}")[1]
+    assert rows[0][0] == 1  # not emptied
+
+
+def test_a_table_lacking_a_column_is_refused_by_name(warehouse, tmp_path):
+    from tests.conftest import source_for
+
+    src = source_for(warehouse, write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()]))
+    pipeline.create_tables(warehouse)
+    warehouse.execute(f"drop table {warehouse.qualified('artists')}")
+    warehouse.execute(
+        f"create table {warehouse.qualified('artists')} (artist_id varchar(256), name varchar(256))"
+    )
+    with pytest.raises(
+        ForeignTableError,
+        match=r"^Table artists in .* has not the columns location, latitude, longitude: it is not the table",
+    ):
+        pipeline.run(warehouse, src)
+
+
+def test_the_cli_refuses_with_exit_2_and_one_line(tmp_path, capsys):
+    from sparkify.warehouse import connect
+    from tests.conftest import sparkify
+
+    url = f"duckdb:///{tmp_path}/app.duckdb"
+    with connect(url) as wh:
+        make_foreign_users(wh)
+    src = write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()])
+    for args in (["run", "-s", str(src)], ["create-tables"]):
+        code, out, err = sparkify(capsys, *args, "-w", url)
+        assert code == 2 and out == ""
+        assert err.startswith("Error: ") and err.count("\n") == 1
+        assert "Point --warehouse at another DuckDB file" in err
+    with connect(url) as wh:
+        assert users_rows(wh) == [ADA]

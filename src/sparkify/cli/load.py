@@ -11,6 +11,7 @@ from sparkify import quality
 from sparkify.cli import options, output
 from sparkify.cli.app import cli, state
 from sparkify.console import make_console
+from sparkify.pipeline.tables import CREATE_FIRST
 from sparkify.sources import check_source
 from sparkify.wording import plural
 
@@ -137,9 +138,13 @@ def create_tables_cmd(**flags):
 def stage_cmd(source_flags, full_refresh, prune, **flags):
     """Load the source's new and changed song and log files into the staging tables.
 
+    The tables must exist: `sparkify create-tables` makes them (`sparkify run` does every step).
+
     \b
     Example:
-      sparkify stage --source data/sparkify-sample
+      sparkify create-tables --warehouse duckdb:///sparkify.duckdb
+      sparkify stage --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
+      sparkify transform --warehouse duckdb:///sparkify.duckdb
     """
     obj = state()
     from sparkify import pipeline
@@ -149,7 +154,10 @@ def stage_cmd(source_flags, full_refresh, prune, **flags):
     check_source(src)
     console = make_console()
     # the tables must be there already (create-tables, run): a missing DuckDB file is not made
-    with options.connect(settings, must_exist=True) as wh, options.progress(console) as progress:
+    with (
+        options.connect(settings, must_exist=True, next_step=CREATE_FIRST) as wh,
+        options.progress(console) as progress,
+    ):
         upgrade(wh, console)
         report = pipeline.stage(wh, src, **load_arguments(settings, full_refresh, prune, progress))
     if obj.summary is not None:

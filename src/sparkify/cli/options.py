@@ -370,9 +370,12 @@ def schema_for(engine: str, schema: str | None, origin: str) -> str | None:
     return None
 
 
-def connect(config: Settings, *, read_only: bool = False, must_exist: bool | None = None) -> Warehouse:
+def connect(
+    config: Settings, *, read_only: bool = False, must_exist: bool | None = None, next_step: str | None = None
+) -> Warehouse:
     """Open the warehouse of ``config``; ``read_only`` commands (and ``must_exist``: commands that need
-    tables already there) never create a database file; commands that write refuse an in-memory one.
+    tables already there) never create a database file, and say ``next_step`` when there is none
+    (default: run ``sparkify run`` first); commands that write refuse an in-memory one.
     While another sparkify process holds it, say so on stderr (unless quiet)."""
     from sparkify.console import make_console
     from sparkify.warehouse import connect as open_warehouse
@@ -395,6 +398,7 @@ def connect(config: Settings, *, read_only: bool = False, must_exist: bool | Non
         wait_timeout=config.wait_timeout,
         on_wait=on_wait,
         must_exist=read_only if must_exist is None else must_exist,
+        **({"next_step": next_step} if next_step else {}),
         must_persist=not read_only,
         read_only=read_only,
     )

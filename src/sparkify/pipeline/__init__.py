@@ -64,6 +64,7 @@ from sparkify.pipeline.publish import (
 )
 from sparkify.pipeline.statements import STEPS, _count_star, s3_prefix, statements, transform_steps
 from sparkify.pipeline.tables import (
+    CREATE_FIRST,
     _open,
     _require_tables,
     refuse_foreign_tables,
@@ -294,7 +295,7 @@ def _load(
     _require_tables(
         wh,
         [t.name for t in (*STAGING_TABLES, *META_TABLES)],
-        next_step="Run `sparkify create-tables` first (or `sparkify run`, which also loads).",
+        next_step=CREATE_FIRST,
     )
     refuse_foreign_tables(wh)
     wh.ensure_indexes(STAGING_TABLES)  # a warehouse made before an index gets it (PostgreSQL)

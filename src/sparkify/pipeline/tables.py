@@ -27,6 +27,9 @@ def _open(source: str | Path | Source) -> Source:
     return cast(Source, source) if hasattr(source, "list") else open_source(source)
 
 
+CREATE_FIRST = "Run `sparkify create-tables` first (or `sparkify run`, which also loads)."
+"""The next step when a step that fills the tables (stage) finds none: create them."""
+
 RUN_FIRST = "Run `sparkify run` first."
 """The next step when a warehouse holds no loaded tables: `run` creates *and* loads them
 (`create-tables` alone would leave them empty)."""

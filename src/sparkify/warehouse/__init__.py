@@ -132,13 +132,15 @@ def connect(
     wait_timeout: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     must_exist: bool = False,
+    next_step: str = "Run `sparkify run` first.",
     must_persist: bool = False,
     read_only: bool = False,
 ) -> Warehouse:
     """Open the warehouse a URL names. The caller closes it (or uses ``with``).
 
     ``must_exist`` is for commands that only read: a DuckDB file that does not exist is a
-    :class:`MissingTableError` (saying to run ``sparkify run`` first) instead of a new, empty file.
+    :class:`MissingTableError` (saying ``next_step``: run ``sparkify run`` first, by default) instead
+    of a new, empty file.
     ``must_persist`` is for commands that write and then end (the CLI's run, stage, ...): an
     in-memory DuckDB database (``:memory:``), which would lose what they write, is a ConfigError.
 
@@ -165,7 +167,7 @@ def connect(
             )
         if must_exist and path != ":memory:" and not os.path.exists(path):
             raise MissingTableError(
-                f"There is no DuckDB database at {path}. Run `sparkify run` first, or point --warehouse at "
+                f"There is no DuckDB database at {path}. {next_step.rstrip('.')}, or point --warehouse at "
                 "an existing one."
             )
         from sparkify.warehouse.duckdb import DuckDBWarehouse

@@ -222,7 +222,7 @@ def test_runs_lists_what_the_last_runs_did(tmp_path, src):
     # the message names the rejected record (file and line), not only the first line of the error
     bad = os.path.realpath(src / "log_data" / "bad.json")
     assert f"{bad}:1" in runs[0]["message"] and "\n" not in runs[0]["message"]
-    assert ". Fix the input, or pass --max-errors N" in runs[0]["message"]  # sentences kept apart
+    assert ". Fix the input, or pass --max-errors 1 (or more)" in runs[0]["message"]  # sentences kept apart
     # the failed run was rolled back: it loaded and staged nothing, but says what it read and rejected
     failed = runs[0]
     assert (failed["files_loaded"], failed["songs_staged"], failed["events_staged"]) == (0, 0, 0)

@@ -7,7 +7,8 @@ Shape (every key always present for its command; counts are integers, times seco
      "staged": {"songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0,
                           "files_removed": 0}, …},      # files_removed: their rows left with --prune
      "upgraded": ["load_runs.prune added", …],      # bookkeeping tables upgraded in place by this run
-     "rejects": ["file:line: reason", …],          # at most 10
+     "rejects": ["file:line: reason", …],          # the first 10 (load_errors holds every one);
+                                                   # every one when the load failed (nothing kept them)
      "tables": {"users": 97, …},                   # star tables (run, transform) and staging (stage)
      "checks": {"passed": 26, "failed": 0, "failures": [{"name": "…", "offending": 3}]},
      "timings": {"stage songs": 0.7, "stage events": 0.2, "total": 3.2},
@@ -62,7 +63,8 @@ def add_stage(out: dict[str, Any], report, *, rolled_back: bool = False) -> dict
             # keys no staging column takes (ignored, as the contract says) -> records holding each
             "unknown_fields": dict(sorted(result.unknown_fields.items())),
         }
-    out["rejects"] = [str(r) for r in report.rejects[:SHOWN_REJECTS]]
+    rejects = report.rejects if rolled_back else report.rejects[:SHOWN_REJECTS]
+    out["rejects"] = [str(r) for r in rejects]
     out["tables"].update({k: int(v) for k, v in report.rows.items()})
     for kind, seconds in report.read_seconds.items():
         out["timings"][f"stage {kind}"] = round(seconds, 3)

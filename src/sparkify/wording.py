@@ -36,3 +36,15 @@ def printable(value: object) -> str:
     """``value`` as a single line of plain text that a terminal shows as it is: control characters
     become ``\\xNN`` (tab, newline and carriage return ``\\t \\n \\r``); ``None`` becomes ``""``."""
     return "" if value is None else str(value).translate(_CONTROL)
+
+
+def one_line(message: str) -> str:
+    """A message of several lines as one, each line's blanks squeezed; a line after one that ends
+    without punctuation starts a new sentence (``"...of the record. Fix the input..."``; libpq's
+    ``"Connection refused. Is the server running..."``)."""
+    out = ""
+    for line in message.splitlines():
+        line = " ".join(line.split())
+        if line:
+            out += line if not out else (" " if out.endswith((".", ":", ";", ",", "!", "?")) else ". ") + line
+    return out

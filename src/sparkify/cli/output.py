@@ -130,8 +130,28 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
             console.print(f"  {printable(r)}")
     for kind, result in report.results.items():  # which kind: a key may be known in one, not the other
         if result.unknown_fields:
-            fields = ", ".join(f"{_key(k)} ({n})" for k, n in sorted(result.unknown_fields.items()))
+            fields = ", ".join(
+                f"{_key(k)} ({n}{_meant(kind, k)})" for k, n in sorted(result.unknown_fields.items())
+            )
             console.print(f"Unknown fields ignored in {kind}: {printable(fields)}")
+
+
+def _meant(kind: str, key: str) -> str:
+    """``; did you mean userId?`` when ``key`` is one of ``kind``'s fields written in other case
+    (``userID``), with other separators (``user_id``) or closely misspelled; else empty: a field
+    the contract names, read under another name, is a field lost (tester finding)."""
+    from difflib import get_close_matches
+
+    from sparkify.staging.rules import KNOWN_KEYS
+
+    known = sorted(KNOWN_KEYS[kind])
+
+    def squash(name: str) -> str:
+        return "".join(ch for ch in name.lower() if ch.isalnum())
+
+    same = [k for k in known if squash(k) == squash(key)]
+    close = same or get_close_matches(key, known, n=1, cutoff=0.85)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _key(key: str) -> str:

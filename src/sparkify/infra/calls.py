@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 from sparkify.errors import ConfigError, ExitCode, SparkifyError, did_you_mean
+from sparkify.wording import one_line as lines_as_one
 
 RETRY_SECONDS = 10
 """Seconds between retries of a call that fails only until AWS catches up (IAM propagation, ENIs)."""
@@ -184,7 +185,7 @@ _QUOTA_CODES = {
 def one_line(text: str) -> str:
     # EC2 appends an encoded authorization blob to UnauthorizedOperation; it helps nobody on a terminal.
     text = text.split("Encoded authorization failure message")[0]
-    return " ".join(text.split()).rstrip(" .")
+    return lines_as_one(text).rstrip(" .")
 
 
 def translate(

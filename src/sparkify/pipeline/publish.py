@@ -28,7 +28,7 @@ from sparkify.staging.results import Reject
 from sparkify.staging.spool import DUCKDB_TYPE
 from sparkify.warehouse.base import Warehouse, quote
 from sparkify.warehouse.duckdb import parser_errors
-from sparkify.wording import plural
+from sparkify.wording import one_line, plural
 
 SHOWN_REJECTS = 10
 """How many rejected records an error message lists."""
@@ -208,12 +208,17 @@ def _record_outcome(wh: Warehouse, run_row: dict, report: StageReport, exc: Base
 
 def _rejects_message(rejects: list[Reject], max_errors: int) -> str:
     shown = "\n".join(f"  {r}" for r in rejects[:SHOWN_REJECTS])
-    more = f"\n  ... and {len(rejects) - SHOWN_REJECTS} more" if len(rejects) > SHOWN_REJECTS else ""
+    more = (
+        f"\n  ... and {len(rejects) - SHOWN_REJECTS} more (--json lists every one)"
+        if len(rejects) > SHOWN_REJECTS
+        else ""
+    )
     allowed = "no rejected records are allowed" if max_errors == 0 else f"at most {max_errors} allowed"
     return (
         f"{plural(len(rejects), 'input record')} could not be loaded ({allowed}); nothing was changed:\n"
         f"{shown}{more}\n"
-        f"Fix the input, or pass --max-errors N to load the rest and record these as rejected."
+        f"Fix the input, or pass --max-errors {len(rejects)} (or more) to load the rest and record these "
+        "as rejected."
     )
 
 
@@ -223,13 +228,3 @@ def committed_note(load_id: str, command: str) -> str:
     come next, that they did not run."""
     checks = "; the checks did not run (`sparkify check` runs them)" if command == "run" else ""
     return f"load {load_id} was committed{checks}"
-
-
-def one_line(message: str) -> str:
-    """A message of several lines as one (the rejected records it lists included): a line after one
-    that ends without punctuation starts a new sentence, ``"...of the record. Fix the input..."``."""
-    out = ""
-    for line in (line.strip() for line in message.splitlines()):
-        if line:
-            out += line if not out else (" " if out.endswith((".", ":", ";", ",", "!", "?")) else ". ") + line
-    return out

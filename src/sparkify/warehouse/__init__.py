@@ -157,6 +157,11 @@ def connect(
     cls = engine_class(engine)
     if schema is not None and not schema.strip():
         raise ConfigError("A schema needs a name: pass schema=None for the default (public).")
+    if schema is not None and engine != "duckdb" and _is_system_schema(schema):
+        raise ConfigError(
+            f"Schema {schema!r} belongs to the server (its catalog, or a name starting with pg_, which "
+            "PostgreSQL and Redshift keep for themselves): pass a schema of sparkify's own, e.g. --schema sparkify."
+        )
     if engine == "duckdb":
         path = duckdb_path(url)
         _refuse_duckdb_schema(schema)
@@ -218,3 +223,10 @@ def _refuse_duckdb_schema(schema: str | None) -> None:
             f"A schema ({schema!r}) applies to PostgreSQL and Redshift: a DuckDB warehouse keeps every "
             "table in its own file. Pass schema=None, or use another DuckDB file."
         )
+
+
+def _is_system_schema(schema: str) -> bool:
+    """True for a schema of the server's own: ``information_schema`` or a name starting with ``pg_``
+    (``pg_catalog``, ``pg_temp``, ``pg_toast``: PostgreSQL refuses to create any such schema)."""
+    name = schema.lower()
+    return name == "information_schema" or name.startswith("pg_")

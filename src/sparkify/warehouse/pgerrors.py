@@ -19,7 +19,7 @@ from sparkify.errors import (
 )
 from sparkify.schema import Table, missing_table_hint
 from sparkify.warehouse.base import Warehouse, quote
-from sparkify.wording import agree, plural
+from sparkify.wording import agree, one_line, plural
 
 CHARACTER_NOT_IN_REPERTOIRE = "22021"
 """What PostgreSQL answers to text it cannot store, such as the NUL character."""
@@ -106,7 +106,7 @@ class PostgresErrors(Warehouse):
         """Map a driver error to :class:`MissingTableError` or :class:`WarehouseError`: one line
         that names the warehouse (password masked) and, where there is one, the next step."""
         sqlstate, message = self.error_details(exc)
-        message = self._scrub(" ".join(message.split()))  # one line; never the password
+        message = self._scrub(one_line(message))  # never the password
         if connecting:
             return self._connect_error(message)
         if sqlstate in (UNDEFINED_TABLE, UNDEFINED_SCHEMA):

@@ -158,14 +158,19 @@ def test_an_unknown_function_is_the_query_s_error_not_missing_tables(warehouse, 
         ("checkpoint", "checkpoint", 1),
         ("-- the plays\n  songplays", "songplays", 2),
         ("/* x */ users", "users", 1),
+        # quoted as written, not as sqlglot renders it (tester finding: 'COPY INTO (SELECT 1) ...', and
+        # '' with "Unsupported INSTALL statement" on stderr)
+        ("copy (select 1) to stdout", "copy \\(select 1\\) to stdout", 1),
+        ("\n\ninstall   httpfs;", "install httpfs", 3),
     ],
 )
-def test_a_bare_word_is_not_a_query_and_is_named_as_written(statement, word, line):
+def test_a_bare_word_is_not_a_query_and_is_named_as_written(statement, word, line, capsys):
     # "checkpoint" was refused as "COLUMN would change the warehouse" (tester finding)
     with pytest.raises(
         QueryError, match=rf"line {line}: '{word}' is not a query; sparkify only runs queries"
     ):
         analytics.sql_for(connect("duckdb:///:memory:"), analytics.ad_hoc(statement, dialect="duckdb"))
+    assert capsys.readouterr().err == ""  # nothing but the error
 
 
 @pytest.mark.parametrize("dialect", ["own", "redshift"])

@@ -263,9 +263,9 @@ def require_read_only(tree, sql: str, origin: str) -> None:
             return
         tree = found
     if not isinstance(tree, (*writes, exp.Command)):  # not a statement sqlglot knows: CHECKPOINT was a COLUMN
-        written = tree.sql(comments=False)
+        line, written = _statement_start(sql)
         raise QueryError(
-            f"{origin}, line {line_of(sql, written)}: {written!r} is not a query; sparkify only runs "
+            f"{origin}, line {line}: {written!r} is not a query; sparkify only runs "
             "queries that read the warehouse (SELECT, WITH ... SELECT, DESCRIBE)."
         )
     kind = tree.key.upper() if not isinstance(tree, exp.Command) else str(tree.this).upper()
@@ -274,6 +274,20 @@ def require_read_only(tree, sql: str, origin: str) -> None:
         "runs queries that read it (SELECT, WITH ... SELECT, DESCRIBE). Change the warehouse with its own "
         "client (duckdb, psql) instead."
     )
+
+
+def _statement_start(sql: str, width: int = 60) -> tuple[int, str]:
+    """(line, text) of where the statement in ``sql`` starts, leading comments and blanks skipped:
+    the text as the user wrote it (blanks squeezed, at most ``width`` characters), never sqlglot's
+    rendering of it (``COPY INTO (SELECT 1)`` for ``copy (select 1)``; ``''`` for ``install httpfs``)."""
+    import re
+
+    lead = re.match(r"(\s|--[^\n]*|/\*.*?\*/)*", sql, flags=re.S)
+    start = lead.end() if lead else 0
+    text = " ".join(sql[start:].split()).rstrip(";").rstrip()
+    if len(text) > width:
+        text = text[: width - 3].rstrip() + "..."
+    return sql.count("\n", 0, start) + 1, text
 
 
 def ordering(sql: str, dialect: str, columns: list[str]) -> tuple[bool, list[int] | None]:

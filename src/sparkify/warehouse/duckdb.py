@@ -187,19 +187,12 @@ class DuckDBWarehouse(Warehouse):
         )
         return bool(rows and rows[0][0])
 
-    def columns_of(self, tables: list[str]) -> dict[str, list[str]]:
-        if not tables:
-            return {}
-        marks = ", ".join(["?"] * len(tables))
-        _, rows = self.query(
+    def columns_sql(self, marks: str) -> tuple[str, str] | None:
+        return (
             "select table_name, column_name from information_schema.columns "
             f"where table_schema = ? and table_name in ({marks}) order by table_name, ordinal_position",
-            [self.schema or "main", *tables],
+            self.schema or "main",
         )
-        found: dict[str, list[str]] = {}
-        for table, column in rows:
-            found.setdefault(table, []).append(column.lower())
-        return found
 
     def reader_connection(self):
         return self.con  # parse straight into the warehouse: no copy

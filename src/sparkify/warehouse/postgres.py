@@ -353,22 +353,15 @@ class PostgresWarehouse(PostgresBuild):
         )
         return bool(rows[0][0])
 
-    def columns_of(self, tables: list[str]) -> dict[str, list[str]]:
-        if not tables:
-            return {}
-        marks = ", ".join(["%s"] * len(tables))
-        _, rows = self.query(
+    def columns_sql(self, marks: str) -> tuple[str, str] | None:
+        return (
             "select c.relname, a.attname from pg_catalog.pg_attribute as a "
             "join pg_catalog.pg_class as c on c.oid = a.attrelid "
             "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
             f"where n.nspname = %s and c.relname in ({marks}) and a.attnum > 0 and not a.attisdropped "
             "order by c.relname, a.attnum",
-            [self.schema, *tables],
+            self.schema or "public",
         )
-        found: dict[str, list[str]] = {}
-        for table, column in rows:
-            found.setdefault(table, []).append(column.lower())
-        return found
 
     def schema_exists(self) -> bool:
         _, rows = self.query("select count(*) from pg_catalog.pg_namespace where nspname = %s", [self.schema])

@@ -51,6 +51,8 @@ INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 
 TABLE_FOR: dict[str, Table] = {name: kind.staging for name, kind in FILE_KINDS.items()}
 REQUIRED: dict[str, tuple[str, ...]] = {name: kind.required for name, kind in FILE_KINDS.items()}
+RECORD_COLUMNS: dict[str, tuple[Column, ...]] = {name: t.record_columns for name, t in TABLE_FOR.items()}
+"""Kind -> the staging columns a record fills (computed once: :func:`type_record` runs per record)."""
 KNOWN_KEYS: dict[str, frozenset[str]] = {
     name: frozenset(c.source for c in t.record_columns if c.source is not None)
     for name, t in TABLE_FOR.items()
@@ -141,7 +143,6 @@ def type_record(
     NUL characters or unpaired surrogates and at most :data:`MAX_TEXT_BYTES` bytes; ``userId`` digits
     or empty; ``ts`` plausible (``rules``).
     """
-    spec = TABLE_FOR[kind]
     known = KNOWN_KEYS[kind]
     for key, value in record.items():
         found = _find_nonstandard(value)
@@ -158,7 +159,7 @@ def type_record(
         if value == "":
             return {}, (key, 'required field is empty ("")')
     row: dict[str, Any] = {}
-    for c in spec.record_columns:
+    for c in RECORD_COLUMNS[kind]:
         typed, reason = type_value(c, record.get(c.source))
         if reason:
             return row, (c.source, reason)

@@ -382,3 +382,43 @@ def test_a_configured_schema_names_the_server_side_only(request, tmp_path, capsy
         capsys, "compare", "-w", postgres_url, "--against", duck_url, "--against-schema", "x"
     )
     assert code == 2 and "--against-schema x applies to PostgreSQL and Redshift" in err, err
+
+
+def cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """The CLI in a child process, killed (and the test failed) if it runs over a minute: what these
+    tests guard against is a wait without end."""
+    return subprocess.run(
+        [sys.executable, "-m", "sparkify", *args], capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+
+
+def test_one_file_named_two_ways_is_the_same_warehouse(pair):
+    """Tester finding (high): ``duckdb:///a.duckdb`` against ``duckdb:////abs/a.duckdb?threads=1``
+    passed the check and then waited forever on its own lock."""
+    a, _, path_b = pair
+    (path_b.parent / "x").mkdir()
+    for other in (
+        "duckdb:///a.duckdb?threads=1",
+        "duckdb:///./a.duckdb",
+        f"duckdb:///{path_b.parent}/x/../a.duckdb",
+    ):
+        proc = cli("compare", "-w", a, "--against", other, "--wait-timeout", "1", cwd=path_b.parent)
+        assert proc.returncode == 2, proc.stderr
+        assert (
+            proc.stderr
+            == "Error: --warehouse and --against name the same warehouse: give two different ones.\n"
+        )
+
+
+def test_the_against_side_waits_no_longer_than_wait_timeout(pair):
+    """Tester finding (high): --wait-timeout did not apply to --against, which waited without limit
+    for a load holding that warehouse."""
+    import time
+
+    a, b, _ = pair
+    with connect(b):  # a load holding B
+        started = time.monotonic()
+        proc = cli("compare", "-w", a, "--against", b, "--wait-timeout", "1")
+        waited = time.monotonic() - started
+    assert proc.returncode == 75, proc.stderr
+    assert "--wait-timeout" in proc.stderr and waited >= 1

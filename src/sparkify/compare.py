@@ -193,10 +193,34 @@ def sort_key(row: tuple) -> tuple:
 def require_two(url: str, schema: str | None, against: str, against_schema: str | None) -> None:
     """Raise ConfigError when the two warehouses to compare are the same one (same URL, and the
     same schema; ``against_schema`` None means ``schema``)."""
-    if against == url and (against_schema or schema) == schema:
+    if _identity(against, against_schema or schema) == _identity(url, schema):
         from sparkify.errors import ConfigError
 
         raise ConfigError("--warehouse and --against name the same warehouse: give two different ones.")
+
+
+def _identity(url: str, schema: str | None) -> tuple:
+    """What names one warehouse whatever the URL's spelling: a DuckDB file by its resolved path (two
+    connections to one file would wait on each other's lock), a server database by engine, host,
+    port, database and schema (settings such as ``?threads=1`` or ``?sslmode=`` left out)."""
+    import os
+    from urllib.parse import urlsplit
+
+    from sparkify.warehouse import duckdb_path, engine_of
+
+    engine = engine_of(url)
+    if engine == "duckdb":
+        path = duckdb_path(url)
+        return (engine, path if path == ":memory:" else os.path.realpath(path))
+    parts = urlsplit(url)
+    default_port = 5439 if engine == "redshift" else 5432
+    return (
+        engine,
+        (parts.hostname or "").lower(),
+        parts.port or default_port,
+        parts.path.strip("/"),
+        schema or "public",
+    )
 
 
 def require_identical(results: list[TableComparison]) -> None:

@@ -370,6 +370,14 @@ def schema_for(engine: str, schema: str | None, origin: str) -> str | None:
     return None
 
 
+def say_waiting(message: str) -> None:
+    """Tell stderr (unless --quiet) that the warehouse is busy and this command waits for it."""
+    from sparkify.console import make_console
+
+    if not state().quiet:
+        make_console(stderr=True).print(message, markup=False)
+
+
 def connect(
     config: Settings, *, read_only: bool = False, must_exist: bool | None = None, next_step: str | None = None
 ) -> Warehouse:
@@ -377,15 +385,7 @@ def connect(
     tables already there) never create a database file, and say ``next_step`` when there is none
     (default: run ``sparkify run`` first); commands that write refuse an in-memory one.
     While another sparkify process holds it, say so on stderr (unless quiet)."""
-    from sparkify.console import make_console
     from sparkify.warehouse import connect as open_warehouse
-
-    quiet = state().quiet
-
-    def on_wait(message: str) -> None:
-        if not quiet:
-            make_console(stderr=True).print(message, markup=False)
-
     from sparkify.warehouse import engine_of
 
     return open_warehouse(
@@ -396,7 +396,7 @@ def connect(
         manifest_prefix=config.manifest_prefix,
         wait=config.wait,
         wait_timeout=config.wait_timeout,
-        on_wait=on_wait,
+        on_wait=say_waiting,
         must_exist=read_only if must_exist is None else must_exist,
         **({"next_step": next_step} if next_step else {}),
         must_persist=not read_only,

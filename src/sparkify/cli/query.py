@@ -207,7 +207,15 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
     console = make_console()
     with (
         options.connect(settings, read_only=True) as left,
-        connect(against, schema=right_schema, wait=settings.wait, must_exist=True, read_only=True) as right,
+        connect(
+            against,
+            schema=right_schema,
+            wait=settings.wait,
+            wait_timeout=settings.wait_timeout,  # the --against side waits no longer than the other
+            on_wait=options.say_waiting,
+            must_exist=True,
+            read_only=True,
+        ) as right,
     ):
         results = compare.compare_warehouses(left, right, examples=examples)
         if not state().quiet:  # --quiet: the outcome's one line (the error names the tables that differ)

@@ -150,6 +150,8 @@ def url_forms(base: str) -> list[str]:
         f"{head}://{user}@{rest}?password={PASSWORD}",
         f"{head}://{user}@{rest}?application_name=x&password={PASSWORD}&sslmode=disable",
         f"{head}://{user}:{quote(RAW, safe='')}@{rest}",
+        # the passphrase of the client key (tester finding: printed in clear in output, --json, report)
+        f"{head}://{user}@{rest}?sslmode=disable&sslpassword={PASSWORD}",
     ]
 
 

@@ -18,9 +18,10 @@ from urllib.parse import unquote
 
 MASK = "***"
 
-_PASSWORD_KEYWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|[^&\s]*)")
-"""``password=value`` in a query string or a keyword/value string; the value runs to ``&``, blank
-space or the end (quoted values to their closing quote)."""
+_PASSWORD_KEYWORD = re.compile(r"(?i)(\b[a-z_]*password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^&\s]*)")
+"""``password=value`` (or ``sslpassword=``, the passphrase of the client key: any key ending in
+``password``) in a query string or a keyword/value string; the value runs to ``&``, blank space or
+the end (quoted values to their closing quote)."""
 
 NEEDS_ENCODING = {"@": "%40", "/": "%2F", "#": "%23", "?": "%3F", "%": "%25"}
 """Characters a URL password must percent-encode, with their encodings (``%`` only where it starts

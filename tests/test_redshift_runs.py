@@ -453,3 +453,32 @@ def test_a_re_run_keeps_every_play_whatever_order_the_identity_gave_their_ids(rs
     assert not again.checks_failed
     _, after = rs.query(f"select * from {table} order by songplay_id")
     assert after == before
+
+
+def test_a_local_source_is_a_configuration_error_not_a_crash(rs, local):
+    """Tester finding: --source pointing at a local folder crashed with exit 70 ('LocalSource' object
+    has no attribute 'bucket'); Redshift's COPY reads S3, and the run says so before making anything."""
+    from sparkify.errors import ConfigError
+    from sparkify.sources import open_source
+
+    for source in (local, open_source(local)):
+        with pytest.raises(ConfigError, match=r"^Redshift loads from S3: pass --source s3://bucket/prefix"):
+            pipeline.run(rs, source)
+        with pytest.raises(ConfigError, match=r"^Redshift loads from S3"):
+            pipeline.stage(rs, source)
+    assert not rs.table_exists("load_runs")
+
+
+def test_song_and_log_prefixes_without_a_source_stage_beside_them(rs, local, s3_server):
+    """Tester finding: --song-source and --log-source with no --source put the default staging prefix
+    inside the songs (s3://b/p/song_data/_sparkify/manifests) and refused it. Now it is their parent's
+    (s3://b/p/_sparkify/manifests)."""
+    from sparkify.sources import open_source
+    from sparkify.warehouse.redshift.staged import default_root
+
+    uri = source_for(rs, local)
+    src = open_source(song_source=f"{uri}/song_data", log_source=f"{uri}/log_data", s3_endpoint=s3_server)
+    assert default_root(src.bucket, src.prefix) == f"{uri}/_sparkify/manifests"
+    report = pipeline.run(rs, src)
+    assert report.stage.rows == {"staging_events": 10, "staging_songs": 2}
+    assert not report.checks_failed

@@ -227,6 +227,7 @@ def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOption
     """
     started = time.perf_counter()
     # checked before anything is created
+    wh.refuse_source(source)  # Redshift and a local folder: a ConfigError before anything is made
     src: str | Source = (
         (_open(source) if hasattr(source, "list") else s3_prefix(wh, source))
         if wh.copies_from_s3
@@ -286,6 +287,7 @@ def _load(
     ``upgraded``: what the caller's upgrade of the bookkeeping tables did, for the report."""
     started = time.perf_counter()
     progress = progress or NoProgress()
+    wh.refuse_source(source)
     if wh.copies_from_s3 and not hasattr(source, "list"):
         source = s3_prefix(wh, source)  # Redshift: the staged rows go through S3, beside the source
     src = _open(source)

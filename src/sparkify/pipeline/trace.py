@@ -104,6 +104,9 @@ class _Recording:
             self.execute(statement)  # type: ignore[attr-defined]
         return done
 
+    def refuse_source(self, source) -> None:
+        return None  # the stand-in source of `sparkify sql` is a local folder, whatever the engine
+
     def prepare_load(self, source) -> None:
         return None  # nothing is staged anywhere (Redshift would note its S3 staging prefix here)
 

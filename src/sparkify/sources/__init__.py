@@ -258,6 +258,8 @@ def open_source(
         from sparkify.sources.s3 import DEFAULT_CONCURRENCY, S3Source, parse_s3_uri
 
         bucket, prefix = parse_s3_uri(given.get("--source") or given[songs])
+        if "--source" not in given:  # no root: the root is the song prefix's parent (where Redshift's
+            prefix = prefix.rstrip("/").rpartition("/")[0]  # staged rows go), never inside the songs
         return S3Source(
             bucket,
             prefix,

@@ -359,6 +359,12 @@ class Warehouse(ABC):
         cols = ", ".join(quote(c) for c in table.column_names)
         return [f"insert into {self.qualified(table.name)} ({cols}) select {cols} from {relation}"]
 
+    def refuse_source(self, source) -> None:
+        """Raise ConfigError, before anything is created or read, when this engine cannot load from
+        ``source`` (a location or an opened Source): Redshift's COPY reads S3, not a local folder.
+        Every source suits the engines that read through this machine."""
+        return None
+
     def prepare_load(self, source) -> None:
         """Called with the run's opened source before anything is read. Engines that send staged
         rows through the source's storage (Redshift: S3) note it here; others need nothing."""

@@ -241,6 +241,11 @@ class RedshiftWarehouse(PostgresWarehouse):
     def analyze_sql(self, table: str) -> str | None:
         return None  # Redshift analyzes tables itself in the background (automatic analyze)
 
+    def refuse_source(self, source) -> None:
+        from sparkify.pipeline.statements import s3_prefix
+
+        s3_prefix(self, source)  # a local folder: "Redshift loads from S3: pass --source s3://..."
+
     def prepare_load(self, source) -> None:
         """Note the S3 source of the load about to run: the staged rows are written under it (or
         under :attr:`manifest_prefix`). ConfigError without an IAM role."""

@@ -745,7 +745,13 @@ def test_cli_up_asks_first_and_no_changes_nothing(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("n\n"))
     with mock_aws():
         code, out, err = sparkify(capsys, "infra", "up", "--cidr", CIDR)
-        assert code == 130 and "Apply this plan? [y/N]" in out and "Aborted." in err
+        # no is no: exit 2 and how to go ahead, not 130 "Aborted." as for SIGINT (tester finding)
+        assert code == 2 and "Apply this plan? [y/N]" in out
+        assert err == "Error: Not confirmed: nothing was changed. Pass --yes to go ahead without asking.\n"
+        monkeypatch.setattr("sys.stdin", __import__("io").StringIO(""))  # < /dev/null: no answer at all
+        code, out, err = sparkify(capsys, "infra", "up", "--cidr", CIDR)
+        assert code == 2 and err.startswith("Error: No answer to 'Apply this plan?' (standard input ended)")
+        assert "--yes" in err
         assert boto3.client("iam").list_roles()["Roles"] == []
         assert boto3.client("redshift").describe_clusters()["Clusters"] == []
 

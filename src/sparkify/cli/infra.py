@@ -241,7 +241,7 @@ def up_cmd(
         )
         return
     if not yes:
-        click.confirm("Apply this plan?", default=False, abort=True)
+        _confirm("Apply this plan?")
 
     applied = lib.up(handle, spec, password=password.get)
     if not obj.quiet:
@@ -330,7 +330,7 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
         show.say(console, "Nothing to remove: no resource of sparkify's exists under these names.")
         return
     if not yes:
-        click.confirm("Delete these resources?", default=False, abort=True)
+        _confirm("Delete these resources?")
 
     done = [lib.teardown_cluster(handle, spec, final_snapshot=final)]
     if not obj.quiet:
@@ -354,3 +354,23 @@ def down_cmd(region, profile, cluster_id, role_name, security_group, port, skip_
 
 
 cli.add_command(infra)
+
+
+def _confirm(question: str) -> None:
+    """Ask ``question`` (``[y/N]``) and return when the answer is yes. An answer of no, or none
+    (standard input ended: a scheduler, ``< /dev/null``), is a ConfigError (exit 2) saying nothing
+    changed and to pass --yes; Ctrl-C stays an interrupt (130)."""
+    import sys
+
+    from sparkify.errors import ConfigError
+
+    click.echo(f"{question} [y/N]: ", nl=False)
+    answer = sys.stdin.readline()
+    if not answer:
+        click.echo()
+        raise ConfigError(
+            f"No answer to {question!r} (standard input ended): nothing was changed. Pass --yes to go ahead "
+            "without asking (a scheduler has no one to answer)."
+        )
+    if answer.strip().lower() not in ("y", "yes"):
+        raise ConfigError("Not confirmed: nothing was changed. Pass --yes to go ahead without asking.")

@@ -675,3 +675,16 @@ def test_a_prefix_with_nothing_to_read_creates_no_warehouse(capsys, tmp_path, s3
     code, _, err = sparkify(capsys, "run", "--source", uri, "--warehouse", f"duckdb:///{tmp_path}/w.duckdb")
     assert code == 0, err
     assert (tmp_path / "w.duckdb").exists()
+
+
+def test_an_archived_object_is_said_to_be_archived_not_denied(tmp_path, s3_server, tiny, aws_env):
+    """Tester finding: an object in GLACIER was 'Access denied ... need s3:GetObject' (exit 66)."""
+    uri, _ = tiny
+    key = uri.split("/", 3)[3] + "/log_data/cold.json"
+    _client(s3_server).put_object(
+        Bucket=BUCKET, Key=key, Body=json.dumps(event()).encode(), StorageClass="GLACIER"
+    )
+    with connect(f"duckdb:///{tmp_path}/w.duckdb") as wh, pytest.raises(SourceError) as exc:
+        pipeline.run(wh, open_source(uri))
+    assert str(exc.value).startswith(f"s3://{BUCKET}/{key} is archived (a storage class such as GLACIER")
+    assert "restore it" in str(exc.value) and "Access denied" not in str(exc.value)

@@ -86,6 +86,11 @@ def s3_error(
             return ConfigError(
                 f"S3 rejected the AWS credentials ({code}) reading {where}. {CREDENTIALS_HINT}"
             )
+        if code == "InvalidObjectState":  # 403 too, but no permission is missing
+            return SourceError(
+                f"{where} is archived (a storage class such as GLACIER or DEEP_ARCHIVE keeps it offline): "
+                "restore it (aws s3api restore-object) or move it out of the source, then run again."
+            )
         if (code in ("AccessDenied", "AllAccessDisabled", "403") or status == 403) and writing:
             # a source bucket that may be read but not written (a public one): say where else to stage
             return SourceError(

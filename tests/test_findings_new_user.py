@@ -90,3 +90,40 @@ def test_a_failed_run_names_every_reject_in_json_and_the_max_errors_it_needs(tmp
     code, out, _ = sparkify(capsys, "run", "-s", str(src), "-w", wh, "--max-errors", "12", "--json")
     summary = json.loads(out)
     assert code == 0 and len(summary["rejects"]) == 10  # loaded: load_errors holds every one
+
+
+def test_a_reader_that_stops_reading_is_no_disk_error(tmp_path):
+    """Tester finding: `sparkify runs --json | head -1` ended with "Error: cannot write a file: Broken
+    pipe ... check the disk" (exit 74), and rich's output exited 1 whatever the outcome. Now the rest
+    of the output is dropped silently and the command keeps its own exit code: a failed check is
+    still 1."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    src = write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()])
+    db = tmp_path / "w.duckdb"
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "sparkify", "run", "-q", "-s", str(src), "-w", str(db)]
+        ).returncode
+        == 0
+    )
+
+    def closed_reader(*args: str) -> tuple[int, str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sparkify", *args, "-w", str(db)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        proc.stdout.close()  # the reader is gone before the first byte
+        err = proc.stderr.read().decode()
+        return proc.wait(timeout=60), err
+
+    for args in (["runs", "--json"], ["runs"], ["query", "select 1"], ["check"]):
+        assert closed_reader(*args) == (0, ""), args
+    with duckdb.connect(str(db)) as con:
+        con.execute("delete from time")  # a songplay now has no time row: a check fails
+    code, err = closed_reader("check")
+    assert code == 1 and "check failed" in err

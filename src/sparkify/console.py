@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -17,10 +18,24 @@ PLAIN_WIDTH = 100
 """Width used when output is not a terminal, so piped and tested output is stable."""
 
 
+class _Console(Console):
+    """rich's Console, but when what reads the output stops reading (``| head``) the rest of the
+    output is dropped and the command goes on to its own exit code (a failed check is still 1),
+    instead of rich's exit 1 whatever happened."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.file.fileno())  # later writes, rich's or click's, go nowhere
+        except (OSError, ValueError):  # no real file descriptor (a test's captured stream)
+            pass
+
+
 def make_console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     is_tty = stream.isatty()
-    return Console(
+    return _Console(
         file=stream,
         width=None if is_tty else PLAIN_WIDTH,
         no_color=not is_tty,

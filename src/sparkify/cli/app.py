@@ -148,6 +148,9 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
         caught = exc
         code = exc.exit_code if isinstance(exc, Interrupted) else ExitCode.INTERRUPTED
         message = interrupts.stopped_line(code - 128, getattr(exc, "committed", None))
+    except BrokenPipeError:  # what reads the output stopped (`| head`): nothing more to say, no error
+        _stdout_to_devnull()
+        return 0
     except (OSError, MemoryError) as exc:
         if debug or obj.debug:
             traceback.print_exc()
@@ -200,6 +203,19 @@ def _finish_json(obj: CliState, code: int, message: str | None, exc: BaseExcepti
         click.echo(summary.dumps(obj.summary))
         obj.summary = None
     return code
+
+
+def _stdout_to_devnull() -> None:
+    """Point standard output at /dev/null, so the interpreter's last flush of what the closed pipe
+    did not take raises nothing (Python's advice for SIGPIPE ignored)."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test's captured stdout)
+        pass
 
 
 def _system_error(exc: OSError | MemoryError) -> tuple[int, str]:

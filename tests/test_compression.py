@@ -223,3 +223,21 @@ def test_compressed_days_on_every_engine(warehouse, tmp_path):
     assert len(rows(warehouse, "songplays")) == staged
     errors = warehouse.query(f"select count(*) from {warehouse.qualified('load_errors')}")[1][0][0]
     assert errors == 3
+
+
+def test_the_summary_counts_agree_with_its_table(tmp_path, capsys):
+    """Tester finding: 3 rejects in the table, and the line over the listed ones said '1 record
+    rejected' -- the other 2 were the unreadable files listed above it."""
+    from tests.conftest import sparkify
+
+    src = write_source(tmp_path / "src", songs=[plain_song()], events={"a.json": day(1, 2)})
+    (src / "log_data" / "z1").write_bytes(ZSTD + b"\x00" * 20)
+    (src / "log_data" / "z2").write_bytes(ZIP + b"\x00" * 20)
+    (src / "log_data" / "bad.json").write_text("not json\n")
+    code, out, _ = sparkify(
+        capsys, "run", "-s", str(src), "-w", f"duckdb:///{tmp_path}/w.duckdb", "--max-errors", "3"
+    )
+    assert code == 0
+    assert "Could not read 2 files (whole or in part):\n" in out
+    assert "│ events │          4 │ 0.0 │            5 │      2 │        3 │" in out
+    assert "1 more record rejected (see the load_errors table):\n" in out

@@ -125,7 +125,8 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
         console.print(f"{_n(len(empty), 'file')} held no records: {printable(shown)}")
     others = [r for r in report.rejects if not _unreadable(r)]  # unreadable files: listed above
     if others:
-        console.print(f"{_n(len(others), 'record')} rejected (see the load_errors table):")
+        more = " more" if len(others) < len(report.rejects) else ""  # beside the unreadable files
+        console.print(f"{_n(len(others), f'{more.strip()} record'.strip())} rejected (see the load_errors table):")
         for r in others[:10]:
             console.print(f"  {printable(r)}")
     for kind, result in report.results.items():  # which kind: a key may be known in one, not the other

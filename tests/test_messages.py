@@ -204,3 +204,21 @@ def test_one_record_is_counted_in_the_singular(tmp_path):
     )
     code, out, err = sparkify("stage", "-q", "-s", str(src), "-w", wh)
     assert (code, err) == (0, "") and out.startswith("Staged 1 record (0 rejected) into ")
+
+
+def test_advice_to_turn_a_switch_on_says_the_value_where_it_was_turned_off(tmp_path):
+    """Tester finding: with SPARKIFY_WAIT=false a busy warehouse said "run with SPARKIFY_WAIT to
+    queue behind it", not which value."""
+    from sparkify.config import load_settings
+
+    advice = "Wait for it to finish, or run with --wait to queue behind it."
+    from_env = load_settings({}, env={"SPARKIFY_WAIT": "false"}, config_file=tmp_path / "none.toml")
+    assert (
+        from_env.blame(advice) == "Wait for it to finish, or run with SPARKIFY_WAIT=true to queue behind it."
+    )
+    (tmp_path / "sparkify.toml").write_text("wait = false\n")
+    from_file = load_settings({}, env={}, config_file=tmp_path / "sparkify.toml")
+    assert from_file.blame(advice) == (
+        "Wait for it to finish, or run with sparkify.toml key 'wait' = true to queue behind it."
+    )
+    assert load_settings({"wait": False}, env={}, config_file=tmp_path / "none.toml").blame(advice) == advice

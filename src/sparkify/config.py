@@ -141,6 +141,9 @@ class Settings(BaseModel):
         for key, where in self._origins.items():
             flag = _flag(key)
             if where != flag:
+                if isinstance(getattr(self, FIELDS.get(key, key), None), bool):
+                    # a switch is named in advice to turn it on ("run with --wait"): say the value too
+                    where = f"{where}=true" if where.startswith("SPARKIFY_") else f"{where} = true"
                 message = re.sub(re.escape(flag) + r"(?![\w-])", where, message)
         return message
 

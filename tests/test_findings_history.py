@@ -98,9 +98,10 @@ def test_a_file_overwritten_with_whitespace_keeps_its_rows(warehouse, tmp_path, 
         "events: --prune removed 1 file now empty, and its 3 records"
     )
     assert (count(warehouse, "staging_events"), pruned.rows["songplays"]) == (3, 3)
-    # from then on the blank file is one that holds nothing: no history, no message
+    # from then on the blank file is one that holds nothing: no history, no message, not new
     again = pipeline.run(warehouse, src)
     assert again.stage.plans["events"].history_summary() is None and again.rows["songplays"] == 3
+    assert plan_summary(again.stage.plans["events"]) == "events: 2 files: 0 new, 2 already loaded"
 
 
 @LOCAL_ONLY
@@ -198,6 +199,10 @@ def test_a_redelivery_whose_every_record_is_rejected_keeps_the_rows_loaded_earli
         "events: --prune removed 1 file now rejected whole, and its 3 records"
     )
     assert pruned.rows["songplays"] == 3
+    # pruned as it is now: the next run finds it loaded, neither new nor its rejects recorded again
+    after = pipeline.run(warehouse, src, max_errors=10)
+    assert plan_summary(after.stage.plans["events"]) == "events: 2 files: 0 new, 2 already loaded"
+    assert after.stage.rejected == 0 and after.rows["songplays"] == 3
     (src / "log_data" / DAY2).write_text(
         "".join(json.dumps(play(i)) + "\n" for i in (4, 5))
     )  # mended: 2 plays

@@ -126,7 +126,9 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
     others = [r for r in report.rejects if not _unreadable(r)]  # unreadable files: listed above
     if others:
         more = " more" if len(others) < len(report.rejects) else ""  # beside the unreadable files
-        console.print(f"{_n(len(others), f'{more.strip()} record'.strip())} rejected (see the load_errors table):")
+        console.print(
+            f"{_n(len(others), f'{more.strip()} record'.strip())} rejected (see the load_errors table):"
+        )
         for r in others[:10]:
             console.print(f"  {printable(r)}")
     for kind, result in report.results.items():  # which kind: a key may be known in one, not the other

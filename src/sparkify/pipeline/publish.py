@@ -87,6 +87,13 @@ def _publish_kind(
         if capture:
             _capture_changes(wh, kind, [f.name for f in plan.to_read])
     now = _now()
+    recorded = list(plan.to_read)
+    if plan.prune:  # a held file pruned now (only whitespace, every record rejected) and still there:
+        # its entry says what it holds now, so the next run finds it loaded, not new (tester finding)
+        gone, read = set(plan.removed), {f.name for f in plan.to_read}
+        recorded += [
+            f for f in plan.listed if f.name in gone and f.name in result.files and f.name not in read
+        ]
     files = [
         {
             "file": f.name,
@@ -101,7 +108,7 @@ def _publish_kind(
             "content_hash": plan.hashes.get(f.name),
             "rules": plan.rules,
         }
-        for f in plan.to_read
+        for f in recorded
     ]
     _insert_many(wh, reader_con, spool, LOAD_FILES, files)
     _insert_many(wh, reader_con, spool, LOAD_ERRORS, _error_rows(report, kind))

@@ -196,18 +196,23 @@ def test_report_shows_the_newest_run_and_its_rejects(tmp_path):
     src = write_source(tmp_path / "src <&> x", songs=[song()], events=[event()])
     with connect(f"duckdb:///{tmp_path}/runs.duckdb") as wh:
         pipeline.run(wh, src)
-        bad = src / "log_data" / "2018" / "11" / "bad <b>.json"
+        bad = src / "log_data" / "2018" / "11" / "bad <b>\x1b[31m.json"
         bad.write_text('{"oops\n{"also": "bad"}\n')
         pipeline.run(wh, src, max_errors=5)
         text = report.build(wh)
     summary = text[text.index('id="summary"') : text.index("</section>")]
     assert "src &lt;&amp;&gt; x" in summary
+    # as a run's own report says them (tester finding: no files, a raw ESC, microseconds and no zone)
+    assert "\x1b" not in text and "bad &lt;b&gt;\\x1b[31m.json:1: malformed JSON" in summary
+    assert re.search(
+        r"<th scope=\"row\">Loaded</th><td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(run, succeeded\)<", summary
+    )
+    assert '<tr><td class="">events</td><td class="num">1</td><td class="num">2</td>' in summary
     assert '<div class="figure">2</div>' in summary  # rejected records of the newest run
     assert "input records the latest load did not load" in summary  # one load's count, said so
-    assert "bad &lt;b&gt;.json:1: malformed JSON" in summary
     assert (
-        "bad &lt;b&gt;.json:2: field &#x27;ts&#x27;: required field is missing" in summary
-        or "bad &lt;b&gt;.json:2: field 'ts': required field is missing" in summary
+        "bad &lt;b&gt;\\x1b[31m.json:2: field &#x27;ts&#x27;: required field is missing" in summary
+        or "bad &lt;b&gt;\\x1b[31m.json:2: field 'ts': required field is missing" in summary
     )
 
 

@@ -119,6 +119,19 @@ def last_succeeded_command(wh: Warehouse) -> str | None:
     return str(rows[0][0]) if rows else None
 
 
+def files_of_load(wh: Warehouse, load_id: str) -> dict[str, int]:
+    """Kind -> how many ledger entries run ``load_id`` wrote (the files it read that no later run
+    read again); empty when there is no ``load_files`` table."""
+    if not wh.table_exists(LOAD_FILES.name):
+        return {}
+    _, rows = wh.query(
+        f"select {quote('kind')}, count(*) from {wh.qualified(LOAD_FILES.name)} "
+        f"where {quote('load_id')} = {wh.param} group by 1",
+        [load_id],
+    )
+    return {str(kind): int(n) for kind, n in rows}
+
+
 def rejects(wh: Warehouse, load_id: str, limit: int) -> list[tuple[str, int | None, str | None, str]]:
     """The first ``limit`` records run ``load_id`` rejected, as (source file, line, field or None,
     reason), by file and line; empty when there is no ``load_errors`` table."""

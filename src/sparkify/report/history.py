@@ -11,6 +11,7 @@ from sparkify import ledger, pipeline
 from sparkify.analytics import Result
 from sparkify.report.formatting import format_value, stamp
 from sparkify.schema import FILE_KINDS, LOAD_RUNS, STAGING_TABLES
+from sparkify.staging.results import Reject
 from sparkify.values import normalize
 from sparkify.warehouse.base import Warehouse
 
@@ -109,18 +110,32 @@ def load_info(wh: Warehouse, run_report: pipeline.RunReport | None, generated_at
         latest = next((r for r in runs if r["status"] == "succeeded"), runs[0])
         info = LoadInfo("load_runs", history=history)
         when = latest["finished_at"] or latest["started_at"]
+        loaded = (
+            stamp(when.replace(tzinfo=dt.UTC))
+            if isinstance(when, dt.datetime)
+            else format_value("when", when)
+        )
         info.facts = [
             ("Source", format_value("source", latest["source"]) if latest["source"] else "not recorded"),
-            ("Loaded", f"{format_value('when', when)} ({latest['command']}, {latest['status']})"),
+            ("Loaded", f"{loaded} ({latest['command']}, {latest['status']})"),
         ]
+        # as a run's own report says them (tester finding: the files column was empty, a file name's
+        # control characters written raw, the time in microseconds and no zone)
+        files = ledger.files_of_load(wh, latest["load_id"])
         for kind in FILE_KINDS:
             info.inputs.append(
-                [kind, "", latest[f"{kind}_read"], latest[f"{kind}_staged"], latest[f"{kind}_rejected"]]
+                [
+                    kind,
+                    files.get(kind, 0),
+                    latest[f"{kind}_read"],
+                    latest[f"{kind}_staged"],
+                    latest[f"{kind}_rejected"],
+                ]
             )
         info.rejected = int((latest["songs_rejected"] or 0) + (latest["events_rejected"] or 0))
         if info.rejected:
             info.rejects = [
-                f"{src}:{line}: " + (f"field {fld!r}: " if fld else "") + reason
+                str(Reject(src, line, fld, reason))
                 for src, line, fld, reason in ledger.rejects(wh, latest["load_id"], SHOWN_REJECTS)
             ]
         return info

@@ -129,11 +129,36 @@ def test_a_missing_row_fails(capsys, sample_url, perturbed):
 
 def test_a_missing_expected_file_is_an_error(capsys, sample_url, perturbed):
     (perturbed / "top_songs.csv").unlink()
-    code, _, err = sparkify(
+    (perturbed / "row_counts.csv").unlink()
+    code, out, err = sparkify(
         capsys, "analytics", "top_songs", "--expected", perturbed, "--warehouse", sample_url
     )
     assert code == 2  # a wrong --expected folder is a usage error, not a failed comparison
-    assert err == f"Error: Expected result {perturbed / 'top_songs.csv'} does not exist.\n"
+    assert err == (
+        f"Error: {perturbed} has no expected result for top_songs (NAME.csv each): write them with "
+        "--save-expected DIR, or name only the queries that have one.\n"
+    )
+    # every missing one named at once, before any query ran (tester finding: the run stopped at the
+    # first, after the results before it were printed)
+    code, out, err = sparkify(capsys, "analytics", "--expected", perturbed, "--warehouse", sample_url)
+    assert code == 2 and out == ""
+    assert "no expected result for row_counts, top_songs (NAME.csv each)" in err
+    code, _, err = sparkify(capsys, "analytics", "--expected", perturbed / "nope", "--warehouse", sample_url)
+    assert (
+        code == 2
+        and err == f"Error: Expected results folder {perturbed / 'nope'} does not exist (--expected DIR).\n"
+    )
+
+
+def test_an_expected_file_that_names_no_query_is_said_to_be_left_out(capsys, sample_url, tmp_path):
+    import shutil
+
+    folder = tmp_path / "expected"
+    shutil.copytree(EXPECTED, folder)
+    (folder / "bogus.csv").write_text("a\n1\n")
+    code, out, _ = sparkify(capsys, "analytics", "--expected", folder, "--warehouse", sample_url)
+    assert code == 0
+    assert f"{folder / 'bogus.csv'} names no query: not compared.\n" in out
 
 
 def test_an_unknown_query_name_suggests_the_closest(capsys, sample_url):

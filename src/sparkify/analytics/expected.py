@@ -415,6 +415,26 @@ def check(result: Result, folder: Path | str, query: Query) -> Match:
     return Match(query.name, path, len(result.rows), diff, "" if diff else note(result, query))
 
 
+def require_files(folder: Path | str, queries: list[Query], *, every_query: bool, say=None) -> None:
+    """Raise ConfigError, before any query runs, when ``folder`` does not exist or lacks the
+    ``NAME.csv`` of one of ``queries`` (naming every missing one). With ``every_query`` (the whole
+    catalog runs), ``say`` is told of each ``.csv`` there that names no query: it is not compared."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"Expected results folder {folder} does not exist (--expected DIR).")
+    missing = [q.name for q in queries if not (folder / f"{q.name}.csv").is_file()]
+    if missing:
+        raise ConfigError(
+            f"{folder} has no expected result for {', '.join(missing)} (NAME.csv each): write them with "
+            "--save-expected DIR, or name only the queries that have one."
+        )
+    if every_query and say is not None:
+        names = {q.name for q in queries}
+        for path in sorted(folder.glob("*.csv")):
+            if path.stem not in names:
+                say(f"{path} names no query: not compared.", markup=False)
+
+
 def require_all_match(matches: list[Match]) -> None:
     """Raise :class:`~sparkify.errors.CheckFailed` naming each query whose result differs
     (``1 of 6 analytics results differ: top_songs``); return when every one matches."""

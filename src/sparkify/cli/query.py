@@ -83,6 +83,9 @@ def analytics_cmd(
     from sparkify import pipeline
     from sparkify.analytics import expected as expectations
 
+    if expected is not None:  # every file it needs there before any query runs (tester finding)
+        expectations.require_files(expected, selected, every_query=not names, say=console.print)
+
     matches = []
     to_save: list = []
     with options.connect(settings, read_only=True) as wh:

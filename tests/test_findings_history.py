@@ -208,3 +208,24 @@ def test_a_redelivery_whose_every_record_is_rejected_keeps_the_rows_loaded_earli
     )  # mended: 2 plays
     mended = pipeline.run(warehouse, src)
     assert mended.rows["songplays"] == 5 and mended.stage.plans["events"].history_summary() is None
+
+
+@LOCAL_ONLY
+def test_a_file_whose_records_new_ts_bounds_all_reject_leaves_it_is_not_held(warehouse, tmp_path):
+    """Only a re-delivered file is held when every record is rejected: one read again, unchanged,
+    because --ts-min moved past all its events is what the user asked to leave -- with or without
+    --full-refresh."""
+    import datetime as dt
+
+    from sparkify.staging.rules import RecordRules
+
+    src = write(tmp_path / "src")  # both days in November 2018: 6 plays
+    assert pipeline.run(warehouse, src).rows["songplays"] == 6
+    (src / "log_data" / "2020.json").write_text(  # a third day, in 2020: 2 plays
+        "".join(json.dumps({**play(10 + i), "ts": 1577836800000 + i * 1000}) + "\n" for i in range(2))
+    )
+    rules = RecordRules(ts_min=dt.date(2019, 1, 1))
+    for full_refresh in (False, True):
+        report = pipeline.run(warehouse, src, max_errors=6, rules=rules, full_refresh=full_refresh)
+        assert report.stage.plans["events"].history_summary() is None
+        assert (report.rows["songplays"], count(warehouse, "staging_events")) == (2, 2)

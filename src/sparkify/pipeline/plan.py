@@ -50,6 +50,10 @@ class FilePlan:
     wrote an error page, a gzip file cut short): the same accident as an empty file, held like one."""
     rejected_only_rows: int = 0
     """Staging rows of the :attr:`rejected_only` files, as the ledger counts them."""
+    redelivered: set[str] = field(default_factory=set, repr=False)
+    """Files loaded earlier whose bytes differ now (another version or size than their ledger entry,
+    or checksum): only such a file can be held as :attr:`rejected_only` -- one read again under other
+    ``ts_min``/``ts_max`` whose records the new bounds all reject leaves, as those settings say."""
     ledger_rows: dict[str, int] = field(default_factory=dict, repr=False)
     """File -> the staging rows its ledger entry counts (files loaded earlier)."""
     prune: bool = False
@@ -98,6 +102,7 @@ class FilePlan:
             if self.ledger_rows.get(f.name, 0) > 0
             and f.name in result.files
             and result.files[f.name].staged == 0
+            and (result.files[f.name].read == 0 or f.name in self.redelivered)
         ]
         if not held:
             return
@@ -296,6 +301,13 @@ def _plan(
         absent_rows = sum(held.get(n, 0) for n in absent)
         emptied_rows = sum(held.get(n, 0) for n in emptied)
     hashes = {f.name: content_hash(f) for f in listed if f.path is not None} if verify_content else {}
+    redelivered = {
+        f.name
+        for f in listed
+        if f.name in known_files
+        and is_changed(known_files[f.name], f, hashes.get(f.name))
+        and not (known_files[f.name][2] is None and not is_changed(known_files[f.name], f, None))
+    }
     if full_refresh:
         return FilePlan(
             kind,
@@ -314,11 +326,13 @@ def _plan(
             emptied_rows=emptied_rows,
             ledger_rows=known_rows,
             rules=applied,
+            redelivered=redelivered,
         )
     plan = FilePlan(
         kind, listed, [], absent=absent, absent_rows=absent_rows, prune=prune, hashes=hashes, rules=applied
     )
     plan.emptied, plan.emptied_rows, plan.ledger_rows = emptied, emptied_rows, known_rows
+    plan.redelivered = redelivered
     for f in listed:
         known = known_files.get(f.name)
         if known is None:

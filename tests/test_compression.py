@@ -143,14 +143,20 @@ def test_a_corrupt_gzip_member_keeps_the_members_before_it():
     assert (exc.value.decoded, exc.value.offset) == (a, len(first))
 
 
-@settings(max_examples=60, deadline=None)
+COMPRESS = {"gzip": gzip.compress, "bzip2": bz2.compress, "xz": lzma.compress}
+
+
+@settings(max_examples=90, deadline=None)
 @given(
+    kind=st.sampled_from(sorted(COMPRESS)),
     members=st.lists(st.binary(max_size=200), min_size=1, max_size=5),
     tail=st.sampled_from(["none", "zeros", "junk", "cut"]),
 )
-def test_gzip_members_property(members, tail):
-    """Whatever the members and the tail, what is decoded is exactly the whole members before it."""
-    packed = [gzip.compress(m) for m in members]
+def test_members_and_streams_property(kind, members, tail):
+    """Whatever the format, members (streams) and tail, what is decoded is exactly the whole members
+    before the bad bytes (tester finding: after a bzip2 or xz stream, Python's own decompress dropped
+    what it could not decode without a word -- records lost, no reject)."""
+    packed = [COMPRESS[kind](m) for m in members]
     data = b"".join(packed)
     if tail == "none":
         assert decompress("f", data) == b"".join(members)
@@ -241,3 +247,29 @@ def test_the_summary_counts_agree_with_its_table(tmp_path, capsys):
     assert "Could not read 2 files (whole or in part):\n" in out
     assert "│ events │          4 │ 0.0 │            5 │      2 │        3 │" in out
     assert "1 more record rejected (see the load_errors table):\n" in out
+
+
+def test_bzip2_and_xz_streams_are_read_one_after_another():
+    """Tester findings: junk between two bzip2 streams, or after an xz stream, dropped the rest with no
+    reject; xz's stream padding (zero bytes in fours) rejected the whole file."""
+    a, b = b'{"a": 1}\n', b'{"b": 2}\n'
+    assert decompress("f", lzma.compress(a) + b"\x00" * 4 + lzma.compress(b)) == a + b
+    assert decompress("f", lzma.compress(a) + b"\x00" * 8) == a
+    first = bz2.compress(a)
+    with pytest.raises(CorruptFileError) as exc:
+        decompress("f", first + b"XX" + bz2.compress(b))
+    assert (exc.value.decoded, exc.value.offset) == (a, len(first))
+    assert str(exc.value).startswith(
+        "2 + "
+    ) is False and "bytes after the end of the bzip2 data are not bzip2" in str(exc.value)
+    with pytest.raises(CorruptFileError) as exc:
+        decompress("f", first + bz2.compress(b * 50)[:50])
+    assert exc.value.decoded == a and str(exc.value).startswith("the bzip2 stream is cut short")
+    first = lzma.compress(a)
+    with pytest.raises(CorruptFileError) as exc:
+        decompress("f", first + b"not xz" * 20)
+    assert (exc.value.decoded, exc.value.offset) == (a, len(first))
+    assert (
+        str(exc.value)
+        == "120 bytes after the end of the xz data are not xz; the xz stream before them was read"
+    )

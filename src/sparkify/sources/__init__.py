@@ -170,58 +170,65 @@ def decompress(name: str, data: bytes) -> bytes:
     ``name`` says; other bytes are returned as they are.
 
     Raises CorruptFileError when the stream is broken, or for a compression sparkify does not read
-    (zstd, zip, ...: :data:`MAGIC`). A gzip file is read member by member, as ``gzip -d`` does, and
-    zero bytes after the last member are padding; from the first member that does not decode whole,
-    or the first bytes after a member that are neither, the error keeps the members decoded before
-    them (``decoded``) and says where the bad bytes start. ``name`` is not used (kept for callers)."""
+    (zstd, zip, ...: :data:`MAGIC`). A file is read member by member or stream by stream, as
+    ``gzip -d``, ``bzip2 -d`` and ``xz -d`` do, and zero bytes between or after them are padding;
+    from the first member that does not decode whole, or the first bytes after one that are neither
+    padding nor another, the error keeps what was decoded before them (``decoded``) and says where
+    the bad bytes start. ``name`` is not used (kept for callers)."""
     kind = compression_of(data[:MAGIC_BYTES])
     if kind is None:
         return data
-    if kind == "gzip":
-        return _gunzip(data)
     if kind not in DECOMPRESSED:
         raise CorruptFileError(
             f"{kind}-compressed (its first bytes are {kind}'s magic number), which sparkify does not read: "
             f"decompress it, or compress it with {', '.join(DECOMPRESSED[:-1])} or {DECOMPRESSED[-1]}"
         )
-    try:
-        return bz2.decompress(data) if kind == "bzip2" else lzma.decompress(data, format=lzma.FORMAT_XZ)
-    except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
-        raise CorruptFileError(f"starts like {kind} but is not a valid {kind} file: {exc}") from exc
+    return _decode(data, kind)
 
 
-def _gunzip(data: bytes) -> bytes:
-    """Every gzip member of ``data`` decoded, one after another (RFC 1952: a gzip file is one or more
-    members); zero bytes after the last are padding (tape blocks). Raises CorruptFileError (see
-    :func:`decompress`)."""
+_DECODERS = {
+    "gzip": (lambda: zlib.decompressobj(wbits=31), "member", (zlib.error,)),  # CRC-32 and length checked
+    "bzip2": (bz2.BZ2Decompressor, "stream", (OSError, EOFError, ValueError)),
+    "xz": (lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ), "stream", (lzma.LZMAError, EOFError)),
+}
+"""Compression -> (a new decoder of one member or stream, what the format calls one, its errors)."""
+
+
+def _decode(data: bytes, kind: str) -> bytes:
+    """Every member (gzip, RFC 1952) or stream (bzip2, xz) of ``data`` decoded, one after another, as
+    ``gzip -d``, ``bzip2 -d`` and ``xz -d`` read them; zero bytes between or after them are padding
+    (tape blocks; xz's stream padding). Python's own ``bz2.decompress``/``lzma.decompress`` drop
+    without a word whatever follows the first stream they cannot decode: here those bytes are the
+    CorruptFileError's (see :func:`decompress`)."""
+    new, unit, errors = _DECODERS[kind]
     parts: list[bytes] = []
     view = memoryview(data)
     pos = 0
     while True:
-        stream = zlib.decompressobj(wbits=31)  # gzip header and trailer, CRC-32 and length checked
+        stream = new()
         try:
             parts.append(stream.decompress(view[pos:]))
-        except zlib.error as exc:
-            problem = f"not a valid gzip member ({exc})"
+        except errors as exc:
+            problem = f"not a valid {kind} {unit} ({exc})"
             break
         if not stream.eof:
-            problem = "the gzip stream is cut short (truncated)"
+            problem = f"the {kind} stream is cut short (truncated)"
             parts.pop()  # a member cut short: its output may end in the middle of a record
             break
-        rest = stream.unused_data
-        end = len(data) - len(rest)
-        if not rest.strip(b"\x00"):
+        tail = stream.unused_data.lstrip(b"\x00")
+        if not tail:
             return b"".join(parts)
-        pos = end
-        if rest[:2] != GZIP_MAGIC:
-            problem = f"{len(rest):,} bytes after the end of the gzip data are not gzip"
+        pos = len(data) - len(tail)
+        if compression_of(tail[:MAGIC_BYTES]) != kind:
+            problem = f"{len(tail):,} bytes after the end of the {kind} data are not {kind}"
             break
     if not parts:
-        raise CorruptFileError(f"starts like gzip but is not a valid gzip file: {problem}")
+        raise CorruptFileError(f"starts like {kind} but is not a valid {kind} file: {problem}")
+    n = len(parts)
     before = (
-        "the gzip member before them was read"
-        if len(parts) == 1
-        else f"the {len(parts):,} gzip members before them were read"
+        f"the {kind} {unit} before them was read"
+        if n == 1
+        else f"the {n:,} {kind} {unit}s before them were read"
     )
     raise CorruptFileError(f"{problem}; {before}", decoded=b"".join(parts), offset=pos)
 

@@ -107,3 +107,41 @@ def test_the_cli_refuses_with_exit_2_and_one_line(tmp_path, capsys):
         assert "Point --warehouse at another DuckDB file" in err
     with connect(url) as wh:
         assert users_rows(wh) == [ADA]
+
+
+def test_a_table_named_in_other_case_is_the_same_table_on_duckdb(tmp_path):
+    """Tester finding (high): DuckDB's names are case-insensitive, and a "Users" table was not seen
+    as users: it was filled and emptied, and every later run failed."""
+    from sparkify.warehouse import connect
+
+    with connect(f"duckdb:///{tmp_path}/app.duckdb") as wh:
+        wh.execute(
+            'create table "Users" (user_id integer not null, first_name varchar, last_name varchar, '
+            "gender varchar, level varchar)"
+        )
+        wh.execute("""insert into "Users" values (999, 'My', 'Own', 'F', 'paid')""")
+        src = write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()])
+        with pytest.raises(
+            ForeignTableError, match="already holds a table named users that sparkify did not make"
+        ):
+            pipeline.run(wh, src)
+        assert [tuple(r) for r in wh.query('select * from "Users"')[1]] == [(999, "My", "Own", "F", "paid")]
+        assert wh.table_exists("users") and not wh.table_exists("songs")
+
+
+def test_another_tools_bookkeeping_table_is_refused(warehouse, tmp_path):
+    """Tester finding: a load_runs(x) of another tool's passed as sparkify's bookkeeping, and the run
+    created 9 tables before failing on a raw database error."""
+    from tests.conftest import source_for
+
+    warehouse.create_schema()
+    warehouse.execute(f"create table {warehouse.qualified('load_runs')} (x integer)")
+    src = source_for(warehouse, write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()]))
+    with pytest.raises(
+        ForeignTableError, match=r"^Table load_runs in .* has a column sparkify does not make \(x\)"
+    ):
+        pipeline.run(warehouse, src)
+    assert existing(warehouse) == set()
+    make_foreign_users(warehouse)
+    with pytest.raises(ForeignTableError, match=r"^Table users in .* \(email\)"):
+        pipeline.run(warehouse, src)

@@ -91,12 +91,14 @@ def refuse_foreign_tables(wh: Warehouse) -> None:
     star table that sparkify would empty and fill already exists in ``wh``'s schema but is not one
     sparkify made: the schema holds none of sparkify's bookkeeping tables (``load_runs``,
     ``load_files``, ...), or the table's columns are not the ones sparkify makes (an application's own
-    ``users`` with an ``email`` column). Every step that writes those tables asks first (one catalog
-    query): a run would otherwise delete another application's rows."""
+    ``users`` with an ``email`` column) -- nor are a bookkeeping table's (another tool's
+    ``load_runs``: without its key column, or with a column sparkify never made). Every step that
+    writes those tables asks first (one catalog query): a run would otherwise delete another
+    application's rows."""
     written = [*STAGING_TABLES, *STAR_TABLES]
     found = wh.columns_of([t.name for t in (*written, *META_TABLES)])
     present = [t for t in written if t.name in found]
-    if not present:
+    if not found:
         return
     where = f"{wh.display_url}{f' (schema {wh.schema})' if wh.schema else ''}"
     elsewhere = (
@@ -108,17 +110,20 @@ def refuse_foreign_tables(wh: Warehouse) -> None:
         f"sparkify empties and refills its tables on every run, so it will not touch them. Point {elsewhere}, "
         "or rename or drop those tables if they are not wanted."
     )
-    if not any(t.name in found for t in META_TABLES):
+    if present and not any(t.name in found for t in META_TABLES):
         names = ", ".join(t.name for t in present)
         raise ForeignTableError(
             f"{where} already holds {agree(len(present), 'a table', 'tables')} named {names} that sparkify did "
             f"not make (it holds none of sparkify's bookkeeping tables: "
             f"{', '.join(t.name for t in META_TABLES)}). {fix}"
         )
-    for table in present:
+    for table in [*present, *(t for t in META_TABLES if t.name in found)]:
         have, made = found[table.name], [c.name for c in table.columns]
         extra = [c for c in have if c not in made]
-        lacking = [c for c in made if c not in have]
+        # a bookkeeping table of an earlier sparkify lacks the columns added since (upgraded in
+        # place): only its key column must be there; a staging or star table has them all
+        needed = made[:1] if table in META_TABLES else made
+        lacking = [c for c in needed if c not in have]
         if extra or lacking:
             parts = []
             if extra:

@@ -182,15 +182,16 @@ class DuckDBWarehouse(Warehouse):
     def table_exists(self, table: str) -> bool:
         # through query(): a DuckDB error here (out of memory at the first statement) is mapped too
         _, rows = self.query(
-            "select count(*) from information_schema.tables where table_name = ? and table_schema = ?",
+            # DuckDB's names are case-insensitive: "Users" is the table users (tester finding)
+            "select count(*) from information_schema.tables where lower(table_name) = lower(?) and table_schema = ?",
             [table, self.schema or "main"],
         )
         return bool(rows and rows[0][0])
 
     def columns_sql(self, marks: str) -> tuple[str, str] | None:
         return (
-            "select table_name, column_name from information_schema.columns "
-            f"where table_schema = ? and table_name in ({marks}) order by table_name, ordinal_position",
+            "select lower(table_name), column_name from information_schema.columns "
+            f"where table_schema = ? and lower(table_name) in ({marks}) order by table_name, ordinal_position",
             self.schema or "main",
         )
 

@@ -422,3 +422,24 @@ def test_the_against_side_waits_no_longer_than_wait_timeout(pair):
         waited = time.monotonic() - started
     assert proc.returncode == 75, proc.stderr
     assert "--wait-timeout" in proc.stderr and waited >= 1
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "postgresql://postgres@localhost:5432/db",
+        "postgresql:///db?host=127.0.0.1&user=postgres",
+        "postgres://u:secret@LOCALHOST/db?sslmode=disable&application_name=x",
+    ],
+)
+def test_one_server_database_named_two_ways_is_the_same_warehouse(other):
+    """Tester finding: localhost against 127.0.0.1, or the host given as ?host=, compared a database
+    with itself and passed ('All 5 star tables are identical', exit 0)."""
+    from sparkify.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="name the same warehouse"):
+        compare.require_two("postgresql://postgres@127.0.0.1:5432/db", None, other, None)
+    compare.require_two(
+        "postgresql://postgres@127.0.0.1:5432/db", None, other.replace("db", "other", 1), None
+    )
+    compare.require_two("postgresql://postgres@127.0.0.1:5432/db", "a", other, "b")  # two schemas

@@ -121,9 +121,11 @@ def test_a_reader_that_stops_reading_is_no_disk_error(tmp_path):
         err = proc.stderr.read().decode()
         return proc.wait(timeout=60), err
 
-    for args in (["runs", "--json"], ["runs"], ["query", "select 1"], ["check"]):
+    for args in (["runs", "--json"], ["runs"], ["query", "select 1"], ["check"], ["check", "--json"]):
         assert closed_reader(*args) == (0, ""), args
     with duckdb.connect(str(db)) as con:
         con.execute("delete from time")  # a songplay now has no time row: a check fails
     code, err = closed_reader("check")
     assert code == 1 and "check failed" in err
+    code, err = closed_reader("check", "--json")  # tester finding: a traceback and exit 1 whatever
+    assert code == 1 and "Traceback" not in err

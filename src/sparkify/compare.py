@@ -212,15 +212,23 @@ def _identity(url: str, schema: str | None) -> tuple:
     if engine == "duckdb":
         path = duckdb_path(url)
         return (engine, path if path == ":memory:" else os.path.realpath(path))
-    parts = urlsplit(url)
     default_port = 5439 if engine == "redshift" else 5432
-    return (
-        engine,
-        (parts.hostname or "").lower(),
-        parts.port or default_port,
-        parts.path.strip("/"),
-        schema or "public",
-    )
+    try:  # libpq's own reading: host, port and dbname may also come as ?host=... (tester finding)
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = conninfo_to_dict("postgresql" + url[url.index("://") :])
+        host, port, db = str(params.get("host") or ""), params.get("port"), str(params.get("dbname") or "")
+    except Exception:  # no driver here, or a URL libpq cannot read: the URL's own parts
+        parts = urlsplit(url)
+        host, port, db = parts.hostname or "", parts.port, parts.path.strip("/")
+    host = host.lower()
+    if host in LOOPBACK:
+        host = "localhost"
+    return (engine, host, int(port or default_port), db, schema or "public")
+
+
+LOOPBACK = frozenset({"", "localhost", "127.0.0.1", "::1", "[::1]"})
+"""Host names of this machine's own server (none: libpq's default, the local socket or localhost)."""
 
 
 def require_identical(results: list[TableComparison]) -> None:

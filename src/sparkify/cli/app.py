@@ -200,8 +200,11 @@ def _finish_json(obj: CliState, code: int, message: str | None, exc: BaseExcepti
             summary.add_stage(obj.summary, failed_load, rolled_back=True)
         if code:
             summary.add_error(obj.summary, (message or "").removeprefix("Error: "), code)
-        click.echo(summary.dumps(obj.summary))
-        obj.summary = None
+        obj.summary, text = None, summary.dumps(obj.summary)
+        try:
+            click.echo(text)
+        except BrokenPipeError:  # the reader is gone (`| true`): the outcome's code stands
+            _stdout_to_devnull()
     return code
 
 

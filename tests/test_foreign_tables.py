@@ -145,3 +145,21 @@ def test_another_tools_bookkeeping_table_is_refused(warehouse, tmp_path):
     make_foreign_users(warehouse)
     with pytest.raises(ForeignTableError, match=r"^Table users in .* \(email\)"):
         pipeline.run(warehouse, src)
+
+
+def test_a_view_where_sparkify_keeps_a_table_is_refused(warehouse, tmp_path):
+    """Tester finding: in a warehouse sparkify made, a view named songs (over a copy of the table)
+    ended the run with a raw database error (exit 69) instead of a refusal naming it."""
+    from tests.conftest import source_for
+
+    src = source_for(warehouse, write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()]))
+    assert pipeline.run(warehouse, src).rows["songs"] == 1
+    warehouse.execute(
+        f"create table {warehouse.qualified('songs2')} as select * from {warehouse.qualified('songs')}"
+    )
+    warehouse.execute(f"drop table {warehouse.qualified('songs')}")
+    warehouse.execute(
+        f"create view {warehouse.qualified('songs')} as select * from {warehouse.qualified('songs2')}"
+    )
+    with pytest.raises(ForeignTableError, match=r"holds a view named songs where sparkify keeps a table"):
+        pipeline.run(warehouse, src, full_refresh=True)

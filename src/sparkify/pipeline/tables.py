@@ -110,6 +110,13 @@ def refuse_foreign_tables(wh: Warehouse) -> None:
         f"sparkify empties and refills its tables on every run, so it will not touch them. Point {elsewhere}, "
         "or rename or drop those tables if they are not wanted."
     )
+    views = wh.views_among([t.name for t in present]) if present else []
+    if views:  # a view where sparkify empties and fills a table: not sparkify's (tester finding)
+        raise ForeignTableError(
+            f"{where} holds {agree(len(views), 'a view', 'views')} named {', '.join(views)} where sparkify "
+            f"keeps {agree(len(views), 'a table', 'tables')}: {agree(len(views), 'it is', 'they are')} not "
+            f"what sparkify made. {fix}"
+        )
     if present and not any(t.name in found for t in META_TABLES):
         names = ", ".join(t.name for t in present)
         raise ForeignTableError(

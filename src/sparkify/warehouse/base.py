@@ -199,6 +199,11 @@ class Warehouse(ABC):
             found.setdefault(table, []).append(column.lower())
         return found
 
+    def views_among(self, tables: list[str]) -> list[str]:
+        """Which of ``tables`` are views in :attr:`schema`, not tables (lower case); ``[]`` on an
+        engine that cannot say."""
+        return []
+
     def columns_sql(self, marks: str) -> tuple[str, str] | None:
         """(query, schema) for :meth:`columns_of`: rows of (table name, column name) in column order,
         for the schema given as the first parameter and the tables as ``marks``; None: no catalog."""

@@ -200,7 +200,8 @@ def _finish_json(obj: CliState, code: int, message: str | None, exc: BaseExcepti
             summary.add_stage(obj.summary, failed_load, rolled_back=True)
         if code:
             summary.add_error(obj.summary, (message or "").removeprefix("Error: "), code)
-        obj.summary, text = None, summary.dumps(obj.summary)
+        text = summary.dumps(obj.summary)
+        obj.summary = None
         try:
             click.echo(text)
         except BrokenPipeError:  # the reader is gone (`| true`): the outcome's code stands

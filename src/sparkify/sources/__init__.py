@@ -19,10 +19,10 @@ import bz2
 import lzma
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from sparkify.schema import EVENT_FILES, SONG_FILES
 
@@ -186,7 +186,7 @@ def decompress(name: str, data: bytes) -> bytes:
     return _decode(data, kind)
 
 
-_DECODERS = {
+_DECODERS: dict[str, tuple[Callable[[], Any], str, tuple[type[Exception], ...]]] = {
     "gzip": (lambda: zlib.decompressobj(wbits=31), "member", (zlib.error,)),  # CRC-32 and length checked
     "bzip2": (bz2.BZ2Decompressor, "stream", (OSError, EOFError, ValueError)),
     "xz": (lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ), "stream", (lzma.LZMAError, EOFError)),

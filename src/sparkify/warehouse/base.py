@@ -201,8 +201,17 @@ class Warehouse(ABC):
 
     def views_among(self, tables: list[str]) -> list[str]:
         """Which of ``tables`` are views in :attr:`schema`, not tables (lower case); ``[]`` on an
-        engine that cannot say."""
-        return []
+        engine that cannot say (:meth:`views_sql`)."""
+        catalog = self.views_sql(", ".join([self.param] * len(tables))) if tables else None
+        if catalog is None:
+            return []
+        sql, schema = catalog
+        return [str(r[0]) for r in self.query(sql, [schema, *tables])[1]]
+
+    def views_sql(self, marks: str) -> tuple[str, str] | None:
+        """(query, schema) for :meth:`views_among`: the names, lower case, of the views among the
+        tables given as ``marks`` in the schema given as the first parameter; None: no catalog."""
+        return None
 
     def columns_sql(self, marks: str) -> tuple[str, str] | None:
         """(query, schema) for :meth:`columns_of`: rows of (table name, column name) in column order,

@@ -188,16 +188,12 @@ class DuckDBWarehouse(Warehouse):
         )
         return bool(rows and rows[0][0])
 
-    def views_among(self, tables: list[str]) -> list[str]:
-        if not tables:
-            return []
-        marks = ", ".join(["?"] * len(tables))
-        _, rows = self.query(
+    def views_sql(self, marks: str) -> tuple[str, str] | None:
+        return (
             "select lower(table_name) from information_schema.tables where table_schema = ? "
             f"and table_type = 'VIEW' and lower(table_name) in ({marks})",
-            [self.schema or "main", *tables],
+            self.schema or "main",
         )
-        return [r[0] for r in rows]
 
     def columns_sql(self, marks: str) -> tuple[str, str] | None:
         return (

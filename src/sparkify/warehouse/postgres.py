@@ -353,17 +353,13 @@ class PostgresWarehouse(PostgresBuild):
         )
         return bool(rows[0][0])
 
-    def views_among(self, tables: list[str]) -> list[str]:
-        if not tables:
-            return []
-        marks = ", ".join(["%s"] * len(tables))
-        _, rows = self.query(
+    def views_sql(self, marks: str) -> tuple[str, str] | None:
+        return (
             "select c.relname from pg_catalog.pg_class as c "
             "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
             f"where n.nspname = %s and c.relkind in ('v', 'm') and c.relname in ({marks})",
-            [self.schema or "public", *tables],
+            self.schema or "public",
         )
-        return [r[0] for r in rows]
 
     def columns_sql(self, marks: str) -> tuple[str, str] | None:
         return (

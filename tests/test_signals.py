@@ -128,6 +128,11 @@ def test_signals_at_several_moments_leave_one_truthful_outcome(engine, tmp_path,
             before, runs_before = after, runs_after
             continue
         assert proc.returncode == 128 + signum, (what, proc.returncode, err)
+        # the server may not yet have released the lock of the run interrupted just before (the
+        # Redshift stand-in's session lingers under load): this run then says it waits, and goes on
+        waited = "Waiting for another sparkify process using schema "
+        if err.startswith(waited):
+            err = err.split("\n", 1)[1]
         assert err.count("\n") == 1, (what, err)  # one line, no traceback
         if err == f"{name}; nothing was changed.\n":
             interrupted += 1

@@ -56,9 +56,6 @@ class SourceFile:
             return compression_of(f.read(MAGIC_BYTES))
 
 
-GZIP_MAGIC = b"\x1f\x8b"
-"""The first two bytes of every gzip stream (RFC 1952)."""
-
 MAGIC = (
     ("gzip", re.compile(rb"\x1f\x8b")),
     ("bzip2", re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)")),  # a block, or the end of an empty stream

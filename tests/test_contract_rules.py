@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
+import math
 
 import pytest
 
@@ -382,6 +383,44 @@ def test_an_artist_in_records_tied_on_completeness_song_and_name_takes_the_small
     report = pipeline.run(warehouse, source_for(warehouse, fresh), full_refresh=True, prune=True)
     assert report.rows["artists"] == 3
     assert rows(warehouse, "artists") == expected
+
+
+@pytest.mark.parametrize("order", ["negative zero first", "positive zero first"])
+def test_a_negative_zero_is_stored_as_zero_whatever_record_a_tie_keeps(warehouse, tmp_path, order):
+    # CONTRACT: songs and artists store -0.0 as 0.0. SQL compares -0.0 and 0.0 as equal, so two
+    # records of one song differing only in that sign tie on every rule, and which one the tie kept
+    # showed: it followed file order and DuckDB and PostgreSQL kept different ones (tester finding).
+    def zero(sign, song_id):
+        return song(
+            song_id=song_id,
+            artist_id="AR" + song_id,
+            artist_name="Band",
+            artist_location="Town",
+            artist_latitude=sign * 0.0,
+            artist_longitude=sign * 0.0,
+            title="T",
+            duration=sign * 0.0,
+            year=2000,
+        )
+
+    signs = [-1.0, 1.0] if order == "negative zero first" else [1.0, -1.0]
+    # SOF: both records in one fresh load; SOI: the second record arrives in a later, incremental run
+    root = write_source(
+        tmp_path / "src", songs=[zero(signs[0], "SOF"), zero(signs[1], "SOF")], events=[INERT_EVENT]
+    )
+    (root / "song_data" / "A" / "B" / "C" / "TR100000.json").write_text(json.dumps(zero(signs[0], "SOI")))
+    pipeline.run(warehouse, source_for(warehouse, root))
+    (root / "song_data" / "A" / "B" / "C" / "TR100001.json").write_text(json.dumps(zero(signs[1], "SOI")))
+    pipeline.run(warehouse, source_for(warehouse, root))
+
+    def signed(values):
+        return [tuple(math.copysign(1.0, v) if isinstance(v, float) else v for v in r) for r in values]
+
+    assert signed(rows(warehouse, "songs", ["song_id", "duration"])) == [("SOF", 1.0), ("SOI", 1.0)]
+    assert signed(rows(warehouse, "artists", ["artist_id", "latitude", "longitude"])) == [
+        ("ARSOF", 1.0, 1.0),
+        ("ARSOI", 1.0, 1.0),
+    ]
 
 
 def test_artists_take_the_most_complete_record_and_empty_location_is_null(warehouse, tmp_path):

@@ -3,7 +3,8 @@
 -- smallest song_id, then name, location, latitude, longitude (nulls last): records that tie on
 -- everything before -- one song file delivered twice with its place corrected, or copied under
 -- another name -- still give one answer on every engine and after any order of loads. An empty
--- location becomes null.
+-- location becomes null; a coordinate of -0.0 becomes 0.0 (SQL compares the two as equal, so records
+-- differing only in that sign tie, and which one a tie keeps must never show).
 insert into artists (artist_id, name, location, latitude, longitude)
 with
 
@@ -12,8 +13,8 @@ ranked as (
         s.artist_id,
         s.artist_name as name,
         case when s.artist_location = '' then null else s.artist_location end as location,
-        s.artist_latitude as latitude,
-        s.artist_longitude as longitude,
+        case when s.artist_latitude = 0 then 0.0 else s.artist_latitude end as latitude,
+        case when s.artist_longitude = 0 then 0.0 else s.artist_longitude end as longitude,
         row_number() over (
             partition by s.artist_id
             order by

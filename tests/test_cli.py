@@ -355,9 +355,9 @@ def test_no_source_given_means_the_sample_of_the_working_folder(tmp_path, monkey
     source.rename(tmp_path / "data" / "sparkify-sample")
     given = dict(source=None, song_source=None, log_source=None, s3_endpoint=None, s3_concurrency=None)
     assert open_configured(SimpleNamespace(**given)).description == str(tmp_path / "data" / "sparkify-sample")
-    only_songs = SimpleNamespace(**{**given, "song_source": str(tmp_path / "songs")})
-    assert open_configured(only_songs).folders["songs"] == tmp_path / "songs"  # logs: the sample's
-    assert open_configured(only_songs).root == tmp_path / "data" / "sparkify-sample"
+    assert open_configured(SimpleNamespace(**given)).implicit is True
+    named = SimpleNamespace(**{**given, "source": str(tmp_path / "data" / "sparkify-sample")})
+    assert getattr(open_configured(named), "implicit", False) is False
 
 
 def test_the_library_never_imports_the_cli_or_click():

@@ -49,11 +49,13 @@ def run(
     """Create missing tables, stage what is new in ``source`` (default: the shipped sample), rebuild
     the star schema and check it: what ``sparkify run`` does. Returns the :class:`RunReport`
     (``.stage``, ``.rows``, ``.checks``, ``.load_id``); raises :class:`sparkify.errors.BadInputError`
-    when more than ``max_errors`` records are rejected (nothing changes then)."""
+    when more than ``max_errors`` records are rejected (nothing changes then), and ConfigError when
+    ``source`` is None but ``wh`` holds files loaded from another source (the sample never mixes in)."""
     from sparkify import pipeline
+    from sparkify.sources import open_default
 
     return pipeline.run(
-        wh, sample_path() if source is None else source, max_errors=max_errors, full_refresh=full_refresh
+        wh, open_default() if source is None else source, max_errors=max_errors, full_refresh=full_refresh
     )
 
 

@@ -73,7 +73,7 @@ def run_cmd(source_flags, full_refresh, prune, report_path, **flags):
       sparkify run
       sparkify run --source data/sparkify-sample --warehouse duckdb:///sparkify.duckdb
       sparkify run --max-errors 100 --full-refresh --report report.html
-      sparkify run --log-source data/sparkify-sample/log_data/2018/11   # one folder of days; rows loaded earlier are kept
+      sparkify run --source data/sparkify-sample --log-source data/sparkify-sample/log_data/2018/11   # one folder of days; rows loaded earlier are kept
       sparkify run --prune   # remove the rows of files no longer under --source
       sparkify run --ts-min 2018-01-01   # reject events before 2018 (e.g. ts in seconds)
       sparkify run --source s3://my-bucket/sparkify

@@ -43,6 +43,7 @@ from sparkify import interrupts, ledger, quality
 from sparkify.errors import (
     BadInputError,
     ChecksNotRun,
+    ConfigError,
     Interrupted,
     TransientWarehouseError,
 )
@@ -79,6 +80,7 @@ from sparkify.staging.results import drop_result
 from sparkify.staging.rules import DEFAULT_RULES, RecordRules
 from sparkify.warehouse.base import Warehouse
 from sparkify.warehouse.duckdb import parser_errors
+from sparkify.wording import plural
 
 __all__ = [
     "STEPS",
@@ -319,6 +321,7 @@ def _load(
             #    and check everything before writing anything
             for kind in KINDS:
                 report.plans[kind] = _plan(wh, src, kind, full_refresh, prune, verify_content, rules)
+            _refuse_implicit_source(src, report.plans)
             for kind in KINDS:
                 plan = report.plans[kind]
                 task = f"stage {kind}"
@@ -384,6 +387,22 @@ def _load(
         rows = _count_star(wh)
     report.seconds = time.perf_counter() - started
     return report.load_id, report, rows
+
+
+def _refuse_implicit_source(src: Source, plans: dict[str, FilePlan]) -> None:
+    """Raise ConfigError, before anything is read, when no setting named the source (the default:
+    the shipped sample, ``src.implicit``) and the warehouse holds files loaded from elsewhere -- a
+    scheduled job that lost its ``--source`` (a changed working folder, an unset SPARKIFY_SOURCE)
+    would otherwise mix the demo data into it."""
+    if not getattr(src, "implicit", False):
+        return
+    gone = [name for plan in plans.values() for name in plan.absent if name not in plan.emptied]
+    if gone:
+        raise ConfigError(
+            f"No source was given, so the source is the shipped sample ({src.description}); but this "
+            f"warehouse holds {plural(len(gone), 'file')} loaded from elsewhere (such as {gone[0]}). "
+            "Nothing was changed. Pass --source (or set SPARKIFY_SOURCE) naming this warehouse's source."
+        )
 
 
 def _transform(wh: Warehouse, progress: Progress, incremental: bool = False) -> bool:

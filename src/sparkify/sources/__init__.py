@@ -119,7 +119,8 @@ class Source(Protocol):
 
     A source may also have ``max_concurrency: int``: how many files the reader reads at once from
     threads (remote sources; ``read_bytes`` must then be thread-safe). Without it, files are read one
-    after another.
+    after another. ``implicit: bool`` True marks the default source, which no setting named (the
+    shipped sample): a load refuses it for a warehouse loaded from elsewhere.
     """
 
     description: str
@@ -295,17 +296,44 @@ def open_configured(settings) -> Source:
     """The source :class:`sparkify.config.Settings` name (``source``, ``song_source``,
     ``log_source``, ``s3_endpoint``, ``s3_concurrency``). When neither ``source`` nor both
     ``song_source`` and ``log_source`` are set, the default source: ``./data/sparkify-sample`` in a
-    checkout, else the sample shipped in the package (:func:`sparkify.config.default_source`).
-    Raises ConfigError as :func:`open_source` does."""
-    location = settings.source
-    if location is None and not (settings.song_source and settings.log_source):
-        from sparkify.config import default_source
+    checkout, else the sample shipped in the package (:func:`sparkify.config.default_source`),
+    marked ``implicit``. Raises ConfigError as :func:`open_source` does, and when only one of
+    ``song_source`` and ``log_source`` is set with no ``source``: the other kind would silently come
+    from the sample."""
+    if settings.source is None and not (settings.song_source and settings.log_source):
+        for flag, setting, named, other, other_flag in PARTIAL_SOURCES:
+            if getattr(settings, setting):  # the other kind would silently come from the demo sample
+                from sparkify.config import default_source
+                from sparkify.errors import ConfigError
 
-        location = str(default_source())
+                raise ConfigError(
+                    f"{flag} names where the {named} are, but nothing names the {other}: with no --source "
+                    f"they would come from the shipped sample ({default_source()}). Pass --source (the folder "
+                    f"or s3:// prefix holding song_data/ and log_data/), or {other_flag} too."
+                )
+        return open_default()
     return open_source(
-        location,
+        settings.source,
         song_source=settings.song_source,
         log_source=settings.log_source,
         s3_endpoint=settings.s3_endpoint,
         s3_concurrency=settings.s3_concurrency,
     )
+
+
+def open_default() -> Source:
+    """The default source, when no setting names one: ``./data/sparkify-sample`` in a checkout, else
+    the sample shipped in the package (:func:`sparkify.config.default_source`), marked ``implicit``
+    so that a load refuses it for a warehouse loaded from elsewhere."""
+    from sparkify.config import default_source
+
+    opened = open_source(str(default_source()))
+    opened.implicit = True  # type: ignore[attr-defined]
+    return opened
+
+
+PARTIAL_SOURCES = (
+    ("--song-source", "song_source", "songs", "events", "--log-source"),
+    ("--log-source", "log_source", "events", "songs", "--song-source"),
+)
+"""The options that name one kind's place: (flag, setting, its kind, the other kind, the other's flag)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -108,7 +110,8 @@ def run(group: click.Group, argv: list[str], *, leaving: bool = False) -> int:
     interrupts.install()
     code = int(ExitCode.INTERRUPTED)  # what a signal raised past _invoke's handlers means
     try:
-        code = _invoke(group, argv, obj, debug="--debug" in argv)
+        with naming_stdout():
+            code = _invoke(group, argv, obj, debug="--debug" in argv)
         return code
     finally:
         if leaving:
@@ -206,6 +209,11 @@ def _finish_json(obj: CliState, code: int, message: str | None, exc: BaseExcepti
             click.echo(text)
         except BrokenPipeError:  # the reader is gone (`| true`): the outcome's code stands
             _stdout_to_devnull()
+        except OSError as exc:  # stdout on a full disk, /dev/full: the summary is lost, and the code says so
+            _stdout_to_devnull()
+            failed, line = _system_error(exc)
+            click.echo(line, err=True)
+            return code or failed
     return code
 
 
@@ -226,6 +234,8 @@ def _system_error(exc: OSError | MemoryError) -> tuple[int, str]:
     """One line for an operating-system error nothing else mapped: the path, and what to do."""
     import errno
 
+    from sparkify import interrupts
+
     if isinstance(exc, MemoryError):
         return (
             ExitCode.INTERNAL,
@@ -233,10 +243,61 @@ def _system_error(exc: OSError | MemoryError) -> tuple[int, str]:
         )
     path = exc.filename or "a file"
     reason = exc.strerror or str(exc)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if path == STDOUT_NAME:
+        hint = "send it where it can be written (a file on a disk with room, or /dev/null)"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
         hint = "free space there (or set TMPDIR to a larger disk) and run again"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         hint = "check who owns it and its permissions, or use another path"
     else:
         hint = "check the disk and the path, then run again"
-    return ExitCode.IO_ERROR, f"Error: cannot write {path}: {reason}. Nothing was changed; {hint}."
+    done = interrupts.done()  # a load that committed before the write failed stands: say so
+    outcome = f"This came after {done}" if done else "Nothing was changed"
+    return ExitCode.IO_ERROR, f"Error: cannot write {path}: {reason}. {outcome}; {hint}."
+
+
+STDOUT_NAME = "standard output"
+"""How an error names the command's standard output (a write to it failed: a full disk, /dev/full)."""
+
+
+class _NamedStream:
+    """Standard output whose failed writes name it: an OSError raised writing or flushing it (other
+    than a closed pipe, which the commands handle) gets ``filename`` :data:`STDOUT_NAME`, so the error
+    line says what could not be written instead of "a file". Everything else is the stream's own."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            exc.filename = exc.filename or STDOUT_NAME
+            raise
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            exc.filename = exc.filename or STDOUT_NAME
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def naming_stdout() -> Iterator[None]:
+    """For the command's duration, ``sys.stdout`` is a :class:`_NamedStream` over itself."""
+    stream = sys.stdout
+    named = _NamedStream(stream)
+    sys.stdout = named
+    try:
+        yield
+    finally:
+        if sys.stdout is named:
+            sys.stdout = stream

@@ -70,8 +70,8 @@ def warehouse_options(f: Callable) -> Callable:
     f = click.option(
         "--wait/--no-wait",
         default=None,
-        help="If another sparkify process is using the warehouse, wait for it (default) or fail at once. "
-        "Env SPARKIFY_WAIT.",
+        help="If another sparkify process (or, for DuckDB, another program) is using the warehouse, wait for "
+        "it (default) or fail at once. Env SPARKIFY_WAIT.",
     )(f)
 
     return kept_on_state(

@@ -72,10 +72,19 @@ class DuckDBWarehouse(Warehouse):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._lock = _acquire_lock(lock_path(path), wait=wait, timeout=wait_timeout, on_wait=on_wait)
         try:
-            self.con = interrupts.interruptible(duckdb.connect(path, config=config))
+            self.con = interrupts.interruptible(
+                _open_database(path, config, wait=wait, timeout=wait_timeout, on_wait=on_wait)
+            )
         except duckdb.Error as exc:
             self._release()
             first = str(exc).splitlines()[0]
+            if "not a valid DuckDB database file" in first:
+                from sparkify.errors import ConfigError
+
+                raise ConfigError(
+                    f"{path} is not a DuckDB database: the file is there but holds something else. Point "
+                    "--warehouse at a DuckDB file, or at a new path to create one."
+                ) from None
             if isinstance(exc, duckdb.IOException) or "Permission denied" in first:
                 from sparkify.errors import LocalIOError
 
@@ -83,6 +92,9 @@ class DuckDBWarehouse(Warehouse):
                     f"Cannot open DuckDB database {path}: {first.rstrip('!.')}. {disk_hint(first)}"
                 ) from exc
             raise WarehouseError(f"Cannot open DuckDB database {path}: {first}") from exc
+        except BaseException:  # busy (another program holds it), a signal while waiting
+            self._release()
+            raise
         self._depth = 0
         for statement in self.setup_statements():
             self.con.execute(statement)
@@ -365,6 +377,45 @@ def _acquire_lock(
 
     wait_for(try_lock, what=str(path.with_suffix("")), wait=wait, timeout=timeout, on_wait=on_wait)
     return lock
+
+
+def _open_database(
+    path: str,
+    config: dict[str, Any],
+    *,
+    wait: bool,
+    timeout: float | None,
+    on_wait: Callable[[str], None] | None,
+) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect(path)``, but while another program -- the DuckDB CLI, a notebook: not sparkify,
+    whose lock file :func:`_acquire_lock` already holds -- has the file open, DuckDB's own lock refuses
+    it: that is busy (exit 75), waited for as another sparkify process would be (``wait``, at most
+    ``timeout`` seconds). Any other error is DuckDB's."""
+    opened: list[duckdb.DuckDBPyConnection] = []
+    holder = ["another program"]
+
+    def try_open() -> bool:
+        try:
+            opened.append(duckdb.connect(path, config=config))
+            return True
+        except duckdb.IOException as exc:
+            held = re.search(
+                r"Conflicting lock is held in (.+?)(?: \(PID (\d+)\))?(?: by user \S+)?\.? See also", str(exc)
+            )
+            if "Could not set lock" not in str(exc):
+                raise
+            if held:
+                program = Path(held.group(1)).name
+                holder[0] = (
+                    f"another program ({program}, PID {held.group(2)})"
+                    if held.group(2)
+                    else f"another program ({program})"
+                )
+            return False
+
+    what = str(lock_path(path).with_suffix(""))  # as the wait for another sparkify process names it
+    wait_for(try_open, what=what, wait=wait, timeout=timeout, on_wait=on_wait, holder=lambda: holder[0])
+    return opened[0]
 
 
 def shortest_single(value: Any) -> Any:

@@ -20,25 +20,27 @@ def wait_for(
     wait: bool,
     timeout: float | None,
     on_wait: Callable[[str], None] | None,
+    holder: Callable[[], str] = lambda: "another sparkify process",
 ) -> None:
     """Take a lock through ``try_lock`` (True when taken, never blocking). Busy and not ``wait``:
     :class:`WarehouseBusyError` at once. Busy and ``wait``: tell ``on_wait`` once, try again every
     :data:`POLL_SECONDS` for up to ``timeout`` seconds (None: no limit), then WarehouseBusyError
-    (exit 75: worth retrying later). ``what`` names the warehouse in messages."""
+    (exit 75: worth retrying later). ``what`` names the warehouse in messages, ``holder()`` what holds
+    it (asked after a failed try: "another sparkify process", or another program a driver names)."""
     if try_lock():
         return
     if not wait:
         raise WarehouseBusyError(
-            f"Another sparkify process is using {what}. Wait for it to finish, or run with --wait to queue behind it."
+            f"{_capital(holder())} is using {what}. Wait for it to finish, or run with --wait to queue behind it."
         )
     if on_wait:
-        on_wait(f"Waiting for another sparkify process using {what} ...")
+        on_wait(f"Waiting for {holder()} using {what} ...")
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         interrupts.check()
         if deadline is not None and time.monotonic() >= deadline:
             raise WarehouseBusyError(
-                f"Gave up after waiting {timeout:g}s (--wait-timeout) for another sparkify process using {what}. "
+                f"Gave up after waiting {timeout:g}s (--wait-timeout) for {holder()} using {what}. "
                 "Retry later, or find the process that holds it."
             )
         time.sleep(
@@ -46,3 +48,7 @@ def wait_for(
         )
         if try_lock():
             return
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -79,11 +79,35 @@ def test_a_bad_duckdb_setting_value_is_a_configuration_error(setting, tmp_path):
 # -- F5: configuration problems are exit 2, and the final line names the schema -------------------
 
 
-@pytest.mark.parametrize("query", ["sslmode=bogus", "foo=1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sslmode=bogus",
+        "foo=1",
+        "options=-c%20work_mem=bogus",  # a second '=' the URI does not escape (tester finding: exit 75)
+        "options=-c%20work_mem%3Dbogus",  # the server refuses the setting at login
+    ],
+)
 def test_a_url_libpq_refuses_is_a_configuration_error_not_a_retry(query, postgres_url, tmp_path):
     done = sparkify("check", "--warehouse", f"{postgres_url}?{query}", cwd=tmp_path)
     assert done.returncode == 2, done.stderr  # was 75: a scheduler would retry it forever
-    assert "Fix the URL" in done.stderr and "retry" not in done.stderr
+    assert "Fix the URL" in done.stderr or "Check the URL" in done.stderr, done.stderr
+    assert "retry" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # without SSL on the server: "does not support SSL"; with it: the root certificate is missing
+        "sslmode=verify-full&sslrootcert=/nonexistent/root.crt",
+        # the test server authenticates by trust: no channel binding can happen (tester finding: exit 75)
+        "channel_binding=require",
+    ],
+)
+def test_security_settings_the_server_cannot_meet_are_a_configuration_error(query, postgres_url, tmp_path):
+    done = sparkify("check", "--warehouse", f"{postgres_url}?{query}", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "Fix the URL's SSL settings (sslmode, certificates), or the server's." in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize("flag,env", [(["--schema", ""], {}), ([], {"SPARKIFY_SCHEMA": "  "})])

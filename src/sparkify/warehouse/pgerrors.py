@@ -55,6 +55,20 @@ BUSY_AT_LOGIN = (
 UNRESOLVED_HOST = ("failed to resolve host", "could not translate host name", "name or service not known")
 """A host name that does not resolve: almost always a typo in the URL (exit 2)."""
 
+REFUSED_SECURITY = (
+    "does not support ssl",
+    "ssl was required",
+    "channel binding required",
+    "gssapi encryption required",
+    "certificate",
+    "sslcert",
+    "sslkey",
+    "sslrootcert",
+)
+"""What libpq says when the URL's security settings and the server cannot agree (``sslmode=require``
+against a server without SSL, a certificate that is missing or does not verify): no retry helps, the
+URL or the server's setup must change (exit 2)."""
+
 
 def _refuse_nul(table: Table, reader_con, relation: str, label: str) -> None:
     """PostgreSQL text cannot hold the NUL character (JSON ``\\u0000``): when a load failed on it,
@@ -145,8 +159,17 @@ class PostgresErrors(Warehouse):
             return ConfigError(f"{where} Check the host name in the URL.")
         # libpq refusing the URL itself (sslmode=bogus, port=x, an unknown parameter): no retry helps
         bad_url = ("invalid sslmode", "invalid integer value", "invalid connection option", "invalid uri")
-        if any(m in lowered for m in (*bad_url, "bad value for", 'missing "="', "invalid port")):
+        malformed = (
+            "extra key/value separator",
+            "invalid percent-encoded token",
+            "unterminated quoted string",
+        )
+        if any(m in lowered for m in (*bad_url, *malformed, "bad value for", 'missing "="', "invalid port")):
             return ConfigError(f"{where} Fix the URL.")
+        if any(m in lowered for m in REFUSED_SECURITY):
+            return ConfigError(
+                f"{where} Fix the URL's SSL settings (sslmode, certificates), or the server's."
+            )
         if "fatal:" in lowered or any(m in lowered for m in REFUSED_AT_LOGIN if m):
             return ConfigError(f"{where} Check the URL and the password (in {self.password_from}).")
         return TransientWarehouseError(

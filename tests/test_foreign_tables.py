@@ -8,6 +8,8 @@ step that writes (run, create-tables, stage, transform).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sparkify import pipeline
@@ -90,6 +92,41 @@ def test_a_table_lacking_a_column_is_refused_by_name(warehouse, tmp_path):
         match=r"^Table artists in .* has not the columns location, latitude, longitude: it is not the table",
     ):
         pipeline.run(warehouse, src)
+
+
+def test_a_column_of_another_type_is_refused_before_anything_changes(warehouse, tmp_path):
+    """Tester finding: after ``alter table users alter column level type int`` a run failed mid-way
+    with the server's "column level is of type integer but expression is of type text" (exit 69).
+    A column sparkify makes text, now an integer (and a timestamp now text), is refused by name."""
+    from tests.conftest import source_for
+    from tests.helpers.records import rows
+
+    src = source_for(warehouse, write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()]))
+    pipeline.run(warehouse, src)
+    before = rows(warehouse, "songplays")
+    for table, column, other in [("users", "level", "integer"), ("time", "start_time", "varchar(64)")]:
+        # drop and add: the one way every engine (Redshift too) changes a column's type
+        warehouse.execute(f"alter table {warehouse.qualified(table)} drop column {column}")
+        warehouse.execute(f"alter table {warehouse.qualified(table)} add column {column} {other}")
+    for step in (
+        lambda: pipeline.run(warehouse, src, full_refresh=True),
+        lambda: pipeline.transform(warehouse),
+    ):
+        with pytest.raises(ForeignTableError) as exc:
+            step()
+        assert re.fullmatch(
+            r"Table users in .+ has a column of another type \(level is integer where sparkify makes text\): "
+            r"it is not the table sparkify made\. Change it back, or drop the table and run with "
+            r"--full-refresh to make it again\.",
+            str(exc.value),
+        ), str(exc.value)
+    warehouse.execute(f"alter table {warehouse.qualified('users')} drop column level")
+    warehouse.execute(f"alter table {warehouse.qualified('users')} add column level varchar(256)")
+    with pytest.raises(
+        ForeignTableError, match=r"^Table time in .+ \(start_time is (character varying|varchar)"
+    ):
+        pipeline.run(warehouse, src)
+    assert rows(warehouse, "songplays") == before  # nothing changed
 
 
 def test_the_cli_refuses_with_exit_2_and_one_line(tmp_path, capsys):

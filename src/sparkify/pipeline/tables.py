@@ -131,6 +131,18 @@ def refuse_foreign_tables(wh: Warehouse) -> None:
         # place): only its key column must be there; a staging or star table has them all
         needed = made[:1] if table in META_TABLES else made
         lacking = [c for c in needed if c not in have]
+        retyped = [
+            f"{c.name} is {have[c.name].lower()} where sparkify makes {c.type}"
+            for c in table.columns
+            if table not in META_TABLES and c.name in have and not same_type_family(have[c.name], c.type)
+        ]
+        if retyped:  # altered by hand: an insert would fail mid-run with the server's own words
+            raise ForeignTableError(
+                f"Table {table.name} in {where} has {agree(len(retyped), 'a column', 'columns')} of another "
+                f"type ({'; '.join(retyped)}): it is not the table sparkify made. Change "
+                f"{agree(len(retyped), 'it', 'them')} back, or drop the table and run with --full-refresh to "
+                "make it again."
+            )
         if extra or lacking:
             parts = []
             if extra:
@@ -143,3 +155,26 @@ def refuse_foreign_tables(wh: Warehouse) -> None:
                 f"Table {table.name} in {where} has {' and '.join(parts)}: it is not the table sparkify made. "
                 f"{fix}"
             )
+
+
+TYPE_FAMILIES = {
+    "text": ("text", "varchar", "character varying", "character", "char", "bpchar", "string"),
+    "integer": ("smallint", "integer", "bigint", "int", "int2", "int4", "int8", "hugeint", "tinyint"),
+    "double": ("double precision", "double", "real", "float", "float4", "float8"),
+    "timestamp": ("timestamp", "timestamp without time zone"),
+    "boolean": ("boolean", "bool"),
+}
+"""schema.py's column types -> the catalog's names (lower case, length and collation left off) of the
+types that hold the same values: DuckDB's ``VARCHAR``, PostgreSQL's ``text``, Redshift's
+``character varying(65535)``. A wider integer or a text of another length is the same family."""
+
+
+def same_type_family(found: str, made: str) -> bool:
+    """Whether a column of catalog type ``found`` holds what sparkify's ``made`` (schema.py: ``text``,
+    ``integer``, ``bigint``, ``identity``, ``double``, ``timestamp``, ``boolean``) holds. An unknown
+    catalog type ("": the engine has no catalog) is not questioned."""
+    if not found:
+        return True
+    family = "integer" if made in ("integer", "bigint", "identity") else made
+    name = found.lower().split("(")[0].strip()
+    return name in TYPE_FAMILIES.get(family, (family,))

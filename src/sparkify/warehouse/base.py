@@ -180,23 +180,24 @@ class Warehouse(ABC):
     @abstractmethod
     def table_exists(self, table: str) -> bool: ...
 
-    def columns_of(self, tables: list[str]) -> dict[str, list[str]]:
-        """Table name -> its column names, lower case, in order, for each of ``tables`` that exists in
-        :attr:`schema` (a table or view); the others are left out. One catalog query
-        (:meth:`columns_sql`), or one query per table on an engine without one."""
+    def columns_of(self, tables: list[str]) -> dict[str, dict[str, str]]:
+        """Table name -> {column name: its type as the catalog spells it (``character varying(256)``,
+        ``BIGINT``; "" where the engine has no catalog)}, names lower case, in column order, for each
+        of ``tables`` that exists in :attr:`schema` (a table or view); the others are left out. One
+        catalog query (:meth:`columns_sql`), or one query per table on an engine without one."""
         if not tables:
             return {}
         catalog = self.columns_sql(", ".join([self.param] * len(tables)))
-        found: dict[str, list[str]] = {}
+        found: dict[str, dict[str, str]] = {}
         if catalog is None:
             for table in tables:
                 if self.table_exists(table):
                     cols, _ = self.query(f"select * from {self.qualified(table)} limit 0")
-                    found[table] = [c.lower() for c in cols]
+                    found[table] = {c.lower(): "" for c in cols}
             return found
         sql, schema = catalog
-        for table, column in self.query(sql, [schema, *tables])[1]:
-            found.setdefault(table, []).append(column.lower())
+        for table, column, type_ in self.query(sql, [schema, *tables])[1]:
+            found.setdefault(table, {})[column.lower()] = type_
         return found
 
     def views_among(self, tables: list[str]) -> list[str]:
@@ -214,7 +215,7 @@ class Warehouse(ABC):
         return None
 
     def columns_sql(self, marks: str) -> tuple[str, str] | None:
-        """(query, schema) for :meth:`columns_of`: rows of (table name, column name) in column order,
+        """(query, schema) for :meth:`columns_of`: rows of (table name, column name, type name) in column order,
         for the schema given as the first parameter and the tables as ``marks``; None: no catalog."""
         return None
 

@@ -209,7 +209,7 @@ class DuckDBWarehouse(Warehouse):
 
     def columns_sql(self, marks: str) -> tuple[str, str] | None:
         return (
-            "select lower(table_name), column_name from information_schema.columns "
+            "select lower(table_name), column_name, data_type from information_schema.columns "
             f"where table_schema = ? and lower(table_name) in ({marks}) order by table_name, ordinal_position",
             self.schema or "main",
         )

@@ -363,7 +363,8 @@ class PostgresWarehouse(PostgresBuild):
 
     def columns_sql(self, marks: str) -> tuple[str, str] | None:
         return (
-            "select c.relname, a.attname from pg_catalog.pg_attribute as a "
+            "select c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) "
+            "from pg_catalog.pg_attribute as a "
             "join pg_catalog.pg_class as c on c.oid = a.attrelid "
             "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
             f"where n.nspname = %s and c.relname in ({marks}) and a.attnum > 0 and not a.attisdropped "

@@ -145,7 +145,7 @@ def test_json_summaries(tmp_path, src):
         },
     }
     assert out["tables"]["songplays"] == 2 and out["tables"]["users"] == 1
-    assert out["checks"] == {"passed": 33, "failed": 0, "failures": []}
+    assert out["checks"] == {"passed": 33, "failed": 0, "failures": [], "scope": "all"}
     assert len(out["load_id"]) == 32 and out["timings"]["total"] >= 0 and out["error"] is None
 
     (src / "log_data" / "bad.json").write_text("{oops\n")
@@ -385,3 +385,25 @@ def test_json_summaries_name_the_keys_no_column_takes(tmp_path):
     proc = sparkify("runs", "--json", "-n", "1", "-w", wh)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["unknown_fields"] == {"extra_field": 2, "other": 1}
+
+
+def test_an_incremental_runs_checks_say_they_covered_its_rows_only(tmp_path, src):
+    """Tester finding: after an incremental run "Checks: 33 of 33 passed." while `sparkify check`
+    found rows deleted by hand: the run's checks cover its own rows, and now say so."""
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    first = sparkify("run", "-s", str(src), "-w", wh)
+    assert "Checks: 33 of 33 passed.\n" in first.stdout
+    (src / "log_data" / "2018" / "11" / "2018-11-02-events.json").write_text(
+        json.dumps(event(ts=1541190000000)) + "\n"
+    )
+    second = sparkify("run", "-s", str(src), "-w", wh)
+    assert (
+        "Checks: 33 of 33 passed on the rows this run added or changed (`sparkify check` checks every row).\n"
+        in second.stdout
+    ), second.stdout
+    (src / "log_data" / "2018" / "11" / "2018-11-03-events.json").write_text(
+        json.dumps(event(ts=1541290000000)) + "\n"
+    )
+    third = json.loads(sparkify("run", "--json", "-s", str(src), "-w", wh).stdout)
+    assert third["checks"]["scope"] == "run"
+    assert json.loads(sparkify("check", "--json", "-w", wh).stdout)["checks"]["scope"] == "all"

@@ -10,7 +10,7 @@ Shape (every key always present for its command; counts are integers, times seco
      "rejects": ["file:line: reason", …],          # the first 10 (load_errors holds every one);
                                                    # every one when the load failed (nothing kept them)
      "tables": {"users": 97, …},                   # star tables (run, transform) and staging (stage)
-     "checks": {"passed": 26, "failed": 0, "failures": [{"name": "…", "offending": 3}]},
+     "checks": {"passed": 26, "failed": 0, "failures": [{"name": "…", "offending": 3}], "scope": "all"},
      "timings": {"stage songs": 0.7, "stage events": 0.2, "total": 3.2},
      "error": null | "one line"}
 
@@ -72,13 +72,16 @@ def add_stage(out: dict[str, Any], report, *, rolled_back: bool = False) -> dict
     return out
 
 
-def add_checks(out: dict[str, Any], results) -> dict[str, Any]:
-    """Fill ``out`` from a list of :class:`quality.CheckResult`; status becomes checks_failed if any failed."""
+def add_checks(out: dict[str, Any], results, *, scoped: bool = False) -> dict[str, Any]:
+    """Fill ``out`` from a list of :class:`quality.CheckResult`; status becomes checks_failed if any
+    failed. ``scope``: ``"run"`` when ``scoped`` (the rows an incremental run added or changed), else
+    ``"all"`` (every row)."""
     failed = [r for r in results if not r.passed]
     out["checks"] = {
         "passed": len(results) - len(failed),
         "failed": len(failed),
         "failures": [{"name": r.check.name, "offending": int(r.failures)} for r in failed],
+        "scope": "run" if scoped else "all",
     }
     if failed and out["status"] == "ok":
         out["status"] = "checks_failed"
@@ -94,7 +97,7 @@ def add_run(out: dict[str, Any], report) -> dict[str, Any]:
     out["source"] = report.source
     out["warehouse"] = report.warehouse
     out["tables"].update({k: int(v) for k, v in report.rows.items()})
-    add_checks(out, report.checks)
+    add_checks(out, report.checks, scoped=report.checks_scoped)
     out["timings"]["total"] = round(report.seconds, 3)
     return out
 

@@ -174,8 +174,15 @@ def print_rows(console, rows: dict[str, int]) -> None:
     )
 
 
-def print_checks(console, results, *, all_rows: bool = False, quiet: bool = False) -> None:
-    """The checks' table (failures only, unless ``all_rows``; none when quiet), then the count passed."""
+SCOPED_CHECKS = "on the rows this run added or changed (`sparkify check` checks every row)"
+"""What an incremental run's checks line adds: they covered its own rows only."""
+
+
+def print_checks(
+    console, results, *, all_rows: bool = False, quiet: bool = False, scoped: bool = False
+) -> None:
+    """The checks' table (failures only, unless ``all_rows``; none when quiet), then the count passed
+    and, when ``scoped`` (an incremental run's checks), that they covered this run's rows only."""
     from sparkify.console import table
 
     failed = [r for r in results if not r.passed]
@@ -189,7 +196,8 @@ def print_checks(console, results, *, all_rows: bool = False, quiet: bool = Fals
                 right={2},
             )
         )
-    console.print(f"Checks: {len(results) - len(failed)} of {len(results)} passed.")
+    scope = f" {SCOPED_CHECKS}" if scoped else ""
+    console.print(f"Checks: {len(results) - len(failed)} of {len(results)} passed{scope}.")
 
 
 def print_run(console, report, *, quiet: bool = False) -> None:
@@ -199,7 +207,7 @@ def print_run(console, report, *, quiet: bool = False) -> None:
     print_stage(console, report.stage, quiet=quiet)
     if not quiet:
         print_rows(console, report.rows)
-        print_checks(console, report.checks, quiet=quiet)
+        print_checks(console, report.checks, quiet=quiet, scoped=report.checks_scoped)
     console.print(
         f"Loaded {_n(report.stage.staged, 'record')} ({report.stage.rejected:,} rejected) from "
         f"{printable(report.source)} into {printable(report.destination)} in {report.seconds:.1f}s."

@@ -251,7 +251,8 @@ def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOption
     try:
         # after an incremental run, the checks of the rows it made; its temp tables are gone
         # after a reconnect (a retried publish), and then every row is checked
-        report.checks = check(wh, scoped=stage_report.incremental and _scope_left(wh))
+        report.checks_scoped = bool(stage_report.incremental and _scope_left(wh))
+        report.checks = check(wh, scoped=report.checks_scoped)
         ledger.set_checks_failed(wh, load_id, len(report.checks_failed))
         interrupts.note_done(f"load {load_id} was committed and checked")
     except Interrupted as exc:

@@ -236,6 +236,9 @@ class RunReport:
     rows: dict[str, int] = field(default_factory=dict)
     """Rows in each star table after the transform."""
     checks: list[quality.CheckResult] = field(default_factory=list)
+    checks_scoped: bool = False
+    """True: the checks covered only the rows this incremental run added or changed (``sparkify
+    check`` covers every row); False: every row."""
     seconds: float = 0.0
     schema: str | None = None
     """The database schema the tables are in (PostgreSQL, Redshift); None for DuckDB."""

@@ -107,3 +107,58 @@ def test_the_json_names_the_source_as_the_other_outputs_do(capsys, tmp_path, mon
     summary = json.loads(out)
     assert code == 75 and summary["status"] == "failed"
     assert summary["source"] == str(SAMPLE.resolve())  # the default: the sample of this checkout
+
+
+# -- tester finding: --json printed nothing for a usage error or a signal in the first moments -----
+
+
+def _summary_keys() -> set[str]:
+    from sparkify import summary
+
+    return set(summary.empty("run"))
+
+
+@pytest.mark.parametrize("command", ["run", "stage", "transform", "check"])
+def test_a_usage_error_still_prints_the_json_line(capsys, tmp_path, command):
+    code, out, err = sparkify(capsys, "-q", command, "--json", "--bogus")
+    assert code == 2 and "No such option '--bogus'" in err
+    summary = json.loads(out)
+    assert set(summary) == _summary_keys()
+    assert (summary["command"], summary["status"], summary["exit_code"]) == (command, "failed", 2)
+    assert summary["error"] == "No such option '--bogus'."
+
+
+def test_a_signal_before_the_options_are_read_still_prints_the_json_line(capsys, tmp_path, monkeypatch):
+    import signal
+
+    from sparkify.cli import cli
+    from sparkify.errors import Interrupted
+
+    def stopped(*args, **kwargs):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(cli, "make_context", stopped)  # the signal lands while click parses
+    code, out, err = sparkify(capsys, "check", "--json", "-w", tmp_path / "w.duckdb")
+    assert (code, err) == (143, "Terminated; nothing was changed.\n")
+    summary = json.loads(out)
+    assert (summary["command"], summary["status"], summary["exit_code"]) == ("check", "interrupted", 143)
+    assert summary["error"] == "Terminated; nothing was changed."
+
+
+def test_the_console_scripts_first_moments_print_the_json_line_too():
+    """A signal before the commands are even imported is handled in sparkify.__main__; with --json it
+    prints the summary line as well."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.argv = ['sparkify', '-q', 'run', '--json', '-s', 'x'];"
+        "from sparkify.__main__ import _early_json; _early_json('Interrupted; nothing was changed.', 130)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    summary = json.loads(done.stdout)
+    assert (summary["command"], summary["status"], summary["exit_code"]) == ("run", "interrupted", 130)
+    code = code.replace("'--json', ", "")
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout == ""
+    )

@@ -45,9 +45,24 @@ def main() -> NoReturn:
             if isinstance(exc, Interrupted)
             else 128 + int(getattr(exc, "signum", signal.SIGINT))
         )
-        print(interrupts.stopped_line(code - 128, getattr(exc, "committed", None)), file=sys.stderr)
+        line = interrupts.stopped_line(code - 128, getattr(exc, "committed", None))
+        print(line, file=sys.stderr)
+        _early_json(line, code)
         interrupts.exit_on_signal(code)
     sys.exit(code)
+
+
+def _early_json(line: str, code: int) -> None:
+    """With ``--json``, the summary line of a command a signal stopped before it began (the README:
+    printed whatever the outcome). Best effort: stdout may be gone too."""
+    import contextlib
+
+    from sparkify import summary
+
+    out = summary.early(sys.argv[1:])
+    if out is not None:
+        with contextlib.suppress(OSError):
+            print(summary.dumps(summary.add_error(out, line, code)), flush=True)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,20 @@ def empty(command: str) -> dict[str, Any]:
     }
 
 
+SUMMARY_COMMANDS = ("run", "stage", "transform", "check")
+"""The commands whose --json prints this summary."""
+
+
+def early(argv: list[str]) -> dict[str, Any] | None:
+    """The summary skeleton of a command line that asks for it (``run --json ...``), read from the
+    words alone -- for an outcome that comes before the options are parsed (a usage error, a signal
+    in the first moments), which must still print its JSON line. None when it does not ask."""
+    words = [a for a in argv if not a.startswith("-")]  # the group's own options are flags
+    if "--json" not in argv or not words or words[0] not in SUMMARY_COMMANDS:
+        return None
+    return empty(words[0])
+
+
 def add_stage(out: dict[str, Any], report, *, rolled_back: bool = False) -> dict[str, Any]:
     """Fill ``out`` from a :class:`pipeline.StageReport`. ``rolled_back``: the load failed after
     reading, so what it read and rejected is reported but nothing was staged or removed (as its

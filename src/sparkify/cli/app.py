@@ -126,6 +126,9 @@ def _invoke(group: click.Group, args: list[str], obj: CliState, debug: bool) -> 
     from sparkify.errors import Interrupted
 
     caught: BaseException | None = None  # what ended the command, for --json's counts of a failed load
+    from sparkify import summary
+
+    obj.summary = summary.early(args)  # a usage error or a signal before --json is parsed prints it too
     try:
         # make_context + invoke, not click's own main(): click would turn an interrupt into Abort (and
         # print a blank line first); here it reaches the handler below as the Interrupted it is

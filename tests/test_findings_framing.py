@@ -81,3 +81,48 @@ def test_an_object_cut_off_after_a_key_costs_only_itself_on_every_engine(warehou
     assert [(r.line, r.field) for r in report.stage.rejects] == [(cut_line, None)]
     _, rows = warehouse.query(f"select item_in_session from {warehouse.qualified('staging_events')}")
     assert sorted(r[0] for r in rows) == [0, 2, 3]
+
+
+# -- tester finding: a comma (or other text) after each record read as if the record were rejected --
+
+COMMA = "malformed JSON: text that is not JSON after the record that ends on this line (','): records are separated by whitespace, not commas"
+
+
+def test_text_glued_after_a_record_is_named_as_what_it_is():
+    ev = json.dumps({"ts": 1, "page": "NextSong"})
+    records = list(frame(f"{ev},\n{ev},\n{ev} x\nhello\n".encode()))
+    assert [(r.line, r.record is not None, r.problem) for r in records] == [
+        (1, True, None),
+        (1, False, (None, COMMA)),
+        (2, True, None),
+        (2, False, (None, COMMA)),
+        (3, True, None),
+        (
+            3,
+            False,
+            (None, "malformed JSON: text that is not JSON after the record that ends on this line ('x')"),
+        ),
+        (4, False, (None, "malformed JSON: text that is not JSON ('hello')")),
+    ]
+    (nbsp,) = [r for r in frame(f"{ev}\u00a0\n".encode()) if r.problem]
+    assert nbsp.problem == (
+        None,
+        "malformed JSON: text that is not JSON after the record that ends on this line ('\\xa0')",
+    )
+
+
+def test_commas_after_records_load_every_record_and_reject_each_comma_on_every_engine(warehouse, tmp_path):
+    from sparkify import pipeline
+    from tests.conftest import source_for
+    from tests.helpers.records import event, song, write_source
+
+    root = write_source(tmp_path / "src", songs=[song()], events=[])
+    day = root / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    day.write_text("".join(json.dumps(event(itemInSession=i)) + ",\n" for i in range(3)))
+    report = pipeline.run(warehouse, source_for(warehouse, root), max_errors=3)
+    events = report.stage.results["events"]
+    assert (events.read, events.staged, events.rejected) == (6, 3, 3)
+    assert [(r.line, r.field, r.reason) for r in report.stage.rejects] == [
+        (i, None, COMMA) for i in (1, 2, 3)
+    ]
+    assert report.rows["songplays"] == 3

@@ -156,6 +156,7 @@ def frame(data: bytes) -> Iterator[RawRecord]:
     n = len(text)
     pos = _ws_end(text, 0)
     line, counted = 1, 0  # line number of position `counted`
+    previous_end = -1  # where the previous value ended (-1: none yet)
     while pos < n:
         line += text.count("\n", counted, pos)
         counted = pos
@@ -170,7 +171,8 @@ def frame(data: bytes) -> Iterator[RawRecord]:
             problem = (key, f"duplicate key {key!r}: RFC 8259 names must be unique")
         except json.JSONDecodeError as exc:
             end = _resync(text, start)
-            problem = (None, _malformed(exc, text, start))
+            glued = previous_end >= 0 and "\n" not in text[previous_end:start]
+            problem = (None, _malformed(exc, text, start, end, glued))
         except RecursionError:  # deeper than MAX_DEPTH: Python's limit is about twice as deep
             end = _resync(text, start)
             problem = (None, _TOO_DEEP)
@@ -205,6 +207,7 @@ def frame(data: bytes) -> Iterator[RawRecord]:
             )
         shown = storable(span[:RAW_TEXT_LIMIT])
         yield RawRecord(line, shown, value if problem is None else None, problem)
+        previous_end = end
         pos = _ws_end(text, end)
 
 
@@ -301,9 +304,18 @@ def storable(text: str) -> str:
     return shown.replace("\x00", "\\x00")
 
 
-def _malformed(exc: json.JSONDecodeError, text: str, start: int) -> str:
+def _malformed(exc: json.JSONDecodeError, text: str, start: int, end: int, glued: bool) -> str:
+    """Why the text from ``start`` to ``end`` is no JSON value. ``glued``: it follows the previous
+    value on the line that value ends on (``{...},`` -- a comma after each record -- or ``{...} x``):
+    said so, since the record before it was read."""
     if text.startswith("\ufeff", start):
         return "a byte order mark (U+FEFF) where a record starts: only one, at the very start of a file, is ignored"
+    if exc.pos == start and text[start] not in '{["':  # not the start of any JSON value at all
+        shown = text[start:end].strip(" \t\n\r")
+        shown = shown if len(shown) <= 40 else shown[:40] + "..."
+        where = " after the record that ends on this line" if glued else ""
+        comma = ": records are separated by whitespace, not commas" if shown.startswith(",") else ""
+        return f"malformed JSON: text that is not JSON{where} ({shown!r}){comma}"
     # json's messages end in " at" where they name a place ("Unterminated string starting at")
     at = "" if exc.msg.endswith(" at") else " at"
     return f"malformed JSON: {exc.msg}{at} character {exc.pos - start + 1} of the record"

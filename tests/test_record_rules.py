@@ -354,6 +354,11 @@ def reject_of(line: bytes, kind: str = "events"):
             "ts 1541105830 looks like epoch seconds; expected milliseconds",
         ),
         (json.dumps(event(ts=1541105830796000)).encode(), "ts", "looks like epoch microseconds"),
+        (  # a tester's finding: nanoseconds were "on or after 2100-01-01"
+            json.dumps(event(ts=1541105830796000000)).encode(),
+            "ts",
+            "ts 1541105830796000000 looks like epoch nanoseconds; expected milliseconds",
+        ),
         (json.dumps(event(ts=0)).encode(), "ts", "before 2000-01-01"),
         (json.dumps(event(ts=2**63)).encode(), "ts", "out of range for BIGINT"),
         (json.dumps(event(sessionId=2**31)).encode(), "sessionId", "out of range for INTEGER"),
@@ -555,3 +560,26 @@ def test_a_rejected_record_s_text_is_storable_on_every_engine():
 def test_malformed_json_messages_read_as_english():
     (raw,) = list(frame(b'{"a": "abc'))
     assert raw.problem[1] == "malformed JSON: Unterminated string starting at character 7 of the record"
+
+
+def test_a_ts_is_never_blamed_on_a_unit_that_moves_it_the_wrong_way():
+    """A tester's finding: with ts_min 0001-01-01 a negative ts far before it was "epoch microseconds"
+    (dividing a value below the range by 1000 cannot bring it up into the range of real times)."""
+    import datetime as dt
+
+    from sparkify.staging.rules import RecordRules
+
+    wide = RecordRules(ts_min=dt.date(1, 1, 1), ts_max=dt.date(9999, 12, 31))
+    assert wide.ts_problem(-62135596800001) == (
+        "ts -62135596800001 is before 0001-01-01 (the earliest accepted: setting ts_min)"
+    )
+    assert wide.ts_problem(253402214399999) is None  # 9999-12-30 23:59:59.999: the last day accepted
+    narrow = RecordRules(ts_min=dt.date(2018, 1, 1), ts_max=dt.date(2019, 1, 1))
+    # seconds only below the range, smaller units only above it
+    assert narrow.ts_problem(1541105830) == "ts 1541105830 looks like epoch seconds; expected milliseconds"
+    assert narrow.ts_problem(1541105830796000) == (
+        "ts 1541105830796000 looks like epoch microseconds; expected milliseconds"
+    )
+    assert narrow.ts_problem(1420070400000) == (
+        "ts 1420070400000 is before 2018-01-01 (the earliest accepted: setting ts_min)"
+    )

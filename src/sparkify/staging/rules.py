@@ -112,14 +112,19 @@ class RecordRules:
         return f"ts_min={self.ts_min.isoformat()} ts_max={self.ts_max.isoformat()}"
 
     def ts_problem(self, ts: int) -> str | None:
-        """Why ``ts`` (an integer) is not plausible epoch milliseconds, or None when it is."""
+        """Why ``ts`` (an integer) is not plausible epoch milliseconds, or None when it is. A value
+        below the range that reads as a time in it in seconds says so; one above it that does in
+        microseconds or nanoseconds says that (a value is never blamed on a unit that makes it
+        larger than it is, or smaller)."""
         lo, hi = self.ts_min_ms, self.ts_max_ms
         if lo <= ts < hi:
             return None
-        if lo <= ts * 1000 < hi:
+        if ts < lo and lo <= ts * 1000 < hi:
             return f"ts {ts} looks like epoch seconds; expected milliseconds"
-        if lo <= ts // 1000 < hi:
+        if ts >= hi and lo <= ts // 1000 < hi:
             return f"ts {ts} looks like epoch microseconds; expected milliseconds"
+        if ts >= hi and lo <= ts // 1_000_000 < hi:
+            return f"ts {ts} looks like epoch nanoseconds; expected milliseconds"
         if ts < lo:
             return f"ts {ts} is before {self.ts_min.isoformat()} (the earliest accepted: setting ts_min)"
         return f"ts {ts} is on or after {self.ts_max.isoformat()} (the first refused: setting ts_max)"

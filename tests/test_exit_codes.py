@@ -176,6 +176,15 @@ def test_json_summaries(tmp_path, src):
     }
     bad = os.path.realpath(src / "log_data" / "bad.json")
     assert len(out["rejects"]) == 1 and out["rejects"][0].startswith(f"{bad}:1: malformed JSON")
+    # the same reject as an object, for scripts (tester finding: only "file:line: reason" strings)
+    assert out["rejected_records"] == [
+        {
+            "file": bad,
+            "line": 1,
+            "field": None,
+            "reason": "malformed JSON: Expecting property name enclosed in double quotes at character 2 of the record",
+        }
+    ]
     failed_run = json.loads(sparkify("runs", "-n", "1", "--json", "-w", wh).stdout)
     assert (failed_run["load_id"], failed_run["status"]) == (out["load_id"], "failed")
     assert failed_run["events_rejected"] == 1 and failed_run["events_staged"] == 0
@@ -407,3 +416,24 @@ def test_an_incremental_runs_checks_say_they_covered_its_rows_only(tmp_path, src
     third = json.loads(sparkify("run", "--json", "-s", str(src), "-w", wh).stdout)
     assert third["checks"]["scope"] == "run"
     assert json.loads(sparkify("check", "--json", "-w", wh).stdout)["checks"]["scope"] == "all"
+
+
+def test_json_rejected_records_name_file_line_and_field(tmp_path, src):
+    day = src / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    day.write_text(day.read_text() + json.dumps(event(ts=1541105830, itemInSession=7)) + "\n")
+    proc = sparkify(
+        "run", "--json", "--max-errors", "1", "-s", str(src), "-w", f"duckdb:///{tmp_path}/w.duckdb"
+    )
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    assert out["rejected_records"] == [
+        {
+            "file": os.path.realpath(day),
+            "line": 3,
+            "field": "ts",
+            "reason": "ts 1541105830 looks like epoch seconds; expected milliseconds",
+        }
+    ]
+    assert out["rejects"] == [
+        f"{os.path.realpath(day)}:3: field 'ts': ts 1541105830 looks like epoch seconds; expected milliseconds"
+    ]

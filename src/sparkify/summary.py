@@ -9,6 +9,9 @@ Shape (every key always present for its command; counts are integers, times seco
      "upgraded": ["load_runs.prune added", …],      # bookkeeping tables upgraded in place by this run
      "rejects": ["file:line: reason", …],          # the first 10 (load_errors holds every one);
                                                    # every one when the load failed (nothing kept them)
+     "rejected_records": [{"file": "…", "line": 3, "field": "ts" | null, "reason": "…"}, …],
+                                                   # the same rejects, one object each (line null:
+                                                   # the whole file)
      "tables": {"users": 97, …},                   # star tables (run, transform) and staging (stage)
      "checks": {"passed": 26, "failed": 0, "failures": [{"name": "…", "offending": 3}], "scope": "all"},
      "timings": {"stage songs": 0.7, "stage events": 0.2, "total": 3.2},
@@ -39,6 +42,7 @@ def empty(command: str) -> dict[str, Any]:
         "staged": {},
         "upgraded": [],
         "rejects": [],
+        "rejected_records": [],
         "tables": {},
         "checks": None,
         "timings": {},
@@ -79,6 +83,9 @@ def add_stage(out: dict[str, Any], report, *, rolled_back: bool = False) -> dict
         }
     rejects = report.rejects if rolled_back else report.rejects[:SHOWN_REJECTS]
     out["rejects"] = [str(r) for r in rejects]
+    out["rejected_records"] = [
+        {"file": r.source, "line": r.line, "field": r.field, "reason": r.reason} for r in rejects
+    ]
     out["tables"].update({k: int(v) for k, v in report.rows.items()})
     for kind, seconds in report.read_seconds.items():
         out["timings"][f"stage {kind}"] = round(seconds, 3)

@@ -129,3 +129,20 @@ def test_a_reader_that_stops_reading_is_no_disk_error(tmp_path):
     assert code == 1 and "check failed" in err
     code, err = closed_reader("check", "--json")  # tester finding: a traceback and exit 1 whatever
     assert code == 1 and "Traceback" not in err
+
+
+def test_many_unknown_fields_are_named_most_frequent_first_and_the_rest_counted(tmp_path, capsys):
+    """Tester finding: a record of 3,002 unknown keys made the "Unknown fields ignored" line 38 KB."""
+    import json
+
+    many = {f"k{i:02d}": 1 for i in range(30)}
+    events = [plain_event(itemInSession=0, **many), plain_event(itemInSession=1, k29=1, k28=1)]
+    src = write_source(tmp_path / "src", songs=[plain_song()], events=events)
+    code, out, _ = sparkify(capsys, "run", "-s", str(src), "-w", f"duckdb:///{tmp_path}/w.duckdb")
+    named = ", ".join(["k28 (2)", "k29 (2)", *(f"k{i:02d} (1)" for i in range(18))])
+    assert code == 0
+    assert f"Unknown fields ignored in events: {named} and 10 more (--json lists every one)\n" in out
+    code, out, _ = sparkify(
+        capsys, "run", "--json", "--full-refresh", "-s", str(src), "-w", f"duckdb:///{tmp_path}/w.duckdb"
+    )
+    assert len(json.loads(out)["staged"]["events"]["unknown_fields"]) == 30

@@ -133,10 +133,17 @@ def print_stage(console, report, *, quiet: bool = False) -> None:
             console.print(f"  {printable(r)}")
     for kind, result in report.results.items():  # which kind: a key may be known in one, not the other
         if result.unknown_fields:
-            fields = ", ".join(
-                f"{_key(k)} ({n}{_meant(kind, k)})" for k, n in sorted(result.unknown_fields.items())
-            )
+            # the most frequent first, at most SHOWN_UNKNOWN_FIELDS (a record of 3,000 keys made one
+            # 38 KB line); --json lists every one
+            ranked = sorted(result.unknown_fields.items(), key=lambda kn: (-kn[1], kn[0]))
+            fields = ", ".join(f"{_key(k)} ({n}{_meant(kind, k)})" for k, n in ranked[:SHOWN_UNKNOWN_FIELDS])
+            rest = len(ranked) - SHOWN_UNKNOWN_FIELDS
+            fields += f" and {rest:,} more (--json lists every one)" if rest > 0 else ""
             console.print(f"Unknown fields ignored in {kind}: {printable(fields)}")
+
+
+SHOWN_UNKNOWN_FIELDS = 20
+"""How many unknown keys the summary names per kind of file, the most frequent first."""
 
 
 def _meant(kind: str, key: str) -> str:

@@ -13,6 +13,7 @@ import bz2
 import gzip
 import json
 import lzma
+import zlib
 import random
 
 import pytest
@@ -59,6 +60,10 @@ def ndjson(events: list[dict]) -> bytes:
         (b"\xff\x06\x00\x00sNaPpY", "snappy"),
         (b"7z\xbc\xaf\x27\x1c\x00\x04", "7z"),
         (b"\x1f\x9d\x90{", "compress (.Z)"),
+        (zlib.compress(b"{}"), "zlib"),
+        (lzma.compress(b"{}", format=lzma.FORMAT_ALONE), "lzma"),  # the .lzma format before xz
+        (b"x is no JSON", None),
+        (b"]", None),
         (b'{"ts": 1}\n', None),
         (b"\xef\xbb\xbf{}", None),  # a UTF-8 byte order mark: plain text
         (b"BZh9 is how bzip2 starts", None),  # the block magic must follow: text that starts so is text
@@ -273,3 +278,44 @@ def test_bzip2_and_xz_streams_are_read_one_after_another():
         str(exc.value)
         == "120 bytes after the end of the xz data are not xz; the xz stream before them was read"
     )
+
+
+def test_compressed_twice_or_in_a_format_sparkify_does_not_read_is_one_reject_on_every_engine(
+    warehouse, tmp_path
+):
+    """Tester finding: a gzip file inside a gzip file, a raw zlib stream or a legacy .lzma file were
+    read as text, each 4-6 arbitrary "invalid UTF-8" rejects with no hint of the compression."""
+    from tests.conftest import source_for
+
+    src = write_source(tmp_path / "src", songs=[plain_song()], events={"plain.json": day(1, 4)})
+    log = src / "log_data"
+    (log / "twice").write_bytes(gzip.compress(gzip.compress(ndjson(day(2, 5)))))
+    (log / "xz-in-bz2").write_bytes(bz2.compress(lzma.compress(ndjson(day(3, 5)))))
+    (log / "zl").write_bytes(zlib.compress(ndjson(day(4, 5))))
+    (log / "old").write_bytes(lzma.compress(ndjson(day(5, 5)), format=lzma.FORMAT_ALONE))
+    report = pipeline.run(warehouse, source_for(warehouse, src), max_errors=4)
+    result = report.stage.results["events"]
+    assert (result.staged, result.rejected) == (4, 4)
+    reasons = {r.source.rsplit("/", 1)[-1]: (r.line, r.reason) for r in report.stage.rejects}
+    assert reasons == {
+        "twice": (
+            None,
+            "cannot be read: gzip-compressed, and what it holds is gzip-compressed again: sparkify reads one "
+            "layer, as Redshift's COPY does; decompress it once more before loading",
+        ),
+        "xz-in-bz2": (
+            None,
+            "cannot be read: bzip2-compressed, and what it holds is xz-compressed again: sparkify reads one "
+            "layer, as Redshift's COPY does; decompress it once more before loading",
+        ),
+        "zl": (
+            None,
+            "cannot be read: zlib-compressed (its first bytes are zlib's magic number), which sparkify does "
+            "not read: decompress it, or compress it with gzip, bzip2 or xz",
+        ),
+        "old": (
+            None,
+            "cannot be read: lzma-compressed (its first bytes are lzma's magic number), which sparkify does not "
+            "read: decompress it, or compress it with gzip, bzip2 or xz",
+        ),
+    }

@@ -67,10 +67,12 @@ MAGIC = (
     ("snappy", re.compile(rb"\xff\x06\x00\x00sNaPpY")),
     ("7z", re.compile(rb"7z\xbc\xaf\x27\x1c")),
     ("compress (.Z)", re.compile(rb"\x1f\x9d")),
+    ("zlib", re.compile(rb"\x78[\x01\x5e\x9c\xda]")),  # a raw zlib stream (RFC 1950): no gzip header
+    ("lzma", re.compile(rb"\x5d\x00\x00")),
 )
 """Compressions known by their magic numbers, first bytes no JSON text starts with."""
 
-_MAGIC_FIRST = frozenset(bytes([b]) for b in b"\x1fB\xfd\x28P\x04\x89\xff7")
+_MAGIC_FIRST = frozenset(bytes([b]) for b in b"\x1fB\xfd\x28P\x04\x89\xff7x]")
 """The first byte of each magic number in :data:`MAGIC`."""
 
 MAGIC_BYTES = 10
@@ -181,7 +183,14 @@ def decompress(name: str, data: bytes) -> bytes:
             f"{kind}-compressed (its first bytes are {kind}'s magic number), which sparkify does not read: "
             f"decompress it, or compress it with {', '.join(DECOMPRESSED[:-1])} or {DECOMPRESSED[-1]}"
         )
-    return _decode(data, kind)
+    decoded = _decode(data, kind)
+    inner = compression_of(decoded[:MAGIC_BYTES])
+    if inner is not None:  # compressed twice (a .gz of a .gz): read as text, it is garbage
+        raise CorruptFileError(
+            f"{kind}-compressed, and what it holds is {inner}-compressed again: sparkify reads one layer, as "
+            f"Redshift's COPY does; decompress it once more before loading"
+        )
+    return decoded
 
 
 _DECODERS: dict[str, tuple[Callable[[], Any], str, tuple[type[Exception], ...]]] = {

@@ -13,8 +13,8 @@ import bz2
 import gzip
 import json
 import lzma
-import zlib
 import random
+import zlib
 
 import pytest
 from hypothesis import given, settings

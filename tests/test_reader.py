@@ -99,7 +99,12 @@ BAD_LINES = [
     (b"[1, 2, 3]", None, "top-level JSON array"),
     (b'{"ts": NaN, "page": "Home"}', "ts", "NaN is not a JSON number"),
     # a key no staging column takes, its object holding a key twice: the rules parse every level
-    (json.dumps(event())[:-1].encode() + b', "extra": {"a": 1, "a": 2}}', "a", "duplicate key 'a'"),
+    (  # named by its path from the record's top (a tester's finding: only 'a')
+        json.dumps(event())[:-1].encode() + b', "extra": {"a": 1, "a": 2}}',
+        "extra.a",
+        "duplicate key 'extra.a'",
+    ),
+    (json.dumps(event())[:-1].encode() + b', "t": [1, {"b": {"c": 1, "c": 2}}]}', "t[1].b.c", "'t[1].b.c'"),
 ]
 
 

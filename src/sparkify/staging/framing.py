@@ -167,7 +167,7 @@ def frame(data: bytes) -> Iterator[RawRecord]:
             value, end = _DECODER.raw_decode(text, pos)
         except _DuplicateKey as exc:
             end = _resync(text, start)
-            key = storable(exc.key)
+            key = storable(_duplicate_path(text, start) or exc.key)
             problem = (key, f"duplicate key {key!r}: RFC 8259 names must be unique")
         except json.JSONDecodeError as exc:
             end = _resync(text, start)
@@ -209,6 +209,52 @@ def frame(data: bytes) -> Iterator[RawRecord]:
         yield RawRecord(line, shown, value if problem is None else None, problem)
         previous_end = end
         pos = _ws_end(text, end)
+
+
+class _Duplicated(dict):
+    """An object that named a key twice (the last value kept), and which key: see :func:`_duplicate_path`."""
+
+    key = ""
+
+
+def _keep_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    marked = _Duplicated(out)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            marked.key = key
+            break
+        seen.add(key)
+    return marked
+
+
+_LENIENT = json.JSONDecoder(
+    parse_constant=_Nonstandard, object_pairs_hook=_keep_duplicates, parse_float=_Float, parse_int=_parse_int
+)
+
+
+def _duplicate_path(text: str, start: int) -> str | None:
+    """Where the first duplicate key of the value at ``start`` is, as a path from the record's top:
+    ``a`` for the record's own key, ``extra.a`` in an object it holds, ``tags[1].a`` in an array --
+    the object hook that finds a duplicate sees no parent. None when the value does not parse whole
+    (another fault came first). Only asked once a duplicate was found."""
+    try:
+        value, _ = _LENIENT.raw_decode(text, start)
+    except (ValueError, RecursionError):
+        return None
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:  # depth first, in document order
+        v, path = stack.pop()
+        if isinstance(v, _Duplicated):
+            return f"{path}.{v.key}" if path else v.key
+        if isinstance(v, dict):
+            stack.extend((x, f"{path}.{k}" if path else k) for k, x in reversed(list(v.items())))
+        elif isinstance(v, list):
+            stack.extend((x, f"{path}[{i}]") for i, x in reversed(list(enumerate(v))))
+    return None
 
 
 def _deeper_than(value: Any, limit: int) -> bool:

@@ -165,8 +165,13 @@ def test_a_warehouse_without_tables(pair, tmp_path, capsys):
     a, _, _ = pair
     code, _, err = sparkify(capsys, "compare", "-w", a, "--against", f"duckdb:///{tmp_path}/empty.duckdb")
     assert code == 2  # usage: nothing there to compare (and no empty file is left behind)
-    assert f"There is no DuckDB database at {tmp_path}/empty.duckdb. Run `sparkify run` first" in err
+    assert err == (
+        f"Error: There is no DuckDB database at {tmp_path}/empty.duckdb. Run `sparkify run` first, or point "
+        "--against at an existing one.\n"  # the option that named it (tester finding: --warehouse)
+    )
     assert not (tmp_path / "empty.duckdb").exists()
+    code, _, err = sparkify(capsys, "compare", "-w", f"duckdb:///{tmp_path}/empty.duckdb", "--against", a)
+    assert code == 2 and err.endswith("or point --warehouse at an existing one.\n")
 
 
 # -- across engines: the same input gives no difference -----------------------------------------

@@ -197,7 +197,7 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
       sparkify compare -w duckdb:///a.duckdb --against duckdb:///b.duckdb
     """
     from sparkify import compare
-    from sparkify.warehouse import connect, engine_of
+    from sparkify.warehouse import engine_of
 
     settings = options.settings(warehouse=warehouse, schema=schema, wait=wait)
     compare.require_two(settings.warehouse, settings.schema_name, against, against_schema)
@@ -210,7 +210,7 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
     console = make_console()
     with (
         options.connect(settings, read_only=True) as left,
-        connect(
+        _open_against(
             against,
             schema=right_schema,
             wait=settings.wait,
@@ -225,3 +225,19 @@ def compare_cmd(warehouse, schema, wait, against, against_schema, examples):
             output.print_comparison(console, results, left, right)
     compare.require_identical(results)
     console.print(f"All {len(results)} star tables are identical.", markup=False)
+
+
+def _open_against(url: str, **options):
+    """The --against warehouse, opened as :func:`sparkify.warehouse.connect` opens any; its errors
+    name --against, the option that gave it, where they would say --warehouse (a tester's finding:
+    "point --warehouse at an existing one" for a mistyped --against)."""
+    from sparkify.errors import SparkifyError
+    from sparkify.warehouse import connect
+
+    try:
+        return connect(url, **options)
+    except SparkifyError as exc:
+        if "--warehouse" not in str(exc):
+            raise
+        renamed = type(exc)(str(exc).replace("--warehouse", "--against"))
+        raise renamed from exc.__cause__

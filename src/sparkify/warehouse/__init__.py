@@ -185,6 +185,7 @@ def connect(
             wait_timeout=wait_timeout,
             on_wait=on_wait,
             settings=duckdb_settings(url),
+            read_only=read_only,
         )
     from sparkify.warehouse.postgres import PostgresWarehouse
 

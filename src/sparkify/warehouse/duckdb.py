@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -62,13 +63,20 @@ class DuckDBWarehouse(Warehouse):
         wait_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
         settings: dict[str, str] | None = None,
+        read_only: bool = False,
     ):
         super().__init__(url, schema=schema)
         config = _settings(settings or {})
         self.duckdb_config = config
         self.path = path
         self._lock: FileLock | None = None
-        if path != ":memory:":
+        # a reader of a file in a folder nobody may write (a read-only mount, an archive): no lock
+        # file can be made there, and no writer can be at work (DuckDB writes its WAL beside the
+        # file); DuckDB's own read-only open is the whole protection then
+        unlocked = read_only and path != ":memory:" and not _writable_folder(path)
+        if unlocked:
+            config = {**config, "access_mode": "READ_ONLY"}
+        elif path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._lock = _acquire_lock(lock_path(path), wait=wait, timeout=wait_timeout, on_wait=on_wait)
         try:
@@ -366,7 +374,12 @@ def _acquire_lock(
                 owner = f" (it belongs to {pwd.getpwuid(os.stat(path).st_uid).pw_name})"
             except (OSError, KeyError, ImportError):
                 pass
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            if exc.errno == errno.EROFS:
+                raise LocalIOError(
+                    f"Cannot open the lock file {path}: the warehouse is on a read-only file system. Commands "
+                    "that write need it writable; check, query, runs, report and analytics read it as it is."
+                ) from None
+            if exc.errno in (errno.EACCES, errno.EPERM):
                 raise LocalIOError(
                     f"Cannot open the lock file {path}{owner}: {exc.strerror}. Run sparkify as the user who owns "
                     f"the warehouse, or remove {path} if no sparkify process is running."
@@ -377,6 +390,13 @@ def _acquire_lock(
 
     wait_for(try_lock, what=str(path.with_suffix("")), wait=wait, timeout=timeout, on_wait=on_wait)
     return lock
+
+
+def _writable_folder(path: str) -> bool:
+    """Whether this process may create files in the folder of ``path`` (False on a read-only mount,
+    even for root; a folder that does not exist yet counts as writable: it is made)."""
+    folder = Path(path).parent
+    return not folder.exists() or os.access(folder, os.W_OK)
 
 
 def _open_database(

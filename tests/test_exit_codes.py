@@ -437,3 +437,21 @@ def test_json_rejected_records_name_file_line_and_field(tmp_path, src):
     assert out["rejects"] == [
         f"{os.path.realpath(day)}:3: field 'ts': ts 1541105830 looks like epoch seconds; expected milliseconds"
     ]
+
+
+def test_runs_cuts_a_long_failure_message_and_json_keeps_it_whole(tmp_path, src):
+    """Tester finding: `sparkify runs` printed a failed run's ten rejects as one long paragraph."""
+    day = src / "log_data" / "2018" / "11" / "2018-11-01-events.json"
+    day.write_text("".join(json.dumps(event(ts=1541105830 + i, itemInSession=i)) + "\n" for i in range(12)))
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    assert sparkify("run", "-s", str(src), "-w", wh).returncode == 65
+    run = json.loads(sparkify("runs", "--json", "-n", "1", "-w", wh).stdout)
+    assert len(run["message"]) > 200
+    (line,) = [
+        x
+        for x in sparkify("runs", "-n", "1", "-w", wh).stdout.splitlines()
+        if x.startswith(run["load_id"][:8] + ":")
+    ]
+    assert (
+        line == f"{run['load_id'][:8]}: {run['message'][:200].rstrip()} ... (--json gives the whole message)"
+    )

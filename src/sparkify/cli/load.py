@@ -52,6 +52,10 @@ def upgrade(wh, console) -> None:
         )
 
 
+SHOWN_MESSAGE_CHARS = 200
+"""How much of a failed run's message `sparkify runs` prints (the bookkeeping table keeps 1,000)."""
+
+
 @cli.command("run")
 @options.load_step_options
 @options.file_option(
@@ -272,7 +276,10 @@ def runs_cmd(limit, as_json, **flags):
         )
     for r in runs:
         if r["message"]:
-            console.print(f"{r['load_id'][:8]}: {printable(r['message'])}")
+            message = printable(r["message"])
+            if len(message) > SHOWN_MESSAGE_CHARS:  # ten rejects made a paragraph per failed run
+                message = message[:SHOWN_MESSAGE_CHARS].rstrip() + " ... (--json gives the whole message)"
+            console.print(f"{r['load_id'][:8]}: {message}")
         if r["files_removed"]:
             console.print(
                 f"{r['load_id'][:8]}: --prune removed the rows of {plural(r['files_removed'], 'file')}"

@@ -68,3 +68,55 @@ def test_every_command_writing_stdout_ends_with_one_line_and_74(tmp_path, args):
         74,
         f"Error: cannot write standard output: No space left on device. Nothing was changed; {HINT}\n",
     )
+
+
+def test_stderr_that_cannot_be_written_loses_the_messages_not_the_exit_code_or_the_json(tmp_path):
+    """Tester finding: with stderr on a full disk every failure exited 1 ("checks failed") and --json
+    printed nothing."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
+    with FULL.open("w") as full:
+        done = subprocess.run(
+            [SPARKIFY, "run", "--json", "-s", tmp_path / "nosuch", "-w", "w.duckdb"],
+            stdout=subprocess.PIPE,
+            stderr=full,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=300,
+        )
+    assert done.returncode == 66
+    summary = json.loads(done.stdout)
+    assert (summary["status"], summary["exit_code"]) == ("failed", 66)
+    src = write_source(tmp_path / "src", songs=[song()], events=[event()])
+    with FULL.open("w") as full:
+        done = subprocess.run(
+            [SPARKIFY, "run", "-s", src, "-w", "w.duckdb"],
+            stdout=subprocess.PIPE,
+            stderr=full,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=300,
+        )
+    assert done.returncode == 0 and "Loaded 2 records (0 rejected)" in done.stdout  # the work is done
+
+
+def test_a_closed_stdout_is_exit_74_naming_it(tmp_path):
+    """Tester finding: `sparkify run ... >&-` was exit 70, "unexpected AttributeError"."""
+    src = write_source(tmp_path / "src", songs=[song()], events=[event()])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
+    for args in (["run", "-s", src, "-w", "w.duckdb"], ["query", "select 1", "-w", "w.duckdb"]):
+        done = subprocess.run(
+            [SPARKIFY, *map(str, args)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=300,
+            preexec_fn=lambda: os.close(1),
+        )
+        assert (done.returncode, done.stderr) == (
+            74,
+            f"Error: cannot write standard output: Bad file descriptor. Nothing was changed; {HINT}\n",
+        )

@@ -293,14 +293,70 @@ class _NamedStream:
         return getattr(self._stream, name)
 
 
+class _ClosedStream:
+    """Standard output the process was started without (``>&-``): every write fails as writing a
+    closed descriptor does, naming standard output (exit 74), instead of an AttributeError on None."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def write(self, text: str) -> int:
+        import errno
+        import os
+
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF), STDOUT_NAME)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+class _Diagnostics:
+    """Standard error whose writes never fail the command: a full disk or a closed descriptor there
+    loses the messages, not the work, the exit code or the --json line on stdout (a tester's finding:
+    every failure became exit 1, "checks failed", with no JSON, when stderr was /dev/full)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            try:
+                return self._stream.write(text)
+            except (OSError, ValueError):
+                self._stream = None  # once it fails, it is gone for the rest of the command
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._stream = None
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._stream is None:
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
 @contextmanager
 def naming_stdout() -> Iterator[None]:
-    """For the command's duration, ``sys.stdout`` is a :class:`_NamedStream` over itself."""
-    stream = sys.stdout
-    named = _NamedStream(stream)
-    sys.stdout = named
+    """For the command's duration, ``sys.stdout`` is a :class:`_NamedStream` over itself (a
+    :class:`_ClosedStream` when the process has none), and ``sys.stderr`` a :class:`_Diagnostics`."""
+    stream, errors = sys.stdout, sys.stderr
+    named = _NamedStream(stream if stream is not None else _ClosedStream())
+    diagnostics = _Diagnostics(errors)
+    sys.stdout, sys.stderr = named, diagnostics
     try:
         yield
     finally:
         if sys.stdout is named:
             sys.stdout = stream
+        if sys.stderr is diagnostics:
+            sys.stderr = errors

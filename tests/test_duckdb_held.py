@@ -17,7 +17,7 @@ from tests.helpers.records import event, song, write_source
 
 HOLD = """
 import duckdb, sys, time
-con = duckdb.connect(sys.argv[1])
+con = duckdb.connect(sys.argv[1], read_only=len(sys.argv) > 3)
 print("holding", flush=True)
 time.sleep(float(sys.argv[2]))
 """
@@ -30,16 +30,18 @@ def loaded(capsys, cli_env, tmp_path):
     return tmp_path / "w.duckdb"
 
 
-def hold(path, seconds: float) -> subprocess.Popen:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
-    )
+def hold(path, seconds: float, *, read_only: bool = False) -> subprocess.Popen:
+    args = [sys.executable, "-c", HOLD, str(path), str(seconds), *(["read-only"] if read_only else [])]
+    holder = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "holding"
     return holder
 
 
-def test_a_file_held_by_another_program_is_busy_and_waited_for(capsys, loaded):
-    holder = hold(loaded, 60)
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_file_held_by_another_program_is_busy_and_waited_for(capsys, loaded, read_only):
+    # a reader holding it: DuckDB's message goes on "However, you would be able to open this database
+    # in read-only mode", which a tester saw spliced into the program's name
+    holder = hold(loaded, 60, read_only=read_only)
     try:
         who = rf"another program \({re.escape(sys.executable.rsplit('/', 1)[-1])}[^,]*, PID {holder.pid}\)"
         code, out, err = sparkify(capsys, "check", "-w", "w.duckdb", "--no-wait")
@@ -84,3 +86,14 @@ def test_a_file_that_is_not_a_duckdb_database_is_a_configuration_error(capsys, c
         "--warehouse at a DuckDB file, or at a new path to create one.\n",
     )
     assert (tmp_path / "notes.duckdb").read_text() == "meeting notes\n"
+
+
+def test_a_folder_where_the_file_should_be_is_a_configuration_error(capsys, cli_env, tmp_path):
+    (tmp_path / "dir.duckdb").mkdir()
+    code, out, err = sparkify(capsys, "check", "-w", "dir.duckdb")
+    assert (code, out, err) == (
+        2,
+        "",
+        "Error: dir.duckdb is a folder, not a DuckDB database file. Point --warehouse at a file in it (such "
+        "as dir.duckdb/sparkify.duckdb), or at a new path to create one.\n",
+    )

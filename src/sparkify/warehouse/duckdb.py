@@ -86,6 +86,13 @@ class DuckDBWarehouse(Warehouse):
         except duckdb.Error as exc:
             self._release()
             first = str(exc).splitlines()[0]
+            if Path(path).is_dir():
+                from sparkify.errors import ConfigError
+
+                raise ConfigError(
+                    f"{path} is a folder, not a DuckDB database file. Point --warehouse at a file in it (such "
+                    f"as {Path(path) / 'sparkify.duckdb'}), or at a new path to create one."
+                ) from None
             if "not a valid DuckDB database file" in first:
                 from sparkify.errors import ConfigError
 
@@ -419,13 +426,16 @@ def _open_database(
             opened.append(duckdb.connect(path, config=config))
             return True
         except duckdb.IOException as exc:
-            held = re.search(
-                r"Conflicting lock is held in (.+?)(?: \(PID (\d+)\))?(?: by user \S+)?\.? See also", str(exc)
+            message = str(exc)
+            # "... held in /usr/bin/python3 (PID 9363). However, you would be able to ..." (a reader
+            # holding it), "... held in /usr/bin/duckdb (PID 12) by user me. See also ..."
+            held = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", message) or re.search(
+                r"Conflicting lock is held in (\S+)()", message
             )
-            if "Could not set lock" not in str(exc):
+            if "Could not set lock" not in message:
                 raise
             if held:
-                program = Path(held.group(1)).name
+                program = Path(held.group(1).rstrip(".")).name
                 holder[0] = (
                     f"another program ({program}, PID {held.group(2)})"
                     if held.group(2)

@@ -129,3 +129,49 @@ def test_s3_places_are_urls_of_their_kind(tmp_path, key, value, accepted):
     else:
         with pytest.raises(ConfigError, match=rf"Invalid {key} = .* \(from SPARKIFY_{key.upper()}\): write "):
             load_settings(env=env, config_file=tmp_path / "none.toml")
+
+
+def test_a_source_set_higher_up_outranks_a_kinds_place_set_lower(tmp_path):
+    """Tester finding: with log_source in sparkify.toml, `run --source ../src2` read its events from
+    the file's log_source. A kind's place only applies when set at least as high as source."""
+    cfg = tmp_path / "sparkify.toml"
+    cfg.write_text('log_source = "file-logs"\nsong_source = "file-songs"\n')
+    s = load_settings({"source": "flag-src"}, env={}, config_file=cfg)
+    assert (s.source, s.song_source, s.log_source) == ("flag-src", None, None)
+    s = load_settings({"source": "flag-src"}, env={"SPARKIFY_LOG_SOURCE": "env-logs"}, config_file=cfg)
+    assert (s.source, s.song_source, s.log_source) == ("flag-src", None, None)
+    s = load_settings({"source": "flag-src", "log_source": "flag-logs"}, env={}, config_file=cfg)
+    assert (s.source, s.song_source, s.log_source) == ("flag-src", None, "flag-logs")
+    s = load_settings(
+        {}, env={"SPARKIFY_SOURCE": "env-src", "SPARKIFY_LOG_SOURCE": "env-logs"}, config_file=cfg
+    )
+    assert (s.source, s.song_source, s.log_source) == ("env-src", None, "env-logs")
+    s = load_settings({"log_source": "flag-logs"}, env={}, config_file=tmp_path / "none.toml")
+    assert (s.source, s.log_source) == (None, "flag-logs")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('warehouse = "w.duckdb"\n'.encode("utf-16"), r"is not UTF-8 text \(it starts like UTF-16\): byte 0"),
+        (b'warehouse = "caf\xe9.duckdb"\n', r"is not UTF-8 text: byte 16 is not UTF-8"),
+    ],
+)
+def test_a_settings_file_that_is_not_utf8_is_a_config_error(tmp_path, content, message):
+    """Tester finding: a UTF-16 sparkify.toml was exit 70, "unexpected UnicodeDecodeError"."""
+    cfg = tmp_path / "sparkify.toml"
+    cfg.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        load_settings({}, env={}, config_file=cfg)
+
+
+def test_a_settings_file_with_a_byte_order_mark_is_read(tmp_path):
+    cfg = tmp_path / "sparkify.toml"
+    cfg.write_bytes(b'\xef\xbb\xbfwarehouse = "w.duckdb"\n')
+    assert load_settings({}, env={}, config_file=cfg).warehouse == "w.duckdb"
+
+
+def test_a_folder_named_like_the_settings_file_is_refused(tmp_path):
+    (tmp_path / "sparkify.toml").mkdir()
+    with pytest.raises(ConfigError, match=r"sparkify.toml is a folder"):
+        load_settings({}, env={}, config_file=tmp_path / "sparkify.toml")

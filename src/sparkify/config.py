@@ -1,8 +1,9 @@
 """Settings from flags, environment and ``sparkify.toml``, validated; ``sparkify.toml`` written.
 
 Precedence: command-line flags > environment (``SPARKIFY_<KEY>``) > ``sparkify.toml`` in the working
-directory > defaults. A bad or unknown key is a :class:`ConfigError` naming the key, where it came
-from, and the fix.
+directory > defaults, key by key -- except that ``song_source`` and ``log_source`` apply only where set
+at least as high as ``source`` (a ``--source`` flag names both places). A bad or unknown key is a
+:class:`ConfigError` naming the key, where it came from, and the fix.
 """
 
 from __future__ import annotations
@@ -192,11 +193,31 @@ def _flag(key: str) -> str:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
+    """The settings of ``path`` (sparkify.toml), {} when there is none. ConfigError for a file that is
+    not UTF-8 TOML (a UTF-8 byte order mark, which Windows editors write, is taken off), a folder of
+    that name, or one that cannot be read."""
+    if path.is_dir():
+        raise ConfigError(
+            f"{path} is a folder; sparkify reads its settings from a file of that name. Remove it or rename it."
+        )
     if not path.is_file():
         return {}
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read {path}: {exc.strerror or exc}. Fix its permissions or remove it."
+        ) from None
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        utf16 = " (it starts like UTF-16)" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise ConfigError(
+            f"{path} is not UTF-8 text{utf16}: byte {exc.start} is not UTF-8. TOML files are UTF-8: save it "
+            "as UTF-8."
+        ) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the file or remove it.") from exc
     for key, value in data.items():
@@ -252,12 +273,20 @@ def load_settings(
     layers.append(("flag", {k: v for k, v in (flags or {}).items() if v is not None}))
     merged: dict[str, Any] = {}
     origin: dict[str, str] = {}
-    for where, values in layers:
+    rank: dict[str, int] = {}
+    for level, (where, values) in enumerate(layers):
         for key, value in values.items():
             merged[key] = value
+            rank[key] = level
             origin[key] = {"file": f"{path.name} key {key!r}", "env": _env_name(key), "flag": _flag(key)}[
                 where
             ]
+    # a kind's own place (log_source) set where source is outranked by a source set higher up: the
+    # --source of this command line names both kinds, not --source with the file's log_source (a
+    # tester's finding: events kept coming from sparkify.toml's log_source)
+    for kind in FILE_KINDS.values():
+        if kind.setting in merged and rank.get("source", -1) > rank[kind.setting]:
+            del merged[kind.setting], origin[kind.setting]
     try:
         settings = Settings.model_validate(merged)
     except ValidationError as exc:

@@ -274,6 +274,18 @@ def done() -> str | None:
     return _done
 
 
+@contextlib.contextmanager
+def rehearsal() -> Iterator[None]:
+    """Steps run inside change nothing (``sparkify sql`` runs them on a recording warehouse): what
+    they note as done is forgotten on the way out, so a later error does not claim it stands."""
+    global _done
+    before = _done
+    try:
+        yield
+    finally:
+        _done = before
+
+
 def is_fatal(exc: BaseException) -> bool:
     """True for errors no fallback may absorb: an interrupt (or a driver error caused by one), running
     out of memory, an operating-system I/O error. Parsers use it before trying another way."""

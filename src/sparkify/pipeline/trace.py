@@ -188,11 +188,12 @@ def trace(wh: Warehouse, step: str, *, max_errors: int = 0) -> list[Sent]:
     """What ``step`` (``create-tables``, ``stage``, ``transform`` or ``check``) sends to ``wh``'s
     engine, in order, found by running the step on a recording copy of ``wh`` (nothing reaches a
     warehouse). For ``create-tables`` no table exists yet; for the others every table does."""
-    from sparkify import pipeline
+    from sparkify import interrupts, pipeline
 
     rec: Any = recording(wh, existing=step != "create-tables")
     try:
-        _run(pipeline, rec, step, max_errors)
+        with interrupts.rehearsal():  # nothing it "commits" stands
+            _run(pipeline, rec, step, max_errors)
     finally:
         for con in rec.readers:
             con.close()

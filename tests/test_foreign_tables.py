@@ -200,3 +200,63 @@ def test_a_view_where_sparkify_keeps_a_table_is_refused(warehouse, tmp_path):
     )
     with pytest.raises(ForeignTableError, match=r"holds a view named songs where sparkify keeps a table"):
         pipeline.run(warehouse, src, full_refresh=True)
+
+
+def test_check_refuses_an_altered_table_as_run_does(warehouse, tmp_path):
+    """Tester finding: after `alter table songs drop column year` (or a column retyped, or one added)
+    `run` refused the table but `sparkify check` said "33 of 33 passed"."""
+    from tests.conftest import source_for
+
+    src = source_for(warehouse, write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()]))
+    pipeline.run(warehouse, src)
+    assert all(r.passed for r in pipeline.check(warehouse))
+    warehouse.execute(f"alter table {warehouse.qualified('songs')} drop column year")
+    with pytest.raises(ForeignTableError, match=r"^Table songs in .+ has not the column year: it is not"):
+        pipeline.check(warehouse)
+
+
+@pytest.mark.parametrize(
+    "table, alter, message",
+    [
+        ("load_files", "drop column size", r"^Table load_files in .+ has not the column size: it is not"),
+        ("load_runs", "drop column status", r"^Table load_runs in .+ has not the column status: it is not"),
+        (
+            "load_runs",
+            "drop column finished_at",
+            r"^Table load_runs in .+ has not the column finished_at: it is not",
+        ),
+    ],
+)
+def test_a_bookkeeping_table_altered_by_hand_is_refused_by_name(warehouse, tmp_path, table, alter, message):
+    """Tester finding: a column dropped from a bookkeeping table was a raw 'Binder Error' (exit 69)
+    after every file had been read."""
+    from tests.conftest import source_for
+
+    src = source_for(warehouse, write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()]))
+    pipeline.run(warehouse, src)
+    warehouse.execute(f"alter table {warehouse.qualified(table)} {alter}")
+    with pytest.raises(ForeignTableError, match=message):
+        pipeline.run(warehouse, src)
+
+
+def test_runs_refuses_a_retyped_load_runs_by_name(tmp_path, capsys):
+    """Tester finding: `alter table load_runs alter column load_id type integer` made `sparkify runs`
+    exit 70, "TypeError: 'int' object is not subscriptable"."""
+    import duckdb
+
+    from tests.conftest import sparkify
+
+    src = write_source(tmp_path / "src", songs=[plain_song()], events=[plain_event()])
+    wh = f"duckdb:///{tmp_path}/w.duckdb"
+    assert sparkify(capsys, "run", "-q", "-s", src, "-w", wh)[0] == 0
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("alter table load_runs alter column load_id type integer using 1")
+    con.close()
+    code, out, err = sparkify(capsys, "runs", "-w", wh)
+    assert (code, out) == (2, "")
+    assert re.fullmatch(
+        r"Error: Table load_runs in .+ has a column of another type \(load_id is integer where sparkify makes "
+        r"text\): it is not the table sparkify made\. Change it back, or drop the table and run with "
+        r"--full-refresh to make it again\.\n",
+        err,
+    ), err

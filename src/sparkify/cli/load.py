@@ -255,6 +255,7 @@ def runs_cmd(limit, as_json, **flags):
     settings = options.settings(**flags)
     with options.connect(settings, read_only=True) as wh:
         pipeline.require_tables(wh, [LOAD_RUNS.name])
+        pipeline.refuse_foreign_tables(wh)  # load_runs altered by hand: named, not a TypeError
         runs = ledger.recent_runs(wh, limit)
     if as_json:
         from sparkify import summary

@@ -86,7 +86,7 @@ def elsewhere_hint(wh: Warehouse, missing: list[str]) -> str | None:
     return f"Found the tables in schemas {shown}: pass --schema with the one you mean."
 
 
-def refuse_foreign_tables(wh: Warehouse) -> None:
+def refuse_foreign_tables(wh: Warehouse, *, upgraded: bool = False) -> None:
     """Raise :class:`ForeignTableError`, before anything is created or changed, when a staging or
     star table that sparkify would empty and fill already exists in ``wh``'s schema but is not one
     sparkify made: the schema holds none of sparkify's bookkeeping tables (``load_runs``,
@@ -94,7 +94,9 @@ def refuse_foreign_tables(wh: Warehouse) -> None:
     ``users`` with an ``email`` column) -- nor are a bookkeeping table's (another tool's
     ``load_runs``: without its key column, or with a column sparkify never made). Every step that
     writes those tables asks first (one catalog query): a run would otherwise delete another
-    application's rows."""
+    application's rows. A column of another type than sparkify makes (altered by hand) is refused
+    too. ``upgraded``: the bookkeeping tables were just upgraded in place, so they must have every
+    column sparkify makes (one dropped by hand is refused by name, not met as a raw error later)."""
     written = [*STAGING_TABLES, *STAR_TABLES]
     found = wh.columns_of([t.name for t in (*written, *META_TABLES)])
     present = [t for t in written if t.name in found]
@@ -129,12 +131,12 @@ def refuse_foreign_tables(wh: Warehouse) -> None:
         extra = [c for c in have if c not in made]
         # a bookkeeping table of an earlier sparkify lacks the columns added since (upgraded in
         # place): only its key column must be there; a staging or star table has them all
-        needed = made[:1] if table in META_TABLES else made
+        needed = made[:1] if table in META_TABLES and not upgraded else made
         lacking = [c for c in needed if c not in have]
         retyped = [
             f"{c.name} is {have[c.name].lower()} where sparkify makes {c.type}"
             for c in table.columns
-            if table not in META_TABLES and c.name in have and not same_type_family(have[c.name], c.type)
+            if c.name in have and not same_type_family(have[c.name], c.type)
         ]
         if retyped:  # altered by hand: an insert would fail mid-run with the server's own words
             raise ForeignTableError(

@@ -271,3 +271,45 @@ def test_a_file_deleted_after_the_listing_is_a_retry_later_error_that_changes_no
         pipeline.run(duckdb_wh, src)
     assert exc.value.exit_code == ExitCode.TEMPFAIL
     assert duckdb_wh.query("select count(*) from staging_events")[1] == before
+
+
+@pytest.mark.parametrize(
+    "songs, logs, inner, outer",
+    [
+        ("src", "src/log_data", "src/log_data", "src"),  # the whole source as the songs' place
+        ("src/song_data", "src", "src/song_data", "src"),
+        ("src/log_data", "src/log_data", None, None),  # the same place
+    ],
+)
+def test_song_and_log_places_that_overlap_are_refused(tmp_path, songs, logs, inner, outer):
+    """Tester finding: --song-source SRC --log-source SRC/log_data read every log file as a song file
+    too: PostgreSQL failed on the ledger's key (exit 69), DuckDB recorded each file twice."""
+    from tests.helpers.records import event, song, write_source
+
+    write_source(tmp_path / "src", songs=[song()], events=[event()])
+    with pytest.raises(ConfigError) as exc:
+        open_source(song_source=tmp_path / songs, log_source=tmp_path / logs)
+    message = str(exc.value)
+    if inner is None:
+        assert f"({tmp_path / songs}) and the log files' ({tmp_path / logs}) are the same place" in message
+    else:
+        assert f"overlap: {tmp_path / inner} is inside {tmp_path / outer}, so files there" in message
+    assert open_source(song_source=tmp_path / "src" / "song_data", log_source=tmp_path / "src" / "log_data")
+    assert open_source(tmp_path / "src", log_source=tmp_path / "src" / "log_data" / "2018")  # a day's folder
+
+
+@pytest.mark.parametrize(
+    "songs, logs, refused",
+    [
+        ("s3://b/x", "s3://b/x/log_data", True),
+        ("s3://b/", "s3://b/logs", True),  # the whole bucket holds every prefix
+        ("s3://b/x/song_data", "s3://b/x/song_data_old", False),  # a name that only starts alike
+        ("s3://b/x/song_data", "s3://c/x/song_data", False),  # another bucket
+    ],
+)
+def test_s3_prefixes_that_overlap_are_refused(songs, logs, refused):
+    if refused:
+        with pytest.raises(ConfigError, match="so files there would be read as songs and as events both"):
+            open_source(song_source=songs, log_source=logs)
+    else:
+        assert open_source(song_source=songs, log_source=logs)

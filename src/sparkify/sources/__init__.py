@@ -274,7 +274,7 @@ def open_source(
         bucket, prefix = parse_s3_uri(given.get("--source") or given[songs])
         if "--source" not in given:  # no root: the root is the song prefix's parent (where Redshift's
             prefix = prefix.rstrip("/").rpartition("/")[0]  # staged rows go), never inside the songs
-        return S3Source(
+        s3 = S3Source(
             bucket,
             prefix,
             song_prefix=given.get(songs),
@@ -282,12 +282,39 @@ def open_source(
             endpoint_url=s3_endpoint,
             max_concurrency=s3_concurrency or DEFAULT_CONCURRENCY,
         )
+        _refuse_overlap({kind: f"s3://{b}/{p}" for kind, (b, p) in s3.locations.items()})
+        return s3
     from sparkify.sources.local import LocalSource
 
-    return LocalSource(
+    local = LocalSource(
         Path(given["--source"]) if "--source" in given else None,
         song_dir=Path(given[songs]) if songs in given else None,
         log_dir=Path(given[events]) if events in given else None,
+    )
+    _refuse_overlap({"songs": f"{local._folder('songs')}/", "events": f"{local._folder('events')}/"})
+    return local
+
+
+def _refuse_overlap(places: dict[str, str]) -> None:
+    """ConfigError when one kind's place (a folder or prefix, ending in "/") lies in the other's: its
+    files would be read as songs and as events both (a tester's finding: ``--song-source`` given the
+    whole source, ``--log-source`` its log_data/, failed on PostgreSQL's ledger key and loaded every
+    log file twice on DuckDB)."""
+    songs, events = places["songs"], places["events"]
+    if not (songs.startswith(events) or events.startswith(songs)):
+        return
+    from sparkify.errors import ConfigError
+
+    inner, outer = (songs, events) if len(songs) >= len(events) else (events, songs)
+    same = (
+        "are the same place"
+        if inner == outer
+        else f"overlap: {inner.rstrip('/')} is inside {outer.rstrip('/')}"
+    )
+    raise ConfigError(
+        f"The song files' place ({songs.rstrip('/')}) and the log files' ({events.rstrip('/')}) {same}, so files "
+        f"there would be read as songs and as events both. Give {SONG_FILES.flag} and {EVENT_FILES.flag} "
+        "two separate places, or --source the folder holding song_data/ and log_data/."
     )
 
 

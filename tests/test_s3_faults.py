@@ -157,3 +157,27 @@ def test_an_object_that_never_reads_is_a_temporary_failure_that_changes_nothing(
     assert exc.value.exit_code == 75
     cut = [key for key, fault in faulty.faults if key.endswith("2018-11-07-events.json")]
     assert len(cut) == s3.READ_ATTEMPTS  # bounded: READ_ATTEMPTS reads, then it gives up
+
+
+def test_an_endpoint_that_never_answers_fails_within_its_timeout_saying_so(tmp_path, aws_env, monkeypatch):
+    """Tester finding: an endpoint that accepts connections and never answers hung a run for 8 minutes,
+    then blamed a dropped connection. The read timeout bounds it; the message says S3 did not answer."""
+    import socket
+
+    from sparkify.sources import s3
+
+    monkeypatch.setattr(s3, "READ_TIMEOUT_SECONDS", 0.5)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # accepted by the kernel, never answered
+    endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        with pytest.raises(TransientSourceError) as exc:
+            open_source("s3://bucket/prefix", s3_endpoint=endpoint).list("songs")
+    finally:
+        silent.close()
+    assert str(exc.value) == (
+        f"S3 at {endpoint} did not answer within 0.5 s reading s3://bucket/prefix/song_data/, after retries. "
+        "Check --s3-endpoint and the network, or run again later."
+    )
+    assert exc.value.exit_code == 75

@@ -113,10 +113,16 @@ def s3_error(
             f"Cannot connect to S3 at {_show_endpoint(endpoint)} to read {where}. Check --s3-endpoint, "
             "AWS_ENDPOINT_URL and the network."
         )
+    if isinstance(exc, bce.ReadTimeoutError):
+        from sparkify.sources.s3 import READ_TIMEOUT_SECONDS
+
+        return TransientSourceError(
+            f"S3 at {_show_endpoint(endpoint)} did not answer within {READ_TIMEOUT_SECONDS} s reading {where}, "
+            "after retries. Check --s3-endpoint and the network, or run again later."
+        )
     if isinstance(
         exc,
         (
-            bce.ReadTimeoutError,
             bce.ConnectionClosedError,
             bce.ResponseStreamingError,
             bce.IncompleteReadError,

@@ -455,3 +455,14 @@ def test_runs_cuts_a_long_failure_message_and_json_keeps_it_whole(tmp_path, src)
     assert (
         line == f"{run['load_id'][:8]}: {run['message'][:200].rstrip()} ... (--json gives the whole message)"
     )
+
+
+def test_json_names_the_schema_it_loaded(tmp_path, src, postgres_url, pg_schema):
+    """Tester finding: --json gave only the URL, so runs into several schemas of one server could not
+    be told apart (the text's final line says "(schema ...)")."""
+    for command in (["run", "-s", str(src)], ["check"]):
+        proc = sparkify(*command, "--json", "-w", postgres_url, "--schema", pg_schema)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["schema"] == pg_schema
+    proc = sparkify("run", "--json", "-s", str(src), "-w", f"duckdb:///{tmp_path}/w.duckdb")
+    assert json.loads(proc.stdout)["schema"] is None

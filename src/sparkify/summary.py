@@ -4,6 +4,7 @@ Shape (every key always present for its command; counts are integers, times seco
 
     {"command": "run", "status": "ok" | "checks_failed" | "failed" | "interrupted",
      "exit_code": 0, "load_id": "…" | null, "source": "…" | null, "warehouse": "… (password masked)",
+     "schema": "sparkify" | null,                  # PostgreSQL and Redshift: the schema; DuckDB: null
      "staged": {"songs": {"files_read": 1, "records_read": 1, "staged": 1, "rejected": 0,
                           "files_removed": 0}, …},      # files_removed: their rows left with --prune
      "upgraded": ["load_runs.prune added", …],      # bookkeeping tables upgraded in place by this run
@@ -39,6 +40,7 @@ def empty(command: str) -> dict[str, Any]:
         "load_id": None,
         "source": None,
         "warehouse": None,
+        "schema": None,
         "staged": {},
         "upgraded": [],
         "rejects": [],
@@ -117,6 +119,7 @@ def add_run(out: dict[str, Any], report) -> dict[str, Any]:
     out["load_id"] = report.load_id or out["load_id"]
     out["source"] = report.source
     out["warehouse"] = report.warehouse
+    out["schema"] = report.schema
     out["tables"].update({k: int(v) for k, v in report.rows.items()})
     add_checks(out, report.checks, scoped=report.checks_scoped)
     out["timings"]["total"] = round(report.seconds, 3)

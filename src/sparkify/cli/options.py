@@ -388,9 +388,13 @@ def connect(
     from sparkify.warehouse import connect as open_warehouse
     from sparkify.warehouse import engine_of
 
+    schema = schema_for(engine_of(config.warehouse), config.schema_name, config.origin("schema"))
+    obj = state()
+    if obj.summary is not None and engine_of(config.warehouse) != "duckdb":  # --json: which schema
+        obj.summary["schema"] = schema or "public"
     return open_warehouse(
         config.warehouse,
-        schema=schema_for(engine_of(config.warehouse), config.schema_name, config.origin("schema")),
+        schema=schema,
         iam_role=config.iam_role,
         region=config.region,
         manifest_prefix=config.manifest_prefix,

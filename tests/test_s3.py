@@ -688,3 +688,40 @@ def test_an_archived_object_is_said_to_be_archived_not_denied(tmp_path, s3_serve
         pipeline.run(wh, open_source(uri))
     assert str(exc.value).startswith(f"s3://{BUCKET}/{key} is archived (a storage class such as GLACIER")
     assert "restore it" in str(exc.value) and "Access denied" not in str(exc.value)
+
+
+def test_an_empty_prefix_is_not_given_back_as_a_suggestion(s3_server, aws_env):
+    """Tester findings: a prefix holding only placeholders and a zero-byte object was answered "did you
+    mean <the prefix itself>?", its placeholder listed as an empty name; an object's key given as the
+    songs' place was suggested back as it was typed."""
+    import uuid
+
+    from sparkify.errors import SourceError
+    from tests.helpers.s3 import client
+
+    s3 = client(s3_server)
+    p = f"hint-{uuid.uuid4().hex[:8]}"
+    for key, body in [
+        (f"{p}/song_data/", b""),
+        (f"{p}/song_data/A/", b""),
+        (f"{p}/song_data/_SUCCESS", b""),
+        (f"{p}/log_data/d.json", b'{"ts": 1}\n'),
+        (f"{p}/one/song.json", b'{"song_id": "S"}'),
+    ]:
+        s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    with pytest.raises(SourceError) as exc:
+        open_source(f"s3://{BUCKET}/{p}").list("songs")
+    assert str(exc.value) == (
+        f"No song objects under s3://{BUCKET}/{p}/song_data/ (only 1 zero-byte object, 2 folder placeholders). "
+        "Nothing was loaded. Check --source: it must be the prefix that holds song_data/ and log_data/ (or "
+        "pass --song-source)."
+    )
+    with pytest.raises(SourceError) as exc:
+        open_source(
+            song_source=f"s3://{BUCKET}/{p}/one/song.json", log_source=f"s3://{BUCKET}/{p}/log_data"
+        ).list("songs")
+    assert str(exc.value) == (
+        f"No song objects under s3://{BUCKET}/{p}/one/song.json/; s3://{BUCKET}/{p}/one/song.json is an "
+        f"object, not a prefix: pass the prefix holding it, s3://{BUCKET}/{p}/one/. Nothing was loaded. "
+        "Check --song-source."
+    )

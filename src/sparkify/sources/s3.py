@@ -247,10 +247,18 @@ class S3Source:
             except Exception:
                 return ""
             names = [p["Prefix"][len(folder) :] for p in page.get("CommonPrefixes", ())]
-            names += [o["Key"][len(folder) :] for o in page.get("Contents", ())]
+            objects = [o["Key"][len(folder) :] for o in page.get("Contents", ())]
+            names += [n for n in objects if n]  # "": the parent's own folder placeholder
+            typed = prefix[len(folder) :].split("/")[0] + "/"
+            if typed in names:  # the place typed is there, holding nothing to read: said before this
+                return ""
+            if typed.rstrip("/") in objects:  # an object's key given as the place of its kind
+                return (
+                    f"; s3://{bucket}/{folder}{typed.rstrip('/')} is an object, not a prefix: pass the "
+                    f"prefix holding it, s3://{bucket}/{folder}"
+                )
             if names:
                 # the name closest to what was typed first (a typo), then the others in order
-                typed = prefix[len(folder) :].split("/")[0] + "/"
                 close = closest(typed, names)
                 shown = ([close] if close else []) + sorted(n for n in names if n != close)
                 more = ", ..." if len(shown) > NEARBY or page.get("IsTruncated") else ""

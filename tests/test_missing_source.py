@@ -41,3 +41,23 @@ def test_the_library_refuses_before_creating_tables(warehouse, tmp_path):
     with pytest.raises(SourceError, match="log_data does not exist"):
         pipeline.run(warehouse, tmp_path / "src")
     assert not warehouse.table_exists("load_runs") and not warehouse.table_exists("songplays")
+
+
+@pytest.mark.parametrize("typed", ["S3://bucket/sample", "s3:/bucket/sample", "S3:/bucket/sample"])
+def test_a_mistyped_s3_uri_says_how_one_is_written(capsys, cli_env, tmp_path, typed):
+    """Tester finding: `--source S3://b/p` was "Source folder .../S3:/b/p does not exist", no word of S3."""
+    code, _, err = sparkify(capsys, "run", "-s", typed, "-w", "w.duckdb")
+    assert code == 66
+    assert err.endswith(" An S3 source is written s3://bucket/sample (lower-case s3, two slashes).\n"), err
+
+
+def test_a_kinds_folder_that_is_a_file_says_so(capsys, cli_env, tmp_path):
+    """Tester finding: a song_data that is a file was said not to exist."""
+    (tmp_path / "src" / "log_data").mkdir(parents=True)
+    (tmp_path / "src" / "song_data").write_text("{}")
+    code, _, err = sparkify(capsys, "run", "-s", "src", "-w", "w.duckdb")
+    assert (code, err) == (
+        66,
+        f"Error: {tmp_path}/src/song_data is a file: a source folder must hold song_data/ and log_data/ as "
+        "folders.\n",
+    )

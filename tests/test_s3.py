@@ -725,3 +725,17 @@ def test_an_empty_prefix_is_not_given_back_as_a_suggestion(s3_server, aws_env):
         f"object, not a prefix: pass the prefix holding it, s3://{BUCKET}/{p}/one/. Nothing was loaded. "
         "Check --song-source."
     )
+
+
+def test_https_to_an_endpoint_that_speaks_http_names_the_endpoint(s3_server, aws_env):
+    """Tester finding: a raw "SSL validation failed ... WRONG_VERSION_NUMBER" (exit 66), no word of
+    --s3-endpoint."""
+    from sparkify.errors import ConfigError
+
+    endpoint = s3_server.replace("http://", "https://")
+    with pytest.raises(ConfigError) as exc:
+        open_source(f"s3://{BUCKET}/anything", s3_endpoint=endpoint).list("songs")
+    assert str(exc.value) == (
+        f"Cannot read s3://{BUCKET}/anything/song_data/: the TLS handshake with S3 at {endpoint} failed. Check "
+        "--s3-endpoint (http:// or https://, as the server speaks) and its certificate."
+    )

@@ -75,7 +75,7 @@ class LocalSource:
                 )
             if not folder.is_dir():
                 raise SourceError(
-                    f"{folder} does not exist or is not a folder. Check {FILE_KINDS[kind].flag}."
+                    f"{folder} does not exist or is not a folder. Check {FILE_KINDS[kind].flag}.{_uri_hint(folder)}"
                 )
             fix = f"Check {FILE_KINDS[kind].flag}."
         else:
@@ -88,9 +88,14 @@ class LocalSource:
             if not root.is_dir():
                 raise SourceError(
                     f"Source folder {self.root} does not exist. Pass --source with a folder that holds "
-                    "song_data/ and log_data/."
+                    f"song_data/ and log_data/.{_uri_hint(root)}"
                 )
             folder = root / FILE_KINDS[kind].folder
+            if folder.is_file():  # a tester's finding: "does not exist" of a file that does
+                raise SourceError(
+                    f"{folder} is a file: a source folder must hold {SONG_FILES.folder}/ and "
+                    f"{EVENT_FILES.folder}/ as folders."
+                )
             if not folder.is_dir():
                 raise SourceError(
                     f"{folder} does not exist: a source folder must hold {SONG_FILES.folder}/ and "
@@ -262,3 +267,14 @@ def _walk(folder: Path, repeated: list[str]) -> Iterator[tuple[os.DirEntry, str]
                 exc.filename = top
             fail(exc)
         stack.extend(sorted(folders, reverse=True))  # popped in name order
+
+
+def _uri_hint(path: Path) -> str:
+    """For a missing folder whose name reads like a mistyped S3 URI (``S3://b/p``, ``s3:/b/p``: the
+    operating system made a relative path of it), what an S3 source is written as; else ""."""
+    import re
+
+    m = re.search(r"(?:^|/)([A-Za-z][A-Za-z0-9+.-]*):/+(.*)$", str(path))
+    if not m or not m.group(1).lower().startswith("s3"):
+        return ""
+    return f" An S3 source is written s3://{m.group(2)} (lower-case s3, two slashes)."

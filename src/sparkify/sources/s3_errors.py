@@ -131,6 +131,11 @@ def s3_error(
         return TransientSourceError(
             f"S3 at {_show_endpoint(endpoint)} dropped the connection reading {where}. Run again."
         )
+    if isinstance(exc, bce.SSLError):  # https:// to a server that speaks http, or a bad certificate
+        return ConfigError(
+            f"Cannot read {where}: the TLS handshake with S3 at {_show_endpoint(endpoint)} failed. Check "
+            "--s3-endpoint (http:// or https://, as the server speaks) and its certificate."
+        )
     if isinstance(exc, bce.BotoCoreError):
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         return SourceError(f"Cannot read {where}: {first}.")

@@ -319,3 +319,15 @@ def test_compressed_twice_or_in_a_format_sparkify_does_not_read_is_one_reject_on
             "read: decompress it, or compress it with gzip, bzip2 or xz",
         ),
     }
+
+
+def test_a_later_member_compressed_twice_keeps_the_members_before_it():
+    """Tester finding: a gzip file whose second member holds gzip data again gave five "invalid UTF-8"
+    rejects; now the members before it are read and the rest is one reject saying why."""
+    first = gzip.compress(ndjson(day(1, 2)))
+    with pytest.raises(CorruptFileError) as exc:
+        decompress("f", first + gzip.compress(gzip.compress(ndjson(day(2, 2)))))
+    assert (exc.value.decoded, exc.value.offset) == (ndjson(day(1, 2)), len(first))
+    assert str(exc.value) == (
+        "the bytes there are a gzip member holding gzip-compressed data again; the gzip member before them was read"
+    )

@@ -222,6 +222,11 @@ def _decode(data: bytes, kind: str) -> bytes:
             problem = f"the {kind} stream is cut short (truncated)"
             parts.pop()  # a member cut short: its output may end in the middle of a record
             break
+        inner = compression_of(parts[-1][:MAGIC_BYTES]) if parts[-1][:1] in _MAGIC_FIRST else None
+        if inner is not None and len(parts) > 1:  # a later member compressed twice (the first: below)
+            problem = f"the bytes there are a {kind} {unit} holding {inner}-compressed data again"
+            parts.pop()
+            break
         tail = stream.unused_data.lstrip(b"\x00")
         if not tail:
             return b"".join(parts)

@@ -81,31 +81,26 @@ def test_every_command_writing_stdout_ends_with_one_line_and_74(tmp_path, args):
 def test_stderr_that_cannot_be_written_loses_the_messages_not_the_exit_code_or_the_json(tmp_path):
     """Tester finding: with stderr on a full disk every failure exited 1 ("checks failed") and --json
     printed nothing."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
-    with FULL.open("w") as full:
-        done = subprocess.run(
-            [SPARKIFY, "run", "--json", "-s", tmp_path / "nosuch", "-w", "w.duckdb"],
-            stdout=subprocess.PIPE,
-            stderr=full,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=300,
-        )
+
+    def stderr_to_full(*args) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_")}
+        with FULL.open("w") as full:
+            return subprocess.run(
+                [SPARKIFY, *map(str, args)],
+                stdout=subprocess.PIPE,
+                stderr=full,
+                text=True,
+                cwd=tmp_path,
+                env=env,
+                timeout=300,
+            )
+
+    done = stderr_to_full("run", "--json", "-s", tmp_path / "nosuch", "-w", "w.duckdb")
     assert done.returncode == 66
     summary = json.loads(done.stdout)
     assert (summary["status"], summary["exit_code"]) == ("failed", 66)
     src = write_source(tmp_path / "src", songs=[song()], events=[event()])
-    with FULL.open("w") as full:
-        done = subprocess.run(
-            [SPARKIFY, "run", "-s", src, "-w", "w.duckdb"],
-            stdout=subprocess.PIPE,
-            stderr=full,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=300,
-        )
+    done = stderr_to_full("run", "-s", src, "-w", "w.duckdb")
     assert done.returncode == 0 and "Loaded 2 records (0 rejected)" in done.stdout  # the work is done
 
 

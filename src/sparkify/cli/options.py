@@ -388,9 +388,10 @@ def connect(
     from sparkify.warehouse import connect as open_warehouse
     from sparkify.warehouse import engine_of
 
-    schema = schema_for(engine_of(config.warehouse), config.schema_name, config.origin("schema"))
+    engine = engine_of(config.warehouse)
+    schema = schema_for(engine, config.schema_name, config.origin("schema"))
     obj = state()
-    if obj.summary is not None and engine_of(config.warehouse) != "duckdb":  # --json: which schema
+    if obj.summary is not None and engine != "duckdb":  # --json: which schema
         obj.summary["schema"] = schema or "public"
     return open_warehouse(
         config.warehouse,

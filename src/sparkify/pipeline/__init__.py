@@ -219,6 +219,11 @@ def check(wh: Warehouse, *, scoped: bool = False) -> list[quality.CheckResult]:
     _require_tables(wh, [t.name for t in (*STAGING_TABLES, *STAR_TABLES)])
     if not scoped:  # a run's own checks follow its own validation of the tables
         refuse_foreign_tables(wh)  # a table altered by hand: named, not "33 of 33 passed" or a raw error
+    return _run_checks(wh, scoped)
+
+
+def _run_checks(wh: Warehouse, scoped: bool) -> list[quality.CheckResult]:
+    """The quality checks on tables already known to be there and sparkify's (:func:`check`)."""
     with interrupts.watching():
         return quality.run_checks(wh, scoped=True) if scoped else quality.run_checks(wh)
 
@@ -255,7 +260,7 @@ def run(wh: Warehouse, source: str | Path | Source, **options: Unpack[LoadOption
         # after an incremental run, the checks of the rows it made; its temp tables are gone
         # after a reconnect (a retried publish), and then every row is checked
         report.checks_scoped = bool(stage_report.incremental and _scope_left(wh))
-        report.checks = check(wh, scoped=report.checks_scoped)
+        report.checks = _run_checks(wh, report.checks_scoped)  # the load validated the tables
         ledger.set_checks_failed(wh, load_id, len(report.checks_failed))
         interrupts.note_done(f"load {load_id} was committed and checked")
     except Interrupted as exc:

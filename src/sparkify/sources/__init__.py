@@ -183,14 +183,7 @@ def decompress(name: str, data: bytes) -> bytes:
             f"{kind}-compressed (its first bytes are {kind}'s magic number), which sparkify does not read: "
             f"decompress it, or compress it with {', '.join(DECOMPRESSED[:-1])} or {DECOMPRESSED[-1]}"
         )
-    decoded = _decode(data, kind)
-    inner = compression_of(decoded[:MAGIC_BYTES])
-    if inner is not None:  # compressed twice (a .gz of a .gz): read as text, it is garbage
-        raise CorruptFileError(
-            f"{kind}-compressed, and what it holds is {inner}-compressed again: sparkify reads one layer, as "
-            f"Redshift's COPY does; decompress it once more before loading"
-        )
-    return decoded
+    return _decode(data, kind)
 
 
 _DECODERS: dict[str, tuple[Callable[[], Any], str, tuple[type[Exception], ...]]] = {
@@ -222,8 +215,13 @@ def _decode(data: bytes, kind: str) -> bytes:
             problem = f"the {kind} stream is cut short (truncated)"
             parts.pop()  # a member cut short: its output may end in the middle of a record
             break
-        inner = compression_of(parts[-1][:MAGIC_BYTES]) if parts[-1][:1] in _MAGIC_FIRST else None
-        if inner is not None and len(parts) > 1:  # a later member compressed twice (the first: below)
+        inner = compression_of(parts[-1][:MAGIC_BYTES])
+        if inner is not None:  # compressed twice (a .gz of a .gz): read as text, it is garbage
+            if len(parts) == 1:  # the whole file
+                raise CorruptFileError(
+                    f"{kind}-compressed, and what it holds is {inner}-compressed again: sparkify reads one "
+                    f"layer, as Redshift's COPY does; decompress it once more before loading"
+                )
             problem = f"the bytes there are a {kind} {unit} holding {inner}-compressed data again"
             parts.pop()
             break
